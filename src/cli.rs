@@ -1,0 +1,342 @@
+//! The subcommands and their output. Parses arguments into calls on the
+//! library and prints results; holds no business rules of its own.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::ingest::{IngestReport, Ingestor};
+use crate::model::{RequestId, RequestState, mask_code};
+use crate::store::{self, Db, Source};
+
+/// collabd: turns Leadsie's Shopify access emails into tracked collaborator requests.
+#[derive(Debug, Parser)]
+#[command(name = "collabd", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML); see deploy/collabd.toml.
+    #[arg(long, global = true, env = "COLLABD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// SQLite database file; overrides [database] path and COLLABD_DB.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Classify and extract emails; print one JSON object per file. No database.
+    Parse {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Store emails and apply them, as the daemon would. `-` reads one email from stdin.
+    Ingest {
+        #[arg(required = true, value_name = "FILE|-")]
+        files: Vec<String>,
+    },
+    /// Where every store stands: the request_status table.
+    Status {
+        /// Only requests in this state.
+        #[arg(long, value_parser = parse_state)]
+        state: Option<RequestState>,
+        /// One JSON object per request instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One request, its code and its timeline.
+    Show {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The whole pipeline on shipped fixtures, in a throwaway database.
+    Demo,
+}
+
+fn parse_state(s: &str) -> Result<RequestState, String> {
+    s.parse()
+}
+
+fn parse_id(s: &str) -> Result<RequestId, String> {
+    s.parse()
+}
+
+/// Runs one command; the error (if any) is printed by `main`.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(db) = &cli.db {
+        settings.database_path = db.clone();
+    }
+    match cli.command {
+        Command::Parse { files } => Ok(parse(&settings, &files)),
+        Command::Ingest { files } => ingest(&settings, &files).await,
+        Command::Status { state, json } => {
+            let db = open_existing(&settings.database_path).await?;
+            print_status(&db, state, json, &mut std::io::stdout().lock()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id, json } => {
+            let db = open_existing(&settings.database_path).await?;
+            show(&db, id, json).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => crate::demo::run(&settings, cli.db.as_deref()).await,
+    }
+}
+
+/// Status and show read an existing database; a typo'd path should not
+/// silently create an empty one.
+async fn open_existing(path: &Path) -> Result<Db> {
+    if !path.exists() {
+        anyhow::bail!(
+            "database {} does not exist; pass --db FILE or set [database] path (ingest or run creates it)",
+            path.display()
+        );
+    }
+    Ok(Db::open(path).await?)
+}
+
+fn parse(settings: &Settings, files: &[PathBuf]) -> ExitCode {
+    let classifier = settings.classifier();
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for file in files {
+        match std::fs::read(file) {
+            Ok(raw) => {
+                let c = classifier.classify(&raw);
+                let line = json!({
+                    "file": file.display().to_string(),
+                    "kind": c.kind,
+                    "grants": c.grants,
+                    "outcome": c.outcome,
+                    "reason": c.reason,
+                });
+                let _ = writeln!(out, "{line}");
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("collabd: cannot read {}: {e}", file.display());
+            }
+        }
+    }
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
+    let db = Db::open(&settings.database_path).await?;
+    purge_raw(&db, settings).await?;
+    let ingestor = Ingestor { db, classifier: settings.classifier(), max_raw_bytes: settings.max_raw_bytes };
+    let mut failed = false;
+    for file in files {
+        let (raw, source) = if file == "-" {
+            let mut buf = Vec::new();
+            match std::io::stdin().lock().read_to_end(&mut buf) {
+                Ok(_) => (buf, Source::Stdin),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("collabd: cannot read standard input: {e}");
+                    continue;
+                }
+            }
+        } else {
+            match std::fs::read(file) {
+                Ok(raw) => (raw, Source::File(file.clone())),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("collabd: cannot read {file}: {e}");
+                    continue;
+                }
+            }
+        };
+        match ingestor.ingest(&raw, &source, chrono::Utc::now()).await {
+            Ok(report) => println!("{}", describe(file, &report)),
+            Err(e) => {
+                failed = true;
+                eprintln!("collabd: {file} was not ingested (nothing of it was stored): {e}");
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+async fn purge_raw(db: &Db, settings: &Settings) -> Result<()> {
+    if settings.raw_retention_days > 0 {
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(settings.raw_retention_days.into());
+        store::purge_raw_before(&db.pool, &store::timestamp(cutoff)).await?;
+    }
+    Ok(())
+}
+
+/// One line saying what ingesting a file did.
+pub fn describe(file: &str, r: &IngestReport) -> String {
+    if !r.new {
+        return format!("{file}: already ingested as message #{}; nothing changed", r.message);
+    }
+    let mut parts = vec![format!("{file}: message #{} {}", r.message, r.kind)];
+    let ids = |v: &[RequestId]| v.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", ");
+    if !r.created.is_empty() {
+        parts.push(format!("created request {}", ids(&r.created)));
+    }
+    if !r.superseded.is_empty() {
+        parts.push(format!("superseded {}", ids(&r.superseded)));
+    }
+    if !r.seen_again.is_empty() {
+        parts.push(format!("already queued as {}", ids(&r.seen_again)));
+    }
+    if let Some(id) = r.outcome_applied {
+        parts.push(format!("moved request #{id}"));
+    }
+    if let Some(reason) = &r.reason {
+        parts.push(format!("({reason})"));
+    }
+    parts.join("; ")
+}
+
+/// Prints the status table (or JSON lines), then what needs attention.
+pub async fn print_status(db: &Db, state: Option<RequestState>, json: bool, out: &mut impl Write) -> Result<()> {
+    let rows = store::status_rows(&db.pool, state).await?;
+    if json {
+        for r in &rows {
+            writeln!(out, "{}", serde_json::to_string(r)?)?;
+        }
+        return Ok(());
+    }
+    let header = ["ID", "STORE", "CLIENT", "STATE", "CODE", "TRIES", "RECEIVED", "UPDATED", "LAST EVENT"];
+    let table: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.id.to_string(),
+                r.store_domain.clone(),
+                r.client_name.clone().unwrap_or_else(|| "-".into()),
+                r.state.clone(),
+                r.code_hint.clone(),
+                r.attempts.to_string(),
+                short_time(&r.received_at),
+                short_time(&r.updated_at),
+                truncate(r.last_event.as_deref().unwrap_or(""), 70),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "{}", line(&header.map(str::to_owned)))?;
+    for row in &table {
+        writeln!(out, "{}", line(row))?;
+    }
+    if rows.is_empty() {
+        writeln!(out, "(no requests{})", state.map(|s| format!(" in state {s}")).unwrap_or_default())?;
+    }
+
+    let counts = store::message_counts(&db.pool).await?;
+    let total: i64 = counts.iter().map(|c| c.1).sum();
+    let by_kind: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    writeln!(out, "\nmessages: {total} ({})", by_kind.join(", "))?;
+    let attention = store::messages_needing_attention(&db.pool, 10).await?;
+    if !attention.is_empty() {
+        writeln!(out, "needs a look (rejected or unparseable, newest first):")?;
+        for (id, kind, sender, subject, reason) in attention {
+            writeln!(
+                out,
+                "  message #{id} {kind} from {}: \"{}\" — {}",
+                sender.unwrap_or_else(|| "?".into()),
+                truncate(subject.as_deref().unwrap_or(""), 60),
+                reason.unwrap_or_default()
+            )?;
+        }
+    }
+    let unmatched = store::unmatched_outcomes(&db.pool, 5).await?;
+    if !unmatched.is_empty() {
+        writeln!(out, "Shopify replies that matched no request:")?;
+        for (at, message, detail) in unmatched {
+            writeln!(out, "  {} message #{}: {}", short_time(&at), message.unwrap_or(0), detail.unwrap_or_default())?;
+        }
+    }
+    Ok(())
+}
+
+async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
+    let mut conn = db.pool.acquire().await?;
+    let r = store::get_request(&mut conn, id).await?;
+    let events = store::events_for(&db.pool, id).await?;
+    if json {
+        let mut v = serde_json::to_value(&r)?;
+        v["collaborator_code"] = json!(r.collaborator_code);
+        v["events"] = serde_json::to_value(&events)?;
+        println!("{v}");
+        return Ok(());
+    }
+    println!("request #{}  {}  {}", r.id, r.store_domain, r.state);
+    println!("  collaborator code  {}", r.collaborator_code);
+    println!("  client             {}", r.client_name.as_deref().unwrap_or("-"));
+    if let Some(e) = &r.client_email {
+        println!("  client email       {e}");
+    }
+    if let Some(n) = &r.leadsie_request_name {
+        println!("  leadsie request    {n}");
+    }
+    if let Some(u) = &r.leadsie_request_url {
+        println!("  leadsie link       {u}");
+    }
+    println!("  attempts           {}", r.attempts);
+    if let Some(e) = &r.last_error {
+        println!("  last error         {e}");
+    }
+    println!("  received           {}", r.received_at);
+    println!("  filed              {}", r.filed_at.as_deref().unwrap_or("-"));
+    println!("  resolved           {}", r.resolved_at.as_deref().unwrap_or("-"));
+    println!(
+        "  file it at         https://partners.shopify.com/current/stores/new?store_type=managed_store  (store {}, code {})",
+        r.store_domain,
+        mask_code(&r.collaborator_code)
+    );
+    println!("timeline:");
+    for e in events {
+        let moved = match (&e.from_state, &e.to_state) {
+            (Some(f), Some(t)) => format!(" {f} → {t}"),
+            (None, Some(t)) => format!(" → {t}"),
+            _ => String::new(),
+        };
+        let msg = e.message_id.map(|m| format!(" (message #{m})")).unwrap_or_default();
+        println!("  {}  {:<8} {}{}{}  {}", short_time(&e.at), e.actor, e.event, moved, msg, e.detail.unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`.
+fn short_time(t: &str) -> String {
+    t.get(..16).map(|s| s.replace('T', " ")).unwrap_or_else(|| t.to_owned())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let cut: String = s.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}

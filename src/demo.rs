@@ -1,0 +1,56 @@
+//! `collabd demo`: the whole pipeline on emails shipped inside the binary —
+//! Leadsie grants, a re-forward, a newer code, a spoof, Shopify's replies —
+//! ingested into a throwaway database, then the status table. No network.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{describe, print_status};
+use crate::config::Settings;
+use crate::ingest::Ingestor;
+use crate::store::{Db, Source};
+
+macro_rules! demo_mail {
+    ($($name:literal),+ $(,)?) => {
+        &[$(($name, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/", $name)) as &[u8]),)+]
+    };
+}
+
+/// The demo's emails, in the order they "arrive".
+pub const EMAILS: &[(&str, &[u8])] = demo_mail![
+    "01-leadsie-acme.eml",
+    "02-leadsie-two-stores.eml",
+    "03-leadsie-acme-reforwarded.eml",
+    "04-shopify-acme-granted.eml",
+    "05-shopify-beta-granted.eml",
+    "06-shopify-beta-removed.eml",
+    "07-shopify-gamma-declined.eml",
+    "08-leadsie-delta-old-code.eml",
+    "09-leadsie-delta-new-code.eml",
+    "10-spoofed-leadsie.eml",
+    "11-leadsie-meta-only.eml",
+    "12-newsletter.eml",
+];
+
+pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode> {
+    let tmp = tempfile::tempdir().context("cannot create a temporary directory for the demo database")?;
+    let path = db_path.map(Path::to_path_buf).unwrap_or_else(|| tmp.path().join("demo.db"));
+    let db = Db::open(&path).await?;
+    let ingestor = Ingestor { db: db.clone(), classifier: settings.classifier(), max_raw_bytes: settings.max_raw_bytes };
+    println!("collabd demo: {} emails into {}\n", EMAILS.len(), path.display());
+    let start = chrono::Utc::now() - chrono::Duration::minutes(EMAILS.len() as i64);
+    for (i, (name, raw)) in EMAILS.iter().enumerate() {
+        let now = start + chrono::Duration::minutes(i as i64);
+        let report = ingestor.ingest(raw, &Source::File(format!("demo/{name}")), now).await?;
+        println!("{}", describe(name, &report));
+    }
+    println!();
+    print_status(&db, None, false, &mut std::io::stdout().lock()).await?;
+    if db_path.is_none() {
+        println!("\n(the demo database was temporary; pass --db FILE to keep it and query it with sqlite3)");
+    }
+    db.pool.close().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,286 @@
+//! One message from bytes to committed rows: classify it, store it, and apply
+//! what it says (new requests, superseded codes, Shopify outcomes) in a
+//! single transaction, so a failure stores nothing half-way and a message
+//! seen twice changes nothing.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteConnection;
+
+use crate::mail::{Classification, Classifier, Grant, Outcome};
+use crate::model::{MessageKind, RequestId, RequestState, StoreDomain};
+use crate::store::{self, Db, Event, NewMessage, NewRequest, Source};
+
+/// What ingesting one message did.
+#[derive(Debug, Serialize)]
+pub struct IngestReport {
+    pub message: i64,
+    pub kind: MessageKind,
+    /// False when the same bytes were ingested before (nothing changed).
+    pub new: bool,
+    pub reason: Option<String>,
+    pub created: Vec<RequestId>,
+    pub superseded: Vec<RequestId>,
+    pub seen_again: Vec<RequestId>,
+    pub outcome_applied: Option<RequestId>,
+}
+
+/// Ingests messages under one classifier into one database.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    pub db: Db,
+    pub classifier: Classifier,
+    /// Raw messages larger than this keep headers and classification only.
+    pub max_raw_bytes: u64,
+}
+
+pub fn sha256_hex(raw: &[u8]) -> String {
+    hex::encode(Sha256::digest(raw))
+}
+
+impl Ingestor {
+    /// Classifies and stores one message; the mailbox checkpoint (for IMAP)
+    /// can be advanced by the caller in the same transaction through
+    /// [`Ingestor::ingest_in`].
+    pub async fn ingest(&self, raw: &[u8], source: &Source, now: DateTime<Utc>) -> store::Result<IngestReport> {
+        let mut tx = self.db.begin_write().await?;
+        let report = self.ingest_in(&mut tx, raw, source, now).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Like [`Ingestor::ingest`], inside the caller's transaction.
+    pub async fn ingest_in(&self, conn: &mut SqliteConnection, raw: &[u8], source: &Source, now: DateTime<Utc>) -> store::Result<IngestReport> {
+        let sha = sha256_hex(raw);
+        if let Some(id) = store::message_id_by_sha(conn, &sha).await? {
+            return Ok(IngestReport::duplicate(id));
+        }
+        let c = self.classifier.classify(raw);
+        let now_s = store::timestamp(now);
+        let keep_raw = (raw.len() as u64) <= self.max_raw_bytes;
+        let new = NewMessage {
+            sha256: &sha,
+            source,
+            message_id: c.meta.message_id.as_deref(),
+            from_addr: c.meta.from.as_deref(),
+            original_from: c.meta.original_from.as_deref(),
+            subject: c.meta.subject.as_deref(),
+            date: c.meta.date.as_deref(),
+            kind: c.kind,
+            reason: c.reason.as_deref(),
+            raw: keep_raw.then_some(raw),
+            raw_size: raw.len(),
+            received_at: &now_s,
+        };
+        let Some(message) = store::insert_message(conn, &new).await? else {
+            return Ok(IngestReport::duplicate(0));
+        };
+        let mut report = IngestReport {
+            message,
+            kind: c.kind,
+            new: true,
+            reason: c.reason.clone(),
+            created: Vec::new(),
+            superseded: Vec::new(),
+            seen_again: Vec::new(),
+            outcome_applied: None,
+        };
+        apply(conn, &c, message, &c.meta.date, &now_s, &mut report).await?;
+        Ok(report)
+    }
+}
+
+impl IngestReport {
+    fn duplicate(message: i64) -> IngestReport {
+        IngestReport {
+            message,
+            kind: MessageKind::Ignored,
+            new: false,
+            reason: Some("already ingested (same bytes); nothing changed".into()),
+            created: Vec::new(),
+            superseded: Vec::new(),
+            seen_again: Vec::new(),
+            outcome_applied: None,
+        }
+    }
+}
+
+async fn apply(conn: &mut SqliteConnection, c: &Classification, message: i64, date: &Option<String>, now: &str, report: &mut IngestReport) -> store::Result<()> {
+    if c.kind == MessageKind::LeadsieGrant {
+        for g in &c.grants {
+            apply_grant(conn, g, message, date.as_deref(), now, report).await?;
+        }
+    }
+    if let Some(outcome) = &c.outcome {
+        report.outcome_applied = apply_outcome(conn, outcome, message, now).await?;
+    }
+    Ok(())
+}
+
+async fn apply_grant(conn: &mut SqliteConnection, g: &Grant, message: i64, date: Option<&str>, now: &str, report: &mut IngestReport) -> store::Result<()> {
+    if let Some(existing) = store::find_request(conn, &g.store, &g.code).await? {
+        // A re-sent or re-forwarded grant: same request, noted on its timeline.
+        store::fill_client_details(conn, existing.id, g.client.as_deref(), g.client_email.as_deref()).await?;
+        store::add_event(conn, &Event {
+            request_id: Some(existing.id),
+            message_id: Some(message),
+            actor: "leadsie",
+            event: "seen_again",
+            from_state: None,
+            to_state: None,
+            detail: Some("the same store and code arrived again; no new request"),
+        }, now)
+        .await?;
+        report.seen_again.push(existing.id);
+        return Ok(());
+    }
+    let open: Vec<_> = store::requests_for_store(conn, g.store.as_str())
+        .await?
+        .into_iter()
+        .filter(|r| r.state().is_some_and(RequestState::is_open))
+        .collect();
+    // A merchant who regenerates the code invalidates the old one: the newer
+    // grant wins. Order by the emails' Date, so a late re-forward of an old
+    // email cannot undo a newer code.
+    let newer_open = open.iter().find(|r| match (date, r.grant_date.as_deref()) {
+        (Some(ours), Some(theirs)) => theirs > ours,
+        _ => false,
+    });
+    let new_request = |state| NewRequest {
+        store: &g.store,
+        code: &g.code,
+        client_name: g.client.as_deref(),
+        client_email: g.client_email.as_deref(),
+        request_name: g.request_name.as_deref(),
+        request_url: g.request_url.as_deref(),
+        state,
+        source_message_id: message,
+    };
+    if let Some(newer) = newer_open {
+        let detail = format!("an older code for this store; request #{} holds a newer one", newer.id);
+        let id = store::create_request(conn, &new_request(RequestState::Superseded), now, &detail).await?;
+        report.created.push(id);
+        return Ok(());
+    }
+    let id = store::create_request(conn, &new_request(RequestState::Queued), now, "Leadsie grant received").await?;
+    report.created.push(id);
+    for old in open {
+        let detail = format!("superseded by request #{id}: the merchant sent a newer code ({})", g.code.masked());
+        let from = old.state().expect("filtered to known states");
+        let moved = store::transition(conn, old.id, from, RequestState::Superseded, &Event {
+            request_id: Some(old.id),
+            message_id: Some(message),
+            actor: "leadsie",
+            event: "superseded",
+            from_state: None,
+            to_state: None,
+            detail: Some(&detail),
+        }, now)
+        .await?;
+        if moved {
+            report.superseded.push(old.id);
+        }
+    }
+    Ok(())
+}
+
+/// Finds the request an outcome is about and moves it; records an event
+/// either way. Returns the request moved.
+async fn apply_outcome(conn: &mut SqliteConnection, o: &Outcome, message: i64, now: &str) -> store::Result<Option<RequestId>> {
+    let to = o.result.state();
+    let (candidates, named) = match (&o.store, &o.store_name) {
+        (Some(domain), _) => (store::requests_for_store(conn, domain.as_str()).await?, domain.to_string()),
+        (None, Some(name)) => {
+            let mut by_name = store::requests_for_client_name(conn, name).await?;
+            if let Some(slug) = slug_domain(name) {
+                by_name.extend(store::requests_for_store(conn, slug.as_str()).await?);
+            }
+            by_name.sort_by_key(|r| std::cmp::Reverse(r.id));
+            by_name.dedup_by_key(|r| r.id);
+            (by_name, format!("\"{name}\""))
+        }
+        (None, None) => (Vec::new(), "an unnamed store".to_owned()),
+    };
+    let movable: Vec<_> = candidates
+        .iter()
+        .filter(|r| r.state().is_some_and(|s| s.can_move_to(to)))
+        .collect();
+    let stores: std::collections::BTreeSet<&str> = movable.iter().map(|r| r.store_domain.as_str()).collect();
+    if stores.len() > 1 {
+        let ids: Vec<String> = movable.iter().map(|r| format!("#{}", r.id)).collect();
+        let detail = format!("Shopify says {} for {named}, which matches several stores ({}); mark the right one with `collabd mark`", o.result, ids.join(", "));
+        unmatched(conn, message, &detail, now).await?;
+        return Ok(None);
+    }
+    if let Some(target) = movable.first() {
+        let from = target.state().expect("filtered to known states");
+        let detail = format!("Shopify: {} ({named})", o.result);
+        store::transition(conn, target.id, from, to, &Event {
+            request_id: Some(target.id),
+            message_id: Some(message),
+            actor: "shopify",
+            event: "outcome",
+            from_state: None,
+            to_state: None,
+            detail: Some(&detail),
+        }, now)
+        .await?;
+        return Ok(Some(target.id));
+    }
+    if let Some(latest) = candidates.first() {
+        let detail = format!("Shopify says {} for {named}; the request is already {}, so nothing changed", o.result, latest.state);
+        store::add_event(conn, &Event {
+            request_id: Some(latest.id),
+            message_id: Some(message),
+            actor: "shopify",
+            event: "outcome_ignored",
+            from_state: None,
+            to_state: None,
+            detail: Some(&detail),
+        }, now)
+        .await?;
+        return Ok(None);
+    }
+    let detail = format!("Shopify says {} for {named}, but no request matches it", o.result);
+    unmatched(conn, message, &detail, now).await?;
+    Ok(None)
+}
+
+async fn unmatched(conn: &mut SqliteConnection, message: i64, detail: &str, now: &str) -> store::Result<()> {
+    store::add_event(conn, &Event {
+        request_id: None,
+        message_id: Some(message),
+        actor: "shopify",
+        event: "unmatched_outcome",
+        from_state: None,
+        to_state: None,
+        detail: Some(detail),
+    }, now)
+    .await
+}
+
+/// "Acme Boutique" → `acme-boutique.myshopify.com`, Shopify's default handle.
+fn slug_domain(name: &str) -> Option<StoreDomain> {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    StoreDomain::from_handle(slug.trim_end_matches('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug_domain("Acme Boutique").unwrap().as_str(), "acme-boutique.myshopify.com");
+        assert_eq!(slug_domain("  Zeta & Co. ").unwrap().as_str(), "zeta-co.myshopify.com");
+        assert!(slug_domain("!!!").is_none());
+    }
+}

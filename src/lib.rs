@@ -1,0 +1,20 @@
+//! collabd turns Leadsie's Shopify access emails into tracked collaborator
+//! requests.
+//!
+//! # Layout
+//!
+//! - [`model`] — domain values with rules: store domains, codes, states.
+//! - [`mail`] — pure email logic: forwards, trust, classification, extraction.
+//! - [`config`] — the TOML file, environment overrides, validation.
+//! - [`store`] — the SQLite pool, migrations and every SQL statement.
+//! - [`ingest`] — one message from bytes to committed rows, idempotently.
+//! - [`cli`] — the subcommands and their output.
+//! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod ingest;
+pub mod mail;
+pub mod model;
+pub mod store;

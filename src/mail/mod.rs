@@ -1,0 +1,310 @@
+//! Pure email logic: unwrap forwards, judge who sent a message, classify it
+//! and extract Leadsie grants or Shopify outcomes. No SQL, no IMAP, no I/O:
+//! bytes in, a [`Classification`] out.
+
+pub mod forward;
+pub mod grant;
+pub mod outcome;
+pub mod text;
+
+use mail_parser::MessageParser;
+use serde::Serialize;
+
+use crate::model::MessageKind;
+pub use forward::Sender;
+pub use grant::Grant;
+pub use outcome::{Outcome, OutcomeRules};
+
+/// Who may send what: the `[trust]` settings, normalised.
+#[derive(Debug, Clone)]
+pub struct TrustPolicy {
+    pub leadsie_domains: Vec<String>,
+    pub shopify_domains: Vec<String>,
+    /// `None` allows any forwarder; otherwise domains or full addresses.
+    pub forwarders: Option<Vec<String>>,
+}
+
+impl Default for TrustPolicy {
+    fn default() -> Self {
+        TrustPolicy {
+            leadsie_domains: vec!["leadsie.com".into()],
+            shopify_domains: vec!["shopify.com".into()],
+            forwarders: None,
+        }
+    }
+}
+
+/// `domain` is `trusted` or one of its subdomains; never a look-alike such as
+/// `leadsie.com.evil.example` or `leadsie-support.com`.
+pub fn domain_within(domain: &str, trusted: &str) -> bool {
+    let domain = domain.trim_end_matches('.');
+    domain.eq_ignore_ascii_case(trusted)
+        || (domain.len() > trusted.len()
+            && domain.as_bytes()[domain.len() - trusted.len() - 1] == b'.'
+            && domain[domain.len() - trusted.len()..].eq_ignore_ascii_case(trusted))
+}
+
+impl TrustPolicy {
+    pub fn is_leadsie(&self, s: &Sender) -> bool {
+        self.leadsie_domains.iter().any(|d| domain_within(s.domain(), d))
+    }
+
+    pub fn is_shopify(&self, s: &Sender) -> bool {
+        self.shopify_domains.iter().any(|d| domain_within(s.domain(), d))
+    }
+
+    pub fn forwarder_allowed(&self, s: &Sender) -> bool {
+        match &self.forwarders {
+            None => true,
+            Some(list) => list.iter().any(|rule| {
+                if rule.contains('@') {
+                    rule.eq_ignore_ascii_case(&s.address)
+                } else {
+                    domain_within(s.domain(), rule)
+                }
+            }),
+        }
+    }
+}
+
+/// What a message is and what it says, ready for the database.
+#[derive(Debug, Serialize)]
+pub struct Classification {
+    pub kind: MessageKind,
+    pub grants: Vec<Grant>,
+    pub outcome: Option<Outcome>,
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub meta: MessageMeta,
+}
+
+/// Header facts kept in `messages`.
+#[derive(Debug, Default, Clone)]
+pub struct MessageMeta {
+    pub message_id: Option<String>,
+    /// The outer From address (who delivered it to us).
+    pub from: Option<String>,
+    /// The original sender, when the message was a forward.
+    pub original_from: Option<String>,
+    pub subject: Option<String>,
+    /// The Date header as UTC ISO-8601.
+    pub date: Option<String>,
+}
+
+impl Classification {
+    fn new(kind: MessageKind, reason: impl Into<String>, meta: MessageMeta) -> Self {
+        Classification { kind, grants: Vec::new(), outcome: None, reason: Some(reason.into()), meta }
+    }
+}
+
+/// Classifies messages under one trust policy and set of outcome rules.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    parser: MessageParser,
+    trust: TrustPolicy,
+    outcomes: OutcomeRules,
+}
+
+impl Classifier {
+    pub fn new(trust: TrustPolicy, outcomes: OutcomeRules) -> Classifier {
+        Classifier { parser: MessageParser::default(), trust, outcomes }
+    }
+
+    /// The classifier with the default trust policy and built-in patterns.
+    pub fn with_defaults() -> Classifier {
+        Classifier::new(TrustPolicy::default(), OutcomeRules::new(&[]).expect("built-in patterns compile"))
+    }
+
+    /// Classifies one raw message. Never panics on input: anything that is
+    /// not a readable email comes back `unparseable` with a reason.
+    pub fn classify(&self, raw: &[u8]) -> Classification {
+        let Some(msg) = self.parser.parse(raw) else {
+            return Classification::new(
+                MessageKind::Unparseable,
+                "not an email: no header lines were found",
+                MessageMeta::default(),
+            );
+        };
+        let unwrapped = forward::unwrap(&msg);
+        let mut meta = MessageMeta {
+            message_id: msg.message_id().map(str::to_owned),
+            from: msg
+                .from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_ascii_lowercase),
+            original_from: None,
+            subject: msg.subject().map(str::to_owned),
+            date: msg.date().map(|d| {
+                let utc = chrono::DateTime::from_timestamp(d.to_timestamp(), 0);
+                utc.map_or_else(|| d.to_rfc3339(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            }),
+        };
+        let Some(original) = unwrapped.original.clone() else {
+            return Classification::new(
+                MessageKind::Unparseable,
+                "no usable sender address (From header missing or malformed)",
+                meta,
+            );
+        };
+        if !unwrapped.forwarders.is_empty() {
+            meta.original_from = Some(original.address.clone());
+        }
+        let texts: Vec<&str> = unwrapped.texts.iter().map(|t| t.as_ref()).collect();
+        let subject = unwrapped.subject.as_str();
+
+        let leadsie = self.trust.is_leadsie(&original);
+        let shopify = self.trust.is_shopify(&original);
+        if leadsie || shopify {
+            if let Some(f) = unwrapped.forwarders.iter().find(|f| !self.trust.forwarder_allowed(f)) {
+                return Classification::new(
+                    MessageKind::Rejected,
+                    format!(
+                        "forwarded by {}, which is not listed in [trust] forwarders; add it there if it is yours",
+                        f.address
+                    ),
+                    meta,
+                );
+            }
+            if unwrapped.dmarc_failed && unwrapped.forwarders.is_empty() {
+                return Classification::new(
+                    MessageKind::Rejected,
+                    format!(
+                        "the receiving server recorded dmarc=fail for {}: the sender is forged",
+                        original.domain()
+                    ),
+                    meta,
+                );
+            }
+        }
+
+        if leadsie {
+            return self.leadsie(subject, &texts, meta);
+        }
+        if shopify {
+            return match self.outcomes.detect(subject, &texts) {
+                Some(outcome) => Classification {
+                    kind: outcome.result.kind(),
+                    grants: Vec::new(),
+                    outcome: Some(outcome),
+                    reason: None,
+                    meta,
+                },
+                None => Classification::new(
+                    MessageKind::ShopifyOther,
+                    "from Shopify, but not an answer to a collaborator request",
+                    meta,
+                ),
+            };
+        }
+        self.untrusted(&original, subject, &texts, meta)
+    }
+
+    fn leadsie(&self, subject: &str, texts: &[&str], meta: MessageMeta) -> Classification {
+        let mut first = None;
+        for text in texts {
+            let ex = grant::extract(subject, text);
+            if !ex.grants.is_empty() {
+                return Classification {
+                    kind: MessageKind::LeadsieGrant,
+                    grants: ex.grants,
+                    outcome: None,
+                    reason: None,
+                    meta,
+                };
+            }
+            first.get_or_insert(ex);
+        }
+        let ex = first.unwrap_or_default();
+        if ex.failed_connection && ex.mentions_shopify {
+            return Classification::new(
+                MessageKind::Ignored,
+                "Leadsie reports that the Shopify connection failed; no code to file",
+                meta,
+            );
+        }
+        if let Some(problem) = ex.problem {
+            return Classification::new(MessageKind::Unparseable, format!("Leadsie email: {problem}"), meta);
+        }
+        if ex.mentions_shopify && ex.stores_seen > 0 {
+            return Classification::new(
+                MessageKind::Unparseable,
+                "Leadsie email names a Shopify store but no collaborator code could be read",
+                meta,
+            );
+        }
+        Classification::new(MessageKind::Ignored, "Leadsie email without a Shopify store to request", meta)
+    }
+
+    fn untrusted(&self, sender: &Sender, subject: &str, texts: &[&str], meta: MessageMeta) -> Classification {
+        let name = sender.name.as_deref().unwrap_or("").to_ascii_lowercase();
+        let domain = sender.domain();
+        let subject_l = subject.to_ascii_lowercase();
+        let body_l = texts.first().map(|t| t.to_ascii_lowercase()).unwrap_or_default();
+        let claims_leadsie = name.contains("leadsie") || domain.contains("leadsie") || subject_l.contains("leadsie");
+        let grant_shaped = texts.iter().any(|t| !grant::extract(subject, t).grants.is_empty());
+        if claims_leadsie || grant_shaped || (body_l.contains("leadsie") && body_l.contains("collaborator")) {
+            let how = if name.contains("leadsie") && !domain.contains("leadsie") {
+                " (the display name says Leadsie, the address does not)"
+            } else if domain.contains("leadsie") {
+                " (a look-alike of a Leadsie domain)"
+            } else {
+                ""
+            };
+            return Classification::new(
+                MessageKind::Rejected,
+                format!(
+                    "looks like a Leadsie grant, but the sender {} is not on a trusted Leadsie domain ({}){how}",
+                    sender.address,
+                    self.trust.leadsie_domains.join(", ")
+                ),
+                meta,
+            );
+        }
+        let claims_shopify = name.contains("shopify") || domain.contains("shopify");
+        if claims_shopify && self.outcomes.detect(subject, texts).is_some() {
+            return Classification::new(
+                MessageKind::Rejected,
+                format!(
+                    "looks like a Shopify reply, but the sender {} is not on a trusted Shopify domain ({})",
+                    sender.address,
+                    self.trust.shopify_domains.join(", ")
+                ),
+                meta,
+            );
+        }
+        Classification::new(MessageKind::Ignored, "not from Leadsie or Shopify", meta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_domains_are_not_trusted() {
+        assert!(domain_within("leadsie.com", "leadsie.com"));
+        assert!(domain_within("mail.leadsie.com", "leadsie.com"));
+        assert!(domain_within("LEADSIE.COM.", "leadsie.com"));
+        assert!(!domain_within("leadsie-support.com", "leadsie.com"));
+        assert!(!domain_within("leadsie.com.evil.example", "leadsie.com"));
+        assert!(!domain_within("evilleadsie.com", "leadsie.com"));
+    }
+
+    #[test]
+    fn forwarders_by_domain_or_address() {
+        let t = TrustPolicy { forwarders: Some(vec!["agency.com".into(), "ops@other.org".into()]), ..TrustPolicy::default() };
+        let s = |a| Sender::new(a, None).unwrap();
+        assert!(t.forwarder_allowed(&s("a@agency.com")));
+        assert!(t.forwarder_allowed(&s("a@mail.agency.com")));
+        assert!(t.forwarder_allowed(&s("ops@other.org")));
+        assert!(!t.forwarder_allowed(&s("eve@other.org")));
+    }
+
+    #[test]
+    fn garbage_is_unparseable_not_a_panic() {
+        let c = Classifier::with_defaults();
+        assert_eq!(c.classify(b"").kind, MessageKind::Unparseable);
+        assert_eq!(c.classify(&[0xff, 0xfe, 0x00, 0x01]).kind, MessageKind::Unparseable);
+    }
+}

@@ -1,0 +1,150 @@
+//! Recognises Shopify's reply to a collaborator request by meaning
+//! (accepted/approved/granted, declined/rejected/denied, removed/revoked),
+//! plus patterns the operator adds when Shopify's wording changes, and finds
+//! the store it is about: a permanent domain, else the store's name.
+
+use regex::Regex;
+use serde::Serialize;
+
+use super::grant::{find_store_domains, strip_reply_prefixes};
+use crate::model::{OutcomeResult, StoreDomain};
+
+/// Shopify's answer about one store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub store: Option<StoreDomain>,
+    /// The store's name as the email gives it, when no domain is named.
+    pub store_name: Option<String>,
+    pub result: OutcomeResult,
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Outcome", 2)?;
+        let store = self.store.as_ref().map(|d| d.as_str()).or(self.store_name.as_deref());
+        st.serialize_field("store", &store)?;
+        st.serialize_field("result", &self.result)?;
+        st.end()
+    }
+}
+
+/// Compiled patterns: built-in meaning plus the operator's own.
+#[derive(Debug, Clone)]
+pub struct OutcomeRules {
+    rules: Vec<(OutcomeResult, Regex)>,
+    store_names: Vec<Regex>,
+}
+
+const BUILTIN: &[(OutcomeResult, &str)] = &[
+    (OutcomeResult::Declined, r"(?i)\b(?:declined|rejected|denied|refused)\b"),
+    (OutcomeResult::Declined, r"(?i)\b(?:not|n't)\s+(?:been\s+)?(?:approved|accepted|granted)\b"),
+    (OutcomeResult::Revoked, r"(?i)\b(?:revoked|removed|no\s+longer\s+(?:have|has)\s+access|access\s+(?:has\s+)?(?:expired|ended))\b"),
+    (OutcomeResult::Granted, r"(?i)\b(?:accepted|approved|granted)\b"),
+    (OutcomeResult::Granted, r"(?i)\b(?:now\s+have\s+access|gave\s+you\s+access|given\s+you\s+access)\b"),
+];
+
+/// Ways Shopify names a store without its domain; group 1 is the name.
+const STORE_NAME_PATTERNS: &[&str] = &[
+    r#"(?i)(?:access\s+to|request\s+(?:for|to\s+access)|collaborator\s+(?:account|access)\s+(?:for|on|to))\s+(?:the\s+)?(?:store\s+)?["“']?(.+?)["”']?\s+(?:was|has|is|were|had|have)\b"#,
+    r#"(?i)^["“']?(.+?)["”']?\s+(?:accepted|approved|declined|rejected|denied|removed|revoked)\b"#,
+    r#"(?i)\b(?:store|shop):\s*["“']?([^"”'\n]+?)["”']?\s*$"#,
+];
+
+impl OutcomeRules {
+    /// Builds the rules; `extra` holds the operator's patterns, checked before
+    /// the built-in ones. A pattern may name the store with `(?P<store>…)`.
+    pub fn new(extra: &[(OutcomeResult, String)]) -> Result<OutcomeRules, regex::Error> {
+        let mut rules = Vec::new();
+        for (result, pattern) in extra {
+            rules.push((*result, Regex::new(&format!("(?i){pattern}"))?));
+        }
+        for (result, pattern) in BUILTIN {
+            rules.push((*result, Regex::new(pattern)?));
+        }
+        let store_names = STORE_NAME_PATTERNS.iter().map(|p| Regex::new(p)).collect::<Result<_, _>>()?;
+        Ok(OutcomeRules { rules, store_names })
+    }
+
+    /// The outcome a Shopify email carries, or `None` when it is about
+    /// something else (billing, newsletters, app reviews).
+    pub fn detect(&self, subject: &str, texts: &[&str]) -> Option<Outcome> {
+        let subject = strip_reply_prefixes(subject);
+        let body = texts.first().copied().unwrap_or("");
+        let lower_all = format!("{}\n{}", subject, body).to_ascii_lowercase();
+        if !lower_all.contains("collaborator") && !(lower_all.contains("access") && (lower_all.contains("store") || lower_all.contains("shop"))) {
+            return None;
+        }
+        // The subject decides when it can; else the earliest match in the body.
+        let (result, named) = self.earliest(subject).or_else(|| self.earliest(body))?;
+        let store = find_store_domains(&lower_all).into_iter().next();
+        let store_name = if store.is_some() {
+            None
+        } else {
+            named.or_else(|| self.store_name(subject)).or_else(|| {
+                body.lines().take(40).find_map(|l| self.store_name(l.trim()))
+            })
+        };
+        Some(Outcome { store, store_name, result })
+    }
+
+    fn earliest(&self, text: &str) -> Option<(OutcomeResult, Option<String>)> {
+        let mut best: Option<(usize, usize, OutcomeResult, Option<String>)> = None;
+        for (rank, (result, re)) in self.rules.iter().enumerate() {
+            if let Some(caps) = re.captures(text) {
+                let start = caps.get(0).map_or(0, |m| m.start());
+                let named = caps.name("store").map(|m| m.as_str().trim().to_owned());
+                // Earliest wins; on a tie the operator's (earlier) rule wins.
+                if best.as_ref().is_none_or(|b| (start, rank) < (b.0, b.1)) {
+                    best = Some((start, rank, *result, named));
+                }
+            }
+        }
+        best.map(|(_, _, r, n)| (r, n))
+    }
+
+    fn store_name(&self, text: &str) -> Option<String> {
+        self.store_names.iter().find_map(|re| {
+            let name = re.captures(text)?.get(1)?.as_str().trim();
+            let lower = name.to_ascii_lowercase();
+            // "Your collaborator request was declined" names no store.
+            let generic = lower.contains("collaborator")
+                || lower.contains("request")
+                || ["your", "the", "a", "this", "access", "it", "store"].contains(&lower.as_str())
+                || lower.starts_with("your ");
+            (!name.is_empty() && name.len() <= 100 && !generic).then(|| name.to_owned())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> OutcomeRules {
+        OutcomeRules::new(&[]).unwrap()
+    }
+
+    #[test]
+    fn subjects_by_meaning() {
+        let r = rules();
+        let o = r.detect("Your collaborator request for acme.myshopify.com was approved", &[""]).unwrap();
+        assert_eq!(o.result, OutcomeResult::Granted);
+        assert_eq!(o.store.unwrap().as_str(), "acme.myshopify.com");
+        let o = r.detect("Collaborator request declined", &["Acme Boutique declined your request to access their store."]).unwrap();
+        assert_eq!(o.result, OutcomeResult::Declined);
+        assert_eq!(o.store_name.as_deref(), Some("Acme Boutique"));
+        let o = r.detect("Your collaborator access to Acme Boutique was removed", &[""]).unwrap();
+        assert_eq!(o.result, OutcomeResult::Revoked);
+        assert_eq!(o.store_name.as_deref(), Some("Acme Boutique"));
+        assert!(r.detect("Your app was approved", &["Congratulations"]).is_none());
+    }
+
+    #[test]
+    fn operator_patterns_win() {
+        let r = OutcomeRules::new(&[(OutcomeResult::Granted, r"welcome aboard at (?P<store>\w+)".into())]).unwrap();
+        let o = r.detect("Collaborator update", &["Welcome aboard at Zeta"]).unwrap();
+        assert_eq!(o.result, OutcomeResult::Granted);
+        assert_eq!(o.store_name.as_deref(), Some("Zeta"));
+    }
+}

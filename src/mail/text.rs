@@ -1,0 +1,179 @@
+//! Turns message bodies into plain lines: HTML to text (block elements and
+//! table cells become line breaks, entities decoded, scripts and styles
+//! dropped) and `> ` quoting removed. Pure string work, no allocation per line.
+
+/// Converts HTML to text with one line per block element or table cell, so
+/// that a label and its value in neighbouring cells land on neighbouring lines.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    let mut last_was_space = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'<' {
+            if html[i..].starts_with("<!--") {
+                i = html[i..].find("-->").map_or(bytes.len(), |e| i + e + 3);
+                continue;
+            }
+            let end = match memchr(b'>', &bytes[i..]) {
+                Some(e) => i + e,
+                None => break,
+            };
+            let tag = &html[i + 1..end];
+            let closing = tag.starts_with('/');
+            let name_start = if closing { 1 } else { 0 };
+            let name: &str = tag[name_start..]
+                .split(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+                .next()
+                .unwrap_or("");
+            i = end + 1;
+            if !closing && (eq_ic(name, "script") || eq_ic(name, "style") || eq_ic(name, "head") || eq_ic(name, "title")) {
+                // Skip to the matching close tag; its contents are not text.
+                let lower_rest = find_ic(&html[i..], &format!("</{name}"));
+                i = lower_rest.map_or(bytes.len(), |p| {
+                    let close = i + p;
+                    memchr(b'>', &bytes[close..]).map_or(bytes.len(), |e| close + e + 1)
+                });
+                continue;
+            }
+            if is_block(name) {
+                trim_trailing_spaces(&mut out);
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                last_was_space = true;
+            } else if !last_was_space {
+                // Inline tags still separate words when the source has none.
+                // (`<b>Store:</b>acme` reads as "Store: acme".)
+            }
+            continue;
+        }
+        if b == b'&' {
+            if let Some((decoded, len)) = decode_entity(&html[i..]) {
+                push_char(&mut out, decoded, &mut last_was_space);
+                i += len;
+                continue;
+            }
+        }
+        let ch = html[i..].chars().next().unwrap_or(' ');
+        push_char(&mut out, ch, &mut last_was_space);
+        i += ch.len_utf8();
+    }
+    trim_trailing_spaces(&mut out);
+    out
+}
+
+fn push_char(out: &mut String, ch: char, last_was_space: &mut bool) {
+    if ch.is_whitespace() || ch == '\u{a0}' || ch == '\u{200b}' || ch == '\u{feff}' {
+        if !*last_was_space {
+            out.push(' ');
+            *last_was_space = true;
+        }
+    } else {
+        out.push(ch);
+        *last_was_space = false;
+    }
+}
+
+fn trim_trailing_spaces(out: &mut String) {
+    while out.ends_with(' ') {
+        out.pop();
+    }
+}
+
+fn is_block(name: &str) -> bool {
+    const BLOCKS: &[&str] = &[
+        "br", "p", "div", "tr", "td", "th", "li", "ul", "ol", "table", "tbody", "thead", "h1", "h2", "h3",
+        "h4", "h5", "h6", "hr", "blockquote", "section", "article", "header", "footer", "dt", "dd", "dl",
+        "pre", "center",
+    ];
+    BLOCKS.iter().any(|b| eq_ic(name, b))
+}
+
+fn eq_ic(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Case-insensitive ASCII find.
+pub fn find_ic(hay: &str, needle: &str) -> Option<usize> {
+    let h = hay.as_bytes();
+    let n = needle.as_bytes();
+    if n.is_empty() || h.len() < n.len() {
+        return None;
+    }
+    (0..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+fn decode_entity(s: &str) -> Option<(char, usize)> {
+    let end = s[..s.len().min(12)].find(';')?;
+    let body = &s[1..end];
+    let ch = match body {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" | "#39" => '\'',
+        "nbsp" => ' ',
+        "copy" => '©',
+        "ndash" => '–',
+        "mdash" => '—',
+        "rsquo" | "lsquo" => '\'',
+        "ldquo" | "rdquo" => '"',
+        "bull" => '•',
+        _ => {
+            let num = body.strip_prefix('#')?;
+            let code = if let Some(hex) = num.strip_prefix(['x', 'X']) {
+                u32::from_str_radix(hex, 16).ok()?
+            } else {
+                num.parse().ok()?
+            };
+            char::from_u32(code)?
+        }
+    };
+    Some((ch, end + 1))
+}
+
+/// Strips e-mail quoting (`> `, `>> `, `> > `) from the start of a line.
+pub fn unquote(line: &str) -> &str {
+    let mut s = line.trim_start();
+    while let Some(rest) = s.strip_prefix('>') {
+        s = rest.trim_start();
+    }
+    s
+}
+
+/// The body's lines, unquoted and trimmed, blank lines kept (they end header
+/// blocks in forwards).
+pub fn clean_lines(text: &str) -> Vec<&str> {
+    text.lines().map(|l| unquote(l).trim()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_become_lines() {
+        let html = "<html><head><style>td{}</style></head><body><table><tr><td><b>Store URL</b></td><td><a href='x'>acme.myshopify.com</a></td></tr>\
+                    <tr><td>Collaborator&nbsp;code</td><td>0105</td></tr></table><script>var x='9999';</script></body></html>";
+        let text = html_to_text(html);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines, vec!["Store URL", "acme.myshopify.com", "Collaborator code", "0105"]);
+    }
+
+    #[test]
+    fn entities_and_comments() {
+        assert_eq!(html_to_text("a&amp;b &#169; &#x32;&lt;<!-- 1234 -->x"), "a&b © 2<x");
+    }
+
+    #[test]
+    fn unquoting() {
+        assert_eq!(unquote("> > Store: x"), "Store: x");
+        assert_eq!(unquote(">>Code"), "Code");
+    }
+}

@@ -1,0 +1,338 @@
+//! Domain values with rules: store domains, collaborator codes, request ids,
+//! message kinds and request states. Knows nothing of email, SQL or IMAP.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+/// A Shopify store's permanent `<handle>.myshopify.com` domain, normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreDomain(String);
+
+impl StoreDomain {
+    /// Normalises what a person or an email calls a store into its permanent
+    /// domain: `https://www.Acme.myshopify.com/admin?x` → `acme.myshopify.com`,
+    /// `admin.shopify.com/store/acme` → `acme.myshopify.com`, `acme` →
+    /// `acme.myshopify.com`. Custom domains (`acme.com`) are refused: the
+    /// request form only takes the permanent domain.
+    pub fn parse(input: &str) -> Option<StoreDomain> {
+        let wrapper = |c: char| matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\'' | ',' | ';' | '*' | ':');
+        let mut s = input.trim();
+        loop {
+            let t = s.trim_matches(wrapper).trim_end_matches('.').trim();
+            if t.len() == s.len() {
+                break;
+            }
+            s = t;
+        }
+        let lower = s.to_ascii_lowercase();
+        let mut rest = lower.as_str();
+        for scheme in ["https://", "http://"] {
+            if let Some(r) = rest.strip_prefix(scheme) {
+                rest = r;
+            }
+        }
+        rest = rest.strip_prefix("www.").unwrap_or(rest);
+        if let Some(after) = rest.strip_prefix("admin.shopify.com/store/") {
+            let handle = after.split(['/', '?', '#']).next().unwrap_or("");
+            return Self::from_handle(handle);
+        }
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.trim_end_matches('.');
+        if let Some(handle) = host.strip_suffix(".myshopify.com") {
+            return Self::from_handle(handle);
+        }
+        if host.len() == rest.trim_end_matches('/').len() && !host.contains('.') {
+            return Self::from_handle(host);
+        }
+        None
+    }
+
+    /// Builds the domain from a bare handle (`acme`), checking Shopify's rules.
+    pub fn from_handle(handle: &str) -> Option<StoreDomain> {
+        if is_valid_handle(handle) {
+            Some(StoreDomain(format!("{handle}.myshopify.com")))
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The handle before `.myshopify.com`.
+    pub fn handle(&self) -> &str {
+        self.0.strip_suffix(".myshopify.com").unwrap_or(&self.0)
+    }
+}
+
+/// `^[a-z0-9][a-z0-9_-]*$`, at most 63 characters (one DNS label).
+fn is_valid_handle(h: &str) -> bool {
+    let b = h.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_')
+}
+
+impl fmt::Display for StoreDomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for StoreDomain {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A Shopify collaborator request code: exactly four ASCII digits, kept as
+/// text because leading zeros matter ("0105").
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CollaboratorCode(String);
+
+impl CollaboratorCode {
+    pub fn parse(s: &str) -> Option<CollaboratorCode> {
+        let s = s.trim();
+        (s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| CollaboratorCode(s.to_owned()))
+    }
+
+    /// The full code, for the filer and the database; never for logs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The code as logs and tables show it: only the last two digits.
+    pub fn masked(&self) -> String {
+        mask_code(&self.0)
+    }
+}
+
+/// Masks a code for display: `0105` → `**05`.
+pub fn mask_code(code: &str) -> String {
+    let tail: String = code
+        .chars()
+        .rev()
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("**{tail}")
+}
+
+/// Debug never shows the whole code, so a `{:?}` in a log cannot leak it.
+impl fmt::Debug for CollaboratorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CollaboratorCode({})", self.masked())
+    }
+}
+
+impl Serialize for CollaboratorCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// The id of a row in `access_requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RequestId(pub i64);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for RequestId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .trim_start_matches('#')
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(RequestId)
+            .ok_or_else(|| format!("`{s}` is not a request id (a positive number, as `collabd status` shows)"))
+    }
+}
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant,)+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s { $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "`{s}` is not one of: {}",
+                        [$($text,)+].join(", ")
+                    )) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// What a message turned out to be (`messages.kind`).
+    MessageKind {
+        LeadsieGrant = "leadsie_grant",
+        ShopifyGranted = "shopify_granted",
+        ShopifyDeclined = "shopify_declined",
+        ShopifyRevoked = "shopify_revoked",
+        ShopifyOther = "shopify_other",
+        Ignored = "ignored",
+        Rejected = "rejected",
+        Unparseable = "unparseable",
+    }
+}
+
+text_enum! {
+    /// Shopify's answer to a collaborator request.
+    OutcomeResult {
+        Granted = "granted",
+        Declined = "declined",
+        Revoked = "revoked",
+    }
+}
+
+impl OutcomeResult {
+    pub fn kind(self) -> MessageKind {
+        match self {
+            OutcomeResult::Granted => MessageKind::ShopifyGranted,
+            OutcomeResult::Declined => MessageKind::ShopifyDeclined,
+            OutcomeResult::Revoked => MessageKind::ShopifyRevoked,
+        }
+    }
+
+    /// The request state this outcome moves a request to.
+    pub fn state(self) -> RequestState {
+        match self {
+            OutcomeResult::Granted => RequestState::Granted,
+            OutcomeResult::Declined => RequestState::Declined,
+            OutcomeResult::Revoked => RequestState::Revoked,
+        }
+    }
+}
+
+text_enum! {
+    /// Where a request stands (`access_requests.state`); see DESIGN.md.
+    RequestState {
+        Queued = "queued",
+        Filing = "filing",
+        Requested = "requested",
+        Notified = "notified",
+        Granted = "granted",
+        Declined = "declined",
+        Expired = "expired",
+        Revoked = "revoked",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Superseded = "superseded",
+    }
+}
+
+impl RequestState {
+    /// Open requests still wait on someone: us, the operator or the merchant.
+    /// A newer code for the same store supersedes an open request.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            RequestState::Queued | RequestState::Filing | RequestState::Requested | RequestState::Notified
+        )
+    }
+
+    /// Every allowed state change, written once. Anything not listed is refused.
+    pub fn can_move_to(self, to: RequestState) -> bool {
+        use RequestState::*;
+        match (self, to) {
+            (Queued, Filing) | (Filing, Queued) => true,
+            (Filing, Requested | Notified | Failed) => true,
+            (Failed, Queued) => true,
+            // Operator marks and Shopify replies can come before the worker
+            // has run (someone filed by hand).
+            (Queued | Notified, Requested) => true,
+            (Queued | Filing | Requested | Notified | Expired, Granted) => true,
+            (Queued | Filing | Requested | Notified | Expired, Declined) => true,
+            (Requested | Notified, Expired) => true,
+            (Granted, Revoked) => true,
+            (from, Cancelled | Superseded) => from.is_open(),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_domains_normalise() {
+        let cases = [
+            ("acme.myshopify.com", Some("acme.myshopify.com")),
+            ("https://www.Acme-Co.myshopify.com/admin?x=1", Some("acme-co.myshopify.com")),
+            ("admin.shopify.com/store/ac3cb8", Some("ac3cb8.myshopify.com")),
+            ("https://admin.shopify.com/store/acme/products", Some("acme.myshopify.com")),
+            ("acme", Some("acme.myshopify.com")),
+            ("acme.myshopify.com/", Some("acme.myshopify.com")),
+            ("<acme.myshopify.com>.", Some("acme.myshopify.com")),
+            ("acme.com", None),
+            ("www.acme-store.com", None),
+            ("-bad.myshopify.com", None),
+            ("has space", None),
+            ("", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(StoreDomain::parse(input).as_ref().map(StoreDomain::as_str), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn codes_are_four_digits_with_leading_zeros() {
+        assert_eq!(CollaboratorCode::parse("0105").unwrap().expose(), "0105");
+        assert!(CollaboratorCode::parse("105").is_none());
+        assert!(CollaboratorCode::parse("01055").is_none());
+        assert!(CollaboratorCode::parse("01a5").is_none());
+        assert_eq!(format!("{:?}", CollaboratorCode::parse("0105").unwrap()), "CollaboratorCode(**05)");
+    }
+
+    #[test]
+    fn transitions() {
+        use RequestState::*;
+        assert!(Queued.can_move_to(Filing));
+        assert!(Granted.can_move_to(Revoked));
+        assert!(!Granted.can_move_to(Queued));
+        assert!(!Cancelled.can_move_to(Queued));
+        assert!(Notified.can_move_to(Superseded));
+        assert!(!Granted.can_move_to(Superseded));
+        assert!(!Declined.can_move_to(Granted));
+    }
+}

@@ -1,0 +1,510 @@
+//! The SQLite database: the pool, embedded migrations, and every SQL
+//! statement collabd runs, each in a function named for what it does.
+//! Knows nothing of email parsing; callers pass typed values.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::model::{CollaboratorCode, MessageKind, RequestId, RequestState, StoreDomain};
+
+/// A database error, named with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("database {path}: migrations failed: {source} (is this a collabd database from a newer version?)")]
+    Migrate { path: String, source: sqlx::migrate::MigrateError },
+    #[error("the database disk is full: free space where the database lives, then retry; nothing was lost ({0})")]
+    DiskFull(sqlx::Error),
+    #[error("the database is busy (locked by another process for too long): {0}")]
+    Busy(sqlx::Error),
+    #[error("database error: {0}")]
+    Sql(sqlx::Error),
+    #[error("no request with id {0}")]
+    NoSuchRequest(RequestId),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        // SQLite result codes: 13 SQLITE_FULL, 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff);
+        match code {
+            Some(13) => Error::DiskFull(e),
+            Some(5) | Some(6) => Error::Busy(e),
+            _ => Error::Sql(e),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// UTC ISO-8601 text, as every timestamp column holds.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The database handle: a pool over one SQLite file in WAL mode.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating if missing) and migrates the database at `path`.
+    pub async fn open(path: &Path) -> Result<Db> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(Error::Open {
+                    path: shown,
+                    source: sqlx::Error::Configuration(
+                        format!("directory {} does not exist; create it or set [database] path", dir.display()).into(),
+                    ),
+                });
+            }
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|source| Error::Open { path: shown.clone(), source })?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| Error::Open { path: shown.clone(), source })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| Error::Migrate { path: shown, source })?;
+        Ok(Db { pool })
+    }
+
+    /// Starts a write transaction that takes the write lock at once, so two
+    /// writers wait on the busy timeout instead of failing mid-transaction.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// Where a message came from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(String),
+    Stdin,
+    Imap { mailbox: String, uidvalidity: u32, uid: u32 },
+}
+
+/// A message about to be stored.
+#[derive(Debug)]
+pub struct NewMessage<'a> {
+    pub sha256: &'a str,
+    pub source: &'a Source,
+    pub message_id: Option<&'a str>,
+    pub from_addr: Option<&'a str>,
+    pub original_from: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub date: Option<&'a str>,
+    pub kind: MessageKind,
+    pub reason: Option<&'a str>,
+    pub raw: Option<&'a [u8]>,
+    pub raw_size: usize,
+    pub received_at: &'a str,
+}
+
+/// Inserts a message unless one with the same digest exists; returns the new
+/// row's id, or `None` for a message seen before.
+pub async fn insert_message(conn: &mut SqliteConnection, m: &NewMessage<'_>) -> Result<Option<i64>> {
+    let (source, source_ref, mailbox, uidvalidity, uid) = match m.source {
+        Source::File(p) => ("file", Some(p.as_str()), None, None, None),
+        Source::Stdin => ("stdin", None, None, None, None),
+        Source::Imap { mailbox, uidvalidity, uid } => ("imap", None, Some(mailbox.as_str()), Some(*uidvalidity), Some(*uid)),
+    };
+    let row = sqlx::query(
+        "insert into messages (sha256, message_id, source, source_ref, mailbox, uidvalidity, uid, from_addr,
+             original_from, subject, date, kind, reason, raw, raw_size, received_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         on conflict (sha256) do nothing
+         returning id",
+    )
+    .bind(m.sha256)
+    .bind(m.message_id)
+    .bind(source)
+    .bind(source_ref)
+    .bind(mailbox)
+    .bind(uidvalidity)
+    .bind(uid)
+    .bind(m.from_addr)
+    .bind(m.original_from)
+    .bind(m.subject)
+    .bind(m.date)
+    .bind(m.kind.as_str())
+    .bind(m.reason)
+    .bind(m.raw)
+    .bind(m.raw_size as i64)
+    .bind(m.received_at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.get::<i64, _>(0)))
+}
+
+/// The id of the message with this digest, if stored.
+pub async fn message_id_by_sha(conn: &mut SqliteConnection, sha256: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("select id from messages where sha256 = ?")
+        .bind(sha256)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// A request row as the queue and the CLI see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Request {
+    pub id: RequestId,
+    pub store_domain: String,
+    #[serde(skip)]
+    pub collaborator_code: String,
+    pub client_name: Option<String>,
+    pub client_email: Option<String>,
+    pub leadsie_request_name: Option<String>,
+    pub leadsie_request_url: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub source_message_id: Option<i64>,
+    pub received_at: String,
+    pub filed_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub updated_at: String,
+    /// The Date of the email that carried the grant, when it had one.
+    pub grant_date: Option<String>,
+}
+
+const REQUEST_COLUMNS: &str = "r.id, r.store_domain, r.collaborator_code, r.client_name, r.client_email,
+    r.leadsie_request_name, r.leadsie_request_url, r.state, r.attempts, r.next_attempt_at, r.last_error,
+    r.source_message_id, r.received_at, r.filed_at, r.resolved_at, r.updated_at, m.date as grant_date";
+
+fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Request {
+    Request {
+        id: RequestId(row.get("id")),
+        store_domain: row.get("store_domain"),
+        collaborator_code: row.get("collaborator_code"),
+        client_name: row.get("client_name"),
+        client_email: row.get("client_email"),
+        leadsie_request_name: row.get("leadsie_request_name"),
+        leadsie_request_url: row.get("leadsie_request_url"),
+        state: row.get("state"),
+        attempts: row.get("attempts"),
+        next_attempt_at: row.get("next_attempt_at"),
+        last_error: row.get("last_error"),
+        source_message_id: row.get("source_message_id"),
+        received_at: row.get("received_at"),
+        filed_at: row.get("filed_at"),
+        resolved_at: row.get("resolved_at"),
+        updated_at: row.get("updated_at"),
+        grant_date: row.get("grant_date"),
+    }
+}
+
+impl Request {
+    pub fn state(&self) -> Option<RequestState> {
+        self.state.parse().ok()
+    }
+}
+
+pub async fn get_request(conn: &mut SqliteConnection, id: RequestId) -> Result<Request> {
+    let sql = format!("select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id where r.id = ?");
+    let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(request_from_row).ok_or(Error::NoSuchRequest(id))
+}
+
+pub async fn find_request(conn: &mut SqliteConnection, store: &StoreDomain, code: &CollaboratorCode) -> Result<Option<Request>> {
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
+         where r.store_domain = ? and r.collaborator_code = ?"
+    );
+    let row = sqlx::query(&sql).bind(store.as_str()).bind(code.expose()).fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(request_from_row))
+}
+
+/// Every request for a store, newest first.
+pub async fn requests_for_store(conn: &mut SqliteConnection, store: &str) -> Result<Vec<Request>> {
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
+         where r.store_domain = ? order by r.id desc"
+    );
+    let rows = sqlx::query(&sql).bind(store).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(request_from_row).collect())
+}
+
+/// Requests whose client name is `name` (any case), newest first.
+pub async fn requests_for_client_name(conn: &mut SqliteConnection, name: &str) -> Result<Vec<Request>> {
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
+         where lower(r.client_name) = lower(?) order by r.id desc"
+    );
+    let rows = sqlx::query(&sql).bind(name.trim()).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(request_from_row).collect())
+}
+
+/// A request about to be created.
+#[derive(Debug)]
+pub struct NewRequest<'a> {
+    pub store: &'a StoreDomain,
+    pub code: &'a CollaboratorCode,
+    pub client_name: Option<&'a str>,
+    pub client_email: Option<&'a str>,
+    pub request_name: Option<&'a str>,
+    pub request_url: Option<&'a str>,
+    pub state: RequestState,
+    pub source_message_id: i64,
+}
+
+/// Creates a request and its `created` event.
+pub async fn create_request(conn: &mut SqliteConnection, r: &NewRequest<'_>, now: &str, detail: &str) -> Result<RequestId> {
+    let resolved = (!r.state.is_open()).then_some(now);
+    let id: i64 = sqlx::query_scalar(
+        "insert into access_requests (store_domain, collaborator_code, client_name, client_email,
+             leadsie_request_name, leadsie_request_url, state, next_attempt_at, source_message_id,
+             received_at, resolved_at, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         returning id",
+    )
+    .bind(r.store.as_str())
+    .bind(r.code.expose())
+    .bind(r.client_name)
+    .bind(r.client_email)
+    .bind(r.request_name)
+    .bind(r.request_url)
+    .bind(r.state.as_str())
+    .bind(now)
+    .bind(r.source_message_id)
+    .bind(now)
+    .bind(resolved)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let id = RequestId(id);
+    add_event(conn, &Event {
+        request_id: Some(id),
+        message_id: Some(r.source_message_id),
+        actor: "leadsie",
+        event: "created",
+        from_state: None,
+        to_state: Some(r.state),
+        detail: Some(detail),
+    }, now)
+    .await?;
+    Ok(id)
+}
+
+/// Fills client details a later email adds to a request that lacked them.
+pub async fn fill_client_details(conn: &mut SqliteConnection, id: RequestId, name: Option<&str>, email: Option<&str>) -> Result<()> {
+    sqlx::query(
+        "update access_requests set client_name = coalesce(client_name, ?), client_email = coalesce(client_email, ?)
+         where id = ?",
+    )
+    .bind(name)
+    .bind(email)
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One line of a request's timeline.
+#[derive(Debug)]
+pub struct Event<'a> {
+    pub request_id: Option<RequestId>,
+    pub message_id: Option<i64>,
+    pub actor: &'a str,
+    pub event: &'a str,
+    pub from_state: Option<RequestState>,
+    pub to_state: Option<RequestState>,
+    pub detail: Option<&'a str>,
+}
+
+pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &str) -> Result<()> {
+    sqlx::query(
+        "insert into request_events (request_id, message_id, at, actor, event, from_state, to_state, detail)
+         values (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.request_id.map(|r| r.0))
+    .bind(e.message_id)
+    .bind(now)
+    .bind(e.actor)
+    .bind(e.event)
+    .bind(e.from_state.map(RequestState::as_str))
+    .bind(e.to_state.map(RequestState::as_str))
+    .bind(e.detail)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a request from `from` to `to` if it is still in `from` and the move
+/// is allowed, and records the event. Returns false (and changes nothing)
+/// when someone else moved it first or the move is not allowed.
+pub async fn transition(conn: &mut SqliteConnection, id: RequestId, from: RequestState, to: RequestState, e: &Event<'_>, now: &str) -> Result<bool> {
+    if !from.can_move_to(to) {
+        return Ok(false);
+    }
+    let resolved = (!to.is_open()).then_some(now);
+    let changed = sqlx::query(
+        "update access_requests set state = ?, updated_at = ?, resolved_at = coalesce(?, resolved_at),
+             lease_until = case when ? = 'filing' then lease_until else null end
+         where id = ? and state = ?",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(resolved)
+    .bind(to.as_str())
+    .bind(id.0)
+    .bind(from.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        add_event(conn, &Event { request_id: Some(id), from_state: Some(from), to_state: Some(to), ..*e }, now).await?;
+    }
+    Ok(changed == 1)
+}
+
+/// A row of the `request_status` view.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusRow {
+    pub id: i64,
+    pub store_domain: String,
+    pub client_name: Option<String>,
+    pub state: String,
+    pub code_hint: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub received_at: String,
+    pub filed_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub updated_at: String,
+    pub age_days: Option<i64>,
+    pub last_event: Option<String>,
+}
+
+pub async fn status_rows(pool: &SqlitePool, state: Option<RequestState>) -> Result<Vec<StatusRow>> {
+    let rows = sqlx::query(
+        "select id, store_domain, client_name, state, code_hint, attempts, last_error, received_at, filed_at,
+                resolved_at, updated_at, age_days, last_event
+         from request_status where ? is null or state = ? order by id",
+    )
+    .bind(state.map(RequestState::as_str))
+    .bind(state.map(RequestState::as_str))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| StatusRow {
+            id: r.get("id"),
+            store_domain: r.get("store_domain"),
+            client_name: r.get("client_name"),
+            state: r.get("state"),
+            code_hint: r.get("code_hint"),
+            attempts: r.get("attempts"),
+            last_error: r.get("last_error"),
+            received_at: r.get("received_at"),
+            filed_at: r.get("filed_at"),
+            resolved_at: r.get("resolved_at"),
+            updated_at: r.get("updated_at"),
+            age_days: r.get("age_days"),
+            last_event: r.get("last_event"),
+        })
+        .collect())
+}
+
+/// A row of a request's timeline, for `show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub at: String,
+    pub actor: String,
+    pub event: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub detail: Option<String>,
+    pub message_id: Option<i64>,
+}
+
+pub async fn events_for(pool: &SqlitePool, id: RequestId) -> Result<Vec<EventRow>> {
+    let rows = sqlx::query(
+        "select at, actor, event, from_state, to_state, detail, message_id from request_events
+         where request_id = ? order by id",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| EventRow {
+            at: r.get("at"),
+            actor: r.get("actor"),
+            event: r.get("event"),
+            from_state: r.get("from_state"),
+            to_state: r.get("to_state"),
+            detail: r.get("detail"),
+            message_id: r.get("message_id"),
+        })
+        .collect())
+}
+
+/// How many stored messages of each kind, for the status footer.
+pub async fn message_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("select kind, count(*) as n from messages group by kind order by kind")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("kind"), r.get("n"))).collect())
+}
+
+/// Messages that need a person: rejected or unparseable, newest first.
+pub async fn messages_needing_attention(pool: &SqlitePool, limit: i64) -> Result<Vec<(i64, String, Option<String>, Option<String>, Option<String>)>> {
+    let rows = sqlx::query(
+        "select id, kind, coalesce(original_from, from_addr) as sender, subject, reason from messages
+         where kind in ('rejected', 'unparseable') order by id desc limit ?",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("id"), r.get("kind"), r.get("sender"), r.get("subject"), r.get("reason")))
+        .collect())
+}
+
+/// Shopify replies that matched no request, newest first.
+pub async fn unmatched_outcomes(pool: &SqlitePool, limit: i64) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
+    let rows = sqlx::query(
+        "select at, message_id, detail from request_events where request_id is null order by id desc limit ?",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get("at"), r.get("message_id"), r.get("detail"))).collect())
+}
+
+/// Drops raw bytes kept longer than the retention; headers and kind stay.
+pub async fn purge_raw_before(pool: &SqlitePool, cutoff: &str) -> Result<u64> {
+    Ok(sqlx::query("update messages set raw = null where raw is not null and received_at < ?")
+        .bind(cutoff)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
