@@ -14,7 +14,7 @@ use collabd::mail::Classifier;
 use collabd::store::{Db, Source};
 use mail_parser::MessageParser;
 
-fn corpus() -> Vec<Vec<u8>> {
+fn corpus() -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")];
     while let Some(dir) = stack.pop() {
@@ -23,10 +23,12 @@ fn corpus() -> Vec<Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "eml") {
-                files.push(std::fs::read(&p).unwrap());
+                let name = p.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&p).display().to_string();
+                files.push((name, std::fs::read(&p).unwrap()));
             }
         }
     }
+    files.sort();
     files
 }
 
@@ -47,19 +49,25 @@ fn rate(corpus: &[Vec<u8>], min: Duration, mut f: impl FnMut(&[u8])) -> (f64, us
 }
 
 fn main() {
-    let corpus = corpus();
+    let named = corpus();
+    let corpus: Vec<Vec<u8>> = named.iter().map(|(_, m)| m.clone()).collect();
     let bytes: usize = corpus.iter().map(Vec::len).sum();
     println!("corpus: {} fixture messages, {} bytes", corpus.len(), bytes);
 
     let parser = MessageParser::default();
+    let lean = collabd::mail::lean_parser();
     let classifier = Classifier::with_defaults();
     let min = Duration::from_secs(3);
     // Interleave the two measurements so drift in machine load hits both.
     let mut parse_rates = Vec::new();
     let mut classify_rates = Vec::new();
+    let mut lean_rates = Vec::new();
     for _ in 0..3 {
         parse_rates.push(rate(&corpus, min, |m| {
             black_box(parser.parse(black_box(m)));
+        }).0);
+        lean_rates.push(rate(&corpus, min, |m| {
+            black_box(lean.parse(black_box(m)));
         }).0);
         classify_rates.push(rate(&corpus, min, |m| {
             black_box(classifier.classify(black_box(m)));
@@ -67,9 +75,36 @@ fn main() {
     }
     let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
     let (parse, classify) = (best(&parse_rates), best(&classify_rates));
-    println!("mail-parser alone:         {parse:>10.0} messages/s (one thread, best of 3)");
+    println!("mail-parser alone:         {parse:>10.0} messages/s (one thread, best of 3; MessageParser::default())");
+    println!(
+        "  (collabd's lean header set: {:>8.0} messages/s; part of the figure below)",
+        best(&lean_rates)
+    );
     println!("classify + extract:        {classify:>10.0} messages/s (one thread, best of 3; target >= 20000)");
     println!("classify time / parse time: {:.2}x (target <= 1.5x)", parse / classify);
+
+    if std::env::var_os("COLLABD_BENCH_DETAIL").is_some() {
+        // Per message: classify time over parse time, worst first.
+        let mut rows: Vec<(f64, &str)> = named
+            .iter()
+            .map(|(name, m)| {
+                let one = std::slice::from_ref(m);
+                let p = rate(one, Duration::from_millis(60), |m| {
+                    black_box(parser.parse(black_box(m)));
+                })
+                .0;
+                let c = rate(one, Duration::from_millis(60), |m| {
+                    black_box(classifier.classify(black_box(m)));
+                })
+                .0;
+                (p / c, name.as_str())
+            })
+            .collect();
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (ratio, name) in rows.iter().take(25) {
+            println!("  {ratio:5.2}x  {name}");
+        }
+    }
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {

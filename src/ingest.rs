@@ -58,6 +58,7 @@ impl Ingestor {
         }
         let c = self.classifier.classify(raw);
         let now_s = store::timestamp(now);
+        let date = c.meta.date.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(store::timestamp);
         let keep_raw = (raw.len() as u64) <= self.max_raw_bytes;
         let new = NewMessage {
             sha256: &sha,
@@ -66,7 +67,7 @@ impl Ingestor {
             from_addr: c.meta.from.as_deref(),
             original_from: c.meta.original_from.as_deref(),
             subject: c.meta.subject.as_deref(),
-            date: c.meta.date.as_deref(),
+            date: date.as_deref(),
             kind: c.kind,
             reason: c.reason.as_deref(),
             raw: keep_raw.then_some(raw),
@@ -86,7 +87,7 @@ impl Ingestor {
             seen_again: Vec::new(),
             outcome_applied: None,
         };
-        apply(conn, &c, message, &c.meta.date, &now_s, &mut report).await?;
+        apply(conn, &c, message, &date, &now_s, &mut report).await?;
         Ok(report)
     }
 }

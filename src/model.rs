@@ -52,7 +52,10 @@ impl StoreDomain {
     /// Builds the domain from a bare handle (`acme`), checking Shopify's rules.
     pub fn from_handle(handle: &str) -> Option<StoreDomain> {
         if is_valid_handle(handle) {
-            Some(StoreDomain(format!("{handle}.myshopify.com")))
+            let mut domain = String::with_capacity(handle.len() + 14);
+            domain.push_str(handle);
+            domain.push_str(".myshopify.com");
+            Some(StoreDomain(domain))
         } else {
             None
         }

@@ -3,8 +3,10 @@
 //! write them, and server-side auto-forwards that keep the original headers.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use mail_parser::{Message, PartType};
+use memchr::memmem;
 
 use super::text::{clean_lines, html_to_text};
 
@@ -21,11 +23,16 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(address: &str, name: Option<&str>) -> Option<Sender> {
-        let address = address.trim().trim_start_matches("mailto:").trim().to_ascii_lowercase();
+        let address = address.trim().trim_start_matches("mailto:").trim();
         let (local, domain) = address.rsplit_once('@')?;
         if local.is_empty() || domain.is_empty() || !domain.contains('.') || address.contains(char::is_whitespace) {
             return None;
         }
+        let address = if address.bytes().any(|b| b.is_ascii_uppercase()) {
+            address.to_ascii_lowercase()
+        } else {
+            address.to_owned()
+        };
         let name = name
             .map(|n| n.trim().trim_matches(|c| c == '"' || c == '\'').trim().to_owned())
             .filter(|n| !n.is_empty());
@@ -49,9 +56,13 @@ pub struct Unwrapped<'a> {
     pub original: Option<Sender>,
     /// The innermost message's subject.
     pub subject: String,
-    /// The innermost message's body: its text part, then its HTML part as
-    /// text, each cut to what follows the last inline forward header block.
-    pub texts: Vec<Cow<'a, str>>,
+    /// The innermost message's body as text (its text/plain part, else its
+    /// HTML part converted), cut to what follows the last inline forward
+    /// header block.
+    pub text: Cow<'a, str>,
+    /// The HTML alternative, kept unconverted until needed: most messages
+    /// are read from their text part alone.
+    pub html_alternative: Option<&'a str>,
     /// Set when the receiving server recorded a DMARC failure for the sender.
     pub dmarc_failed: bool,
 }
@@ -85,27 +96,38 @@ pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
     out.subject = current.subject().unwrap_or("").trim().to_owned();
 
     let (plain, html) = body_texts(current);
-    let mut chain_taken = false;
-    for text in [plain, html].into_iter().flatten() {
-        let (blocks, rest_start) = forward_blocks(&text);
-        if !chain_taken {
-            chain_taken = true;
-            for block in &blocks {
-                if let Some(prev) = out.original.take() {
-                    out.forwarders.push(prev);
-                }
-                out.original = Some(block.from.clone());
-                if let Some(subject) = &block.subject {
-                    out.subject = subject.clone();
-                }
-            }
+    let (text, html_alternative) = match (plain, html) {
+        (Some(p), h) => (Cow::Borrowed(p), h),
+        (None, Some(h)) => (Cow::Owned(html_to_text(h)), None),
+        (None, None) => (Cow::Borrowed(""), None),
+    };
+    let (blocks, rest_start) = forward_blocks(&text);
+    for block in blocks {
+        if let Some(prev) = out.original.take() {
+            out.forwarders.push(prev);
         }
-        out.texts.push(match text {
-            Cow::Borrowed(s) => Cow::Borrowed(&s[rest_start..]),
-            Cow::Owned(s) => Cow::Owned(s[rest_start..].to_owned()),
-        });
+        out.original = Some(block.from);
+        if let Some(subject) = block.subject {
+            out.subject = subject;
+        }
     }
+    out.text = match text {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[rest_start..]),
+        Cow::Owned(s) if rest_start == 0 => Cow::Owned(s),
+        Cow::Owned(s) => Cow::Owned(s[rest_start..].to_owned()),
+    };
+    out.html_alternative = html_alternative;
     out
+}
+
+impl Unwrapped<'_> {
+    /// The HTML alternative as text, past its forward header blocks: a second
+    /// chance when the text part says nothing useful.
+    pub fn html_alternative_text(&self) -> Option<String> {
+        let text = html_to_text(self.html_alternative?);
+        let (_, start) = forward_blocks(&text);
+        Some(text[start..].to_owned())
+    }
 }
 
 /// The first `message/rfc822` part of this message, if any.
@@ -118,8 +140,12 @@ fn attached_message<'a>(msg: &'a Message<'a>) -> Option<&'a Message<'a>> {
 
 fn sender_of(msg: &Message<'_>) -> Option<Sender> {
     let addr = msg.from().or_else(|| msg.sender())?;
-    addr.iter()
-        .find_map(|a| a.address().and_then(|x| Sender::new(x, a.name())))
+    // `first()` borrows; `iter()` would box an iterator for every message.
+    let first = addr.first()?;
+    match first.address().and_then(|x| Sender::new(x, first.name())) {
+        Some(s) => Some(s),
+        None => addr.iter().skip(1).find_map(|a| a.address().and_then(|x| Sender::new(x, a.name()))),
+    }
 }
 
 fn header_text<'a>(msg: &'a Message<'a>, name: &str) -> Option<&'a str> {
@@ -137,22 +163,15 @@ fn dmarc_failed(msg: &Message<'_>) -> bool {
         .any(|v| v.to_ascii_lowercase().contains("dmarc=fail"))
 }
 
-/// The text/plain body and the HTML body as text, whichever exist.
-fn body_texts<'a>(msg: &'a Message<'a>) -> (Option<Cow<'a, str>>, Option<Cow<'a, str>>) {
-    let mut plain: Option<Cow<'a, str>> = None;
-    let mut html: Option<Cow<'a, str>> = None;
-    for part in msg.text_bodies() {
+/// The text/plain body and the raw HTML body, whichever exist.
+fn body_texts<'a>(msg: &'a Message<'a>) -> (Option<&'a str>, Option<&'a str>) {
+    let mut plain = None;
+    let mut html = None;
+    for part in msg.text_bodies().chain(msg.html_bodies()) {
         match &part.body {
-            PartType::Text(t) if plain.is_none() => plain = Some(Cow::Borrowed(t.as_ref())),
-            PartType::Html(h) if html.is_none() => html = Some(Cow::Owned(html_to_text(h))),
+            PartType::Text(t) if plain.is_none() => plain = Some(t.as_ref()),
+            PartType::Html(h) if html.is_none() => html = Some(h.as_ref()),
             _ => {}
-        }
-    }
-    for part in msg.html_bodies() {
-        if html.is_none() {
-            if let PartType::Html(h) = &part.body {
-                html = Some(Cow::Owned(html_to_text(h)));
-            }
         }
     }
     (plain, html)
@@ -216,11 +235,24 @@ pub fn forward_blocks(text: &str) -> (Vec<ForwardBlock>, usize) {
     (blocks, offset)
 }
 
+static ROM_LOWER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("rom:"));
+static ROM_UPPER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("ROM:"));
+
+/// Whether "from:" appears in any case, found with SIMD substring search.
+fn has_from_header(text: &str) -> bool {
+    let b = text.as_bytes();
+    let preceded_by_f = |at: usize| at > 0 && b[at - 1].eq_ignore_ascii_case(&b'f');
+    ROM_LOWER.find_iter(b).any(preceded_by_f) || ROM_UPPER.find_iter(b).any(preceded_by_f)
+}
+
 /// Finds the first header block with a From address and a Subject, Date or
 /// Sent line; returns it and the byte offset just past its last line.
 fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
-    // Cheap check first: most bodies have no forward at all.
-    super::text::find_ic(text, "from:")?;
+    // Cheap check first: most bodies have no forward at all, and a header
+    // block needs a From line.
+    if !has_from_header(text) {
+        return None;
+    }
     let lines = clean_lines(text);
     let mut line_ends = Vec::with_capacity(lines.len());
     let mut pos = 0;

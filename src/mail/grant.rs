@@ -5,8 +5,10 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use memchr::memmem;
 use serde::Serialize;
+
+use super::text::{contains_ic, unquote};
 
 use crate::model::{CollaboratorCode, StoreDomain};
 
@@ -51,13 +53,6 @@ enum Event {
     Code(CollaboratorCode),
 }
 
-/// Other platforms Leadsie connects; their sections are not ours.
-const OTHER_PLATFORMS: &[&str] = &[
-    "meta", "facebook", "instagram", "google", "tiktok", "linkedin", "pinterest", "snapchat", "twitter",
-    "youtube", "bing", "microsoft", "amazon", "klaviyo", "hubspot", "mailchimp", "wordpress", "webflow",
-    "squarespace", "wix", "bigcommerce", "woocommerce", "x ads", "reddit", "taboola", "outbrain", "ga4",
-];
-
 /// Store labels, longest first so "store url" wins over "store". The flag
 /// says whether the label itself names Shopify (then it counts anywhere).
 const STORE_LABELS: &[(&str, bool)] = &[
@@ -83,56 +78,192 @@ const STORE_LABELS: &[(&str, bool)] = &[
 /// Lines that name a store but do not identify it.
 const NAME_LABELS: &[&str] = &["store name", "shop name", "shopify store name"];
 
-const FAILURE_WORDS: &[&str] = &[
-    "failed", "unsuccessful", "could not", "couldn't", "not connected", "was not granted", "error",
-];
+/// What one pass over a line's words found.
+#[derive(Debug, Default, Clone, Copy)]
+struct LineWords {
+    /// "shopify" or "myshopify" appears in the line's head (before a colon).
+    shopify_head: bool,
+    /// Another platform's name appears in the line's head.
+    other_head: bool,
+    /// The line names a permanent store domain somewhere.
+    store_domain: bool,
+    collaborator: bool,
+    failure: bool,
+}
+
+/// Tokenises a line once into ASCII words and matches each against the few
+/// words that matter; far cheaper than searching the line for each keyword.
+fn scan_words(line: &str) -> LineWords {
+    let b = line.as_bytes();
+    // The head is what precedes a colon that has a value after it; a
+    // platform named there is a heading ("Meta ad account: 1"), one named in
+    // a value is not ("Client: Meta Industries").
+    let head_end = match memchr::memchr(b':', b) {
+        Some(c) if b[c + 1..].iter().any(|x| !x.is_ascii_whitespace()) => c,
+        _ => b.len(),
+    };
+    let long_head = head_end > 80;
+    let mut w = LineWords::default();
+    let mut prev = [0u8; 12];
+    let mut prev_len = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let len = i - start;
+        if len > 12 {
+            prev_len = 0;
+            continue;
+        }
+        let mut word = [0u8; 12];
+        for (d, s) in word.iter_mut().zip(&b[start..i]) {
+            *d = s.to_ascii_lowercase();
+        }
+        let word = &word[..len];
+        let in_head = start < head_end && !long_head;
+        let prev_word = &prev[..prev_len];
+        match word {
+            b"shopify" | b"myshopify" => {
+                w.shopify_head |= in_head;
+                if word == b"myshopify" || (prev_word == b"admin" && start > 0 && b[start - 1] == b'.') {
+                    w.store_domain = true;
+                }
+            }
+            b"collaborator" => w.collaborator = true,
+            b"failed" | b"unsuccessful" | b"error" | b"couldn" => w.failure = true,
+            b"connected" | b"granted" if prev_word == b"not" => w.failure = true,
+            b"not" if prev_word == b"could" => w.failure = true,
+            b"meta" | b"facebook" | b"instagram" | b"google" | b"tiktok" | b"linkedin" | b"pinterest"
+            | b"snapchat" | b"twitter" | b"youtube" | b"bing" | b"microsoft" | b"amazon" | b"klaviyo"
+            | b"hubspot" | b"mailchimp" | b"wordpress" | b"webflow" | b"squarespace" | b"wix"
+            | b"bigcommerce" | b"woocommerce" | b"reddit" | b"taboola" | b"outbrain" | b"ga4" => {
+                w.other_head |= in_head;
+            }
+            _ => {}
+        }
+        prev[..len].copy_from_slice(word);
+        prev_len = len;
+    }
+    w
+}
+
+static SHOPIFY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("shopify"));
+static LEADSIE_URL: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("leadsie.com/"));
+
+/// The body split into lines, unquoted and trimmed, in original case and
+/// lower-cased (ASCII lower-casing keeps byte offsets, so both align).
+struct Lines<'a> {
+    orig: Vec<&'a str>,
+    lower: Vec<&'a str>,
+    /// Byte offset of each line's start in the text, for mapping hits.
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str, lower: &'a str) -> Lines<'a> {
+        let n = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+        let mut l = Lines { orig: Vec::with_capacity(n), lower: Vec::with_capacity(n), starts: Vec::with_capacity(n) };
+        let mut pos = 0;
+        for raw in text.split_inclusive('\n') {
+            let line = raw.trim_end_matches(['\n', '\r']);
+            let kept = unquote(line).trim();
+            let off = if kept.is_empty() { pos } else { pos + (kept.as_ptr() as usize - line.as_ptr() as usize) };
+            l.orig.push(kept);
+            l.lower.push(&lower[off..off + kept.len()]);
+            l.starts.push(pos);
+            pos += raw.len();
+        }
+        l
+    }
+
+    /// Marks the lines where any of `finders` matches the lower-cased text.
+    fn marks(&self, lower: &str, finders: &[&memmem::Finder<'_>]) -> Vec<bool> {
+        let mut marks = vec![false; self.orig.len()];
+        for finder in finders {
+            for at in finder.find_iter(lower.as_bytes()) {
+                let line = self.starts.partition_point(|&s| s <= at).saturating_sub(1);
+                if let Some(m) = marks.get_mut(line) {
+                    *m = true;
+                }
+            }
+        }
+        marks
+    }
+
+    /// The platform section each line sits in, from the headings above it.
+    /// A full pass over every word: only computed when a decision needs it.
+    fn sections(&self) -> (Vec<Section>, Vec<bool>) {
+        let mut section = Section::Unknown;
+        let mut sections = Vec::with_capacity(self.orig.len());
+        let mut failures = Vec::with_capacity(self.orig.len());
+        for line in &self.orig {
+            let words = scan_words(line);
+            section = match (words.shopify_head, words.other_head) {
+                (true, false) => Section::Shopify,
+                (false, true) => Section::Other,
+                _ => section,
+            };
+            sections.push(section);
+            failures.push(words.failure);
+        }
+        (sections, failures)
+    }
+}
 
 /// Extracts grants from a Leadsie email's subject and body text.
 pub fn extract(subject: &str, text: &str) -> Extraction {
-    let lower = text.to_ascii_lowercase();
+    let lower_text = text.to_ascii_lowercase();
     let mut out = Extraction {
-        mentions_shopify: lower.contains("shopify") || subject.to_ascii_lowercase().contains("shopify"),
+        mentions_shopify: SHOPIFY.find(lower_text.as_bytes()).is_some() || contains_ic(subject, "shopify"),
         ..Extraction::default()
     };
-    if !out.mentions_shopify && !lower.contains("collaborator") {
+    if !out.mentions_shopify && COLLABORATOR.find(lower_text.as_bytes()).is_none() {
         return out;
     }
-    // ASCII lower-casing keeps byte offsets, so both line lists align.
-    let lines: Vec<&str> = text.lines().map(|l| super::text::unquote(l).trim()).collect();
-    let llines: Vec<&str> = lower.lines().map(|l| super::text::unquote(l).trim()).collect();
+    let lines = Lines::new(text, &lower_text);
+    let collaborator_lines = lines.marks(&lower_text, &[&COLLABORATOR]);
+    let store_lines = lines.marks(&lower_text, &[&MYSHOPIFY, &ADMIN_STORE]);
+    let mut sections: Option<(Vec<Section>, Vec<bool>)> = None;
 
     let mut events = Vec::new();
-    let mut mentions: Vec<StoreDomain> = Vec::new();
-    let mut section = Section::Unknown;
+    // Lines naming a store domain outside a label: the fallback when no
+    // labelled store turns up, read only then.
+    let mut mention_lines: Vec<usize> = Vec::new();
     let mut custom_domain: Option<String> = None;
     let mut i = 0;
-    while i < llines.len() {
-        let l = llines[i];
+    while i < lines.lower.len() {
+        let l = lines.lower[i];
         if l.is_empty() {
             i += 1;
             continue;
         }
-        section = next_section(section, l);
-        mentions.extend(find_store_domains(l));
-        if section != Section::Other && FAILURE_WORDS.iter().any(|w| l.contains(w)) {
-            out.failed_connection = true;
+        let body = l.trim_start_matches(['*', '-', '•', '|', '#', '_', ' ', '\t']);
+        let maybe_label = body.as_bytes().first().is_some_and(|c| matches!(c, b's' | b'm'));
+        if store_lines[i] {
+            mention_lines.push(i);
         }
-        if l.contains("collaborator") {
-            if let Some((code, used_next)) = code_after_label(l, next_nonempty(&llines, i).map(|j| (j, llines[j]))) {
+        if collaborator_lines[i] {
+            let next = next_nonempty(&lines.lower, i).map(|j| (j, lines.lower[j]));
+            if let Some((code, used_next)) = code_after_label(l, next) {
                 events.push(Event::Code(code));
                 i = used_next.unwrap_or(i) + 1;
                 continue;
             }
         }
-        let body = l.trim_start_matches(['*', '-', '•', '|', '#', '_', ' ', '\t']);
-        if NAME_LABELS.iter().any(|n| starts_with_label(body, n).is_some()) {
+        if !maybe_label || NAME_LABELS.iter().any(|n| starts_with_label(body, n).is_some()) {
             i += 1;
             continue;
         }
         if let Some((value, names_shopify)) = store_label(body) {
             let (value, used_next) = if value.is_empty() {
-                match next_nonempty(&llines, i) {
-                    Some(j) => (llines[j], Some(j)),
+                match next_nonempty(&lines.lower, i) {
+                    Some(j) => (lines.lower[j], Some(j)),
                     None => ("", None),
                 }
             } else {
@@ -144,16 +275,21 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
                 i = used_next.unwrap_or(i) + 1;
                 continue;
             }
-            let single = value.split_whitespace().count() == 1;
-            if single && (names_shopify || section == Section::Shopify) {
-                if let Some(store) = StoreDomain::parse(value) {
-                    out.stores_seen += 1;
-                    events.push(Event::Store(store));
-                    i = used_next.unwrap_or(i) + 1;
-                    continue;
-                }
-                if value.contains('.') && (names_shopify || section == Section::Shopify) {
-                    custom_domain = Some(value.trim_matches(['/', '.']).to_owned());
+            if value.split_whitespace().count() == 1 {
+                // A bare handle counts only where Shopify is the subject: a
+                // "Store ID" under Google Merchant Center is not ours.
+                let shopify_context = names_shopify
+                    || sections.get_or_insert_with(|| lines.sections()).0[i] == Section::Shopify;
+                if shopify_context {
+                    if let Some(store) = StoreDomain::parse(value) {
+                        out.stores_seen += 1;
+                        events.push(Event::Store(store));
+                        i = used_next.unwrap_or(i) + 1;
+                        continue;
+                    }
+                    if value.contains('.') {
+                        custom_domain = Some(value.trim_matches(['/', '.']).to_owned());
+                    }
                 }
             }
         }
@@ -171,12 +307,18 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     if out.grants.is_empty() && out.stores_seen == 0 {
         // No labelled store: fall back to one store domain named anywhere,
         // with one code.
-        mentions.dedup();
-        let codes: Vec<_> = llines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.contains("collaborator"))
-            .filter_map(|(i, l)| code_after_label(l, next_nonempty(&llines, i).map(|j| (j, llines[j]))).map(|c| c.0))
+        let mut mentions: Vec<StoreDomain> = Vec::new();
+        for &j in &mention_lines {
+            for d in find_store_domains(lines.lower[j]) {
+                if !mentions.contains(&d) {
+                    mentions.push(d);
+                }
+            }
+        }
+        let codes: Vec<_> = (0..lines.lower.len())
+            .filter(|&j| collaborator_lines[j])
+            .filter_map(|j| code_after_label(lines.lower[j], next_nonempty(&lines.lower, j).map(|k| (k, lines.lower[k]))))
+            .map(|c| c.0)
             .collect();
         if mentions.len() == 1 && codes.len() == 1 {
             out.grants.push(grant(mentions[0].clone(), codes[0].clone()));
@@ -185,14 +327,20 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     out.grants.dedup_by(|a, b| a.store == b.store && a.code == b.code);
 
     if !out.grants.is_empty() {
-        let client = client_info(subject, &lines, &llines);
+        let url_lines = lines.marks(&lower_text, &[&LEADSIE_URL]);
+        let client = client_info(subject, &lines.orig, &url_lines);
         for g in &mut out.grants {
             g.client = client.name.clone();
             g.client_email = client.email.clone();
             g.request_name = client.request_name.clone();
             g.request_url = client.request_url.clone();
         }
-    } else if let Some(store) = unpaired_store {
+        return out;
+    }
+    // No grant: say why. Only now is every word of the email read.
+    let (sections, failures) = sections.get_or_insert_with(|| lines.sections());
+    out.failed_connection = failures.iter().zip(sections.iter()).any(|(f, s)| *f && *s != Section::Other);
+    if let Some(store) = unpaired_store {
         out.problem = Some(format!("Shopify store {store} is named but no 4-digit collaborator code was found beside it"));
     } else if let Some(domain) = custom_domain {
         out.problem = Some(format!(
@@ -298,10 +446,10 @@ fn store_label(line: &str) -> Option<(&str, bool)> {
 /// on the next line when the label ends the line. Returns the code and the
 /// index of the next line if it was used.
 fn code_after_label(line: &str, next: Option<(usize, &str)>) -> Option<(CollaboratorCode, Option<usize>)> {
-    let at = line.find("collaborator")?;
+    let at = COLLABORATOR.find(line.as_bytes())?;
     let label = &line[at..];
     // The value follows the label's last "code" (or a colon after it).
-    let mut rest = match label.rfind("code") {
+    let mut rest = match CODE.rfind(label.as_bytes()) {
         Some(c) => &label[c + 4..],
         None => &label["collaborator".len()..],
     };
@@ -318,15 +466,19 @@ fn code_after_label(line: &str, next: Option<(usize, &str)>) -> Option<(Collabor
     CollaboratorCode::parse(token.trim_end_matches(['.', ',', ')', ';', '*', '_', '"', '\''])).map(|c| (c, None))
 }
 
+static COLLABORATOR: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("collaborator"));
+static CODE: LazyLock<memmem::FinderRev<'static>> = LazyLock::new(|| memmem::FinderRev::new("code"));
+static MYSHOPIFY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(".myshopify.com"));
+static ADMIN_STORE: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("admin.shopify.com/store/"));
+
 /// Every permanent store named in a line: `<h>.myshopify.com` or
 /// `admin.shopify.com/store/<h>`. Expects a lower-cased line.
 pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
     let mut out = Vec::new();
     let b = l.as_bytes();
     let is_handle = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_';
-    let mut from = 0;
-    while let Some(p) = l[from..].find(".myshopify.com") {
-        let end = from + p;
+    for end in MYSHOPIFY.find_iter(b) {
         let mut start = end;
         while start > 0 && is_handle(b[start - 1]) {
             start -= 1;
@@ -336,11 +488,9 @@ pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
                 out.push(d);
             }
         }
-        from = end + ".myshopify.com".len();
     }
-    let mut from = 0;
-    while let Some(p) = l[from..].find("admin.shopify.com/store/") {
-        let start = from + p + "admin.shopify.com/store/".len();
+    for at in ADMIN_STORE.find_iter(b) {
+        let start = at + "admin.shopify.com/store/".len();
         let mut end = start;
         while end < b.len() && is_handle(b[end]) {
             end += 1;
@@ -350,45 +500,8 @@ pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
                 out.push(d);
             }
         }
-        from = end;
     }
     out
-}
-
-fn next_section(current: Section, l: &str) -> Section {
-    // A platform word counts as a heading when it is the line or comes
-    // before the line's colon ("Meta ad account: 123"), not in a value
-    // ("Client: Meta Industries").
-    let head = match l.find(':') {
-        Some(c) if c + 1 < l.len() => &l[..c],
-        _ => l,
-    };
-    if head.len() > 80 {
-        return current;
-    }
-    let shopify = contains_word(head, "shopify") || contains_word(head, "myshopify");
-    let other = OTHER_PLATFORMS.iter().any(|p| contains_word(head, p));
-    match (shopify, other) {
-        (true, false) => Section::Shopify,
-        (false, true) => Section::Other,
-        _ => current,
-    }
-}
-
-fn contains_word(hay: &str, word: &str) -> bool {
-    let b = hay.as_bytes();
-    let mut from = 0;
-    while let Some(p) = hay[from..].find(word) {
-        let s = from + p;
-        let e = s + word.len();
-        let before = s == 0 || !b[s - 1].is_ascii_alphanumeric();
-        let after = e >= b.len() || !b[e].is_ascii_alphanumeric();
-        if before && after {
-            return true;
-        }
-        from = e;
-    }
-    false
 }
 
 #[derive(Debug, Default)]
@@ -399,62 +512,16 @@ struct ClientInfo {
     request_url: Option<String>,
 }
 
-static SUBJECT_CLIENT: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        r"(?i)^(.+?)\s+(?:has|have)\s+(?:just\s+)?(?:granted|given|shared|connected|approved)\b",
-        r"(?i)^(.+?)\s+(?:granted|gave|shared|connected)\s+(?:you|access|their|its)\b",
-        r"(?i)\b(?:access|assets|accounts?|connection)\s+(?:from|by|for)\s+(.+?)\s*[!.]*$",
-        r"(?i)^(.+?)\s+(?:is|are)\s+now\s+connected\b",
-    ]
-    .iter()
-    .map(|p| Regex::new(p).expect("client patterns are valid"))
-    .collect()
-});
-
 const CLIENT_LABELS: &[&str] = &["client name", "client", "company name", "company", "business name", "business"];
 const EMAIL_LABELS: &[&str] = &["client email", "email address", "email"];
 const REQUEST_LABELS: &[&str] = &["request name", "access request", "request"];
 
-fn client_info(subject: &str, lines: &[&str], llines: &[&str]) -> ClientInfo {
+fn client_info(subject: &str, lines: &[&str], url_lines: &[bool]) -> ClientInfo {
     let mut info = ClientInfo::default();
-    let value_at = |i: usize, rest_len: usize| -> String {
-        let line = lines[i];
-        let rest = &line[line.len() - rest_len..];
-        strip_separators(rest).trim().to_owned()
-    };
-    for (i, l) in llines.iter().enumerate() {
-        let body_off = l.len() - l.trim_start_matches(['*', '-', '•', '|', '_', ' ']).len();
-        let body = &l[body_off..];
-        if info.email.is_none() {
-            if let Some(rest) = EMAIL_LABELS.iter().find_map(|lab| labelled_value(body, lab)) {
-                info.email = rest
-                    .split_whitespace()
-                    .map(|t| t.trim_matches(|c: char| "<>()[],;\"'".contains(c)).trim_start_matches("mailto:"))
-                    .find(|t| t.contains('@') && !t.ends_with("leadsie.com"))
-                    .map(str::to_owned);
-                continue;
-            }
-        }
-        if info.name.is_none() {
-            if let Some(rest) = CLIENT_LABELS.iter().find_map(|lab| labelled_value(body, lab)) {
-                let v = if rest.is_empty() {
-                    next_nonempty(llines, i).map(|j| lines[j].trim().to_owned())
-                } else {
-                    Some(value_at(i, rest.len()))
-                };
-                info.name = v.filter(|v| !v.is_empty() && v.len() <= 120);
-                continue;
-            }
-        }
-        if info.request_name.is_none() {
-            if let Some(rest) = REQUEST_LABELS.iter().find_map(|lab| labelled_value(body, lab)) {
-                if !rest.is_empty() && !rest.starts_with("http") {
-                    info.request_name = Some(value_at(i, rest.len()));
-                }
-            }
-        }
-        if info.request_url.is_none() && l.contains("leadsie.com/") {
-            info.request_url = lines[i]
+    let mut lower = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if info.request_url.is_none() && url_lines[i] {
+            info.request_url = line
                 .split_whitespace()
                 .map(|t| t.trim_matches(|c: char| "<>()[],;\"'".contains(c)))
                 .find(|t| {
@@ -463,17 +530,90 @@ fn client_info(subject: &str, lines: &[&str], llines: &[&str]) -> ClientInfo {
                 })
                 .map(str::to_owned);
         }
+        let body = line.trim_start_matches(['*', '-', '•', '|', '_', ' ']);
+        if !body.as_bytes().first().is_some_and(|c| matches!(c.to_ascii_lowercase(), b'c' | b'e' | b'b' | b'r' | b'a')) {
+            continue;
+        }
+        lower.clear();
+        lower.push_str(body);
+        lower.make_ascii_lowercase();
+        let value_of = |rest: &str| strip_separators(&body[body.len() - rest.len()..]).trim().to_owned();
+        if info.email.is_none() {
+            if let Some(rest) = EMAIL_LABELS.iter().find_map(|lab| labelled_value(&lower, lab)) {
+                info.email = value_of(rest)
+                    .split_whitespace()
+                    .map(|t| t.trim_matches(|c: char| "<>()[],;\"'".contains(c)).trim_start_matches("mailto:"))
+                    .find(|t| t.contains('@') && !t.to_ascii_lowercase().ends_with("leadsie.com"))
+                    .map(str::to_owned);
+                continue;
+            }
+        }
+        if info.name.is_none() {
+            if let Some(rest) = CLIENT_LABELS.iter().find_map(|lab| labelled_value(&lower, lab)) {
+                let v = if rest.is_empty() {
+                    next_nonempty(lines, i).map(|j| lines[j].trim().to_owned())
+                } else {
+                    Some(value_of(rest))
+                };
+                info.name = v.filter(|v| !v.is_empty() && v.len() <= 120);
+                continue;
+            }
+        }
+        if info.request_name.is_none() {
+            if let Some(rest) = REQUEST_LABELS.iter().find_map(|lab| labelled_value(&lower, lab)) {
+                if !rest.is_empty() && !rest.starts_with("http") {
+                    info.request_name = Some(value_of(rest));
+                }
+            }
+        }
     }
     if info.name.is_none() {
-        let subject = strip_reply_prefixes(subject);
-        info.name = SUBJECT_CLIENT
-            .iter()
-            .find_map(|re| re.captures(subject).and_then(|c| c.get(1)))
-            // "Order #12: Acme has granted you access" names Acme.
-            .map(|m| m.as_str().rsplit(": ").next().unwrap_or("").trim().trim_matches('"').to_owned())
-            .filter(|n| !n.is_empty() && n.len() <= 120);
+        info.name = client_from_subject(strip_reply_prefixes(subject));
     }
     info
+}
+
+/// The client a Leadsie subject names: "Acme has granted you access",
+/// "Acme connected their accounts", "New access from Acme". Matches words,
+/// not patterns, to stay cheap.
+fn client_from_subject(subject: &str) -> Option<String> {
+    let lower = subject.to_ascii_lowercase();
+    let words: Vec<(usize, &str)> = lower
+        .split(' ')
+        .scan(0, |pos, w| {
+            let at = *pos;
+            *pos += w.len() + 1;
+            Some((at, w))
+        })
+        .filter(|(_, w)| !w.is_empty())
+        .collect();
+    let word = |i: usize| words.get(i).map_or("", |w| w.1);
+    let mut name = None;
+    for i in 1..words.len() {
+        let (at, w) = words[i];
+        let next = word(i + 1);
+        let before = match w {
+            "has" | "have" => matches!(next, "granted" | "given" | "shared" | "connected" | "just" | "approved"),
+            "granted" | "gave" => matches!(next, "you" | "access"),
+            "shared" => next == "access",
+            "connected" => matches!(next, "their" | "its" | "accounts" | "assets"),
+            "is" | "are" => next == "now" && word(i + 2).starts_with("connected"),
+            _ => false,
+        };
+        if before {
+            name = Some(&subject[..at]);
+            break;
+        }
+        let after = matches!(w, "from" | "by" | "for")
+            && matches!(word(i - 1), "access" | "connection" | "assets" | "account" | "accounts" | "granted");
+        if after && i + 1 < words.len() {
+            name = Some(&subject[words[i + 1].0..]);
+            break;
+        }
+    }
+    // "Order #12: Acme has granted you access" names Acme.
+    let name = name?.rsplit(": ").next().unwrap_or("").trim().trim_end_matches(['!', '.']).trim_matches('"').trim();
+    (!name.is_empty() && name.len() <= 120).then(|| name.to_owned())
 }
 
 /// `Fwd: Re: Fw: x` → `x`.

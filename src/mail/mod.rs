@@ -7,10 +7,11 @@ pub mod grant;
 pub mod outcome;
 pub mod text;
 
-use mail_parser::MessageParser;
+use mail_parser::{HeaderName, MessageParser};
 use serde::Serialize;
 
 use crate::model::MessageKind;
+use text::contains_ic;
 pub use forward::Sender;
 pub use grant::Grant;
 pub use outcome::{Outcome, OutcomeRules};
@@ -87,14 +88,29 @@ pub struct MessageMeta {
     /// The original sender, when the message was a forward.
     pub original_from: Option<String>,
     pub subject: Option<String>,
-    /// The Date header as UTC ISO-8601.
-    pub date: Option<String>,
+    /// The Date header, as seconds since the Unix epoch.
+    pub date: Option<i64>,
 }
 
 impl Classification {
     fn new(kind: MessageKind, reason: impl Into<String>, meta: MessageMeta) -> Self {
         Classification { kind, grants: Vec::new(), outcome: None, reason: Some(reason.into()), meta }
     }
+}
+
+/// A mail-parser that parses only the headers collabd reads (senders,
+/// subject, date, Message-ID, MIME structure) and keeps the rest raw:
+/// structured parsing of To, Cc and long Received chains is wasted work here.
+pub fn lean_parser() -> MessageParser {
+    MessageParser::new()
+        .with_mime_headers()
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::Sender)
+        .header_address(HeaderName::ResentFrom)
+        .header_text(HeaderName::Subject)
+        .header_date(HeaderName::Date)
+        .header_id(HeaderName::MessageId)
+        .default_header_raw()
 }
 
 /// Classifies messages under one trust policy and set of outcome rules.
@@ -107,7 +123,7 @@ pub struct Classifier {
 
 impl Classifier {
     pub fn new(trust: TrustPolicy, outcomes: OutcomeRules) -> Classifier {
-        Classifier { parser: MessageParser::default(), trust, outcomes }
+        Classifier { parser: lean_parser(), trust, outcomes }
     }
 
     /// The classifier with the default trust policy and built-in patterns.
@@ -135,10 +151,7 @@ impl Classifier {
                 .map(str::to_ascii_lowercase),
             original_from: None,
             subject: msg.subject().map(str::to_owned),
-            date: msg.date().map(|d| {
-                let utc = chrono::DateTime::from_timestamp(d.to_timestamp(), 0);
-                utc.map_or_else(|| d.to_rfc3339(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            }),
+            date: msg.date().map(|d| d.to_timestamp()),
         };
         let Some(original) = unwrapped.original.clone() else {
             return Classification::new(
@@ -150,7 +163,6 @@ impl Classifier {
         if !unwrapped.forwarders.is_empty() {
             meta.original_from = Some(original.address.clone());
         }
-        let texts: Vec<&str> = unwrapped.texts.iter().map(|t| t.as_ref()).collect();
         let subject = unwrapped.subject.as_str();
 
         let leadsie = self.trust.is_leadsie(&original);
@@ -179,10 +191,16 @@ impl Classifier {
         }
 
         if leadsie {
-            return self.leadsie(subject, &texts, meta);
+            return self.leadsie(&unwrapped, meta);
         }
         if shopify {
-            return match self.outcomes.detect(subject, &texts) {
+            let html;
+            let mut detected = self.outcomes.detect(subject, &unwrapped.text);
+            if detected.is_none() {
+                html = unwrapped.html_alternative_text();
+                detected = html.as_deref().and_then(|h| self.outcomes.detect(subject, h));
+            }
+            return match detected {
                 Some(outcome) => Classification {
                     kind: outcome.result.kind(),
                     grants: Vec::new(),
@@ -197,25 +215,22 @@ impl Classifier {
                 ),
             };
         }
-        self.untrusted(&original, subject, &texts, meta)
+        self.untrusted(&original, &unwrapped, meta)
     }
 
-    fn leadsie(&self, subject: &str, texts: &[&str], meta: MessageMeta) -> Classification {
-        let mut first = None;
-        for text in texts {
-            let ex = grant::extract(subject, text);
-            if !ex.grants.is_empty() {
-                return Classification {
-                    kind: MessageKind::LeadsieGrant,
-                    grants: ex.grants,
-                    outcome: None,
-                    reason: None,
-                    meta,
-                };
+    fn leadsie(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+        let mut ex = grant::extract(&u.subject, &u.text);
+        if ex.grants.is_empty() {
+            if let Some(html) = u.html_alternative_text() {
+                let from_html = grant::extract(&u.subject, &html);
+                if !from_html.grants.is_empty() {
+                    ex = from_html;
+                }
             }
-            first.get_or_insert(ex);
         }
-        let ex = first.unwrap_or_default();
+        if !ex.grants.is_empty() {
+            return Classification { kind: MessageKind::LeadsieGrant, grants: ex.grants, outcome: None, reason: None, meta };
+        }
         if ex.failed_connection && ex.mentions_shopify {
             return Classification::new(
                 MessageKind::Ignored,
@@ -236,15 +251,15 @@ impl Classifier {
         Classification::new(MessageKind::Ignored, "Leadsie email without a Shopify store to request", meta)
     }
 
-    fn untrusted(&self, sender: &Sender, subject: &str, texts: &[&str], meta: MessageMeta) -> Classification {
-        let name = sender.name.as_deref().unwrap_or("").to_ascii_lowercase();
+    fn untrusted(&self, sender: &Sender, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+        let name = sender.name.as_deref().unwrap_or("");
         let domain = sender.domain();
-        let subject_l = subject.to_ascii_lowercase();
-        let body_l = texts.first().map(|t| t.to_ascii_lowercase()).unwrap_or_default();
-        let claims_leadsie = name.contains("leadsie") || domain.contains("leadsie") || subject_l.contains("leadsie");
-        let grant_shaped = texts.iter().any(|t| !grant::extract(subject, t).grants.is_empty());
-        if claims_leadsie || grant_shaped || (body_l.contains("leadsie") && body_l.contains("collaborator")) {
-            let how = if name.contains("leadsie") && !domain.contains("leadsie") {
+        let (subject, text) = (u.subject.as_str(), u.text.as_ref());
+        let claims_leadsie = contains_ic(name, "leadsie") || domain.contains("leadsie") || contains_ic(subject, "leadsie");
+        // Only mail that speaks of collaborator codes can be grant-shaped.
+        let grant_shaped = contains_ic(text, "collaborator") && !grant::extract(subject, text).grants.is_empty();
+        if claims_leadsie || grant_shaped || (contains_ic(text, "leadsie") && contains_ic(text, "collaborator")) {
+            let how = if contains_ic(name, "leadsie") && !domain.contains("leadsie") {
                 " (the display name says Leadsie, the address does not)"
             } else if domain.contains("leadsie") {
                 " (a look-alike of a Leadsie domain)"
@@ -261,8 +276,8 @@ impl Classifier {
                 meta,
             );
         }
-        let claims_shopify = name.contains("shopify") || domain.contains("shopify");
-        if claims_shopify && self.outcomes.detect(subject, texts).is_some() {
+        let claims_shopify = contains_ic(name, "shopify") || domain.contains("shopify");
+        if claims_shopify && self.outcomes.detect(subject, text).is_some() {
             return Classification::new(
                 MessageKind::Rejected,
                 format!(

@@ -7,6 +7,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::grant::{find_store_domains, strip_reply_prefixes};
+use super::text::contains_ic;
 use crate::model::{OutcomeResult, StoreDomain};
 
 /// Shopify's answer about one store.
@@ -33,6 +34,8 @@ impl Serialize for Outcome {
 #[derive(Debug, Clone)]
 pub struct OutcomeRules {
     rules: Vec<(OutcomeResult, Regex)>,
+    /// Per rule: whether it has a `(?P<store>…)` group.
+    named_store: Vec<bool>,
     store_names: Vec<Regex>,
 }
 
@@ -63,21 +66,26 @@ impl OutcomeRules {
             rules.push((*result, Regex::new(pattern)?));
         }
         let store_names = STORE_NAME_PATTERNS.iter().map(|p| Regex::new(p)).collect::<Result<_, _>>()?;
-        Ok(OutcomeRules { rules, store_names })
+        let named_store = rules.iter().map(|(_, re)| re.capture_names().any(|n| n == Some("store"))).collect();
+        Ok(OutcomeRules { rules, named_store, store_names })
     }
 
     /// The outcome a Shopify email carries, or `None` when it is about
     /// something else (billing, newsletters, app reviews).
-    pub fn detect(&self, subject: &str, texts: &[&str]) -> Option<Outcome> {
+    pub fn detect(&self, subject: &str, body: &str) -> Option<Outcome> {
         let subject = strip_reply_prefixes(subject);
-        let body = texts.first().copied().unwrap_or("");
-        let lower_all = format!("{}\n{}", subject, body).to_ascii_lowercase();
-        if !lower_all.contains("collaborator") && !(lower_all.contains("access") && (lower_all.contains("store") || lower_all.contains("shop"))) {
+        let about_access = |t: &str| {
+            contains_ic(t, "collaborator") || (contains_ic(t, "access") && (contains_ic(t, "store") || contains_ic(t, "shop")))
+        };
+        if !about_access(subject) && !about_access(body) {
             return None;
         }
         // The subject decides when it can; else the earliest match in the body.
         let (result, named) = self.earliest(subject).or_else(|| self.earliest(body))?;
-        let store = find_store_domains(&lower_all).into_iter().next();
+        let store = find_store_domains(&subject.to_ascii_lowercase())
+            .into_iter()
+            .next()
+            .or_else(|| find_store_domains(&body.to_ascii_lowercase()).into_iter().next());
         let store_name = if store.is_some() {
             None
         } else {
@@ -91,13 +99,17 @@ impl OutcomeRules {
     fn earliest(&self, text: &str) -> Option<(OutcomeResult, Option<String>)> {
         let mut best: Option<(usize, usize, OutcomeResult, Option<String>)> = None;
         for (rank, (result, re)) in self.rules.iter().enumerate() {
-            if let Some(caps) = re.captures(text) {
-                let start = caps.get(0).map_or(0, |m| m.start());
-                let named = caps.name("store").map(|m| m.as_str().trim().to_owned());
-                // Earliest wins; on a tie the operator's (earlier) rule wins.
-                if best.as_ref().is_none_or(|b| (start, rank) < (b.0, b.1)) {
-                    best = Some((start, rank, *result, named));
-                }
+            // `find` is much cheaper than `captures`; only a pattern that names
+            // the store needs its groups.
+            let Some(m) = re.find(text) else { continue };
+            // Earliest wins; on a tie the operator's (earlier) rule wins.
+            if best.as_ref().is_none_or(|b| (m.start(), rank) < (b.0, b.1)) {
+                let named = if self.named_store[rank] {
+                    re.captures(text).and_then(|c| c.name("store")).map(|s| s.as_str().trim().to_owned())
+                } else {
+                    None
+                };
+                best = Some((m.start(), rank, *result, named));
             }
         }
         best.map(|(_, _, r, n)| (r, n))
@@ -128,22 +140,22 @@ mod tests {
     #[test]
     fn subjects_by_meaning() {
         let r = rules();
-        let o = r.detect("Your collaborator request for acme.myshopify.com was approved", &[""]).unwrap();
+        let o = r.detect("Your collaborator request for acme.myshopify.com was approved", "").unwrap();
         assert_eq!(o.result, OutcomeResult::Granted);
         assert_eq!(o.store.unwrap().as_str(), "acme.myshopify.com");
-        let o = r.detect("Collaborator request declined", &["Acme Boutique declined your request to access their store."]).unwrap();
+        let o = r.detect("Collaborator request declined", "Acme Boutique declined your request to access their store.").unwrap();
         assert_eq!(o.result, OutcomeResult::Declined);
         assert_eq!(o.store_name.as_deref(), Some("Acme Boutique"));
-        let o = r.detect("Your collaborator access to Acme Boutique was removed", &[""]).unwrap();
+        let o = r.detect("Your collaborator access to Acme Boutique was removed", "").unwrap();
         assert_eq!(o.result, OutcomeResult::Revoked);
         assert_eq!(o.store_name.as_deref(), Some("Acme Boutique"));
-        assert!(r.detect("Your app was approved", &["Congratulations"]).is_none());
+        assert!(r.detect("Your app was approved", "Congratulations").is_none());
     }
 
     #[test]
     fn operator_patterns_win() {
         let r = OutcomeRules::new(&[(OutcomeResult::Granted, r"welcome aboard at (?P<store>\w+)".into())]).unwrap();
-        let o = r.detect("Collaborator update", &["Welcome aboard at Zeta"]).unwrap();
+        let o = r.detect("Collaborator update", "Welcome aboard at Zeta").unwrap();
         assert_eq!(o.result, OutcomeResult::Granted);
         assert_eq!(o.store_name.as_deref(), Some("Zeta"));
     }

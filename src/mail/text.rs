@@ -12,17 +12,17 @@ pub fn html_to_text(html: &str) -> String {
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'<' {
-            if html[i..].starts_with("<!--") {
-                i = html[i..].find("-->").map_or(bytes.len(), |e| i + e + 3);
+            if bytes[i..].starts_with(b"<!--") {
+                i = memchr::memmem::find(&bytes[i..], b"-->").map_or(bytes.len(), |e| i + e + 3);
                 continue;
             }
-            let end = match memchr(b'>', &bytes[i..]) {
+            let end = match memchr::memchr(b'>', &bytes[i..]) {
                 Some(e) => i + e,
                 None => break,
             };
             let tag = &html[i + 1..end];
             let closing = tag.starts_with('/');
-            let name_start = if closing { 1 } else { 0 };
+            let name_start = usize::from(closing);
             let name: &str = tag[name_start..]
                 .split(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
                 .next()
@@ -30,11 +30,20 @@ pub fn html_to_text(html: &str) -> String {
             i = end + 1;
             if !closing && (eq_ic(name, "script") || eq_ic(name, "style") || eq_ic(name, "head") || eq_ic(name, "title")) {
                 // Skip to the matching close tag; its contents are not text.
-                let lower_rest = find_ic(&html[i..], &format!("</{name}"));
-                i = lower_rest.map_or(bytes.len(), |p| {
-                    let close = i + p;
-                    memchr(b'>', &bytes[close..]).map_or(bytes.len(), |e| close + e + 1)
-                });
+                let close = {
+                    let mut from = i;
+                    let mut found = None;
+                    while let Some(p) = memchr::memmem::find(&bytes[from..], b"</") {
+                        let at = from + p + 2;
+                        if bytes.len() >= at + name.len() && bytes[at..at + name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+                            found = Some(at);
+                            break;
+                        }
+                        from = at;
+                    }
+                    found
+                };
+                i = close.map_or(bytes.len(), |c| memchr::memchr(b'>', &bytes[c..]).map_or(bytes.len(), |e| c + e + 1));
                 continue;
             }
             if is_block(name) {
@@ -43,9 +52,6 @@ pub fn html_to_text(html: &str) -> String {
                     out.push('\n');
                 }
                 last_was_space = true;
-            } else if !last_was_space {
-                // Inline tags still separate words when the source has none.
-                // (`<b>Store:</b>acme` reads as "Store: acme".)
             }
             continue;
         }
@@ -55,6 +61,19 @@ pub fn html_to_text(html: &str) -> String {
                 i += len;
                 continue;
             }
+        }
+        if b.is_ascii() {
+            if b.is_ascii_whitespace() {
+                if !last_was_space {
+                    out.push(' ');
+                    last_was_space = true;
+                }
+            } else {
+                out.push(b as char);
+                last_was_space = false;
+            }
+            i += 1;
+            continue;
         }
         let ch = html[i..].chars().next().unwrap_or(' ');
         push_char(&mut out, ch, &mut last_was_space);
@@ -95,18 +114,30 @@ fn eq_ic(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// Case-insensitive ASCII find.
+/// Case-insensitive ASCII find: jumps between candidate first bytes with
+/// memchr, then compares the rest.
 pub fn find_ic(hay: &str, needle: &str) -> Option<usize> {
     let h = hay.as_bytes();
     let n = needle.as_bytes();
-    if n.is_empty() || h.len() < n.len() {
+    let (&first, rest) = n.split_first()?;
+    if h.len() < n.len() {
         return None;
     }
-    (0..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+    let last_start = h.len() - n.len();
+    let mut from = 0;
+    while from <= last_start {
+        let p = from + memchr::memchr2(first.to_ascii_lowercase(), first.to_ascii_uppercase(), &h[from..=last_start])?;
+        if h[p + 1..p + n.len()].eq_ignore_ascii_case(rest) {
+            return Some(p);
+        }
+        from = p + 1;
+    }
+    None
 }
 
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+/// Case-insensitive ASCII `contains`.
+pub fn contains_ic(hay: &str, needle: &str) -> bool {
+    find_ic(hay, needle).is_some()
 }
 
 fn decode_entity(s: &str) -> Option<(char, usize)> {
@@ -169,6 +200,14 @@ mod tests {
     #[test]
     fn entities_and_comments() {
         assert_eq!(html_to_text("a&amp;b &#169; &#x32;&lt;<!-- 1234 -->x"), "a&b © 2<x");
+    }
+
+    #[test]
+    fn case_insensitive_find() {
+        assert_eq!(find_ic("xx FROM: y", "from:"), Some(3));
+        assert_eq!(find_ic("fro", "from"), None);
+        assert!(contains_ic("Shopify", "SHOPIFY"));
+        assert!(!contains_ic("", "a"));
     }
 
     #[test]
