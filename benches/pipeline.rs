@@ -23,7 +23,11 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "eml") {
-                let name = p.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&p).display().to_string();
+                let name = p
+                    .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                    .unwrap_or(&p)
+                    .display()
+                    .to_string();
                 files.push((name, std::fs::read(&p).unwrap()));
             }
         }
@@ -63,25 +67,41 @@ fn main() {
     let mut classify_rates = Vec::new();
     let mut lean_rates = Vec::new();
     for _ in 0..3 {
-        parse_rates.push(rate(&corpus, min, |m| {
-            black_box(parser.parse(black_box(m)));
-        }).0);
-        lean_rates.push(rate(&corpus, min, |m| {
-            black_box(lean.parse(black_box(m)));
-        }).0);
-        classify_rates.push(rate(&corpus, min, |m| {
-            black_box(classifier.classify(black_box(m)));
-        }).0);
+        parse_rates.push(
+            rate(&corpus, min, |m| {
+                black_box(parser.parse(black_box(m)));
+            })
+            .0,
+        );
+        lean_rates.push(
+            rate(&corpus, min, |m| {
+                black_box(lean.parse(black_box(m)));
+            })
+            .0,
+        );
+        classify_rates.push(
+            rate(&corpus, min, |m| {
+                black_box(classifier.classify(black_box(m)));
+            })
+            .0,
+        );
     }
     let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
     let (parse, classify) = (best(&parse_rates), best(&classify_rates));
-    println!("mail-parser alone:         {parse:>10.0} messages/s (one thread, best of 3; MessageParser::default())");
+    println!(
+        "mail-parser alone:         {parse:>10.0} messages/s (one thread, best of 3; MessageParser::default())"
+    );
     println!(
         "  (collabd's lean header set: {:>8.0} messages/s; part of the figure below)",
         best(&lean_rates)
     );
-    println!("classify + extract:        {classify:>10.0} messages/s (one thread, best of 3; target >= 20000)");
-    println!("classify time / parse time: {:.2}x (target <= 1.5x)", parse / classify);
+    println!(
+        "classify + extract:        {classify:>10.0} messages/s (one thread, best of 3; target >= 20000)"
+    );
+    println!(
+        "classify time / parse time: {:.2}x (target <= 1.5x)",
+        parse / classify
+    );
 
     if std::env::var_os("COLLABD_BENCH_DETAIL").is_some() {
         // Per message: classify time over parse time, worst first.
@@ -106,7 +126,10 @@ fn main() {
         }
     }
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("bench.db")).await.unwrap();

@@ -129,13 +129,21 @@ fn parse(settings: &Settings, files: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
     purge_raw(&db, settings).await?;
-    let ingestor = Ingestor { db, classifier: settings.classifier(), max_raw_bytes: settings.max_raw_bytes };
+    let ingestor = Ingestor {
+        db,
+        classifier: settings.classifier(),
+        max_raw_bytes: settings.max_raw_bytes,
+    };
     let mut failed = false;
     for file in files {
         let (raw, source) = if file == "-" {
@@ -166,12 +174,17 @@ async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn purge_raw(db: &Db, settings: &Settings) -> Result<()> {
     if settings.raw_retention_days > 0 {
-        let cutoff = chrono::Utc::now() - chrono::Duration::days(settings.raw_retention_days.into());
+        let cutoff =
+            chrono::Utc::now() - chrono::Duration::days(settings.raw_retention_days.into());
         store::purge_raw_before(&db.pool, &store::timestamp(cutoff)).await?;
     }
     Ok(())
@@ -180,10 +193,18 @@ async fn purge_raw(db: &Db, settings: &Settings) -> Result<()> {
 /// One line saying what ingesting a file did.
 pub fn describe(file: &str, r: &IngestReport) -> String {
     if !r.new {
-        return format!("{file}: already ingested as message #{}; nothing changed", r.message);
+        return format!(
+            "{file}: already ingested as message #{}; nothing changed",
+            r.message
+        );
     }
     let mut parts = vec![format!("{file}: message #{} {}", r.message, r.kind)];
-    let ids = |v: &[RequestId]| v.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", ");
+    let ids = |v: &[RequestId]| {
+        v.iter()
+            .map(|i| format!("#{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if !r.created.is_empty() {
         parts.push(format!("created request {}", ids(&r.created)));
     }
@@ -203,7 +224,12 @@ pub fn describe(file: &str, r: &IngestReport) -> String {
 }
 
 /// Prints the status table (or JSON lines), then what needs attention.
-pub async fn print_status(db: &Db, state: Option<RequestState>, json: bool, out: &mut impl Write) -> Result<()> {
+pub async fn print_status(
+    db: &Db,
+    state: Option<RequestState>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
     let rows = store::status_rows(&db.pool, state).await?;
     if json {
         for r in &rows {
@@ -211,7 +237,17 @@ pub async fn print_status(db: &Db, state: Option<RequestState>, json: bool, out:
         }
         return Ok(());
     }
-    let header = ["ID", "STORE", "CLIENT", "STATE", "CODE", "TRIES", "RECEIVED", "UPDATED", "LAST EVENT"];
+    let header = [
+        "ID",
+        "STORE",
+        "CLIENT",
+        "STATE",
+        "CODE",
+        "TRIES",
+        "RECEIVED",
+        "UPDATED",
+        "LAST EVENT",
+    ];
     let table: Vec<[String; 9]> = rows
         .iter()
         .map(|r| {
@@ -249,7 +285,11 @@ pub async fn print_status(db: &Db, state: Option<RequestState>, json: bool, out:
         writeln!(out, "{}", line(row))?;
     }
     if rows.is_empty() {
-        writeln!(out, "(no requests{})", state.map(|s| format!(" in state {s}")).unwrap_or_default())?;
+        writeln!(
+            out,
+            "(no requests{})",
+            state.map(|s| format!(" in state {s}")).unwrap_or_default()
+        )?;
     }
 
     let counts = store::message_counts(&db.pool).await?;
@@ -273,7 +313,13 @@ pub async fn print_status(db: &Db, state: Option<RequestState>, json: bool, out:
     if !unmatched.is_empty() {
         writeln!(out, "Shopify replies that matched no request:")?;
         for (at, message, detail) in unmatched {
-            writeln!(out, "  {} message #{}: {}", short_time(&at), message.unwrap_or(0), detail.unwrap_or_default())?;
+            writeln!(
+                out,
+                "  {} message #{}: {}",
+                short_time(&at),
+                message.unwrap_or(0),
+                detail.unwrap_or_default()
+            )?;
         }
     }
     Ok(())
@@ -292,7 +338,10 @@ async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
     }
     println!("request #{}  {}  {}", r.id, r.store_domain, r.state);
     println!("  collaborator code  {}", r.collaborator_code);
-    println!("  client             {}", r.client_name.as_deref().unwrap_or("-"));
+    println!(
+        "  client             {}",
+        r.client_name.as_deref().unwrap_or("-")
+    );
     if let Some(e) = &r.client_email {
         println!("  client email       {e}");
     }
@@ -307,8 +356,14 @@ async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
         println!("  last error         {e}");
     }
     println!("  received           {}", r.received_at);
-    println!("  filed              {}", r.filed_at.as_deref().unwrap_or("-"));
-    println!("  resolved           {}", r.resolved_at.as_deref().unwrap_or("-"));
+    println!(
+        "  filed              {}",
+        r.filed_at.as_deref().unwrap_or("-")
+    );
+    println!(
+        "  resolved           {}",
+        r.resolved_at.as_deref().unwrap_or("-")
+    );
     println!(
         "  file it at         https://partners.shopify.com/current/stores/new?store_type=managed_store  (store {}, code {})",
         r.store_domain,
@@ -321,15 +376,28 @@ async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
             (None, Some(t)) => format!(" → {t}"),
             _ => String::new(),
         };
-        let msg = e.message_id.map(|m| format!(" (message #{m})")).unwrap_or_default();
-        println!("  {}  {:<8} {}{}{}  {}", short_time(&e.at), e.actor, e.event, moved, msg, e.detail.unwrap_or_default());
+        let msg = e
+            .message_id
+            .map(|m| format!(" (message #{m})"))
+            .unwrap_or_default();
+        println!(
+            "  {}  {:<8} {}{}{}  {}",
+            short_time(&e.at),
+            e.actor,
+            e.event,
+            moved,
+            msg,
+            e.detail.unwrap_or_default()
+        );
     }
     Ok(())
 }
 
 /// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`.
 fn short_time(t: &str) -> String {
-    t.get(..16).map(|s| s.replace('T', " ")).unwrap_or_else(|| t.to_owned())
+    t.get(..16)
+        .map(|s| s.replace('T', " "))
+        .unwrap_or_else(|| t.to_owned())
 }
 
 fn truncate(s: &str, max: usize) -> String {

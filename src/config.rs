@@ -13,7 +13,10 @@ use crate::model::OutcomeResult;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config setting {key}: {message}")]
@@ -81,7 +84,10 @@ impl Settings {
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
         let raw = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_owned(), source })?;
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_owned(),
+                    source,
+                })?;
                 toml::from_str::<RawConfig>(&text).map_err(|e| ConfigError::Parse {
                     path: p.to_owned(),
                     message: describe_toml_error(&text, &e),
@@ -97,7 +103,10 @@ impl Settings {
     }
 
     pub fn from_raw(raw: RawConfig) -> Result<Settings, ConfigError> {
-        let domains = |key: &str, v: Option<Vec<String>>, default: &str| -> Result<Vec<String>, ConfigError> {
+        let domains = |key: &str,
+                       v: Option<Vec<String>>,
+                       default: &str|
+         -> Result<Vec<String>, ConfigError> {
             let list = v.unwrap_or_else(|| vec![default.to_owned()]);
             if list.is_empty() {
                 return Err(invalid(key, "must name at least one domain"));
@@ -105,8 +114,16 @@ impl Settings {
             list.into_iter().map(|d| check_domain(key, &d)).collect()
         };
         let trust = TrustPolicy {
-            leadsie_domains: domains("trust.leadsie_domains", raw.trust.leadsie_domains, "leadsie.com")?,
-            shopify_domains: domains("trust.shopify_domains", raw.trust.shopify_domains, "shopify.com")?,
+            leadsie_domains: domains(
+                "trust.leadsie_domains",
+                raw.trust.leadsie_domains,
+                "leadsie.com",
+            )?,
+            shopify_domains: domains(
+                "trust.shopify_domains",
+                raw.trust.shopify_domains,
+                "shopify.com",
+            )?,
             forwarders: match raw.trust.forwarders {
                 None => None,
                 Some(list) => Some(
@@ -117,7 +134,10 @@ impl Settings {
                                 Some((local, domain)) if !local.is_empty() => {
                                     check_domain("trust.forwarders", domain).map(|_| f.clone())
                                 }
-                                Some(_) => Err(invalid("trust.forwarders", &format!("`{f}` is not an address or a domain"))),
+                                Some(_) => Err(invalid(
+                                    "trust.forwarders",
+                                    &format!("`{f}` is not an address or a domain"),
+                                )),
                                 None => check_domain("trust.forwarders", &f),
                             }
                         })
@@ -127,19 +147,39 @@ impl Settings {
         };
         let mut outcome_patterns = Vec::new();
         for (key, result, list) in [
-            ("shopify.granted_patterns", OutcomeResult::Granted, raw.shopify.granted_patterns),
-            ("shopify.declined_patterns", OutcomeResult::Declined, raw.shopify.declined_patterns),
-            ("shopify.revoked_patterns", OutcomeResult::Revoked, raw.shopify.revoked_patterns),
+            (
+                "shopify.granted_patterns",
+                OutcomeResult::Granted,
+                raw.shopify.granted_patterns,
+            ),
+            (
+                "shopify.declined_patterns",
+                OutcomeResult::Declined,
+                raw.shopify.declined_patterns,
+            ),
+            (
+                "shopify.revoked_patterns",
+                OutcomeResult::Revoked,
+                raw.shopify.revoked_patterns,
+            ),
         ] {
             for p in list {
-                regex::Regex::new(&p).map_err(|e| invalid(key, &format!("`{p}` is not a valid regular expression: {e}")))?;
+                regex::Regex::new(&p).map_err(|e| {
+                    invalid(
+                        key,
+                        &format!("`{p}` is not a valid regular expression: {e}"),
+                    )
+                })?;
                 outcome_patterns.push((result, p));
             }
         }
         Ok(Settings {
             database_path: raw.database.path.unwrap_or_else(default_database_path),
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
-            raw_retention_days: raw.database.raw_retention_days.unwrap_or(DEFAULT_RAW_RETENTION_DAYS),
+            raw_retention_days: raw
+                .database
+                .raw_retention_days
+                .unwrap_or(DEFAULT_RAW_RETENTION_DAYS),
             trust,
             outcome_patterns,
         })
@@ -147,7 +187,8 @@ impl Settings {
 
     /// The classifier these settings describe.
     pub fn classifier(&self) -> Classifier {
-        let rules = OutcomeRules::new(&self.outcome_patterns).expect("patterns were validated when loaded");
+        let rules =
+            OutcomeRules::new(&self.outcome_patterns).expect("patterns were validated when loaded");
         Classifier::new(self.trust.clone(), rules)
     }
 }
@@ -157,7 +198,12 @@ fn default_database_path() -> PathBuf {
     match std::env::var_os("STATE_DIRECTORY").filter(|v| !v.is_empty()) {
         Some(dir) => {
             // systemd may pass several colon-separated directories.
-            let first = dir.to_string_lossy().split(':').next().unwrap_or_default().to_owned();
+            let first = dir
+                .to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             PathBuf::from(first).join("collabd.db")
         }
         None => PathBuf::from("collabd.db"),
@@ -165,17 +211,31 @@ fn default_database_path() -> PathBuf {
 }
 
 fn invalid(key: &str, message: &str) -> ConfigError {
-    ConfigError::Invalid { key: key.to_owned(), message: message.to_owned() }
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 fn check_domain(key: &str, d: &str) -> Result<String, ConfigError> {
-    let d = d.trim().trim_start_matches('@').trim_end_matches('.').to_ascii_lowercase();
+    let d = d
+        .trim()
+        .trim_start_matches('@')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let ok = d.contains('.')
-        && d.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        && d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
     if ok {
         Ok(d)
     } else {
-        Err(invalid(key, &format!("`{d}` is not a domain name (write it as `example.com`)")))
+        Err(invalid(
+            key,
+            &format!("`{d}` is not a domain name (write it as `example.com`)"),
+        ))
     }
 }
 
@@ -212,17 +272,25 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named_with_its_line() {
-        let err = parse("[trust]\nleadsie_domains = [\"leadsie.com\"]\nforwarder = []\n").unwrap_err().to_string();
+        let err = parse("[trust]\nleadsie_domains = [\"leadsie.com\"]\nforwarder = []\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 3") && err.contains("forwarder"), "{err}");
     }
 
     #[test]
     fn bad_values_are_named() {
-        let err = parse("[trust]\nshopify_domains = [\"not a domain\"]\n").unwrap_err().to_string();
+        let err = parse("[trust]\nshopify_domains = [\"not a domain\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("trust.shopify_domains"), "{err}");
-        let err = parse("[shopify]\ngranted_patterns = [\"(unclosed\"]\n").unwrap_err().to_string();
+        let err = parse("[shopify]\ngranted_patterns = [\"(unclosed\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("shopify.granted_patterns"), "{err}");
-        let err = parse("[trust]\nforwarders = [\"@\"]\n").unwrap_err().to_string();
+        let err = parse("[trust]\nforwarders = [\"@\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("trust.forwarders"), "{err}");
     }
 }

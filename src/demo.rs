@@ -35,21 +35,36 @@ pub const EMAILS: &[(&str, &[u8])] = demo_mail![
 ];
 
 pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode> {
-    let tmp = tempfile::tempdir().context("cannot create a temporary directory for the demo database")?;
-    let path = db_path.map(Path::to_path_buf).unwrap_or_else(|| tmp.path().join("demo.db"));
+    let tmp =
+        tempfile::tempdir().context("cannot create a temporary directory for the demo database")?;
+    let path = db_path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| tmp.path().join("demo.db"));
     let db = Db::open(&path).await?;
-    let ingestor = Ingestor { db: db.clone(), classifier: settings.classifier(), max_raw_bytes: settings.max_raw_bytes };
-    println!("collabd demo: {} emails into {}\n", EMAILS.len(), path.display());
+    let ingestor = Ingestor {
+        db: db.clone(),
+        classifier: settings.classifier(),
+        max_raw_bytes: settings.max_raw_bytes,
+    };
+    println!(
+        "collabd demo: {} emails into {}\n",
+        EMAILS.len(),
+        path.display()
+    );
     let start = chrono::Utc::now() - chrono::Duration::minutes(EMAILS.len() as i64);
     for (i, (name, raw)) in EMAILS.iter().enumerate() {
         let now = start + chrono::Duration::minutes(i as i64);
-        let report = ingestor.ingest(raw, &Source::File(format!("demo/{name}")), now).await?;
+        let report = ingestor
+            .ingest(raw, &Source::File(format!("demo/{name}")), now)
+            .await?;
         println!("{}", describe(name, &report));
     }
     println!();
     print_status(&db, None, false, &mut std::io::stdout().lock()).await?;
     if db_path.is_none() {
-        println!("\n(the demo database was temporary; pass --db FILE to keep it and query it with sqlite3)");
+        println!(
+            "\n(the demo database was temporary; pass --db FILE to keep it and query it with sqlite3)"
+        );
     }
     db.pool.close().await;
     Ok(ExitCode::SUCCESS)

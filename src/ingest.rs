@@ -43,7 +43,12 @@ impl Ingestor {
     /// Classifies and stores one message; the mailbox checkpoint (for IMAP)
     /// can be advanced by the caller in the same transaction through
     /// [`Ingestor::ingest_in`].
-    pub async fn ingest(&self, raw: &[u8], source: &Source, now: DateTime<Utc>) -> store::Result<IngestReport> {
+    pub async fn ingest(
+        &self,
+        raw: &[u8],
+        source: &Source,
+        now: DateTime<Utc>,
+    ) -> store::Result<IngestReport> {
         let mut tx = self.db.begin_write().await?;
         let report = self.ingest_in(&mut tx, raw, source, now).await?;
         tx.commit().await?;
@@ -51,14 +56,24 @@ impl Ingestor {
     }
 
     /// Like [`Ingestor::ingest`], inside the caller's transaction.
-    pub async fn ingest_in(&self, conn: &mut SqliteConnection, raw: &[u8], source: &Source, now: DateTime<Utc>) -> store::Result<IngestReport> {
+    pub async fn ingest_in(
+        &self,
+        conn: &mut SqliteConnection,
+        raw: &[u8],
+        source: &Source,
+        now: DateTime<Utc>,
+    ) -> store::Result<IngestReport> {
         let sha = sha256_hex(raw);
         if let Some(id) = store::message_id_by_sha(conn, &sha).await? {
             return Ok(IngestReport::duplicate(id));
         }
         let c = self.classifier.classify(raw);
         let now_s = store::timestamp(now);
-        let date = c.meta.date.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(store::timestamp);
+        let date = c
+            .meta
+            .date
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(store::timestamp);
         let keep_raw = (raw.len() as u64) <= self.max_raw_bytes;
         let new = NewMessage {
             sha256: &sha,
@@ -107,7 +122,14 @@ impl IngestReport {
     }
 }
 
-async fn apply(conn: &mut SqliteConnection, c: &Classification, message: i64, date: &Option<String>, now: &str, report: &mut IngestReport) -> store::Result<()> {
+async fn apply(
+    conn: &mut SqliteConnection,
+    c: &Classification,
+    message: i64,
+    date: &Option<String>,
+    now: &str,
+    report: &mut IngestReport,
+) -> store::Result<()> {
     if c.kind == MessageKind::LeadsieGrant {
         for g in &c.grants {
             apply_grant(conn, g, message, date.as_deref(), now, report).await?;
@@ -119,19 +141,36 @@ async fn apply(conn: &mut SqliteConnection, c: &Classification, message: i64, da
     Ok(())
 }
 
-async fn apply_grant(conn: &mut SqliteConnection, g: &Grant, message: i64, date: Option<&str>, now: &str, report: &mut IngestReport) -> store::Result<()> {
+async fn apply_grant(
+    conn: &mut SqliteConnection,
+    g: &Grant,
+    message: i64,
+    date: Option<&str>,
+    now: &str,
+    report: &mut IngestReport,
+) -> store::Result<()> {
     if let Some(existing) = store::find_request(conn, &g.store, &g.code).await? {
         // A re-sent or re-forwarded grant: same request, noted on its timeline.
-        store::fill_client_details(conn, existing.id, g.client.as_deref(), g.client_email.as_deref()).await?;
-        store::add_event(conn, &Event {
-            request_id: Some(existing.id),
-            message_id: Some(message),
-            actor: "leadsie",
-            event: "seen_again",
-            from_state: None,
-            to_state: None,
-            detail: Some("the same store and code arrived again; no new request"),
-        }, now)
+        store::fill_client_details(
+            conn,
+            existing.id,
+            g.client.as_deref(),
+            g.client_email.as_deref(),
+        )
+        .await?;
+        store::add_event(
+            conn,
+            &Event {
+                request_id: Some(existing.id),
+                message_id: Some(message),
+                actor: "leadsie",
+                event: "seen_again",
+                from_state: None,
+                to_state: None,
+                detail: Some("the same store and code arrived again; no new request"),
+            },
+            now,
+        )
         .await?;
         report.seen_again.push(existing.id);
         return Ok(());
@@ -159,25 +198,45 @@ async fn apply_grant(conn: &mut SqliteConnection, g: &Grant, message: i64, date:
         source_message_id: message,
     };
     if let Some(newer) = newer_open {
-        let detail = format!("an older code for this store; request #{} holds a newer one", newer.id);
-        let id = store::create_request(conn, &new_request(RequestState::Superseded), now, &detail).await?;
+        let detail = format!(
+            "an older code for this store; request #{} holds a newer one",
+            newer.id
+        );
+        let id = store::create_request(conn, &new_request(RequestState::Superseded), now, &detail)
+            .await?;
         report.created.push(id);
         return Ok(());
     }
-    let id = store::create_request(conn, &new_request(RequestState::Queued), now, "Leadsie grant received").await?;
+    let id = store::create_request(
+        conn,
+        &new_request(RequestState::Queued),
+        now,
+        "Leadsie grant received",
+    )
+    .await?;
     report.created.push(id);
     for old in open {
-        let detail = format!("superseded by request #{id}: the merchant sent a newer code ({})", g.code.masked());
+        let detail = format!(
+            "superseded by request #{id}: the merchant sent a newer code ({})",
+            g.code.masked()
+        );
         let from = old.state().expect("filtered to known states");
-        let moved = store::transition(conn, old.id, from, RequestState::Superseded, &Event {
-            request_id: Some(old.id),
-            message_id: Some(message),
-            actor: "leadsie",
-            event: "superseded",
-            from_state: None,
-            to_state: None,
-            detail: Some(&detail),
-        }, now)
+        let moved = store::transition(
+            conn,
+            old.id,
+            from,
+            RequestState::Superseded,
+            &Event {
+                request_id: Some(old.id),
+                message_id: Some(message),
+                actor: "leadsie",
+                event: "superseded",
+                from_state: None,
+                to_state: None,
+                detail: Some(&detail),
+            },
+            now,
+        )
         .await?;
         if moved {
             report.superseded.push(old.id);
@@ -188,10 +247,18 @@ async fn apply_grant(conn: &mut SqliteConnection, g: &Grant, message: i64, date:
 
 /// Finds the request an outcome is about and moves it; records an event
 /// either way. Returns the request moved.
-async fn apply_outcome(conn: &mut SqliteConnection, o: &Outcome, message: i64, now: &str) -> store::Result<Option<RequestId>> {
+async fn apply_outcome(
+    conn: &mut SqliteConnection,
+    o: &Outcome,
+    message: i64,
+    now: &str,
+) -> store::Result<Option<RequestId>> {
     let to = o.result.state();
     let (candidates, named) = match (&o.store, &o.store_name) {
-        (Some(domain), _) => (store::requests_for_store(conn, domain.as_str()).await?, domain.to_string()),
+        (Some(domain), _) => (
+            store::requests_for_store(conn, domain.as_str()).await?,
+            domain.to_string(),
+        ),
         (None, Some(name)) => {
             let mut by_name = store::requests_for_client_name(conn, name).await?;
             if let Some(slug) = slug_domain(name) {
@@ -207,57 +274,88 @@ async fn apply_outcome(conn: &mut SqliteConnection, o: &Outcome, message: i64, n
         .iter()
         .filter(|r| r.state().is_some_and(|s| s.can_move_to(to)))
         .collect();
-    let stores: std::collections::BTreeSet<&str> = movable.iter().map(|r| r.store_domain.as_str()).collect();
+    let stores: std::collections::BTreeSet<&str> =
+        movable.iter().map(|r| r.store_domain.as_str()).collect();
     if stores.len() > 1 {
         let ids: Vec<String> = movable.iter().map(|r| format!("#{}", r.id)).collect();
-        let detail = format!("Shopify says {} for {named}, which matches several stores ({}); mark the right one with `collabd mark`", o.result, ids.join(", "));
+        let detail = format!(
+            "Shopify says {} for {named}, which matches several stores ({}); mark the right one with `collabd mark`",
+            o.result,
+            ids.join(", ")
+        );
         unmatched(conn, message, &detail, now).await?;
         return Ok(None);
     }
     if let Some(target) = movable.first() {
         let from = target.state().expect("filtered to known states");
         let detail = format!("Shopify: {} ({named})", o.result);
-        store::transition(conn, target.id, from, to, &Event {
-            request_id: Some(target.id),
-            message_id: Some(message),
-            actor: "shopify",
-            event: "outcome",
-            from_state: None,
-            to_state: None,
-            detail: Some(&detail),
-        }, now)
+        store::transition(
+            conn,
+            target.id,
+            from,
+            to,
+            &Event {
+                request_id: Some(target.id),
+                message_id: Some(message),
+                actor: "shopify",
+                event: "outcome",
+                from_state: None,
+                to_state: None,
+                detail: Some(&detail),
+            },
+            now,
+        )
         .await?;
         return Ok(Some(target.id));
     }
     if let Some(latest) = candidates.first() {
-        let detail = format!("Shopify says {} for {named}; the request is already {}, so nothing changed", o.result, latest.state);
-        store::add_event(conn, &Event {
-            request_id: Some(latest.id),
-            message_id: Some(message),
-            actor: "shopify",
-            event: "outcome_ignored",
-            from_state: None,
-            to_state: None,
-            detail: Some(&detail),
-        }, now)
+        let detail = format!(
+            "Shopify says {} for {named}; the request is already {}, so nothing changed",
+            o.result, latest.state
+        );
+        store::add_event(
+            conn,
+            &Event {
+                request_id: Some(latest.id),
+                message_id: Some(message),
+                actor: "shopify",
+                event: "outcome_ignored",
+                from_state: None,
+                to_state: None,
+                detail: Some(&detail),
+            },
+            now,
+        )
         .await?;
         return Ok(None);
     }
-    let detail = format!("Shopify says {} for {named}, but no request matches it", o.result);
+    let detail = format!(
+        "Shopify says {} for {named}, but no request matches it",
+        o.result
+    );
     unmatched(conn, message, &detail, now).await?;
     Ok(None)
 }
 
-async fn unmatched(conn: &mut SqliteConnection, message: i64, detail: &str, now: &str) -> store::Result<()> {
-    store::add_event(conn, &Event {
-        request_id: None,
-        message_id: Some(message),
-        actor: "shopify",
-        event: "unmatched_outcome",
-        from_state: None,
-        to_state: None,
-        detail: Some(detail),
-    }, now)
+async fn unmatched(
+    conn: &mut SqliteConnection,
+    message: i64,
+    detail: &str,
+    now: &str,
+) -> store::Result<()> {
+    store::add_event(
+        conn,
+        &Event {
+            request_id: None,
+            message_id: Some(message),
+            actor: "shopify",
+            event: "unmatched_outcome",
+            from_state: None,
+            to_state: None,
+            detail: Some(detail),
+        },
+        now,
+    )
     .await
 }
 
@@ -280,8 +378,14 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(slug_domain("Acme Boutique").unwrap().as_str(), "acme-boutique.myshopify.com");
-        assert_eq!(slug_domain("  Zeta & Co. ").unwrap().as_str(), "zeta-co.myshopify.com");
+        assert_eq!(
+            slug_domain("Acme Boutique").unwrap().as_str(),
+            "acme-boutique.myshopify.com"
+        );
+        assert_eq!(
+            slug_domain("  Zeta & Co. ").unwrap().as_str(),
+            "zeta-co.myshopify.com"
+        );
         assert!(slug_domain("!!!").is_none());
     }
 }

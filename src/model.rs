@@ -17,7 +17,12 @@ impl StoreDomain {
     /// `acme.myshopify.com`. Custom domains (`acme.com`) are refused: the
     /// request form only takes the permanent domain.
     pub fn parse(input: &str) -> Option<StoreDomain> {
-        let wrapper = |c: char| matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\'' | ',' | ';' | '*' | ':');
+        let wrapper = |c: char| {
+            matches!(
+                c,
+                '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\'' | ',' | ';' | '*' | ':'
+            )
+        };
         let mut s = input.trim();
         loop {
             let t = s.trim_matches(wrapper).trim_end_matches('.').trim();
@@ -162,7 +167,9 @@ impl FromStr for RequestId {
             .ok()
             .filter(|n| *n > 0)
             .map(RequestId)
-            .ok_or_else(|| format!("`{s}` is not a request id (a positive number, as `collabd status` shows)"))
+            .ok_or_else(|| {
+                format!("`{s}` is not a request id (a positive number, as `collabd status` shows)")
+            })
     }
 }
 
@@ -269,7 +276,10 @@ impl RequestState {
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            RequestState::Queued | RequestState::Filing | RequestState::Requested | RequestState::Notified
+            RequestState::Queued
+                | RequestState::Filing
+                | RequestState::Requested
+                | RequestState::Notified
         )
     }
 
@@ -301,9 +311,18 @@ mod tests {
     fn store_domains_normalise() {
         let cases = [
             ("acme.myshopify.com", Some("acme.myshopify.com")),
-            ("https://www.Acme-Co.myshopify.com/admin?x=1", Some("acme-co.myshopify.com")),
-            ("admin.shopify.com/store/ac3cb8", Some("ac3cb8.myshopify.com")),
-            ("https://admin.shopify.com/store/acme/products", Some("acme.myshopify.com")),
+            (
+                "https://www.Acme-Co.myshopify.com/admin?x=1",
+                Some("acme-co.myshopify.com"),
+            ),
+            (
+                "admin.shopify.com/store/ac3cb8",
+                Some("ac3cb8.myshopify.com"),
+            ),
+            (
+                "https://admin.shopify.com/store/acme/products",
+                Some("acme.myshopify.com"),
+            ),
             ("acme", Some("acme.myshopify.com")),
             ("acme.myshopify.com/", Some("acme.myshopify.com")),
             ("<acme.myshopify.com>.", Some("acme.myshopify.com")),
@@ -314,7 +333,11 @@ mod tests {
             ("", None),
         ];
         for (input, want) in cases {
-            assert_eq!(StoreDomain::parse(input).as_ref().map(StoreDomain::as_str), want, "{input}");
+            assert_eq!(
+                StoreDomain::parse(input).as_ref().map(StoreDomain::as_str),
+                want,
+                "{input}"
+            );
         }
     }
 
@@ -324,7 +347,10 @@ mod tests {
         assert!(CollaboratorCode::parse("105").is_none());
         assert!(CollaboratorCode::parse("01055").is_none());
         assert!(CollaboratorCode::parse("01a5").is_none());
-        assert_eq!(format!("{:?}", CollaboratorCode::parse("0105").unwrap()), "CollaboratorCode(**05)");
+        assert_eq!(
+            format!("{:?}", CollaboratorCode::parse("0105").unwrap()),
+            "CollaboratorCode(**05)"
+        );
     }
 
     #[test]

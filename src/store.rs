@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use crate::model::{CollaboratorCode, MessageKind, RequestId, RequestState, StoreDomain};
@@ -18,9 +20,16 @@ use crate::model::{CollaboratorCode, MessageKind, RequestId, RequestState, Store
 pub enum Error {
     #[error("database {path}: {source}")]
     Open { path: String, source: sqlx::Error },
-    #[error("database {path}: migrations failed: {source} (is this a collabd database from a newer version?)")]
-    Migrate { path: String, source: sqlx::migrate::MigrateError },
-    #[error("the database disk is full: free space where the database lives, then retry; nothing was lost ({0})")]
+    #[error(
+        "database {path}: migrations failed: {source} (is this a collabd database from a newer version?)"
+    )]
+    Migrate {
+        path: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error(
+        "the database disk is full: free space where the database lives, then retry; nothing was lost ({0})"
+    )]
     DiskFull(sqlx::Error),
     #[error("the database is busy (locked by another process for too long): {0}")]
     Busy(sqlx::Error),
@@ -63,18 +72,25 @@ impl Db {
     /// Opens (creating if missing) and migrates the database at `path`.
     pub async fn open(path: &Path) -> Result<Db> {
         let shown = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(Error::Open {
-                    path: shown,
-                    source: sqlx::Error::Configuration(
-                        format!("directory {} does not exist; create it or set [database] path", dir.display()).into(),
-                    ),
-                });
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(Error::Open {
+                path: shown,
+                source: sqlx::Error::Configuration(
+                    format!(
+                        "directory {} does not exist; create it or set [database] path",
+                        dir.display()
+                    )
+                    .into(),
+                ),
+            });
         }
         let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|source| Error::Open { path: shown.clone(), source })?
+            .map_err(|source| Error::Open {
+                path: shown.clone(),
+                source,
+            })?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -85,11 +101,17 @@ impl Db {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| Error::Open { path: shown.clone(), source })?;
+            .map_err(|source| Error::Open {
+                path: shown.clone(),
+                source,
+            })?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
-            .map_err(|source| Error::Migrate { path: shown, source })?;
+            .map_err(|source| Error::Migrate {
+                path: shown,
+                source,
+            })?;
         Ok(Db { pool })
     }
 
@@ -105,7 +127,11 @@ impl Db {
 pub enum Source {
     File(String),
     Stdin,
-    Imap { mailbox: String, uidvalidity: u32, uid: u32 },
+    Imap {
+        mailbox: String,
+        uidvalidity: u32,
+        uid: u32,
+    },
 }
 
 /// A message about to be stored.
@@ -127,11 +153,24 @@ pub struct NewMessage<'a> {
 
 /// Inserts a message unless one with the same digest exists; returns the new
 /// row's id, or `None` for a message seen before.
-pub async fn insert_message(conn: &mut SqliteConnection, m: &NewMessage<'_>) -> Result<Option<i64>> {
+pub async fn insert_message(
+    conn: &mut SqliteConnection,
+    m: &NewMessage<'_>,
+) -> Result<Option<i64>> {
     let (source, source_ref, mailbox, uidvalidity, uid) = match m.source {
         Source::File(p) => ("file", Some(p.as_str()), None, None, None),
         Source::Stdin => ("stdin", None, None, None, None),
-        Source::Imap { mailbox, uidvalidity, uid } => ("imap", None, Some(mailbox.as_str()), Some(*uidvalidity), Some(*uid)),
+        Source::Imap {
+            mailbox,
+            uidvalidity,
+            uid,
+        } => (
+            "imap",
+            None,
+            Some(mailbox.as_str()),
+            Some(*uidvalidity),
+            Some(*uid),
+        ),
     };
     let row = sqlx::query(
         "insert into messages (sha256, message_id, source, source_ref, mailbox, uidvalidity, uid, from_addr,
@@ -163,10 +202,12 @@ pub async fn insert_message(conn: &mut SqliteConnection, m: &NewMessage<'_>) -> 
 
 /// The id of the message with this digest, if stored.
 pub async fn message_id_by_sha(conn: &mut SqliteConnection, sha256: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("select id from messages where sha256 = ?")
-        .bind(sha256)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("select id from messages where sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// A request row as the queue and the CLI see it.
@@ -226,17 +267,32 @@ impl Request {
 }
 
 pub async fn get_request(conn: &mut SqliteConnection, id: RequestId) -> Result<Request> {
-    let sql = format!("select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id where r.id = ?");
-    let row = sqlx::query(&sql).bind(id.0).fetch_optional(&mut *conn).await?;
-    row.as_ref().map(request_from_row).ok_or(Error::NoSuchRequest(id))
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id where r.id = ?"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref()
+        .map(request_from_row)
+        .ok_or(Error::NoSuchRequest(id))
 }
 
-pub async fn find_request(conn: &mut SqliteConnection, store: &StoreDomain, code: &CollaboratorCode) -> Result<Option<Request>> {
+pub async fn find_request(
+    conn: &mut SqliteConnection,
+    store: &StoreDomain,
+    code: &CollaboratorCode,
+) -> Result<Option<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where r.store_domain = ? and r.collaborator_code = ?"
     );
-    let row = sqlx::query(&sql).bind(store.as_str()).bind(code.expose()).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(store.as_str())
+        .bind(code.expose())
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(row.as_ref().map(request_from_row))
 }
 
@@ -251,12 +307,18 @@ pub async fn requests_for_store(conn: &mut SqliteConnection, store: &str) -> Res
 }
 
 /// Requests whose client name is `name` (any case), newest first.
-pub async fn requests_for_client_name(conn: &mut SqliteConnection, name: &str) -> Result<Vec<Request>> {
+pub async fn requests_for_client_name(
+    conn: &mut SqliteConnection,
+    name: &str,
+) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where lower(r.client_name) = lower(?) order by r.id desc"
     );
-    let rows = sqlx::query(&sql).bind(name.trim()).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(&sql)
+        .bind(name.trim())
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(rows.iter().map(request_from_row).collect())
 }
 
@@ -274,7 +336,12 @@ pub struct NewRequest<'a> {
 }
 
 /// Creates a request and its `created` event.
-pub async fn create_request(conn: &mut SqliteConnection, r: &NewRequest<'_>, now: &str, detail: &str) -> Result<RequestId> {
+pub async fn create_request(
+    conn: &mut SqliteConnection,
+    r: &NewRequest<'_>,
+    now: &str,
+    detail: &str,
+) -> Result<RequestId> {
     let resolved = (!r.state.is_open()).then_some(now);
     let id: i64 = sqlx::query_scalar(
         "insert into access_requests (store_domain, collaborator_code, client_name, client_email,
@@ -299,21 +366,30 @@ pub async fn create_request(conn: &mut SqliteConnection, r: &NewRequest<'_>, now
     .fetch_one(&mut *conn)
     .await?;
     let id = RequestId(id);
-    add_event(conn, &Event {
-        request_id: Some(id),
-        message_id: Some(r.source_message_id),
-        actor: "leadsie",
-        event: "created",
-        from_state: None,
-        to_state: Some(r.state),
-        detail: Some(detail),
-    }, now)
+    add_event(
+        conn,
+        &Event {
+            request_id: Some(id),
+            message_id: Some(r.source_message_id),
+            actor: "leadsie",
+            event: "created",
+            from_state: None,
+            to_state: Some(r.state),
+            detail: Some(detail),
+        },
+        now,
+    )
     .await?;
     Ok(id)
 }
 
 /// Fills client details a later email adds to a request that lacked them.
-pub async fn fill_client_details(conn: &mut SqliteConnection, id: RequestId, name: Option<&str>, email: Option<&str>) -> Result<()> {
+pub async fn fill_client_details(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    name: Option<&str>,
+    email: Option<&str>,
+) -> Result<()> {
     sqlx::query(
         "update access_requests set client_name = coalesce(client_name, ?), client_email = coalesce(client_email, ?)
          where id = ?",
@@ -359,7 +435,14 @@ pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &str) ->
 /// Moves a request from `from` to `to` if it is still in `from` and the move
 /// is allowed, and records the event. Returns false (and changes nothing)
 /// when someone else moved it first or the move is not allowed.
-pub async fn transition(conn: &mut SqliteConnection, id: RequestId, from: RequestState, to: RequestState, e: &Event<'_>, now: &str) -> Result<bool> {
+pub async fn transition(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    from: RequestState,
+    to: RequestState,
+    e: &Event<'_>,
+    now: &str,
+) -> Result<bool> {
     if !from.can_move_to(to) {
         return Ok(false);
     }
@@ -379,7 +462,17 @@ pub async fn transition(conn: &mut SqliteConnection, id: RequestId, from: Reques
     .await?
     .rows_affected();
     if changed == 1 {
-        add_event(conn, &Event { request_id: Some(id), from_state: Some(from), to_state: Some(to), ..*e }, now).await?;
+        add_event(
+            conn,
+            &Event {
+                request_id: Some(id),
+                from_state: Some(from),
+                to_state: Some(to),
+                ..*e
+            },
+            now,
+        )
+        .await?;
     }
     Ok(changed == 1)
 }
@@ -475,7 +568,10 @@ pub async fn message_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
 }
 
 /// Messages that need a person: rejected or unparseable, newest first.
-pub async fn messages_needing_attention(pool: &SqlitePool, limit: i64) -> Result<Vec<(i64, String, Option<String>, Option<String>, Option<String>)>> {
+pub async fn messages_needing_attention(
+    pool: &SqlitePool,
+    limit: i64,
+) -> Result<Vec<(i64, String, Option<String>, Option<String>, Option<String>)>> {
     let rows = sqlx::query(
         "select id, kind, coalesce(original_from, from_addr) as sender, subject, reason from messages
          where kind in ('rejected', 'unparseable') order by id desc limit ?",
@@ -485,26 +581,42 @@ pub async fn messages_needing_attention(pool: &SqlitePool, limit: i64) -> Result
     .await?;
     Ok(rows
         .iter()
-        .map(|r| (r.get("id"), r.get("kind"), r.get("sender"), r.get("subject"), r.get("reason")))
+        .map(|r| {
+            (
+                r.get("id"),
+                r.get("kind"),
+                r.get("sender"),
+                r.get("subject"),
+                r.get("reason"),
+            )
+        })
         .collect())
 }
 
 /// Shopify replies that matched no request, newest first.
-pub async fn unmatched_outcomes(pool: &SqlitePool, limit: i64) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
+pub async fn unmatched_outcomes(
+    pool: &SqlitePool,
+    limit: i64,
+) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
     let rows = sqlx::query(
         "select at, message_id, detail from request_events where request_id is null order by id desc limit ?",
     )
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (r.get("at"), r.get("message_id"), r.get("detail"))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("at"), r.get("message_id"), r.get("detail")))
+        .collect())
 }
 
 /// Drops raw bytes kept longer than the retention; headers and kind stay.
 pub async fn purge_raw_before(pool: &SqlitePool, cutoff: &str) -> Result<u64> {
-    Ok(sqlx::query("update messages set raw = null where raw is not null and received_at < ?")
-        .bind(cutoff)
-        .execute(pool)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("update messages set raw = null where raw is not null and received_at < ?")
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
 }

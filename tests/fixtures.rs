@@ -20,7 +20,10 @@ fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn all_fixtures() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    fixture_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+    fixture_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        &mut files,
+    );
     files.sort();
     files
 }
@@ -29,12 +32,17 @@ fn all_fixtures() -> Vec<PathBuf> {
 fn every_fixture_matches_its_expected_json() {
     let classifier = Classifier::with_defaults();
     let files = all_fixtures();
-    assert!(files.len() >= 40, "expected at least 40 fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 40,
+        "expected at least 40 fixtures, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for eml in &files {
         let expected_path = eml.with_extension("expected.json");
         let expected: Value = serde_json::from_str(
-            &std::fs::read_to_string(&expected_path).unwrap_or_else(|e| panic!("{}: {e}", expected_path.display())),
+            &std::fs::read_to_string(&expected_path)
+                .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display())),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         let raw = std::fs::read(eml).unwrap();
@@ -47,7 +55,10 @@ fn every_fixture_matches_its_expected_json() {
         let mut problems = Vec::new();
         for key in ["kind", "grants", "outcome"] {
             if actual[key] != expected[key] {
-                problems.push(format!("  {key}: expected {}\n  {key}:   actual {}", expected[key], actual[key]));
+                problems.push(format!(
+                    "  {key}: expected {}\n  {key}:   actual {}",
+                    expected[key], actual[key]
+                ));
             }
         }
         if let Some(want) = expected.get("reason_contains").and_then(Value::as_str) {
@@ -60,7 +71,13 @@ fn every_fixture_matches_its_expected_json() {
             failures.push(format!("{}\n{}", eml.display(), problems.join("\n")));
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixtures wrong:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures wrong:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }
 
 /// mail-parser's own test messages live in its crate source; cargo metadata
@@ -87,7 +104,12 @@ fn mail_parser_corpus_classifies_without_panic() {
     let dir = mail_parser_corpus();
     let mut files = Vec::new();
     fixture_files(&dir, &mut files);
-    assert!(files.len() >= 100, "mail-parser corpus at {} has only {} messages", dir.display(), files.len());
+    assert!(
+        files.len() >= 100,
+        "mail-parser corpus at {} has only {} messages",
+        dir.display(),
+        files.len()
+    );
     let classifier = Classifier::with_defaults();
     let mut kinds = std::collections::BTreeMap::new();
     for f in &files {
@@ -98,5 +120,8 @@ fn mail_parser_corpus_classifies_without_panic() {
         assert!(c.grants.is_empty(), "{} produced grants", f.display());
         *kinds.entry(c.kind.as_str()).or_insert(0) += 1;
     }
-    eprintln!("mail-parser corpus: {} messages, kinds {kinds:?}", files.len());
+    eprintln!(
+        "mail-parser corpus: {} messages, kinds {kinds:?}",
+        files.len()
+    );
 }

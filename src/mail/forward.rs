@@ -25,7 +25,11 @@ impl Sender {
     pub fn new(address: &str, name: Option<&str>) -> Option<Sender> {
         let address = address.trim().trim_start_matches("mailto:").trim();
         let (local, domain) = address.rsplit_once('@')?;
-        if local.is_empty() || domain.is_empty() || !domain.contains('.') || address.contains(char::is_whitespace) {
+        if local.is_empty()
+            || domain.is_empty()
+            || !domain.contains('.')
+            || address.contains(char::is_whitespace)
+        {
             return None;
         }
         let address = if address.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -34,7 +38,12 @@ impl Sender {
             address.to_owned()
         };
         let name = name
-            .map(|n| n.trim().trim_matches(|c| c == '"' || c == '\'').trim().to_owned())
+            .map(|n| {
+                n.trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .trim()
+                    .to_owned()
+            })
             .filter(|n| !n.is_empty());
         Some(Sender { address, name })
     }
@@ -78,15 +87,17 @@ pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
         if let Some(s) = resent.address().and_then(|a| Sender::new(a, resent.name())) {
             out.forwarders.push(s);
         }
-    } else if let Some(fwd) = header_text(msg, "X-Forwarded-For") {
-        if let Some(s) = fwd.split_whitespace().find_map(|a| Sender::new(a, None)) {
-            out.forwarders.push(s);
-        }
+    } else if let Some(fwd) = header_text(msg, "X-Forwarded-For")
+        && let Some(s) = fwd.split_whitespace().find_map(|a| Sender::new(a, None))
+    {
+        out.forwarders.push(s);
     }
 
     let mut current = msg;
     for _ in 0..MAX_DEPTH {
-        let Some(inner) = attached_message(current) else { break };
+        let Some(inner) = attached_message(current) else {
+            break;
+        };
         if let Some(s) = sender_of(current) {
             out.forwarders.push(s);
         }
@@ -144,7 +155,10 @@ fn sender_of(msg: &Message<'_>) -> Option<Sender> {
     let first = addr.first()?;
     match first.address().and_then(|x| Sender::new(x, first.name())) {
         Some(s) => Some(s),
-        None => addr.iter().skip(1).find_map(|a| a.address().and_then(|x| Sender::new(x, a.name()))),
+        None => addr
+            .iter()
+            .skip(1)
+            .find_map(|a| a.address().and_then(|x| Sender::new(x, a.name()))),
     }
 }
 
@@ -184,7 +198,9 @@ pub struct ForwardBlock {
     pub subject: Option<String>,
 }
 
-const HEADER_NAMES: &[&str] = &["from", "to", "cc", "bcc", "date", "sent", "subject", "reply-to"];
+const HEADER_NAMES: &[&str] = &[
+    "from", "to", "cc", "bcc", "date", "sent", "subject", "reply-to",
+];
 
 /// Splits `*From:* x` into ("from", "x") when the line is a header line.
 fn header_line(line: &str) -> Option<(&'static str, &str)> {
@@ -201,11 +217,14 @@ fn header_line(line: &str) -> Option<(&'static str, &str)> {
 
 /// Reads `Name <a@b>`, `Name [mailto:a@b]`, `"a@b" <a@b>` or `a@b`.
 pub fn parse_address_line(value: &str) -> Option<Sender> {
-    if let (Some(open), Some(close)) = (value.rfind('<'), value.rfind('>')) {
-        if open < close {
-            let name = value[..open].trim();
-            return Sender::new(&value[open + 1..close], Some(name).filter(|n| !n.is_empty()));
-        }
+    if let (Some(open), Some(close)) = (value.rfind('<'), value.rfind('>'))
+        && open < close
+    {
+        let name = value[..open].trim();
+        return Sender::new(
+            &value[open + 1..close],
+            Some(name).filter(|n| !n.is_empty()),
+        );
     }
     if let Some(open) = value.find("[mailto:") {
         let close = value[open..].find(']').map(|c| open + c)?;

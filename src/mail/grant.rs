@@ -131,7 +131,9 @@ fn scan_words(line: &str) -> LineWords {
         match word {
             b"shopify" | b"myshopify" => {
                 w.shopify_head |= in_head;
-                if word == b"myshopify" || (prev_word == b"admin" && start > 0 && b[start - 1] == b'.') {
+                if word == b"myshopify"
+                    || (prev_word == b"admin" && start > 0 && b[start - 1] == b'.')
+                {
                     w.store_domain = true;
                 }
             }
@@ -139,10 +141,11 @@ fn scan_words(line: &str) -> LineWords {
             b"failed" | b"unsuccessful" | b"error" | b"couldn" => w.failure = true,
             b"connected" | b"granted" if prev_word == b"not" => w.failure = true,
             b"not" if prev_word == b"could" => w.failure = true,
-            b"meta" | b"facebook" | b"instagram" | b"google" | b"tiktok" | b"linkedin" | b"pinterest"
-            | b"snapchat" | b"twitter" | b"youtube" | b"bing" | b"microsoft" | b"amazon" | b"klaviyo"
-            | b"hubspot" | b"mailchimp" | b"wordpress" | b"webflow" | b"squarespace" | b"wix"
-            | b"bigcommerce" | b"woocommerce" | b"reddit" | b"taboola" | b"outbrain" | b"ga4" => {
+            b"meta" | b"facebook" | b"instagram" | b"google" | b"tiktok" | b"linkedin"
+            | b"pinterest" | b"snapchat" | b"twitter" | b"youtube" | b"bing" | b"microsoft"
+            | b"amazon" | b"klaviyo" | b"hubspot" | b"mailchimp" | b"wordpress" | b"webflow"
+            | b"squarespace" | b"wix" | b"bigcommerce" | b"woocommerce" | b"reddit"
+            | b"taboola" | b"outbrain" | b"ga4" => {
                 w.other_head |= in_head;
             }
             _ => {}
@@ -153,8 +156,10 @@ fn scan_words(line: &str) -> LineWords {
     w
 }
 
-static SHOPIFY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("shopify"));
-static LEADSIE_URL: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("leadsie.com/"));
+static SHOPIFY: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("shopify"));
+static LEADSIE_URL: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("leadsie.com/"));
 
 /// The body split into lines, unquoted and trimmed, in original case and
 /// lower-cased (ASCII lower-casing keeps byte offsets, so both align).
@@ -168,12 +173,20 @@ struct Lines<'a> {
 impl<'a> Lines<'a> {
     fn new(text: &'a str, lower: &'a str) -> Lines<'a> {
         let n = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
-        let mut l = Lines { orig: Vec::with_capacity(n), lower: Vec::with_capacity(n), starts: Vec::with_capacity(n) };
+        let mut l = Lines {
+            orig: Vec::with_capacity(n),
+            lower: Vec::with_capacity(n),
+            starts: Vec::with_capacity(n),
+        };
         let mut pos = 0;
         for raw in text.split_inclusive('\n') {
             let line = raw.trim_end_matches(['\n', '\r']);
             let kept = unquote(line).trim();
-            let off = if kept.is_empty() { pos } else { pos + (kept.as_ptr() as usize - line.as_ptr() as usize) };
+            let off = if kept.is_empty() {
+                pos
+            } else {
+                pos + (kept.as_ptr() as usize - line.as_ptr() as usize)
+            };
             l.orig.push(kept);
             l.lower.push(&lower[off..off + kept.len()]);
             l.starts.push(pos);
@@ -220,7 +233,8 @@ impl<'a> Lines<'a> {
 pub fn extract(subject: &str, text: &str) -> Extraction {
     let lower_text = text.to_ascii_lowercase();
     let mut out = Extraction {
-        mentions_shopify: SHOPIFY.find(lower_text.as_bytes()).is_some() || contains_ic(subject, "shopify"),
+        mentions_shopify: SHOPIFY.find(lower_text.as_bytes()).is_some()
+            || contains_ic(subject, "shopify"),
         ..Extraction::default()
     };
     if !out.mentions_shopify && COLLABORATOR.find(lower_text.as_bytes()).is_none() {
@@ -244,7 +258,10 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
             continue;
         }
         let body = l.trim_start_matches(['*', '-', '•', '|', '#', '_', ' ', '\t']);
-        let maybe_label = body.as_bytes().first().is_some_and(|c| matches!(c, b's' | b'm'));
+        let maybe_label = body
+            .as_bytes()
+            .first()
+            .is_some_and(|c| matches!(c, b's' | b'm'));
         if store_lines[i] {
             mention_lines.push(i);
         }
@@ -256,7 +273,11 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
                 continue;
             }
         }
-        if !maybe_label || NAME_LABELS.iter().any(|n| starts_with_label(body, n).is_some()) {
+        if !maybe_label
+            || NAME_LABELS
+                .iter()
+                .any(|n| starts_with_label(body, n).is_some())
+        {
             i += 1;
             continue;
         }
@@ -317,14 +338,21 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
         }
         let codes: Vec<_> = (0..lines.lower.len())
             .filter(|&j| collaborator_lines[j])
-            .filter_map(|j| code_after_label(lines.lower[j], next_nonempty(&lines.lower, j).map(|k| (k, lines.lower[k]))))
+            .filter_map(|j| {
+                code_after_label(
+                    lines.lower[j],
+                    next_nonempty(&lines.lower, j).map(|k| (k, lines.lower[k])),
+                )
+            })
             .map(|c| c.0)
             .collect();
         if mentions.len() == 1 && codes.len() == 1 {
-            out.grants.push(grant(mentions[0].clone(), codes[0].clone()));
+            out.grants
+                .push(grant(mentions[0].clone(), codes[0].clone()));
         }
     }
-    out.grants.dedup_by(|a, b| a.store == b.store && a.code == b.code);
+    out.grants
+        .dedup_by(|a, b| a.store == b.store && a.code == b.code);
 
     if !out.grants.is_empty() {
         let url_lines = lines.marks(&lower_text, &[&LEADSIE_URL]);
@@ -339,9 +367,14 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     }
     // No grant: say why. Only now is every word of the email read.
     let (sections, failures) = sections.get_or_insert_with(|| lines.sections());
-    out.failed_connection = failures.iter().zip(sections.iter()).any(|(f, s)| *f && *s != Section::Other);
+    out.failed_connection = failures
+        .iter()
+        .zip(sections.iter())
+        .any(|(f, s)| *f && *s != Section::Other);
     if let Some(store) = unpaired_store {
-        out.problem = Some(format!("Shopify store {store} is named but no 4-digit collaborator code was found beside it"));
+        out.problem = Some(format!(
+            "Shopify store {store} is named but no 4-digit collaborator code was found beside it"
+        ));
     } else if let Some(domain) = custom_domain {
         out.problem = Some(format!(
             "the Shopify store is given as `{domain}`, a custom domain; the request needs its permanent <handle>.myshopify.com domain"
@@ -351,7 +384,14 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
 }
 
 fn grant(store: StoreDomain, code: CollaboratorCode) -> Grant {
-    Grant { store, code, client: None, client_email: None, request_name: None, request_url: None }
+    Grant {
+        store,
+        code,
+        client: None,
+        client_email: None,
+        request_name: None,
+        request_url: None,
+    }
 }
 
 /// Pairs each store with its own code. The first event fixes the layout:
@@ -424,7 +464,9 @@ fn labelled_value<'a>(line: &'a str, label: &str) -> Option<&'a str> {
     let rest = starts_with_label(line, label)?;
     let after = &line[label.len()..];
     let separated = after.trim().is_empty()
-        || after.trim_start_matches(['*', '_', ' ']).starts_with([':', '-', '–', '—', '=', '|'])
+        || after
+            .trim_start_matches(['*', '_', ' '])
+            .starts_with([':', '-', '–', '—', '=', '|'])
         || after.starts_with('\t');
     separated.then_some(rest)
 }
@@ -435,7 +477,9 @@ fn store_label(line: &str) -> Option<(&str, bool)> {
         // "Store: ..." is a label; "Store owners can ..." is prose.
         let after = &line[label.len()..];
         let separated = after.is_empty()
-            || after.trim_start_matches(['*', '_', ' ']).starts_with([':', '-', '–', '—', '=', '|', '\t'])
+            || after
+                .trim_start_matches(['*', '_', ' '])
+                .starts_with([':', '-', '–', '—', '=', '|', '\t'])
             || after.starts_with('\t')
             || !find_store_domains(rest).is_empty();
         separated.then_some((rest, *names_shopify))
@@ -445,7 +489,10 @@ fn store_label(line: &str) -> Option<(&str, bool)> {
 /// Reads the code after a "collaborator … code" label on this line, or alone
 /// on the next line when the label ends the line. Returns the code and the
 /// index of the next line if it was used.
-fn code_after_label(line: &str, next: Option<(usize, &str)>) -> Option<(CollaboratorCode, Option<usize>)> {
+fn code_after_label(
+    line: &str,
+    next: Option<(usize, &str)>,
+) -> Option<(CollaboratorCode, Option<usize>)> {
     let at = COLLABORATOR.find(line.as_bytes())?;
     let label = &line[at..];
     // The value follows the label's last "code" (or a colon after it).
@@ -456,19 +503,23 @@ fn code_after_label(line: &str, next: Option<(usize, &str)>) -> Option<(Collabor
     if let Some(colon) = rest.rfind(':') {
         rest = &rest[colon + 1..];
     }
-    let rest = strip_separators(rest.trim_start_matches(|c: char| c == 's' || c == ')'));
+    let rest = strip_separators(rest.trim_start_matches(['s', ')']));
     if rest.is_empty() {
         let (j, next_line) = next?;
         let value = strip_separators(next_line);
         return CollaboratorCode::parse(value.trim_end_matches(['.', ','])).map(|c| (c, Some(j)));
     }
     let token = rest.split_whitespace().next()?;
-    CollaboratorCode::parse(token.trim_end_matches(['.', ',', ')', ';', '*', '_', '"', '\''])).map(|c| (c, None))
+    CollaboratorCode::parse(token.trim_end_matches(['.', ',', ')', ';', '*', '_', '"', '\'']))
+        .map(|c| (c, None))
 }
 
-static COLLABORATOR: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("collaborator"));
-static CODE: LazyLock<memmem::FinderRev<'static>> = LazyLock::new(|| memmem::FinderRev::new("code"));
-static MYSHOPIFY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(".myshopify.com"));
+static COLLABORATOR: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("collaborator"));
+static CODE: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new("code"));
+static MYSHOPIFY: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(".myshopify.com"));
 static ADMIN_STORE: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new("admin.shopify.com/store/"));
 
@@ -483,10 +534,10 @@ pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
         while start > 0 && is_handle(b[start - 1]) {
             start -= 1;
         }
-        if let Some(d) = StoreDomain::from_handle(&l[start..end]) {
-            if !out.contains(&d) {
-                out.push(d);
-            }
+        if let Some(d) = StoreDomain::from_handle(&l[start..end])
+            && !out.contains(&d)
+        {
+            out.push(d);
         }
     }
     for at in ADMIN_STORE.find_iter(b) {
@@ -495,10 +546,10 @@ pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
         while end < b.len() && is_handle(b[end]) {
             end += 1;
         }
-        if let Some(d) = StoreDomain::from_handle(&l[start..end]) {
-            if !out.contains(&d) {
-                out.push(d);
-            }
+        if let Some(d) = StoreDomain::from_handle(&l[start..end])
+            && !out.contains(&d)
+        {
+            out.push(d);
         }
     }
     out
@@ -512,7 +563,14 @@ struct ClientInfo {
     request_url: Option<String>,
 }
 
-const CLIENT_LABELS: &[&str] = &["client name", "client", "company name", "company", "business name", "business"];
+const CLIENT_LABELS: &[&str] = &[
+    "client name",
+    "client",
+    "company name",
+    "company",
+    "business name",
+    "business",
+];
 const EMAIL_LABELS: &[&str] = &["client email", "email address", "email"];
 const REQUEST_LABELS: &[&str] = &["request name", "access request", "request"];
 
@@ -526,45 +584,64 @@ fn client_info(subject: &str, lines: &[&str], url_lines: &[bool]) -> ClientInfo 
                 .map(|t| t.trim_matches(|c: char| "<>()[],;\"'".contains(c)))
                 .find(|t| {
                     let t = t.to_ascii_lowercase();
-                    t.starts_with("http") && t.contains("leadsie.com/") && !t.contains("unsubscribe")
+                    t.starts_with("http")
+                        && t.contains("leadsie.com/")
+                        && !t.contains("unsubscribe")
                 })
                 .map(str::to_owned);
         }
         let body = line.trim_start_matches(['*', '-', '•', '|', '_', ' ']);
-        if !body.as_bytes().first().is_some_and(|c| matches!(c.to_ascii_lowercase(), b'c' | b'e' | b'b' | b'r' | b'a')) {
+        if !body
+            .as_bytes()
+            .first()
+            .is_some_and(|c| matches!(c.to_ascii_lowercase(), b'c' | b'e' | b'b' | b'r' | b'a'))
+        {
             continue;
         }
         lower.clear();
         lower.push_str(body);
         lower.make_ascii_lowercase();
-        let value_of = |rest: &str| strip_separators(&body[body.len() - rest.len()..]).trim().to_owned();
-        if info.email.is_none() {
-            if let Some(rest) = EMAIL_LABELS.iter().find_map(|lab| labelled_value(&lower, lab)) {
-                info.email = value_of(rest)
-                    .split_whitespace()
-                    .map(|t| t.trim_matches(|c: char| "<>()[],;\"'".contains(c)).trim_start_matches("mailto:"))
-                    .find(|t| t.contains('@') && !t.to_ascii_lowercase().ends_with("leadsie.com"))
-                    .map(str::to_owned);
-                continue;
-            }
+        let value_of = |rest: &str| {
+            strip_separators(&body[body.len() - rest.len()..])
+                .trim()
+                .to_owned()
+        };
+        if info.email.is_none()
+            && let Some(rest) = EMAIL_LABELS
+                .iter()
+                .find_map(|lab| labelled_value(&lower, lab))
+        {
+            info.email = value_of(rest)
+                .split_whitespace()
+                .map(|t| {
+                    t.trim_matches(|c: char| "<>()[],;\"'".contains(c))
+                        .trim_start_matches("mailto:")
+                })
+                .find(|t| t.contains('@') && !t.to_ascii_lowercase().ends_with("leadsie.com"))
+                .map(str::to_owned);
+            continue;
         }
-        if info.name.is_none() {
-            if let Some(rest) = CLIENT_LABELS.iter().find_map(|lab| labelled_value(&lower, lab)) {
-                let v = if rest.is_empty() {
-                    next_nonempty(lines, i).map(|j| lines[j].trim().to_owned())
-                } else {
-                    Some(value_of(rest))
-                };
-                info.name = v.filter(|v| !v.is_empty() && v.len() <= 120);
-                continue;
-            }
+        if info.name.is_none()
+            && let Some(rest) = CLIENT_LABELS
+                .iter()
+                .find_map(|lab| labelled_value(&lower, lab))
+        {
+            let v = if rest.is_empty() {
+                next_nonempty(lines, i).map(|j| lines[j].trim().to_owned())
+            } else {
+                Some(value_of(rest))
+            };
+            info.name = v.filter(|v| !v.is_empty() && v.len() <= 120);
+            continue;
         }
-        if info.request_name.is_none() {
-            if let Some(rest) = REQUEST_LABELS.iter().find_map(|lab| labelled_value(&lower, lab)) {
-                if !rest.is_empty() && !rest.starts_with("http") {
-                    info.request_name = Some(value_of(rest));
-                }
-            }
+        if info.request_name.is_none()
+            && let Some(rest) = REQUEST_LABELS
+                .iter()
+                .find_map(|lab| labelled_value(&lower, lab))
+            && !rest.is_empty()
+            && !rest.starts_with("http")
+        {
+            info.request_name = Some(value_of(rest));
         }
     }
     if info.name.is_none() {
@@ -593,7 +670,10 @@ fn client_from_subject(subject: &str) -> Option<String> {
         let (at, w) = words[i];
         let next = word(i + 1);
         let before = match w {
-            "has" | "have" => matches!(next, "granted" | "given" | "shared" | "connected" | "just" | "approved"),
+            "has" | "have" => matches!(
+                next,
+                "granted" | "given" | "shared" | "connected" | "just" | "approved"
+            ),
             "granted" | "gave" => matches!(next, "you" | "access"),
             "shared" => next == "access",
             "connected" => matches!(next, "their" | "its" | "accounts" | "assets"),
@@ -605,14 +685,24 @@ fn client_from_subject(subject: &str) -> Option<String> {
             break;
         }
         let after = matches!(w, "from" | "by" | "for")
-            && matches!(word(i - 1), "access" | "connection" | "assets" | "account" | "accounts" | "granted");
+            && matches!(
+                word(i - 1),
+                "access" | "connection" | "assets" | "account" | "accounts" | "granted"
+            );
         if after && i + 1 < words.len() {
             name = Some(&subject[words[i + 1].0..]);
             break;
         }
     }
     // "Order #12: Acme has granted you access" names Acme.
-    let name = name?.rsplit(": ").next().unwrap_or("").trim().trim_end_matches(['!', '.']).trim_matches('"').trim();
+    let name = name?
+        .rsplit(": ")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches(['!', '.'])
+        .trim_matches('"')
+        .trim();
     (!name.is_empty() && name.len() <= 120).then(|| name.to_owned())
 }
 

@@ -11,10 +11,10 @@ use mail_parser::{HeaderName, MessageParser};
 use serde::Serialize;
 
 use crate::model::MessageKind;
-use text::contains_ic;
 pub use forward::Sender;
 pub use grant::Grant;
 pub use outcome::{Outcome, OutcomeRules};
+use text::contains_ic;
 
 /// Who may send what: the `[trust]` settings, normalised.
 #[derive(Debug, Clone)]
@@ -47,11 +47,15 @@ pub fn domain_within(domain: &str, trusted: &str) -> bool {
 
 impl TrustPolicy {
     pub fn is_leadsie(&self, s: &Sender) -> bool {
-        self.leadsie_domains.iter().any(|d| domain_within(s.domain(), d))
+        self.leadsie_domains
+            .iter()
+            .any(|d| domain_within(s.domain(), d))
     }
 
     pub fn is_shopify(&self, s: &Sender) -> bool {
-        self.shopify_domains.iter().any(|d| domain_within(s.domain(), d))
+        self.shopify_domains
+            .iter()
+            .any(|d| domain_within(s.domain(), d))
     }
 
     pub fn forwarder_allowed(&self, s: &Sender) -> bool {
@@ -94,7 +98,13 @@ pub struct MessageMeta {
 
 impl Classification {
     fn new(kind: MessageKind, reason: impl Into<String>, meta: MessageMeta) -> Self {
-        Classification { kind, grants: Vec::new(), outcome: None, reason: Some(reason.into()), meta }
+        Classification {
+            kind,
+            grants: Vec::new(),
+            outcome: None,
+            reason: Some(reason.into()),
+            meta,
+        }
     }
 }
 
@@ -123,12 +133,19 @@ pub struct Classifier {
 
 impl Classifier {
     pub fn new(trust: TrustPolicy, outcomes: OutcomeRules) -> Classifier {
-        Classifier { parser: lean_parser(), trust, outcomes }
+        Classifier {
+            parser: lean_parser(),
+            trust,
+            outcomes,
+        }
     }
 
     /// The classifier with the default trust policy and built-in patterns.
     pub fn with_defaults() -> Classifier {
-        Classifier::new(TrustPolicy::default(), OutcomeRules::new(&[]).expect("built-in patterns compile"))
+        Classifier::new(
+            TrustPolicy::default(),
+            OutcomeRules::new(&[]).expect("built-in patterns compile"),
+        )
     }
 
     /// Classifies one raw message. Never panics on input: anything that is
@@ -168,7 +185,11 @@ impl Classifier {
         let leadsie = self.trust.is_leadsie(&original);
         let shopify = self.trust.is_shopify(&original);
         if leadsie || shopify {
-            if let Some(f) = unwrapped.forwarders.iter().find(|f| !self.trust.forwarder_allowed(f)) {
+            if let Some(f) = unwrapped
+                .forwarders
+                .iter()
+                .find(|f| !self.trust.forwarder_allowed(f))
+            {
                 return Classification::new(
                     MessageKind::Rejected,
                     format!(
@@ -198,7 +219,9 @@ impl Classifier {
             let mut detected = self.outcomes.detect(subject, &unwrapped.text);
             if detected.is_none() {
                 html = unwrapped.html_alternative_text();
-                detected = html.as_deref().and_then(|h| self.outcomes.detect(subject, h));
+                detected = html
+                    .as_deref()
+                    .and_then(|h| self.outcomes.detect(subject, h));
             }
             return match detected {
                 Some(outcome) => Classification {
@@ -220,16 +243,22 @@ impl Classifier {
 
     fn leadsie(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
         let mut ex = grant::extract(&u.subject, &u.text);
-        if ex.grants.is_empty() {
-            if let Some(html) = u.html_alternative_text() {
-                let from_html = grant::extract(&u.subject, &html);
-                if !from_html.grants.is_empty() {
-                    ex = from_html;
-                }
+        if ex.grants.is_empty()
+            && let Some(html) = u.html_alternative_text()
+        {
+            let from_html = grant::extract(&u.subject, &html);
+            if !from_html.grants.is_empty() {
+                ex = from_html;
             }
         }
         if !ex.grants.is_empty() {
-            return Classification { kind: MessageKind::LeadsieGrant, grants: ex.grants, outcome: None, reason: None, meta };
+            return Classification {
+                kind: MessageKind::LeadsieGrant,
+                grants: ex.grants,
+                outcome: None,
+                reason: None,
+                meta,
+            };
         }
         if ex.failed_connection && ex.mentions_shopify {
             return Classification::new(
@@ -239,7 +268,11 @@ impl Classifier {
             );
         }
         if let Some(problem) = ex.problem {
-            return Classification::new(MessageKind::Unparseable, format!("Leadsie email: {problem}"), meta);
+            return Classification::new(
+                MessageKind::Unparseable,
+                format!("Leadsie email: {problem}"),
+                meta,
+            );
         }
         if ex.mentions_shopify && ex.stores_seen > 0 {
             return Classification::new(
@@ -248,17 +281,32 @@ impl Classifier {
                 meta,
             );
         }
-        Classification::new(MessageKind::Ignored, "Leadsie email without a Shopify store to request", meta)
+        Classification::new(
+            MessageKind::Ignored,
+            "Leadsie email without a Shopify store to request",
+            meta,
+        )
     }
 
-    fn untrusted(&self, sender: &Sender, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+    fn untrusted(
+        &self,
+        sender: &Sender,
+        u: &forward::Unwrapped<'_>,
+        meta: MessageMeta,
+    ) -> Classification {
         let name = sender.name.as_deref().unwrap_or("");
         let domain = sender.domain();
         let (subject, text) = (u.subject.as_str(), u.text.as_ref());
-        let claims_leadsie = contains_ic(name, "leadsie") || domain.contains("leadsie") || contains_ic(subject, "leadsie");
+        let claims_leadsie = contains_ic(name, "leadsie")
+            || domain.contains("leadsie")
+            || contains_ic(subject, "leadsie");
         // Only mail that speaks of collaborator codes can be grant-shaped.
-        let grant_shaped = contains_ic(text, "collaborator") && !grant::extract(subject, text).grants.is_empty();
-        if claims_leadsie || grant_shaped || (contains_ic(text, "leadsie") && contains_ic(text, "collaborator")) {
+        let grant_shaped =
+            contains_ic(text, "collaborator") && !grant::extract(subject, text).grants.is_empty();
+        if claims_leadsie
+            || grant_shaped
+            || (contains_ic(text, "leadsie") && contains_ic(text, "collaborator"))
+        {
             let how = if contains_ic(name, "leadsie") && !domain.contains("leadsie") {
                 " (the display name says Leadsie, the address does not)"
             } else if domain.contains("leadsie") {
@@ -308,7 +356,10 @@ mod tests {
 
     #[test]
     fn forwarders_by_domain_or_address() {
-        let t = TrustPolicy { forwarders: Some(vec!["agency.com".into(), "ops@other.org".into()]), ..TrustPolicy::default() };
+        let t = TrustPolicy {
+            forwarders: Some(vec!["agency.com".into(), "ops@other.org".into()]),
+            ..TrustPolicy::default()
+        };
         let s = |a| Sender::new(a, None).unwrap();
         assert!(t.forwarder_allowed(&s("a@agency.com")));
         assert!(t.forwarder_allowed(&s("a@mail.agency.com")));
@@ -320,6 +371,9 @@ mod tests {
     fn garbage_is_unparseable_not_a_panic() {
         let c = Classifier::with_defaults();
         assert_eq!(c.classify(b"").kind, MessageKind::Unparseable);
-        assert_eq!(c.classify(&[0xff, 0xfe, 0x00, 0x01]).kind, MessageKind::Unparseable);
+        assert_eq!(
+            c.classify(&[0xff, 0xfe, 0x00, 0x01]).kind,
+            MessageKind::Unparseable
+        );
     }
 }

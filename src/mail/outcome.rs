@@ -23,7 +23,11 @@ impl Serialize for Outcome {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Outcome", 2)?;
-        let store = self.store.as_ref().map(|d| d.as_str()).or(self.store_name.as_deref());
+        let store = self
+            .store
+            .as_ref()
+            .map(|d| d.as_str())
+            .or(self.store_name.as_deref());
         st.serialize_field("store", &store)?;
         st.serialize_field("result", &self.result)?;
         st.end()
@@ -40,11 +44,26 @@ pub struct OutcomeRules {
 }
 
 const BUILTIN: &[(OutcomeResult, &str)] = &[
-    (OutcomeResult::Declined, r"(?i)\b(?:declined|rejected|denied|refused)\b"),
-    (OutcomeResult::Declined, r"(?i)\b(?:not|n't)\s+(?:been\s+)?(?:approved|accepted|granted)\b"),
-    (OutcomeResult::Revoked, r"(?i)\b(?:revoked|removed|no\s+longer\s+(?:have|has)\s+access|access\s+(?:has\s+)?(?:expired|ended))\b"),
-    (OutcomeResult::Granted, r"(?i)\b(?:accepted|approved|granted)\b"),
-    (OutcomeResult::Granted, r"(?i)\b(?:now\s+have\s+access|gave\s+you\s+access|given\s+you\s+access)\b"),
+    (
+        OutcomeResult::Declined,
+        r"(?i)\b(?:declined|rejected|denied|refused)\b",
+    ),
+    (
+        OutcomeResult::Declined,
+        r"(?i)\b(?:not|n't)\s+(?:been\s+)?(?:approved|accepted|granted)\b",
+    ),
+    (
+        OutcomeResult::Revoked,
+        r"(?i)\b(?:revoked|removed|no\s+longer\s+(?:have|has)\s+access|access\s+(?:has\s+)?(?:expired|ended))\b",
+    ),
+    (
+        OutcomeResult::Granted,
+        r"(?i)\b(?:accepted|approved|granted)\b",
+    ),
+    (
+        OutcomeResult::Granted,
+        r"(?i)\b(?:now\s+have\s+access|gave\s+you\s+access|given\s+you\s+access)\b",
+    ),
 ];
 
 /// Ways Shopify names a store without its domain; group 1 is the name.
@@ -65,9 +84,19 @@ impl OutcomeRules {
         for (result, pattern) in BUILTIN {
             rules.push((*result, Regex::new(pattern)?));
         }
-        let store_names = STORE_NAME_PATTERNS.iter().map(|p| Regex::new(p)).collect::<Result<_, _>>()?;
-        let named_store = rules.iter().map(|(_, re)| re.capture_names().any(|n| n == Some("store"))).collect();
-        Ok(OutcomeRules { rules, named_store, store_names })
+        let store_names = STORE_NAME_PATTERNS
+            .iter()
+            .map(|p| Regex::new(p))
+            .collect::<Result<_, _>>()?;
+        let named_store = rules
+            .iter()
+            .map(|(_, re)| re.capture_names().any(|n| n == Some("store")))
+            .collect();
+        Ok(OutcomeRules {
+            rules,
+            named_store,
+            store_names,
+        })
     }
 
     /// The outcome a Shopify email carries, or `None` when it is about
@@ -75,7 +104,8 @@ impl OutcomeRules {
     pub fn detect(&self, subject: &str, body: &str) -> Option<Outcome> {
         let subject = strip_reply_prefixes(subject);
         let about_access = |t: &str| {
-            contains_ic(t, "collaborator") || (contains_ic(t, "access") && (contains_ic(t, "store") || contains_ic(t, "shop")))
+            contains_ic(t, "collaborator")
+                || (contains_ic(t, "access") && (contains_ic(t, "store") || contains_ic(t, "shop")))
         };
         if !about_access(subject) && !about_access(body) {
             return None;
@@ -85,15 +115,25 @@ impl OutcomeRules {
         let store = find_store_domains(&subject.to_ascii_lowercase())
             .into_iter()
             .next()
-            .or_else(|| find_store_domains(&body.to_ascii_lowercase()).into_iter().next());
+            .or_else(|| {
+                find_store_domains(&body.to_ascii_lowercase())
+                    .into_iter()
+                    .next()
+            });
         let store_name = if store.is_some() {
             None
         } else {
             named.or_else(|| self.store_name(subject)).or_else(|| {
-                body.lines().take(40).find_map(|l| self.store_name(l.trim()))
+                body.lines()
+                    .take(40)
+                    .find_map(|l| self.store_name(l.trim()))
             })
         };
-        Some(Outcome { store, store_name, result })
+        Some(Outcome {
+            store,
+            store_name,
+            result,
+        })
     }
 
     fn earliest(&self, text: &str) -> Option<(OutcomeResult, Option<String>)> {
@@ -105,7 +145,9 @@ impl OutcomeRules {
             // Earliest wins; on a tie the operator's (earlier) rule wins.
             if best.as_ref().is_none_or(|b| (m.start(), rank) < (b.0, b.1)) {
                 let named = if self.named_store[rank] {
-                    re.captures(text).and_then(|c| c.name("store")).map(|s| s.as_str().trim().to_owned())
+                    re.captures(text)
+                        .and_then(|c| c.name("store"))
+                        .map(|s| s.as_str().trim().to_owned())
                 } else {
                     None
                 };
@@ -140,22 +182,43 @@ mod tests {
     #[test]
     fn subjects_by_meaning() {
         let r = rules();
-        let o = r.detect("Your collaborator request for acme.myshopify.com was approved", "").unwrap();
+        let o = r
+            .detect(
+                "Your collaborator request for acme.myshopify.com was approved",
+                "",
+            )
+            .unwrap();
         assert_eq!(o.result, OutcomeResult::Granted);
         assert_eq!(o.store.unwrap().as_str(), "acme.myshopify.com");
-        let o = r.detect("Collaborator request declined", "Acme Boutique declined your request to access their store.").unwrap();
+        let o = r
+            .detect(
+                "Collaborator request declined",
+                "Acme Boutique declined your request to access their store.",
+            )
+            .unwrap();
         assert_eq!(o.result, OutcomeResult::Declined);
         assert_eq!(o.store_name.as_deref(), Some("Acme Boutique"));
-        let o = r.detect("Your collaborator access to Acme Boutique was removed", "").unwrap();
+        let o = r
+            .detect("Your collaborator access to Acme Boutique was removed", "")
+            .unwrap();
         assert_eq!(o.result, OutcomeResult::Revoked);
         assert_eq!(o.store_name.as_deref(), Some("Acme Boutique"));
-        assert!(r.detect("Your app was approved", "Congratulations").is_none());
+        assert!(
+            r.detect("Your app was approved", "Congratulations")
+                .is_none()
+        );
     }
 
     #[test]
     fn operator_patterns_win() {
-        let r = OutcomeRules::new(&[(OutcomeResult::Granted, r"welcome aboard at (?P<store>\w+)".into())]).unwrap();
-        let o = r.detect("Collaborator update", "Welcome aboard at Zeta").unwrap();
+        let r = OutcomeRules::new(&[(
+            OutcomeResult::Granted,
+            r"welcome aboard at (?P<store>\w+)".into(),
+        )])
+        .unwrap();
+        let o = r
+            .detect("Collaborator update", "Welcome aboard at Zeta")
+            .unwrap();
         assert_eq!(o.result, OutcomeResult::Granted);
         assert_eq!(o.store_name.as_deref(), Some("Zeta"));
     }

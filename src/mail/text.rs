@@ -28,14 +28,21 @@ pub fn html_to_text(html: &str) -> String {
                 .next()
                 .unwrap_or("");
             i = end + 1;
-            if !closing && (eq_ic(name, "script") || eq_ic(name, "style") || eq_ic(name, "head") || eq_ic(name, "title")) {
+            if !closing
+                && (eq_ic(name, "script")
+                    || eq_ic(name, "style")
+                    || eq_ic(name, "head")
+                    || eq_ic(name, "title"))
+            {
                 // Skip to the matching close tag; its contents are not text.
                 let close = {
                     let mut from = i;
                     let mut found = None;
                     while let Some(p) = memchr::memmem::find(&bytes[from..], b"</") {
                         let at = from + p + 2;
-                        if bytes.len() >= at + name.len() && bytes[at..at + name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+                        if bytes.len() >= at + name.len()
+                            && bytes[at..at + name.len()].eq_ignore_ascii_case(name.as_bytes())
+                        {
                             found = Some(at);
                             break;
                         }
@@ -43,7 +50,9 @@ pub fn html_to_text(html: &str) -> String {
                     }
                     found
                 };
-                i = close.map_or(bytes.len(), |c| memchr::memchr(b'>', &bytes[c..]).map_or(bytes.len(), |e| c + e + 1));
+                i = close.map_or(bytes.len(), |c| {
+                    memchr::memchr(b'>', &bytes[c..]).map_or(bytes.len(), |e| c + e + 1)
+                });
                 continue;
             }
             if is_block(name) {
@@ -55,12 +64,12 @@ pub fn html_to_text(html: &str) -> String {
             }
             continue;
         }
-        if b == b'&' {
-            if let Some((decoded, len)) = decode_entity(&html[i..]) {
-                push_char(&mut out, decoded, &mut last_was_space);
-                i += len;
-                continue;
-            }
+        if b == b'&'
+            && let Some((decoded, len)) = decode_entity(&html[i..])
+        {
+            push_char(&mut out, decoded, &mut last_was_space);
+            i += len;
+            continue;
         }
         if b.is_ascii() {
             if b.is_ascii_whitespace() {
@@ -103,9 +112,35 @@ fn trim_trailing_spaces(out: &mut String) {
 
 fn is_block(name: &str) -> bool {
     const BLOCKS: &[&str] = &[
-        "br", "p", "div", "tr", "td", "th", "li", "ul", "ol", "table", "tbody", "thead", "h1", "h2", "h3",
-        "h4", "h5", "h6", "hr", "blockquote", "section", "article", "header", "footer", "dt", "dd", "dl",
-        "pre", "center",
+        "br",
+        "p",
+        "div",
+        "tr",
+        "td",
+        "th",
+        "li",
+        "ul",
+        "ol",
+        "table",
+        "tbody",
+        "thead",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "blockquote",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "dt",
+        "dd",
+        "dl",
+        "pre",
+        "center",
     ];
     BLOCKS.iter().any(|b| eq_ic(name, b))
 }
@@ -126,7 +161,12 @@ pub fn find_ic(hay: &str, needle: &str) -> Option<usize> {
     let last_start = h.len() - n.len();
     let mut from = 0;
     while from <= last_start {
-        let p = from + memchr::memchr2(first.to_ascii_lowercase(), first.to_ascii_uppercase(), &h[from..=last_start])?;
+        let p = from
+            + memchr::memchr2(
+                first.to_ascii_lowercase(),
+                first.to_ascii_uppercase(),
+                &h[from..=last_start],
+            )?;
         if h[p + 1..p + n.len()].eq_ignore_ascii_case(rest) {
             return Some(p);
         }
@@ -194,12 +234,23 @@ mod tests {
                     <tr><td>Collaborator&nbsp;code</td><td>0105</td></tr></table><script>var x='9999';</script></body></html>";
         let text = html_to_text(html);
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines, vec!["Store URL", "acme.myshopify.com", "Collaborator code", "0105"]);
+        assert_eq!(
+            lines,
+            vec![
+                "Store URL",
+                "acme.myshopify.com",
+                "Collaborator code",
+                "0105"
+            ]
+        );
     }
 
     #[test]
     fn entities_and_comments() {
-        assert_eq!(html_to_text("a&amp;b &#169; &#x32;&lt;<!-- 1234 -->x"), "a&b © 2<x");
+        assert_eq!(
+            html_to_text("a&amp;b &#169; &#x32;&lt;<!-- 1234 -->x"),
+            "a&b © 2<x"
+        );
     }
 
     #[test]

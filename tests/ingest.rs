@@ -1,0 +1,357 @@
+//! Ingest against a real SQLite file: idempotency, superseding, outcomes,
+//! rollback on failure, and the operator's view through the sqlite3 CLI.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, TimeZone, Utc};
+use collabd::ingest::Ingestor;
+use collabd::mail::Classifier;
+use collabd::store::{Db, Source};
+use sqlx::Row;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+struct Env {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    ingestor: Ingestor,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("collabd.db");
+    let db = Db::open(&path).await.unwrap();
+    Env {
+        path,
+        ingestor: Ingestor {
+            db,
+            classifier: Classifier::with_defaults(),
+            max_raw_bytes: 1 << 20,
+        },
+        _dir: dir,
+    }
+}
+
+fn t(minute: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap() + Duration::minutes(minute)
+}
+
+impl Env {
+    async fn ingest(&self, name: &str, minute: i64) -> collabd::ingest::IngestReport {
+        self.ingestor
+            .ingest(&fixture(name), &Source::File(name.into()), t(minute))
+            .await
+            .unwrap()
+    }
+
+    async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.ingestor.db.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn states(&self) -> Vec<(String, String, String)> {
+        sqlx::query(
+            "select store_domain, collaborator_code, state from access_requests order by id",
+        )
+        .fetch_all(&self.ingestor.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+    }
+}
+
+fn row(store: &str, code: &str, state: &str) -> (String, String, String) {
+    (store.into(), code.into(), state.into())
+}
+
+#[tokio::test]
+async fn the_same_message_twice_changes_nothing() {
+    let e = env().await;
+    let first = e.ingest("leadsie/two-stores.eml", 0).await;
+    assert!(first.new);
+    assert_eq!(first.created.len(), 2);
+    let events = e.scalar("select count(*) from request_events").await;
+    let second = e.ingest("leadsie/two-stores.eml", 1).await;
+    assert!(!second.new);
+    assert!(second.created.is_empty());
+    assert_eq!(e.scalar("select count(*) from messages").await, 1);
+    assert_eq!(e.scalar("select count(*) from access_requests").await, 2);
+    assert_eq!(
+        e.scalar("select count(*) from request_events").await,
+        events
+    );
+}
+
+#[tokio::test]
+async fn a_reforwarded_grant_makes_no_second_request() {
+    let e = env().await;
+    e.ingest("demo/01-leadsie-acme.eml", 0).await;
+    let again = e.ingest("demo/03-leadsie-acme-reforwarded.eml", 1).await;
+    assert!(again.new, "different bytes, so a new message");
+    assert_eq!(again.seen_again.len(), 1);
+    assert_eq!(
+        e.states().await,
+        vec![row("acme-co.myshopify.com", "0105", "queued")]
+    );
+    assert_eq!(
+        e.scalar("select count(*) from request_events where event = 'seen_again'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_newer_code_supersedes_the_open_request() {
+    let e = env().await;
+    e.ingest("demo/08-leadsie-delta-old-code.eml", 0).await;
+    let newer = e.ingest("demo/09-leadsie-delta-new-code.eml", 1).await;
+    assert_eq!(newer.superseded.len(), 1);
+    assert_eq!(
+        e.states().await,
+        vec![
+            row("delta-dry-goods.myshopify.com", "1111", "superseded"),
+            row("delta-dry-goods.myshopify.com", "2222", "queued"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_old_code_arriving_late_does_not_undo_the_newer_one() {
+    let e = env().await;
+    e.ingest("demo/09-leadsie-delta-new-code.eml", 0).await;
+    let late = e.ingest("demo/08-leadsie-delta-old-code.eml", 1).await;
+    assert!(late.superseded.is_empty());
+    assert_eq!(
+        e.states().await,
+        vec![
+            row("delta-dry-goods.myshopify.com", "2222", "queued"),
+            row("delta-dry-goods.myshopify.com", "1111", "superseded"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn shopify_outcomes_move_the_matching_request() {
+    let e = env().await;
+    e.ingest("demo/02-leadsie-two-stores.eml", 0).await;
+    e.ingest("demo/05-shopify-beta-granted.eml", 1).await;
+    e.ingest("demo/07-shopify-gamma-declined.eml", 2).await;
+    e.ingest("demo/06-shopify-beta-removed.eml", 3).await;
+    assert_eq!(
+        e.states().await,
+        vec![
+            row("beta-store.myshopify.com", "2201", "revoked"),
+            row("gamma-store.myshopify.com", "3302", "declined")
+        ]
+    );
+    let resolved: Option<String> = sqlx::query_scalar(
+        "select resolved_at from access_requests where store_domain = 'gamma-store.myshopify.com'",
+    )
+    .fetch_one(&e.ingestor.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(resolved.as_deref(), Some("2026-11-02T10:02:00Z"));
+    let timeline: Vec<String> = sqlx::query_scalar(
+        "select coalesce(from_state, '') || '>' || coalesce(to_state, '') from request_events e
+         join access_requests r on r.id = e.request_id
+         where r.store_domain = 'beta-store.myshopify.com' order by e.id",
+    )
+    .fetch_all(&e.ingestor.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        timeline,
+        vec![">queued", "queued>granted", "granted>revoked"]
+    );
+}
+
+#[tokio::test]
+async fn an_outcome_naming_only_the_store_matches_by_client_or_handle() {
+    let e = env().await;
+    let grant = b"From: Leadsie <notifications@leadsie.com>\nSubject: Acme Boutique has granted you access\n\
+Date: Mon, 02 Nov 2026 10:00:00 +0000\n\nShopify\nStore URL: acme-boutique.myshopify.com\nCollaborator code: 4444\n";
+    e.ingestor
+        .ingest(grant, &Source::Stdin, t(0))
+        .await
+        .unwrap();
+    let r = e.ingest("shopify/declined-by-name.eml", 1).await;
+    assert!(r.outcome_applied.is_some());
+    assert_eq!(
+        e.states().await,
+        vec![row("acme-boutique.myshopify.com", "4444", "declined")]
+    );
+}
+
+#[tokio::test]
+async fn an_unmatched_outcome_is_still_recorded() {
+    let e = env().await;
+    let r = e.ingest("shopify/granted-with-domain.eml", 0).await;
+    assert!(r.outcome_applied.is_none());
+    let detail: String =
+        sqlx::query_scalar("select detail from request_events where request_id is null and event = 'unmatched_outcome'")
+            .fetch_one(&e.ingestor.db.pool)
+            .await
+            .unwrap();
+    assert!(detail.contains("acme-co.myshopify.com"), "{detail}");
+}
+
+#[tokio::test]
+async fn spoofs_and_unparseable_mail_are_kept_but_make_no_request() {
+    let e = env().await;
+    for (i, f) in [
+        "trust/display-name-spoof.eml",
+        "trust/lookalike-suffix-domain.eml",
+        "malformed/binary-garbage.eml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        e.ingest(f, i as i64).await;
+    }
+    assert_eq!(e.scalar("select count(*) from access_requests").await, 0);
+    assert_eq!(
+        e.scalar("select count(*) from messages where kind = 'rejected'")
+            .await,
+        2
+    );
+    assert_eq!(
+        e.scalar("select count(*) from messages where kind = 'unparseable' and raw is not null")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn oversized_messages_keep_headers_but_not_bytes() {
+    let mut e = env().await;
+    e.ingestor.max_raw_bytes = 100;
+    e.ingest("leadsie/plain-text.eml", 0).await;
+    assert_eq!(
+        e.scalar("select count(*) from messages where raw is null and raw_size > 100")
+            .await,
+        1
+    );
+    assert_eq!(e.scalar("select count(*) from access_requests").await, 1);
+}
+
+#[tokio::test]
+async fn states_and_codes_are_checked_by_the_database() {
+    let e = env().await;
+    e.ingest("leadsie/plain-text.eml", 0).await;
+    let bad_state = sqlx::query("update access_requests set state = 'done'")
+        .execute(&e.ingestor.db.pool)
+        .await;
+    assert!(bad_state.unwrap_err().to_string().contains("CHECK"));
+    let bad_code = sqlx::query("update access_requests set collaborator_code = '12a4'")
+        .execute(&e.ingestor.db.pool)
+        .await;
+    assert!(bad_code.unwrap_err().to_string().contains("CHECK"));
+}
+
+/// A failure half-way through applying a message (here a trigger refusing one
+/// store) rolls the whole message back; what was stored before stays, and the
+/// same message goes in once the cause is gone.
+#[tokio::test]
+async fn a_failure_mid_ingest_rolls_back_that_message_only() {
+    let e = env().await;
+    e.ingest("leadsie/plain-text.eml", 0).await;
+    sqlx::query(
+        "create trigger refuse before insert on access_requests when new.store_domain = 'orchard-eu.myshopify.com'
+         begin select raise(abort, 'simulated failure'); end",
+    )
+    .execute(&e.ingestor.db.pool)
+    .await
+    .unwrap();
+    let raw = fixture("leadsie/two-stores.eml");
+    let err = e
+        .ingestor
+        .ingest(&raw, &Source::File("two".into()), t(1))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("simulated failure"), "{err}");
+    assert_eq!(e.scalar("select count(*) from messages").await, 1);
+    assert_eq!(
+        e.states().await,
+        vec![row("acme-co.myshopify.com", "0105", "queued")]
+    );
+
+    sqlx::query("drop trigger refuse")
+        .execute(&e.ingestor.db.pool)
+        .await
+        .unwrap();
+    let r = e
+        .ingestor
+        .ingest(&raw, &Source::File("two".into()), t(2))
+        .await
+        .unwrap();
+    assert!(r.new);
+    assert_eq!(e.scalar("select count(*) from access_requests").await, 3);
+}
+
+/// The queries the README gives operators, run with the real sqlite3 CLI.
+#[tokio::test]
+async fn readme_queries_work_in_the_sqlite3_cli() {
+    let e = env().await;
+    for (i, f) in [
+        "demo/01-leadsie-acme.eml",
+        "demo/02-leadsie-two-stores.eml",
+        "demo/04-shopify-acme-granted.eml",
+        "demo/10-spoofed-leadsie.eml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        e.ingest(f, i as i64).await;
+    }
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let queries: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("sqlite3 collabd.db \"")
+                .and_then(|q| q.strip_suffix('"'))
+        })
+        .collect();
+    assert!(
+        queries.len() >= 4,
+        "README should show sqlite3 queries, found {}",
+        queries.len()
+    );
+    let mut outputs = Vec::new();
+    for q in &queries {
+        let out = std::process::Command::new("sqlite3")
+            .arg(&e.path)
+            .arg(q)
+            .output()
+            .expect("sqlite3 is installed");
+        assert!(
+            out.status.success(),
+            "{q}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push(String::from_utf8(out.stdout).unwrap());
+    }
+    let all = outputs.join("\n");
+    assert!(
+        all.contains("acme-co.myshopify.com|") && all.contains("granted"),
+        "{all}"
+    );
+    assert!(all.contains("gamma-store.myshopify.com"), "{all}");
+    assert!(all.contains("rejected"), "{all}");
+    assert!(
+        !all.contains("0105"),
+        "status queries must not show full codes: {all}"
+    );
+}
