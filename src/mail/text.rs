@@ -181,7 +181,11 @@ pub fn contains_ic(hay: &str, needle: &str) -> bool {
 }
 
 fn decode_entity(s: &str) -> Option<(char, usize)> {
-    let end = s[..s.len().min(12)].find(';')?;
+    // Search bytes: a `;` is ASCII, so slicing at it is always on a char
+    // boundary, while cutting at a fixed length might split a character.
+    let end = s.as_bytes()[..s.len().min(12)]
+        .iter()
+        .position(|&b| b == b';')?;
     let body = &s[1..end];
     let ch = match body {
         "amp" => '&',
@@ -259,6 +263,17 @@ mod tests {
         assert_eq!(find_ic("fro", "from"), None);
         assert!(contains_ic("Shopify", "SHOPIFY"));
         assert!(!contains_ic("", "a"));
+    }
+
+    #[test]
+    fn entity_near_multibyte_text_does_not_panic() {
+        // Found by the mutation test: `&` followed by multi-byte characters
+        // within twelve bytes used to slice inside a character.
+        assert_eq!(html_to_text("a &ééééééé; b"), "a &ééééééé; b");
+        assert_eq!(
+            html_to_text("&\u{1F600}\u{1F600}\u{1F600}"),
+            "&\u{1F600}\u{1F600}\u{1F600}"
+        );
     }
 
     #[test]
