@@ -23,29 +23,28 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(address: &str, name: Option<&str>) -> Option<Sender> {
-        let address = address.trim().trim_start_matches("mailto:").trim();
+        let address = address.trim_ascii();
+        let address = address
+            .strip_prefix("mailto:")
+            .unwrap_or(address)
+            .trim_ascii();
         let (local, domain) = address.rsplit_once('@')?;
+        let bad_byte = |b: u8| b.is_ascii_whitespace() || b.is_ascii_control();
         if local.is_empty()
             || domain.is_empty()
             || !domain.contains('.')
-            || address.contains(char::is_whitespace)
+            || address.bytes().any(bad_byte)
         {
             return None;
         }
-        let address = if address.bytes().any(|b| b.is_ascii_uppercase()) {
-            address.to_ascii_lowercase()
-        } else {
-            address.to_owned()
-        };
         let name = name
-            .map(|n| {
-                n.trim()
-                    .trim_matches(|c| c == '"' || c == '\'')
-                    .trim()
-                    .to_owned()
-            })
-            .filter(|n| !n.is_empty());
-        Some(Sender { address, name })
+            .map(|n| n.trim_ascii().trim_matches(['"', '\'']).trim_ascii())
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+        Some(Sender {
+            address: address.to_ascii_lowercase(),
+            name,
+        })
     }
 
     /// The part after `@`, lower-cased, without a trailing dot.

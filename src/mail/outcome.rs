@@ -3,6 +3,7 @@
 //! plus patterns the operator adds when Shopify's wording changes, and finds
 //! the store it is about: a permanent domain, else the store's name.
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 use serde::Serialize;
 
@@ -37,33 +38,46 @@ impl Serialize for Outcome {
 /// Compiled patterns: built-in meaning plus the operator's own.
 #[derive(Debug, Clone)]
 pub struct OutcomeRules {
+    /// The operator's patterns, checked before the built-in phrases.
     rules: Vec<(OutcomeResult, Regex)>,
-    /// Per rule: whether it has a `(?P<store>…)` group.
+    /// Per operator rule: whether it has a `(?P<store>…)` group.
     named_store: Vec<bool>,
+    builtin: AhoCorasick,
     store_names: Vec<Regex>,
 }
 
+/// Shopify's replies by meaning. Phrases, matched case-insensitively on word
+/// boundaries in one pass; the leftmost match wins, so "has not been
+/// approved" (declined) beats the "approved" inside it.
 const BUILTIN: &[(OutcomeResult, &str)] = &[
-    (
-        OutcomeResult::Declined,
-        r"(?i)\b(?:declined|rejected|denied|refused)\b",
-    ),
-    (
-        OutcomeResult::Declined,
-        r"(?i)\b(?:not|n't)\s+(?:been\s+)?(?:approved|accepted|granted)\b",
-    ),
-    (
-        OutcomeResult::Revoked,
-        r"(?i)\b(?:revoked|removed|no\s+longer\s+(?:have|has)\s+access|access\s+(?:has\s+)?(?:expired|ended))\b",
-    ),
-    (
-        OutcomeResult::Granted,
-        r"(?i)\b(?:accepted|approved|granted)\b",
-    ),
-    (
-        OutcomeResult::Granted,
-        r"(?i)\b(?:now\s+have\s+access|gave\s+you\s+access|given\s+you\s+access)\b",
-    ),
+    (OutcomeResult::Declined, "declined"),
+    (OutcomeResult::Declined, "rejected"),
+    (OutcomeResult::Declined, "denied"),
+    (OutcomeResult::Declined, "refused"),
+    (OutcomeResult::Declined, "not approved"),
+    (OutcomeResult::Declined, "not been approved"),
+    (OutcomeResult::Declined, "not accepted"),
+    (OutcomeResult::Declined, "not been accepted"),
+    (OutcomeResult::Declined, "not granted"),
+    (OutcomeResult::Declined, "not been granted"),
+    (OutcomeResult::Declined, "n't approved"),
+    (OutcomeResult::Declined, "n't been approved"),
+    (OutcomeResult::Declined, "n't accepted"),
+    (OutcomeResult::Declined, "n't been accepted"),
+    (OutcomeResult::Revoked, "revoked"),
+    (OutcomeResult::Revoked, "removed"),
+    (OutcomeResult::Revoked, "no longer have access"),
+    (OutcomeResult::Revoked, "no longer has access"),
+    (OutcomeResult::Revoked, "access expired"),
+    (OutcomeResult::Revoked, "access has expired"),
+    (OutcomeResult::Revoked, "access ended"),
+    (OutcomeResult::Revoked, "access has ended"),
+    (OutcomeResult::Granted, "accepted"),
+    (OutcomeResult::Granted, "approved"),
+    (OutcomeResult::Granted, "granted"),
+    (OutcomeResult::Granted, "now have access"),
+    (OutcomeResult::Granted, "gave you access"),
+    (OutcomeResult::Granted, "given you access"),
 ];
 
 /// Ways Shopify names a store without its domain; group 1 is the name.
@@ -81,9 +95,6 @@ impl OutcomeRules {
         for (result, pattern) in extra {
             rules.push((*result, Regex::new(&format!("(?i){pattern}"))?));
         }
-        for (result, pattern) in BUILTIN {
-            rules.push((*result, Regex::new(pattern)?));
-        }
         let store_names = STORE_NAME_PATTERNS
             .iter()
             .map(|p| Regex::new(p))
@@ -92,9 +103,15 @@ impl OutcomeRules {
             .iter()
             .map(|(_, re)| re.capture_names().any(|n| n == Some("store")))
             .collect();
+        let builtin = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(BUILTIN.iter().map(|(_, p)| p))
+            .expect("built-in phrases build");
         Ok(OutcomeRules {
             rules,
             named_store,
+            builtin,
             store_names,
         })
     }
@@ -137,12 +154,13 @@ impl OutcomeRules {
     }
 
     fn earliest(&self, text: &str) -> Option<(OutcomeResult, Option<String>)> {
+        // (start, rank, result, store): the earliest match wins; on a tie the
+        // operator's rules (ranked first) win.
         let mut best: Option<(usize, usize, OutcomeResult, Option<String>)> = None;
         for (rank, (result, re)) in self.rules.iter().enumerate() {
-            // `find` is much cheaper than `captures`; only a pattern that names
-            // the store needs its groups.
+            // `find` is much cheaper than `captures`; only a pattern that
+            // names the store needs its groups.
             let Some(m) = re.find(text) else { continue };
-            // Earliest wins; on a tie the operator's (earlier) rule wins.
             if best.as_ref().is_none_or(|b| (m.start(), rank) < (b.0, b.1)) {
                 let named = if self.named_store[rank] {
                     re.captures(text)
@@ -152,6 +170,18 @@ impl OutcomeRules {
                     None
                 };
                 best = Some((m.start(), rank, *result, named));
+            }
+        }
+        let b = text.as_bytes();
+        let builtin = self.builtin.find_iter(b).find(|m| {
+            let before = m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric();
+            let after = m.end() >= b.len() || !b[m.end()].is_ascii_alphanumeric();
+            before && after
+        });
+        if let Some(m) = builtin {
+            let rank = self.rules.len();
+            if best.as_ref().is_none_or(|b| (m.start(), rank) < (b.0, b.1)) {
+                best = Some((m.start(), rank, BUILTIN[m.pattern().as_usize()].0, None));
             }
         }
         best.map(|(_, _, r, n)| (r, n))
