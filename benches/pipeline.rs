@@ -126,7 +126,8 @@ fn main() {
         }
     }
 
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // The same runtime `collabd ingest` runs on (`#[tokio::main]`).
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
@@ -143,11 +144,13 @@ fn main() {
                 m
             })
             .collect();
+        // One connection for the run, as `collabd ingest` holds one.
+        let mut conn = db.pool.acquire().await.unwrap();
         let start = Instant::now();
         let mut created = 0;
         for (i, m) in messages.iter().enumerate() {
             let r = ingestor
-                .ingest(m, &Source::File(format!("bench/{i}")), chrono::Utc::now())
+                .ingest_on(&mut conn, m, &Source::File(format!("bench/{i}")), chrono::Utc::now())
                 .await
                 .expect("ingest succeeds");
             created += r.created.len();

@@ -144,6 +144,7 @@ async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
         classifier: settings.classifier(),
         max_raw_bytes: settings.max_raw_bytes,
     };
+    let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;
     for file in files {
         let (raw, source) = if file == "-" {
@@ -166,7 +167,10 @@ async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
                 }
             }
         };
-        match ingestor.ingest(&raw, &source, chrono::Utc::now()).await {
+        match ingestor
+            .ingest_on(&mut conn, &raw, &source, chrono::Utc::now())
+            .await
+        {
             Ok(report) => println!("{}", describe(file, &report)),
             Err(e) => {
                 failed = true;

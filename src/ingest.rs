@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::mail::{Classification, Classifier, Grant, Outcome};
@@ -40,22 +41,38 @@ pub fn sha256_hex(raw: &[u8]) -> String {
 }
 
 impl Ingestor {
-    /// Classifies and stores one message; the mailbox checkpoint (for IMAP)
-    /// can be advanced by the caller in the same transaction through
-    /// [`Ingestor::ingest_in`].
+    /// Classifies and stores one message in its own transaction, on a
+    /// connection from the pool.
     pub async fn ingest(
         &self,
         raw: &[u8],
         source: &Source,
         now: DateTime<Utc>,
     ) -> store::Result<IngestReport> {
-        let mut tx = self.db.begin_write().await?;
-        let report = self.ingest_in(&mut tx, raw, source, now).await?;
+        let mut conn = self.db.pool.acquire().await?;
+        self.ingest_on(&mut conn, raw, source, now).await
+    }
+
+    /// Like [`Ingestor::ingest`], on a connection the caller holds for a run
+    /// of messages: taking one from the pool per message costs more than the
+    /// message's own statements.
+    pub async fn ingest_on(
+        &self,
+        conn: &mut SqliteConnection,
+        raw: &[u8],
+        source: &Source,
+        now: DateTime<Utc>,
+    ) -> store::Result<IngestReport> {
+        // Classification is pure: do it before taking the write lock.
+        let c = self.classifier.classify(raw);
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let report = self.store_classified(&mut tx, raw, &c, source, now).await?;
         tx.commit().await?;
         Ok(report)
     }
 
-    /// Like [`Ingestor::ingest`], inside the caller's transaction.
+    /// Like [`Ingestor::ingest`], inside the caller's transaction, so that a
+    /// caller (the IMAP watcher) can advance its checkpoint in the same commit.
     pub async fn ingest_in(
         &self,
         conn: &mut SqliteConnection,
@@ -63,11 +80,19 @@ impl Ingestor {
         source: &Source,
         now: DateTime<Utc>,
     ) -> store::Result<IngestReport> {
-        let sha = sha256_hex(raw);
-        if let Some(id) = store::message_id_by_sha(conn, &sha).await? {
-            return Ok(IngestReport::duplicate(id));
-        }
         let c = self.classifier.classify(raw);
+        self.store_classified(conn, raw, &c, source, now).await
+    }
+
+    async fn store_classified(
+        &self,
+        conn: &mut SqliteConnection,
+        raw: &[u8],
+        c: &Classification,
+        source: &Source,
+        now: DateTime<Utc>,
+    ) -> store::Result<IngestReport> {
+        let sha = sha256_hex(raw);
         let now_s = store::timestamp(now);
         let date = c
             .meta
@@ -89,8 +114,10 @@ impl Ingestor {
             raw_size: raw.len(),
             received_at: &now_s,
         };
+        // The unique digest makes a message seen before a no-op.
         let Some(message) = store::insert_message(conn, &new).await? else {
-            return Ok(IngestReport::duplicate(0));
+            let id = store::message_id_by_sha(conn, &sha).await?.unwrap_or(0);
+            return Ok(IngestReport::duplicate(id));
         };
         let mut report = IngestReport {
             message,
@@ -102,7 +129,7 @@ impl Ingestor {
             seen_again: Vec::new(),
             outcome_applied: None,
         };
-        apply(conn, &c, message, &date, &now_s, &mut report).await?;
+        apply(conn, c, message, &date, &now_s, &mut report).await?;
         Ok(report)
     }
 }
@@ -151,13 +178,17 @@ async fn apply_grant(
 ) -> store::Result<()> {
     if let Some(existing) = store::find_request(conn, &g.store, &g.code).await? {
         // A re-sent or re-forwarded grant: same request, noted on its timeline.
-        store::fill_client_details(
-            conn,
-            existing.id,
-            g.client.as_deref(),
-            g.client_email.as_deref(),
-        )
-        .await?;
+        let adds_details = (existing.client_name.is_none() && g.client.is_some())
+            || (existing.client_email.is_none() && g.client_email.is_some());
+        if adds_details {
+            store::fill_client_details(
+                conn,
+                existing.id,
+                g.client.as_deref(),
+                g.client_email.as_deref(),
+            )
+            .await?;
+        }
         store::add_event(
             conn,
             &Event {

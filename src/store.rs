@@ -99,6 +99,9 @@ impl Db {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A local file needs no liveness ping before each use; the ping is
+            // a round trip to sqlx's worker thread on every transaction.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|source| Error::Open {
@@ -113,12 +116,6 @@ impl Db {
                 source,
             })?;
         Ok(Db { pool })
-    }
-
-    /// Starts a write transaction that takes the write lock at once, so two
-    /// writers wait on the busy timeout instead of failing mid-transaction.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
