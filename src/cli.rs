@@ -302,7 +302,10 @@ pub async fn print_status(
     writeln!(out, "\nmessages: {total} ({})", by_kind.join(", "))?;
     let attention = store::messages_needing_attention(&db.pool, 10).await?;
     if !attention.is_empty() {
-        writeln!(out, "needs a look (rejected or unparseable, newest first):")?;
+        writeln!(
+            out,
+            "needs a look (rejected, unparseable, or partly read; newest first):"
+        )?;
         for (id, kind, sender, subject, reason) in attention {
             writeln!(
                 out,

@@ -564,14 +564,16 @@ pub async fn message_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
     Ok(rows.iter().map(|r| (r.get("kind"), r.get("n"))).collect())
 }
 
-/// Messages that need a person: rejected or unparseable, newest first.
+/// Messages that need a person: rejected, unparseable, or a grant that left
+/// part of the email unread (it carries a reason), newest first.
 pub async fn messages_needing_attention(
     pool: &SqlitePool,
     limit: i64,
 ) -> Result<Vec<(i64, String, Option<String>, Option<String>, Option<String>)>> {
     let rows = sqlx::query(
         "select id, kind, coalesce(original_from, from_addr) as sender, subject, reason from messages
-         where kind in ('rejected', 'unparseable') order by id desc limit ?",
+         where kind in ('rejected', 'unparseable') or (kind = 'leadsie_grant' and reason is not null)
+         order by id desc limit ?",
     )
     .bind(limit)
     .fetch_all(pool)

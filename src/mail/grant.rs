@@ -85,14 +85,12 @@ struct LineWords {
     shopify_head: bool,
     /// Another platform's name appears in the line's head.
     other_head: bool,
-    /// The line names a permanent store domain somewhere.
-    store_domain: bool,
-    collaborator: bool,
+    /// The line says something failed ("failed", "could not", "not connected").
     failure: bool,
 }
 
-/// Tokenises a line once into ASCII words and matches each against the few
-/// words that matter; far cheaper than searching the line for each keyword.
+/// Tokenises a line once into ASCII words and matches each against the
+/// platform and failure words; far cheaper than searching the line for each.
 fn scan_words(line: &str) -> LineWords {
     let b = line.as_bytes();
     // The head is what precedes a colon that has a value after it; a
@@ -129,15 +127,7 @@ fn scan_words(line: &str) -> LineWords {
         let in_head = start < head_end && !long_head;
         let prev_word = &prev[..prev_len];
         match word {
-            b"shopify" | b"myshopify" => {
-                w.shopify_head |= in_head;
-                if word == b"myshopify"
-                    || (prev_word == b"admin" && start > 0 && b[start - 1] == b'.')
-                {
-                    w.store_domain = true;
-                }
-            }
-            b"collaborator" => w.collaborator = true,
+            b"shopify" | b"myshopify" => w.shopify_head |= in_head,
             b"failed" | b"unsuccessful" | b"error" | b"couldn" => w.failure = true,
             b"connected" | b"granted" if prev_word == b"not" => w.failure = true,
             b"not" if prev_word == b"could" => w.failure = true,
@@ -318,12 +308,22 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     }
 
     let pairs = pair(events);
-    let mut unpaired_store = None;
+    let mut unpaired: Vec<StoreDomain> = Vec::new();
     for (store, code) in pairs {
         match code {
             Some(code) => out.grants.push(grant(store, code)),
-            None => unpaired_store = Some(store),
+            None => unpaired.push(store),
         }
+    }
+    // A store named without a code is reported even when other stores in
+    // the same email were paired: it must not vanish silently.
+    unpaired.retain(|s| !out.grants.iter().any(|g| &g.store == s));
+    if !unpaired.is_empty() {
+        let names: Vec<&str> = unpaired.iter().map(StoreDomain::as_str).collect();
+        out.problem = Some(format!(
+            "Shopify store {} is named but no 4-digit collaborator code was found beside it",
+            names.join(", ")
+        ));
     }
     if out.grants.is_empty() && out.stores_seen == 0 {
         // No labelled store: fall back to one store domain named anywhere,
@@ -371,10 +371,8 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
         .iter()
         .zip(sections.iter())
         .any(|(f, s)| *f && *s != Section::Other);
-    if let Some(store) = unpaired_store {
-        out.problem = Some(format!(
-            "Shopify store {store} is named but no 4-digit collaborator code was found beside it"
-        ));
+    if out.problem.is_some() {
+        // Already said: a store without its code.
     } else if let Some(domain) = custom_domain {
         out.problem = Some(format!(
             "the Shopify store is given as `{domain}`, a custom domain; the request needs its permanent <handle>.myshopify.com domain"

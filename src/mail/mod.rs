@@ -252,11 +252,13 @@ impl Classifier {
             }
         }
         if !ex.grants.is_empty() {
+            // A partial grant keeps its problem as the reason, so the store
+            // without a code shows under "needs a look".
             return Classification {
                 kind: MessageKind::LeadsieGrant,
                 grants: ex.grants,
                 outcome: None,
-                reason: None,
+                reason: ex.problem.map(|p| format!("Leadsie email: {p}")),
                 meta,
             };
         }
