@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use mail_parser::{Message, PartType};
+use mail_parser::{Address, Message, PartType};
 use memchr::memmem;
 
 use super::text::{clean_lines, html_to_text};
@@ -73,6 +73,9 @@ pub struct Unwrapped<'a> {
     pub html_alternative: Option<&'a str>,
     /// Set when the receiving server recorded a DMARC failure for the sender.
     pub dmarc_failed: bool,
+    /// The innermost message's From names more than one address: which of
+    /// them sent it cannot be told, so none of them is trusted.
+    pub several_authors: bool,
 }
 
 /// Unwraps forwards of every kind, outermost first.
@@ -103,6 +106,10 @@ pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
         current = inner;
     }
     out.original = sender_of(current);
+    out.several_authors = current.from().is_some_and(|a| match a {
+        Address::List(list) => list.len() > 1,
+        Address::Group(groups) => groups.iter().map(|g| g.addresses.len()).sum::<usize>() > 1,
+    });
     out.subject = current.subject().unwrap_or("").trim().to_owned();
 
     let (plain, html) = body_texts(current);
@@ -117,6 +124,7 @@ pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
             out.forwarders.push(prev);
         }
         out.original = Some(block.from);
+        out.several_authors = false;
         if let Some(subject) = block.subject {
             out.subject = subject;
         }

@@ -199,6 +199,13 @@ impl Classifier {
                     meta,
                 );
             }
+            if unwrapped.several_authors {
+                return Classification::new(
+                    MessageKind::Rejected,
+                    "the From header names several addresses; only a message from one trusted sender counts",
+                    meta,
+                );
+            }
             if unwrapped.dmarc_failed && unwrapped.forwarders.is_empty() {
                 return Classification::new(
                     MessageKind::Rejected,
