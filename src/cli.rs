@@ -174,7 +174,10 @@ async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
             Ok(report) => println!("{}", describe(file, &report)),
             Err(e) => {
                 failed = true;
-                eprintln!("collabd: {file} was not ingested (nothing of it was stored): {e}");
+                eprintln!(
+                    "collabd: {file} was not ingested (nothing of it was stored; database {}): {e}",
+                    settings.database_path.display()
+                );
             }
         }
     }

@@ -355,3 +355,48 @@ async fn readme_queries_work_in_the_sqlite3_cli() {
         "status queries must not show full codes: {all}"
     );
 }
+
+/// A full database (SQLite's SQLITE_FULL, forced here with max_page_count)
+/// gives a message that says what to do; what was stored stays, and the same
+/// message goes in once there is room.
+#[tokio::test]
+async fn a_full_disk_is_reported_plainly_and_loses_nothing() {
+    let e = env().await;
+    e.ingest("leadsie/plain-text.eml", 0).await;
+    let mut conn = e.ingestor.db.pool.acquire().await.unwrap();
+    let pages: i64 = sqlx::query_scalar("pragma page_count")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("pragma max_page_count = {pages}"))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    // Large enough to need new pages: raw bytes are kept.
+    let mut big = fixture("leadsie/two-stores.eml");
+    big.extend(std::iter::repeat_n(b'x', 200_000));
+    let err = e
+        .ingestor
+        .ingest_on(&mut conn, &big, &Source::File("big".into()), t(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, collabd::store::Error::DiskFull(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("disk is full") && err.to_string().contains("free space"),
+        "{err}"
+    );
+    assert_eq!(e.scalar("select count(*) from messages").await, 1);
+    assert_eq!(e.scalar("select count(*) from access_requests").await, 1);
+
+    sqlx::query("pragma max_page_count = 1073741823")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let r = e
+        .ingestor
+        .ingest_on(&mut conn, &big, &Source::File("big".into()), t(2))
+        .await
+        .unwrap();
+    assert!(r.new);
+    assert_eq!(e.scalar("select count(*) from access_requests").await, 3);
+}
