@@ -98,7 +98,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 async fn open_existing(path: &Path) -> Result<Db> {
     if !path.exists() {
         anyhow::bail!(
-            "database {} does not exist; pass --db FILE or set [database] path (ingest or run creates it)",
+            "database {} does not exist; pass --db FILE or set [database] path (`collabd ingest` creates it)",
             path.display()
         );
     }
