@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::ingest::{IngestReport, Ingestor};
 use crate::model::{RequestId, RequestState, mask_code};
+use crate::operator::{self, Action, operator_name};
 use crate::store::{self, Db, Source};
 
 /// collabd: turns Leadsie's Shopify access emails into tracked collaborator requests.
@@ -58,8 +59,50 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record that a request was filed by hand (requested) or approved (granted).
+    Mark {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[arg(value_parser = parse_mark)]
+        state: RequestState,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Cancel an open request (it will not be filed).
+    Cancel {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Queue a failed request again, or make a waiting one due now.
+    Retry {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[command(flatten)]
+        who: Who,
+    },
     /// The whole pipeline on shipped fixtures, in a throwaway database.
     Demo,
+}
+
+/// Who acts and why, recorded on the request's timeline.
+#[derive(Debug, clap::Args)]
+pub struct Who {
+    /// Name recorded as the actor (default: $SUDO_USER or $USER).
+    #[arg(long, value_name = "NAME")]
+    by: Option<String>,
+    /// A note kept with the event.
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+}
+
+fn parse_mark(s: &str) -> Result<RequestState, String> {
+    match s {
+        "requested" => Ok(RequestState::Requested),
+        "granted" => Ok(RequestState::Granted),
+        _ => Err(format!("`{s}`: mark takes `requested` or `granted`")),
+    }
 }
 
 fn parse_state(s: &str) -> Result<RequestState, String> {
@@ -90,7 +133,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => crate::demo::run(&settings, cli.db.as_deref()).await,
+        Command::Mark { id, state, who } => act(&settings, id, Action::Mark(state), &who).await,
+        Command::Cancel { id, who } => act(&settings, id, Action::Cancel, &who).await,
+        Command::Retry { id, who } => act(&settings, id, Action::Retry, &who).await,
     }
+}
+
+async fn act(settings: &Settings, id: RequestId, action: Action, who: &Who) -> Result<ExitCode> {
+    let db = open_existing(&settings.database_path).await?;
+    let mut conn = db.pool.acquire().await?;
+    let actor = operator_name(who.by.as_deref());
+    let state = operator::apply(
+        &mut conn,
+        id,
+        action,
+        &actor,
+        who.note.as_deref(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    println!("request #{id} is now {state} (by {actor})");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Status and show read an existing database; a typo'd path should not

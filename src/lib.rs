@@ -8,6 +8,7 @@
 //! - [`config`] — the TOML file, environment overrides, validation.
 //! - [`store`] — the SQLite pool, migrations and every SQL statement.
 //! - [`ingest`] — one message from bytes to committed rows, idempotently.
+//! - [`operator`] — an operator's mark, cancel and retry, recorded.
 //! - [`cli`] — the subcommands and their output.
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
 
@@ -17,4 +18,5 @@ pub mod demo;
 pub mod ingest;
 pub mod mail;
 pub mod model;
+pub mod operator;
 pub mod store;

@@ -474,6 +474,27 @@ pub async fn transition(
     Ok(changed == 1)
 }
 
+/// Makes a queued request due now (an operator's retry).
+pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
+    sqlx::query("update access_requests set next_attempt_at = ?, updated_at = ? where id = ?")
+        .bind(now)
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records when a request was filed with Shopify, if not recorded yet.
+pub async fn set_filed_at(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
+    sqlx::query("update access_requests set filed_at = coalesce(filed_at, ?) where id = ?")
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// A row of the `request_status` view.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {

@@ -230,3 +230,87 @@ fn demo_shows_requests_in_several_states() {
         );
     }
 }
+
+/// An operator who files by hand marks the request; Shopify's reply then
+/// closes it. Every action lands on the timeline with who did it.
+#[test]
+fn operators_mark_cancel_and_retry_with_who_and_when() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let db = db.to_str().unwrap();
+    let two = fixture("leadsie/two-stores.eml");
+    assert_eq!(
+        collabd(&["ingest", "--db", db, two.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    let out = collabd(&[
+        "mark",
+        "--db",
+        db,
+        "1",
+        "requested",
+        "--by",
+        "dana",
+        "--note",
+        "filed in the Partner Dashboard",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("request #1 is now requested (by operator:dana)"));
+
+    let out = collabd(&["cancel", "--db", db, "2", "--by", "dana"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // A cancelled request cannot be marked; the refusal names the state.
+    let out = collabd(&["mark", "--db", db, "2", "granted"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("request #2 is cancelled"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Only failed or waiting requests can be retried.
+    let out = collabd(&["retry", "--db", db, "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("retry applies only to failed, queued"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    assert_eq!(
+        collabd(&["mark", "--db", db, "1", "done"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        collabd(&["mark", "--db", db, "9", "granted"]).status.code(),
+        Some(1)
+    );
+
+    let out = collabd(&["show", "--db", db, "1"]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("operator:dana") && shown.contains("queued → requested"),
+        "{shown}"
+    );
+    assert!(shown.contains("filed in the Partner Dashboard"), "{shown}");
+    assert!(
+        !shown.contains("filed              -"),
+        "marking requested records filed_at: {shown}"
+    );
+
+    let out = collabd(&["status", "--db", db, "--json"]);
+    let states: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["state"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(states, vec!["requested", "cancelled"]);
+}

@@ -400,3 +400,57 @@ async fn a_full_disk_is_reported_plainly_and_loses_nothing() {
     assert!(r.new);
     assert_eq!(e.scalar("select count(*) from access_requests").await, 3);
 }
+
+/// A failed request is queued again by an operator's retry and made due now;
+/// a queued one waiting out a backoff is made due without a state change.
+#[tokio::test]
+async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
+    use collabd::model::RequestId;
+    use collabd::operator::{self, Action};
+    let e = env().await;
+    e.ingest("leadsie/two-stores.eml", 0).await;
+    sqlx::query(
+        "update access_requests set state = 'failed', last_error = 'HTTP 400' where id = 1",
+    )
+    .execute(&e.ingestor.db.pool)
+    .await
+    .unwrap();
+    sqlx::query("update access_requests set next_attempt_at = '2030-01-01T00:00:00Z' where id = 2")
+        .execute(&e.ingestor.db.pool)
+        .await
+        .unwrap();
+    let mut conn = e.ingestor.db.pool.acquire().await.unwrap();
+    let s = operator::apply(
+        &mut conn,
+        RequestId(1),
+        Action::Retry,
+        "operator:test",
+        None,
+        t(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.as_str(), "queued");
+    let s = operator::apply(
+        &mut conn,
+        RequestId(2),
+        Action::Retry,
+        "operator:test",
+        None,
+        t(6),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.as_str(), "queued");
+    let due: Vec<String> =
+        sqlx::query_scalar("select next_attempt_at from access_requests order by id")
+            .fetch_all(&e.ingestor.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(due, vec!["2026-11-02T10:05:00Z", "2026-11-02T10:06:00Z"]);
+    assert_eq!(
+        e.scalar("select count(*) from request_events where actor = 'operator:test'")
+            .await,
+        2
+    );
+}

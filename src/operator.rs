@@ -1,0 +1,138 @@
+//! What an operator does to a request by hand — mark it requested or
+//! granted, cancel it, retry it — each checked against the state machine and
+//! recorded in `request_events` with who did it and when. No SQL of its own.
+
+use chrono::{DateTime, Utc};
+use sqlx::Connection;
+use sqlx::sqlite::SqliteConnection;
+
+use crate::model::{RequestId, RequestState};
+use crate::store::{self, Event};
+
+/// Why an operator action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("request #{id} is {state}; {action} applies only to {allowed}")]
+    NotAllowed {
+        id: RequestId,
+        state: String,
+        action: &'static str,
+        allowed: String,
+    },
+    #[error("request #{0} changed while this ran; run the command again")]
+    Raced(RequestId),
+}
+
+/// An operator action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The operator filed it by hand (or the merchant approved it).
+    Mark(RequestState),
+    Cancel,
+    /// Queue a failed request again, or a waiting one for now.
+    Retry,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Mark(RequestState::Requested) => "mark requested",
+            Action::Mark(_) => "mark granted",
+            Action::Cancel => "cancel",
+            Action::Retry => "retry",
+        }
+    }
+}
+
+/// Who is acting: `--by`, else the login behind sudo, else the user.
+pub fn operator_name(by: Option<&str>) -> String {
+    let name = by
+        .map(str::to_owned)
+        .or_else(|| std::env::var("SUDO_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("operator:{}", name.trim())
+}
+
+/// Applies `action` to request `id` in one transaction; returns the state
+/// the request is in afterwards.
+pub async fn apply(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    action: Action,
+    actor: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<RequestState, ActionError> {
+    let now_s = store::timestamp(now);
+    let mut tx = conn
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(store::Error::from)?;
+    let request = store::get_request(&mut tx, id).await?;
+    let from = request.state().ok_or_else(|| ActionError::NotAllowed {
+        id,
+        state: request.state.clone(),
+        action: action.name(),
+        allowed: "known states".into(),
+    })?;
+    let refuse = |allowed: &[RequestState]| ActionError::NotAllowed {
+        id,
+        state: from.to_string(),
+        action: action.name(),
+        allowed: allowed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let detail = note.map_or_else(
+        || action.name().to_owned(),
+        |n| format!("{}: {n}", action.name()),
+    );
+    let event = Event {
+        request_id: Some(id),
+        message_id: None,
+        actor,
+        event: "operator",
+        from_state: None,
+        to_state: None,
+        detail: Some(&detail),
+    };
+    let to = match action {
+        Action::Mark(to) => to,
+        Action::Cancel => RequestState::Cancelled,
+        Action::Retry if from == RequestState::Queued => {
+            // Already queued, perhaps waiting out a backoff: make it due now.
+            store::make_due(&mut tx, id, &now_s).await?;
+            store::add_event(&mut tx, &event, &now_s).await?;
+            tx.commit().await.map_err(store::Error::from)?;
+            return Ok(from);
+        }
+        Action::Retry => RequestState::Queued,
+    };
+    if !from.can_move_to(to) || (action == Action::Retry && from != RequestState::Failed) {
+        let allowed: Vec<RequestState> = match action {
+            Action::Retry => vec![RequestState::Failed, RequestState::Queued],
+            _ => RequestState::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.can_move_to(to))
+                .collect(),
+        };
+        return Err(refuse(&allowed));
+    }
+    if !store::transition(&mut tx, id, from, to, &event, &now_s).await? {
+        return Err(ActionError::Raced(id));
+    }
+    match to {
+        RequestState::Requested => store::set_filed_at(&mut tx, id, &now_s).await?,
+        RequestState::Queued => store::make_due(&mut tx, id, &now_s).await?,
+        _ => {}
+    }
+    tx.commit().await.map_err(store::Error::from)?;
+    Ok(to)
+}
