@@ -1,6 +1,7 @@
 //! `collabd demo`: the whole pipeline on emails shipped inside the binary —
 //! Leadsie grants, a re-forward, a newer code, a spoof, Shopify's replies —
-//! ingested into a throwaway database, then the status table. No network.
+//! ingested into a throwaway database, the worker filing each new request
+//! with the log filer, then the status table. No network.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -9,8 +10,11 @@ use anyhow::{Context, Result};
 
 use crate::cli::{describe, print_status};
 use crate::config::Settings;
+use crate::filer::LogFiler;
 use crate::ingest::Ingestor;
 use crate::store::{Db, Source};
+use crate::worker::Worker;
+use std::sync::Arc;
 
 macro_rules! demo_mail {
     ($($name:literal),+ $(,)?) => {
@@ -52,12 +56,18 @@ pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode
         path.display()
     );
     let start = chrono::Utc::now() - chrono::Duration::minutes(EMAILS.len() as i64);
+    // The worker files with the log filer: nothing leaves the machine.
+    let worker = Arc::new(Worker::new(db.clone(), LogFiler));
     for (i, (name, raw)) in EMAILS.iter().enumerate() {
         let now = start + chrono::Duration::minutes(i as i64);
         let report = ingestor
             .ingest(raw, &Source::File(format!("demo/{name}")), now)
             .await?;
         println!("{}", describe(name, &report));
+        let filed = worker.run_due(now).await?;
+        if filed > 0 {
+            println!("  worker: {filed} request(s) handed to the log filer → notified");
+        }
     }
     println!();
     print_status(&db, None, false, &mut std::io::stdout().lock()).await?;

@@ -9,14 +9,20 @@
 //! - [`store`] — the SQLite pool, migrations and every SQL statement.
 //! - [`ingest`] — one message from bytes to committed rows, idempotently.
 //! - [`operator`] — an operator's mark, cancel and retry, recorded.
+//! - [`queue`] — retry or give up, decided in one place.
+//! - [`filer`] — how a request is handed on: the trait and its backends.
+//! - [`worker`] — claims due requests, files them, records the result.
 //! - [`cli`] — the subcommands and their output.
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
 
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod filer;
 pub mod ingest;
 pub mod mail;
 pub mod model;
 pub mod operator;
+pub mod queue;
 pub mod store;
+pub mod worker;

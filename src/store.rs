@@ -474,6 +474,123 @@ pub async fn transition(
     Ok(changed == 1)
 }
 
+/// Claims the next request due for filing, in one statement: a queued
+/// request whose time has come, or one whose worker's lease ran out (the
+/// worker died mid-filing). The claim bumps `attempts`, which then fences
+/// the completion: a worker whose lease expired cannot overwrite the newer
+/// attempt. Run it inside `BEGIN IMMEDIATE`.
+pub async fn claim_next_request(
+    conn: &mut SqliteConnection,
+    now: &str,
+    lease_until: &str,
+) -> Result<Option<Request>> {
+    let claimed: Option<i64> = sqlx::query_scalar(
+        "update access_requests
+         set state = 'filing', attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+         where id = (
+             select id from access_requests
+             where (state = 'queued' and (next_attempt_at is null or next_attempt_at <= ?2))
+                or (state = 'filing' and lease_until < ?2)
+             order by coalesce(next_attempt_at, received_at), id
+             limit 1)
+         returning id",
+    )
+    .bind(lease_until)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match claimed {
+        Some(id) => Ok(Some(get_request(conn, RequestId(id)).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Ends a filing attempt: moves the request from `filing` to `to` (requested,
+/// notified or failed) if attempt `attempt` still holds it, and records the
+/// event. Returns false when the attempt no longer holds it.
+pub async fn finish_attempt(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    attempt: i64,
+    to: RequestState,
+    error: Option<&str>,
+    e: &Event<'_>,
+    now: &str,
+) -> Result<bool> {
+    let filed = matches!(to, RequestState::Requested | RequestState::Notified).then_some(now);
+    let resolved = (!to.is_open()).then_some(now);
+    let changed = sqlx::query(
+        "update access_requests
+         set state = ?, lease_until = null, updated_at = ?, filed_at = coalesce(filed_at, ?),
+             resolved_at = coalesce(?, resolved_at), last_error = coalesce(?, last_error)
+         where id = ? and state = 'filing' and attempts = ?",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(filed)
+    .bind(resolved)
+    .bind(error)
+    .bind(id.0)
+    .bind(attempt)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        add_event(
+            conn,
+            &Event {
+                request_id: Some(id),
+                from_state: Some(RequestState::Filing),
+                to_state: Some(to),
+                ..*e
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(changed == 1)
+}
+
+/// Puts a request whose filing failed back in the queue until `at`, if
+/// attempt `attempt` still holds it.
+pub async fn retry_attempt_at(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    attempt: i64,
+    at: &str,
+    error: &str,
+    e: &Event<'_>,
+    now: &str,
+) -> Result<bool> {
+    let changed = sqlx::query(
+        "update access_requests
+         set state = 'queued', lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?
+         where id = ? and state = 'filing' and attempts = ?",
+    )
+    .bind(at)
+    .bind(error)
+    .bind(now)
+    .bind(id.0)
+    .bind(attempt)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        add_event(
+            conn,
+            &Event {
+                request_id: Some(id),
+                from_state: Some(RequestState::Filing),
+                to_state: Some(RequestState::Queued),
+                ..*e
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(changed == 1)
+}
+
 /// Makes a queued request due now (an operator's retry).
 pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
     sqlx::query("update access_requests set next_attempt_at = ?, updated_at = ? where id = ?")

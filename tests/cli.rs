@@ -219,7 +219,7 @@ fn demo_shows_requests_in_several_states() {
     let out = collabd(&["demo"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let s = text(&out.stdout);
-    for state in ["queued", "granted", "declined", "revoked", "superseded"] {
+    for state in ["notified", "granted", "declined", "revoked", "superseded"] {
         assert!(s.contains(state), "demo output lacks {state}:\n{s}");
     }
     assert!(s.contains("rejected"), "{s}");

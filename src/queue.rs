@@ -1,0 +1,124 @@
+//! The request queue's rules: how long a claim lasts, and — in one place —
+//! whether a failed filing is retried (when) or given up. The SQL that
+//! claims and completes lives in `store`; the loop that drives it in `worker`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// How a filer failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth trying again later (a timeout, a 5xx, EX_TEMPFAIL).
+    Transient(String),
+    /// Trying again will not help (a 4xx, a refused code, a bad config).
+    Permanent(String),
+}
+
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Transient(m) | Failure::Permanent(m) => m,
+        }
+    }
+}
+
+/// Retry settings: exponential backoff with jitter, capped, and a limit on
+/// attempts after which the request is `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What happens to a request whose filing failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    RetryAt(DateTime<Utc>),
+    GiveUp,
+}
+
+/// Decides retry or give up after attempt number `attempt` (1-based) failed.
+/// `jitter` in [0, 1) spreads retries so that many requests failing together
+/// do not retry together: the delay is base·2^(attempt-1), capped, then
+/// scaled into [½, 1] of itself.
+pub fn decide(
+    policy: &RetryPolicy,
+    attempt: u32,
+    failure: &Failure,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Decision {
+    if matches!(failure, Failure::Permanent(_)) || attempt >= policy.max_attempts {
+        return Decision::GiveUp;
+    }
+    let exp = attempt.saturating_sub(1).min(30);
+    let raw = policy
+        .base_delay
+        .saturating_mul(1u32 << exp)
+        .min(policy.max_delay);
+    let scaled = raw.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+    let delay = chrono::Duration::from_std(scaled).unwrap_or(chrono::Duration::hours(1));
+    Decision::RetryAt(now + delay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let p = RetryPolicy::default();
+        let t = Failure::Transient("timeout".into());
+        let delay = |attempt, jitter| match decide(&p, attempt, &t, now(), jitter) {
+            Decision::RetryAt(at) => (at - now()).num_seconds(),
+            Decision::GiveUp => -1,
+        };
+        assert_eq!(delay(1, 1.0), 30);
+        assert_eq!(delay(2, 1.0), 60);
+        assert_eq!(delay(3, 1.0), 120);
+        assert_eq!(delay(3, 0.0), 60);
+        assert_eq!(delay(7, 1.0), 1920);
+        assert_eq!(delay(8, 1.0), -1, "attempts exhausted");
+        let p = RetryPolicy {
+            max_attempts: 50,
+            ..p
+        };
+        assert_eq!(
+            match decide(&p, 20, &t, now(), 1.0) {
+                Decision::RetryAt(at) => (at - now()).num_seconds(),
+                Decision::GiveUp => -1,
+            },
+            3600,
+            "capped at max_delay"
+        );
+    }
+
+    #[test]
+    fn permanent_failures_are_not_retried() {
+        let d = decide(
+            &RetryPolicy::default(),
+            1,
+            &Failure::Permanent("HTTP 400".into()),
+            now(),
+            0.5,
+        );
+        assert_eq!(d, Decision::GiveUp);
+    }
+}

@@ -1,0 +1,214 @@
+//! The worker: claims due requests, hands each to the [`Filer`], and records
+//! the result — filed, retried later, or failed — in the same transaction
+//! that ends the attempt. Never dies on a filer's or the database's error:
+//! it records it, logs it and carries on.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::Connection;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::filer::{Filer, FilingRequest};
+use crate::model::RequestState;
+use crate::queue::{self, Decision, Failure, RetryPolicy};
+use crate::store::{self, Db, Event, Request};
+
+/// Files queued requests through one filer.
+#[derive(Debug)]
+pub struct Worker<F> {
+    pub db: Db,
+    pub filer: F,
+    pub policy: RetryPolicy,
+    /// How long a claim lasts. A worker that dies mid-filing loses its claim
+    /// after this, and the request is filed again (same idempotency key).
+    pub lease: Duration,
+    /// Requests filed at once.
+    pub concurrency: usize,
+    /// How often to look for due requests when there are none.
+    pub poll_interval: Duration,
+}
+
+impl<F: Filer + 'static> Worker<F> {
+    pub fn new(db: Db, filer: F) -> Worker<F> {
+        Worker {
+            db,
+            filer,
+            policy: RetryPolicy::default(),
+            lease: Duration::from_secs(300),
+            concurrency: 4,
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// Files every request due at `now`, up to `concurrency` at once, until
+    /// none is due; returns how many attempts it made. Time is an argument
+    /// so tests control it.
+    pub async fn run_due(self: &Arc<Self>, now: DateTime<Utc>) -> store::Result<usize> {
+        let mut attempts = 0;
+        let mut in_flight = JoinSet::new();
+        let mut exhausted = false;
+        loop {
+            while !exhausted && in_flight.len() < self.concurrency.max(1) {
+                match self.claim(now).await? {
+                    Some(request) => {
+                        attempts += 1;
+                        let worker = Arc::clone(self);
+                        in_flight.spawn(async move { worker.file_one(request, now).await });
+                    }
+                    None => exhausted = true,
+                }
+            }
+            match in_flight.join_next().await {
+                Some(Ok(result)) => result?,
+                Some(Err(panicked)) => {
+                    tracing::error!(error = %panicked, "a filing task failed; its lease will expire and it will be retried")
+                }
+                None => return Ok(attempts),
+            }
+        }
+    }
+
+    /// Runs until `shutdown` fires, finishing the filings in hand.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut delay = self.poll_interval;
+        loop {
+            match self.run_due(Utc::now()).await {
+                Ok(_) => delay = self.poll_interval,
+                Err(e) => {
+                    // The database is unwell (disk full, locked): say so, wait
+                    // longer, and try again; never stop filing for good.
+                    delay = (delay * 2).min(Duration::from_secs(300));
+                    tracing::error!(error = %e, retry_in = ?delay, "worker could not reach the database");
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    async fn claim(&self, now: DateTime<Utc>) -> store::Result<Option<Request>> {
+        let lease_until =
+            now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(5));
+        let now_s = store::timestamp(now);
+        let mut conn = self.db.pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let claimed =
+            store::claim_next_request(&mut tx, &now_s, &store::timestamp(lease_until)).await?;
+        if let Some(r) = &claimed {
+            let detail = format!(
+                "attempt {} with the {} filer",
+                r.attempts,
+                self.filer.name()
+            );
+            store::add_event(
+                &mut tx,
+                &Event {
+                    request_id: Some(r.id),
+                    message_id: None,
+                    actor: "worker",
+                    event: "claimed",
+                    from_state: None,
+                    to_state: Some(RequestState::Filing),
+                    detail: Some(&detail),
+                },
+                &now_s,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn file_one(&self, request: Request, now: DateTime<Utc>) -> store::Result<()> {
+        let filing = FilingRequest::from(&request);
+        let result = self.filer.file(&filing).await;
+        let now_s = store::timestamp(now);
+        let mut conn = self.db.pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let held = match &result {
+            Ok(filed) => {
+                store::finish_attempt(
+                    &mut tx,
+                    request.id,
+                    request.attempts,
+                    filed.state,
+                    None,
+                    &event("filed", &filed.detail),
+                    &now_s,
+                )
+                .await?
+            }
+            Err(failure) => {
+                let attempt = u32::try_from(request.attempts).unwrap_or(u32::MAX);
+                match queue::decide(&self.policy, attempt, failure, now, jitter()) {
+                    Decision::RetryAt(at) => {
+                        let at_s = store::timestamp(at);
+                        let detail = format!(
+                            "attempt {attempt} failed: {}; retrying at {at_s}",
+                            failure.message()
+                        );
+                        store::retry_attempt_at(
+                            &mut tx,
+                            request.id,
+                            request.attempts,
+                            &at_s,
+                            failure.message(),
+                            &event("retry", &detail),
+                            &now_s,
+                        )
+                        .await?
+                    }
+                    Decision::GiveUp => {
+                        let why = match failure {
+                            Failure::Permanent(_) => "a permanent error",
+                            Failure::Transient(_) => "the last allowed attempt",
+                        };
+                        let detail =
+                            format!("attempt {attempt} failed with {why}: {}", failure.message());
+                        store::finish_attempt(
+                            &mut tx,
+                            request.id,
+                            request.attempts,
+                            RequestState::Failed,
+                            Some(failure.message()),
+                            &event("failed", &detail),
+                            &now_s,
+                        )
+                        .await?
+                    }
+                }
+            }
+        };
+        tx.commit().await?;
+        if !held {
+            tracing::warn!(request = %request.id, attempt = request.attempts, "the claim expired before filing finished; a newer attempt owns the request");
+        }
+        Ok(())
+    }
+}
+
+fn event<'a>(name: &'a str, detail: &'a str) -> Event<'a> {
+    Event {
+        request_id: None,
+        message_id: None,
+        actor: "worker",
+        event: name,
+        from_state: None,
+        to_state: None,
+        detail: Some(detail),
+    }
+}
+
+/// A number in [0, 1) from the process's random hasher keys: enough to
+/// spread retries, without a dependency.
+fn jitter() -> f64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}

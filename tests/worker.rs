@@ -1,0 +1,276 @@
+//! The queue and worker against a real SQLite file, with time passed in.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use collabd::filer::{Filed, Filer, FilingRequest, LogFiler};
+use collabd::model::{RequestId, RequestState};
+use collabd::queue::{Failure, RetryPolicy};
+use collabd::store::{self, Db, Event};
+use collabd::worker::Worker;
+use sqlx::{Connection, Row};
+
+fn t(seconds: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+}
+
+async fn db_with_requests(n: usize) -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("q.db")).await.unwrap();
+    for i in 0..n {
+        sqlx::query(
+            "insert into access_requests (store_domain, collaborator_code, state, next_attempt_at, received_at, created_at, updated_at)
+             values (?, ?, 'queued', ?, ?, ?, ?)",
+        )
+        .bind(format!("store-{i}.myshopify.com"))
+        .bind(format!("{:04}", i % 10_000))
+        .bind(store::timestamp(t(0)))
+        .bind(store::timestamp(t(0)))
+        .bind(store::timestamp(t(0)))
+        .bind(store::timestamp(t(0)))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    (dir, db)
+}
+
+async fn states(db: &Db) -> Vec<(String, i64, Option<String>)> {
+    sqlx::query("select state, attempts, next_attempt_at from access_requests order by id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+/// A filer that answers from a script and remembers what it was given.
+#[derive(Default)]
+struct Scripted {
+    answers: Mutex<VecDeque<Result<Filed, Failure>>>,
+    seen: Mutex<Vec<(RequestId, i64)>>,
+}
+
+impl Scripted {
+    fn new(answers: Vec<Result<Filed, Failure>>) -> Scripted {
+        Scripted {
+            answers: Mutex::new(answers.into()),
+            seen: Mutex::default(),
+        }
+    }
+}
+
+/// The worker owns its filer; the test keeps a handle to read what it saw.
+struct Shared(Arc<Scripted>);
+
+impl Filer for Shared {
+    fn name(&self) -> &'static str {
+        "scripted"
+    }
+    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+        self.0.seen.lock().unwrap().push((r.id, r.attempt));
+        self.0
+            .answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Err(Failure::Transient("no answer scripted".into())))
+    }
+}
+
+fn requested() -> Result<Filed, Failure> {
+    Ok(Filed {
+        state: RequestState::Requested,
+        detail: "sent".into(),
+    })
+}
+
+#[tokio::test]
+async fn concurrent_claims_never_hand_out_the_same_request() {
+    let (_dir, db) = db_with_requests(60).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let mut conn = db.pool.acquire().await.unwrap();
+            loop {
+                let mut tx = conn
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .expect("no 'database is locked'");
+                let claimed = store::claim_next_request(
+                    &mut tx,
+                    &store::timestamp(t(1)),
+                    &store::timestamp(t(301)),
+                )
+                .await
+                .expect("claim succeeds");
+                tx.commit().await.unwrap();
+                match claimed {
+                    Some(r) => mine.push(r.id),
+                    None => return mine,
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all.sort();
+    let n = all.len();
+    all.dedup();
+    assert_eq!(n, 60, "every request claimed");
+    assert_eq!(all.len(), 60, "no request claimed twice");
+}
+
+#[tokio::test]
+async fn the_log_filer_notifies_and_records_the_timeline() {
+    let (_dir, db) = db_with_requests(3).await;
+    let worker = Arc::new(Worker::new(db.clone(), LogFiler));
+    assert_eq!(worker.run_due(t(1)).await.unwrap(), 3);
+    assert!(
+        states(&db)
+            .await
+            .iter()
+            .all(|s| s.0 == "notified" && s.1 == 1)
+    );
+    assert_eq!(
+        worker.run_due(t(2)).await.unwrap(),
+        0,
+        "nothing is filed twice"
+    );
+    let events: Vec<String> = sqlx::query_scalar(
+        "select event || ':' || coalesce(from_state, '') || '>' || coalesce(to_state, '') from request_events where request_id = 1 order by id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(events, vec!["claimed:>filing", "filed:filing>notified"]);
+    let detail: String = sqlx::query_scalar(
+        "select detail from request_events where event = 'filed' and request_id = 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        detail.contains("store-0.myshopify.com")
+            && detail.contains("**00")
+            && !detail.contains("0000"),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn transient_failures_back_off_then_give_up() {
+    let (_dir, db) = db_with_requests(1).await;
+    let filer = Arc::new(Scripted::default());
+    let mut worker = Worker::new(db.clone(), Shared(Arc::clone(&filer)));
+    worker.policy = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_secs(60),
+        max_delay: Duration::from_secs(3600),
+    };
+    let worker = Arc::new(worker);
+
+    assert_eq!(worker.run_due(t(0)).await.unwrap(), 1);
+    let (state, attempts, next) = states(&db).await.remove(0);
+    assert_eq!((state.as_str(), attempts), ("queued", 1));
+    let next = chrono::DateTime::parse_from_rfc3339(&next.unwrap()).unwrap();
+    let wait = (next.with_timezone(&Utc) - t(0)).num_seconds();
+    assert!(
+        (30..=60).contains(&wait),
+        "first retry after 30–60 s, got {wait}"
+    );
+
+    assert_eq!(worker.run_due(t(20)).await.unwrap(), 0, "not due yet");
+    assert_eq!(worker.run_due(t(60)).await.unwrap(), 1);
+    assert_eq!(worker.run_due(t(600)).await.unwrap(), 1);
+    let (state, attempts, _) = states(&db).await.remove(0);
+    assert_eq!((state.as_str(), attempts), ("failed", 3));
+    let last_error: String = sqlx::query_scalar("select last_error from access_requests")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(last_error, "no answer scripted");
+    assert_eq!(
+        worker.run_due(t(100_000)).await.unwrap(),
+        0,
+        "failed requests stay failed"
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_failure_fails_at_once() {
+    let (_dir, db) = db_with_requests(1).await;
+    let filer = Arc::new(Scripted::new(vec![Err(Failure::Permanent(
+        "HTTP 422: code refused".into(),
+    ))]));
+    let worker = Arc::new(Worker::new(db.clone(), Shared(Arc::clone(&filer))));
+    worker.run_due(t(0)).await.unwrap();
+    assert_eq!(states(&db).await[0].0, "failed");
+    let resolved: Option<String> = sqlx::query_scalar("select resolved_at from access_requests")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(resolved.is_some());
+}
+
+/// A worker that dies mid-filing leaves a claim that expires; the request is
+/// filed again under the same id (the idempotency key), and the dead
+/// attempt, should it ever finish, cannot overwrite the new one.
+#[tokio::test]
+async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
+    let (_dir, db) = db_with_requests(1).await;
+    // Attempt 1 claims and "dies".
+    let mut conn = db.pool.acquire().await.unwrap();
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let first =
+        store::claim_next_request(&mut tx, &store::timestamp(t(0)), &store::timestamp(t(300)))
+            .await
+            .unwrap()
+            .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(first.attempts, 1);
+
+    let filer = Arc::new(Scripted::new(vec![requested()]));
+    let worker = Arc::new(Worker::new(db.clone(), Shared(Arc::clone(&filer))));
+    assert_eq!(
+        worker.run_due(t(100)).await.unwrap(),
+        0,
+        "the claim still holds"
+    );
+    assert_eq!(
+        worker.run_due(t(301)).await.unwrap(),
+        1,
+        "the claim expired"
+    );
+    assert_eq!(*filer.seen.lock().unwrap(), vec![(first.id, 2)]);
+    assert_eq!(states(&db).await[0].0, "requested");
+
+    let stale = store::finish_attempt(
+        &mut conn,
+        first.id,
+        1,
+        RequestState::Failed,
+        Some("late"),
+        &Event {
+            request_id: Some(first.id),
+            message_id: None,
+            actor: "worker",
+            event: "failed",
+            from_state: None,
+            to_state: None,
+            detail: None,
+        },
+        &store::timestamp(t(302)),
+    )
+    .await
+    .unwrap();
+    assert!(!stale);
+    assert_eq!(states(&db).await[0].0, "requested");
+}
