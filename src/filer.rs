@@ -106,3 +106,145 @@ impl Filer for LogFiler {
         })
     }
 }
+
+impl FilingRequest {
+    /// The documented JSON body the `command` (and later `webhook`) filer
+    /// sends. It carries the full code: the receiver must file it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "idempotency_key": format!("collabd-request-{}", self.id),
+            "attempt": self.attempt,
+            "store": self.store_domain,
+            "collaborator_code": self.collaborator_code,
+            "client": { "name": self.client_name, "email": self.client_email },
+            "leadsie": { "request_name": self.leadsie_request_name, "request_url": self.leadsie_request_url },
+            "links": { "partner_dashboard": PARTNER_DASHBOARD_URL },
+        })
+    }
+}
+
+/// Runs the operator's program with the request as JSON on stdin: exit 0
+/// means filed, 75 (EX_TEMPFAIL) retry later, anything else a permanent
+/// failure. `COLLABD_REQUEST_ID` and `COLLABD_IDEMPOTENCY_KEY` are set so the
+/// program can refuse a duplicate. Its output goes on the request's timeline,
+/// with the code masked.
+#[derive(Debug, Clone)]
+pub struct CommandFiler {
+    pub program: std::path::PathBuf,
+    pub args: Vec<String>,
+    pub timeout: std::time::Duration,
+}
+
+/// The most of a command's output kept on the timeline.
+const OUTPUT_LIMIT: usize = 2000;
+
+impl Filer for CommandFiler {
+    fn name(&self) -> &'static str {
+        "command"
+    }
+
+    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+        use tokio::io::AsyncWriteExt;
+
+        let program = self.program.display();
+        let mut child = tokio::process::Command::new(&self.program)
+            .args(&self.args)
+            .env("COLLABD_REQUEST_ID", r.id.to_string())
+            .env(
+                "COLLABD_IDEMPOTENCY_KEY",
+                format!("collabd-request-{}", r.id),
+            )
+            .env("COLLABD_ATTEMPT", r.attempt.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            // Its own process group, so a timeout can stop what it started too.
+            .process_group(0)
+            .spawn()
+            // A program that cannot start will not start on retry either.
+            .map_err(|e| {
+                Failure::Permanent(format!(
+                    "cannot run the command filer {program}: {e}; check [worker] command"
+                ))
+            })?;
+        let pid = child.id();
+        let body = r.to_json().to_string();
+        if let Some(mut stdin) = child.stdin.take() {
+            // A program that does not read its input is its own business;
+            // the exit code still decides.
+            let _ = stdin.write_all(body.as_bytes()).await;
+        }
+        let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Ok(Ok(output)) => output,
+            Ok(Err(e)) => {
+                return Err(Failure::Transient(format!(
+                    "the command filer {program} failed to run: {e}"
+                )));
+            }
+            // Dropping the future kills the child (kill_on_drop); the group
+            // kill reaches anything it started.
+            Err(_) => {
+                if let Some(pid) = pid {
+                    kill_process_group(pid);
+                }
+                return Err(Failure::Transient(format!(
+                    "the command filer {program} did not finish within {} s and was killed",
+                    self.timeout.as_secs()
+                )));
+            }
+        };
+        let said = captured(&output.stdout, &output.stderr, &r.collaborator_code);
+        match output.status.code() {
+            Some(0) => Ok(Filed {
+                state: RequestState::Requested,
+                detail: format!("command exited 0{said}"),
+            }),
+            Some(75) => Err(Failure::Transient(format!(
+                "command exited 75 (EX_TEMPFAIL){said}"
+            ))),
+            Some(code) => Err(Failure::Permanent(format!("command exited {code}{said}"))),
+            None => Err(Failure::Transient(format!(
+                "command was killed by a signal{said}"
+            ))),
+        }
+    }
+}
+
+/// Sends SIGKILL to a process group, through kill(1) to avoid a libc binding.
+fn kill_process_group(pgid: u32) {
+    let result = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if let Err(e) = result {
+        tracing::warn!(pgid, error = %e, "could not kill the command filer's process group");
+    }
+}
+
+/// The command's output for the timeline: trimmed, capped, code masked.
+fn captured(stdout: &[u8], stderr: &[u8], code: &str) -> String {
+    let mut text = String::new();
+    for (name, bytes) in [("stdout", stdout), ("stderr", stderr)] {
+        let s = String::from_utf8_lossy(bytes);
+        let s = s.trim();
+        if !s.is_empty() {
+            text.push_str(&format!("; {name}: {s}"));
+        }
+    }
+    if text.len() > OUTPUT_LIMIT {
+        let mut cut = OUTPUT_LIMIT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    if code.is_empty() {
+        text
+    } else {
+        text.replace(code, &mask_code(code))
+    }
+}

@@ -274,3 +274,139 @@ async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
     assert!(!stale);
     assert_eq!(states(&db).await[0].0, "requested");
 }
+
+mod command_filer {
+    use super::*;
+    use collabd::filer::CommandFiler;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn script(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    async fn run_with(body: &str, timeout: Duration) -> (tempfile::TempDir, Db, String) {
+        let (dir, db) = db_with_requests(1).await;
+        let program = script(
+            dir.path(),
+            "filer.sh",
+            &body.replace("$DIR", dir.path().to_str().unwrap()),
+        );
+        let mut worker = Worker::new(
+            db.clone(),
+            CommandFiler {
+                program,
+                args: vec![],
+                timeout,
+            },
+        );
+        worker.policy = RetryPolicy {
+            max_attempts: 5,
+            ..RetryPolicy::default()
+        };
+        Arc::new(worker).run_due(t(0)).await.unwrap();
+        let detail: String = sqlx::query_scalar(
+            "select detail from request_events where request_id = 1 order by id desc limit 1",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        (dir, db, detail)
+    }
+
+    #[tokio::test]
+    async fn exit_0_files_and_the_program_gets_the_request_and_its_key() {
+        let (dir, db, detail) = run_with(
+            "cat > $DIR/stdin.json; echo \"$COLLABD_IDEMPOTENCY_KEY\" > $DIR/key; echo filed it",
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(states(&db).await[0].0, "requested");
+        assert!(
+            detail.contains("command exited 0; stdout: filed it"),
+            "{detail}"
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("stdin.json")).unwrap())
+                .unwrap();
+        assert_eq!(body["store"], "store-0.myshopify.com");
+        assert_eq!(body["collaborator_code"], "0000");
+        assert_eq!(body["idempotency_key"], "collabd-request-1");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("key"))
+                .unwrap()
+                .trim(),
+            "collabd-request-1"
+        );
+    }
+
+    #[tokio::test]
+    async fn exit_75_is_retried() {
+        let (_dir, db, detail) = run_with("echo busy >&2; exit 75", Duration::from_secs(10)).await;
+        assert_eq!(states(&db).await[0].0, "queued");
+        assert!(
+            detail.contains("EX_TEMPFAIL") && detail.contains("stderr: busy"),
+            "{detail}"
+        );
+    }
+
+    #[tokio::test]
+    async fn other_exits_fail_for_good_and_the_code_is_masked_in_output() {
+        let (_dir, db, detail) = run_with(
+            "echo \"code 0000 refused\" >&2; exit 3",
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(states(&db).await[0].0, "failed");
+        assert!(
+            detail.contains("exited 3") && detail.contains("code **00 refused"),
+            "{detail}"
+        );
+        let last_error: String = sqlx::query_scalar("select last_error from access_requests")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert!(!last_error.contains("0000"), "{last_error}");
+    }
+
+    #[tokio::test]
+    async fn a_command_that_hangs_is_killed_with_what_it_started_and_retried() {
+        let (dir, db, detail) = run_with(
+            "sleep 30 & echo $! > $DIR/child; wait",
+            Duration::from_millis(500),
+        )
+        .await;
+        assert_eq!(states(&db).await[0].0, "queued");
+        assert!(detail.contains("did not finish within"), "{detail}");
+        let child = std::fs::read_to_string(dir.path().join("child")).unwrap();
+        // The grandchild `sleep` is gone (or a zombie about to be reaped).
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", child.trim())).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "sleep still running: {stat}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_a_permanent_failure_naming_it() {
+        let (_dir, db) = db_with_requests(1).await;
+        let filer = CommandFiler {
+            program: "/nonexistent/filer".into(),
+            args: vec![],
+            timeout: Duration::from_secs(1),
+        };
+        Arc::new(Worker::new(db.clone(), filer))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "failed");
+        let last_error: String = sqlx::query_scalar("select last_error from access_requests")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert!(last_error.contains("/nonexistent/filer"), "{last_error}");
+    }
+}
