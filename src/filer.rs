@@ -248,3 +248,125 @@ fn captured(stdout: &[u8], stderr: &[u8], code: &str) -> String {
         text.replace(code, &mask_code(code))
     }
 }
+
+/// POSTs the request as JSON to the operator's endpoint, with
+/// `Idempotency-Key` and an HMAC-SHA256 signature over the exact body
+/// (`X-Collabd-Signature: sha256=<hex>`). 2xx means filed; 408, 429, 5xx,
+/// timeouts and connection errors are retried; other 4xx are permanent.
+#[derive(Debug, Clone)]
+pub struct WebhookFiler {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    secret: Secret,
+}
+
+/// A shared secret that never prints.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
+        Secret(bytes.into())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// HMAC-SHA256 of `body` under `secret`, as the signature header carries it.
+pub fn signature(secret: &Secret, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&secret.0)
+        .expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl WebhookFiler {
+    pub fn new(
+        url: reqwest::Url,
+        secret: Secret,
+        timeout: std::time::Duration,
+    ) -> Result<WebhookFiler, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("collabd/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(WebhookFiler {
+            client,
+            url,
+            secret,
+        })
+    }
+
+    /// The endpoint as messages show it: without query or credentials,
+    /// which often carry tokens.
+    fn shown_url(&self) -> String {
+        format!(
+            "{}://{}{}",
+            self.url.scheme(),
+            self.url.host_str().unwrap_or("?"),
+            self.url.path()
+        )
+    }
+}
+
+impl Filer for WebhookFiler {
+    fn name(&self) -> &'static str {
+        "webhook"
+    }
+
+    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+        let body = r.to_json().to_string();
+        let sent = self
+            .client
+            .post(self.url.clone())
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", format!("collabd-request-{}", r.id))
+            .header(
+                "X-Collabd-Signature",
+                signature(&self.secret, body.as_bytes()),
+            )
+            .header("X-Collabd-Attempt", r.attempt.to_string())
+            .body(body)
+            .send()
+            .await;
+        let url = self.shown_url();
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) if e.is_timeout() => {
+                return Err(Failure::Transient(format!("webhook {url} timed out")));
+            }
+            Err(e) => {
+                // reqwest's message can include the full URL; say what failed without it.
+                let what = if e.is_connect() {
+                    "could not connect"
+                } else {
+                    "request failed"
+                };
+                return Err(Failure::Transient(format!("webhook {url}: {what}")));
+            }
+        };
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let said = captured(text.as_bytes(), b"", &r.collaborator_code);
+        let said = said.replacen("; stdout: ", "; response: ", 1);
+        if status.is_success() {
+            Ok(Filed {
+                state: RequestState::Requested,
+                detail: format!("webhook {url} answered {status}{said}"),
+            })
+        } else if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+            Err(Failure::Transient(format!(
+                "webhook {url} answered {status}{said}"
+            )))
+        } else {
+            Err(Failure::Permanent(format!(
+                "webhook {url} answered {status}{said}"
+            )))
+        }
+    }
+}

@@ -484,25 +484,28 @@ pub async fn claim_next_request(
     now: &str,
     lease_until: &str,
 ) -> Result<Option<Request>> {
-    let claimed: Option<i64> = sqlx::query_scalar(
+    let row = sqlx::query(
         "update access_requests
          set state = 'filing', attempts = attempts + 1, lease_until = ?1, updated_at = ?2
-         where id = (
-             select id from access_requests
-             where (state = 'queued' and (next_attempt_at is null or next_attempt_at <= ?2))
-                or (state = 'filing' and lease_until < ?2)
-             order by coalesce(next_attempt_at, received_at), id
-             limit 1)
-         returning id",
+         where id = coalesce(
+             -- A claim whose worker died: it has waited longest.
+             (select id from access_requests where state = 'filing' and lease_until < ?2
+                 order by lease_until limit 1),
+             -- The request due soonest; the (state, next_attempt_at) index
+             -- serves it in order, so a claim costs the same with a long queue.
+             (select id from access_requests where state = 'queued' and next_attempt_at <= ?2
+                 order by next_attempt_at, id limit 1),
+             (select id from access_requests where state = 'queued' and next_attempt_at is null
+                 order by id limit 1))
+         returning id, store_domain, collaborator_code, client_name, client_email, leadsie_request_name,
+             leadsie_request_url, state, attempts, next_attempt_at, last_error, source_message_id,
+             received_at, filed_at, resolved_at, updated_at, null as grant_date",
     )
     .bind(lease_until)
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
-    match claimed {
-        Some(id) => Ok(Some(get_request(conn, RequestId(id)).await?)),
-        None => Ok(None),
-    }
+    Ok(row.as_ref().map(request_from_row))
 }
 
 /// Ends a filing attempt: moves the request from `filing` to `to` (requested,

@@ -410,3 +410,211 @@ mod command_filer {
         assert!(last_error.contains("/nonexistent/filer"), "{last_error}");
     }
 }
+
+mod webhook_filer {
+    use super::*;
+    use collabd::filer::{Secret, WebhookFiler, signature};
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::{Bytes, Incoming};
+    use hyper::{Request, Response};
+
+    #[derive(Debug, Clone)]
+    struct Seen {
+        key: String,
+        signature: String,
+        body: Vec<u8>,
+    }
+
+    struct Server {
+        url: String,
+        seen: Arc<Mutex<Vec<Seen>>>,
+    }
+
+    /// A real HTTP/1.1 server on a free loopback port; answers each request
+    /// with the next (status, delay) from `script`, then 200.
+    async fn serve(script: Vec<(u16, Duration)>) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let script = Arc::new(Mutex::new(VecDeque::from(script)));
+        let (seen2, script2) = (Arc::clone(&seen), Arc::clone(&script));
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (seen, script) = (Arc::clone(&seen2), Arc::clone(&script2));
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let (seen, script) = (Arc::clone(&seen), Arc::clone(&script));
+                        async move {
+                            let header = |n: &str| {
+                                req.headers()
+                                    .get(n)
+                                    .map(|v| v.to_str().unwrap().to_owned())
+                                    .unwrap_or_default()
+                            };
+                            let (key, sig) =
+                                (header("idempotency-key"), header("x-collabd-signature"));
+                            let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
+                            seen.lock().unwrap().push(Seen {
+                                key,
+                                signature: sig,
+                                body,
+                            });
+                            let (status, delay) = script
+                                .lock()
+                                .unwrap()
+                                .pop_front()
+                                .unwrap_or((200, Duration::ZERO));
+                            tokio::time::sleep(delay).await;
+                            Ok::<_, std::convert::Infallible>(
+                                Response::builder()
+                                    .status(status)
+                                    .body(Full::new(Bytes::from("thanks")))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Server {
+            url: format!("http://{addr}/hooks/collabd"),
+            seen,
+        }
+    }
+
+    fn worker(db: &Db, url: &str, timeout: Duration) -> Arc<Worker<WebhookFiler>> {
+        let filer = WebhookFiler::new(url.parse().unwrap(), Secret::new("shh"), timeout).unwrap();
+        Arc::new(Worker::new(db.clone(), filer))
+    }
+
+    async fn last_error(db: &Db) -> String {
+        sqlx::query_scalar("select coalesce(last_error, '') from access_requests")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_2xx_files_with_a_valid_signature_and_idempotency_key() {
+        let server = serve(vec![]).await;
+        let (_dir, db) = db_with_requests(1).await;
+        worker(&db, &server.url, Duration::from_secs(5))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "requested");
+        let seen = server.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].key, "collabd-request-1");
+        assert_eq!(
+            seen[0].signature,
+            signature(&Secret::new("shh"), &seen[0].body)
+        );
+        assert_ne!(
+            seen[0].signature,
+            signature(&Secret::new("other"), &seen[0].body)
+        );
+        let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
+        assert_eq!(body["store"], "store-0.myshopify.com");
+        assert_eq!(body["collaborator_code"], "0000");
+    }
+
+    #[tokio::test]
+    async fn a_4xx_is_permanent() {
+        let server = serve(vec![(422, Duration::ZERO)]).await;
+        let (_dir, db) = db_with_requests(1).await;
+        worker(&db, &server.url, Duration::from_secs(5))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "failed");
+        assert!(last_error(&db).await.contains("422"));
+    }
+
+    #[tokio::test]
+    async fn a_5xx_is_retried_with_the_same_idempotency_key() {
+        let server = serve(vec![(503, Duration::ZERO)]).await;
+        let (_dir, db) = db_with_requests(1).await;
+        let w = worker(&db, &server.url, Duration::from_secs(5));
+        w.run_due(t(0)).await.unwrap();
+        assert_eq!(states(&db).await[0].0, "queued");
+        assert!(last_error(&db).await.contains("503"));
+        w.run_due(t(3600)).await.unwrap();
+        assert_eq!(states(&db).await[0].0, "requested");
+        let keys: Vec<String> = server
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.key.clone())
+            .collect();
+        assert_eq!(keys, vec!["collabd-request-1", "collabd-request-1"]);
+    }
+
+    #[tokio::test]
+    async fn a_timeout_is_retried() {
+        let server = serve(vec![(200, Duration::from_secs(3))]).await;
+        let (_dir, db) = db_with_requests(1).await;
+        worker(&db, &server.url, Duration::from_millis(300))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "queued");
+        assert!(
+            last_error(&db).await.contains("timed out"),
+            "{}",
+            last_error(&db).await
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_in_the_url_never_reaches_the_timeline() {
+        let server = serve(vec![(500, Duration::ZERO)]).await;
+        let (_dir, db) = db_with_requests(1).await;
+        worker(
+            &db,
+            &format!("{}?token=s3cret-token", server.url),
+            Duration::from_secs(5),
+        )
+        .run_due(t(0))
+        .await
+        .unwrap();
+        let everything: String = sqlx::query_scalar(
+            "select group_concat(coalesce(detail, ''), ' ') from request_events",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert!(
+            everything.contains("/hooks/collabd") && !everything.contains("s3cret"),
+            "{everything}"
+        );
+        assert!(!last_error(&db).await.contains("s3cret"));
+        // Nobody listening: a connection error, retried, and still no token.
+        let (_dir2, db2) = db_with_requests(1).await;
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        worker(
+            &db2,
+            &format!("http://{closed}/x?token=s3cret-token"),
+            Duration::from_secs(5),
+        )
+        .run_due(t(0))
+        .await
+        .unwrap();
+        assert_eq!(states(&db2).await[0].0, "queued");
+        let e = last_error(&db2).await;
+        assert!(
+            e.contains("could not connect") && !e.contains("s3cret"),
+            "{e}"
+        );
+    }
+}
