@@ -594,6 +594,37 @@ pub async fn retry_attempt_at(
     Ok(changed == 1)
 }
 
+/// Requests waiting on the merchant (`requested` or `notified`) filed at or
+/// before `filed_before`; with `unreminded`, only those without a reminder yet.
+pub async fn waiting_since(
+    conn: &mut SqliteConnection,
+    filed_before: &str,
+    unreminded: bool,
+) -> Result<Vec<(RequestId, RequestState, String)>> {
+    let rows = sqlx::query(
+        "select r.id, r.state, r.store_domain from access_requests r
+         where r.state in ('requested', 'notified') and r.filed_at <= ?
+           and (? = 0 or not exists
+                (select 1 from request_events e where e.request_id = r.id and e.event = 'reminder'))
+         order by r.id",
+    )
+    .bind(filed_before)
+    .bind(unreminded)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let state: String = r.get("state");
+            Some((
+                RequestId(r.get("id")),
+                state.parse().ok()?,
+                r.get("store_domain"),
+            ))
+        })
+        .collect())
+}
+
 /// Makes a queued request due now (an operator's retry).
 pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
     sqlx::query("update access_requests set next_attempt_at = ?, updated_at = ? where id = ?")

@@ -30,6 +30,18 @@ pub struct Worker<F> {
     pub concurrency: usize,
     /// How often to look for due requests when there are none.
     pub poll_interval: Duration,
+    /// A request the merchant has not answered gets one reminder after this.
+    pub remind_after: chrono::Duration,
+    /// ... and becomes `expired` after this (Shopify drops a pending request
+    /// after seven days).
+    pub expire_after: chrono::Duration,
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sweep {
+    pub reminded: Vec<crate::model::RequestId>,
+    pub expired: Vec<crate::model::RequestId>,
 }
 
 impl<F: Filer + 'static> Worker<F> {
@@ -41,6 +53,8 @@ impl<F: Filer + 'static> Worker<F> {
             lease: Duration::from_secs(300),
             concurrency: 4,
             poll_interval: Duration::from_secs(5),
+            remind_after: chrono::Duration::days(3),
+            expire_after: chrono::Duration::days(7),
         }
     }
 
@@ -72,12 +86,70 @@ impl<F: Filer + 'static> Worker<F> {
         }
     }
 
+    /// Expires requests the merchant never answered and reminds about those
+    /// waiting long, each once, in one transaction.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> store::Result<Sweep> {
+        let now_s = store::timestamp(now);
+        let mut done = Sweep::default();
+        let mut conn = self.db.pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let days = |d: chrono::Duration| d.num_days();
+        for (id, from, _) in
+            store::waiting_since(&mut tx, &store::timestamp(now - self.expire_after), false).await?
+        {
+            let detail = format!(
+                "no answer from the merchant {} days after filing",
+                days(self.expire_after)
+            );
+            let e = Event {
+                request_id: Some(id),
+                message_id: None,
+                actor: "worker",
+                event: "expired",
+                from_state: None,
+                to_state: None,
+                detail: Some(&detail),
+            };
+            if store::transition(&mut tx, id, from, RequestState::Expired, &e, &now_s).await? {
+                tracing::warn!(request = %id, "expired: {detail}");
+                done.expired.push(id);
+            }
+        }
+        for (id, from, store_domain) in
+            store::waiting_since(&mut tx, &store::timestamp(now - self.remind_after), true).await?
+        {
+            let detail = format!(
+                "still {from} {} days after filing; ask the client to approve the request for {store_domain} (Shopify admin → Settings → Users and permissions) before Shopify drops it",
+                days(self.remind_after)
+            );
+            let e = Event {
+                request_id: Some(id),
+                message_id: None,
+                actor: "worker",
+                event: "reminder",
+                from_state: None,
+                to_state: None,
+                detail: Some(&detail),
+            };
+            store::add_event(&mut tx, &e, &now_s).await?;
+            tracing::warn!(request = %id, "reminder: {detail}");
+            done.reminded.push(id);
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
     /// Runs until `shutdown` fires, finishing the filings in hand.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut delay = self.poll_interval;
         loop {
-            match self.run_due(Utc::now()).await {
-                Ok(_) => delay = self.poll_interval,
+            let now = Utc::now();
+            let pass = match self.run_due(now).await {
+                Ok(_) => self.sweep(now).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match pass {
+                Ok(()) => delay = self.poll_interval,
                 Err(e) => {
                     // The database is unwell (disk full, locked): say so, wait
                     // longer, and try again; never stop filing for good.

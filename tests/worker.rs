@@ -618,3 +618,51 @@ mod webhook_filer {
         );
     }
 }
+
+/// Time is passed in: a request the merchant does not answer gets one
+/// reminder after three days and expires after seven.
+#[tokio::test]
+async fn unanswered_requests_get_one_reminder_then_expire() {
+    let (_dir, db) = db_with_requests(2).await;
+    let worker = Arc::new(Worker::new(db.clone(), LogFiler));
+    worker.run_due(t(0)).await.unwrap();
+    // The second request was answered in time.
+    sqlx::query("update access_requests set state = 'granted' where id = 2")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let day = 86_400;
+
+    assert_eq!(worker.sweep(t(2 * day)).await.unwrap(), Default::default());
+    let s = worker.sweep(t(3 * day)).await.unwrap();
+    assert_eq!(s.reminded, vec![RequestId(1)]);
+    assert!(s.expired.is_empty());
+    assert_eq!(
+        worker.sweep(t(4 * day)).await.unwrap(),
+        Default::default(),
+        "one reminder only"
+    );
+    let s = worker.sweep(t(7 * day)).await.unwrap();
+    assert_eq!(s.expired, vec![RequestId(1)]);
+    let (state, resolved): (String, Option<String>) =
+        sqlx::query_as("select state, resolved_at from access_requests where id = 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "expired");
+    assert_eq!(resolved.as_deref(), Some("2026-11-09T10:00:00Z"));
+    assert_eq!(
+        states(&db).await[1].0,
+        "granted",
+        "answered requests are left alone"
+    );
+    let reminder: String =
+        sqlx::query_scalar("select detail from request_events where event = 'reminder'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(
+        reminder.contains("store-0.myshopify.com") && reminder.contains("3 days"),
+        "{reminder}"
+    );
+}
