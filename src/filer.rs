@@ -370,3 +370,150 @@ impl Filer for WebhookFiler {
         }
     }
 }
+
+/// Where `notify` sends its message by email.
+#[derive(Debug, Clone)]
+pub struct EmailChannel {
+    pub transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    pub from: lettre::message::Mailbox,
+    pub to: Vec<lettre::message::Mailbox>,
+}
+
+/// The human-in-the-loop default: tells people to file the request — client,
+/// store, code and the pre-filled dashboard links — through Slack-compatible
+/// incoming webhooks and/or email. The request becomes `notified` until an
+/// operator marks it or Shopify's reply arrives. Delivered if any channel
+/// took it; retried if none did.
+#[derive(Debug, Clone)]
+pub struct NotifyFiler {
+    client: reqwest::Client,
+    slack: Vec<reqwest::Url>,
+    email: Option<EmailChannel>,
+    /// The Dev Dashboard organisation id, for its pre-filled link.
+    dev_org_id: Option<String>,
+}
+
+impl NotifyFiler {
+    pub fn new(
+        slack: Vec<reqwest::Url>,
+        email: Option<EmailChannel>,
+        dev_org_id: Option<String>,
+        timeout: std::time::Duration,
+    ) -> Result<NotifyFiler, reqwest::Error> {
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        Ok(NotifyFiler {
+            client,
+            slack,
+            email,
+            dev_org_id,
+        })
+    }
+
+    /// The message, in plain text. It carries the full code: the reader files it.
+    pub fn message(&self, r: &FilingRequest) -> (String, String) {
+        let client = r.client_name.as_deref().unwrap_or("a client");
+        let subject = format!("Request access to {} ({client})", r.store_domain);
+        let mut body = format!(
+            "{client} shared their Shopify store through Leadsie.\n\n\
+             Store: {}\nCollaborator code: {}\n",
+            r.store_domain, r.collaborator_code
+        );
+        if let Some(email) = &r.client_email {
+            body.push_str(&format!("Client email: {email}\n"));
+        }
+        if let Some(url) = &r.leadsie_request_url {
+            body.push_str(&format!("Leadsie request: {url}\n"));
+        }
+        body.push_str(&format!(
+            "\nRequest access in the Partner Dashboard: {PARTNER_DASHBOARD_URL}\n"
+        ));
+        if let Some(org) = &self.dev_org_id {
+            body.push_str(&format!(
+                "or in the Dev Dashboard: https://dev.shopify.com/dashboard/{org}/stores/collaborations/new?store_url={}\n",
+                r.store_domain
+            ));
+        }
+        body.push_str(&format!(
+            "\nThen record it: collabd mark {} requested\n",
+            r.id
+        ));
+        (subject, body)
+    }
+}
+
+impl Filer for NotifyFiler {
+    fn name(&self) -> &'static str {
+        "notify"
+    }
+
+    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+        use lettre::AsyncTransport;
+
+        let (subject, body) = self.message(r);
+        let mut delivered = Vec::new();
+        let mut failed = Vec::new();
+        for url in &self.slack {
+            let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
+            let sent = self
+                .client
+                .post(url.clone())
+                .header("Content-Type", "application/json")
+                .body(serde_json::json!({ "text": format!("*{subject}*\n{body}") }).to_string())
+                .send()
+                .await;
+            match sent {
+                Ok(resp) if resp.status().is_success() => {
+                    delivered.push(format!("Slack webhook at {shown}"))
+                }
+                Ok(resp) => failed.push(format!(
+                    "Slack webhook at {shown} answered {}",
+                    resp.status()
+                )),
+                Err(e) if e.is_timeout() => {
+                    failed.push(format!("Slack webhook at {shown} timed out"))
+                }
+                Err(_) => failed.push(format!("Slack webhook at {shown} could not be reached")),
+            }
+        }
+        if let Some(email) = &self.email {
+            let mut builder = lettre::Message::builder()
+                .from(email.from.clone())
+                .subject(subject.clone());
+            for to in &email.to {
+                builder = builder.to(to.clone());
+            }
+            let to_list = email
+                .to
+                .iter()
+                .map(|m| m.email.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            match builder.body(body.clone()) {
+                Ok(message) => match email.transport.send(message).await {
+                    Ok(_) => delivered.push(format!("email to {to_list}")),
+                    Err(e) => failed.push(format!("email to {to_list} failed: {e}")),
+                },
+                Err(e) => failed.push(format!("email could not be built: {e}")),
+            }
+        }
+        let failed_text = if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; failed: {}", failed.join("; "))
+        };
+        if delivered.is_empty() {
+            return Err(Failure::Transient(format!(
+                "no notification channel took the message{failed_text}"
+            )));
+        }
+        Ok(Filed {
+            state: RequestState::Notified,
+            detail: format!(
+                "notified {} (store {}, code {}){failed_text}",
+                delivered.join(" and "),
+                r.store_domain,
+                mask_code(&r.collaborator_code)
+            ),
+        })
+    }
+}

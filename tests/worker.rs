@@ -411,7 +411,7 @@ mod command_filer {
     }
 }
 
-mod webhook_filer {
+mod webhook_and_notify {
     use super::*;
     use collabd::filer::{Secret, WebhookFiler, signature};
     use http_body_util::{BodyExt, Full};
@@ -615,6 +615,168 @@ mod webhook_filer {
         assert!(
             e.contains("could not connect") && !e.contains("s3cret"),
             "{e}"
+        );
+    }
+
+    /// A minimal SMTP server on a free loopback port: enough of RFC 5321 for
+    /// a client to deliver one message; records each message's DATA.
+    async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let messages: Arc<Mutex<Vec<String>>> = Arc::default();
+        let store = Arc::clone(&messages);
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write
+                        .write_all(b"220 localhost ESMTP test\r\n")
+                        .await
+                        .unwrap();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" => b"250-localhost\r\n250 8BITMIME\r\n",
+                            "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 OK\r\n",
+                            "DATA" => {
+                                write.write_all(b"354 go ahead\r\n").await.unwrap();
+                                let mut data = String::new();
+                                while let Ok(Some(l)) = lines.next_line().await {
+                                    if l == "." {
+                                        break;
+                                    }
+                                    data.push_str(&l);
+                                    data.push('\n');
+                                }
+                                store.lock().unwrap().push(data);
+                                b"250 OK queued\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => b"502 not implemented\r\n",
+                        };
+                        write.write_all(reply).await.unwrap();
+                    }
+                });
+            }
+        });
+        (port, messages)
+    }
+
+    fn notify_worker(
+        db: &Db,
+        slack: Vec<String>,
+        smtp_port: Option<u16>,
+    ) -> Arc<Worker<collabd::filer::NotifyFiler>> {
+        use collabd::filer::{EmailChannel, NotifyFiler};
+        let email = smtp_port.map(|port| EmailChannel {
+            transport: lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
+                "127.0.0.1",
+            )
+            .port(port)
+            .build(),
+            from: "collabd <collabd@agency.example>".parse().unwrap(),
+            to: vec!["ops@agency.example".parse().unwrap()],
+        });
+        let slack = slack.iter().map(|u| u.parse().unwrap()).collect();
+        let filer =
+            NotifyFiler::new(slack, email, Some("1234567".into()), Duration::from_secs(5)).unwrap();
+        Arc::new(Worker::new(db.clone(), filer))
+    }
+
+    #[tokio::test]
+    async fn notify_tells_slack_and_email_with_code_and_links() {
+        let slack = serve(vec![]).await;
+        let (port, mails) = smtp_server().await;
+        let (_dir, db) = db_with_requests(1).await;
+        notify_worker(&db, vec![slack.url.clone()], Some(port))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "notified");
+
+        let posted = slack.seen.lock().unwrap().clone();
+        assert_eq!(posted.len(), 1);
+        let text = serde_json::from_slice::<serde_json::Value>(&posted[0].body).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for want in [
+            "store-0.myshopify.com",
+            "Collaborator code: 0000",
+            "partners.shopify.com",
+            "dev.shopify.com/dashboard/1234567/stores/collaborations/new?store_url=store-0.myshopify.com",
+            "collabd mark 1 requested",
+        ] {
+            assert!(text.contains(want), "Slack text lacks {want}: {text}");
+        }
+        let mails = mails.lock().unwrap().clone();
+        assert_eq!(mails.len(), 1);
+        assert!(
+            mails[0].contains("Subject: Request access to store-0.myshopify.com"),
+            "{}",
+            mails[0]
+        );
+        assert!(mails[0].contains("Collaborator code: 0000"), "{}", mails[0]);
+
+        let detail: String =
+            sqlx::query_scalar("select detail from request_events where event = 'filed'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert!(
+            detail.contains("Slack webhook") && detail.contains("email to ops@agency.example"),
+            "{detail}"
+        );
+        assert!(
+            !detail.contains("0000"),
+            "the timeline masks the code: {detail}"
+        );
+    }
+
+    #[tokio::test]
+    async fn notify_counts_as_delivered_if_any_channel_took_it() {
+        let slack = serve(vec![(500, Duration::ZERO)]).await;
+        let (port, mails) = smtp_server().await;
+        let (_dir, db) = db_with_requests(1).await;
+        notify_worker(&db, vec![slack.url.clone()], Some(port))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "notified");
+        assert_eq!(mails.lock().unwrap().len(), 1);
+        let detail: String =
+            sqlx::query_scalar("select detail from request_events where event = 'filed'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert!(
+            detail.contains("failed: Slack webhook") && detail.contains("500"),
+            "{detail}"
+        );
+    }
+
+    #[tokio::test]
+    async fn notify_retries_when_no_channel_took_it() {
+        let slack = serve(vec![(500, Duration::ZERO)]).await;
+        let (_dir, db) = db_with_requests(1).await;
+        notify_worker(&db, vec![slack.url.clone()], None)
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "queued");
+        assert!(
+            last_error(&db)
+                .await
+                .contains("no notification channel took the message")
         );
     }
 }
