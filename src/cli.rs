@@ -82,6 +82,10 @@ pub enum Command {
         #[command(flatten)]
         who: Who,
     },
+    /// The daemon: files queued requests with the configured filer, reminds
+    /// and expires, until SIGTERM or SIGINT. (The IMAP watcher joins it next;
+    /// until then feed mail with `collabd ingest -`.)
+    Run,
     /// The whole pipeline on shipped fixtures, in a throwaway database.
     Demo,
 }
@@ -133,6 +137,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => crate::demo::run(&settings, cli.db.as_deref()).await,
+        Command::Run => crate::daemon::run(&settings)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Mark { id, state, who } => act(&settings, id, Action::Mark(state), &who).await,
         Command::Cancel { id, who } => act(&settings, id, Action::Cancel, &who).await,
         Command::Retry { id, who } => act(&settings, id, Action::Retry, &who).await,

@@ -3,6 +3,7 @@
 //! email parsing beyond building the classifier the settings describe.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -33,6 +34,55 @@ pub struct RawConfig {
     pub trust: RawTrust,
     #[serde(default)]
     pub shopify: RawShopify,
+    #[serde(default)]
+    pub worker: RawWorker,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorker {
+    /// log, notify, webhook or command.
+    pub filer: Option<String>,
+    pub concurrency: Option<usize>,
+    pub max_attempts: Option<u32>,
+    pub lease_seconds: Option<u64>,
+    pub poll_seconds: Option<u64>,
+    pub remind_after_days: Option<u32>,
+    pub expire_after_days: Option<u32>,
+    pub command: Option<RawCommand>,
+    pub webhook: Option<RawWebhook>,
+    pub notify: Option<RawNotify>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommand {
+    pub program: PathBuf,
+    #[serde(default)]
+    pub args: Vec<String>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub url: String,
+    /// File holding the HMAC secret; else $COLLABD_WEBHOOK_SECRET, else the
+    /// systemd credential `webhook-secret`.
+    pub secret_file: Option<PathBuf>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    #[serde(default)]
+    pub slack_webhooks: Vec<String>,
+    pub dev_dashboard_org_id: Option<String>,
+    pub smtp_url: Option<String>,
+    pub email_from: Option<String>,
+    #[serde(default)]
+    pub email_to: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +123,42 @@ pub struct Settings {
     pub raw_retention_days: u32,
     pub trust: TrustPolicy,
     pub outcome_patterns: Vec<(OutcomeResult, String)>,
+    pub worker: WorkerSettings,
+}
+
+/// Which filer the worker uses, and how.
+#[derive(Debug, Clone)]
+pub enum FilerSettings {
+    Log,
+    Command {
+        program: PathBuf,
+        args: Vec<String>,
+        timeout: Duration,
+    },
+    Webhook {
+        url: reqwest::Url,
+        secret: crate::filer::Secret,
+        timeout: Duration,
+    },
+    Notify {
+        slack: Vec<reqwest::Url>,
+        dev_org_id: Option<String>,
+        smtp_url: Option<String>,
+        email_from: Option<String>,
+        email_to: Vec<String>,
+    },
+}
+
+/// Validated `[worker]` settings.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub filer: FilerSettings,
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub lease: Duration,
+    pub poll: Duration,
+    pub remind_after_days: u32,
+    pub expire_after_days: u32,
 }
 
 pub const DEFAULT_MAX_RAW_BYTES: u64 = 2 * 1024 * 1024;
@@ -173,7 +259,9 @@ impl Settings {
                 outcome_patterns.push((result, p));
             }
         }
+        let worker = worker_settings(raw.worker)?;
         Ok(Settings {
+            worker,
             database_path: raw.database.path.unwrap_or_else(default_database_path),
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
             raw_retention_days: raw
@@ -191,6 +279,163 @@ impl Settings {
             OutcomeRules::new(&self.outcome_patterns).expect("patterns were validated when loaded");
         Classifier::new(self.trust.clone(), rules)
     }
+}
+
+fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
+    let secs = |v: Option<u64>, default: u64, key: &str| -> Result<Duration, ConfigError> {
+        match v.unwrap_or(default) {
+            0 => Err(invalid(key, "must be at least 1 second")),
+            n => Ok(Duration::from_secs(n)),
+        }
+    };
+    let name = w
+        .filer
+        .as_deref()
+        .unwrap_or(if w.notify.is_some() { "notify" } else { "log" });
+    let filer = match name {
+        "log" => FilerSettings::Log,
+        "command" => {
+            let c = w.command.ok_or_else(|| {
+                invalid(
+                    "worker.command",
+                    "filer = \"command\" needs a [worker.command] table with `program`",
+                )
+            })?;
+            FilerSettings::Command {
+                program: c.program,
+                args: c.args,
+                timeout: secs(c.timeout_seconds, 60, "worker.command.timeout_seconds")?,
+            }
+        }
+        "webhook" => {
+            let h = w.webhook.ok_or_else(|| {
+                invalid(
+                    "worker.webhook",
+                    "filer = \"webhook\" needs a [worker.webhook] table with `url`",
+                )
+            })?;
+            let url: reqwest::Url = h
+                .url
+                .parse()
+                .map_err(|e| invalid("worker.webhook.url", &format!("not a URL: {e}")))?;
+            if !matches!(url.scheme(), "https" | "http") {
+                return Err(invalid(
+                    "worker.webhook.url",
+                    "must be an http or https URL",
+                ));
+            }
+            let secret = load_secret(
+                h.secret_file.as_deref(),
+                "COLLABD_WEBHOOK_SECRET",
+                "webhook-secret",
+            )
+            .map_err(|m| invalid("worker.webhook.secret_file", &m))?;
+            FilerSettings::Webhook {
+                url,
+                secret,
+                timeout: secs(h.timeout_seconds, 10, "worker.webhook.timeout_seconds")?,
+            }
+        }
+        "notify" => {
+            let n = w.notify.unwrap_or_default();
+            let slack = n
+                .slack_webhooks
+                .iter()
+                .map(|u| {
+                    u.parse().map_err(|e| {
+                        invalid(
+                            "worker.notify.slack_webhooks",
+                            &format!("`…` is not a URL: {e}"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<reqwest::Url>, _>>()?;
+            if slack.is_empty() && n.smtp_url.is_none() {
+                return Err(invalid(
+                    "worker.notify",
+                    "needs slack_webhooks, or smtp_url with email_from and email_to",
+                ));
+            }
+            if n.smtp_url.is_some() && (n.email_from.is_none() || n.email_to.is_empty()) {
+                return Err(invalid(
+                    "worker.notify",
+                    "smtp_url needs email_from and email_to",
+                ));
+            }
+            FilerSettings::Notify {
+                slack,
+                dev_org_id: n.dev_dashboard_org_id,
+                smtp_url: n.smtp_url,
+                email_from: n.email_from,
+                email_to: n.email_to,
+            }
+        }
+        other => {
+            return Err(invalid(
+                "worker.filer",
+                &format!("`{other}` is not one of: log, notify, webhook, command"),
+            ));
+        }
+    };
+    let concurrency = w.concurrency.unwrap_or(4);
+    if !(1..=64).contains(&concurrency) {
+        return Err(invalid("worker.concurrency", "must be between 1 and 64"));
+    }
+    let max_attempts = w.max_attempts.unwrap_or(8);
+    if max_attempts == 0 {
+        return Err(invalid("worker.max_attempts", "must be at least 1"));
+    }
+    let (remind, expire) = (
+        w.remind_after_days.unwrap_or(3),
+        w.expire_after_days.unwrap_or(7),
+    );
+    if expire == 0 || remind == 0 || remind >= expire {
+        return Err(invalid(
+            "worker.remind_after_days",
+            "reminders come after at least a day and before expire_after_days",
+        ));
+    }
+    Ok(WorkerSettings {
+        filer,
+        concurrency,
+        max_attempts,
+        lease: secs(w.lease_seconds, 300, "worker.lease_seconds")?,
+        poll: secs(w.poll_seconds, 5, "worker.poll_seconds")?,
+        remind_after_days: remind,
+        expire_after_days: expire,
+    })
+}
+
+/// A secret from a file, else an environment variable, else a systemd
+/// credential. The message never contains the secret.
+fn load_secret(
+    file: Option<&Path>,
+    env: &str,
+    credential: &str,
+) -> Result<crate::filer::Secret, String> {
+    let from_file = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+            .map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let value = match file {
+        Some(p) => from_file(p)?,
+        None => match std::env::var(env) {
+            Ok(v) => v,
+            Err(_) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                Some(dir) => from_file(&Path::new(&dir).join(credential))?,
+                None => {
+                    return Err(format!(
+                        "no secret: set secret_file, ${env}, or a systemd credential `{credential}`"
+                    ));
+                }
+            },
+        },
+    };
+    if value.is_empty() {
+        return Err("the secret is empty".into());
+    }
+    Ok(crate::filer::Secret::new(value))
 }
 
 /// `$STATE_DIRECTORY/collabd.db` under systemd, else `./collabd.db`.
@@ -276,6 +521,58 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 3") && err.contains("forwarder"), "{err}");
+    }
+
+    #[test]
+    fn worker_settings_are_checked() {
+        let s = parse("").unwrap();
+        assert!(matches!(s.worker.filer, FilerSettings::Log));
+        let err = parse("[worker]\nfiler = \"carrier-pigeon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("worker.filer") && err.contains("carrier-pigeon"),
+            "{err}"
+        );
+        let err = parse("[worker]\nfiler = \"command\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("worker.command"), "{err}");
+        let err = parse("[worker]\nfiler = \"notify\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("slack_webhooks"), "{err}");
+        let err = parse("[worker]\nremind_after_days = 9\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("worker.remind_after_days"), "{err}");
+        let err = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret_file = \"/nonexistent/secret\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("worker.webhook.secret_file") && err.contains("/nonexistent/secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_webhook_secret_comes_from_its_file_and_never_prints() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("secret");
+        std::fs::write(&f, "hunter2\n").unwrap();
+        let s = parse(&format!(
+            "[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret_file = \"{}\"\n",
+            f.display()
+        ))
+        .unwrap();
+        let FilerSettings::Webhook { secret, .. } = &s.worker.filer else {
+            panic!("webhook expected")
+        };
+        assert_eq!(
+            crate::filer::signature(secret, b"x"),
+            crate::filer::signature(&crate::filer::Secret::new("hunter2"), b"x")
+        );
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]

@@ -12,11 +12,13 @@
 //! - [`queue`] — retry or give up, decided in one place.
 //! - [`filer`] — how a request is handed on: the trait and its backends.
 //! - [`worker`] — claims due requests, files them, records the result.
+//! - [`daemon`] — `collabd run`: the worker until a signal stops it.
 //! - [`cli`] — the subcommands and their output.
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod filer;
 pub mod ingest;

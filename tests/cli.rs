@@ -314,3 +314,121 @@ fn operators_mark_cancel_and_retry_with_who_and_when() {
         .collect();
     assert_eq!(states, vec!["requested", "cancelled"]);
 }
+
+/// Waits for `cond`, polling; fails after `limit`. (A process-level test:
+/// it waits for an outcome, it never asserts on how long that took.)
+fn wait_for(limit: std::time::Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn sql(db: &Path, q: &str) -> String {
+    let out = Command::new("sqlite3")
+        .arg(db)
+        .arg(q)
+        .output()
+        .expect("sqlite3 is installed");
+    text(&out.stdout).trim().to_owned()
+}
+
+/// The worker is killed with SIGKILL while the command filer runs; after a
+/// restart the claim expires and the request is filed again with the same
+/// idempotency key: nothing lost, nothing stuck. SIGTERM then stops it cleanly.
+#[test]
+fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let calls = dir.path().join("calls");
+    let script = dir.path().join("file-request.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$COLLABD_IDEMPOTENCY_KEY $COLLABD_ATTEMPT\" >> {calls}\n\
+             if [ \"$COLLABD_ATTEMPT\" = 1 ]; then echo $$ > {calls}.pid; exec sleep 60; fi\nexit 0\n",
+            calls = calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dir.path().join("collabd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[worker]\nfiler = \"command\"\nlease_seconds = 2\npoll_seconds = 1\n\
+             [worker.command]\nprogram = \"{}\"\ntimeout_seconds = 120\n",
+            db.display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    let out = collabd(&[
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        fixture("leadsie/plain-text.eml").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .args(["run", "--config", cfg.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = start();
+    wait_for(
+        std::time::Duration::from_secs(20),
+        "the first filing attempt",
+        || std::fs::read_to_string(&calls).is_ok_and(|c| c.lines().count() == 1),
+    );
+    first.kill().unwrap(); // SIGKILL, mid-filing
+    first.wait().unwrap();
+    assert_eq!(sql(&db, "select state from access_requests"), "filing");
+
+    let mut second = start();
+    wait_for(
+        std::time::Duration::from_secs(30),
+        "the request to be filed again",
+        || sql(&db, "select state from access_requests") == "requested",
+    );
+    let calls_made = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(
+        calls_made.lines().collect::<Vec<_>>(),
+        vec!["collabd-request-1 1", "collabd-request-1 2"]
+    );
+    assert_eq!(sql(&db, "select attempts from access_requests"), "2");
+
+    // SIGTERM: a clean stop, exit 0.
+    Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .unwrap();
+    let mut status = None;
+    wait_for(
+        std::time::Duration::from_secs(10),
+        "collabd to stop on SIGTERM",
+        || {
+            status = second.try_wait().unwrap();
+            status.is_some()
+        },
+    );
+    assert!(status.unwrap().success());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(
+        log.contains("SIGTERM") && log.contains("collabd stopped"),
+        "{log}"
+    );
+    assert!(!log.contains("0105"), "the log never shows the code: {log}");
+
+    // The first attempt's command, orphaned by SIGKILL, is ours to clean up.
+    if let Ok(pid) = std::fs::read_to_string(format!("{}.pid", calls.display())) {
+        let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+    }
+}
