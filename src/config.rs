@@ -47,6 +47,8 @@ pub struct RawWorker {
     pub max_attempts: Option<u32>,
     pub lease_seconds: Option<u64>,
     pub poll_seconds: Option<u64>,
+    /// At most this many filings a minute (default: no limit).
+    pub rate_per_minute: Option<u32>,
     pub remind_after_days: Option<u32>,
     pub expire_after_days: Option<u32>,
     pub command: Option<RawCommand>,
@@ -157,6 +159,7 @@ pub struct WorkerSettings {
     pub max_attempts: u32,
     pub lease: Duration,
     pub poll: Duration,
+    pub rate_per_minute: Option<u32>,
     pub remind_after_days: u32,
     pub expire_after_days: u32,
 }
@@ -401,6 +404,15 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
         max_attempts,
         lease: secs(w.lease_seconds, 300, "worker.lease_seconds")?,
         poll: secs(w.poll_seconds, 5, "worker.poll_seconds")?,
+        rate_per_minute: match w.rate_per_minute {
+            Some(0) => {
+                return Err(invalid(
+                    "worker.rate_per_minute",
+                    "must be at least 1 (leave it out for no limit)",
+                ));
+            }
+            other => other,
+        },
         remind_after_days: remind,
         expire_after_days: expire,
     })

@@ -95,6 +95,7 @@ async fn serve<F: Filer + 'static>(
     };
     worker.remind_after = chrono::Duration::days(w.remind_after_days.into());
     worker.expire_after = chrono::Duration::days(w.expire_after_days.into());
+    worker.pacer = w.rate_per_minute.map(crate::queue::Pacer::per_minute);
     tracing::info!(
         filer = worker.filer.name(),
         database = %settings.database_path.display(),

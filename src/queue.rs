@@ -122,3 +122,57 @@ mod tests {
         assert_eq!(d, Decision::GiveUp);
     }
 }
+
+/// Spaces filings out to at most `per_minute`, evenly: each caller waits for
+/// its slot. Protects a filer's endpoint (and Shopify's patience) from bursts.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    pub fn per_minute(n: u32) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs(60) / n.max(1),
+            next: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Waits until this caller may file.
+    pub async fn wait(&self) {
+        let mut next = self.next.lock().await;
+        let now = tokio::time::Instant::now();
+        let slot = next.map_or(now, |n| n.max(now));
+        *next = Some(slot + self.interval);
+        drop(next);
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+#[cfg(test)]
+mod pacer_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn sixty_a_minute_means_one_a_second() {
+        let pacer = Pacer::per_minute(60);
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            pacer.wait().await;
+        }
+        // Virtual time: the first goes at once, then one a second.
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_pacer_does_not_bank_slots() {
+        let pacer = Pacer::per_minute(60);
+        pacer.wait().await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let start = tokio::time::Instant::now();
+        pacer.wait().await;
+        pacer.wait().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+}

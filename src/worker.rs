@@ -35,6 +35,8 @@ pub struct Worker<F> {
     /// ... and becomes `expired` after this (Shopify drops a pending request
     /// after seven days).
     pub expire_after: chrono::Duration,
+    /// At most this many filings a minute, when set.
+    pub pacer: Option<queue::Pacer>,
 }
 
 /// What one sweep did.
@@ -55,6 +57,7 @@ impl<F: Filer + 'static> Worker<F> {
             poll_interval: Duration::from_secs(5),
             remind_after: chrono::Duration::days(3),
             expire_after: chrono::Duration::days(7),
+            pacer: None,
         }
     }
 
@@ -67,6 +70,9 @@ impl<F: Filer + 'static> Worker<F> {
         let mut exhausted = false;
         loop {
             while !exhausted && in_flight.len() < self.concurrency.max(1) {
+                if let Some(pacer) = &self.pacer {
+                    pacer.wait().await;
+                }
                 match self.claim(now).await? {
                     Some(request) => {
                         attempts += 1;
