@@ -142,19 +142,27 @@ pub enum FilerSettings {
         secret: crate::filer::Secret,
         timeout: Duration,
     },
-    Notify {
-        slack: Vec<reqwest::Url>,
-        dev_org_id: Option<String>,
-        smtp_url: Option<String>,
-        email_from: Option<String>,
-        email_to: Vec<String>,
-    },
+    /// Uses [`WorkerSettings::notify`]'s channels.
+    Notify,
+}
+
+/// `[worker.notify]`: where people are told to file, and of outcomes.
+#[derive(Debug, Clone)]
+pub struct NotifyChannels {
+    pub slack: Vec<reqwest::Url>,
+    pub dev_org_id: Option<String>,
+    pub smtp_url: Option<String>,
+    pub email_from: Option<String>,
+    pub email_to: Vec<String>,
 }
 
 /// Validated `[worker]` settings.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub filer: FilerSettings,
+    /// The notify filer's channels; also where outcomes are announced, with
+    /// any filer.
+    pub notify: Option<NotifyChannels>,
     pub concurrency: usize,
     pub max_attempts: u32,
     pub lease: Duration,
@@ -291,10 +299,46 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
             n => Ok(Duration::from_secs(n)),
         }
     };
+    let notify = match w.notify {
+        None => None,
+        Some(n) => {
+            let slack = n
+                .slack_webhooks
+                .iter()
+                .map(|u| {
+                    u.parse().map_err(|e| {
+                        invalid(
+                            "worker.notify.slack_webhooks",
+                            &format!("an entry is not a URL: {e}"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<reqwest::Url>, _>>()?;
+            if slack.is_empty() && n.smtp_url.is_none() {
+                return Err(invalid(
+                    "worker.notify",
+                    "needs slack_webhooks, or smtp_url with email_from and email_to",
+                ));
+            }
+            if n.smtp_url.is_some() && (n.email_from.is_none() || n.email_to.is_empty()) {
+                return Err(invalid(
+                    "worker.notify",
+                    "smtp_url needs email_from and email_to",
+                ));
+            }
+            Some(NotifyChannels {
+                slack,
+                dev_org_id: n.dev_dashboard_org_id,
+                smtp_url: n.smtp_url,
+                email_from: n.email_from,
+                email_to: n.email_to,
+            })
+        }
+    };
     let name = w
         .filer
         .as_deref()
-        .unwrap_or(if w.notify.is_some() { "notify" } else { "log" });
+        .unwrap_or(if notify.is_some() { "notify" } else { "log" });
     let filer = match name {
         "log" => FilerSettings::Log,
         "command" => {
@@ -340,38 +384,13 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
             }
         }
         "notify" => {
-            let n = w.notify.unwrap_or_default();
-            let slack = n
-                .slack_webhooks
-                .iter()
-                .map(|u| {
-                    u.parse().map_err(|e| {
-                        invalid(
-                            "worker.notify.slack_webhooks",
-                            &format!("`…` is not a URL: {e}"),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<reqwest::Url>, _>>()?;
-            if slack.is_empty() && n.smtp_url.is_none() {
+            if notify.is_none() {
                 return Err(invalid(
                     "worker.notify",
-                    "needs slack_webhooks, or smtp_url with email_from and email_to",
+                    "filer = \"notify\" needs a [worker.notify] table with slack_webhooks, or smtp_url with email_from and email_to",
                 ));
             }
-            if n.smtp_url.is_some() && (n.email_from.is_none() || n.email_to.is_empty()) {
-                return Err(invalid(
-                    "worker.notify",
-                    "smtp_url needs email_from and email_to",
-                ));
-            }
-            FilerSettings::Notify {
-                slack,
-                dev_org_id: n.dev_dashboard_org_id,
-                smtp_url: n.smtp_url,
-                email_from: n.email_from,
-                email_to: n.email_to,
-            }
+            FilerSettings::Notify
         }
         other => {
             return Err(invalid(
@@ -400,6 +419,7 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
     }
     Ok(WorkerSettings {
         filer,
+        notify,
         concurrency,
         max_attempts,
         lease: secs(w.lease_seconds, 300, "worker.lease_seconds")?,
@@ -554,6 +574,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("slack_webhooks"), "{err}");
+        let err = parse("[worker.notify]\nsmtp_url = \"smtp://localhost\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("email_from"), "{err}");
         let err = parse("[worker]\nremind_after_days = 9\n")
             .unwrap_err()
             .to_string();

@@ -447,9 +447,36 @@ impl Filer for NotifyFiler {
     }
 
     async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+        let (subject, body) = self.message(r);
+        let (delivered, failed) = self.send(&subject, &body).await;
+        let failed_text = if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; failed: {}", failed.join("; "))
+        };
+        if delivered.is_empty() {
+            return Err(Failure::Transient(format!(
+                "no notification channel took the message{failed_text}"
+            )));
+        }
+        Ok(Filed {
+            state: RequestState::Notified,
+            detail: format!(
+                "notified {} (store {}, code {}){failed_text}",
+                delivered.join(" and "),
+                r.store_domain,
+                mask_code(&r.collaborator_code)
+            ),
+        })
+    }
+}
+
+impl NotifyFiler {
+    /// Sends one message on every channel; returns what took it and what
+    /// failed (each named, without secrets).
+    pub async fn send(&self, subject: &str, body: &str) -> (Vec<String>, Vec<String>) {
         use lettre::AsyncTransport;
 
-        let (subject, body) = self.message(r);
         let mut delivered = Vec::new();
         let mut failed = Vec::new();
         for url in &self.slack {
@@ -478,7 +505,7 @@ impl Filer for NotifyFiler {
         if let Some(email) = &self.email {
             let mut builder = lettre::Message::builder()
                 .from(email.from.clone())
-                .subject(subject.clone());
+                .subject(subject);
             for to in &email.to {
                 builder = builder.to(to.clone());
             }
@@ -488,7 +515,7 @@ impl Filer for NotifyFiler {
                 .map(|m| m.email.to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            match builder.body(body.clone()) {
+            match builder.body(body.to_owned()) {
                 Ok(message) => match email.transport.send(message).await {
                     Ok(_) => delivered.push(format!("email to {to_list}")),
                     Err(e) => failed.push(format!("email to {to_list} failed: {e}")),
@@ -496,24 +523,6 @@ impl Filer for NotifyFiler {
                 Err(e) => failed.push(format!("email could not be built: {e}")),
             }
         }
-        let failed_text = if failed.is_empty() {
-            String::new()
-        } else {
-            format!("; failed: {}", failed.join("; "))
-        };
-        if delivered.is_empty() {
-            return Err(Failure::Transient(format!(
-                "no notification channel took the message{failed_text}"
-            )));
-        }
-        Ok(Filed {
-            state: RequestState::Notified,
-            detail: format!(
-                "notified {} (store {}, code {}){failed_text}",
-                delivered.join(" and "),
-                r.store_domain,
-                mask_code(&r.collaborator_code)
-            ),
-        })
+        (delivered, failed)
     }
 }

@@ -625,6 +625,61 @@ pub async fn waiting_since(
         .collect())
 }
 
+/// An event operators are told about, with its request.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    pub event_id: i64,
+    pub request_id: RequestId,
+    pub store_domain: String,
+    pub client_name: Option<String>,
+    pub event: String,
+    pub to_state: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Outcome and reminder events after the announcement cursor, oldest first.
+pub async fn pending_announcements(
+    conn: &mut SqliteConnection,
+    limit: i64,
+) -> Result<Vec<Announcement>> {
+    let rows = sqlx::query(
+        "select e.id, e.request_id, r.store_domain, r.client_name, e.event, e.to_state, e.detail
+         from request_events e join access_requests r on r.id = e.request_id
+         where e.id > (select last_event_id from announcement_cursor where id = 1)
+           and (e.to_state in ('granted', 'declined', 'revoked', 'failed', 'expired') or e.event = 'reminder')
+         order by e.id limit ?",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Announcement {
+            event_id: r.get(0),
+            request_id: RequestId(r.get(1)),
+            store_domain: r.get(2),
+            client_name: r.get(3),
+            event: r.get(4),
+            to_state: r.get(5),
+            detail: r.get(6),
+        })
+        .collect())
+}
+
+/// Moves the announcement cursor forward (never back).
+pub async fn advance_announcements(
+    conn: &mut SqliteConnection,
+    event_id: i64,
+    now: &str,
+) -> Result<()> {
+    sqlx::query("update announcement_cursor set last_event_id = max(last_event_id, ?), updated_at = ? where id = 1")
+        .bind(event_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Makes a queued request due now (an operator's retry).
 pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
     sqlx::query("update access_requests set next_attempt_at = ?, updated_at = ? where id = ?")

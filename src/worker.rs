@@ -12,7 +12,7 @@ use sqlx::Connection;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::filer::{Filer, FilingRequest};
+use crate::filer::{Filer, FilingRequest, NotifyFiler};
 use crate::model::RequestState;
 use crate::queue::{self, Decision, Failure, RetryPolicy};
 use crate::store::{self, Db, Event, Request};
@@ -37,6 +37,8 @@ pub struct Worker<F> {
     pub expire_after: chrono::Duration,
     /// At most this many filings a minute, when set.
     pub pacer: Option<queue::Pacer>,
+    /// Where operators hear of outcomes and reminders, when configured.
+    pub announcer: Option<NotifyFiler>,
 }
 
 /// What one sweep did.
@@ -58,6 +60,7 @@ impl<F: Filer + 'static> Worker<F> {
             remind_after: chrono::Duration::days(3),
             expire_after: chrono::Duration::days(7),
             pacer: None,
+            announcer: None,
         }
     }
 
@@ -145,15 +148,55 @@ impl<F: Filer + 'static> Worker<F> {
         Ok(done)
     }
 
+    /// Tells operators about outcomes (granted, declined, revoked, failed,
+    /// expired) and reminders not yet announced, oldest first. Stops at the
+    /// first message no channel took, to try it again on the next pass.
+    pub async fn announce(&self, now: DateTime<Utc>) -> store::Result<usize> {
+        let Some(notify) = &self.announcer else {
+            return Ok(0);
+        };
+        let now_s = store::timestamp(now);
+        let mut conn = self.db.pool.acquire().await?;
+        let mut sent = 0;
+        for a in store::pending_announcements(&mut conn, 100).await? {
+            let client = a.client_name.as_deref().unwrap_or("a client");
+            let detail = a.detail.as_deref().unwrap_or("");
+            let (subject, body) = match a.to_state.as_deref().filter(|_| a.event != "reminder") {
+                Some(state) => (
+                    format!("{} is {state} ({client})", a.store_domain),
+                    format!(
+                        "Request #{} for {} ({client}) is now {state}.\n{detail}\n",
+                        a.request_id, a.store_domain
+                    ),
+                ),
+                None => (
+                    format!("Still waiting on {} ({client})", a.store_domain),
+                    format!("Request #{}: {detail}\n", a.request_id),
+                ),
+            };
+            let (delivered, failed) = notify.send(&subject, &body).await;
+            if delivered.is_empty() {
+                tracing::warn!(request = %a.request_id, failed = %failed.join("; "), "could not tell operators; will try again");
+                break;
+            }
+            store::advance_announcements(&mut conn, a.event_id, &now_s).await?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
     /// Runs until `shutdown` fires, finishing the filings in hand.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut delay = self.poll_interval;
         loop {
             let now = Utc::now();
-            let pass = match self.run_due(now).await {
-                Ok(_) => self.sweep(now).await.map(|_| ()),
-                Err(e) => Err(e),
-            };
+            let pass = async {
+                self.run_due(now).await?;
+                self.sweep(now).await?;
+                self.announce(now).await
+            }
+            .await
+            .map(|_| ());
             match pass {
                 Ok(()) => delay = self.poll_interval,
                 Err(e) => {

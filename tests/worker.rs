@@ -779,6 +779,68 @@ mod webhook_and_notify {
                 .contains("no notification channel took the message")
         );
     }
+
+    /// Outcomes reach operators once, in order; a message no channel took is
+    /// sent again on a later pass (the cursor moves only after delivery).
+    #[tokio::test]
+    async fn operators_hear_of_outcomes_once_and_nothing_is_lost() {
+        use collabd::filer::NotifyFiler;
+        use collabd::ingest::Ingestor;
+        use collabd::mail::Classifier;
+        use collabd::store::Source;
+        let slack = serve(vec![(500, Duration::ZERO)]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("a.db")).await.unwrap();
+        let ingestor = Ingestor {
+            db: db.clone(),
+            classifier: Classifier::with_defaults(),
+            max_raw_bytes: 1 << 20,
+        };
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+        for f in ["01-leadsie-acme.eml", "04-shopify-acme-granted.eml"] {
+            ingestor
+                .ingest(
+                    &std::fs::read(fixtures.join(f)).unwrap(),
+                    &Source::Stdin,
+                    t(0),
+                )
+                .await
+                .unwrap();
+        }
+        let mut worker = Worker::new(db.clone(), LogFiler);
+        worker.announcer = Some(
+            NotifyFiler::new(
+                vec![slack.url.parse().unwrap()],
+                None,
+                None,
+                Duration::from_secs(5),
+            )
+            .unwrap(),
+        );
+        let worker = Arc::new(worker);
+
+        assert_eq!(
+            worker.announce(t(1)).await.unwrap(),
+            0,
+            "Slack refused: not announced yet"
+        );
+        assert_eq!(worker.announce(t(2)).await.unwrap(), 1);
+        assert_eq!(worker.announce(t(3)).await.unwrap(), 0, "announced once");
+        let posts = slack.seen.lock().unwrap().clone();
+        assert_eq!(posts.len(), 2, "the refused post and the delivered one");
+        let text = serde_json::from_slice::<serde_json::Value>(&posts[1].body).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            text.contains("acme-co.myshopify.com is granted (Acme Co)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("0105"),
+            "outcome announcements carry no code: {text}"
+        );
+    }
 }
 
 /// Time is passed in: a request the merchant does not answer gets one
