@@ -72,6 +72,9 @@ pub struct RawWebhook {
     /// File holding the HMAC secret; else $COLLABD_WEBHOOK_SECRET, else the
     /// systemd credential `webhook-secret`.
     pub secret_file: Option<PathBuf>,
+    /// The secret itself; prefer secret_file or a credential, which keep it
+    /// out of a file that is often shared.
+    pub secret: Option<String>,
     pub timeout_seconds: Option<u64>,
 }
 
@@ -371,11 +374,15 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     "must be an http or https URL",
                 ));
             }
-            let secret = load_secret(
-                h.secret_file.as_deref(),
-                "COLLABD_WEBHOOK_SECRET",
-                "webhook-secret",
-            )
+            let secret = match h.secret.filter(|v| !v.is_empty()) {
+                Some(inline) if h.secret_file.is_none() => Ok(crate::filer::Secret::new(inline)),
+                Some(_) => Err("set secret or secret_file, not both".to_owned()),
+                None => load_secret(
+                    h.secret_file.as_deref(),
+                    "COLLABD_WEBHOOK_SECRET",
+                    "webhook-secret",
+                ),
+            }
             .map_err(|m| invalid("worker.webhook.secret_file", &m))?;
             FilerSettings::Webhook {
                 url,
@@ -589,6 +596,16 @@ mod tests {
             err.contains("worker.webhook.secret_file") && err.contains("/nonexistent/secret"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_webhook_secret_may_be_inline_but_not_twice() {
+        let s = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret = \"s3\"\n").unwrap();
+        assert!(matches!(s.worker.filer, FilerSettings::Webhook { .. }));
+        let err = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret = \"s3\"\nsecret_file = \"/x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not both") && !err.contains("s3\""), "{err}");
     }
 
     #[test]
