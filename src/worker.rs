@@ -68,6 +68,13 @@ impl<F: Filer + 'static> Worker<F> {
     /// none is due; returns how many attempts it made. Time is an argument
     /// so tests control it.
     pub async fn run_due(self: &Arc<Self>, now: DateTime<Utc>) -> store::Result<usize> {
+        self.run_due_at(Clock::Fixed(now)).await
+    }
+
+    /// The pass itself. With the live clock each claim and each completion
+    /// reads the time when it happens, so a long pass cannot hand out leases
+    /// that are already spent.
+    async fn run_due_at(self: &Arc<Self>, clock: Clock) -> store::Result<usize> {
         let mut attempts = 0;
         let mut in_flight = JoinSet::new();
         let mut exhausted = false;
@@ -76,11 +83,11 @@ impl<F: Filer + 'static> Worker<F> {
                 if let Some(pacer) = &self.pacer {
                     pacer.wait().await;
                 }
-                match self.claim(now).await? {
+                match self.claim(clock.now()).await? {
                     Some(request) => {
                         attempts += 1;
                         let worker = Arc::clone(self);
-                        in_flight.spawn(async move { worker.file_one(request, now).await });
+                        in_flight.spawn(async move { worker.file_one(request, clock).await });
                     }
                     None => exhausted = true,
                 }
@@ -189,9 +196,9 @@ impl<F: Filer + 'static> Worker<F> {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut delay = self.poll_interval;
         loop {
-            let now = Utc::now();
             let pass = async {
-                self.run_due(now).await?;
+                self.run_due_at(Clock::Live).await?;
+                let now = Utc::now();
                 self.sweep(now).await?;
                 self.announce(now).await
             }
@@ -246,9 +253,10 @@ impl<F: Filer + 'static> Worker<F> {
         Ok(claimed)
     }
 
-    async fn file_one(&self, request: Request, now: DateTime<Utc>) -> store::Result<()> {
+    async fn file_one(&self, request: Request, clock: Clock) -> store::Result<()> {
         let filing = FilingRequest::from(&request);
         let result = self.filer.file(&filing).await;
+        let now = clock.now();
         let now_s = store::timestamp(now);
         let mut conn = self.db.pool.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -311,6 +319,22 @@ impl<F: Filer + 'static> Worker<F> {
             tracing::warn!(request = %request.id, attempt = request.attempts, "the claim expired before filing finished; a newer attempt owns the request");
         }
         Ok(())
+    }
+}
+
+/// Where a pass gets the time: fixed (tests, the demo) or the wall clock.
+#[derive(Debug, Clone, Copy)]
+enum Clock {
+    Fixed(DateTime<Utc>),
+    Live,
+}
+
+impl Clock {
+    fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::Fixed(t) => t,
+            Clock::Live => Utc::now(),
+        }
     }
 }
 
