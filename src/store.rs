@@ -458,20 +458,7 @@ pub async fn transition(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if changed == 1 {
-        add_event(
-            conn,
-            &Event {
-                request_id: Some(id),
-                from_state: Some(from),
-                to_state: Some(to),
-                ..*e
-            },
-            now,
-        )
-        .await?;
-    }
-    Ok(changed == 1)
+    record_move(conn, changed, id, from, to, e, now).await
 }
 
 /// Claims the next request due for filing, in one statement: a queued
@@ -538,20 +525,7 @@ pub async fn finish_attempt(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if changed == 1 {
-        add_event(
-            conn,
-            &Event {
-                request_id: Some(id),
-                from_state: Some(RequestState::Filing),
-                to_state: Some(to),
-                ..*e
-            },
-            now,
-        )
-        .await?;
-    }
-    Ok(changed == 1)
+    record_move(conn, changed, id, RequestState::Filing, to, e, now).await
 }
 
 /// Puts a request whose filing failed back in the queue until `at`, if
@@ -578,20 +552,16 @@ pub async fn retry_attempt_at(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if changed == 1 {
-        add_event(
-            conn,
-            &Event {
-                request_id: Some(id),
-                from_state: Some(RequestState::Filing),
-                to_state: Some(RequestState::Queued),
-                ..*e
-            },
-            now,
-        )
-        .await?;
-    }
-    Ok(changed == 1)
+    record_move(
+        conn,
+        changed,
+        id,
+        RequestState::Filing,
+        RequestState::Queued,
+        e,
+        now,
+    )
+    .await
 }
 
 /// Requests waiting on the merchant (`requested` or `notified`) filed at or
@@ -699,6 +669,29 @@ pub async fn set_filed_at(conn: &mut SqliteConnection, id: RequestId, now: &str)
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The second half of every state change: when the conditional UPDATE moved
+/// the request (`changed` is 1), append its event; returns whether it moved.
+async fn record_move(
+    conn: &mut SqliteConnection,
+    changed: u64,
+    id: RequestId,
+    from: RequestState,
+    to: RequestState,
+    e: &Event<'_>,
+    now: &str,
+) -> Result<bool> {
+    if changed == 1 {
+        let moved = Event {
+            request_id: Some(id),
+            from_state: Some(from),
+            to_state: Some(to),
+            ..*e
+        };
+        add_event(conn, &moved, now).await?;
+    }
+    Ok(changed == 1)
 }
 
 /// A row of the `request_status` view.

@@ -117,15 +117,7 @@ impl<F: Filer + 'static> Worker<F> {
                 "no answer from the merchant {} days after filing",
                 days(self.expire_after)
             );
-            let e = Event {
-                request_id: Some(id),
-                message_id: None,
-                actor: "worker",
-                event: "expired",
-                from_state: None,
-                to_state: None,
-                detail: Some(&detail),
-            };
+            let e = event("expired", &detail);
             if store::transition(&mut tx, id, from, RequestState::Expired, &e, &now_s).await? {
                 tracing::warn!(request = %id, "expired: {detail}");
                 done.expired.push(id);
@@ -140,12 +132,7 @@ impl<F: Filer + 'static> Worker<F> {
             );
             let e = Event {
                 request_id: Some(id),
-                message_id: None,
-                actor: "worker",
-                event: "reminder",
-                from_state: None,
-                to_state: None,
-                detail: Some(&detail),
+                ..event("reminder", &detail)
             };
             store::add_event(&mut tx, &e, &now_s).await?;
             tracing::warn!(request = %id, "reminder: {detail}");
