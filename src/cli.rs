@@ -402,6 +402,71 @@ pub async fn print_status(
             )?;
         }
     }
+    print_watcher(db, out).await
+}
+
+/// The IMAP watcher's health, per watched mailbox, as `mailbox_state` has it.
+async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
+    let mailboxes = store::mailbox_rows(&db.pool).await?;
+    if mailboxes.is_empty() {
+        writeln!(
+            out,
+            "\nIMAP watcher: no mailbox watched yet (configure [imap] and start `collabd run`)"
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "\nIMAP watcher:")?;
+    for m in &mailboxes {
+        let contact = m
+            .last_contact_at
+            .as_deref()
+            .map(short_time)
+            .unwrap_or_else(|| "never".into());
+        // IDLE is renewed at most every 29 minutes, so a live watcher
+        // touches last contact at least that often.
+        let stale = m
+            .last_contact_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| chrono::Utc::now() - t.to_utc() > chrono::Duration::minutes(31));
+        let health = match (m.state.as_str(), m.connected) {
+            ("idle" | "polling" | "syncing", true) if stale => "STALE (no contact for a long time: is collabd running?)",
+            ("idle" | "polling" | "syncing", true) => "ok",
+            ("stopped", _) => "stopped",
+            ("backoff", _) => "FAILING",
+            _ => "connecting",
+        };
+        writeln!(
+            out,
+            "  {}  {health}: {}{}, last contact {contact}, last UID {}, reconnects {}",
+            m.mailbox,
+            m.state,
+            if m.connected { ", connected" } else { "" },
+            m.last_uid,
+            m.reconnects
+        )?;
+        if let Some(err) = &m.last_error {
+            writeln!(
+                out,
+                "    last error{}: {}",
+                m.last_error_at
+                    .as_deref()
+                    .map(|t| format!(" at {}", short_time(t)))
+                    .unwrap_or_default(),
+                truncate(err, 300)
+            )?;
+        }
+        if let Some(next) = &m.next_retry_at {
+            writeln!(out, "    next attempt at {}", short_time(next))?;
+        }
+    }
+    let skipped = store::request_less_events(&db.pool, "skipped_oversize", 5).await?;
+    if !skipped.is_empty() {
+        writeln!(out, "not downloaded (over imap.max_message_bytes):")?;
+        for (at, _, detail) in skipped {
+            writeln!(out, "  {} {}", short_time(&at), detail.unwrap_or_default())?;
+        }
+    }
     Ok(())
 }
 

@@ -268,6 +268,16 @@ impl Secret {
     pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
         Secret(bytes.into())
     }
+
+    /// The secret itself, for the one place that sends it. Never log it.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The secret as text (a password or token), lossily.
+    pub fn expose_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
 }
 
 impl fmt::Debug for Secret {

@@ -49,6 +49,15 @@ pub enum Decision {
     GiveUp,
 }
 
+/// A random number in [0, 1) for jitter, from the standard library's
+/// randomly keyed hasher (no RNG crate needed for this).
+pub fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// Decides retry or give up after attempt number `attempt` (1-based) failed.
 /// `jitter` in [0, 1) spreads retries so that many requests failing together
 /// do not retry together: the delay is base·2^(attempt-1), capped, then

@@ -98,7 +98,7 @@ impl Db {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(6)
             // A local file needs no liveness ping before each use; the ping is
             // a round trip to sqlx's worker thread on every transaction.
             .test_before_acquire(false)
@@ -817,9 +817,21 @@ pub async fn unmatched_outcomes(
     pool: &SqlitePool,
     limit: i64,
 ) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
+    request_less_events(pool, "unmatched_outcome", limit).await
+}
+
+/// Events of one kind that concern no request (`unmatched_outcome`,
+/// `skipped_oversize`), newest first.
+pub async fn request_less_events(
+    pool: &SqlitePool,
+    event: &str,
+    limit: i64,
+) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
     let rows = sqlx::query(
-        "select at, message_id, detail from request_events where request_id is null order by id desc limit ?",
+        "select at, message_id, detail from request_events where request_id is null and event = ?
+         order by id desc limit ?",
     )
+    .bind(event)
     .bind(limit)
     .fetch_all(pool)
     .await?;
@@ -838,4 +850,135 @@ pub async fn purge_raw_before(pool: &SqlitePool, cutoff: &str) -> Result<u64> {
             .await?
             .rows_affected(),
     )
+}
+
+/// A watched mailbox's checkpoint: its UIDVALIDITY (none before the first
+/// sync) and the highest UID fully processed.
+pub async fn mailbox_checkpoint(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+) -> Result<Option<(Option<u32>, u32)>> {
+    let row = sqlx::query("select uidvalidity, last_uid from mailbox_state where mailbox = ?")
+        .bind(mailbox)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| {
+        (
+            r.get::<Option<i64>, _>(0).map(|v| v as u32),
+            r.get::<i64, _>(1) as u32,
+        )
+    }))
+}
+
+/// Sets the checkpoint; call it in the transaction that stored the messages
+/// it covers, so a crash can never skip a message or advance past one.
+pub async fn set_checkpoint(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+    last_uid: u32,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
+         values (?1, ?2, ?3, 1, ?4, 'syncing', ?4)
+         on conflict (mailbox) do update set uidvalidity = ?2, last_uid = ?3, connected = 1,
+             last_contact_at = ?4, updated_at = ?4",
+    )
+    .bind(mailbox)
+    .bind(uidvalidity)
+    .bind(last_uid)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What the watcher of one mailbox is doing, for `mailbox_state`.
+#[derive(Debug, Clone, Copy)]
+pub struct WatcherHealth<'a> {
+    /// connecting, syncing, idle, polling, backoff or stopped.
+    pub state: &'a str,
+    pub connected: bool,
+    /// The server answered just now.
+    pub contact: bool,
+    /// Set when the watcher failed; kept until the next failure.
+    pub error: Option<&'a str>,
+    pub next_retry_at: Option<&'a str>,
+    /// Count one more reconnect.
+    pub reconnect: bool,
+}
+
+pub async fn set_watcher_health(
+    pool: &SqlitePool,
+    mailbox: &str,
+    h: &WatcherHealth<'_>,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "insert into mailbox_state (mailbox, connected, last_contact_at, last_error, last_error_at, state,
+             reconnects, next_retry_at, updated_at)
+         values (?1, ?2, case when ?3 then ?8 end, ?4, case when ?4 is not null then ?8 end, ?5,
+             case when ?6 then 1 else 0 end, ?7, ?8)
+         on conflict (mailbox) do update set
+             connected = ?2,
+             last_contact_at = case when ?3 then ?8 else last_contact_at end,
+             last_error = coalesce(?4, last_error),
+             last_error_at = case when ?4 is not null then ?8 else last_error_at end,
+             state = ?5,
+             reconnects = reconnects + case when ?6 then 1 else 0 end,
+             next_retry_at = ?7,
+             updated_at = ?8",
+    )
+    .bind(mailbox)
+    .bind(h.connected)
+    .bind(h.contact)
+    .bind(h.error)
+    .bind(h.state)
+    .bind(h.reconnect)
+    .bind(h.next_retry_at)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// One row of `mailbox_state`, for `collabd status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailboxRow {
+    pub mailbox: String,
+    pub state: String,
+    pub connected: bool,
+    pub uidvalidity: Option<i64>,
+    pub last_uid: i64,
+    pub last_contact_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub reconnects: i64,
+    pub next_retry_at: Option<String>,
+}
+
+pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
+    let rows = sqlx::query(
+        "select mailbox, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
+             reconnects, next_retry_at
+         from mailbox_state order by mailbox",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| MailboxRow {
+            mailbox: r.get("mailbox"),
+            state: r.get("state"),
+            connected: r.get::<i64, _>("connected") != 0,
+            uidvalidity: r.get("uidvalidity"),
+            last_uid: r.get("last_uid"),
+            last_contact_at: r.get("last_contact_at"),
+            last_error: r.get("last_error"),
+            last_error_at: r.get("last_error_at"),
+            reconnects: r.get("reconnects"),
+            next_retry_at: r.get("next_retry_at"),
+        })
+        .collect())
 }

@@ -3,7 +3,6 @@
 //! that ends the attempt. Never dies on a filer's or the database's error:
 //! it records it, logs it and carries on.
 
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -262,7 +261,7 @@ impl<F: Filer + 'static> Worker<F> {
             }
             Err(failure) => {
                 let attempt = u32::try_from(request.attempts).unwrap_or(u32::MAX);
-                match queue::decide(&self.policy, attempt, failure, now, jitter()) {
+                match queue::decide(&self.policy, attempt, failure, now, queue::jitter()) {
                     Decision::RetryAt(at) => {
                         let at_s = store::timestamp(at);
                         let detail = format!(
@@ -335,12 +334,4 @@ fn event<'a>(name: &'a str, detail: &'a str) -> Event<'a> {
         to_state: None,
         detail: Some(detail),
     }
-}
-
-/// A number in [0, 1) from the process's random hasher keys: enough to
-/// spread retries, without a dependency.
-fn jitter() -> f64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }

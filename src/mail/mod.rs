@@ -148,6 +148,55 @@ impl Classifier {
         )
     }
 
+    /// The header fields [`Classifier::is_candidate`] reads: what an IMAP
+    /// client fetches before deciding to download a body.
+    pub const CANDIDATE_HEADERS: &'static str = "FROM SENDER RESENT-FROM X-FORWARDED-FOR SUBJECT";
+
+    /// Whether a message is worth downloading, judged from its header block
+    /// alone (the [`Classifier::CANDIDATE_HEADERS`]). True for a trusted
+    /// Leadsie or Shopify sender, an allowed forwarder (any sender when no
+    /// forwarder list is set), and anything that names Leadsie or Shopify in
+    /// a sender or the subject, so spoofs are downloaded and rejected with a
+    /// reason rather than skipped. When in doubt (headers that do not parse)
+    /// it says yes: skipping a grant would lose it.
+    pub fn is_candidate(&self, header: &[u8]) -> bool {
+        if self.trust.forwarders.is_none() {
+            return true;
+        }
+        let Some(msg) = self.parser.parse_headers(header) else {
+            return true;
+        };
+        let mut senders: Vec<Sender> = Vec::new();
+        for addr in [msg.from(), msg.sender(), msg.resent_from()]
+            .into_iter()
+            .flatten()
+        {
+            senders.extend(
+                addr.iter()
+                    .filter_map(|a| a.address().and_then(|x| Sender::new(x, a.name()))),
+            );
+        }
+        if let Some(fwd) = msg
+            .headers()
+            .iter()
+            .find(|h| h.name().eq_ignore_ascii_case("X-Forwarded-For"))
+            .and_then(|h| h.value().as_text())
+        {
+            senders.extend(fwd.split_whitespace().filter_map(|a| Sender::new(a, None)));
+        }
+        if senders.is_empty() {
+            return true;
+        }
+        let names_platform = |t: &str| contains_ic(t, "leadsie") || contains_ic(t, "shopify");
+        senders.iter().any(|s| {
+            self.trust.is_leadsie(s)
+                || self.trust.is_shopify(s)
+                || self.trust.forwarder_allowed(s)
+                || names_platform(&s.address)
+                || s.name.as_deref().is_some_and(names_platform)
+        }) || msg.subject().is_some_and(names_platform)
+    }
+
     /// Classifies one raw message. Never panics on input: anything that is
     /// not a readable email comes back `unparseable` with a reason.
     pub fn classify(&self, raw: &[u8]) -> Classification {

@@ -1,0 +1,276 @@
+//! One authenticated IMAP session: TCP, then implicit TLS, STARTTLS or
+//! (loopback only) plaintext, then LOGIN or XOAUTH2. Every step has a
+//! timeout, and every failure says what to check.
+
+use std::io;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use async_imap::{Client, Session};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, pki_types::ServerName};
+
+use crate::config::{ImapSettings, Security};
+
+/// The byte stream under an IMAP session.
+#[derive(Debug)]
+pub enum ImapConn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+pub type ImapSession = Session<ImapConn>;
+
+impl AsyncRead for ImapConn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapConn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            ImapConn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ImapConn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ImapConn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            ImapConn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapConn::Plain(s) => Pin::new(s).poll_flush(cx),
+            ImapConn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapConn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            ImapConn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// The TLS client configuration: the CA in `ca_file` if set, else the
+/// public web roots. rustls with the ring provider.
+pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>> {
+    let mut roots = RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("imap.ca_file: cannot read {}", path.display()))?;
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let cert = cert.with_context(|| {
+                    format!("imap.ca_file: {} is not a PEM certificate file", path.display())
+                })?;
+                roots.add(cert).with_context(|| {
+                    format!("imap.ca_file: a certificate in {} is not usable", path.display())
+                })?;
+            }
+            if roots.is_empty() {
+                bail!(
+                    "imap.ca_file: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                );
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let config = ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("TLS setup")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Runs `fut` with a deadline; the error names what timed out.
+pub async fn within<T, E>(
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = std::result::Result<T, E>>,
+) -> Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r.map_err(|e| anyhow!(e).context(format!("IMAP {what} failed"))),
+        Err(_) => bail!(
+            "IMAP {what}: no answer within {} s; the connection is presumed dead",
+            limit.as_secs()
+        ),
+    }
+}
+
+/// How the session logs in, with the secret in hand.
+pub enum Login<'a> {
+    Password(&'a str),
+    XOAuth2 { access_token: &'a str },
+}
+
+/// Connects, secures and logs in.
+pub async fn open(
+    s: &ImapSettings,
+    tls: &Arc<ClientConfig>,
+    login: Login<'_>,
+) -> Result<ImapSession> {
+    let server = format!("{}:{}", s.host, s.port);
+    let limit = s.command_timeout;
+    let tcp = match tokio::time::timeout(limit, TcpStream::connect((s.host.as_str(), s.port))).await
+    {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => bail!(
+            "cannot connect to IMAP server {server}: {e} (check imap.host and imap.port, and that the server is up)"
+        ),
+        Err(_) => bail!("cannot connect to IMAP server {server}: no answer within {} s", limit.as_secs()),
+    };
+    tcp.set_nodelay(true).ok();
+    let client = match s.security {
+        Security::Tls => {
+            let conn = handshake(tcp, s, tls, &server).await?;
+            let mut c = Client::new(ImapConn::Tls(Box::new(conn)));
+            greeting(&mut c, &server, limit).await?;
+            c
+        }
+        Security::Plain => {
+            let mut c = Client::new(ImapConn::Plain(tcp));
+            greeting(&mut c, &server, limit).await?;
+            c
+        }
+        Security::StartTls => {
+            let mut c = Client::new(ImapConn::Plain(tcp));
+            greeting(&mut c, &server, limit).await?;
+            within(limit, "STARTTLS", c.run_command_and_check_ok("STARTTLS", None))
+                .await
+                .with_context(|| {
+                    format!("{server} refused STARTTLS; use security = \"tls\" if it speaks TLS on connect")
+                })?;
+            let ImapConn::Plain(tcp) = c.into_inner() else {
+                unreachable!("the stream is plain until STARTTLS completes")
+            };
+            let conn = handshake(tcp, s, tls, &server).await?;
+            Client::new(ImapConn::Tls(Box::new(conn)))
+        }
+    };
+    let user = s.user.as_str();
+    let session = match login {
+        Login::Password(password) => {
+            match tokio::time::timeout(limit, client.login(user, password)).await {
+                Ok(Ok(session)) => session,
+                Ok(Err((e, _))) => return Err(login_refused(user, &server, e)),
+                Err(_) => bail!("IMAP login at {server}: no answer within {} s", limit.as_secs()),
+            }
+        }
+        Login::XOAuth2 { access_token } => {
+            let auth = XOAuth2 {
+                response: format!("user={user}\x01auth=Bearer {access_token}\x01\x01"),
+                sent: false,
+            };
+            match tokio::time::timeout(limit, client.authenticate("XOAUTH2", auth)).await {
+                Ok(Ok(session)) => session,
+                Ok(Err((e, _))) => return Err(login_refused(user, &server, e)),
+                Err(_) => bail!("IMAP XOAUTH2 login at {server}: no answer within {} s", limit.as_secs()),
+            }
+        }
+    };
+    Ok(session)
+}
+
+fn login_refused(user: &str, server: &str, e: async_imap::error::Error) -> anyhow::Error {
+    match e {
+        async_imap::error::Error::No(msg) | async_imap::error::Error::Bad(msg) => anyhow!(
+            "login refused for {user} at {server}: {} (check the password or OAuth2 token source in [imap]; retrying with backoff)",
+            msg.trim()
+        ),
+        other => anyhow!(other).context(format!("login for {user} at {server} failed")),
+    }
+}
+
+async fn handshake(
+    tcp: TcpStream,
+    s: &ImapSettings,
+    tls: &Arc<ClientConfig>,
+    server: &str,
+) -> Result<TlsStream<TcpStream>> {
+    let name = ServerName::try_from(s.host.trim_start_matches('[').trim_end_matches(']').to_owned())
+        .with_context(|| format!("imap.host `{}` is not a valid TLS server name", s.host))?;
+    let connector = TlsConnector::from(tls.clone());
+    match tokio::time::timeout(s.command_timeout, connector.connect(name, tcp)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => {
+            let cert = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+            if cert {
+                bail!(
+                    "TLS with {server}: the server's certificate was refused ({e}); if the server uses a private or self-signed CA, set imap.ca_file to its PEM file"
+                )
+            }
+            bail!("TLS with {server} failed: {e} (is security = \"tls\" right for this port? 993 speaks TLS at once, 143 needs \"starttls\")")
+        }
+        Err(_) => bail!("TLS with {server}: no handshake within {} s", s.command_timeout.as_secs()),
+    }
+}
+
+async fn greeting(c: &mut Client<ImapConn>, server: &str, limit: Duration) -> Result<()> {
+    use async_imap::imap_proto::{Response, Status};
+    let first = match tokio::time::timeout(limit, c.read_response()).await {
+        Ok(Ok(Some(r))) => r,
+        Ok(Ok(None)) => bail!("{server} closed the connection before its IMAP greeting"),
+        Ok(Err(e)) => bail!("{server}: reading the IMAP greeting failed: {e}"),
+        Err(_) => bail!("{server} sent no IMAP greeting within {} s (is it an IMAP server, and is security right?)", limit.as_secs()),
+    };
+    match first.parsed() {
+        Response::Data {
+            status: Status::Ok | Status::PreAuth,
+            ..
+        } => Ok(()),
+        Response::Data {
+            status: Status::Bye,
+            outcome,
+        } => bail!(
+            "{server} refused the connection: {}",
+            outcome.information.as_deref().unwrap_or("BYE")
+        ),
+        other => bail!("{server} did not greet as an IMAP server: {other:?}"),
+    }
+}
+
+/// The XOAUTH2 SASL exchange: send the token once; if the server answers
+/// with an error challenge, send an empty line so it finishes with NO.
+struct XOAuth2 {
+    response: String,
+    sent: bool,
+}
+
+impl async_imap::Authenticator for XOAuth2 {
+    type Response = String;
+
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        if std::mem::replace(&mut self.sent, true) {
+            String::new()
+        } else {
+            self.response.clone()
+        }
+    }
+}

@@ -1,0 +1,740 @@
+//! The IMAP watcher: one task per watched folder keeps a session open, fetches
+//! every message above the folder's checkpoint, stores it, and waits for more
+//! with IDLE (or polling). Any error ends the session; the task reconnects
+//! with backoff and records its health in `mailbox_state`. It never exits
+//! until shutdown.
+//!
+//! Per sync: SELECT; compare UIDVALIDITY with the checkpoint (a change means
+//! a rescan, harmless because messages are stored once by digest); fetch the
+//! few header fields that decide candidacy for every UID above the
+//! checkpoint; download full bodies (`BODY.PEEK[]`, so nothing is marked
+//! read) only for candidates, in batches; store each message and advance the
+//! checkpoint in one transaction; then apply the after-processing action.
+
+pub mod conn;
+pub mod oauth;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow};
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::{Fetch, UnsolicitedResponse};
+use futures_util::TryStreamExt;
+use sqlx::Connection;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{AfterProcessing, ImapAuth, ImapSettings};
+use crate::ingest::Ingestor;
+use crate::store::{self, Event, Source, WatcherHealth};
+use conn::{ImapSession, Login, within};
+use oauth::TokenSource;
+
+/// Bodies are downloaded in batches of at most this many messages…
+const BATCH_MESSAGES: usize = 64;
+/// …and about this many bytes, so memory stays small whatever the mailbox.
+const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+/// Reconnect delays: from one second, doubling, to five minutes.
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// What one folder's task is doing, shared with the daemon for systemd's
+/// STATUS= and watchdog.
+#[derive(Debug)]
+pub struct FolderStatus {
+    /// The `mailbox_state` key: account and folder.
+    pub name: String,
+    pub folder: String,
+    state: Mutex<&'static str>,
+    /// Milliseconds (since process start) by which the task must report
+    /// progress: each bounded wait moves it.
+    deadline_ms: AtomicI64,
+}
+
+fn clock_ms() -> i64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as i64
+}
+
+impl FolderStatus {
+    fn new(name: String, folder: String) -> FolderStatus {
+        FolderStatus {
+            name,
+            folder,
+            state: Mutex::new("starting"),
+            deadline_ms: AtomicI64::new(clock_ms() + 120_000),
+        }
+    }
+
+    pub fn state(&self) -> &'static str {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_state(&self, s: &'static str) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// The next step will finish (or time out) within `d`.
+    fn expect_within(&self, d: Duration) {
+        self.deadline_ms.store(
+            clock_ms() + d.as_millis() as i64 + 5_000,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// False when the task has gone past its own deadline: it is stuck, and
+    /// the watchdog must stop vouching for the daemon.
+    pub fn making_progress(&self) -> bool {
+        clock_ms() <= self.deadline_ms.load(Ordering::Relaxed)
+    }
+}
+
+/// Watches the configured account's folders.
+pub struct Watcher {
+    settings: ImapSettings,
+    ingestor: Ingestor,
+    tls: Arc<ClientConfig>,
+    tokens: Option<tokio::sync::Mutex<TokenSource>>,
+    pub folders: Vec<Arc<FolderStatus>>,
+    /// Signalled on every state change, for the daemon's STATUS= line.
+    pub changed: Arc<tokio::sync::Notify>,
+}
+
+/// Why a session ended without error.
+enum Wake {
+    Changed,
+    Shutdown,
+}
+
+impl Watcher {
+    pub fn new(settings: ImapSettings, ingestor: Ingestor) -> Result<Watcher> {
+        let tls = conn::tls_config(settings.ca_file.as_deref())?;
+        let tokens = match &settings.auth {
+            ImapAuth::XOAuth2(o) => Some(tokio::sync::Mutex::new(TokenSource::new(o.clone())?)),
+            ImapAuth::Password(_) => None,
+        };
+        let account = if settings.user.contains('@') {
+            settings.user.clone()
+        } else {
+            format!("{}@{}", settings.user, settings.host)
+        };
+        let folders = settings
+            .folders
+            .iter()
+            .map(|f| Arc::new(FolderStatus::new(format!("{account}/{f}"), f.clone())))
+            .collect();
+        Ok(Watcher {
+            settings,
+            ingestor,
+            tls,
+            tokens,
+            folders,
+            changed: Arc::new(tokio::sync::Notify::new()),
+        })
+    }
+
+    /// Runs one task per folder until `shutdown`; each stops after the
+    /// message in hand.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for status in &self.folders {
+            let (me, status, stop) = (self.clone(), status.clone(), shutdown.clone());
+            tasks.spawn(async move { me.watch_folder(&status, &stop).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = done {
+                tracing::error!("an IMAP folder task ended abnormally: {e}");
+            }
+        }
+    }
+
+    async fn health(&self, status: &FolderStatus, h: WatcherHealth<'_>) {
+        status.set_state(match h.state {
+            "connecting" => "connecting",
+            "syncing" => "syncing",
+            "idle" => "idle",
+            "polling" => "polling",
+            "backoff" => "backoff",
+            "stopped" => "stopped",
+            _ => "unknown",
+        });
+        self.changed.notify_one();
+        let now = store::timestamp(chrono::Utc::now());
+        if let Err(e) = store::set_watcher_health(&self.ingestor.db.pool, &status.name, &h, &now).await {
+            tracing::warn!(mailbox = %status.name, "cannot record the watcher's health: {e}");
+        }
+    }
+
+    async fn watch_folder(&self, status: &FolderStatus, shutdown: &CancellationToken) {
+        let mut failures: u32 = 0;
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let mut synced = false;
+            match self.session(status, shutdown, &mut synced).await {
+                Ok(()) => break,
+                Err(e) => {
+                    if synced {
+                        failures = 0;
+                    }
+                    let exp = failures.min(16);
+                    failures = failures.saturating_add(1);
+                    let raw = BACKOFF_MIN.saturating_mul(1 << exp).min(BACKOFF_MAX);
+                    let delay = raw.mul_f64(0.5 + 0.5 * crate::queue::jitter());
+                    let message = format!("{e:#}");
+                    tracing::warn!(
+                        mailbox = %status.name,
+                        retry_in_s = delay.as_secs_f64().round(),
+                        "IMAP watcher: {message}"
+                    );
+                    let retry_at = store::timestamp(
+                        chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+                    );
+                    self.health(
+                        status,
+                        WatcherHealth {
+                            state: "backoff",
+                            connected: false,
+                            contact: false,
+                            error: Some(&message),
+                            next_retry_at: Some(&retry_at),
+                            reconnect: true,
+                        },
+                    )
+                    .await;
+                    status.expect_within(delay);
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+            }
+        }
+        self.health(
+            status,
+            WatcherHealth {
+                state: "stopped",
+                connected: false,
+                contact: false,
+                error: None,
+                next_retry_at: None,
+                reconnect: false,
+            },
+        )
+        .await;
+        tracing::info!(mailbox = %status.name, "IMAP watcher stopped");
+    }
+
+    /// One session: connect, then sync and wait until an error or shutdown.
+    async fn session(
+        &self,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+        synced: &mut bool,
+    ) -> Result<()> {
+        let s = &self.settings;
+        let limit = s.command_timeout;
+        self.health(
+            status,
+            WatcherHealth {
+                state: "connecting",
+                connected: false,
+                contact: false,
+                error: None,
+                next_retry_at: None,
+                reconnect: false,
+            },
+        )
+        .await;
+        // Connecting takes up to three bounded steps: TCP, TLS, login.
+        status.expect_within(limit * 4 + Duration::from_secs(30));
+        let mut sess = tokio::select! {
+            r = self.connect() => r?,
+            _ = shutdown.cancelled() => return Ok(()),
+        };
+        status.expect_within(limit);
+        let caps = within(limit, "CAPABILITY", sess.capabilities()).await?;
+        let has_idle = caps.has_str("IDLE");
+        let has_move = caps.has_str("MOVE");
+        if let AfterProcessing::MoveTo(to) = &s.after_processing {
+            status.expect_within(limit);
+            match within(limit, "CREATE", sess.create(to)).await {
+                Ok(()) => tracing::info!("created folder `{to}` for imap.move_to"),
+                Err(e) if format!("{e:#}").to_ascii_lowercase().contains("exists") => {}
+                Err(e) => {
+                    return Err(e.context(format!("cannot create the imap.move_to folder `{to}`")));
+                }
+            }
+        }
+        tracing::info!(
+            mailbox = %status.name,
+            wait = if has_idle { "IDLE" } else { "polling" },
+            "IMAP watcher connected"
+        );
+        loop {
+            self.health(
+                status,
+                WatcherHealth {
+                    state: "syncing",
+                    connected: true,
+                    contact: true,
+                    error: None,
+                    next_retry_at: None,
+                    reconnect: false,
+                },
+            )
+            .await;
+            let finished = self.sync(&mut sess, status, shutdown, has_move).await?;
+            *synced = true;
+            if !finished {
+                break;
+            }
+            self.health(
+                status,
+                WatcherHealth {
+                    state: if has_idle { "idle" } else { "polling" },
+                    connected: true,
+                    contact: true,
+                    error: None,
+                    next_retry_at: None,
+                    reconnect: false,
+                },
+            )
+            .await;
+            let (next, wake) = self.wait(sess, status, shutdown, has_idle).await?;
+            sess = next;
+            if let Wake::Shutdown = wake {
+                break;
+            }
+        }
+        status.expect_within(limit);
+        let _ = tokio::time::timeout(limit.min(Duration::from_secs(5)), sess.logout()).await;
+        Ok(())
+    }
+
+    async fn connect(&self) -> Result<ImapSession> {
+        match &self.settings.auth {
+            ImapAuth::Password(p) => {
+                let password = p.expose_str();
+                conn::open(&self.settings, &self.tls, Login::Password(&password)).await
+            }
+            ImapAuth::XOAuth2(_) => {
+                let tokens = self.tokens.as_ref().expect("XOAUTH2 settings build a token source");
+                let token = tokens.lock().await.access_token().await?;
+                let token = token.expose_str();
+                let r = conn::open(
+                    &self.settings,
+                    &self.tls,
+                    Login::XOAuth2 {
+                        access_token: &token,
+                    },
+                )
+                .await;
+                if r.is_err() {
+                    // Perhaps revoked early: refresh before the next try.
+                    tokens.lock().await.invalidate();
+                }
+                r
+            }
+        }
+    }
+
+    /// Waits for news: IDLE, re-issued every `idle_renew`, or a poll
+    /// interval. Returns the session for the next sync.
+    async fn wait(
+        &self,
+        sess: ImapSession,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+        has_idle: bool,
+    ) -> Result<(ImapSession, Wake)> {
+        let s = &self.settings;
+        // The server may already have told us of new mail during the sync.
+        let mut news = false;
+        while let Ok(u) = sess.unsolicited_responses.try_recv() {
+            news |= matches!(u, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+        }
+        if news {
+            return Ok((sess, Wake::Changed));
+        }
+        if !has_idle {
+            status.expect_within(s.poll);
+            tokio::select! {
+                _ = tokio::time::sleep(s.poll) => return Ok((sess, Wake::Changed)),
+                _ = shutdown.cancelled() => return Ok((sess, Wake::Shutdown)),
+            }
+        }
+        let mut idle = sess.idle();
+        status.expect_within(s.command_timeout);
+        within(s.command_timeout, "IDLE", idle.init()).await?;
+        status.expect_within(s.idle_renew + s.command_timeout);
+        let wake = {
+            // The library's own timeout restarts on every "* OK Still here";
+            // the renewal deadline here does not.
+            let (fut, _stop) = idle.wait_with_timeout(s.idle_renew + s.command_timeout);
+            tokio::pin!(fut);
+            tokio::select! {
+                r = &mut fut => match r.context("IMAP IDLE failed")? {
+                    IdleResponse::NewData(_) => Wake::Changed,
+                    // Timeout or the connection ended: DONE will tell which.
+                    IdleResponse::Timeout | IdleResponse::ManualInterrupt => Wake::Changed,
+                },
+                _ = tokio::time::sleep(s.idle_renew) => Wake::Changed,
+                _ = shutdown.cancelled() => Wake::Shutdown,
+            }
+        };
+        status.expect_within(s.command_timeout);
+        let sess = within(s.command_timeout, "DONE (end of IDLE)", idle.done()).await?;
+        Ok((sess, wake))
+    }
+
+    /// Brings the folder's checkpoint up to the newest message. Returns false
+    /// when it stopped early for shutdown.
+    async fn sync(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+        has_move: bool,
+    ) -> Result<bool> {
+        let s = &self.settings;
+        let limit = s.command_timeout;
+        let name = status.name.as_str();
+        status.expect_within(limit);
+        let mb = within(limit, "SELECT", sess.select(&status.folder))
+            .await
+            .with_context(|| {
+                format!("cannot open folder `{}` (check imap.folders)", status.folder)
+            })?;
+        let uidvalidity = mb
+            .uid_validity
+            .ok_or_else(|| anyhow!("the server sent no UIDVALIDITY for `{}`", status.folder))?;
+        let mut conn = self.ingestor.db.pool.acquire().await?;
+        let mut last_uid = match store::mailbox_checkpoint(&mut conn, name).await? {
+            Some((Some(v), uid)) if v == uidvalidity => uid,
+            previous => {
+                if let Some((Some(old), _)) = previous {
+                    tracing::warn!(
+                        mailbox = name,
+                        "UIDVALIDITY changed from {old} to {uidvalidity} (the folder was recreated or restored): rescanning it; messages already stored are recognised and not stored twice"
+                    );
+                }
+                status.expect_within(limit);
+                let start = self.first_uid(sess, &mb).await?;
+                let now = store::timestamp(chrono::Utc::now());
+                store::set_checkpoint(&mut conn, name, uidvalidity, start, &now).await?;
+                start
+            }
+        };
+        if mb.exists == 0 || mb.uid_next.is_some_and(|next| next <= last_uid + 1) {
+            return Ok(true);
+        }
+
+        // Headers first: a few fields decide which bodies are worth fetching.
+        status.expect_within(limit);
+        let query = format!(
+            "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({})])",
+            crate::mail::Classifier::CANDIDATE_HEADERS
+        );
+        let mut heads: Vec<Head> = Vec::new();
+        {
+            let mut stream = within(
+                limit,
+                "UID FETCH (headers)",
+                sess.uid_fetch(format!("{}:*", last_uid + 1), &query),
+            )
+            .await?;
+            loop {
+                status.expect_within(limit);
+                let Some(f) = within(limit, "UID FETCH (headers)", stream.try_next()).await? else {
+                    break;
+                };
+                // `n:*` names the last message even when its UID is below n.
+                let Some(uid) = f.uid.filter(|u| *u > last_uid) else {
+                    continue;
+                };
+                let header = f.header().unwrap_or_default();
+                heads.push(Head {
+                    uid,
+                    size: f.size.map_or(0, u64::from),
+                    candidate: self.ingestor.classifier.is_candidate(header),
+                    summary: if f.size.is_some_and(|n| u64::from(n) > s.max_message_bytes) {
+                        Some(header_summary(header))
+                    } else {
+                        None
+                    },
+                });
+            }
+        }
+        heads.sort_by_key(|h| h.uid);
+        heads.dedup_by_key(|h| h.uid);
+        let Some(newest) = heads.last().map(|h| h.uid) else {
+            return Ok(true);
+        };
+
+        let mut stored = 0usize;
+        let mut i = 0;
+        while i < heads.len() {
+            if shutdown.is_cancelled() {
+                return Ok(false);
+            }
+            // The next batch of candidates, and the non-candidates among them.
+            let mut batch: Vec<&Head> = Vec::new();
+            let mut bytes = 0u64;
+            let mut end = i;
+            while end < heads.len() && batch.len() < BATCH_MESSAGES {
+                let h = &heads[end];
+                if h.candidate {
+                    if !batch.is_empty() && bytes + h.size > BATCH_BYTES {
+                        break;
+                    }
+                    bytes += h.size;
+                    batch.push(h);
+                }
+                end += 1;
+            }
+            let wanted: Vec<u32> = batch
+                .iter()
+                .filter(|h| h.size <= s.max_message_bytes)
+                .map(|h| h.uid)
+                .collect();
+            let mut bodies: HashMap<u32, Fetch> = HashMap::new();
+            if !wanted.is_empty() {
+                status.expect_within(limit);
+                let mut stream = within(
+                    limit,
+                    "UID FETCH (bodies)",
+                    sess.uid_fetch(uid_set(&wanted), "(UID BODY.PEEK[])"),
+                )
+                .await?;
+                loop {
+                    status.expect_within(limit);
+                    let Some(f) = within(limit, "UID FETCH (bodies)", stream.try_next()).await? else {
+                        break;
+                    };
+                    if let Some(uid) = f.uid {
+                        bodies.insert(uid, f);
+                    }
+                }
+            }
+            let mut processed = Vec::new();
+            for h in &batch {
+                if shutdown.is_cancelled() {
+                    return Ok(false);
+                }
+                let now = chrono::Utc::now();
+                let now_s = store::timestamp(now);
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                if h.size > s.max_message_bytes {
+                    let detail = format!(
+                        "message UID {} in {} is {} bytes, over imap.max_message_bytes ({}); not downloaded. {}. Raise the limit to have it read, or handle it by hand",
+                        h.uid,
+                        status.folder,
+                        h.size,
+                        s.max_message_bytes,
+                        h.summary.as_deref().unwrap_or("")
+                    );
+                    tracing::warn!(mailbox = name, "{detail}");
+                    store::add_event(
+                        &mut tx,
+                        &Event {
+                            request_id: None,
+                            message_id: None,
+                            actor: "imap",
+                            event: "skipped_oversize",
+                            from_state: None,
+                            to_state: None,
+                            detail: Some(&detail),
+                        },
+                        &now_s,
+                    )
+                    .await?;
+                } else if let Some(raw) = bodies.get(&h.uid).and_then(Fetch::body) {
+                    let source = Source::Imap {
+                        mailbox: name.to_owned(),
+                        uidvalidity,
+                        uid: h.uid,
+                    };
+                    let report = self.ingestor.ingest_in(&mut tx, raw, &source, now).await?;
+                    if report.new {
+                        stored += 1;
+                        tracing::info!(
+                            mailbox = name,
+                            uid = h.uid,
+                            message = report.message,
+                            kind = report.kind.as_str(),
+                            created = ?report.created.iter().map(|r| r.0).collect::<Vec<_>>(),
+                            reason = report.reason.as_deref().unwrap_or(""),
+                            "stored a message"
+                        );
+                    }
+                    processed.push(h.uid);
+                } else {
+                    // Expunged between the two fetches: nothing to store.
+                    tracing::debug!(mailbox = name, uid = h.uid, "message vanished before download");
+                }
+                store::set_checkpoint(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
+                tx.commit().await?;
+                last_uid = h.uid;
+            }
+            // Non-candidates up to here need no download, only the checkpoint.
+            let through = heads[end - 1].uid;
+            if through > last_uid {
+                let now_s = store::timestamp(chrono::Utc::now());
+                store::set_checkpoint(&mut conn, name, uidvalidity, through, &now_s).await?;
+                last_uid = through;
+            }
+            if !processed.is_empty() {
+                status.expect_within(limit * 3);
+                self.after_processing(sess, &processed, has_move).await;
+            }
+            i = end;
+        }
+        debug_assert_eq!(last_uid, newest);
+        if stored > 0 {
+            tracing::info!(
+                mailbox = name,
+                stored,
+                scanned = heads.len(),
+                "synced folder"
+            );
+        }
+        Ok(true)
+    }
+
+    /// The checkpoint to start from when a folder is first seen (or its
+    /// UIDVALIDITY changed): 0 for all mail, or just before the first message
+    /// on or after `since`.
+    async fn first_uid(
+        &self,
+        sess: &mut ImapSession,
+        mb: &async_imap::types::Mailbox,
+    ) -> Result<u32> {
+        let Some(since) = self.settings.since else {
+            return Ok(0);
+        };
+        let query = format!("SINCE {}", since.format("%-d-%b-%Y"));
+        let uids = within(self.settings.command_timeout, "UID SEARCH", sess.uid_search(&query)).await?;
+        Ok(match uids.iter().min() {
+            Some(first) => first - 1,
+            None => mb.uid_next.map_or(0, |n| n.saturating_sub(1)),
+        })
+    }
+
+    /// Marks or moves messages once their rows are committed. A failure is
+    /// logged and leaves the messages where they are; they are not fetched
+    /// again, since the checkpoint is past them.
+    async fn after_processing(&self, sess: &mut ImapSession, uids: &[u32], has_move: bool) {
+        let limit = self.settings.command_timeout;
+        let set = uid_set(uids);
+        let result: Result<()> = async {
+            match &self.settings.after_processing {
+                AfterProcessing::Nothing => {}
+                AfterProcessing::MarkSeen => {
+                    let stream = within(limit, "UID STORE +FLAGS (\\Seen)", sess.uid_store(&set, "+FLAGS.SILENT (\\Seen)")).await?;
+                    within(limit, "UID STORE", drain(stream)).await?;
+                }
+                AfterProcessing::MoveTo(to) if has_move => {
+                    within(limit, "UID MOVE", sess.uid_mv(&set, to)).await?;
+                }
+                AfterProcessing::MoveTo(to) => {
+                    within(limit, "UID COPY", sess.uid_copy(&set, to)).await?;
+                    let stream = within(limit, "UID STORE +FLAGS (\\Deleted)", sess.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
+                    within(limit, "UID STORE", drain(stream)).await?;
+                    let stream = within(limit, "UID EXPUNGE", sess.uid_expunge(&set)).await?;
+                    within(limit, "UID EXPUNGE", drain(stream)).await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(
+                "after-processing of UIDs {set} failed, the messages stay where they are (they are stored): {e:#}"
+            );
+        }
+    }
+}
+
+async fn drain<S, T>(stream: S) -> std::result::Result<(), async_imap::error::Error>
+where
+    S: futures_util::Stream<Item = std::result::Result<T, async_imap::error::Error>>,
+{
+    futures_util::pin_mut!(stream);
+    while stream.try_next().await?.is_some() {}
+    Ok(())
+}
+
+/// What the header pass learned about one message.
+struct Head {
+    uid: u32,
+    size: u64,
+    candidate: bool,
+    /// From and Subject, for the event about an oversized message.
+    summary: Option<String>,
+}
+
+fn header_summary(header: &[u8]) -> String {
+    let Some(msg) = mail_parser::MessageParser::default().parse_headers(header) else {
+        return String::new();
+    };
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or("?");
+    format!("From: {from}, Subject: {}", msg.subject().unwrap_or(""))
+}
+
+/// A compact UID set: `1:5,7,9:12`.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_are_compact_and_sorted() {
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8, 12]), "1:3,5,7:8,12");
+        assert_eq!(uid_set(&[9, 3, 4, 3]), "3:4,9");
+        assert_eq!(uid_set(&[42]), "42");
+    }
+
+    #[test]
+    fn a_task_past_its_deadline_is_not_making_progress() {
+        let s = FolderStatus::new("a/INBOX".into(), "INBOX".into());
+        assert!(s.making_progress());
+        s.deadline_ms.store(clock_ms() - 1, Ordering::Relaxed);
+        assert!(!s.making_progress());
+        s.expect_within(Duration::from_secs(10));
+        assert!(s.making_progress());
+    }
+}
