@@ -430,7 +430,9 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .is_some_and(|t| chrono::Utc::now() - t.to_utc() > chrono::Duration::minutes(31));
         let health = match (m.state.as_str(), m.connected) {
-            ("idle" | "polling" | "syncing", true) if stale => "STALE (no contact for a long time: is collabd running?)",
+            ("idle" | "polling" | "syncing", true) if stale => {
+                "STALE (no contact for a long time: is collabd running?)"
+            }
             ("idle" | "polling" | "syncing", true) => "ok",
             ("stopped", _) => "stopped",
             ("backoff", _) => "FAILING",

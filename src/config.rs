@@ -552,19 +552,26 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
 
 fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
-    let secs = |v: Option<u64>, default: u64, key: &str, max: u64| -> Result<Duration, ConfigError> {
-        match v.unwrap_or(default) {
-            n if n == 0 || n > max => Err(invalid(key, &format!("must be between 1 and {max} seconds"))),
-            n => Ok(Duration::from_secs(n)),
-        }
-    };
+    let secs =
+        |v: Option<u64>, default: u64, key: &str, max: u64| -> Result<Duration, ConfigError> {
+            match v.unwrap_or(default) {
+                n if n == 0 || n > max => Err(invalid(
+                    key,
+                    &format!("must be between 1 and {max} seconds"),
+                )),
+                n => Ok(Duration::from_secs(n)),
+            }
+        };
     let host = m.host.trim().to_owned();
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty()
         || host.contains(['/', ' '])
         || (host.contains(':') && bare.parse::<std::net::Ipv6Addr>().is_err())
     {
-        return Err(invalid("imap.host", "must be a host name or address, without scheme or port (set imap.port)"));
+        return Err(invalid(
+            "imap.host",
+            "must be a host name or address, without scheme or port (set imap.port)",
+        ));
     }
     let security = match m.security.as_deref().unwrap_or("tls") {
         "tls" => Security::Tls,
@@ -593,7 +600,10 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
     if let Some(ca) = &m.ca_file
         && let Err(e) = std::fs::metadata(ca)
     {
-        return Err(invalid("imap.ca_file", &format!("cannot read {}: {e}", ca.display())));
+        return Err(invalid(
+            "imap.ca_file",
+            &format!("cannot read {}: {e}", ca.display()),
+        ));
     }
     if m.user.trim().is_empty() {
         return Err(invalid("imap.user", "must name the mailbox's login"));
@@ -601,19 +611,29 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
     let auth = match m.auth.as_deref().unwrap_or("login") {
         "login" | "plain" => {
             if m.oauth2.is_some() {
-                return Err(invalid("imap.oauth2", "is used only with auth = \"xoauth2\""));
+                return Err(invalid(
+                    "imap.oauth2",
+                    "is used only with auth = \"xoauth2\"",
+                ));
             }
             let secret = match m.password.filter(|v| !v.is_empty()) {
                 Some(inline) if m.password_file.is_none() => Ok(crate::filer::Secret::new(inline)),
                 Some(_) => Err("set password or password_file, not both".to_owned()),
-                None => load_secret(m.password_file.as_deref(), "COLLABD_IMAP_PASSWORD", "imap-password"),
+                None => load_secret(
+                    m.password_file.as_deref(),
+                    "COLLABD_IMAP_PASSWORD",
+                    "imap-password",
+                ),
             }
             .map_err(|e| invalid("imap.password_file", &e))?;
             ImapAuth::Password(secret)
         }
         "xoauth2" => {
             let o = m.oauth2.ok_or_else(|| {
-                invalid("imap.oauth2", "auth = \"xoauth2\" needs an [imap.oauth2] table with token_url and client_id")
+                invalid(
+                    "imap.oauth2",
+                    "auth = \"xoauth2\" needs an [imap.oauth2] table with token_url and client_id",
+                )
             })?;
             let token_url: reqwest::Url = o
                 .token_url
@@ -654,7 +674,10 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
     };
     let folders = m.folders.unwrap_or_else(|| vec!["INBOX".to_owned()]);
     if folders.is_empty() || folders.iter().any(|f| f.trim().is_empty()) {
-        return Err(invalid("imap.folders", "must list at least one folder, none empty"));
+        return Err(invalid(
+            "imap.folders",
+            "must list at least one folder, none empty",
+        ));
     }
     let mut unique = folders.clone();
     unique.sort();
@@ -665,8 +688,12 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
     let since = m
         .since
         .map(|d| {
-            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                .map_err(|_| invalid("imap.since", &format!("`{d}` is not a date written YYYY-MM-DD")))
+            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                invalid(
+                    "imap.since",
+                    &format!("`{d}` is not a date written YYYY-MM-DD"),
+                )
+            })
         })
         .transpose()?;
     let after_processing = match (m.after_processing.as_deref().unwrap_or("none"), m.move_to) {
@@ -674,13 +701,24 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
         ("seen", None) => AfterProcessing::MarkSeen,
         ("move", Some(to)) if !to.trim().is_empty() => {
             if folders.contains(&to) {
-                return Err(invalid("imap.move_to", "must not be one of the watched folders"));
+                return Err(invalid(
+                    "imap.move_to",
+                    "must not be one of the watched folders",
+                ));
             }
             AfterProcessing::MoveTo(to)
         }
-        ("move", _) => return Err(invalid("imap.move_to", "after_processing = \"move\" needs move_to, the folder to move to")),
+        ("move", _) => {
+            return Err(invalid(
+                "imap.move_to",
+                "after_processing = \"move\" needs move_to, the folder to move to",
+            ));
+        }
         ("none" | "seen", Some(_)) => {
-            return Err(invalid("imap.move_to", "is used only with after_processing = \"move\""));
+            return Err(invalid(
+                "imap.move_to",
+                "is used only with after_processing = \"move\"",
+            ));
         }
         (other, _) => {
             return Err(invalid(
@@ -691,7 +729,10 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
     };
     let max_message_bytes = m.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
     if max_message_bytes < 64 * 1024 {
-        return Err(invalid("imap.max_message_bytes", "must be at least 65536 (64 KiB)"));
+        return Err(invalid(
+            "imap.max_message_bytes",
+            "must be at least 65536 (64 KiB)",
+        ));
     }
     Ok(ImapSettings {
         host,
@@ -707,14 +748,20 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
         // Gmail drops clients idle for about 10 minutes.
         idle_renew: secs(m.idle_renew_seconds, 540, "imap.idle_renew_seconds", 1740)?,
         poll: secs(m.poll_seconds, 60, "imap.poll_seconds", 3600)?,
-        command_timeout: secs(m.command_timeout_seconds, 60, "imap.command_timeout_seconds", 600)?,
+        command_timeout: secs(
+            m.command_timeout_seconds,
+            60,
+            "imap.command_timeout_seconds",
+            600,
+        )?,
     })
 }
 
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A secret from a file, else an environment variable, else a systemd
@@ -914,5 +961,89 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("trust.forwarders"), "{err}");
+    }
+
+    #[test]
+    fn imap_settings_have_defaults_and_name_bad_values() {
+        let s = parse("[imap]\nhost = \"imap.example.com\"\nuser = \"ops@agency.example\"\npassword = \"pw\"\n").unwrap();
+        let m = s.imap.unwrap();
+        assert_eq!((m.port, m.security), (993, Security::Tls));
+        assert_eq!(m.folders, vec!["INBOX"]);
+        assert_eq!(m.after_processing, AfterProcessing::Nothing);
+        assert_eq!(m.idle_renew, Duration::from_secs(540));
+        assert!(parse("").unwrap().imap.is_none());
+
+        let base = "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\npassword = \"pw\"\n";
+        for (extra, key, says) in [
+            ("security = \"plain\"\n", "imap.security", "loopback"),
+            ("security = \"ssl\"\n", "imap.security", "`ssl`"),
+            (
+                "after_processing = \"move\"\n",
+                "imap.move_to",
+                "needs move_to",
+            ),
+            (
+                "after_processing = \"move\"\nmove_to = \"INBOX\"\n",
+                "imap.move_to",
+                "watched",
+            ),
+            (
+                "after_processing = \"delete\"\n",
+                "imap.after_processing",
+                "`delete`",
+            ),
+            ("since = \"26/11/2026\"\n", "imap.since", "YYYY-MM-DD"),
+            ("folders = []\n", "imap.folders", "at least one"),
+            ("folders = [\"A\", \"A\"]\n", "imap.folders", "twice"),
+            (
+                "idle_renew_seconds = 3600\n",
+                "imap.idle_renew_seconds",
+                "between",
+            ),
+            (
+                "max_message_bytes = 10\n",
+                "imap.max_message_bytes",
+                "at least",
+            ),
+            ("auth = \"xoauth2\"\n", "imap.oauth2", "[imap.oauth2]"),
+            ("auth = \"cram-md5\"\n", "imap.auth", "`cram-md5`"),
+            ("password_file = \"/x\"\n", "imap.password_file", "not both"),
+        ] {
+            let err = parse(&format!("{base}{extra}")).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains(says), "{extra}: {err}");
+            assert!(!err.contains("\"pw\""), "{err}");
+        }
+        let err = parse(
+            "[imap]\nhost = \"imaps://imap.example.com:993\"\nuser = \"u\"\npassword = \"p\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("imap.host"), "{err}");
+        let ok =
+            parse("[imap]\nhost = \"::1\"\nsecurity = \"plain\"\nuser = \"u\"\npassword = \"p\"\n")
+                .unwrap();
+        assert_eq!(ok.imap.unwrap().port, 143);
+    }
+
+    #[test]
+    fn imap_password_comes_from_a_file_and_never_prints() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "s3cret-imap\n").unwrap();
+        let s = parse(&format!(
+            "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\npassword_file = \"{}\"\n",
+            f.display()
+        ))
+        .unwrap();
+        let m = s.imap.unwrap();
+        let ImapAuth::Password(p) = &m.auth else {
+            panic!("password auth")
+        };
+        assert_eq!(p.expose(), b"s3cret-imap");
+        assert!(!format!("{m:?}").contains("s3cret"));
+        let err = parse("[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\npassword_file = \"/nonexistent/pw\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/pw"), "{err}");
     }
 }

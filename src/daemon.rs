@@ -50,7 +50,11 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let watching = watcher
         .clone()
         .map(|w| tokio::spawn(w.run(shutdown.clone())));
-    let supervisor = tokio::spawn(supervise(notifier.clone(), watcher.clone(), shutdown.clone()));
+    let supervisor = tokio::spawn(supervise(
+        notifier.clone(),
+        watcher.clone(),
+        shutdown.clone(),
+    ));
     tracing::info!(
         database = %settings.database_path.display(),
         mailboxes = ?watcher.iter().flat_map(|w| w.folders.iter().map(|f| f.name.clone())).collect::<Vec<_>>(),
@@ -60,7 +64,10 @@ pub async fn run(settings: &Settings) -> Result<()> {
     if let Some(task) = watching
         && tokio::time::timeout(STOP_GRACE, task).await.is_err()
     {
-        tracing::warn!("the IMAP watcher did not stop within {} s; leaving it", STOP_GRACE.as_secs());
+        tracing::warn!(
+            "the IMAP watcher did not stop within {} s; leaving it",
+            STOP_GRACE.as_secs()
+        );
     }
     supervisor.abort();
     tracing::info!("collabd stopped");
@@ -69,15 +76,23 @@ pub async fn run(settings: &Settings) -> Result<()> {
 
 /// Tells systemd how the watcher is doing, and feeds its watchdog while
 /// every folder task is within its own deadline.
-async fn supervise(notifier: Arc<Notifier>, watcher: Option<Arc<Watcher>>, shutdown: CancellationToken) {
+async fn supervise(
+    notifier: Arc<Notifier>,
+    watcher: Option<Arc<Watcher>>,
+    shutdown: CancellationToken,
+) {
     let watchdog = Notifier::watchdog_interval().map(|d| d / 2);
-    let tick = watchdog.unwrap_or(Duration::from_secs(30)).min(Duration::from_secs(30));
+    let tick = watchdog
+        .unwrap_or(Duration::from_secs(30))
+        .min(Duration::from_secs(30));
     let mut last_status = String::new();
     let mut stuck_reported = false;
     let changed = watcher.as_ref().map(|w| w.changed.clone());
     loop {
         let status = match &watcher {
-            None => "worker running; no mailbox watched (no [imap] in the configuration)".to_owned(),
+            None => {
+                "worker running; no mailbox watched (no [imap] in the configuration)".to_owned()
+            }
             Some(w) => {
                 let parts: Vec<String> = w
                     .folders

@@ -78,10 +78,16 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>> {
                 .with_context(|| format!("imap.ca_file: cannot read {}", path.display()))?;
             for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
                 let cert = cert.with_context(|| {
-                    format!("imap.ca_file: {} is not a PEM certificate file", path.display())
+                    format!(
+                        "imap.ca_file: {} is not a PEM certificate file",
+                        path.display()
+                    )
                 })?;
                 roots.add(cert).with_context(|| {
-                    format!("imap.ca_file: a certificate in {} is not usable", path.display())
+                    format!(
+                        "imap.ca_file: a certificate in {} is not usable",
+                        path.display()
+                    )
                 })?;
             }
             if roots.is_empty() {
@@ -93,13 +99,12 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>> {
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
-    let config = ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .context("TLS setup")?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .context("TLS setup")?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
@@ -141,7 +146,10 @@ pub async fn open(
         Ok(Err(e)) => bail!(
             "cannot connect to IMAP server {server}: {e} (check imap.host and imap.port, and that the server is up)"
         ),
-        Err(_) => bail!("cannot connect to IMAP server {server}: no answer within {} s", limit.as_secs()),
+        Err(_) => bail!(
+            "cannot connect to IMAP server {server}: no answer within {} s",
+            limit.as_secs()
+        ),
     };
     tcp.set_nodelay(true).ok();
     let client = match s.security {
@@ -159,11 +167,17 @@ pub async fn open(
         Security::StartTls => {
             let mut c = Client::new(ImapConn::Plain(tcp));
             greeting(&mut c, &server, limit).await?;
-            within(limit, "STARTTLS", c.run_command_and_check_ok("STARTTLS", None))
-                .await
-                .with_context(|| {
-                    format!("{server} refused STARTTLS; use security = \"tls\" if it speaks TLS on connect")
-                })?;
+            within(
+                limit,
+                "STARTTLS",
+                c.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "{server} refused STARTTLS; use security = \"tls\" if it speaks TLS on connect"
+                )
+            })?;
             let ImapConn::Plain(tcp) = c.into_inner() else {
                 unreachable!("the stream is plain until STARTTLS completes")
             };
@@ -177,7 +191,10 @@ pub async fn open(
             match tokio::time::timeout(limit, client.login(user, password)).await {
                 Ok(Ok(session)) => session,
                 Ok(Err((e, _))) => return Err(login_refused(user, &server, e)),
-                Err(_) => bail!("IMAP login at {server}: no answer within {} s", limit.as_secs()),
+                Err(_) => bail!(
+                    "IMAP login at {server}: no answer within {} s",
+                    limit.as_secs()
+                ),
             }
         }
         Login::XOAuth2 { access_token } => {
@@ -188,7 +205,10 @@ pub async fn open(
             match tokio::time::timeout(limit, client.authenticate("XOAUTH2", auth)).await {
                 Ok(Ok(session)) => session,
                 Ok(Err((e, _))) => return Err(login_refused(user, &server, e)),
-                Err(_) => bail!("IMAP XOAUTH2 login at {server}: no answer within {} s", limit.as_secs()),
+                Err(_) => bail!(
+                    "IMAP XOAUTH2 login at {server}: no answer within {} s",
+                    limit.as_secs()
+                ),
             }
         }
     };
@@ -211,8 +231,13 @@ async fn handshake(
     tls: &Arc<ClientConfig>,
     server: &str,
 ) -> Result<TlsStream<TcpStream>> {
-    let name = ServerName::try_from(s.host.trim_start_matches('[').trim_end_matches(']').to_owned())
-        .with_context(|| format!("imap.host `{}` is not a valid TLS server name", s.host))?;
+    let name = ServerName::try_from(
+        s.host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
+    )
+    .with_context(|| format!("imap.host `{}` is not a valid TLS server name", s.host))?;
     let connector = TlsConnector::from(tls.clone());
     match tokio::time::timeout(s.command_timeout, connector.connect(name, tcp)).await {
         Ok(Ok(conn)) => Ok(conn),
@@ -226,9 +251,14 @@ async fn handshake(
                     "TLS with {server}: the server's certificate was refused ({e}); if the server uses a private or self-signed CA, set imap.ca_file to its PEM file"
                 )
             }
-            bail!("TLS with {server} failed: {e} (is security = \"tls\" right for this port? 993 speaks TLS at once, 143 needs \"starttls\")")
+            bail!(
+                "TLS with {server} failed: {e} (is security = \"tls\" right for this port? 993 speaks TLS at once, 143 needs \"starttls\")"
+            )
         }
-        Err(_) => bail!("TLS with {server}: no handshake within {} s", s.command_timeout.as_secs()),
+        Err(_) => bail!(
+            "TLS with {server}: no handshake within {} s",
+            s.command_timeout.as_secs()
+        ),
     }
 }
 
@@ -238,7 +268,10 @@ async fn greeting(c: &mut Client<ImapConn>, server: &str, limit: Duration) -> Re
         Ok(Ok(Some(r))) => r,
         Ok(Ok(None)) => bail!("{server} closed the connection before its IMAP greeting"),
         Ok(Err(e)) => bail!("{server}: reading the IMAP greeting failed: {e}"),
-        Err(_) => bail!("{server} sent no IMAP greeting within {} s (is it an IMAP server, and is security right?)", limit.as_secs()),
+        Err(_) => bail!(
+            "{server} sent no IMAP greeting within {} s (is it an IMAP server, and is security right?)",
+            limit.as_secs()
+        ),
     };
     match first.parsed() {
         Response::Data {

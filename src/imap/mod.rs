@@ -79,10 +79,8 @@ impl FolderStatus {
 
     /// The next step will finish (or time out) within `d`.
     fn expect_within(&self, d: Duration) {
-        self.deadline_ms.store(
-            clock_ms() + d.as_millis() as i64 + 5_000,
-            Ordering::Relaxed,
-        );
+        self.deadline_ms
+            .store(clock_ms() + d.as_millis() as i64 + 5_000, Ordering::Relaxed);
     }
 
     /// False when the task has gone past its own deadline: it is stuck, and
@@ -163,7 +161,9 @@ impl Watcher {
         });
         self.changed.notify_one();
         let now = store::timestamp(chrono::Utc::now());
-        if let Err(e) = store::set_watcher_health(&self.ingestor.db.pool, &status.name, &h, &now).await {
+        if let Err(e) =
+            store::set_watcher_health(&self.ingestor.db.pool, &status.name, &h, &now).await
+        {
             tracing::warn!(mailbox = %status.name, "cannot record the watcher's health: {e}");
         }
     }
@@ -323,7 +323,10 @@ impl Watcher {
                 conn::open(&self.settings, &self.tls, Login::Password(&password)).await
             }
             ImapAuth::XOAuth2(_) => {
-                let tokens = self.tokens.as_ref().expect("XOAUTH2 settings build a token source");
+                let tokens = self
+                    .tokens
+                    .as_ref()
+                    .expect("XOAUTH2 settings build a token source");
                 let token = tokens.lock().await.access_token().await?;
                 let token = token.expose_str();
                 let r = conn::open(
@@ -356,7 +359,10 @@ impl Watcher {
         // The server may already have told us of new mail during the sync.
         let mut news = false;
         while let Ok(u) = sess.unsolicited_responses.try_recv() {
-            news |= matches!(u, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+            news |= matches!(
+                u,
+                UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+            );
         }
         if news {
             return Ok((sess, Wake::Changed));
@@ -408,7 +414,10 @@ impl Watcher {
         let mb = within(limit, "SELECT", sess.select(&status.folder))
             .await
             .with_context(|| {
-                format!("cannot open folder `{}` (check imap.folders)", status.folder)
+                format!(
+                    "cannot open folder `{}` (check imap.folders)",
+                    status.folder
+                )
             })?;
         let uidvalidity = mb
             .uid_validity
@@ -513,7 +522,8 @@ impl Watcher {
                 .await?;
                 loop {
                     status.expect_within(limit);
-                    let Some(f) = within(limit, "UID FETCH (bodies)", stream.try_next()).await? else {
+                    let Some(f) = within(limit, "UID FETCH (bodies)", stream.try_next()).await?
+                    else {
                         break;
                     };
                     if let Some(uid) = f.uid {
@@ -575,7 +585,11 @@ impl Watcher {
                     processed.push(h.uid);
                 } else {
                     // Expunged between the two fetches: nothing to store.
-                    tracing::debug!(mailbox = name, uid = h.uid, "message vanished before download");
+                    tracing::debug!(
+                        mailbox = name,
+                        uid = h.uid,
+                        "message vanished before download"
+                    );
                 }
                 store::set_checkpoint(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
                 tx.commit().await?;
@@ -618,7 +632,12 @@ impl Watcher {
             return Ok(0);
         };
         let query = format!("SINCE {}", since.format("%-d-%b-%Y"));
-        let uids = within(self.settings.command_timeout, "UID SEARCH", sess.uid_search(&query)).await?;
+        let uids = within(
+            self.settings.command_timeout,
+            "UID SEARCH",
+            sess.uid_search(&query),
+        )
+        .await?;
         Ok(match uids.iter().min() {
             Some(first) => first - 1,
             None => mb.uid_next.map_or(0, |n| n.saturating_sub(1)),
@@ -635,7 +654,12 @@ impl Watcher {
             match &self.settings.after_processing {
                 AfterProcessing::Nothing => {}
                 AfterProcessing::MarkSeen => {
-                    let stream = within(limit, "UID STORE +FLAGS (\\Seen)", sess.uid_store(&set, "+FLAGS.SILENT (\\Seen)")).await?;
+                    let stream = within(
+                        limit,
+                        "UID STORE +FLAGS (\\Seen)",
+                        sess.uid_store(&set, "+FLAGS.SILENT (\\Seen)"),
+                    )
+                    .await?;
                     within(limit, "UID STORE", drain(stream)).await?;
                 }
                 AfterProcessing::MoveTo(to) if has_move => {
@@ -643,7 +667,12 @@ impl Watcher {
                 }
                 AfterProcessing::MoveTo(to) => {
                     within(limit, "UID COPY", sess.uid_copy(&set, to)).await?;
-                    let stream = within(limit, "UID STORE +FLAGS (\\Deleted)", sess.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
+                    let stream = within(
+                        limit,
+                        "UID STORE +FLAGS (\\Deleted)",
+                        sess.uid_store(&set, "+FLAGS.SILENT (\\Deleted)"),
+                    )
+                    .await?;
                     within(limit, "UID STORE", drain(stream)).await?;
                     let stream = within(limit, "UID EXPUNGE", sess.uid_expunge(&set)).await?;
                     within(limit, "UID EXPUNGE", drain(stream)).await?;

@@ -434,4 +434,38 @@ mod tests {
             MessageKind::Unparseable
         );
     }
+
+    #[test]
+    fn candidates_are_judged_from_headers() {
+        let c = Classifier::new(
+            TrustPolicy {
+                forwarders: Some(vec!["agency.com".into()]),
+                ..TrustPolicy::default()
+            },
+            OutcomeRules::new(&[]).unwrap(),
+        );
+        let h = |s: &str| s.replace('\n', "\r\n").into_bytes();
+        assert!(c.is_candidate(&h(
+            "From: Leadsie <notifications@leadsie.com>\nSubject: Acme granted access\n\n"
+        )));
+        assert!(c.is_candidate(&h("From: Shopify <mailer@shopify.com>\n\n")));
+        assert!(c.is_candidate(&h("From: Ann <ann@agency.com>\nSubject: Fwd: hello\n\n")));
+        assert!(c.is_candidate(&h("From: x@leadsie.com\nResent-From: ann@agency.com\n\n")));
+        // Spoofs are downloaded so they can be rejected with a reason.
+        assert!(c.is_candidate(&h("From: Leadsie <support@leadsie-mail.example>\n\n")));
+        assert!(c.is_candidate(&h(
+            "From: eve@evil.example\nSubject: Your Shopify collaborator code\n\n"
+        )));
+        // Ordinary mail is not.
+        assert!(!c.is_candidate(&h(
+            "From: News <news@shop-news.example>\nSubject: Weekly digest\n\n"
+        )));
+        assert!(!c.is_candidate(&h(
+            "From: bob@other.org\nX-Forwarded-For: eve@evil.example\n\n"
+        )));
+        // No sender to judge: download it rather than risk losing it.
+        assert!(c.is_candidate(b"Subject: no from\r\n\r\n"));
+        // Without a forwarder list, every message may be a forward.
+        assert!(Classifier::with_defaults().is_candidate(&h("From: bob@other.org\n\n")));
+    }
 }

@@ -50,19 +50,64 @@ fn run(cmd: &mut Command) {
 /// A CA and a server certificate for 127.0.0.1/localhost signed by it.
 fn make_certs(dir: &Path) {
     let d = |f: &str| dir.join(f);
-    run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=collabd test CA"]).arg("-keyout").arg(d("ca.key")).arg("-out").arg(d("ca.pem")).arg("-addext").arg("basicConstraints=critical,CA:TRUE").arg("-addext").arg("keyUsage=critical,keyCertSign,cRLSign"));
-    run(Command::new("openssl").args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"]).arg("-keyout").arg(d("server.key")).arg("-out").arg(d("server.csr")));
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=collabd test CA",
+        ])
+        .arg("-keyout")
+        .arg(d("ca.key"))
+        .arg("-out")
+        .arg(d("ca.pem"))
+        .arg("-addext")
+        .arg("basicConstraints=critical,CA:TRUE")
+        .arg("-addext")
+        .arg("keyUsage=critical,keyCertSign,cRLSign"));
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(d("server.key"))
+        .arg("-out")
+        .arg(d("server.csr")));
     std::fs::write(
         d("ext.cnf"),
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
-    run(Command::new("openssl").args(["x509", "-req", "-days", "2", "-CAcreateserial"]).arg("-in").arg(d("server.csr")).arg("-CA").arg(d("ca.pem")).arg("-CAkey").arg(d("ca.key")).arg("-out").arg(d("server.pem")).arg("-extfile").arg(d("ext.cnf")));
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
+        .arg("-in")
+        .arg(d("server.csr"))
+        .arg("-CA")
+        .arg(d("ca.pem"))
+        .arg("-CAkey")
+        .arg(d("ca.key"))
+        .arg("-out")
+        .arg(d("server.pem"))
+        .arg("-extfile")
+        .arg(d("ext.cnf")));
 }
 
 impl Dovecot {
     pub fn start(opts: Options) -> Dovecot {
-        let dir = tempfile::Builder::new().prefix("collabd-dovecot").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("collabd-dovecot")
+            .tempdir()
+            .unwrap();
         let root = dir.path();
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
         make_certs(root);
@@ -70,7 +115,11 @@ impl Dovecot {
             std::fs::create_dir(root.join(sub)).unwrap();
         }
         std::os::unix::fs::chown(root.join("home"), Some(65534), Some(65534)).unwrap();
-        std::fs::write(root.join("users"), format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n")).unwrap();
+        std::fs::write(
+            root.join("users"),
+            format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"),
+        )
+        .unwrap();
         let (imap_port, imaps_port) = (free_port(), free_port());
         let r = root.display();
         let mut conf = format!(
@@ -153,7 +202,12 @@ protocol imap {{
     }
 
     fn launch(&mut self) {
-        let child = Command::new("dovecot")
+        // /usr/sbin is not on every PATH.
+        let bin = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("dovecot");
+        let child = Command::new(bin)
             .arg("-F")
             .arg("-c")
             .arg(&self.conf)
@@ -175,7 +229,11 @@ protocol imap {{
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("dovecot exited ({status}): {}", self.log());
             }
-            assert!(Instant::now() < deadline, "dovecot did not greet: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "dovecot did not greet: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -227,7 +285,9 @@ protocol imap {{
 
     /// UIDs in `folder` with the given flag search (`ALL`, `SEEN`, …).
     pub fn uids(&self, folder: &str, search: &str) -> Vec<u32> {
-        let out = self.doveadm(&["-f", "flow", "fetch", "-u", USER, "uid", "mailbox", folder, search]);
+        let out = self.doveadm(&[
+            "-f", "flow", "fetch", "-u", USER, "uid", "mailbox", folder, search,
+        ]);
         out.lines()
             .filter_map(|l| l.trim().strip_prefix("uid=")?.trim().parse().ok())
             .collect()
