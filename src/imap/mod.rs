@@ -101,9 +101,13 @@ pub struct Watcher {
     pub changed: Arc<tokio::sync::Notify>,
 }
 
-/// Why a session ended without error.
+/// Why the wait for mail ended.
 enum Wake {
-    Changed,
+    /// The server announced new mail (EXISTS): fetch it, no re-SELECT.
+    NewMail,
+    /// Time to look again (poll, IDLE renewal, or an unclear wake-up):
+    /// re-SELECT, which also notices a changed UIDVALIDITY.
+    Recheck,
     Shutdown,
 }
 
@@ -275,6 +279,8 @@ impl Watcher {
             wait = if has_idle { "IDLE" } else { "polling" },
             "IMAP watcher connected"
         );
+        // The UIDVALIDITY of the selected folder, when a re-SELECT can be skipped.
+        let mut selected: Option<u32> = None;
         loop {
             self.health(
                 status,
@@ -288,7 +294,9 @@ impl Watcher {
                 },
             )
             .await;
-            let finished = self.sync(&mut sess, status, shutdown, has_move).await?;
+            let (finished, uidvalidity) = self
+                .sync(&mut sess, status, shutdown, has_move, selected)
+                .await?;
             *synced = true;
             if !finished {
                 break;
@@ -307,9 +315,11 @@ impl Watcher {
             .await;
             let (next, wake) = self.wait(sess, status, shutdown, has_idle).await?;
             sess = next;
-            if let Wake::Shutdown = wake {
-                break;
-            }
+            selected = match wake {
+                Wake::NewMail => Some(uidvalidity),
+                Wake::Recheck => None,
+                Wake::Shutdown => break,
+            };
         }
         status.expect_within(limit);
         let _ = tokio::time::timeout(limit.min(Duration::from_secs(5)), sess.logout()).await;
@@ -365,12 +375,12 @@ impl Watcher {
             );
         }
         if news {
-            return Ok((sess, Wake::Changed));
+            return Ok((sess, Wake::NewMail));
         }
         if !has_idle {
             status.expect_within(s.poll);
             tokio::select! {
-                _ = tokio::time::sleep(s.poll) => return Ok((sess, Wake::Changed)),
+                _ = tokio::time::sleep(s.poll) => return Ok((sess, Wake::Recheck)),
                 _ = shutdown.cancelled() => return Ok((sess, Wake::Shutdown)),
             }
         }
@@ -385,28 +395,74 @@ impl Watcher {
             tokio::pin!(fut);
             tokio::select! {
                 r = &mut fut => match r.context("IMAP IDLE failed")? {
-                    IdleResponse::NewData(_) => Wake::Changed,
+                    IdleResponse::NewData(d) => {
+                        use async_imap::imap_proto::{MailboxDatum, Response};
+                        match d.parsed() {
+                            Response::MailboxData(MailboxDatum::Exists(_) | MailboxDatum::Recent(_)) => Wake::NewMail,
+                            _ => Wake::Recheck,
+                        }
+                    }
                     // Timeout or the connection ended: DONE will tell which.
-                    IdleResponse::Timeout | IdleResponse::ManualInterrupt => Wake::Changed,
+                    IdleResponse::Timeout | IdleResponse::ManualInterrupt => Wake::Recheck,
                 },
-                _ = tokio::time::sleep(s.idle_renew) => Wake::Changed,
+                _ = tokio::time::sleep(s.idle_renew) => Wake::Recheck,
                 _ = shutdown.cancelled() => Wake::Shutdown,
             }
         };
+        tracing::debug!(mailbox = %status.name, "IDLE woke");
         status.expect_within(s.command_timeout);
         let sess = within(s.command_timeout, "DONE (end of IDLE)", idle.done()).await?;
+        tracing::debug!(mailbox = %status.name, "IDLE done");
         Ok((sess, wake))
     }
 
-    /// Brings the folder's checkpoint up to the newest message. Returns false
-    /// when it stopped early for shutdown.
+    /// Brings the folder's checkpoint up to the newest message. Returns
+    /// false when it stopped early for shutdown, and the folder's
+    /// UIDVALIDITY. `selected` skips the SELECT when the folder is still
+    /// selected and the server just announced new mail: one round trip less,
+    /// and Dovecot keeps its change notifications for a session that stays
+    /// in the folder.
     async fn sync(
         &self,
         sess: &mut ImapSession,
         status: &FolderStatus,
         shutdown: &CancellationToken,
         has_move: bool,
-    ) -> Result<bool> {
+        selected: Option<u32>,
+    ) -> Result<(bool, u32)> {
+        let name = status.name.as_str();
+        let mut conn = self.ingestor.db.pool.acquire().await?;
+        let (uidvalidity, last_uid) = match selected {
+            Some(v) => match store::mailbox_checkpoint(&mut conn, name).await? {
+                Some((Some(cv), uid)) if cv == v => (v, uid),
+                _ => return Box::pin(self.sync(sess, status, shutdown, has_move, None)).await,
+            },
+            None => {
+                drop(conn);
+                return self.select_and_sync(sess, status, shutdown, has_move).await;
+            }
+        };
+        let finished = self
+            .fetch_new(
+                sess,
+                status,
+                shutdown,
+                has_move,
+                &mut conn,
+                uidvalidity,
+                last_uid,
+            )
+            .await?;
+        Ok((finished, uidvalidity))
+    }
+
+    async fn select_and_sync(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+        has_move: bool,
+    ) -> Result<(bool, u32)> {
         let s = &self.settings;
         let limit = s.command_timeout;
         let name = status.name.as_str();
@@ -423,7 +479,7 @@ impl Watcher {
             .uid_validity
             .ok_or_else(|| anyhow!("the server sent no UIDVALIDITY for `{}`", status.folder))?;
         let mut conn = self.ingestor.db.pool.acquire().await?;
-        let mut last_uid = match store::mailbox_checkpoint(&mut conn, name).await? {
+        let last_uid = match store::mailbox_checkpoint(&mut conn, name).await? {
             Some((Some(v), uid)) if v == uidvalidity => uid,
             previous => {
                 if let Some((Some(old), _)) = previous {
@@ -440,8 +496,38 @@ impl Watcher {
             }
         };
         if mb.exists == 0 || mb.uid_next.is_some_and(|next| next <= last_uid + 1) {
-            return Ok(true);
+            return Ok((true, uidvalidity));
         }
+        let finished = self
+            .fetch_new(
+                sess,
+                status,
+                shutdown,
+                has_move,
+                &mut conn,
+                uidvalidity,
+                last_uid,
+            )
+            .await?;
+        Ok((finished, uidvalidity))
+    }
+
+    /// Everything above `last_uid`: headers for all, bodies for candidates,
+    /// each stored with its checkpoint in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_new(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+        has_move: bool,
+        conn: &mut sqlx::SqliteConnection,
+        uidvalidity: u32,
+        mut last_uid: u32,
+    ) -> Result<bool> {
+        let s = &self.settings;
+        let limit = s.command_timeout;
+        let name = status.name.as_str();
 
         // Headers first: a few fields decide which bodies are worth fetching.
         status.expect_within(limit);
@@ -479,6 +565,7 @@ impl Watcher {
                 });
             }
         }
+        tracing::debug!(mailbox = name, n = heads.len(), "headers fetched");
         heads.sort_by_key(|h| h.uid);
         heads.dedup_by_key(|h| h.uid);
         let Some(newest) = heads.last().map(|h| h.uid) else {
@@ -531,6 +618,7 @@ impl Watcher {
                     }
                 }
             }
+            tracing::debug!(mailbox = name, n = bodies.len(), "bodies fetched");
             let mut processed = Vec::new();
             for h in &batch {
                 if shutdown.is_cancelled() {
@@ -599,7 +687,7 @@ impl Watcher {
             let through = heads[end - 1].uid;
             if through > last_uid {
                 let now_s = store::timestamp(chrono::Utc::now());
-                store::set_checkpoint(&mut conn, name, uidvalidity, through, &now_s).await?;
+                store::set_checkpoint(conn, name, uidvalidity, through, &now_s).await?;
                 last_uid = through;
             }
             if !processed.is_empty() {
@@ -609,6 +697,7 @@ impl Watcher {
             i = end;
         }
         debug_assert_eq!(last_uid, newest);
+        tracing::debug!(mailbox = name, stored, scanned = heads.len(), "sync done");
         if stored > 0 {
             tracing::info!(
                 mailbox = name,
