@@ -726,3 +726,29 @@ fn systemd_hears_ready_status_watchdog_and_stopping_in_order() {
         "{got:?}"
     );
 }
+
+#[test]
+fn every_listed_folder_is_watched_with_its_own_checkpoint() {
+    let dc = Dovecot::start(Options::default());
+    dc.create_folder("Leads");
+    let mut d = Daemon::tls(&dc, "folders = [\"INBOX\", \"Leads\"]");
+    d.start();
+    wait_for(Duration::from_secs(20), "both folders in IDLE", || {
+        sql(
+            &d.db,
+            "select group_concat(state || connected, ',') from mailbox_state",
+        ) == "idle1,idle1"
+    });
+    dc.append("INBOX", &[grant("inbox-shop", "1212", 1)]);
+    dc.append("Leads", &[grant("leads-shop", "3434", 2)]);
+    wait_for(Duration::from_secs(10), "a grant from each folder", || {
+        d.requests() == 2
+    });
+    assert_eq!(
+        sql(
+            &d.db,
+            "select group_concat(mailbox || ':' || last_uid, ',') from (select * from mailbox_state order by mailbox)"
+        ),
+        format!("{u}/INBOX:1,{u}/Leads:1", u = dovecot::USER)
+    );
+}
