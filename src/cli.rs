@@ -27,6 +27,17 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub db: Option<PathBuf>,
 
+    /// Log format: auto (journald fields under systemd, else text), text,
+    /// json (one object per line, for log shippers) or journald.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        default_value = "auto",
+        env = "COLLABD_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -82,12 +93,22 @@ pub enum Command {
         #[command(flatten)]
         who: Who,
     },
-    /// The daemon: files queued requests with the configured filer, reminds
-    /// and expires, until SIGTERM or SIGINT. (The IMAP watcher joins it next;
-    /// until then feed mail with `collabd ingest -`.)
+    /// The daemon: watches the [imap] mailbox, files queued requests with the
+    /// configured filer, reminds and expires, until SIGTERM or SIGINT.
     Run,
+    /// Check the configuration file, then try each configured connection
+    /// (IMAP login and folders, OAuth2 token, SMTP, webhooks, database).
+    CheckConfig,
     /// The whole pipeline on shipped fixtures, in a throwaway database.
     Demo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Auto,
+    Text,
+    Json,
+    Journald,
 }
 
 /// Who acts and why, recorded on the request's timeline.
@@ -119,6 +140,10 @@ fn parse_id(s: &str) -> Result<RequestId, String> {
 
 /// Runs one command; the error (if any) is printed by `main`.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::CheckConfig = cli.command {
+        // It reports a bad file as one of its checks.
+        return Ok(crate::check::run(cli.config.as_deref(), cli.db).await);
+    }
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(db) = &cli.db {
         settings.database_path = db.clone();
@@ -140,6 +165,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run => crate::daemon::run(&settings)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::CheckConfig => unreachable!("handled before the settings are loaded"),
         Command::Mark { id, state, who } => act(&settings, id, Action::Mark(state), &who).await,
         Command::Cancel { id, who } => act(&settings, id, Action::Cancel, &who).await,
         Command::Retry { id, who } => act(&settings, id, Action::Retry, &who).await,

@@ -37,6 +37,26 @@ pub struct RawConfig {
     #[serde(default)]
     pub worker: RawWorker,
     pub imap: Option<RawImap>,
+    #[serde(default)]
+    pub log: RawLog,
+    pub http: Option<RawHttp>,
+}
+
+/// `[log]`: how much the daemon says. `RUST_LOG` overrides it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    /// error, warn, info, debug or trace, or a tracing filter such as
+    /// "info,collabd::imap=debug".
+    pub level: Option<String>,
+}
+
+/// `[http]`: the health and metrics endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Address and port, e.g. "127.0.0.1:9464".
+    pub listen: String,
 }
 
 /// `[imap]`: the mailbox the Leadsie emails are forwarded to.
@@ -181,6 +201,16 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// The IMAP watcher; `None` when the file has no `[imap]` table.
     pub imap: Option<ImapSettings>,
+    /// Where `/healthz` and `/metrics` are served, if anywhere.
+    pub http_listen: Option<std::net::SocketAddr>,
+}
+
+/// `[log] level` from the config file, read before logging starts; any
+/// problem with the file is left for [`Settings::load`] to report.
+pub fn peek_log_level(path: Option<&Path>) -> Option<String> {
+    let text = std::fs::read_to_string(path?).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    Some(table.get("log")?.get("level")?.as_str()?.to_owned())
 }
 
 /// How the watcher protects the connection.
@@ -282,20 +312,47 @@ pub const DEFAULT_RAW_RETENTION_DAYS: u32 = 180;
 
 impl Settings {
     /// Loads `path` if given (else defaults), then applies environment
-    /// overrides (`COLLABD_DB`).
+    /// overrides: `COLLABD__SECTION__KEY=value` sets any setting (for
+    /// containers; `COLLABD__IMAP__HOST=imap.gmail.com`,
+    /// `COLLABD__WORKER__WEBHOOK__URL=…`, `COLLABD__IMAP__FOLDERS='["INBOX"]'`;
+    /// the value is read as TOML, else as a string), and `COLLABD_DB` the
+    /// database path.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
-        let raw = match path {
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                    path: p.to_owned(),
-                    source,
-                })?;
-                toml::from_str::<RawConfig>(&text).map_err(|e| ConfigError::Parse {
-                    path: p.to_owned(),
-                    message: describe_toml_error(&text, &e),
-                })?
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_owned(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let shown = path.map_or_else(|| PathBuf::from("(no config file)"), Path::to_owned);
+        let overrides: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("COLLABD__"))
+            .collect();
+        let raw = if overrides.is_empty() {
+            // Straight from the text, so errors carry line numbers.
+            toml::from_str::<RawConfig>(&text).map_err(|e| ConfigError::Parse {
+                path: shown.clone(),
+                message: describe_toml_error(&text, &e),
+            })?
+        } else {
+            let mut table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: shown.clone(),
+                message: describe_toml_error(&text, &e),
+            })?;
+            let mut names = Vec::new();
+            for (name, value) in &overrides {
+                apply_override(&mut table, name, value)?;
+                names.push(name.as_str());
             }
-            None => RawConfig::default(),
+            RawConfig::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
+                path: shown.clone(),
+                message: format!(
+                    "{} (with the environment overrides {})",
+                    e.message(),
+                    names.join(", ")
+                ),
+            })?
         };
         let mut settings = Settings::from_raw(raw)?;
         if let Some(db) = std::env::var_os("COLLABD_DB").filter(|v| !v.is_empty()) {
@@ -377,9 +434,35 @@ impl Settings {
         }
         let worker = worker_settings(raw.worker)?;
         let imap = raw.imap.map(imap_settings).transpose()?;
+        if let Some(level) = &raw.log.level
+            && tracing_subscriber::EnvFilter::try_new(level).is_err()
+        {
+            return Err(invalid(
+                "log.level",
+                &format!("`{level}` is not a level (error, warn, info, debug, trace) or filter"),
+            ));
+        }
+        let http_listen = raw
+            .http
+            .map(|h| {
+                h.listen
+                    .trim()
+                    .parse::<std::net::SocketAddr>()
+                    .map_err(|_| {
+                        invalid(
+                            "http.listen",
+                            &format!(
+                                "`{}` is not an address and port such as 127.0.0.1:9464",
+                                h.listen
+                            ),
+                        )
+                    })
+            })
+            .transpose()?;
         Ok(Settings {
             worker,
             imap,
+            http_listen,
             database_path: raw.database.path.unwrap_or_else(default_database_path),
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
             raw_retention_days: raw
@@ -843,6 +926,36 @@ fn check_domain(key: &str, d: &str) -> Result<String, ConfigError> {
 }
 
 /// toml's message plus the line it points at.
+/// Sets `COLLABD__A__B=value` as `[a] b = value` in the parsed file.
+fn apply_override(table: &mut toml::Table, name: &str, value: &str) -> Result<(), ConfigError> {
+    let path: Vec<String> = name["COLLABD__".len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(invalid(
+            name,
+            "environment overrides are written COLLABD__SECTION__KEY (double underscores)",
+        ));
+    }
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+    let (last, parents) = path.split_last().expect("split gives at least one part");
+    let mut at = table;
+    for part in parents {
+        let entry = at
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        at = entry
+            .as_table_mut()
+            .ok_or_else(|| invalid(name, &format!("`{part}` is a setting, not a section")))?;
+    }
+    at.insert(last.clone(), parsed);
+    Ok(())
+}
+
 fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().to_owned();
     match e.span() {

@@ -55,6 +55,16 @@ pub async fn run(settings: &Settings) -> Result<()> {
         watcher.clone(),
         shutdown.clone(),
     ));
+    if let Some(addr) = settings.http_listen {
+        let health = crate::http::Health {
+            db: db.clone(),
+            watcher: watcher.clone(),
+        };
+        // Without the endpoint collabd still does its job: say so, go on.
+        if let Err(e) = crate::http::serve(addr, health, shutdown.clone()).await {
+            tracing::error!("{e:#}; /healthz and /metrics are not served");
+        }
+    }
     tracing::info!(
         database = %settings.database_path.display(),
         mailboxes = ?watcher.iter().flat_map(|w| w.folders.iter().map(|f| f.name.clone())).collect::<Vec<_>>(),

@@ -16,11 +16,13 @@
 //! - [`cli`] — the subcommands and their output.
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod filer;
+pub mod http;
 pub mod imap;
 pub mod ingest;
 pub mod mail;

@@ -3,28 +3,66 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use collabd::cli::{Command, LogFormat};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = collabd::cli::Cli::parse();
-    // The daemon says what it does; one-shot commands speak only on trouble.
-    let default_level = if matches!(cli.command, collabd::cli::Command::Run) {
-        "info"
-    } else {
-        "warn"
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_level.into()),
-        )
-        .init();
+    init_logging(&cli);
     match collabd::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("collabd: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The level comes from `RUST_LOG`, else `[log] level` in the config file,
+/// else info for the daemon and warn for one-shot commands (which speak only
+/// on trouble). The format: journald fields under systemd (`JOURNAL_STREAM`
+/// set), human-readable text otherwise, or JSON lines when asked.
+fn init_logging(cli: &collabd::cli::Cli) {
+    let default_level = match cli.command {
+        Command::Run => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        let level = collabd::config::peek_log_level(cli.config.as_deref())
+            .unwrap_or_else(|| default_level.to_owned());
+        tracing_subscriber::EnvFilter::try_new(&level)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
+    });
+    let under_journald = std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty());
+    let registry = tracing_subscriber::registry().with(filter);
+    match cli.log_format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(false)
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+        LogFormat::Journald | LogFormat::Auto
+            if under_journald || cli.log_format == LogFormat::Journald =>
+        {
+            match tracing_journald::layer() {
+                Ok(journald) => registry
+                    .with(journald.with_syslog_identifier("collabd".into()))
+                    .init(),
+                Err(e) => {
+                    registry
+                        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+                        .init();
+                    tracing::warn!("cannot reach the journal ({e}); logging to stderr");
+                }
+            }
+        }
+        _ => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .init(),
     }
 }

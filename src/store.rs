@@ -982,3 +982,50 @@ pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
         })
         .collect())
 }
+
+/// Figures for `/metrics` and `/healthz`, read in one go.
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    pub messages_by_kind: Vec<(String, i64)>,
+    pub requests_by_state: Vec<(String, i64)>,
+    pub filer_attempts: i64,
+    pub filer_failures: i64,
+    /// Queued requests due for more than `overdue` seconds, and claims whose
+    /// lease ran out that long ago: the queue is stuck if this is not zero.
+    pub overdue: i64,
+    pub mailboxes: Vec<MailboxRow>,
+}
+
+pub async fn figures(pool: &SqlitePool, now: &str, overdue_after_s: i64) -> Result<Figures> {
+    let requests = sqlx::query(
+        "select state, count(*) as n from access_requests group by state order by state",
+    )
+    .fetch_all(pool)
+    .await?;
+    let counts = sqlx::query(
+        "select (select count(*) from request_events where event = 'claimed'),
+                (select count(*) from request_events where event in ('retry', 'failed'))",
+    )
+    .fetch_one(pool)
+    .await?;
+    let overdue: i64 = sqlx::query_scalar(
+        "select count(*) from access_requests
+         where (state = 'queued' and julianday(?1) - julianday(coalesce(next_attempt_at, created_at)) > ?2 / 86400.0)
+            or (state = 'filing' and julianday(?1) - julianday(lease_until) > ?2 / 86400.0)",
+    )
+    .bind(now)
+    .bind(overdue_after_s as f64)
+    .fetch_one(pool)
+    .await?;
+    Ok(Figures {
+        messages_by_kind: message_counts(pool).await?,
+        requests_by_state: requests
+            .iter()
+            .map(|r| (r.get("state"), r.get("n")))
+            .collect(),
+        filer_attempts: counts.get(0),
+        filer_failures: counts.get(1),
+        overdue,
+        mailboxes: mailbox_rows(pool).await?,
+    })
+}

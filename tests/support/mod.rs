@@ -3,5 +3,6 @@
 //! openssl, and a small HTTP server for OAuth2 endpoints.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod dovecot;
 pub mod http;

@@ -1,0 +1,269 @@
+//! `collabd check-config`: validates the configuration, then tries each
+//! configured connection and prints one line per check. Nothing is filed,
+//! sent or changed: IMAP folders are EXAMINEd (read-only), webhooks get a
+//! HEAD request, SMTP a connection test.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::config::{FilerSettings, ImapAuth, Settings};
+use crate::imap::conn::{self, Login, within};
+
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn line(&mut self, ok: bool, what: &str, detail: impl std::fmt::Display) {
+        println!("{} {what}: {detail}", if ok { "ok  " } else { "FAIL" });
+        self.failed |= !ok;
+    }
+}
+
+pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
+    let mut r = Report { failed: false };
+    let mut settings = match Settings::load(config) {
+        Ok(s) => {
+            r.line(
+                true,
+                "config",
+                config.map_or_else(
+                    || "no file given: defaults and environment".to_owned(),
+                    |p| format!("{} is valid", p.display()),
+                ),
+            );
+            s
+        }
+        Err(e) => {
+            r.line(false, "config", e);
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(db) = db {
+        settings.database_path = db;
+    }
+    check_database(&mut r, &settings.database_path).await;
+    if let Some(imap) = &settings.imap {
+        check_imap(&mut r, imap).await;
+    } else {
+        r.line(true, "imap", "no [imap] table: no mailbox will be watched");
+    }
+    check_worker(&mut r, &settings).await;
+    if let Some(addr) = settings.http_listen {
+        r.line(
+            true,
+            "http",
+            format!("/healthz and /metrics will be served on http://{addr}"),
+        );
+    }
+    if r.failed {
+        println!("some checks failed; fix them and run `collabd check-config` again");
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn check_database(r: &mut Report, path: &Path) {
+    if path.exists() {
+        match crate::store::Db::open(path).await {
+            Ok(_) => r.line(true, "database", format!("{} opens", path.display())),
+            Err(e) => r.line(false, "database", e),
+        }
+        return;
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match tempfile::tempfile_in(dir) {
+        Ok(_) => r.line(
+            true,
+            "database",
+            format!("{} will be created (directory writable)", path.display()),
+        ),
+        Err(e) => r.line(
+            false,
+            "database",
+            format!(
+                "cannot create {} ({e}); create the directory or set [database] path",
+                path.display()
+            ),
+        ),
+    }
+}
+
+async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
+    let server = format!("{}:{}", s.host, s.port);
+    let tls = match conn::tls_config(s.ca_file.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return r.line(false, "imap tls", format!("{e:#}")),
+    };
+    let token = match &s.auth {
+        ImapAuth::Password(p) => p.expose_str().into_owned(),
+        ImapAuth::XOAuth2(o) => {
+            let source = crate::imap::oauth::TokenSource::new(o.clone());
+            match source {
+                Ok(mut t) => match t.access_token().await {
+                    Ok(tok) => {
+                        r.line(true, "oauth2", "the refresh token gave an access token");
+                        tok.expose_str().into_owned()
+                    }
+                    Err(e) => return r.line(false, "oauth2", format!("{e:#}")),
+                },
+                Err(e) => return r.line(false, "oauth2", format!("{e:#}")),
+            }
+        }
+    };
+    let login = match &s.auth {
+        ImapAuth::Password(_) => Login::Password(&token),
+        ImapAuth::XOAuth2(_) => Login::XOAuth2 {
+            access_token: &token,
+        },
+    };
+    let mut sess = match conn::open(s, &tls, login).await {
+        Ok(sess) => {
+            r.line(
+                true,
+                "imap login",
+                format!("{} logged in at {server}", s.user),
+            );
+            sess
+        }
+        Err(e) => return r.line(false, "imap login", format!("{e:#}")),
+    };
+    match within(s.command_timeout, "CAPABILITY", sess.capabilities()).await {
+        Ok(caps) => r.line(
+            true,
+            "imap server",
+            if caps.has_str("IDLE") {
+                "has IDLE: new mail arrives at once".to_owned()
+            } else {
+                format!(
+                    "has no IDLE: collabd will poll every {} s",
+                    s.poll.as_secs()
+                )
+            },
+        ),
+        Err(e) => r.line(false, "imap server", format!("{e:#}")),
+    }
+    for folder in &s.folders {
+        match within(s.command_timeout, "EXAMINE", sess.examine(folder)).await {
+            Ok(mb) => r.line(
+                true,
+                &format!("imap folder {folder}"),
+                format!("{} messages", mb.exists),
+            ),
+            Err(e) => r.line(
+                false,
+                &format!("imap folder {folder}"),
+                format!("{e:#} (check imap.folders)"),
+            ),
+        }
+    }
+    if let crate::config::AfterProcessing::MoveTo(to) = &s.after_processing {
+        match within(s.command_timeout, "EXAMINE", sess.examine(to)).await {
+            Ok(_) => r.line(true, "imap move_to", format!("{to} exists")),
+            Err(_) => r.line(
+                true,
+                "imap move_to",
+                format!("{to} does not exist yet; collabd creates it"),
+            ),
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), sess.logout()).await;
+}
+
+async fn check_worker(r: &mut Report, settings: &Settings) {
+    let w = &settings.worker;
+    match &w.filer {
+        FilerSettings::Log => r.line(
+            true,
+            "filer",
+            "log: requests are recorded as notified, nobody is told",
+        ),
+        FilerSettings::Command { program, .. } => {
+            use std::os::unix::fs::PermissionsExt;
+            match std::fs::metadata(program) {
+                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => r.line(
+                    true,
+                    "filer",
+                    format!("command {} is executable", program.display()),
+                ),
+                Ok(_) => r.line(
+                    false,
+                    "filer",
+                    format!("command {} is not an executable file", program.display()),
+                ),
+                Err(e) => r.line(
+                    false,
+                    "filer",
+                    format!("command {}: {e}", program.display()),
+                ),
+            }
+        }
+        FilerSettings::Webhook { url, .. } => reachable(r, "filer webhook", url).await,
+        FilerSettings::Notify => r.line(true, "filer", "notify (channels below)"),
+    }
+    let Some(n) = &w.notify else {
+        return;
+    };
+    for url in &n.slack {
+        reachable(r, "notify slack", url).await;
+    }
+    if let Some(smtp) = &n.smtp_url {
+        let shown = smtp
+            .parse::<reqwest::Url>()
+            .map(|u| {
+                format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or("?"),
+                    u.port().unwrap_or(0)
+                )
+            })
+            .unwrap_or_else(|_| "the SMTP server".into());
+        match lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(smtp) {
+            Ok(b) => {
+                let transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor> =
+                    b.timeout(Some(Duration::from_secs(15))).build();
+                match transport.test_connection().await {
+                    Ok(true) => r.line(true, "notify smtp", format!("{shown} answers")),
+                    Ok(false) => r.line(
+                        false,
+                        "notify smtp",
+                        format!("{shown} did not accept a connection"),
+                    ),
+                    Err(e) => r.line(false, "notify smtp", format!("{shown}: {e}")),
+                }
+            }
+            Err(e) => r.line(false, "notify smtp", format!("worker.notify.smtp_url: {e}")),
+        }
+    }
+}
+
+/// A HEAD request: any HTTP answer means the endpoint is reachable.
+async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url) {
+    let shown = format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or("?"),
+        url.path()
+    );
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return r.line(false, what, e),
+    };
+    match client.head(url.clone()).send().await {
+        Ok(resp) => r.line(
+            true,
+            what,
+            format!("{shown} is reachable (HEAD answered {})", resp.status()),
+        ),
+        Err(e) => r.line(false, what, format!("{shown}: {}", e.without_url())),
+    }
+}

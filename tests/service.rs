@@ -1,0 +1,282 @@
+//! collabd as a service: health and metrics over real HTTP against a real
+//! Dovecot, `check-config`, the systemd unit's verification and hardening,
+//! log formats and environment overrides.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use support::daemon::{Daemon, grant, wait_for};
+use support::dovecot::{self, Dovecot, Options};
+
+/// GET over a plain TCP connection: (status, body).
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn collabd(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(args)
+        .env_remove("COLLABD_CONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops() {
+    let mut dc = Dovecot::start(Options::default());
+    let port = dovecot::free_port();
+    let mut d = Daemon::tls(
+        &dc,
+        &format!("command_timeout_seconds = 5\n[http]\nlisten = \"127.0.0.1:{port}\""),
+    );
+    d.start().wait_idle();
+    dc.append("INBOX", &[grant("metrics-shop", "5151", 1)]);
+    wait_for(Duration::from_secs(10), "the grant", || d.requests() == 1);
+    wait_for(Duration::from_secs(10), "the worker to notify", || {
+        support::daemon::sql(&d.db, "select state from access_requests") == "notified"
+    });
+
+    let (status, body) = get(port, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"status\":\"ok\"") && body.contains("INBOX"),
+        "{body}"
+    );
+
+    let (status, metrics) = get(port, "/metrics");
+    assert_eq!(status, 200);
+    let user = dovecot::USER;
+    for want in [
+        "# TYPE collabd_messages gauge".to_owned(),
+        "collabd_messages{kind=\"leadsie_grant\"} 1".to_owned(),
+        "collabd_requests{state=\"notified\"} 1".to_owned(),
+        "collabd_filer_attempts_total 1".to_owned(),
+        "collabd_filer_failures_total 0".to_owned(),
+        format!("collabd_imap_reconnects_total{{mailbox=\"{user}/INBOX\"}} 0"),
+        format!("collabd_imap_connected{{mailbox=\"{user}/INBOX\"}} 1"),
+        format!("collabd_imap_seconds_since_contact{{mailbox=\"{user}/INBOX\"}} "),
+    ] {
+        assert!(metrics.contains(&want), "no `{want}` in\n{metrics}");
+    }
+    assert!(!metrics.contains("5151"), "a code in the metrics");
+
+    dc.stop();
+    wait_for(
+        Duration::from_secs(30),
+        "/healthz to report the outage",
+        || get(port, "/healthz").0 == 503,
+    );
+    let (_, body) = get(port, "/healthz");
+    assert!(
+        body.contains("\"status\":\"unhealthy\"") && body.contains("backoff"),
+        "{body}"
+    );
+    let (_, metrics) = get(port, "/metrics");
+    assert!(
+        metrics.contains(&format!(
+            "collabd_imap_connected{{mailbox=\"{user}/INBOX\"}} 0"
+        )),
+        "{metrics}"
+    );
+    assert_eq!(get(port, "/nothing").0, 404);
+
+    dc.restart();
+    wait_for(Duration::from_secs(60), "/healthz to recover", || {
+        get(port, "/healthz").0 == 200
+    });
+}
+
+#[test]
+fn check_config_tries_each_connection_and_names_what_fails() {
+    let dc = Dovecot::start(Options::default());
+    let good = Daemon::tls(&dc, "");
+    let (code, out, _) = collabd(&["check-config", "--config", good.cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    for want in [
+        "ok   config:",
+        "ok   database:",
+        "ok   imap login:",
+        "ok   imap server: has IDLE",
+        "ok   imap folder INBOX: 0 messages",
+        "ok   filer: log",
+    ] {
+        assert!(out.contains(want), "no `{want}` in\n{out}");
+    }
+
+    // A typo'd key: named, with its line.
+    let typo = Daemon::tls(&dc, "foldres = [\"INBOX\"]");
+    let (code, out, _) = collabd(&["check-config", "--config", typo.cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    let line = std::fs::read_to_string(&typo.cfg)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("foldres"))
+        .unwrap()
+        + 1;
+    assert!(
+        out.contains("FAIL config:")
+            && out.contains("foldres")
+            && out.contains(&format!("line {line}")),
+        "{out}"
+    );
+
+    // A wrong password: the login check fails and says why, without the password.
+    let wrong = Daemon::tls(&dc, "");
+    std::fs::write(wrong.dir.path().join("imap-password"), "hunter2-wrong\n").unwrap();
+    let (code, out, err) = collabd(&["check-config", "--config", wrong.cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL imap login: login refused for ops@agency.example"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{out}{err}"
+    );
+
+    // A folder that does not exist, and an unreachable webhook.
+    let port = dovecot::free_port();
+    let bad = Daemon::tls(
+        &dc,
+        &format!(
+            "folders = [\"INBOX\", \"Nope\"]\n[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"http://127.0.0.1:{port}/hook?token=abc\"\nsecret = \"s\"\n"
+        ),
+    );
+    // The helper already wrote a [worker] table; keep the last one only.
+    let cfg = std::fs::read_to_string(&bad.cfg).unwrap().replacen(
+        "[worker]\nfiler = \"log\"\npoll_seconds = 1\n",
+        "",
+        1,
+    );
+    std::fs::write(&bad.cfg, cfg).unwrap();
+    let (code, out, _) = collabd(&["check-config", "--config", bad.cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL imap folder Nope:"), "{out}");
+    assert!(out.contains("ok   imap folder INBOX"), "{out}");
+    assert!(out.contains("FAIL filer webhook: http://127.0.0.1/hook"), "{out}");
+    assert!(!out.contains("token=abc"), "{out}");
+}
+
+/// The unit file verifies and its hardening keeps an exposure of 2.0 or
+/// lower (deploy/check-unit, which CI also runs through this test).
+#[test]
+fn the_systemd_unit_verifies_and_stays_hardened() {
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/check-unit"))
+        .arg(env!("CARGO_BIN_EXE_collabd"))
+        .output()
+        .expect("deploy/check-unit runs (systemd-analyze is installed)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let exposure: f64 = text
+        .split("Overall exposure level for collabd.service: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure figure in {text}"));
+    assert!(exposure <= 2.0, "exposure {exposure}");
+}
+
+#[test]
+fn json_logs_and_environment_overrides() {
+    // No [imap] in the file: the environment supplies it, pointing at a port
+    // where nothing listens, so the watcher logs its failure.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n",
+            dir.path().join("c.db").display()
+        ),
+    )
+    .unwrap();
+    let port = dovecot::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args([
+            "--log-format",
+            "json",
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
+        .env("COLLABD__IMAP__HOST", "127.0.0.1")
+        .env("COLLABD__IMAP__PORT", port.to_string())
+        .env("COLLABD__IMAP__SECURITY", "plain")
+        .env("COLLABD__IMAP__USER", "ops")
+        .env("COLLABD_IMAP_PASSWORD", "pw-from-env")
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|v| v["level"] == "WARN"
+            && v["fields"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&format!("127.0.0.1:{port}"))),
+        "{err}"
+    );
+    assert!(!err.contains("pw-from-env"));
+
+    // An override naming an unknown setting is refused, naming it.
+    let (code, _, err) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .args(["status", "--config", cfg.to_str().unwrap()])
+            .env("COLLABD__IMAP__HOSTNAME", "x")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            (),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("hostname") && err.contains("COLLABD__IMAP__HOSTNAME"),
+        "{err}"
+    );
+}

@@ -1,0 +1,195 @@
+//! `collabd run` as a child process with its own database, config and log,
+//! and the helpers the daemon tests share.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::dovecot::{self, Dovecot};
+
+/// A Leadsie grant for `store` with `code`, as Leadsie sends it.
+pub fn grant(store: &str, code: &str, n: usize) -> Vec<u8> {
+    format!(
+        "From: Leadsie <notifications@leadsie.com>\r\nTo: ops@agency.example\r\nSubject: {store} has granted you access\r\n\
+         Date: Mon, 02 Nov 2026 09:00:00 +0000\r\nMessage-ID: <grant-{n}-{store}@leadsie.com>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nClient: {store}\r\n\r\nShopify\r\nStore URL: https://{store}.myshopify.com\r\n\
+         Collaborator code: {code}\r\n"
+    )
+    .into_bytes()
+}
+
+/// Ordinary mail from a sender that is neither trusted nor a forwarder.
+pub fn newsletter(n: usize, pad: usize) -> Vec<u8> {
+    format!(
+        "From: News <news@shop-news.example>\r\nTo: ops@agency.example\r\nSubject: Weekly digest {n}\r\n\
+         Date: Mon, 02 Nov 2026 09:00:00 +0000\r\nMessage-ID: <news-{n}@shop-news.example>\r\n\r\n{}\r\n",
+        "lorem ipsum dolor sit amet ".repeat(pad / 27 + 1)
+    )
+    .into_bytes()
+}
+
+pub fn sql(db: &Path, q: &str) -> String {
+    let out = Command::new("sqlite3")
+        .arg("-cmd")
+        .arg(".timeout 5000")
+        .arg(db)
+        .arg(q)
+        .output()
+        .expect("sqlite3 is installed");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+pub fn count(db: &Path, q: &str) -> i64 {
+    sql(db, q).parse().unwrap_or(-1)
+}
+
+pub fn wait_for(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `collabd run` against a Dovecot, with its own database and log.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub cfg: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// `imap` is the `[imap]` table's body past host, user and password.
+    pub fn new(imap: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("collabd.db");
+        let cfg = dir.path().join("collabd.toml");
+        let pw = dir.path().join("imap-password");
+        std::fs::write(&pw, format!("{}\n", dovecot::PASSWORD)).unwrap();
+        std::fs::write(
+            &cfg,
+            format!(
+                "[database]\npath = \"{}\"\n[trust]\nforwarders = [\"agency.example\"]\n[worker]\nfiler = \"log\"\npoll_seconds = 1\n\
+                 [imap]\nhost = \"127.0.0.1\"\nuser = \"{}\"\npassword_file = \"{}\"\n{imap}\n",
+                db.display(),
+                dovecot::USER,
+                pw.display()
+            ),
+        )
+        .unwrap();
+        Daemon {
+            dir,
+            db,
+            cfg,
+            child: None,
+        }
+    }
+
+    pub fn tls(d: &Dovecot, extra: &str) -> Daemon {
+        Daemon::new(&format!(
+            "port = {}\nca_file = \"{}\"\n{extra}",
+            d.imaps_port,
+            d.ca_file.display()
+        ))
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("collabd.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub fn start(&mut self) -> &mut Self {
+        self.start_with(&[])
+    }
+
+    pub fn start_with(&mut self, env: &[(&str, &str)]) -> &mut Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .args(["run", "--config", self.cfg.to_str().unwrap()])
+            .env_remove("COLLABD_DB")
+            .env_remove("NOTIFY_SOCKET")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self
+    }
+
+    pub fn state(&self) -> String {
+        sql(
+            &self.db,
+            "select state || ' ' || connected from mailbox_state",
+        )
+    }
+
+    pub fn wait_idle(&self) {
+        wait_for(Duration::from_secs(20), "the watcher to reach IDLE", || {
+            self.state() == "idle 1"
+        });
+    }
+
+    pub fn requests(&self) -> i64 {
+        count(&self.db, "select count(*) from access_requests")
+    }
+
+    pub fn sigkill(&mut self) {
+        let mut c = self.child.take().unwrap();
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+
+    /// SIGTERM; returns how long it took to exit and its exit code.
+    pub fn sigterm(&mut self) -> (Duration, Option<i32>) {
+        let mut c = self.child.take().unwrap();
+        let start = Instant::now();
+        Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        loop {
+            if let Some(s) = c.try_wait().unwrap() {
+                return (start.elapsed(), s.code());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "collabd ignored SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    pub fn status(&self) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .args(["status", "--db", self.db.to_str().unwrap()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
