@@ -222,7 +222,7 @@ fn json_logs_and_environment_overrides() {
     )
     .unwrap();
     let port = dovecot::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+    let child = Command::new(env!("CARGO_BIN_EXE_collabd"))
         .args([
             "--log-format",
             "json",
