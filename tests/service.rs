@@ -280,3 +280,20 @@ fn json_logs_and_environment_overrides() {
         "{err}"
     );
 }
+
+/// The shipped example configuration is valid as it stands (with the
+/// password from the environment, as the credential would give it).
+#[test]
+fn the_example_configuration_is_valid() {
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/collabd.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["status", "--config", cfg, "--db", dir.path().join("x.db").to_str().unwrap()])
+        .env("COLLABD_IMAP_PASSWORD", "pw")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The database does not exist: that, and only that, is reported.
+    assert!(err.contains("x.db does not exist"), "{err}");
+}
