@@ -180,7 +180,10 @@ fn check_config_tries_each_connection_and_names_what_fails() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("FAIL imap folder Nope:"), "{out}");
     assert!(out.contains("ok   imap folder INBOX"), "{out}");
-    assert!(out.contains("FAIL filer webhook: http://127.0.0.1/hook"), "{out}");
+    assert!(
+        out.contains("FAIL filer webhook: http://127.0.0.1/hook"),
+        "{out}"
+    );
     assert!(!out.contains("token=abc"), "{out}");
 }
 
@@ -288,7 +291,13 @@ fn the_example_configuration_is_valid() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/collabd.toml");
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .args(["status", "--config", cfg, "--db", dir.path().join("x.db").to_str().unwrap()])
+        .args([
+            "status",
+            "--config",
+            cfg,
+            "--db",
+            dir.path().join("x.db").to_str().unwrap(),
+        ])
         .env("COLLABD_IMAP_PASSWORD", "pw")
         .env_remove("CREDENTIALS_DIRECTORY")
         .output()
