@@ -898,7 +898,7 @@ pub async fn set_checkpoint(
 #[derive(Debug, Clone, Copy)]
 pub struct WatcherHealth<'a> {
     /// connecting, syncing, idle, polling, backoff or stopped.
-    pub state: &'a str,
+    pub state: &'static str,
     pub connected: bool,
     /// The server answered just now.
     pub contact: bool,

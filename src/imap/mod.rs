@@ -154,15 +154,7 @@ impl Watcher {
     }
 
     async fn health(&self, status: &FolderStatus, h: WatcherHealth<'_>) {
-        status.set_state(match h.state {
-            "connecting" => "connecting",
-            "syncing" => "syncing",
-            "idle" => "idle",
-            "polling" => "polling",
-            "backoff" => "backoff",
-            "stopped" => "stopped",
-            _ => "unknown",
-        });
+        status.set_state(h.state);
         self.changed.notify_one();
         let now = store::timestamp(chrono::Utc::now());
         if let Err(e) =
