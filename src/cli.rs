@@ -448,7 +448,7 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
             .as_deref()
             .map(short_time)
             .unwrap_or_else(|| "never".into());
-        // IDLE is renewed at most every 29 minutes, so a live watcher
+        // IDLE is renewed within 9 minutes and polls come within 30, so a live watcher
         // touches last contact at least that often.
         let stale = m
             .last_contact_at

@@ -828,9 +828,9 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
         since,
         after_processing,
         max_message_bytes,
-        // Gmail drops clients idle for about 10 minutes.
-        idle_renew: secs(m.idle_renew_seconds, 540, "imap.idle_renew_seconds", 1740)?,
-        poll: secs(m.poll_seconds, 60, "imap.poll_seconds", 3600)?,
+        // Gmail drops clients idle for about 10 minutes: renew within 9.
+        idle_renew: secs(m.idle_renew_seconds, 540, "imap.idle_renew_seconds", 540)?,
+        poll: secs(m.poll_seconds, 60, "imap.poll_seconds", 1800)?,
         command_timeout: secs(
             m.command_timeout_seconds,
             60,
