@@ -21,6 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
+use support::daemon::sql;
 use support::dovecot::{self, Dovecot, Options};
 
 fn grant(i: usize) -> Vec<u8> {
@@ -140,17 +141,6 @@ fn proc_kb(pid: u32, field: &str) -> u64 {
         .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0)
-}
-
-fn sql(db: &Path, q: &str) -> String {
-    let out = Command::new("sqlite3")
-        .arg("-cmd")
-        .arg(".timeout 5000")
-        .arg(db)
-        .arg(q)
-        .output()
-        .expect("sqlite3 is installed");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn settings(dc: &Dovecot) -> collabd::config::ImapSettings {

@@ -411,9 +411,8 @@ impl Watcher {
     /// Brings the folder's checkpoint up to the newest message. Returns
     /// false when it stopped early for shutdown, and the folder's
     /// UIDVALIDITY. `selected` skips the SELECT when the folder is still
-    /// selected and the server just announced new mail: one round trip less,
-    /// and Dovecot keeps its change notifications for a session that stays
-    /// in the folder.
+    /// selected and the server just announced new mail (one round trip
+    /// less); the checkpoint must still carry that UIDVALIDITY.
     async fn sync(
         &self,
         sess: &mut ImapSession,
@@ -424,15 +423,19 @@ impl Watcher {
     ) -> Result<(bool, u32)> {
         let name = status.name.as_str();
         let mut conn = self.ingestor.db.pool.acquire().await?;
-        let (uidvalidity, last_uid) = match selected {
+        let still_selected = match selected {
             Some(v) => match store::mailbox_checkpoint(&mut conn, name).await? {
-                Some((Some(cv), uid)) if cv == v => (v, uid),
-                _ => return Box::pin(self.sync(sess, status, shutdown, has_move, None)).await,
+                Some((Some(cv), uid)) if cv == v => Some((v, uid)),
+                _ => None,
             },
-            None => {
-                drop(conn);
-                return self.select_and_sync(sess, status, shutdown, has_move).await;
-            }
+            None => None,
+        };
+        let (uidvalidity, last_uid) = match still_selected {
+            Some(known) => known,
+            None => match self.select(sess, status, &mut conn).await? {
+                (v, None) => return Ok((true, v)),
+                (v, Some(from)) => (v, from),
+            },
         };
         let finished = self
             .fetch_new(
@@ -448,15 +451,16 @@ impl Watcher {
         Ok((finished, uidvalidity))
     }
 
-    async fn select_and_sync(
+    /// SELECTs the folder and reconciles its UIDVALIDITY with the checkpoint.
+    /// Returns the UIDVALIDITY and the UID to fetch above, or `None` when the
+    /// folder has nothing new.
+    async fn select(
         &self,
         sess: &mut ImapSession,
         status: &FolderStatus,
-        shutdown: &CancellationToken,
-        has_move: bool,
-    ) -> Result<(bool, u32)> {
-        let s = &self.settings;
-        let limit = s.command_timeout;
+        conn: &mut sqlx::SqliteConnection,
+    ) -> Result<(u32, Option<u32>)> {
+        let limit = self.settings.command_timeout;
         let name = status.name.as_str();
         status.expect_within(limit);
         let mb = within(limit, "SELECT", sess.select(&status.folder))
@@ -470,8 +474,7 @@ impl Watcher {
         let uidvalidity = mb
             .uid_validity
             .ok_or_else(|| anyhow!("the server sent no UIDVALIDITY for `{}`", status.folder))?;
-        let mut conn = self.ingestor.db.pool.acquire().await?;
-        let last_uid = match store::mailbox_checkpoint(&mut conn, name).await? {
+        let last_uid = match store::mailbox_checkpoint(conn, name).await? {
             Some((Some(v), uid)) if v == uidvalidity => uid,
             previous => {
                 if let Some((Some(old), _)) = previous {
@@ -483,25 +486,12 @@ impl Watcher {
                 status.expect_within(limit);
                 let start = self.first_uid(sess, &mb).await?;
                 let now = store::timestamp(chrono::Utc::now());
-                store::set_checkpoint(&mut conn, name, uidvalidity, start, &now).await?;
+                store::set_checkpoint(conn, name, uidvalidity, start, &now).await?;
                 start
             }
         };
-        if mb.exists == 0 || mb.uid_next.is_some_and(|next| next <= last_uid + 1) {
-            return Ok((true, uidvalidity));
-        }
-        let finished = self
-            .fetch_new(
-                sess,
-                status,
-                shutdown,
-                has_move,
-                &mut conn,
-                uidvalidity,
-                last_uid,
-            )
-            .await?;
-        Ok((finished, uidvalidity))
+        let nothing_new = mb.exists == 0 || mb.uid_next.is_some_and(|next| next <= last_uid + 1);
+        Ok((uidvalidity, (!nothing_new).then_some(last_uid)))
     }
 
     /// Everything above `last_uid`: headers for all, bodies for candidates,
