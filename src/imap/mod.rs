@@ -37,6 +37,8 @@ use oauth::TokenSource;
 const BATCH_MESSAGES: usize = 64;
 /// …and about this many bytes, so memory stays small whatever the mailbox.
 const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+/// Headers are fetched this many UIDs at a time.
+const UID_WINDOW: u32 = 500;
 /// Reconnect delays: from one second, doubling, to five minutes.
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
@@ -430,11 +432,11 @@ impl Watcher {
             },
             None => None,
         };
-        let (uidvalidity, last_uid) = match still_selected {
-            Some(known) => known,
+        let (uidvalidity, last_uid, upto) = match still_selected {
+            Some((v, from)) => (v, from, None),
             None => match self.select(sess, status, &mut conn).await? {
                 (v, None) => return Ok((true, v)),
-                (v, Some(from)) => (v, from),
+                (v, Some((from, upto))) => (v, from, upto),
             },
         };
         let finished = self
@@ -446,20 +448,21 @@ impl Watcher {
                 &mut conn,
                 uidvalidity,
                 last_uid,
+                upto,
             )
             .await?;
         Ok((finished, uidvalidity))
     }
 
     /// SELECTs the folder and reconciles its UIDVALIDITY with the checkpoint.
-    /// Returns the UIDVALIDITY and the UID to fetch above, or `None` when the
-    /// folder has nothing new.
+    /// Returns the UIDVALIDITY, and the UID to fetch above with the newest
+    /// UID if the server said (UIDNEXT), or `None` when there is nothing new.
     async fn select(
         &self,
         sess: &mut ImapSession,
         status: &FolderStatus,
         conn: &mut sqlx::SqliteConnection,
-    ) -> Result<(u32, Option<u32>)> {
+    ) -> Result<(u32, Option<(u32, Option<u32>)>)> {
         let limit = self.settings.command_timeout;
         let name = status.name.as_str();
         status.expect_within(limit);
@@ -491,11 +494,14 @@ impl Watcher {
             }
         };
         let nothing_new = mb.exists == 0 || mb.uid_next.is_some_and(|next| next <= last_uid + 1);
-        Ok((uidvalidity, (!nothing_new).then_some(last_uid)))
+        let upto = mb.uid_next.map(|next| next.saturating_sub(1));
+        Ok((uidvalidity, (!nothing_new).then_some((last_uid, upto))))
     }
 
-    /// Everything above `last_uid`: headers for all, bodies for candidates,
-    /// each stored with its checkpoint in one transaction.
+    /// Everything above `last_uid`, in windows of UIDs so that a mailbox of
+    /// any size costs the same memory: headers for all, bodies for
+    /// candidates, each stored with its checkpoint in one transaction. `upto`
+    /// is the newest UID when known (after a SELECT); else one `n:*` pass.
     #[allow(clippy::too_many_arguments)]
     async fn fetch_new(
         &self,
@@ -506,7 +512,53 @@ impl Watcher {
         conn: &mut sqlx::SqliteConnection,
         uidvalidity: u32,
         mut last_uid: u32,
+        upto: Option<u32>,
     ) -> Result<bool> {
+        let mut from = last_uid.saturating_add(1);
+        loop {
+            let (range, to) = match upto {
+                Some(end) if from > end => return Ok(true),
+                Some(end) => {
+                    let to = end.min(from.saturating_add(UID_WINDOW - 1));
+                    (format!("{from}:{to}"), Some(to))
+                }
+                None => (format!("{from}:*"), None),
+            };
+            let (finished, reached) = self
+                .fetch_range(
+                    sess,
+                    status,
+                    shutdown,
+                    has_move,
+                    conn,
+                    uidvalidity,
+                    last_uid,
+                    range,
+                )
+                .await?;
+            last_uid = reached;
+            match to {
+                Some(to) if finished && to < u32::MAX => from = to + 1,
+                _ => return Ok(finished),
+            }
+        }
+    }
+
+    /// One window of UIDs (`range`): headers for all, then bodies for the
+    /// candidates in batches. Returns false on shutdown, and the checkpoint
+    /// reached.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_range(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+        has_move: bool,
+        conn: &mut sqlx::SqliteConnection,
+        uidvalidity: u32,
+        mut last_uid: u32,
+        range: String,
+    ) -> Result<(bool, u32)> {
         let s = &self.settings;
         let limit = s.command_timeout;
         let name = status.name.as_str();
@@ -519,12 +571,8 @@ impl Watcher {
         );
         let mut heads: Vec<Head> = Vec::new();
         {
-            let mut stream = within(
-                limit,
-                "UID FETCH (headers)",
-                sess.uid_fetch(format!("{}:*", last_uid + 1), &query),
-            )
-            .await?;
+            let mut stream =
+                within(limit, "UID FETCH (headers)", sess.uid_fetch(range, &query)).await?;
             loop {
                 status.expect_within(limit);
                 let Some(f) = within(limit, "UID FETCH (headers)", stream.try_next()).await? else {
@@ -551,14 +599,14 @@ impl Watcher {
         heads.sort_by_key(|h| h.uid);
         heads.dedup_by_key(|h| h.uid);
         let Some(newest) = heads.last().map(|h| h.uid) else {
-            return Ok(true);
+            return Ok((true, last_uid));
         };
 
         let mut stored = 0usize;
         let mut i = 0;
         while i < heads.len() {
             if shutdown.is_cancelled() {
-                return Ok(false);
+                return Ok((false, last_uid));
             }
             // The next batch of candidates, and the non-candidates among them.
             let mut batch: Vec<&Head> = Vec::new();
@@ -604,7 +652,7 @@ impl Watcher {
             let mut processed = Vec::new();
             for h in &batch {
                 if shutdown.is_cancelled() {
-                    return Ok(false);
+                    return Ok((false, last_uid));
                 }
                 let now = chrono::Utc::now();
                 let now_s = store::timestamp(now);
@@ -688,7 +736,7 @@ impl Watcher {
                 "synced folder"
             );
         }
-        Ok(true)
+        Ok((true, last_uid))
     }
 
     /// The checkpoint to start from when a folder is first seen (or its
