@@ -245,12 +245,7 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
 
 /// A HEAD request: any HTTP answer means the endpoint is reachable.
 async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url) {
-    let shown = format!(
-        "{}://{}{}",
-        url.scheme(),
-        url.host_str().unwrap_or("?"),
-        url.path()
-    );
+    let shown = crate::filer::shown_url(url);
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .build()

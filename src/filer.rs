@@ -260,6 +260,17 @@ pub struct WebhookFiler {
     secret: Secret,
 }
 
+/// An endpoint as messages show it: scheme, host and path, without the
+/// query or credentials, which often carry tokens.
+pub fn shown_url(url: &reqwest::Url) -> String {
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or("?"),
+        url.path()
+    )
+}
+
 /// A shared secret that never prints.
 #[derive(Clone)]
 pub struct Secret(Vec<u8>);
@@ -311,17 +322,6 @@ impl WebhookFiler {
             secret,
         })
     }
-
-    /// The endpoint as messages show it: without query or credentials,
-    /// which often carry tokens.
-    fn shown_url(&self) -> String {
-        format!(
-            "{}://{}{}",
-            self.url.scheme(),
-            self.url.host_str().unwrap_or("?"),
-            self.url.path()
-        )
-    }
 }
 
 impl Filer for WebhookFiler {
@@ -344,7 +344,7 @@ impl Filer for WebhookFiler {
             .body(body)
             .send()
             .await;
-        let url = self.shown_url();
+        let url = shown_url(&self.url);
         let response = match sent {
             Ok(response) => response,
             Err(e) if e.is_timeout() => {

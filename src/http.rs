@@ -116,7 +116,7 @@ fn healthz(h: &Health, f: &Figures) -> (bool, String) {
     let mut folders = Vec::new();
     for s in h.watcher.iter().flat_map(|w| w.folders.iter()) {
         let state = s.state();
-        let ok = matches!(state, "syncing" | "idle" | "polling") && s.making_progress();
+        let ok = s.connected() && s.making_progress();
         if !ok {
             let error = f
                 .mailboxes
@@ -203,7 +203,7 @@ fn metrics(h: &Health, f: &Figures, now: chrono::DateTime<chrono::Utc>) -> Strin
         h.watcher
             .iter()
             .flat_map(|w| w.folders.iter())
-            .any(|s| s.name == name && matches!(s.state(), "syncing" | "idle" | "polling"))
+            .any(|s| s.name == name && s.connected())
     };
     family(
         "collabd_imap_connected",

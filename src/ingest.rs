@@ -66,25 +66,15 @@ impl Ingestor {
         // Classification is pure: do it before taking the write lock.
         let c = self.classifier.classify(raw);
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let report = self.store_classified(&mut tx, raw, &c, source, now).await?;
+        let report = self.store_in(&mut tx, raw, &c, source, now).await?;
         tx.commit().await?;
         Ok(report)
     }
 
-    /// Like [`Ingestor::ingest`], inside the caller's transaction, so that a
-    /// caller (the IMAP watcher) can advance its checkpoint in the same commit.
-    pub async fn ingest_in(
-        &self,
-        conn: &mut SqliteConnection,
-        raw: &[u8],
-        source: &Source,
-        now: DateTime<Utc>,
-    ) -> store::Result<IngestReport> {
-        let c = self.classifier.classify(raw);
-        self.store_classified(conn, raw, &c, source, now).await
-    }
-
-    async fn store_classified(
+    /// Stores an already classified message inside the caller's
+    /// transaction, so that a caller (the IMAP watcher) can advance its
+    /// checkpoint in the same commit; classify before taking the write lock.
+    pub async fn store_in(
         &self,
         conn: &mut SqliteConnection,
         raw: &[u8],

@@ -72,14 +72,18 @@ pub fn decide(
     if matches!(failure, Failure::Permanent(_)) || attempt >= policy.max_attempts {
         return Decision::GiveUp;
     }
-    let exp = attempt.saturating_sub(1).min(30);
-    let raw = policy
-        .base_delay
-        .saturating_mul(1u32 << exp)
-        .min(policy.max_delay);
-    let scaled = raw.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+    let scaled = backoff(policy.base_delay, policy.max_delay, attempt, jitter);
     let delay = chrono::Duration::from_std(scaled).unwrap_or(chrono::Duration::hours(1));
     Decision::RetryAt(now + delay)
+}
+
+/// The wait before try number `attempt + 1` after `attempt` (1-based)
+/// failures: base·2^(attempt-1), capped, then scaled by `jitter` in [0, 1)
+/// into [½, 1] of itself. Filing retries and IMAP reconnects both use it.
+pub fn backoff(base: Duration, cap: Duration, attempt: u32, jitter: f64) -> Duration {
+    let exp = attempt.saturating_sub(1).min(30);
+    let raw = base.saturating_mul(1u32 << exp).min(cap);
+    raw.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
 #[cfg(test)]

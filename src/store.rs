@@ -909,6 +909,21 @@ pub struct WatcherHealth<'a> {
     pub reconnect: bool,
 }
 
+impl WatcherHealth<'static> {
+    /// A state change with no error to report; a connected watcher has just
+    /// heard from the server.
+    pub fn without_error(state: &'static str, connected: bool) -> WatcherHealth<'static> {
+        WatcherHealth {
+            state,
+            connected,
+            contact: connected,
+            error: None,
+            next_retry_at: None,
+            reconnect: false,
+        }
+    }
+}
+
 pub async fn set_watcher_health(
     pool: &SqlitePool,
     mailbox: &str,

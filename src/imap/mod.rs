@@ -75,6 +75,11 @@ impl FolderStatus {
         *self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Connected to the server: syncing, in IDLE, or between polls.
+    pub fn connected(&self) -> bool {
+        matches!(self.state(), "syncing" | "idle" | "polling")
+    }
+
     fn set_state(&self, s: &'static str) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = s;
     }
@@ -179,10 +184,13 @@ impl Watcher {
                     if synced {
                         failures = 0;
                     }
-                    let exp = failures.min(16);
                     failures = failures.saturating_add(1);
-                    let raw = BACKOFF_MIN.saturating_mul(1 << exp).min(BACKOFF_MAX);
-                    let delay = raw.mul_f64(0.5 + 0.5 * crate::queue::jitter());
+                    let delay = crate::queue::backoff(
+                        BACKOFF_MIN,
+                        BACKOFF_MAX,
+                        failures,
+                        crate::queue::jitter(),
+                    );
                     let message = format!("{e:#}");
                     tracing::warn!(
                         mailbox = %status.name,
@@ -212,18 +220,8 @@ impl Watcher {
                 }
             }
         }
-        self.health(
-            status,
-            WatcherHealth {
-                state: "stopped",
-                connected: false,
-                contact: false,
-                error: None,
-                next_retry_at: None,
-                reconnect: false,
-            },
-        )
-        .await;
+        self.health(status, WatcherHealth::without_error("stopped", false))
+            .await;
         tracing::info!(mailbox = %status.name, "IMAP watcher stopped");
     }
 
@@ -236,18 +234,8 @@ impl Watcher {
     ) -> Result<()> {
         let s = &self.settings;
         let limit = s.command_timeout;
-        self.health(
-            status,
-            WatcherHealth {
-                state: "connecting",
-                connected: false,
-                contact: false,
-                error: None,
-                next_retry_at: None,
-                reconnect: false,
-            },
-        )
-        .await;
+        self.health(status, WatcherHealth::without_error("connecting", false))
+            .await;
         // Connecting takes up to three bounded steps: TCP, TLS, login.
         status.expect_within(limit * 4 + Duration::from_secs(30));
         let mut sess = tokio::select! {
@@ -276,18 +264,8 @@ impl Watcher {
         // The UIDVALIDITY of the selected folder, when a re-SELECT can be skipped.
         let mut selected: Option<u32> = None;
         loop {
-            self.health(
-                status,
-                WatcherHealth {
-                    state: "syncing",
-                    connected: true,
-                    contact: true,
-                    error: None,
-                    next_retry_at: None,
-                    reconnect: false,
-                },
-            )
-            .await;
+            self.health(status, WatcherHealth::without_error("syncing", true))
+                .await;
             let (finished, uidvalidity) = self
                 .sync(&mut sess, status, shutdown, has_move, selected)
                 .await?;
@@ -297,14 +275,7 @@ impl Watcher {
             }
             self.health(
                 status,
-                WatcherHealth {
-                    state: if has_idle { "idle" } else { "polling" },
-                    connected: true,
-                    contact: true,
-                    error: None,
-                    next_retry_at: None,
-                    reconnect: false,
-                },
+                WatcherHealth::without_error(if has_idle { "idle" } else { "polling" }, true),
             )
             .await;
             let (next, wake) = self.wait(sess, status, shutdown, has_idle).await?;
@@ -656,6 +627,12 @@ impl Watcher {
                 }
                 let now = chrono::Utc::now();
                 let now_s = store::timestamp(now);
+                // Classification is pure: do it before taking the write lock.
+                let body = bodies
+                    .get(&h.uid)
+                    .and_then(Fetch::body)
+                    .filter(|_| h.size <= s.max_message_bytes)
+                    .map(|raw| (raw, self.ingestor.classifier.classify(raw)));
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
                 if h.size > s.max_message_bytes {
                     let detail = format!(
@@ -681,13 +658,16 @@ impl Watcher {
                         &now_s,
                     )
                     .await?;
-                } else if let Some(raw) = bodies.get(&h.uid).and_then(Fetch::body) {
+                } else if let Some((raw, classified)) = &body {
                     let source = Source::Imap {
                         mailbox: name.to_owned(),
                         uidvalidity,
                         uid: h.uid,
                     };
-                    let report = self.ingestor.ingest_in(&mut tx, raw, &source, now).await?;
+                    let report = self
+                        .ingestor
+                        .store_in(&mut tx, raw, classified, &source, now)
+                        .await?;
                     if report.new {
                         stored += 1;
                         tracing::info!(

@@ -68,12 +68,7 @@ impl TokenSource {
 
     async fn refresh(&mut self) -> Result<(Secret, Duration)> {
         let url = &self.settings.token_url;
-        let shown = format!(
-            "{}://{}{}",
-            url.scheme(),
-            url.host_str().unwrap_or("?"),
-            url.path()
-        );
+        let shown = crate::filer::shown_url(url);
         let refresh = self.refresh_token.expose_str().into_owned();
         let mut form: Vec<(&str, String)> = vec![
             ("grant_type", "refresh_token".into()),

@@ -169,7 +169,8 @@ fn sender_of(msg: &Message<'_>) -> Option<Sender> {
     }
 }
 
-fn header_text<'a>(msg: &'a Message<'a>, name: &str) -> Option<&'a str> {
+/// The first header called `name` (any case), as text.
+pub(crate) fn header_text<'a>(msg: &'a Message<'a>, name: &str) -> Option<&'a str> {
     msg.headers()
         .iter()
         .find(|h| h.name().eq_ignore_ascii_case(name))

@@ -176,12 +176,7 @@ impl Classifier {
                     .filter_map(|a| a.address().and_then(|x| Sender::new(x, a.name()))),
             );
         }
-        if let Some(fwd) = msg
-            .headers()
-            .iter()
-            .find(|h| h.name().eq_ignore_ascii_case("X-Forwarded-For"))
-            .and_then(|h| h.value().as_text())
-        {
+        if let Some(fwd) = forward::header_text(&msg, "X-Forwarded-For") {
             senders.extend(fwd.split_whitespace().filter_map(|a| Sender::new(a, None)));
         }
         if senders.is_empty() {
