@@ -203,14 +203,18 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
                 ),
             }
         }
-        FilerSettings::Webhook { url, .. } => reachable(r, "filer webhook", url).await,
+        FilerSettings::Webhook { url, .. } => {
+            reachable(r, "filer webhook", url, crate::filer::shown_url(url)).await
+        }
         FilerSettings::Notify => r.line(true, "filer", "notify (channels below)"),
     }
     let Some(n) = &w.notify else {
         return;
     };
     for url in &n.slack {
-        reachable(r, "notify slack", url).await;
+        // A Slack webhook's path is its secret: show the host only.
+        let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
+        reachable(r, "notify slack", url, shown).await;
     }
     if let Some(smtp) = &n.smtp_url {
         let shown = smtp
@@ -244,8 +248,7 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
 }
 
 /// A HEAD request: any HTTP answer means the endpoint is reachable.
-async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url) {
-    let shown = crate::filer::shown_url(url);
+async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .build()

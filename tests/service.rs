@@ -306,3 +306,26 @@ fn the_example_configuration_is_valid() {
     // The database does not exist: that, and only that, is reported.
     assert!(err.contains("x.db does not exist"), "{err}");
 }
+
+/// A Slack webhook's path is its secret: check-config names the host only.
+#[test]
+fn check_config_never_prints_a_slack_webhook_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    let port = dovecot::free_port();
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[worker.notify]\nslack_webhooks = [\"http://127.0.0.1:{port}/services/T0/B0/s3cr3tpath\"]\n",
+            dir.path().join("c.db").display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = collabd(&["check-config", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL notify slack: http://127.0.0.1"), "{out}");
+    assert!(
+        !out.contains("s3cr3tpath") && !err.contains("s3cr3tpath"),
+        "{out}{err}"
+    );
+}
