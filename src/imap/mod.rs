@@ -108,6 +108,15 @@ pub struct Watcher {
     pub changed: Arc<tokio::sync::Notify>,
 }
 
+/// What every step of one folder's sync needs besides the session and the
+/// database connection.
+#[derive(Clone, Copy)]
+struct Pass<'a> {
+    status: &'a FolderStatus,
+    shutdown: &'a CancellationToken,
+    has_move: bool,
+}
+
 /// Why the wait for mail ended.
 enum Wake {
     /// The server announced new mail (EXISTS): fetch it, no re-SELECT.
@@ -267,7 +276,15 @@ impl Watcher {
             self.health(status, WatcherHealth::without_error("syncing", true))
                 .await;
             let (finished, uidvalidity) = self
-                .sync(&mut sess, status, shutdown, has_move, selected)
+                .sync(
+                    &mut sess,
+                    Pass {
+                        status,
+                        shutdown,
+                        has_move,
+                    },
+                    selected,
+                )
                 .await?;
             *synced = true;
             if !finished {
@@ -389,11 +406,10 @@ impl Watcher {
     async fn sync(
         &self,
         sess: &mut ImapSession,
-        status: &FolderStatus,
-        shutdown: &CancellationToken,
-        has_move: bool,
+        pass: Pass<'_>,
         selected: Option<u32>,
     ) -> Result<(bool, u32)> {
+        let status = pass.status;
         let name = status.name.as_str();
         let mut conn = self.ingestor.db.pool.acquire().await?;
         let still_selected = match selected {
@@ -411,16 +427,7 @@ impl Watcher {
             },
         };
         let finished = self
-            .fetch_new(
-                sess,
-                status,
-                shutdown,
-                has_move,
-                &mut conn,
-                uidvalidity,
-                last_uid,
-                upto,
-            )
+            .fetch_new(sess, pass, &mut conn, uidvalidity, last_uid, upto)
             .await?;
         Ok((finished, uidvalidity))
     }
@@ -473,13 +480,10 @@ impl Watcher {
     /// any size costs the same memory: headers for all, bodies for
     /// candidates, each stored with its checkpoint in one transaction. `upto`
     /// is the newest UID when known (after a SELECT); else one `n:*` pass.
-    #[allow(clippy::too_many_arguments)]
     async fn fetch_new(
         &self,
         sess: &mut ImapSession,
-        status: &FolderStatus,
-        shutdown: &CancellationToken,
-        has_move: bool,
+        pass: Pass<'_>,
         conn: &mut sqlx::SqliteConnection,
         uidvalidity: u32,
         mut last_uid: u32,
@@ -496,16 +500,7 @@ impl Watcher {
                 None => (format!("{from}:*"), None),
             };
             let (finished, reached) = self
-                .fetch_range(
-                    sess,
-                    status,
-                    shutdown,
-                    has_move,
-                    conn,
-                    uidvalidity,
-                    last_uid,
-                    range,
-                )
+                .fetch_range(sess, pass, conn, uidvalidity, last_uid, range)
                 .await?;
             last_uid = reached;
             match to {
@@ -518,18 +513,20 @@ impl Watcher {
     /// One window of UIDs (`range`): headers for all, then bodies for the
     /// candidates in batches. Returns false on shutdown, and the checkpoint
     /// reached.
-    #[allow(clippy::too_many_arguments)]
     async fn fetch_range(
         &self,
         sess: &mut ImapSession,
-        status: &FolderStatus,
-        shutdown: &CancellationToken,
-        has_move: bool,
+        pass: Pass<'_>,
         conn: &mut sqlx::SqliteConnection,
         uidvalidity: u32,
         mut last_uid: u32,
         range: String,
     ) -> Result<(bool, u32)> {
+        let Pass {
+            status,
+            shutdown,
+            has_move,
+        } = pass;
         let s = &self.settings;
         let limit = s.command_timeout;
         let name = status.name.as_str();
