@@ -118,11 +118,39 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     match tokio::time::timeout(limit, fut).await {
-        Ok(r) => r.map_err(|e| anyhow!(e).context(format!("IMAP {what} failed"))),
+        Ok(r) => r.map_err(|e| failed(what, anyhow!(e))),
         Err(_) => bail!(
             "IMAP {what}: no answer within {} s; the connection is presumed dead",
             limit.as_secs()
         ),
+    }
+}
+
+/// Words an IMAP failure with one cause. A closed connection reads
+/// "connection lost" whether a read saw the end (async-imap's
+/// `ConnectionLost`) or a write hit a broken pipe or a reset, so the
+/// operator sees the same words for the same event; and an I/O error is
+/// printed once, not once by async-imap's wrapper and again as its source.
+pub fn failed(what: &str, e: anyhow::Error) -> anyhow::Error {
+    use async_imap::error::Error as ImapError;
+    fn lost(e: &io::Error) -> bool {
+        use io::ErrorKind::*;
+        matches!(
+            e.kind(),
+            BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof | NotConnected
+        )
+    }
+    let io = match e.downcast_ref::<ImapError>() {
+        Some(ImapError::ConnectionLost) => {
+            return anyhow!("IMAP {what} failed: connection lost (the server closed it)");
+        }
+        Some(ImapError::Io(io)) => Some(io),
+        _ => e.downcast_ref::<io::Error>(),
+    };
+    match io {
+        Some(io) if lost(io) => anyhow!("IMAP {what} failed: connection lost ({io})"),
+        Some(io) => anyhow!("IMAP {what} failed: {io}"),
+        None => e.context(format!("IMAP {what} failed")),
     }
 }
 
@@ -305,5 +333,45 @@ impl async_imap::Authenticator for XOAuth2 {
         } else {
             self.response.clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_imap::error::Error as ImapError;
+
+    fn shown(e: anyhow::Error) -> String {
+        format!("{e:#}")
+    }
+
+    #[test]
+    fn a_closed_connection_reads_the_same_however_it_was_noticed() {
+        let read = failed("IDLE", anyhow!(ImapError::ConnectionLost));
+        let write = failed(
+            "DONE (end of IDLE)",
+            anyhow!(ImapError::Io(io::Error::from(io::ErrorKind::BrokenPipe))),
+        );
+        let reset = failed(
+            "FETCH",
+            anyhow!(io::Error::from(io::ErrorKind::ConnectionReset)),
+        );
+        for e in [read, write, reset] {
+            assert!(shown(e).contains("connection lost"));
+        }
+    }
+
+    #[test]
+    fn an_io_error_is_printed_once_and_other_errors_keep_their_cause() {
+        let e = shown(failed(
+            "LOGIN",
+            anyhow!(ImapError::Io(io::Error::other("tls alert"))),
+        ));
+        assert_eq!(e, "IMAP LOGIN failed: tls alert");
+        let e = shown(failed(
+            "SELECT",
+            anyhow!(ImapError::No("no such folder".into())),
+        ));
+        assert_eq!(e, "IMAP SELECT failed: no response: no such folder");
     }
 }

@@ -376,7 +376,7 @@ impl Watcher {
             let (fut, _stop) = idle.wait_with_timeout(s.idle_renew + s.command_timeout);
             tokio::pin!(fut);
             tokio::select! {
-                r = &mut fut => match r.context("IMAP IDLE failed")? {
+                r = &mut fut => match r.map_err(|e| conn::failed("IDLE", e.into()))? {
                     IdleResponse::NewData(d) => {
                         use async_imap::imap_proto::{MailboxDatum, Response};
                         match d.parsed() {
