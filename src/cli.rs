@@ -487,6 +487,18 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
         if let Some(next) = &m.next_retry_at {
             writeln!(out, "    next attempt at {}", short_time(next))?;
         }
+        if m.actions_pending > 0 {
+            writeln!(
+                out,
+                "    {} stored message{} still to be marked or moved (imap.after_processing), retried on each sync{}",
+                m.actions_pending,
+                if m.actions_pending == 1 { "" } else { "s" },
+                m.action_error
+                    .as_deref()
+                    .map(|e| format!("; last error: {}", truncate(e, 300)))
+                    .unwrap_or_default()
+            )?;
+        }
     }
     let skipped = store::request_less_events(&db.pool, "skipped_oversize", 5).await?;
     if !skipped.is_empty() {

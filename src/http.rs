@@ -199,6 +199,15 @@ fn metrics(h: &Health, f: &Figures, now: chrono::DateTime<chrono::Utc>) -> Strin
             .map(|m| (label("mailbox", &m.mailbox), m.reconnects.to_string()))
             .collect(),
     );
+    family(
+        "collabd_imap_after_processing_pending",
+        "gauge",
+        "Stored messages whose mark-seen or move is not done yet, per mailbox.",
+        f.mailboxes
+            .iter()
+            .map(|m| (label("mailbox", &m.mailbox), m.actions_pending.to_string()))
+            .collect(),
+    );
     let live = |name: &str| {
         h.watcher
             .iter()

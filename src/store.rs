@@ -11,7 +11,7 @@ use serde::Serialize;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection as _, Row, SqlitePool};
 
 use crate::model::{CollaboratorCode, MessageKind, RequestId, RequestState, StoreDomain};
 
@@ -894,6 +894,97 @@ pub async fn set_checkpoint(
     Ok(())
 }
 
+/// Records that `uid` awaits its after-processing action; call it in the
+/// transaction that stores the message, so no crash can forget the action.
+pub async fn add_pending_action(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+    uid: u32,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "insert into after_processing_pending (mailbox, uidvalidity, uid, created_at, updated_at)
+         values (?1, ?2, ?3, ?4, ?4)
+         on conflict do nothing",
+    )
+    .bind(mailbox)
+    .bind(i64::from(uidvalidity))
+    .bind(i64::from(uid))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The UIDs of `mailbox` still awaiting their action, oldest first.
+pub async fn pending_actions(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+) -> Result<Vec<u32>> {
+    let uids: Vec<i64> = sqlx::query_scalar(
+        "select uid from after_processing_pending
+         where mailbox = ? and uidvalidity = ? order by uid",
+    )
+    .bind(mailbox)
+    .bind(i64::from(uidvalidity))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(uids.into_iter().map(|u| u as u32).collect())
+}
+
+/// Forgets pending actions under another UIDVALIDITY: those UIDs name
+/// nothing now, and the rescan records the messages again. Returns how many.
+pub async fn drop_stale_actions(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+) -> Result<u64> {
+    let r =
+        sqlx::query("delete from after_processing_pending where mailbox = ? and uidvalidity != ?")
+            .bind(mailbox)
+            .bind(i64::from(uidvalidity))
+            .execute(&mut *conn)
+            .await?;
+    Ok(r.rows_affected())
+}
+
+/// Settles the actions on `uids`: deleted when done, else counted as one
+/// more failed attempt with its error.
+pub async fn settle_actions(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+    error: Option<&str>,
+    now: &str,
+) -> Result<()> {
+    let mut tx = conn.begin().await?;
+    for uid in uids {
+        let q = match error {
+            None => sqlx::query(
+                "delete from after_processing_pending
+                 where mailbox = ?1 and uidvalidity = ?2 and uid = ?3",
+            ),
+            Some(_) => sqlx::query(
+                "update after_processing_pending
+                 set attempts = attempts + 1, last_error = ?4, updated_at = ?5
+                 where mailbox = ?1 and uidvalidity = ?2 and uid = ?3",
+            ),
+        };
+        q.bind(mailbox)
+            .bind(i64::from(uidvalidity))
+            .bind(i64::from(*uid))
+            .bind(error)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// What the watcher of one mailbox is doing, for `mailbox_state`.
 #[derive(Debug, Clone, Copy)]
 pub struct WatcherHealth<'a> {
@@ -971,13 +1062,22 @@ pub struct MailboxRow {
     pub last_error_at: Option<String>,
     pub reconnects: i64,
     pub next_retry_at: Option<String>,
+    /// Stored messages whose after-processing action is not done yet.
+    pub actions_pending: i64,
+    /// The newest error among them.
+    pub action_error: Option<String>,
 }
 
 pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
     let rows = sqlx::query(
         "select mailbox, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
-             reconnects, next_retry_at
-         from mailbox_state order by mailbox",
+             reconnects, next_retry_at,
+             (select count(*) from after_processing_pending p
+              where p.mailbox = m.mailbox) as actions_pending,
+             (select last_error from after_processing_pending p
+              where p.mailbox = m.mailbox and last_error is not null
+              order by updated_at desc limit 1) as action_error
+         from mailbox_state m order by mailbox",
     )
     .fetch_all(pool)
     .await?;
@@ -994,6 +1094,8 @@ pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
             last_error_at: r.get("last_error_at"),
             reconnects: r.get("reconnects"),
             next_retry_at: r.get("next_retry_at"),
+            actions_pending: r.get("actions_pending"),
+            action_error: r.get("action_error"),
         })
         .collect())
 }

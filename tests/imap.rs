@@ -299,6 +299,53 @@ fn moved_after_processing_and_ordinary_mail_left_alone() {
     assert_eq!(dc.uids("INBOX", "ALL"), vec![2], "the newsletter stays");
     // Moving out of INBOX does not make it seen.
     assert_eq!(dc.uids("Processed", "SEEN"), Vec::<u32>::new());
+    let pending = "select count(*) from after_processing_pending";
+    assert_eq!(
+        count(&d.db, pending),
+        0,
+        "a done move leaves nothing pending"
+    );
+
+    // The target vanishes behind collabd's back: the next move fails, the
+    // grant is stored anyway, and the failure is kept, shown and retried.
+    dc.delete_folder("Processed");
+    dc.append("INBOX", &[grant("stuck-shop", "5151", 3)]);
+    wait_for(Duration::from_secs(10), "the second grant", || {
+        d.requests() == 2
+    });
+    wait_for(Duration::from_secs(10), "the failed move recorded", || {
+        count(
+            &d.db,
+            "select count(*) from after_processing_pending where attempts > 0 and last_error is not null",
+        ) == 1
+    });
+    assert_eq!(dc.uids("INBOX", "ALL"), vec![2, 3], "the grant stays put");
+    let status = d.status();
+    assert!(
+        status.contains("1 stored message still to be marked or moved"),
+        "{status}"
+    );
+    assert!(
+        d.log().contains("after-processing of UIDs 3 failed"),
+        "{}",
+        d.log()
+    );
+
+    // Once the folder is back, the next sync moves the left-over grant too.
+    dc.create_folder("Processed");
+    dc.append("INBOX", &[grant("later-shop", "5252", 4)]);
+    wait_for(Duration::from_secs(10), "both grants moved", || {
+        dc.uids("Processed", "ALL").len() == 2
+    });
+    assert_eq!(
+        dc.uids("INBOX", "ALL"),
+        vec![2],
+        "only the newsletter stays"
+    );
+    wait_for(Duration::from_secs(5), "nothing pending", || {
+        count(&d.db, pending) == 0
+    });
+    assert_eq!(d.requests(), 3);
 }
 
 #[test]

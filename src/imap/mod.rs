@@ -419,12 +419,14 @@ impl Watcher {
             },
             None => None,
         };
-        let (uidvalidity, last_uid, upto) = match still_selected {
-            Some((v, from)) => (v, from, None),
-            None => match self.select(sess, status, &mut conn).await? {
-                (v, None) => return Ok((true, v)),
-                (v, Some((from, upto))) => (v, from, upto),
-            },
+        let (uidvalidity, new) = match still_selected {
+            Some((v, from)) => (v, Some((from, None))),
+            None => self.select(sess, status, &mut conn).await?,
+        };
+        self.retry_actions(sess, pass, &mut conn, uidvalidity)
+            .await?;
+        let Some((last_uid, upto)) = new else {
+            return Ok((true, uidvalidity));
         };
         let finished = self
             .fetch_new(sess, pass, &mut conn, uidvalidity, last_uid, upto)
@@ -677,6 +679,10 @@ impl Watcher {
                             "stored a message"
                         );
                     }
+                    if self.settings.after_processing != AfterProcessing::Nothing {
+                        store::add_pending_action(&mut tx, name, uidvalidity, h.uid, &now_s)
+                            .await?;
+                    }
                     processed.push(h.uid);
                 } else {
                     // Expunged between the two fetches: nothing to store.
@@ -699,7 +705,8 @@ impl Watcher {
             }
             if !processed.is_empty() {
                 status.expect_within(limit * 3);
-                self.after_processing(sess, &processed, has_move).await;
+                self.after_processing(sess, conn, name, uidvalidity, &processed, has_move)
+                    .await?;
             }
             i = end;
         }
@@ -740,10 +747,52 @@ impl Watcher {
         })
     }
 
-    /// Marks or moves messages once their rows are committed. A failure is
-    /// logged and leaves the messages where they are; they are not fetched
-    /// again, since the checkpoint is past them.
-    async fn after_processing(&self, sess: &mut ImapSession, uids: &[u32], has_move: bool) {
+    /// Retries the actions a crash or a failure left undone, before this
+    /// sync stores anything new; and forgets those under an old UIDVALIDITY.
+    async fn retry_actions(
+        &self,
+        sess: &mut ImapSession,
+        pass: Pass<'_>,
+        conn: &mut sqlx::SqliteConnection,
+        uidvalidity: u32,
+    ) -> Result<()> {
+        let name = pass.status.name.as_str();
+        let stale = store::drop_stale_actions(conn, name, uidvalidity).await?;
+        if stale > 0 {
+            tracing::warn!(
+                mailbox = name,
+                "forgot the after-processing of {stale} messages from before the UIDVALIDITY change; the rescan handles them again"
+            );
+        }
+        let pending = store::pending_actions(conn, name, uidvalidity).await?;
+        for uids in pending.chunks(UID_WINDOW as usize) {
+            if pass.shutdown.is_cancelled() {
+                break;
+            }
+            tracing::info!(
+                mailbox = name,
+                n = uids.len(),
+                "retrying after-processing left undone"
+            );
+            pass.status.expect_within(self.settings.command_timeout * 3);
+            self.after_processing(sess, conn, name, uidvalidity, uids, pass.has_move)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Marks or moves messages once their rows are committed, then clears
+    /// their pending rows. A failure is logged and counted on those rows,
+    /// which the next sync retries; only a database error is returned.
+    async fn after_processing(
+        &self,
+        sess: &mut ImapSession,
+        conn: &mut sqlx::SqliteConnection,
+        name: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+        has_move: bool,
+    ) -> Result<()> {
         let limit = self.settings.command_timeout;
         let set = uid_set(uids);
         let result: Result<()> = async {
@@ -777,11 +826,16 @@ impl Watcher {
             Ok(())
         }
         .await;
-        if let Err(e) = result {
+        let error = result.err().map(|e| format!("{e:#}"));
+        if let Some(e) = &error {
             tracing::warn!(
-                "after-processing of UIDs {set} failed, the messages stay where they are (they are stored): {e:#}"
+                mailbox = name,
+                "after-processing of UIDs {set} failed; the messages are stored, stay where they are, and the action is retried on the next sync: {e}"
             );
         }
+        let now = store::timestamp(chrono::Utc::now());
+        store::settle_actions(conn, name, uidvalidity, uids, error.as_deref(), &now).await?;
+        Ok(())
     }
 }
 
