@@ -249,7 +249,7 @@ fn login_refused(user: &str, server: &str, e: async_imap::error::Error) -> anyho
             "login refused for {user} at {server}: {} (check the password or OAuth2 token source in [imap]; retrying with backoff)",
             msg.trim()
         ),
-        other => anyhow!(other).context(format!("login for {user} at {server} failed")),
+        other => failed(&format!("login for {user} at {server}"), anyhow!(other)),
     }
 }
 

@@ -39,6 +39,9 @@ const BATCH_MESSAGES: usize = 64;
 const BATCH_BYTES: u64 = 8 * 1024 * 1024;
 /// Headers are fetched this many UIDs at a time.
 const UID_WINDOW: u32 = 500;
+/// Bounded commands in the longest after-processing action: COPY, STORE
+/// and EXPUNGE, two of them with a reply stream to drain.
+const AFTER_PROCESSING_STEPS: u32 = 5;
 /// Reconnect delays: from one second, doubling, to five minutes.
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
@@ -704,7 +707,7 @@ impl Watcher {
                 last_uid = through;
             }
             if !processed.is_empty() {
-                status.expect_within(limit * 3);
+                status.expect_within(limit * AFTER_PROCESSING_STEPS);
                 self.after_processing(sess, conn, name, uidvalidity, &processed, has_move)
                     .await?;
             }
@@ -774,7 +777,8 @@ impl Watcher {
                 n = uids.len(),
                 "retrying after-processing left undone"
             );
-            pass.status.expect_within(self.settings.command_timeout * 3);
+            pass.status
+                .expect_within(self.settings.command_timeout * AFTER_PROCESSING_STEPS);
             self.after_processing(sess, conn, name, uidvalidity, uids, pass.has_move)
                 .await?;
         }
