@@ -228,23 +228,43 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
                 )
             })
             .unwrap_or_else(|_| "the SMTP server".into());
-        match lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(smtp) {
-            Ok(b) => {
-                let transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor> =
-                    b.timeout(Some(Duration::from_secs(15))).build();
-                match transport.test_connection().await {
-                    Ok(true) => r.line(true, "notify smtp", format!("{shown} answers")),
-                    Ok(false) => r.line(
-                        false,
-                        "notify smtp",
-                        format!("{shown} did not accept a connection"),
-                    ),
-                    Err(e) => r.line(false, "notify smtp", format!("{shown}: {e}")),
-                }
-            }
-            Err(e) => r.line(false, "notify smtp", format!("worker.notify.smtp_url: {e}")),
+        match crate::filer::smtp_transport(n, Duration::from_secs(15)) {
+            Ok(transport) => match transport.test_connection().await {
+                Ok(true) => r.line(true, "notify smtp", format!("{shown} answers")),
+                Ok(false) => r.line(
+                    false,
+                    "notify smtp",
+                    format!("{shown} did not accept a connection"),
+                ),
+                Err(e) => r.line(false, "notify smtp", format!("{shown}: {}", smtp_error(&e))),
+            },
+            Err(e) => r.line(false, "notify smtp", format!("{e:#}")),
         }
     }
+}
+
+/// An SMTP error as one line, with the setting that fixes it when known.
+fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    // lettre prints its causes after its own words, and a wrapped lettre
+    // error repeats them ("Connection error: Connection error: …"): once is
+    // enough.
+    let text = e.to_string();
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split(": ") {
+        if parts.last() != Some(&part) {
+            parts.push(part);
+        }
+    }
+    let mut out = parts.join(": ");
+    if out.contains("certificate") {
+        out.push_str(" (if the relay uses a private CA, set worker.notify.smtp_ca_file)");
+    }
+    if e.is_permanent() && out.contains("535") {
+        out.push_str(
+            " (check the SMTP user in smtp_url and the password in smtp_password_file, $COLLABD_SMTP_PASSWORD or the credential smtp-password)",
+        );
+    }
+    out
 }
 
 /// A HEAD request: any HTTP answer means the endpoint is reachable.

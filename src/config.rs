@@ -155,6 +155,12 @@ pub struct RawNotify {
     pub slack_webhooks: Vec<String>,
     pub dev_dashboard_org_id: Option<String>,
     pub smtp_url: Option<String>,
+    /// The SMTP password when `smtp_url` names a user but no password; else
+    /// $COLLABD_SMTP_PASSWORD, else the systemd credential `smtp-password`.
+    pub smtp_password_file: Option<PathBuf>,
+    /// A PEM file of the CA that signed the SMTP server's certificate, for a
+    /// private relay; the public web roots otherwise.
+    pub smtp_ca_file: Option<PathBuf>,
     pub email_from: Option<String>,
     #[serde(default)]
     pub email_to: Vec<String>,
@@ -287,6 +293,9 @@ pub struct NotifyChannels {
     pub slack: Vec<reqwest::Url>,
     pub dev_org_id: Option<String>,
     pub smtp_url: Option<String>,
+    /// Loaded when `smtp_url` names a user without a password.
+    pub smtp_password: Option<crate::filer::Secret>,
+    pub smtp_ca_file: Option<PathBuf>,
     pub email_from: Option<String>,
     pub email_to: Vec<String>,
 }
@@ -516,10 +525,54 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     "smtp_url needs email_from and email_to",
                 ));
             }
+            let smtp = n
+                .smtp_url
+                .as_deref()
+                .map(|u| {
+                    u.parse::<reqwest::Url>().map_err(|e| {
+                        invalid(
+                            "worker.notify.smtp_url",
+                            &format!(
+                                "not a URL: {e} (write smtp://user@host:587?tls=required or smtps://user@host)"
+                            ),
+                        )
+                    })
+                })
+                .transpose()?;
+            // A user without a password in the URL: the password is a secret.
+            let smtp_password = match &smtp {
+                Some(u) if !u.username().is_empty() && u.password().is_none() => Some(
+                    load_secret(
+                        n.smtp_password_file.as_deref(),
+                        "COLLABD_SMTP_PASSWORD",
+                        "smtp-password",
+                    )
+                    .map_err(|e| invalid("worker.notify.smtp_password_file", &e))?,
+                ),
+                _ if n.smtp_password_file.is_some() => {
+                    return Err(invalid(
+                        "worker.notify.smtp_password_file",
+                        "is set, but smtp_url names no user (write smtp://user@host…) or already holds a password",
+                    ));
+                }
+                _ => None,
+            };
+            if n.smtp_ca_file.is_some()
+                && !smtp.as_ref().is_some_and(|u| {
+                    u.scheme() == "smtps" || u.query_pairs().any(|(k, _)| k == "tls")
+                })
+            {
+                return Err(invalid(
+                    "worker.notify.smtp_ca_file",
+                    "needs a TLS smtp_url (smtps://… or ?tls=required)",
+                ));
+            }
             Some(NotifyChannels {
                 slack,
                 dev_org_id: n.dev_dashboard_org_id,
                 smtp_url: n.smtp_url,
+                smtp_password,
+                smtp_ca_file: n.smtp_ca_file,
                 email_from: n.email_from,
                 email_to: n.email_to,
             })
@@ -1017,6 +1070,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("email_from"), "{err}");
+        let mail = "email_from = \"a@x.example\"\nemail_to = [\"b@x.example\"]\n";
+        let err = parse(&format!(
+            "[worker.notify]\nsmtp_url = \"smtp://relay.example\"\nsmtp_password_file = \"/p\"\n{mail}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("smtp_password_file") && err.contains("names no user"),
+            "{err}"
+        );
+        let err = parse(&format!(
+            "[worker.notify]\nsmtp_url = \"smtp://relay.example:25\"\nsmtp_ca_file = \"/ca.pem\"\n{mail}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("smtp_ca_file") && err.contains("TLS"), "{err}");
         let err = parse("[worker]\nremind_after_days = 9\n")
             .unwrap_err()
             .to_string();

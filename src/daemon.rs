@@ -190,14 +190,8 @@ async fn serve_worker(
 fn notify_filer(n: &NotifyChannels) -> Result<NotifyFiler> {
     let email = match &n.smtp_url {
         None => None,
-        Some(url) => Some(EmailChannel {
-            transport: lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "config setting worker.notify.smtp_url: {e} (write smtp://host:587?tls=required or smtps://user:password@host)"
-                    )
-                })?
-                .build(),
+        Some(_) => Some(EmailChannel {
+            transport: crate::filer::smtp_transport(n, std::time::Duration::from_secs(30))?,
             from: n
                 .email_from
                 .as_deref()
@@ -207,7 +201,11 @@ fn notify_filer(n: &NotifyChannels) -> Result<NotifyFiler> {
             to: n
                 .email_to
                 .iter()
-                .map(|a| a.parse().with_context(|| format!("config setting worker.notify.email_to: `{a}` is not an address")))
+                .map(|a| {
+                    a.parse().with_context(|| {
+                        format!("config setting worker.notify.email_to: `{a}` is not an address")
+                    })
+                })
                 .collect::<Result<_>>()?,
         }),
     };

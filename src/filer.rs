@@ -389,6 +389,64 @@ pub struct EmailChannel {
     pub to: Vec<lettre::message::Mailbox>,
 }
 
+pub type SmtpTransport = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
+
+/// The SMTP transport `[worker.notify]` describes: `smtp_url`, with the
+/// password from its secret when the URL names only the user, and the
+/// private CA in `smtp_ca_file` when set. Errors name the setting.
+pub fn smtp_transport(
+    n: &crate::config::NotifyChannels,
+    timeout: std::time::Duration,
+) -> anyhow::Result<SmtpTransport> {
+    use anyhow::{Context as _, anyhow};
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    let url = n
+        .smtp_url
+        .as_deref()
+        .ok_or_else(|| anyhow!("worker.notify.smtp_url is not set"))?;
+    let mut builder = SmtpTransport::from_url(url).map_err(|e| {
+        anyhow!(
+            "config setting worker.notify.smtp_url: {e} (write smtp://user@host:587?tls=required or smtps://user@host)"
+        )
+    })?;
+    let parsed: reqwest::Url = url
+        .parse()
+        .context("config setting worker.notify.smtp_url is not a URL")?;
+    if let Some(password) = &n.smtp_password {
+        let user = percent_encoding::percent_decode_str(parsed.username())
+            .decode_utf8_lossy()
+            .into_owned();
+        builder = builder.credentials(Credentials::new(user, password.expose_str().into_owned()));
+    }
+    if let Some(path) = &n.smtp_ca_file {
+        let pem = std::fs::read(path).with_context(|| {
+            format!("worker.notify.smtp_ca_file: cannot read {}", path.display())
+        })?;
+        let host = parsed.host_str().unwrap_or_default().to_owned();
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            anyhow!(
+                "worker.notify.smtp_ca_file: {} is not a PEM certificate file: {e}",
+                path.display()
+            )
+        })?;
+        let params = TlsParameters::builder(host)
+            .add_root_certificate(cert)
+            .build_rustls()
+            .context("worker.notify.smtp_ca_file: TLS setup")?;
+        let tls = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        builder = builder.tls(match (parsed.scheme(), tls.as_deref()) {
+            ("smtps", _) => Tls::Wrapper(params),
+            (_, Some("opportunistic")) => Tls::Opportunistic(params),
+            _ => Tls::Required(params),
+        });
+    }
+    Ok(builder.timeout(Some(timeout)).build())
+}
+
 /// The human-in-the-loop default: tells people to file the request — client,
 /// store, code and the pre-filled dashboard links — through Slack-compatible
 /// incoming webhooks and/or email. The request becomes `notified` until an

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use support::daemon::{Daemon, grant, wait_for};
 use support::dovecot::{self, Dovecot, Options};
+use support::smtp::{self, Smtp};
 
 /// GET over a plain TCP connection: (status, body).
 fn get(port: u16, path: &str) -> (u16, String) {
@@ -328,4 +329,128 @@ fn check_config_never_prints_a_slack_webhook_path() {
         !out.contains("s3cr3tpath") && !err.contains("s3cr3tpath"),
         "{out}{err}"
     );
+}
+
+/// A `[worker.notify]` email channel against the real SMTP server: the user
+/// in `smtp_url`, the password from `dir/smtp-password` (a credential
+/// directory, as systemd makes it), and the test CA in `smtp_ca_file` unless
+/// `ca` is false.
+fn smtp_config(dir: &std::path::Path, server: &Smtp, ca: bool) -> String {
+    format!(
+        "[worker]\nfiler = \"notify\"\npoll_seconds = 1\n[worker.notify]\n\
+         smtp_url = \"smtp://relay%40agency.example@127.0.0.1:{}?tls=required\"\n\
+         email_from = \"collabd <collabd@agency.example>\"\nemail_to = [\"ops@agency.example\"]\n{}",
+        server.port,
+        if ca {
+            format!("smtp_ca_file = \"{}\"\n", server.ca_file.display())
+        } else {
+            String::new()
+        }
+    ) + &format!("[database]\npath = \"{}\"\n", dir.join("c.db").display())
+}
+
+fn check_smtp(
+    dir: &std::path::Path,
+    config: &str,
+    password: &str,
+) -> (Option<i32>, String, String) {
+    let cfg = dir.join("c.toml");
+    std::fs::write(&cfg, config).unwrap();
+    std::fs::write(dir.join("smtp-password"), format!("{password}\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["check-config", "--config", cfg.to_str().unwrap()])
+        .env_remove("COLLABD_CONFIG")
+        .env_remove("COLLABD_SMTP_PASSWORD")
+        .env("CREDENTIALS_DIRECTORY", dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// check-config logs in to a real SMTP server (aiosmtpd: STARTTLS and AUTH
+/// required) with the password from the systemd credential, and names what
+/// fails without printing the password.
+#[test]
+fn check_config_logs_in_to_smtp_with_the_credential_and_names_what_fails() {
+    let server = Smtp::start();
+    let dir = tempfile::tempdir().unwrap();
+
+    let (code, out, err) = check_smtp(
+        dir.path(),
+        &smtp_config(dir.path(), &server, true),
+        smtp::PASSWORD,
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "ok   notify smtp: smtp://127.0.0.1:{} answers",
+            server.port
+        )),
+        "{out}"
+    );
+
+    let (code, out, err) = check_smtp(
+        dir.path(),
+        &smtp_config(dir.path(), &server, true),
+        "not-the-smtp-pass",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL notify smtp:") && out.contains("535") && out.contains("smtp-password"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("not-the-smtp-pass") && !err.contains("not-the-smtp-pass"),
+        "{out}{err}"
+    );
+
+    // Without the private CA, the certificate is refused, and the fix named.
+    let (code, out, _) = check_smtp(
+        dir.path(),
+        &smtp_config(dir.path(), &server, false),
+        smtp::PASSWORD,
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL notify smtp:") && out.contains("smtp_ca_file"),
+        "{out}"
+    );
+    assert!(!out.contains(smtp::PASSWORD), "{out}");
+}
+
+/// The daemon tells operators by email, through the real SMTP server with
+/// STARTTLS and AUTH, to file a request for a grant that arrived over IMAP.
+#[test]
+fn the_notify_filer_emails_operators_through_a_real_smtp_server() {
+    let dc = Dovecot::start(Options::default());
+    let server = Smtp::start();
+    let mut d = Daemon::tls(&dc, "");
+    // Replace the helper's [worker] table with the email channel.
+    let cfg = std::fs::read_to_string(&d.cfg).unwrap().replacen(
+        "[worker]\nfiler = \"log\"\npoll_seconds = 1\n",
+        "",
+        1,
+    );
+    let notify = smtp_config(d.dir.path(), &server, true);
+    let notify = notify.split("[database]").next().unwrap();
+    std::fs::write(&d.cfg, format!("{cfg}{notify}")).unwrap();
+    d.start_with(&[("COLLABD_SMTP_PASSWORD", smtp::PASSWORD)])
+        .wait_idle();
+    dc.append("INBOX", &[grant("mailed-shop", "6161", 1)]);
+    wait_for(
+        Duration::from_secs(15),
+        "the email to the operators",
+        || server.spool().contains("mailed-shop.myshopify.com"),
+    );
+    let mail = server.spool();
+    assert!(mail.contains("RCPT TO ops@agency.example"), "{mail}");
+    assert_eq!(
+        support::daemon::sql(&d.db, "select state from access_requests"),
+        "notified"
+    );
+    assert!(!d.log().contains(smtp::PASSWORD), "{}", d.log());
 }

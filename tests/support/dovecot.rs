@@ -48,7 +48,7 @@ fn run(cmd: &mut Command) {
 }
 
 /// A CA and a server certificate for 127.0.0.1/localhost signed by it.
-fn make_certs(dir: &Path) {
+pub fn make_certs(dir: &Path) {
     let d = |f: &str| dir.join(f);
     run(Command::new("openssl")
         .args([

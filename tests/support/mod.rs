@@ -6,3 +6,4 @@
 pub mod daemon;
 pub mod dovecot;
 pub mod http;
+pub mod smtp;
