@@ -37,11 +37,17 @@ fn get(port: u16, path: &str) -> (u16, String) {
 }
 
 fn collabd(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .args(args)
-        .env_remove("COLLABD_CONFIG")
-        .output()
-        .unwrap();
+    collabd_with(args, |c| c)
+}
+
+/// collabd with its environment adjusted by `env`: (exit code, stdout, stderr).
+fn collabd_with(
+    args: &[&str],
+    env: impl FnOnce(&mut Command) -> &mut Command,
+) -> (Option<i32>, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_collabd"));
+    cmd.args(args).env_remove("COLLABD_CONFIG");
+    let out = env(&mut cmd).output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -357,18 +363,10 @@ fn check_smtp(
     let cfg = dir.join("c.toml");
     std::fs::write(&cfg, config).unwrap();
     std::fs::write(dir.join("smtp-password"), format!("{password}\n")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .args(["check-config", "--config", cfg.to_str().unwrap()])
-        .env_remove("COLLABD_CONFIG")
-        .env_remove("COLLABD_SMTP_PASSWORD")
-        .env("CREDENTIALS_DIRECTORY", dir)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    collabd_with(&["check-config", "--config", cfg.to_str().unwrap()], |c| {
+        c.env_remove("COLLABD_SMTP_PASSWORD")
+            .env("CREDENTIALS_DIRECTORY", dir)
+    })
 }
 
 /// check-config logs in to a real SMTP server (aiosmtpd: STARTTLS and AUTH
