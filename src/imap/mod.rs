@@ -675,7 +675,7 @@ impl Watcher {
                         tracing::info!(
                             mailbox = name,
                             uid = h.uid,
-                            message = report.message,
+                            message_id = report.message,
                             kind = report.kind.as_str(),
                             created = ?report.created.iter().map(|r| r.0).collect::<Vec<_>>(),
                             reason = report.reason.as_deref().unwrap_or(""),
