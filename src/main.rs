@@ -51,7 +51,11 @@ fn init_logging(cli: &collabd::cli::Cli) {
         {
             match tracing_journald::layer() {
                 Ok(journald) => registry
-                    .with(journald.with_syslog_identifier("collabd".into()))
+                    .with(
+                        journald
+                            .with_syslog_identifier("collabd".into())
+                            .with_priority_mappings(journal_priorities()),
+                    )
                     .init(),
                 Err(e) => {
                     registry
@@ -64,5 +68,19 @@ fn init_logging(cli: &collabd::cli::Cli) {
         _ => registry
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .init(),
+    }
+}
+
+/// journald's usual meaning of each level: info is 6 (informational), not
+/// tracing-journald's default 5 (notice), so `journalctl -p notice` shows
+/// only what deserves a look.
+fn journal_priorities() -> tracing_journald::PriorityMappings {
+    use tracing_journald::Priority;
+    tracing_journald::PriorityMappings {
+        error: Priority::Error,
+        warn: Priority::Warning,
+        info: Priority::Informational,
+        debug: Priority::Debug,
+        trace: Priority::Debug,
     }
 }

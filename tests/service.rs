@@ -452,3 +452,116 @@ fn the_notify_filer_emails_operators_through_a_real_smtp_server() {
     );
     assert!(!d.log().contains(smtp::PASSWORD), "{}", d.log());
 }
+
+/// One native journal record: the fields of a datagram in journald's
+/// protocol (`KEY=value` lines, or `KEY`, a little-endian u64 length and
+/// the bytes, for values with newlines).
+fn journal_fields(mut d: &[u8]) -> std::collections::HashMap<String, String> {
+    let mut fields = std::collections::HashMap::new();
+    while !d.is_empty() {
+        let end = d.iter().position(|b| *b == b'\n').unwrap_or(d.len());
+        let line = &d[..end];
+        if let Some(eq) = line.iter().position(|b| *b == b'=') {
+            fields.insert(
+                String::from_utf8_lossy(&line[..eq]).into_owned(),
+                String::from_utf8_lossy(&line[eq + 1..]).into_owned(),
+            );
+            d = &d[(end + 1).min(d.len())..];
+        } else {
+            let key = String::from_utf8_lossy(line).into_owned();
+            let rest = &d[end + 1..];
+            let len = u64::from_le_bytes(rest[..8].try_into().unwrap()) as usize;
+            let value = String::from_utf8_lossy(&rest[8..8 + len]).into_owned();
+            fields.insert(key, value);
+            d = &rest[(8 + len + 1).min(rest.len())..];
+        }
+    }
+    fields
+}
+
+/// Under systemd (JOURNAL_STREAM set) collabd writes native journal records
+/// with its own fields. journald's socket has a fixed path, so the daemon
+/// runs in its own mount namespace (unshare, as root) where a directory of
+/// this test is mounted over /run/systemd/journal; its records reach a
+/// socket the test reads.
+#[test]
+fn under_systemd_logs_are_native_journal_records_without_secrets() {
+    use std::os::unix::net::UnixDatagram;
+    let dc = Dovecot::start(Options::default());
+    let mut d = Daemon::tls(&dc, "");
+    let journal = tempfile::tempdir().unwrap();
+    let socket = UnixDatagram::bind(journal.path().join("socket")).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    // The mount point must exist; the mount itself stays in the namespace.
+    std::fs::create_dir_all("/run/systemd/journal").unwrap();
+    let dir = journal.path().to_str().unwrap();
+    d.start_wrapped(
+        &[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount --bind \"$0\" /run/systemd/journal && exec \"$@\"",
+            dir,
+        ],
+        &[("JOURNAL_STREAM", "8:12345")],
+    )
+    .wait_idle();
+    dc.append("INBOX", &[grant("journal-shop", "4821", 1)]);
+    wait_for(Duration::from_secs(15), "the grant", || d.requests() == 1);
+    wait_for(Duration::from_secs(15), "the worker to file it", || {
+        support::daemon::sql(&d.db, "select state from access_requests") == "notified"
+    });
+    d.sigterm();
+
+    let mut records = Vec::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    while let Ok(n) = socket.recv(&mut buf) {
+        let raw = &buf[..n];
+        assert!(
+            !raw.windows(4).any(|w| w == b"4821"),
+            "a full code reached the journal: {}",
+            String::from_utf8_lossy(raw)
+        );
+        assert!(
+            !String::from_utf8_lossy(raw).contains(dovecot::PASSWORD),
+            "the password reached the journal"
+        );
+        // tracing-journald sends an empty datagram to test the socket.
+        if n > 0 {
+            records.push(journal_fields(raw));
+        }
+    }
+    let stored = records
+        .iter()
+        .find(|r| r.get("MESSAGE").is_some_and(|m| m == "stored a message"))
+        .unwrap_or_else(|| panic!("no \"stored a message\" record in {records:#?}"));
+    assert_eq!(stored["PRIORITY"], "6", "{stored:?}");
+    assert_eq!(stored["SYSLOG_IDENTIFIER"], "collabd", "{stored:?}");
+    assert_eq!(
+        stored["F_MAILBOX"], "ops@agency.example/INBOX",
+        "{stored:?}"
+    );
+    assert_eq!(stored["F_KIND"], "leadsie_grant", "{stored:?}");
+    assert_eq!(stored["F_UID"], "1", "{stored:?}");
+    let filed = records
+        .iter()
+        .find(|r| {
+            r.get("F_STORE")
+                .is_some_and(|s| s == "journal-shop.myshopify.com")
+        })
+        .unwrap_or_else(|| panic!("no record of the filing in {records:#?}"));
+    assert_eq!(filed["F_CODE"], "**21", "{filed:?}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r.get("MESSAGE").is_some_and(|m| m == "collabd stopped")),
+        "{records:#?}"
+    );
+    // Nothing went to stderr: the journal had it all.
+    assert_eq!(d.log(), "", "stderr under systemd");
+}

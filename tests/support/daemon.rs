@@ -107,12 +107,27 @@ impl Daemon {
     }
 
     pub fn start_with(&mut self, env: &[(&str, &str)]) -> &mut Self {
+        self.start_wrapped(&[], env)
+    }
+
+    /// Starts `collabd run` as the last arguments of `wrapper` (a program
+    /// and its arguments that exec it), or directly when `wrapper` is empty.
+    pub fn start_wrapped(&mut self, wrapper: &[&str], env: &[(&str, &str)]) -> &mut Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        let collabd = env!("CARGO_BIN_EXE_collabd");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(collabd);
+                c
+            }
+            None => Command::new(collabd),
+        };
+        let child = cmd
             .args(["run", "--config", self.cfg.to_str().unwrap()])
             .env_remove("COLLABD_DB")
             .env_remove("NOTIFY_SOCKET")
