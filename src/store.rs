@@ -917,21 +917,23 @@ pub async fn add_pending_action(
     Ok(())
 }
 
-/// The UIDs of `mailbox` still awaiting their action, oldest first.
+/// The actions of `mailbox` still to be done, as (UIDVALIDITY, UID), oldest
+/// first. A read: the watcher asks on every sync.
 pub async fn pending_actions(
     conn: &mut SqliteConnection,
     mailbox: &str,
-    uidvalidity: u32,
-) -> Result<Vec<u32>> {
-    let uids: Vec<i64> = sqlx::query_scalar(
-        "select uid from after_processing_pending
-         where mailbox = ? and uidvalidity = ? order by uid",
+) -> Result<Vec<(u32, u32)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "select uidvalidity, uid from after_processing_pending
+         where mailbox = ? order by uidvalidity, uid",
     )
     .bind(mailbox)
-    .bind(i64::from(uidvalidity))
     .fetch_all(&mut *conn)
     .await?;
-    Ok(uids.into_iter().map(|u| u as u32).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(v, u)| (v as u32, u as u32))
+        .collect())
 }
 
 /// Forgets pending actions under another UIDVALIDITY: those UIDs name

@@ -454,3 +454,63 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
         2
     );
 }
+
+/// The after-processing ledger: actions are kept per UIDVALIDITY, a failure
+/// is counted with its error and shown per mailbox, success deletes the row,
+/// and actions from an old UIDVALIDITY are dropped.
+#[tokio::test]
+async fn pending_after_processing_actions_are_kept_until_done() {
+    use collabd::store;
+    let e = env().await;
+    let db = &e.ingestor.db;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let now = store::timestamp(t(0));
+    store::set_checkpoint(&mut conn, "a/INBOX", 7, 3, &now)
+        .await
+        .unwrap();
+    for (v, uid) in [(6, 9), (7, 2), (7, 3)] {
+        store::add_pending_action(&mut conn, "a/INBOX", v, uid, &now)
+            .await
+            .unwrap();
+    }
+    // Recorded twice (a rescan): still one row.
+    store::add_pending_action(&mut conn, "a/INBOX", 7, 3, &now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store::pending_actions(&mut conn, "a/INBOX").await.unwrap(),
+        vec![(6, 9), (7, 2), (7, 3)]
+    );
+    assert_eq!(
+        store::drop_stale_actions(&mut conn, "a/INBOX", 7)
+            .await
+            .unwrap(),
+        1
+    );
+    store::settle_actions(
+        &mut conn,
+        "a/INBOX",
+        7,
+        &[2, 3],
+        Some("NO [TRYCREATE]"),
+        &now,
+    )
+    .await
+    .unwrap();
+    let rows = store::mailbox_rows(&db.pool).await.unwrap();
+    assert_eq!(rows[0].actions_pending, 2);
+    assert_eq!(rows[0].action_error.as_deref(), Some("NO [TRYCREATE]"));
+    store::settle_actions(&mut conn, "a/INBOX", 7, &[2], None, &now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store::pending_actions(&mut conn, "a/INBOX").await.unwrap(),
+        vec![(7, 3)]
+    );
+    let attempts: i64 =
+        sqlx::query_scalar("select attempts from after_processing_pending where uid = 3")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+}

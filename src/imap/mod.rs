@@ -760,14 +760,19 @@ impl Watcher {
         uidvalidity: u32,
     ) -> Result<()> {
         let name = pass.status.name.as_str();
-        let stale = store::drop_stale_actions(conn, name, uidvalidity).await?;
-        if stale > 0 {
+        let (current, stale): (Vec<_>, Vec<_>) = store::pending_actions(conn, name)
+            .await?
+            .into_iter()
+            .partition(|(v, _)| *v == uidvalidity);
+        if !stale.is_empty() {
+            store::drop_stale_actions(conn, name, uidvalidity).await?;
             tracing::warn!(
                 mailbox = name,
-                "forgot the after-processing of {stale} messages from before the UIDVALIDITY change; the rescan handles them again"
+                "forgot the after-processing of {} messages from before the UIDVALIDITY change; the rescan handles them again",
+                stale.len()
             );
         }
-        let pending = store::pending_actions(conn, name, uidvalidity).await?;
+        let pending: Vec<u32> = current.into_iter().map(|(_, uid)| uid).collect();
         for uids in pending.chunks(UID_WINDOW as usize) {
             if pass.shutdown.is_cancelled() {
                 break;
