@@ -357,9 +357,14 @@ impl Settings {
             RawConfig::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
                 path: shown.clone(),
                 message: format!(
-                    "{} (with the environment overrides {})",
-                    e.message(),
-                    names.join(", ")
+                    "{} (with the environment overrides {}){}",
+                    without_value(e.message()),
+                    names.join(", "),
+                    if e.message().starts_with("invalid type: ") {
+                        "; a value that reads as a number or boolean is taken as one: for text, quote it as TOML, e.g. COLLABD__IMAP__USER='\"1234\"'"
+                    } else {
+                        ""
+                    }
                 ),
             })?
         };
@@ -1010,7 +1015,7 @@ fn apply_override(table: &mut toml::Table, name: &str, value: &str) -> Result<()
 }
 
 fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
-    let message = e.message().to_owned();
+    let message = without_value(e.message());
     match e.span() {
         Some(span) => {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
@@ -1020,9 +1025,54 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// serde names the offending value in a type error ("invalid type: integer
+/// `12345678`, expected a string"). When the setting is a password written
+/// without quotes, that value is the secret: say only what kind it was.
+fn without_value(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("invalid type: ") else {
+        return message.to_owned();
+    };
+    let (found, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
+    let kind = found.find([' ', '`', '"']).map_or(found, |i| &found[..i]);
+    let kind = if kind == "floating" {
+        "floating point"
+    } else {
+        kind
+    };
+    if expected.is_empty() {
+        format!("invalid type: {kind}")
+    } else {
+        format!("invalid type: {kind}, expected{expected}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_value_is_not_echoed() {
+        let err = parse("[imap]\nhost = \"h\"\nuser = \"u\"\npassword = 12345678\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 4") && err.contains("invalid type: integer, expected a string"),
+            "{err}"
+        );
+        assert!(!err.contains("12345678"), "{err}");
+        assert_eq!(
+            without_value("invalid type: string \"hunter2\", expected u64"),
+            "invalid type: string, expected u64"
+        );
+        assert_eq!(
+            without_value("invalid type: floating point `1.5`, expected a string"),
+            "invalid type: floating point, expected a string"
+        );
+        assert_eq!(
+            without_value("invalid value: integer `70000`, expected u16"),
+            "invalid value: integer `70000`, expected u16"
+        );
+    }
 
     fn parse(text: &str) -> Result<Settings, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
