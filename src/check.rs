@@ -216,19 +216,15 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
         let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
         reachable(r, "notify slack", url, shown).await;
     }
-    if let Some(smtp) = &n.smtp_url {
-        let shown = smtp
-            .parse::<reqwest::Url>()
-            .map(|u| {
-                format!(
-                    "{}://{}:{}",
-                    u.scheme(),
-                    u.host_str().unwrap_or("?"),
-                    u.port().unwrap_or(0)
-                )
-            })
-            .unwrap_or_else(|_| "the SMTP server".into());
-        match crate::filer::smtp_transport(n, Duration::from_secs(15)) {
+    if let Some(smtp) = &n.smtp {
+        let u = &smtp.url;
+        let shown = format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or("?"),
+            u.port().unwrap_or(0)
+        );
+        match crate::filer::smtp_transport(smtp, Duration::from_secs(15)) {
             Ok(transport) => match transport.test_connection().await {
                 Ok(true) => r.line(true, "notify smtp", format!("{shown} answers")),
                 Ok(false) => r.line(

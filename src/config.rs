@@ -292,12 +292,18 @@ pub enum FilerSettings {
 pub struct NotifyChannels {
     pub slack: Vec<reqwest::Url>,
     pub dev_org_id: Option<String>,
-    pub smtp_url: Option<String>,
-    /// Loaded when `smtp_url` names a user without a password.
-    pub smtp_password: Option<crate::filer::Secret>,
-    pub smtp_ca_file: Option<PathBuf>,
+    pub smtp: Option<SmtpSettings>,
     pub email_from: Option<String>,
     pub email_to: Vec<String>,
+}
+
+/// The SMTP relay of `[worker.notify]`, validated once.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub url: reqwest::Url,
+    /// Loaded when `url` names a user without a password.
+    pub password: Option<crate::filer::Secret>,
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Validated `[worker]` settings.
@@ -530,7 +536,7 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     "smtp_url needs email_from and email_to",
                 ));
             }
-            let smtp = n
+            let url = n
                 .smtp_url
                 .as_deref()
                 .map(|u| {
@@ -545,7 +551,7 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                 })
                 .transpose()?;
             // A user without a password in the URL: the password is a secret.
-            let smtp_password = match &smtp {
+            let password = match &url {
                 Some(u) if !u.username().is_empty() && u.password().is_none() => Some(
                     load_secret(
                         n.smtp_password_file.as_deref(),
@@ -563,7 +569,7 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                 _ => None,
             };
             if n.smtp_ca_file.is_some()
-                && !smtp.as_ref().is_some_and(|u| {
+                && !url.as_ref().is_some_and(|u| {
                     u.scheme() == "smtps" || u.query_pairs().any(|(k, _)| k == "tls")
                 })
             {
@@ -575,9 +581,11 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
             Some(NotifyChannels {
                 slack,
                 dev_org_id: n.dev_dashboard_org_id,
-                smtp_url: n.smtp_url,
-                smtp_password,
-                smtp_ca_file: n.smtp_ca_file,
+                smtp: url.map(|url| SmtpSettings {
+                    url,
+                    password,
+                    ca_file: n.smtp_ca_file,
+                }),
                 email_from: n.email_from,
                 email_to: n.email_to,
             })

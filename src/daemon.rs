@@ -188,10 +188,10 @@ async fn serve_worker(
 }
 
 fn notify_filer(n: &NotifyChannels) -> Result<NotifyFiler> {
-    let email = match &n.smtp_url {
+    let email = match &n.smtp {
         None => None,
-        Some(_) => Some(EmailChannel {
-            transport: crate::filer::smtp_transport(n, std::time::Duration::from_secs(30))?,
+        Some(smtp) => Some(EmailChannel {
+            transport: crate::filer::smtp_transport(smtp, std::time::Duration::from_secs(30))?,
             from: n
                 .email_from
                 .as_deref()

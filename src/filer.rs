@@ -395,31 +395,25 @@ pub type SmtpTransport = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
 /// password from its secret when the URL names only the user, and the
 /// private CA in `smtp_ca_file` when set. Errors name the setting.
 pub fn smtp_transport(
-    n: &crate::config::NotifyChannels,
+    s: &crate::config::SmtpSettings,
     timeout: std::time::Duration,
 ) -> anyhow::Result<SmtpTransport> {
     use anyhow::{Context as _, anyhow};
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-    let url = n
-        .smtp_url
-        .as_deref()
-        .ok_or_else(|| anyhow!("worker.notify.smtp_url is not set"))?;
-    let mut builder = SmtpTransport::from_url(url).map_err(|e| {
+    let parsed = &s.url;
+    let mut builder = SmtpTransport::from_url(parsed.as_str()).map_err(|e| {
         anyhow!(
             "config setting worker.notify.smtp_url: {e} (write smtp://user@host:587?tls=required or smtps://user@host)"
         )
     })?;
-    let parsed: reqwest::Url = url
-        .parse()
-        .context("config setting worker.notify.smtp_url is not a URL")?;
-    if let Some(password) = &n.smtp_password {
+    if let Some(password) = &s.password {
         let user = percent_encoding::percent_decode_str(parsed.username())
             .decode_utf8_lossy()
             .into_owned();
         builder = builder.credentials(Credentials::new(user, password.expose_str().into_owned()));
     }
-    if let Some(path) = &n.smtp_ca_file {
+    if let Some(path) = &s.ca_file {
         let pem = std::fs::read(path).with_context(|| {
             format!("worker.notify.smtp_ca_file: cannot read {}", path.display())
         })?;
