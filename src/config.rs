@@ -627,15 +627,13 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     "must be an http or https URL",
                 ));
             }
-            let secret = match h.secret.filter(|v| !v.is_empty()) {
-                Some(inline) if h.secret_file.is_none() => Ok(crate::filer::Secret::new(inline)),
-                Some(_) => Err("set secret or secret_file, not both".to_owned()),
-                None => load_secret(
-                    h.secret_file.as_deref(),
-                    "COLLABD_WEBHOOK_SECRET",
-                    "webhook-secret",
-                ),
-            }
+            let secret = inline_or_load_secret(
+                h.secret,
+                h.secret_file.as_deref(),
+                ("secret", "secret_file"),
+                "COLLABD_WEBHOOK_SECRET",
+                "webhook-secret",
+            )
             .map_err(|m| invalid("worker.webhook.secret_file", &m))?;
             FilerSettings::Webhook {
                 url,
@@ -765,15 +763,13 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
                     "is used only with auth = \"xoauth2\"",
                 ));
             }
-            let secret = match m.password.filter(|v| !v.is_empty()) {
-                Some(inline) if m.password_file.is_none() => Ok(crate::filer::Secret::new(inline)),
-                Some(_) => Err("set password or password_file, not both".to_owned()),
-                None => load_secret(
-                    m.password_file.as_deref(),
-                    "COLLABD_IMAP_PASSWORD",
-                    "imap-password",
-                ),
-            }
+            let secret = inline_or_load_secret(
+                m.password,
+                m.password_file.as_deref(),
+                ("password", "password_file"),
+                "COLLABD_IMAP_PASSWORD",
+                "imap-password",
+            )
             .map_err(|e| invalid("imap.password_file", &e))?;
             ImapAuth::Password(secret)
         }
@@ -911,6 +907,22 @@ fn is_loopback(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost")
         || h.parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A secret written inline in the config (`keys.0`), which must not be set
+/// together with its file (`keys.1`); else as [`load_secret`] finds it.
+fn inline_or_load_secret(
+    inline: Option<String>,
+    file: Option<&Path>,
+    keys: (&str, &str),
+    env: &str,
+    credential: &str,
+) -> Result<crate::filer::Secret, String> {
+    match inline.filter(|v| !v.is_empty()) {
+        Some(v) if file.is_none() => Ok(crate::filer::Secret::new(v)),
+        Some(_) => Err(format!("set {} or {}, not both", keys.0, keys.1)),
+        None => load_secret(file, env, credential),
+    }
 }
 
 /// A secret from a file, else an environment variable, else a systemd
