@@ -55,6 +55,20 @@ fn collabd_with(
     )
 }
 
+/// Writes `dir/c.toml`: a database in `dir`, then `body`.
+fn config_in(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+    let cfg = dir.join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n{body}",
+            dir.join("c.db").display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
 #[test]
 fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops() {
     let mut dc = Dovecot::start(Options::default());
@@ -222,15 +236,7 @@ fn json_logs_and_environment_overrides() {
     // No [imap] in the file: the environment supplies it, pointing at a port
     // where nothing listens, so the watcher logs its failure.
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("c.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\npath = \"{}\"\n",
-            dir.path().join("c.db").display()
-        ),
-    )
-    .unwrap();
+    let cfg = config_in(dir.path(), "");
     let port = dovecot::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_collabd"))
         .args([
@@ -318,16 +324,13 @@ fn the_example_configuration_is_valid() {
 #[test]
 fn check_config_never_prints_a_slack_webhook_path() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("c.toml");
     let port = dovecot::free_port();
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\npath = \"{}\"\n[worker.notify]\nslack_webhooks = [\"http://127.0.0.1:{port}/services/T0/B0/s3cr3tpath\"]\n",
-            dir.path().join("c.db").display()
+    let cfg = config_in(
+        dir.path(),
+        &format!(
+            "[worker.notify]\nslack_webhooks = [\"http://127.0.0.1:{port}/services/T0/B0/s3cr3tpath\"]\n"
         ),
-    )
-    .unwrap();
+    );
     let (code, out, err) = collabd(&["check-config", "--config", cfg.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("FAIL notify slack: http://127.0.0.1"), "{out}");
@@ -337,11 +340,11 @@ fn check_config_never_prints_a_slack_webhook_path() {
     );
 }
 
-/// A `[worker.notify]` email channel against the real SMTP server: the user
-/// in `smtp_url`, the password from `dir/smtp-password` (a credential
-/// directory, as systemd makes it), and the test CA in `smtp_ca_file` unless
-/// `ca` is false.
-fn smtp_config(dir: &std::path::Path, server: &Smtp, ca: bool) -> String {
+/// A `[worker]` table with a `[worker.notify]` email channel to the real
+/// SMTP server: the user in `smtp_url` (the password comes from a credential
+/// or the environment), and the test CA in `smtp_ca_file` unless `ca` is
+/// false.
+fn smtp_config(server: &Smtp, ca: bool) -> String {
     format!(
         "[worker]\nfiler = \"notify\"\npoll_seconds = 1\n[worker.notify]\n\
          smtp_url = \"smtp://relay%40agency.example@127.0.0.1:{}?tls=required\"\n\
@@ -352,16 +355,13 @@ fn smtp_config(dir: &std::path::Path, server: &Smtp, ca: bool) -> String {
         } else {
             String::new()
         }
-    ) + &format!("[database]\npath = \"{}\"\n", dir.join("c.db").display())
+    )
 }
 
-fn check_smtp(
-    dir: &std::path::Path,
-    config: &str,
-    password: &str,
-) -> (Option<i32>, String, String) {
-    let cfg = dir.join("c.toml");
-    std::fs::write(&cfg, config).unwrap();
+/// check-config on `body` (see [`config_in`]), with the SMTP password in
+/// `dir/smtp-password`, a credential directory as systemd makes it.
+fn check_smtp(dir: &std::path::Path, body: &str, password: &str) -> (Option<i32>, String, String) {
+    let cfg = config_in(dir, body);
     std::fs::write(dir.join("smtp-password"), format!("{password}\n")).unwrap();
     collabd_with(&["check-config", "--config", cfg.to_str().unwrap()], |c| {
         c.env_remove("COLLABD_SMTP_PASSWORD")
@@ -377,11 +377,7 @@ fn check_config_logs_in_to_smtp_with_the_credential_and_names_what_fails() {
     let server = Smtp::start();
     let dir = tempfile::tempdir().unwrap();
 
-    let (code, out, err) = check_smtp(
-        dir.path(),
-        &smtp_config(dir.path(), &server, true),
-        smtp::PASSWORD,
-    );
+    let (code, out, err) = check_smtp(dir.path(), &smtp_config(&server, true), smtp::PASSWORD);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains(&format!(
@@ -391,11 +387,7 @@ fn check_config_logs_in_to_smtp_with_the_credential_and_names_what_fails() {
         "{out}"
     );
 
-    let (code, out, err) = check_smtp(
-        dir.path(),
-        &smtp_config(dir.path(), &server, true),
-        "not-the-smtp-pass",
-    );
+    let (code, out, err) = check_smtp(dir.path(), &smtp_config(&server, true), "not-the-smtp-pass");
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("FAIL notify smtp:") && out.contains("535") && out.contains("smtp-password"),
@@ -407,11 +399,7 @@ fn check_config_logs_in_to_smtp_with_the_credential_and_names_what_fails() {
     );
 
     // Without the private CA, the certificate is refused, and the fix named.
-    let (code, out, _) = check_smtp(
-        dir.path(),
-        &smtp_config(dir.path(), &server, false),
-        smtp::PASSWORD,
-    );
+    let (code, out, _) = check_smtp(dir.path(), &smtp_config(&server, false), smtp::PASSWORD);
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("FAIL notify smtp:") && out.contains("smtp_ca_file"),
@@ -433,8 +421,7 @@ fn the_notify_filer_emails_operators_through_a_real_smtp_server() {
         "",
         1,
     );
-    let notify = smtp_config(d.dir.path(), &server, true);
-    let notify = notify.split("[database]").next().unwrap();
+    let notify = smtp_config(&server, true);
     std::fs::write(&d.cfg, format!("{cfg}{notify}")).unwrap();
     d.start_with(&[("COLLABD_SMTP_PASSWORD", smtp::PASSWORD)])
         .wait_idle();
