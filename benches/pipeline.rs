@@ -60,7 +60,7 @@ fn main() {
 
     let parser = MessageParser::default();
     let lean = collabd::mail::lean_parser();
-    let classifier = Classifier::with_defaults();
+    let classifier = Classifier::identity_only();
     let min = Duration::from_secs(3);
     // Interleave the two measurements so drift in machine load hits both.
     let mut parse_rates = Vec::new();
@@ -134,7 +134,12 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("bench.db")).await.unwrap();
-        let ingestor = Ingestor { db: db.clone(), classifier: classifier.clone(), max_raw_bytes: 2 << 20 };
+        let ingestor = Ingestor {
+ db: db.clone(),
+ classifier: classifier.clone(),
+ max_raw_bytes: 2 << 20,
+ verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
+ };
         let total = 10_000;
         // Distinct bytes for each message, so none is a duplicate.
         let messages: Vec<Vec<u8>> = (0..total)

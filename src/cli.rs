@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use crate::config::Settings;
-use crate::ingest::{IngestReport, Ingestor};
-use crate::model::{RequestId, RequestState, mask_code};
+use crate::ingest::IngestReport;
+use crate::model::{MessageKind, RequestId, RequestState, mask_code};
 use crate::operator::{self, Action, operator_name};
 use crate::store::{self, Db, Source};
 
@@ -149,7 +149,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         settings.database_path = db.clone();
     }
     match cli.command {
-        Command::Parse { files } => Ok(parse(&settings, &files)),
+        Command::Parse { files } => parse(&settings, &files).await,
         Command::Ingest { files } => ingest(&settings, &files).await,
         Command::Status { state, json } => {
             let db = open_existing(&settings.database_path).await?;
@@ -201,23 +201,35 @@ async fn open_existing(path: &Path) -> Result<Db> {
     Ok(Db::open(path).await?)
 }
 
-fn parse(settings: &Settings, files: &[PathBuf]) -> ExitCode {
+async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
     let classifier = settings.classifier();
+    let verifier = crate::dkim::Verifier::new(&settings.nameservers)?;
     let mut failed = false;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     for file in files {
         match std::fs::read(file) {
             Ok(raw) => {
-                let c = classifier.classify(&raw);
-                let line = json!({
-                    "file": file.display().to_string(),
-                    "kind": c.kind,
-                    "grants": c.grants,
-                    "outcome": c.outcome,
-                    "reason": c.reason,
-                });
-                let _ = writeln!(out, "{line}");
+                let (c, deferred) = match crate::ingest::judge(&classifier, &verifier, &raw).await {
+                    crate::ingest::Judged::Ready(c) => (c, None),
+                    crate::ingest::Judged::Deferred(c, why) => (c, Some(why)),
+                };
+                let line = match deferred {
+                    None => json!({
+                        "file": file.display().to_string(),
+                        "kind": c.kind,
+                        "grants": c.grants,
+                        "outcome": c.outcome,
+                        "reason": c.reason,
+                    }),
+                    Some(why) => json!({
+                        "file": file.display().to_string(),
+                        "kind": MessageKind::Deferred,
+                        "grants": [],
+                        "outcome": null,
+                        "reason": format!("would be {}, but its DKIM signature could not be checked: {why}", c.kind),
+                    }),
+                };
+                let stdout = std::io::stdout();
+                let _ = writeln!(stdout.lock(), "{line}");
             }
             Err(e) => {
                 failed = true;
@@ -225,21 +237,17 @@ fn parse(settings: &Settings, files: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    if failed {
+    Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
     purge_raw(&db, settings).await?;
-    let ingestor = Ingestor {
-        db,
-        classifier: settings.classifier(),
-        max_raw_bytes: settings.max_raw_bytes,
-    };
+    let ingestor = settings.ingestor(db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;
     for file in files {
@@ -399,6 +407,14 @@ pub async fn print_status(
     let total: i64 = counts.iter().map(|c| c.1).sum();
     let by_kind: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
     writeln!(out, "\nmessages: {total} ({})", by_kind.join(", "))?;
+    let (deferred, dns_error) = store::deferred_summary(&db.pool).await?;
+    if deferred > 0 {
+        writeln!(
+            out,
+            "waiting to be judged: {deferred} message(s) whose DKIM signature could not be checked because DNS failed (last: {}); `collabd run` judges them again — check [trust] nameservers and the network if this persists",
+            dns_error.unwrap_or_default()
+        )?;
+    }
     let attention = store::messages_needing_attention(&db.pool, 10).await?;
     if !attention.is_empty() {
         writeln!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::mail::{Classifier, OutcomeRules, TrustPolicy};
+use crate::mail::{Classifier, OutcomeRules, Require, TrustPolicy};
 use crate::model::OutcomeResult;
 
 /// An error in the configuration: it names the file, the setting and what to do.
@@ -183,6 +183,10 @@ pub struct RawTrust {
     pub leadsie_domains: Option<Vec<String>>,
     pub shopify_domains: Option<Vec<String>>,
     pub forwarders: Option<Vec<String>>,
+    pub require: Option<String>,
+    pub authserv_id: Option<String>,
+    pub nameservers: Option<Vec<String>>,
+    pub arc_sealers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,6 +207,8 @@ pub struct Settings {
     pub max_raw_bytes: u64,
     pub raw_retention_days: u32,
     pub trust: TrustPolicy,
+    /// DNS servers for DKIM key look-ups; empty for the system's.
+    pub nameservers: Vec<std::net::SocketAddr>,
     pub outcome_patterns: Vec<(OutcomeResult, String)>,
     pub worker: WorkerSettings,
     /// The IMAP watcher; `None` when the file has no `[imap]` table.
@@ -423,7 +429,61 @@ impl Settings {
                         .collect::<Result<_, _>>()?,
                 ),
             },
+            require: match raw.trust.require.as_deref() {
+                None | Some("dkim") => Require::Dkim,
+                Some("dmarc") => Require::Dmarc,
+                Some("none") => Require::None,
+                Some(other) => {
+                    return Err(invalid(
+                        "trust.require",
+                        &format!("`{other}` is not one of \"dkim\", \"dmarc\", \"none\""),
+                    ));
+                }
+            },
+            authserv_id: match raw.trust.authserv_id {
+                Some(id)
+                    if id.trim().is_empty()
+                        || id.contains(char::is_whitespace)
+                        || id.contains(';') =>
+                {
+                    return Err(invalid(
+                        "trust.authserv_id",
+                        "must be the receiving server's authserv-id, one word such as `mx.google.com`",
+                    ));
+                }
+                Some(id) => Some(id.trim().to_ascii_lowercase()),
+                None => None,
+            },
+            arc_sealers: raw
+                .trust
+                .arc_sealers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| check_domain("trust.arc_sealers", &d))
+                .collect::<Result<_, _>>()?,
         };
+        if trust.require == Require::Dmarc && trust.authserv_id.is_none() {
+            return Err(invalid(
+                "trust.require",
+                "\"dmarc\" needs [trust] authserv_id: only the receiving server's own Authentication-Results can vouch for a pass",
+            ));
+        }
+        let nameservers = raw
+            .trust
+            .nameservers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| {
+                n.parse::<std::net::SocketAddr>()
+                    .or_else(|_| n.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()))
+                    .map_err(|_| {
+                        invalid(
+                            "trust.nameservers",
+                            &format!("`{n}` is not an IP address or IP:port"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut outcome_patterns = Vec::new();
         for (key, result, list) in [
             (
@@ -490,6 +550,7 @@ impl Settings {
                 .raw_retention_days
                 .unwrap_or(DEFAULT_RAW_RETENTION_DAYS),
             trust,
+            nameservers,
             outcome_patterns,
         })
     }
@@ -499,6 +560,17 @@ impl Settings {
         let rules =
             OutcomeRules::new(&self.outcome_patterns).expect("patterns were validated when loaded");
         Classifier::new(self.trust.clone(), rules)
+    }
+
+    /// The one way to build an [`Ingestor`] from settings: classifier, DKIM
+    /// verifier and raw-size cap together.
+    pub fn ingestor(&self, db: crate::store::Db) -> anyhow::Result<crate::ingest::Ingestor> {
+        Ok(crate::ingest::Ingestor {
+            db,
+            classifier: self.classifier(),
+            max_raw_bytes: self.max_raw_bytes,
+            verifier: std::sync::Arc::new(crate::dkim::Verifier::new(&self.nameservers)?),
+        })
     }
 }
 

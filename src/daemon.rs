@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{FilerSettings, NotifyChannels, Settings};
 use crate::filer::{CommandFiler, EmailChannel, Filer, LogFiler, NotifyFiler, WebhookFiler};
 use crate::imap::Watcher;
-use crate::ingest::Ingestor;
 use crate::queue::RetryPolicy;
 use crate::sdnotify::Notifier;
 use crate::store::Db;
@@ -28,15 +27,9 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let w = &settings.worker;
     // Where operators hear of outcomes: the notify channels, with any filer.
     let announcer = w.notify.as_ref().map(notify_filer).transpose()?;
+    let ingestor = settings.ingestor(db.clone())?;
     let watcher = match &settings.imap {
-        Some(imap) => {
-            let ingestor = Ingestor {
-                db: db.clone(),
-                classifier: settings.classifier(),
-                max_raw_bytes: settings.max_raw_bytes,
-            };
-            Some(Arc::new(Watcher::new(imap.clone(), ingestor)?))
-        }
+        Some(imap) => Some(Arc::new(Watcher::new(imap.clone(), ingestor.clone())?)),
         None => {
             tracing::warn!(
                 "no [imap] table in the configuration: no mailbox is watched; feed mail with `collabd ingest -`"
@@ -47,6 +40,15 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone(), notifier.clone()));
     notifier.notify("READY=1\nSTATUS=database ready; starting");
+    // Messages whose DKIM check met a DNS failure are judged again here.
+    let rejudging = {
+        let (ingestor, shutdown) = (ingestor.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            ingestor
+                .rejudge_deferred(Duration::from_secs(60), shutdown)
+                .await
+        })
+    };
     let watching = watcher
         .clone()
         .map(|w| tokio::spawn(w.run(shutdown.clone())));
@@ -80,6 +82,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
         );
     }
     supervisor.abort();
+    rejudging.abort();
     tracing::info!("collabd stopped");
     Ok(())
 }

@@ -9,6 +9,10 @@ use sha2::{Digest, Sha256};
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier, Grant, Outcome};
 use crate::model::{MessageKind, RequestId, RequestState, StoreDomain};
 use crate::store::{self, Db, Event, NewMessage, NewRequest, Source};
@@ -34,6 +38,57 @@ pub struct Ingestor {
     pub classifier: Classifier,
     /// Raw messages larger than this keep headers and classification only.
     pub max_raw_bytes: u64,
+    /// Checks DKIM signatures over DNS when `[trust] require = "dkim"`.
+    pub verifier: Arc<Verifier>,
+}
+
+/// The longest one message may take to classify. Extraction is linear and
+/// capped, so only a pathological message gets near it; past it the message
+/// is recorded as too complex and the mailbox moves on.
+pub const CLASSIFY_BUDGET: Duration = Duration::from_secs(5);
+
+/// A message's verdict, or why it must wait.
+#[derive(Debug)]
+pub enum Judged {
+    Ready(Classification),
+    /// DNS failed while checking its signature: keep it and judge it again.
+    Deferred(Classification, String),
+}
+
+/// Classifies a message off the async runtime within [`CLASSIFY_BUDGET`],
+/// then checks its DKIM signature when the trust policy asks for one. Never
+/// fails: a message over budget is `unparseable`, one whose DNS did not
+/// answer is [`Judged::Deferred`].
+pub async fn judge(classifier: &Classifier, verifier: &Verifier, raw: &[u8]) -> Judged {
+    let task = {
+        let classifier = classifier.clone();
+        let bytes = raw.to_vec();
+        tokio::task::spawn_blocking(move || classifier.classify(&bytes))
+    };
+    let c = match tokio::time::timeout(CLASSIFY_BUDGET, task).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => Classification::unreadable(format!(
+            "could not be read: the classifier failed ({e}); please report this message"
+        )),
+        Err(_) => Classification::unreadable(format!(
+            "too complex to read: classification took over {} s and was abandoned",
+            CLASSIFY_BUDGET.as_secs()
+        )),
+    };
+    let Some(check) = c.dkim.as_ref() else {
+        return Judged::Ready(c);
+    };
+    let verdict = verifier.verify(check).await;
+    match classifier.settle(c, verdict) {
+        Ok(c) => Judged::Ready(c),
+        Err((c, why)) => Judged::Deferred(c, why),
+    }
+}
+
+/// How long a deferred message waits before its next judgement.
+pub fn deferred_backoff(attempts: i64) -> chrono::Duration {
+    let minutes = 1i64 << attempts.clamp(0, 6); // 1 min doubling to 64 min
+    chrono::Duration::minutes(minutes)
 }
 
 pub fn sha256_hex(raw: &[u8]) -> String {
@@ -41,6 +96,14 @@ pub fn sha256_hex(raw: &[u8]) -> String {
 }
 
 impl Ingestor {
+    /// Classifies a message off the async runtime within
+    /// [`CLASSIFY_BUDGET`], then checks its DKIM signature when the trust
+    /// policy asks for one. Never fails: a message over budget is
+    /// `unparseable`, one whose DNS did not answer is [`Judged::Deferred`].
+    pub async fn judge(&self, raw: &[u8]) -> Judged {
+        judge(&self.classifier, &self.verifier, raw).await
+    }
+
     /// Classifies and stores one message in its own transaction, on a
     /// connection from the pool.
     pub async fn ingest(
@@ -63,10 +126,12 @@ impl Ingestor {
         source: &Source,
         now: DateTime<Utc>,
     ) -> store::Result<IngestReport> {
-        // Classification is pure: do it before taking the write lock.
-        let c = self.classifier.classify(raw);
+        // Judge before taking the write lock: it may wait on DNS.
+        let judged = self.judge(raw).await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let report = self.store_in(&mut tx, raw, &c, source, now).await?;
+        let report = self
+            .store_in(&mut tx, raw, &judged, source, now, now)
+            .await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -74,21 +139,54 @@ impl Ingestor {
     /// Stores an already classified message inside the caller's
     /// transaction, so that a caller (the IMAP watcher) can advance its
     /// checkpoint in the same commit; classify before taking the write lock.
+    ///
+    /// `received` is when the message reached the mailbox (IMAP
+    /// INTERNALDATE) or collabd; it orders codes for one store, and is
+    /// clamped to `now`. The Date header, which the sender writes, decides
+    /// nothing.
     pub async fn store_in(
         &self,
         conn: &mut SqliteConnection,
         raw: &[u8],
-        c: &Classification,
+        judged: &Judged,
         source: &Source,
+        received: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> store::Result<IngestReport> {
         let sha = sha256_hex(raw);
         let now_s = store::timestamp(now);
+        let received_s = store::timestamp(received.min(now));
+        let c = match judged {
+            Judged::Ready(c) => c,
+            Judged::Deferred(c, why) => {
+                if store::message_id_by_sha(conn, &sha).await?.is_some() {
+                    let id = store::message_id_by_sha(conn, &sha).await?.unwrap_or(0);
+                    return Ok(IngestReport::duplicate(id));
+                }
+                let next = store::timestamp(now + deferred_backoff(0));
+                let new =
+                    store::defer_message(conn, &sha, source, raw, &received_s, &next, why).await?;
+                return Ok(IngestReport {
+                    message: 0,
+                    kind: MessageKind::Deferred,
+                    new,
+                    reason: Some(format!(
+                        "{}; its DKIM signature could not be checked because DNS failed ({why}); it will be judged again",
+                        c.kind
+                    )),
+                    created: Vec::new(),
+                    superseded: Vec::new(),
+                    seen_again: Vec::new(),
+                    outcome_applied: None,
+                });
+            }
+        };
+        // A Date in the future is the sender's claim, not a fact: clamp it.
         let date = c
             .meta
             .date
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-            .map(store::timestamp);
+            .map(|d| store::timestamp(d.min(now)));
         let keep_raw = (raw.len() as u64) <= self.max_raw_bytes;
         let new = NewMessage {
             sha256: &sha,
@@ -102,7 +200,7 @@ impl Ingestor {
             reason: c.reason.as_deref(),
             raw: keep_raw.then_some(raw),
             raw_size: raw.len(),
-            received_at: &now_s,
+            received_at: &received_s,
         };
         // The unique digest makes a message seen before a no-op.
         let Some(message) = store::insert_message(conn, &new).await? else {
@@ -119,8 +217,71 @@ impl Ingestor {
             seen_again: Vec::new(),
             outcome_applied: None,
         };
-        apply(conn, c, message, &date, &now_s, &mut report).await?;
+        apply(conn, c, message, &received_s, &now_s, &mut report).await?;
         Ok(report)
+    }
+}
+
+impl Ingestor {
+    /// Judges again the messages that wait because DNS failed, every
+    /// `every`, until `shutdown`. Each leaves the waiting room in the
+    /// transaction that stores it; another DNS failure postpones it with
+    /// backoff. Nothing is accepted unverified and nothing is dropped.
+    pub async fn rejudge_deferred(
+        &self,
+        every: Duration,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        loop {
+            if let Err(e) = self.rejudge_due(chrono::Utc::now()).await {
+                tracing::warn!("could not judge deferred messages again: {e}; trying later");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// One pass over the deferred messages due at `now`; returns how many
+    /// were stored.
+    pub async fn rejudge_due(&self, now: DateTime<Utc>) -> store::Result<usize> {
+        let mut conn = self.db.pool.acquire().await?;
+        let due = store::due_deferred(&mut conn, &store::timestamp(now), 100).await?;
+        let mut stored = 0;
+        for d in due {
+            let judged = self.judge(&d.raw).await;
+            let now = chrono::Utc::now();
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            match &judged {
+                Judged::Deferred(_, why) => {
+                    let next = store::timestamp(now + deferred_backoff(d.attempts));
+                    store::postpone_deferred(&mut tx, d.id, &next, why).await?;
+                    tracing::warn!(
+                        deferred = d.id,
+                        attempts = d.attempts + 1,
+                        "a message still cannot be judged: DNS failed ({why}); next try at {next}"
+                    );
+                }
+                Judged::Ready(_) => {
+                    let received = DateTime::parse_from_rfc3339(&d.received_at)
+                        .map(|t| t.with_timezone(&Utc))
+                        .unwrap_or(now);
+                    let report = self
+                        .store_in(&mut tx, &d.raw, &judged, &d.source, received, now)
+                        .await?;
+                    store::forget_deferred(&mut tx, d.id).await?;
+                    stored += 1;
+                    tracing::info!(
+                        message_id = report.message,
+                        kind = report.kind.as_str(),
+                        "judged a deferred message"
+                    );
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(stored)
     }
 }
 
@@ -143,13 +304,13 @@ async fn apply(
     conn: &mut SqliteConnection,
     c: &Classification,
     message: i64,
-    date: &Option<String>,
+    received: &str,
     now: &str,
     report: &mut IngestReport,
 ) -> store::Result<()> {
     if c.kind == MessageKind::LeadsieGrant {
         for g in &c.grants {
-            apply_grant(conn, g, message, date.as_deref(), now, report).await?;
+            apply_grant(conn, g, message, Some(received), now, report).await?;
         }
     }
     if let Some(outcome) = &c.outcome {
@@ -202,7 +363,8 @@ async fn apply_grant(
         .filter(|r| r.state().is_some_and(RequestState::is_open))
         .collect();
     // A merchant who regenerates the code invalidates the old one: the newer
-    // grant wins. Order by the emails' Date, so a late re-forward of an old
+    // grant wins. Order by when each message was received (never by its
+    // Date header, which the sender writes), so a late re-forward of an old
     // email cannot undo a newer code.
     let newer_open = open.iter().find(|r| match (date, r.grant_date.as_deref()) {
         (Some(ours), Some(theirs)) => theirs > ours,
@@ -291,19 +453,59 @@ async fn apply_outcome(
         }
         (None, None) => (Vec::new(), "an unnamed store".to_owned()),
     };
+    let by_name = o.store.is_none();
+    // Mail moves only requests that were filed: a reply about one still
+    // queued cannot be an answer to us, so a person should look.
+    let unfiled: Vec<_> = candidates
+        .iter()
+        .filter(|r| {
+            r.state()
+                .is_some_and(|s| s.can_move_to(to) && !s.mail_may_move_to(to))
+        })
+        .collect();
     let movable: Vec<_> = candidates
         .iter()
-        .filter(|r| r.state().is_some_and(|s| s.can_move_to(to)))
+        .filter(|r| r.state().is_some_and(|s| s.mail_may_move_to(to)))
         .collect();
+    let open = candidates
+        .iter()
+        .filter(|r| r.state().is_some_and(RequestState::is_open))
+        .count();
     let stores: std::collections::BTreeSet<&str> =
         movable.iter().map(|r| r.store_domain.as_str()).collect();
-    if stores.len() > 1 {
-        let ids: Vec<String> = movable.iter().map(|r| format!("#{}", r.id)).collect();
+    // A name is a weak key: it decides only when exactly one request fits.
+    let ambiguous = stores.len() > 1 || (by_name && (movable.len() > 1 || open > 1));
+    if ambiguous {
+        let ids: Vec<String> = candidates.iter().map(|r| format!("#{}", r.id)).collect();
         let detail = format!(
-            "Shopify says {} for {named}, which matches several stores ({}); mark the right one with `collabd mark`",
+            "Shopify says {} for {named}, which matches several requests ({}); mark the right one with `collabd mark`",
             o.result,
             ids.join(", ")
         );
+        unmatched(conn, message, &detail, now).await?;
+        return Ok(None);
+    }
+    if movable.is_empty()
+        && let Some(r) = unfiled.first()
+    {
+        let detail = format!(
+            "Shopify says {} for {named}, but request #{} is {} and was never filed, so mail cannot answer it; check the store and mark it by hand",
+            o.result, r.id, r.state
+        );
+        store::add_event(
+            conn,
+            &Event {
+                request_id: Some(r.id),
+                message_id: Some(message),
+                actor: "shopify",
+                event: "outcome_unfiled",
+                from_state: None,
+                to_state: None,
+                detail: Some(&detail),
+            },
+            now,
+        )
+        .await?;
         unmatched(conn, message, &detail, now).await?;
         return Ok(None);
     }

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod dkim;
 pub mod filer;
 pub mod http;
 pub mod imap;

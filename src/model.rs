@@ -222,6 +222,9 @@ text_enum! {
         Ignored = "ignored",
         Rejected = "rejected",
         Unparseable = "unparseable",
+        // Never stored in `messages`: a message whose DKIM check met a DNS
+        // failure waits in `deferred_message` until it can be judged.
+        Deferred = "deferred",
     }
 }
 
@@ -284,6 +287,14 @@ impl RequestState {
     }
 
     /// Every allowed state change, written once. Anything not listed is refused.
+    /// Whether a Shopify email may move a request in this state to `to`:
+    /// only a request that was filed (or handed to a person to file) can
+    /// have been answered; a reply about a queued one is news to check.
+    pub fn mail_may_move_to(self, to: RequestState) -> bool {
+        use RequestState::*;
+        matches!(self, Requested | Notified | Expired | Granted) && self.can_move_to(to)
+    }
+
     pub fn can_move_to(self, to: RequestState) -> bool {
         use RequestState::*;
         match (self, to) {

@@ -17,6 +17,7 @@ fn collabd(args: &[&str]) -> Output {
 
 fn collabd_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .env("COLLABD__TRUST__REQUIRE", "none")
         .args(args)
         .env_remove("COLLABD_CONFIG")
         .env_remove("COLLABD_DB")
@@ -82,9 +83,6 @@ fn ingest_status_and_show_work_together() {
         db,
         fixture("demo/01-leadsie-acme.eml").to_str().unwrap(),
         "/nonexistent/x.eml",
-        fixture("demo/04-shopify-acme-granted.eml")
-            .to_str()
-            .unwrap(),
     ]);
     assert_eq!(
         out.status.code(),
@@ -97,6 +95,17 @@ fn ingest_status_and_show_work_together() {
         "{}",
         text(&out.stdout)
     );
+    // Mail answers only a request that was filed: an operator filed it.
+    let out = collabd(&["mark", "--db", db, "1", "requested", "--by", "ann"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = collabd(&[
+        "ingest",
+        "--db",
+        db,
+        fixture("demo/04-shopify-acme-granted.eml")
+            .to_str()
+            .unwrap(),
+    ]);
     assert!(
         text(&out.stdout).contains("moved request #1"),
         "{}",
@@ -140,7 +149,7 @@ fn ingest_status_and_show_work_together() {
         shown.contains("0105"),
         "show gives the operator the full code: {shown}"
     );
-    assert!(shown.contains("queued → granted"), "{shown}");
+    assert!(shown.contains("requested → granted"), "{shown}");
 
     let out = collabd(&["show", "--db", db, "99"]);
     assert_eq!(out.status.code(), Some(1));
@@ -167,12 +176,17 @@ fn a_bad_config_is_named_with_its_line() {
         "[trust]\nleadsie_domains = [\"leadsie.com\"]\nforwarderz = [\"agency.example\"]\n",
     )
     .unwrap();
-    let out = collabd(&[
-        "parse",
-        "--config",
-        cfg.to_str().unwrap(),
-        fixture("leadsie/plain-text.eml").to_str().unwrap(),
-    ]);
+    // No environment override here: the error names the file's own line.
+    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args([
+            "parse",
+            "--config",
+            cfg.to_str().unwrap(),
+            fixture("leadsie/plain-text.eml").to_str().unwrap(),
+        ])
+        .env_remove("COLLABD_CONFIG")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
@@ -375,6 +389,7 @@ fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
 
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .env("COLLABD__TRUST__REQUIRE", "none")
             .args(["run", "--config", cfg.to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -271,6 +271,7 @@ fn plaintext_is_refused_for_a_remote_host() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .env("COLLABD__TRUST__REQUIRE", "none")
         .args(["run", "--config", cfg.to_str().unwrap()])
         .output()
         .unwrap();

@@ -32,8 +32,9 @@ async fn env() -> Env {
         path,
         ingestor: Ingestor {
             db,
-            classifier: Classifier::with_defaults(),
+            classifier: Classifier::identity_only(),
             max_raw_bytes: 1 << 20,
+            verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
         },
         _dir: dir,
     }
@@ -49,6 +50,29 @@ impl Env {
             .ingest(&fixture(name), &Source::File(name.into()), t(minute))
             .await
             .unwrap()
+    }
+
+    /// Every queued request is filed (by hand, as an operator marks it):
+    /// Shopify's mail answers only requests that were filed.
+    async fn filed(&self) {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("select id from access_requests where state = 'queued'")
+                .fetch_all(&self.ingestor.db.pool)
+                .await
+                .unwrap();
+        let mut conn = self.ingestor.db.pool.acquire().await.unwrap();
+        for id in ids {
+            collabd::operator::apply(
+                &mut conn,
+                collabd::model::RequestId(id),
+                collabd::operator::Action::Mark(collabd::model::RequestState::Requested),
+                "operator:test",
+                None,
+                t(0),
+            )
+            .await
+            .unwrap();
+        }
     }
 
     async fn scalar(&self, sql: &str) -> i64 {
@@ -127,17 +151,56 @@ async fn a_newer_code_supersedes_the_open_request() {
 }
 
 #[tokio::test]
-async fn an_old_code_arriving_late_does_not_undo_the_newer_one() {
+async fn codes_are_ordered_by_receipt_never_by_the_date_header() {
+    // 09 carries the newer Date, 08 the older; 08 is received last, so its
+    // code is the newer one as far as anyone can know.
     let e = env().await;
     e.ingest("demo/09-leadsie-delta-new-code.eml", 0).await;
     let late = e.ingest("demo/08-leadsie-delta-old-code.eml", 1).await;
-    assert!(late.superseded.is_empty());
+    assert_eq!(late.superseded.len(), 1);
     assert_eq!(
         e.states().await,
         vec![
-            row("delta-dry-goods.myshopify.com", "2222", "queued"),
-            row("delta-dry-goods.myshopify.com", "1111", "superseded"),
+            row("delta-dry-goods.myshopify.com", "2222", "superseded"),
+            row("delta-dry-goods.myshopify.com", "1111", "queued"),
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_message_dated_in_the_future_does_not_outrank_later_mail() {
+    let e = env().await;
+    let grant = |code: &str, date: &str| {
+        format!(
+            "From: Leadsie <notifications@leadsie.com>\nSubject: Acme has granted you access\nDate: {date}\n\nShopify\nStore URL: acme-co.myshopify.com\nCollaborator code: {code}\n"
+        )
+    };
+    let future = grant("1234", "Fri, 01 Jan 2100 00:00:00 +0000");
+    e.ingestor
+        .ingest(future.as_bytes(), &Source::Stdin, t(0))
+        .await
+        .unwrap();
+    let real = grant("5678", "Mon, 02 Nov 2026 10:05:00 +0000");
+    let r = e
+        .ingestor
+        .ingest(real.as_bytes(), &Source::Stdin, t(5))
+        .await
+        .unwrap();
+    assert_eq!(r.superseded.len(), 1, "the later message supersedes");
+    assert_eq!(
+        e.states().await,
+        vec![
+            row("acme-co.myshopify.com", "1234", "superseded"),
+            row("acme-co.myshopify.com", "5678", "queued"),
+        ]
+    );
+    let date: String = sqlx::query_scalar("select date from messages order by id limit 1")
+        .fetch_one(&e.ingestor.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        date.as_str() <= "2026-11-02T10:00:00Z",
+        "a future Date is clamped: {date}"
     );
 }
 
@@ -145,6 +208,7 @@ async fn an_old_code_arriving_late_does_not_undo_the_newer_one() {
 async fn shopify_outcomes_move_the_matching_request() {
     let e = env().await;
     e.ingest("demo/02-leadsie-two-stores.eml", 0).await;
+    e.filed().await;
     e.ingest("demo/05-shopify-beta-granted.eml", 1).await;
     e.ingest("demo/07-shopify-gamma-declined.eml", 2).await;
     e.ingest("demo/06-shopify-beta-removed.eml", 3).await;
@@ -172,7 +236,12 @@ async fn shopify_outcomes_move_the_matching_request() {
     .unwrap();
     assert_eq!(
         timeline,
-        vec![">queued", "queued>granted", "granted>revoked"]
+        vec![
+            ">queued",
+            "queued>requested",
+            "requested>granted",
+            "granted>revoked"
+        ]
     );
 }
 
@@ -185,6 +254,7 @@ Date: Mon, 02 Nov 2026 10:00:00 +0000\n\nShopify\nStore URL: acme-boutique.mysho
         .ingest(grant, &Source::Stdin, t(0))
         .await
         .unwrap();
+    e.filed().await;
     let r = e.ingest("shopify/declined-by-name.eml", 1).await;
     assert!(r.outcome_applied.is_some());
     assert_eq!(

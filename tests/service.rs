@@ -46,6 +46,7 @@ fn collabd_with(
     env: impl FnOnce(&mut Command) -> &mut Command,
 ) -> (Option<i32>, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_collabd"));
+    cmd.env("COLLABD__TRUST__REQUIRE", "none");
     cmd.args(args).env_remove("COLLABD_CONFIG");
     let out = env(&mut cmd).output().unwrap();
     (
@@ -239,6 +240,7 @@ fn json_logs_and_environment_overrides() {
     let cfg = config_in(dir.path(), "");
     let port = dovecot::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .env("COLLABD__TRUST__REQUIRE", "none")
         .args([
             "--log-format",
             "json",
@@ -280,6 +282,7 @@ fn json_logs_and_environment_overrides() {
     // An override naming an unknown setting is refused, naming it.
     let (code, _, err) = {
         let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .env("COLLABD__TRUST__REQUIRE", "none")
             .args(["status", "--config", cfg.to_str().unwrap()])
             .env("COLLABD__IMAP__HOSTNAME", "x")
             .output()
@@ -304,6 +307,7 @@ fn the_example_configuration_is_valid() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/collabd.toml");
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .env("COLLABD__TRUST__REQUIRE", "none")
         .args([
             "status",
             "--config",

@@ -607,7 +607,7 @@ impl Watcher {
                 let mut stream = within(
                     limit,
                     "UID FETCH (bodies)",
-                    sess.uid_fetch(uid_set(&wanted), "(UID BODY.PEEK[])"),
+                    sess.uid_fetch(uid_set(&wanted), "(UID INTERNALDATE BODY.PEEK[])"),
                 )
                 .await?;
                 loop {
@@ -627,14 +627,19 @@ impl Watcher {
                 if shutdown.is_cancelled() {
                     return Ok((false, last_uid));
                 }
+                // Judge before taking the write lock: classification runs
+                // off the runtime within its budget, DKIM may wait on DNS.
+                let fetched = bodies.get(&h.uid).filter(|_| h.size <= s.max_message_bytes);
+                let body = match fetched.and_then(|f| f.body().map(|raw| (f, raw))) {
+                    Some((f, raw)) => {
+                        status.expect_within(limit + crate::ingest::CLASSIFY_BUDGET * 5);
+                        let received = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
+                        Some((raw, self.ingestor.judge(raw).await, received))
+                    }
+                    None => None,
+                };
                 let now = chrono::Utc::now();
                 let now_s = store::timestamp(now);
-                // Classification is pure: do it before taking the write lock.
-                let body = bodies
-                    .get(&h.uid)
-                    .and_then(Fetch::body)
-                    .filter(|_| h.size <= s.max_message_bytes)
-                    .map(|raw| (raw, self.ingestor.classifier.classify(raw)));
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
                 if h.size > s.max_message_bytes {
                     let detail = format!(
@@ -660,7 +665,7 @@ impl Watcher {
                         &now_s,
                     )
                     .await?;
-                } else if let Some((raw, classified)) = &body {
+                } else if let Some((raw, judged, received)) = &body {
                     let source = Source::Imap {
                         mailbox: name.to_owned(),
                         uidvalidity,
@@ -668,7 +673,7 @@ impl Watcher {
                     };
                     let report = self
                         .ingestor
-                        .store_in(&mut tx, raw, classified, &source, now)
+                        .store_in(&mut tx, raw, judged, &source, received.unwrap_or(now), now)
                         .await?;
                     if report.new {
                         stored += 1;

@@ -5,13 +5,30 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use mail_parser::{Address, Message, PartType};
+use mail_parser::{HeaderName, Message, PartType};
 use memchr::memmem;
 
-use super::text::{clean_lines, html_to_text};
+use super::address::parse_mailbox;
+use super::text::{html_to_text, unquote};
 
 /// How deep we follow forwards of forwards before giving up.
 const MAX_DEPTH: usize = 8;
+
+/// How much of a body's text is read. A Leadsie or Shopify email is a few
+/// kilobytes; reading more only gives a hostile message more to chew on.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+pub fn capped(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
 
 /// An email address with the display name it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +64,15 @@ impl Sender {
         })
     }
 
+    /// A sender from an address [`parse_mailbox`] already made canonical.
+    pub fn from_mailbox(address: String, name: Option<&str>) -> Sender {
+        let name = name
+            .map(|n| n.trim_ascii().trim_matches(['"', '\'']).trim_ascii())
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+        Sender { address, name }
+    }
+
     /// The part after `@`, lower-cased, without a trailing dot.
     pub fn domain(&self) -> &str {
         self.address
@@ -55,13 +81,46 @@ impl Sender {
     }
 }
 
+/// How the original reached us: which hop's authentication counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Route {
+    /// The original sender's message itself, unforwarded.
+    #[default]
+    Direct,
+    /// Forwarded by a server that kept the original message whole
+    /// (Resent-From, X-Forwarded-For): the original's signature or an ARC
+    /// chain vouches for it.
+    AutoForward,
+    /// Attached as `message/rfc822`: the attached message's own signature.
+    Attached,
+    /// Typed into a body by a mail client: only the forwarder can vouch.
+    Inline,
+}
+
 /// The original message as far as forwards let us see it.
 #[derive(Debug, Default)]
 pub struct Unwrapped<'a> {
     /// Everyone who handed the message on, outermost first.
     pub forwarders: Vec<Sender>,
-    /// The sender of the innermost message, if it had a usable address.
+    /// The sender of the innermost message. `None` only when
+    /// [`Unwrapped::identity_problem`] says why.
     pub original: Option<Sender>,
+    /// Why some hop has no established sender: the outer From missing,
+    /// repeated or malformed, an attached message without a sender, a
+    /// forward header that names nobody. Such a message is never trusted.
+    pub identity_problem: Option<String>,
+    /// How the innermost message reached us.
+    pub route: Route,
+    /// The message whose body was read: the outer one or the innermost
+    /// attached one. Its own DKIM signature, aligned with [`Unwrapped::signer`],
+    /// is what vouches for what it says (inline forwards included: only their
+    /// forwarder can vouch for typed text).
+    pub signed: Option<&'a Message<'a>>,
+    /// The From of [`Unwrapped::signed`].
+    pub signer: Option<Sender>,
+    /// Every message in the chain, outermost first: failures reported on any
+    /// of them count.
+    pub chain: Vec<&'a Message<'a>>,
     /// The innermost message's subject.
     pub subject: String,
     /// The innermost message's body as text (its text/plain part, else its
@@ -71,48 +130,126 @@ pub struct Unwrapped<'a> {
     /// The HTML alternative, kept unconverted until needed: most messages
     /// are read from their text part alone.
     pub html_alternative: Option<&'a str>,
-    /// Set when the receiving server recorded a DMARC failure for the sender.
-    pub dmarc_failed: bool,
-    /// The innermost message's From names more than one address: which of
-    /// them sent it cannot be told, so none of them is trusted.
-    pub several_authors: bool,
 }
 
-/// Unwraps forwards of every kind, outermost first.
+/// The one sender of a message's header block, RFC 5322 strict: exactly one
+/// From header with exactly one mailbox. The name is mail-parser's decoded
+/// display name; the address is ours, parsed from the raw value.
+pub fn header_sender(msg: &Message<'_>, what: &str) -> Result<Sender, String> {
+    let froms = msg
+        .headers()
+        .iter()
+        .filter(|h| h.name == HeaderName::From)
+        .count();
+    if froms == 0 {
+        return Err(format!("{what} has no From header"));
+    }
+    if froms > 1 {
+        return Err(format!(
+            "{what} has {froms} From headers; exactly one is allowed (RFC 5322 §3.6)"
+        ));
+    }
+    let raw = msg.header_raw(HeaderName::From).unwrap_or("");
+    let mailbox =
+        parse_mailbox(raw).map_err(|e| format!("{what}'s From header is refused: {e}"))?;
+    let name = msg
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.name())
+        .map(str::to_owned)
+        .or(mailbox.name);
+    Ok(Sender::from_mailbox(mailbox.address, name.as_deref()))
+}
+
+/// The server-side forwarder a message names, if any: `Err` when it names
+/// one that cannot be read (a hop without a sender).
+fn auto_forwarder(msg: &Message<'_>) -> Result<Option<Sender>, String> {
+    let resent: Vec<&str> = msg
+        .headers()
+        .iter()
+        .filter(|h| h.name == HeaderName::ResentFrom)
+        .filter_map(|h| {
+            msg.raw_message
+                .get(h.offset_start as usize..h.offset_end as usize)
+                .and_then(|b| std::str::from_utf8(b).ok())
+        })
+        .collect();
+    if let Some(first) = resent.first() {
+        // The newest Resent block comes first (RFC 5322 §3.6.6).
+        return parse_mailbox(first)
+            .map(|m| Some(Sender::from_mailbox(m.address, m.name.as_deref())))
+            .map_err(|e| format!("the Resent-From header is refused: {e}"));
+    }
+    match header_text(msg, "X-Forwarded-For") {
+        None => Ok(None),
+        Some(v) => v
+            .split([' ', '\t', ','])
+            .find_map(|a| parse_mailbox(a).ok())
+            .map(|m| Some(Sender::from_mailbox(m.address, None)))
+            .ok_or_else(|| "the X-Forwarded-For header names no readable address".to_owned()),
+    }
+}
+
+fn problem(out: &mut Unwrapped<'_>, p: String) {
+    if out.identity_problem.is_none() {
+        out.identity_problem = Some(p);
+    }
+}
+
+/// Unwraps forwards of every kind, outermost first. Every hop must have an
+/// established sender; the first that does not is the identity problem.
 pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
-    let mut out = Unwrapped {
-        dmarc_failed: dmarc_failed(msg),
-        ..Unwrapped::default()
-    };
+    let mut out = Unwrapped::default();
+    let outer = header_sender(msg, "the message");
+    if let Err(p) = &outer {
+        problem(&mut out, p.clone());
+    }
     // Server-side auto-forwards keep From but say who forwarded.
-    if let Some(resent) = msg.resent_from().and_then(|a| a.first()) {
-        if let Some(s) = resent.address().and_then(|a| Sender::new(a, resent.name())) {
+    match auto_forwarder(msg) {
+        Ok(Some(s)) => {
             out.forwarders.push(s);
+            out.route = Route::AutoForward;
         }
-    } else if let Some(fwd) = header_text(msg, "X-Forwarded-For")
-        && let Some(s) = fwd.split_whitespace().find_map(|a| Sender::new(a, None))
-    {
-        out.forwarders.push(s);
+        Ok(None) => {}
+        Err(p) => problem(&mut out, p),
     }
 
     let mut current = msg;
-    for _ in 0..MAX_DEPTH {
+    let mut current_sender = outer.ok();
+    out.chain.push(msg);
+    for depth in 0..MAX_DEPTH {
         let Some(inner) = attached_message(current) else {
             break;
         };
-        if let Some(s) = sender_of(current) {
-            out.forwarders.push(s);
+        match current_sender.take() {
+            Some(s) => out.forwarders.push(s),
+            None => problem(&mut out, "a forwarding hop has no sender".into()),
         }
         current = inner;
+        out.route = Route::Attached;
+        out.chain.push(inner);
+        let what = if depth == 0 {
+            "the attached message"
+        } else {
+            "a nested attached message"
+        };
+        current_sender = match header_sender(current, what) {
+            Ok(s) => Some(s),
+            Err(p) => {
+                problem(&mut out, p);
+                None
+            }
+        };
     }
-    out.original = sender_of(current);
-    out.several_authors = current.from().is_some_and(|a| match a {
-        Address::List(list) => list.len() > 1,
-        Address::Group(groups) => groups.iter().map(|g| g.addresses.len()).sum::<usize>() > 1,
-    });
+    out.signed = Some(current);
+    out.signer = current_sender.clone();
+    out.original = current_sender;
     out.subject = current.subject().unwrap_or("").trim().to_owned();
 
     let (plain, html) = body_texts(current);
+    let plain = plain.map(|p| capped(p, MAX_TEXT_BYTES));
+    // HTML is mostly markup: allow it more bytes for the same text.
+    let html = html.map(|h| capped(h, 4 * MAX_TEXT_BYTES));
     let (text, html_alternative) = match (plain, html) {
         (Some(p), h) => (Cow::Borrowed(p), h),
         (None, Some(h)) => (Cow::Owned(html_to_text(h)), None),
@@ -120,14 +257,21 @@ pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
     };
     let (blocks, rest_start) = forward_blocks(&text);
     for block in blocks {
-        if let Some(prev) = out.original.take() {
-            out.forwarders.push(prev);
+        match out.original.take() {
+            Some(prev) => out.forwarders.push(prev),
+            None => problem(
+                &mut out,
+                "an inline forward's forwarder has no sender".into(),
+            ),
         }
         out.original = Some(block.from);
-        out.several_authors = false;
+        out.route = Route::Inline;
         if let Some(subject) = block.subject {
             out.subject = subject;
         }
+    }
+    if out.original.is_none() && out.identity_problem.is_none() {
+        out.identity_problem = Some("no sender could be established".into());
     }
     out.text = match text {
         Cow::Borrowed(s) => Cow::Borrowed(&s[rest_start..]),
@@ -156,33 +300,12 @@ fn attached_message<'a>(msg: &'a Message<'a>) -> Option<&'a Message<'a>> {
     })
 }
 
-fn sender_of(msg: &Message<'_>) -> Option<Sender> {
-    let addr = msg.from().or_else(|| msg.sender())?;
-    // `first()` borrows; `iter()` would box an iterator for every message.
-    let first = addr.first()?;
-    match first.address().and_then(|x| Sender::new(x, first.name())) {
-        Some(s) => Some(s),
-        None => addr
-            .iter()
-            .skip(1)
-            .find_map(|a| a.address().and_then(|x| Sender::new(x, a.name()))),
-    }
-}
-
 /// The first header called `name` (any case), as text.
 pub(crate) fn header_text<'a>(msg: &'a Message<'a>, name: &str) -> Option<&'a str> {
     msg.headers()
         .iter()
         .find(|h| h.name().eq_ignore_ascii_case(name))
         .and_then(|h| h.value().as_text())
-}
-
-fn dmarc_failed(msg: &Message<'_>) -> bool {
-    msg.headers()
-        .iter()
-        .filter(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
-        .filter_map(|h| h.value().as_text())
-        .any(|v| v.to_ascii_lowercase().contains("dmarc=fail"))
 }
 
 /// The text/plain body and the raw HTML body, whichever exist.
@@ -223,25 +346,21 @@ fn header_line(line: &str) -> Option<(&'static str, &str)> {
     Some((name, value))
 }
 
-/// Reads `Name <a@b>`, `Name [mailto:a@b]`, `"a@b" <a@b>` or `a@b`.
+/// Reads a forward block's From value as exactly one mailbox: `Name <a@b>`,
+/// `a@b`, or Outlook's `Name [mailto:a@b]`. Anything else names nobody, so
+/// the block is not a forward and its text is the forwarder's own words.
 pub fn parse_address_line(value: &str) -> Option<Sender> {
-    if let (Some(open), Some(close)) = (value.rfind('<'), value.rfind('>'))
-        && open < close
-    {
-        let name = value[..open].trim();
-        return Sender::new(
-            &value[open + 1..close],
-            Some(name).filter(|n| !n.is_empty()),
-        );
-    }
-    if let Some(open) = value.find("[mailto:") {
-        let close = value[open..].find(']').map(|c| open + c)?;
-        return Sender::new(&value[open + 8..close], Some(value[..open].trim()));
-    }
-    value
-        .split_whitespace()
-        .find(|t| t.contains('@'))
-        .and_then(|t| Sender::new(t.trim_matches(|c: char| "()<>[],;\"'".contains(c)), None))
+    let value = value.trim().trim_end_matches(['*', '_']).trim();
+    let outlook;
+    let value = match value.find("[mailto:") {
+        Some(open) if value.ends_with(']') => {
+            outlook = format!("{} <{}>", &value[..open], &value[open + 8..value.len() - 1]);
+            outlook.as_str()
+        }
+        _ => value,
+    };
+    let m = parse_mailbox(value).ok()?;
+    Some(Sender::from_mailbox(m.address, m.name.as_deref()))
 }
 
 /// Finds inline forward header blocks, in order, each searched for after the
@@ -273,50 +392,66 @@ fn has_from_header(text: &str) -> bool {
 }
 
 /// Finds the first header block with a From address and a Subject, Date or
-/// Sent line; returns it and the byte offset just past its last line.
+/// Sent line; returns it and the byte offset just past its last line. One
+/// pass over the lines, holding only the current run of header lines.
 fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
     // Cheap check first: most bodies have no forward at all, and a header
     // block needs a From line.
     if !has_from_header(text) {
         return None;
     }
-    let lines = clean_lines(text);
-    let mut line_ends = Vec::with_capacity(lines.len());
+    let mut from: Option<Sender> = None;
+    let mut subject: Option<String> = None;
+    let mut dated = false;
+    let mut in_run = false;
+    let mut run_end = 0;
     let mut pos = 0;
+    let finish = |from: &mut Option<Sender>,
+                  subject: &mut Option<String>,
+                  dated: bool,
+                  end: usize| match (from.take(), dated) {
+        (Some(from), true) => Some((
+            ForwardBlock {
+                from,
+                subject: subject.take(),
+            },
+            end,
+        )),
+        _ => None,
+    };
     for raw in text.split_inclusive('\n') {
         pos += raw.len();
-        line_ends.push(pos);
-    }
-    let mut i = 0;
-    while i < lines.len() {
-        if header_line(lines[i]).is_none() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut end = i;
-        while end < lines.len() && header_line(lines[end]).is_some() {
-            end += 1;
-        }
-        let mut from = None;
-        let mut subject = None;
-        let mut dated = false;
-        for line in &lines[start..end] {
-            match header_line(line) {
-                Some(("from", v)) if from.is_none() => from = parse_address_line(v),
-                Some(("subject", v)) => {
-                    subject = Some(v.to_owned());
-                    dated = true;
+        let line = unquote(raw.trim_end_matches(['\n', '\r'])).trim();
+        match header_line(line) {
+            Some((name, v)) => {
+                if !in_run {
+                    in_run = true;
+                    from = None;
+                    subject = None;
+                    dated = false;
                 }
-                Some(("date" | "sent", _)) => dated = true,
-                _ => {}
+                match name {
+                    "from" if from.is_none() => from = parse_address_line(v),
+                    "subject" => {
+                        subject = Some(v.to_owned());
+                        dated = true;
+                    }
+                    "date" | "sent" => dated = true,
+                    _ => {}
+                }
+                run_end = pos;
             }
+            None if in_run => {
+                in_run = false;
+                if let Some(found) = finish(&mut from, &mut subject, dated, run_end) {
+                    return Some(found);
+                }
+            }
+            None => {}
         }
-        if let (Some(from), true) = (from, dated) {
-            let byte_end = line_ends.get(end - 1).copied().unwrap_or(text.len());
-            return Some((ForwardBlock { from, subject }, byte_end));
-        }
-        i = end;
+    }
+    if in_run {
+        return finish(&mut from, &mut subject, dated, run_end);
     }
     None
 }

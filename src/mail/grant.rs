@@ -219,6 +219,10 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// Stores one email may name before the rest is not read: a bound on the
+/// work a hostile email can cause (the grants it may queue are fewer still).
+pub const MAX_STORES: usize = 50;
+
 /// Extracts grants from a Leadsie email's subject and body text.
 pub fn extract(subject: &str, text: &str) -> Extraction {
     let lower_text = text.to_ascii_lowercase();
@@ -271,6 +275,12 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
             i += 1;
             continue;
         }
+        if out.stores_seen >= MAX_STORES {
+            out.problem = Some(format!(
+                "it names more than {MAX_STORES} stores; only the first {MAX_STORES} were read"
+            ));
+            break;
+        }
         if let Some((value, names_shopify)) = store_label(body) {
             let (value, used_next) = if value.is_empty() {
                 match next_nonempty(&lines.lower, i) {
@@ -317,8 +327,10 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     }
     // A store named without a code is reported even when other stores in
     // the same email were paired: it must not vanish silently.
-    unpaired.retain(|s| !out.grants.iter().any(|g| &g.store == s));
-    if !unpaired.is_empty() {
+    let granted: std::collections::HashSet<&StoreDomain> =
+        out.grants.iter().map(|g| &g.store).collect();
+    unpaired.retain(|s| !granted.contains(s));
+    if !unpaired.is_empty() && out.problem.is_none() {
         let names: Vec<&str> = unpaired.iter().map(StoreDomain::as_str).collect();
         out.problem = Some(format!(
             "Shopify store {} is named but no 4-digit collaborator code was found beside it",
@@ -328,14 +340,14 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     if out.grants.is_empty() && out.stores_seen == 0 {
         // No labelled store: fall back to one store domain named anywhere,
         // with one code.
-        let mut mentions: Vec<StoreDomain> = Vec::new();
+        let mut mentions: std::collections::HashSet<StoreDomain> = Default::default();
         for &j in &mention_lines {
-            for d in find_store_domains(lines.lower[j]) {
-                if !mentions.contains(&d) {
-                    mentions.push(d);
-                }
+            mentions.extend(find_store_domains(lines.lower[j]));
+            if mentions.len() > 1 {
+                break;
             }
         }
+        let mentions: Vec<StoreDomain> = mentions.into_iter().collect();
         let codes: Vec<_> = (0..lines.lower.len())
             .filter(|&j| collaborator_lines[j])
             .filter_map(|j| {
@@ -525,6 +537,7 @@ static ADMIN_STORE: LazyLock<memmem::Finder<'static>> =
 /// `admin.shopify.com/store/<h>`. Expects a lower-cased line.
 pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let b = l.as_bytes();
     let is_handle = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_';
     for end in MYSHOPIFY.find_iter(b) {
@@ -532,8 +545,11 @@ pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
         while start > 0 && is_handle(b[start - 1]) {
             start -= 1;
         }
+        if out.len() >= MAX_STORES {
+            return out;
+        }
         if let Some(d) = StoreDomain::from_handle(&l[start..end])
-            && !out.contains(&d)
+            && seen.insert(d.clone())
         {
             out.push(d);
         }
@@ -544,8 +560,11 @@ pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
         while end < b.len() && is_handle(b[end]) {
             end += 1;
         }
+        if out.len() >= MAX_STORES {
+            return out;
+        }
         if let Some(d) = StoreDomain::from_handle(&l[start..end])
-            && !out.contains(&d)
+            && seen.insert(d.clone())
         {
             out.push(d);
         }
@@ -580,12 +599,7 @@ fn client_info(subject: &str, lines: &[&str], url_lines: &[bool]) -> ClientInfo 
             info.request_url = line
                 .split_whitespace()
                 .map(|t| t.trim_matches(|c: char| "<>()[],;\"'".contains(c)))
-                .find(|t| {
-                    let t = t.to_ascii_lowercase();
-                    t.starts_with("http")
-                        && t.contains("leadsie.com/")
-                        && !t.contains("unsubscribe")
-                })
+                .find(|t| is_leadsie_url(t) && !t.to_ascii_lowercase().contains("unsubscribe"))
                 .map(str::to_owned);
         }
         let body = line.trim_start_matches(['*', '-', '•', '|', '_', ' ']);
@@ -646,6 +660,24 @@ fn client_info(subject: &str, lines: &[&str], url_lines: &[bool]) -> ClientInfo 
         info.name = client_from_subject(strip_reply_prefixes(subject));
     }
     info
+}
+
+/// An http(s) URL whose host is leadsie.com or one of its subdomains; a URL
+/// that merely contains "leadsie.com/" somewhere is not.
+fn is_leadsie_url(t: &str) -> bool {
+    let lower = t.to_ascii_lowercase();
+    let Some(rest) = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') || authority.contains('\\') {
+        return false;
+    }
+    let host = authority.split(':').next().unwrap_or("");
+    super::domain_within(host, "leadsie.com")
 }
 
 /// The client a Leadsie subject names: "Acme has granted you access",

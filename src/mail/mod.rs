@@ -2,6 +2,8 @@
 //! and extract Leadsie grants or Shopify outcomes. No SQL, no IMAP, no I/O:
 //! bytes in, a [`Classification`] out.
 
+pub mod address;
+pub mod auth;
 pub mod forward;
 pub mod grant;
 pub mod outcome;
@@ -11,7 +13,8 @@ use mail_parser::{HeaderName, MessageParser};
 use serde::Serialize;
 
 use crate::model::MessageKind;
-pub use forward::Sender;
+pub use auth::Require;
+pub use forward::{Route, Sender};
 pub use grant::Grant;
 pub use outcome::{Outcome, OutcomeRules};
 use text::contains_ic;
@@ -23,6 +26,13 @@ pub struct TrustPolicy {
     pub shopify_domains: Vec<String>,
     /// `None` allows any forwarder; otherwise domains or full addresses.
     pub forwarders: Option<Vec<String>>,
+    /// What positive evidence a grant or outcome needs.
+    pub require: Require,
+    /// The receiving server's own authserv-id (RFC 8601 §5): the only
+    /// `Authentication-Results` whose passes count.
+    pub authserv_id: Option<String>,
+    /// Domains whose ARC seals are believed for server-side auto-forwards.
+    pub arc_sealers: Vec<String>,
 }
 
 impl Default for TrustPolicy {
@@ -31,6 +41,9 @@ impl Default for TrustPolicy {
             leadsie_domains: vec!["leadsie.com".into()],
             shopify_domains: vec!["shopify.com".into()],
             forwarders: None,
+            require: Require::default(),
+            authserv_id: None,
+            arc_sealers: Vec::new(),
         }
     }
 }
@@ -81,6 +94,33 @@ pub struct Classification {
     pub reason: Option<String>,
     #[serde(skip)]
     pub meta: MessageMeta,
+    /// DKIM work left for the caller (DNS is I/O, this module is pure):
+    /// until [`Classifier::settle`] has been given its verdict, a grant or
+    /// outcome is not yet believed.
+    #[serde(skip)]
+    pub dkim: Option<DkimCheck>,
+}
+
+/// The signature that must verify before a message's grant or outcome counts.
+#[derive(Debug, Clone)]
+pub struct DkimCheck {
+    /// The domain a passing signature must align with.
+    pub domain: String,
+    /// The bytes to verify: the outer message, or the attached original.
+    pub message: Vec<u8>,
+    /// A server-side auto-forward: an ARC chain sealed by one of
+    /// `[trust] arc_sealers` may vouch instead of the original signature.
+    pub arc_sealers: Vec<String>,
+    pub route: Route,
+}
+
+/// What DKIM (and ARC) verification found, for [`Classifier::settle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DkimVerdict {
+    Pass(String),
+    Fail(String),
+    /// DNS did not answer: judge the message again later.
+    TempError(String),
 }
 
 /// Header facts kept in `messages`.
@@ -96,7 +136,23 @@ pub struct MessageMeta {
     pub date: Option<i64>,
 }
 
+/// Grants one message may carry; Leadsie writes one per store a client
+/// shares. Past it, the rest are reported under "needs a look", so one email
+/// cannot flood the queue and the operators' notifications.
+pub const MAX_GRANTS: usize = 20;
+
 impl Classification {
+    /// A message that could not be read at all (over its time budget, or a
+    /// failure in the classifier itself).
+    pub fn unreadable(reason: String) -> Classification {
+        Classification::new(MessageKind::Unparseable, reason, MessageMeta::default())
+    }
+
+    /// The same message, rejected: what it claimed is kept out of the queue.
+    fn reject(self, reason: String) -> Classification {
+        Classification::new(MessageKind::Rejected, reason, self.meta)
+    }
+
     fn new(kind: MessageKind, reason: impl Into<String>, meta: MessageMeta) -> Self {
         Classification {
             kind,
@@ -104,7 +160,19 @@ impl Classification {
             outcome: None,
             reason: Some(reason.into()),
             meta,
+            dkim: None,
         }
+    }
+
+    /// Whether the message would move a request if believed.
+    pub fn acts(&self) -> bool {
+        matches!(
+            self.kind,
+            MessageKind::LeadsieGrant
+                | MessageKind::ShopifyGranted
+                | MessageKind::ShopifyDeclined
+                | MessageKind::ShopifyRevoked
+        )
     }
 }
 
@@ -144,6 +212,19 @@ impl Classifier {
     pub fn with_defaults() -> Classifier {
         Classifier::new(
             TrustPolicy::default(),
+            OutcomeRules::new(&[]).expect("built-in patterns compile"),
+        )
+    }
+
+    /// The built-in patterns under a policy that needs no signature
+    /// (`require = "none"`): for mail written by hand, as in the demo and
+    /// tests, where no DKIM key exists to check.
+    pub fn identity_only() -> Classifier {
+        Classifier::new(
+            TrustPolicy {
+                require: Require::None,
+                ..TrustPolicy::default()
+            },
             OutcomeRules::new(&[]).expect("built-in patterns compile"),
         )
     }
@@ -202,6 +283,26 @@ impl Classifier {
                 MessageMeta::default(),
             );
         };
+        let email_like = msg.headers().iter().any(|h| {
+            matches!(
+                h.name,
+                HeaderName::From
+                    | HeaderName::Sender
+                    | HeaderName::To
+                    | HeaderName::Subject
+                    | HeaderName::Date
+                    | HeaderName::MessageId
+                    | HeaderName::Received
+                    | HeaderName::ResentFrom
+            )
+        });
+        if !email_like {
+            return Classification::new(
+                MessageKind::Unparseable,
+                "not an email: no header lines were found",
+                MessageMeta::default(),
+            );
+        }
         let unwrapped = forward::unwrap(&msg);
         let mut meta = MessageMeta {
             message_id: msg.message_id().map(str::to_owned),
@@ -214,82 +315,141 @@ impl Classifier {
             subject: msg.subject().map(str::to_owned),
             date: msg.date().map(|d| d.to_timestamp()),
         };
+        if let Some(problem) = &unwrapped.identity_problem {
+            return Classification::new(
+                MessageKind::Rejected,
+                format!(
+                    "{problem}; a message whose senders cannot all be established is never trusted"
+                ),
+                meta,
+            );
+        }
         let Some(original) = unwrapped.original.clone() else {
             return Classification::new(
-                MessageKind::Unparseable,
-                "no usable sender address (From header missing or malformed)",
+                MessageKind::Rejected,
+                "no sender could be established; such a message is never trusted",
                 meta,
             );
         };
         if !unwrapped.forwarders.is_empty() {
             meta.original_from = Some(original.address.clone());
         }
-        let subject = unwrapped.subject.as_str();
-
         let leadsie = self.trust.is_leadsie(&original);
         let shopify = self.trust.is_shopify(&original);
-        if leadsie || shopify {
-            if let Some(f) = unwrapped
-                .forwarders
-                .iter()
-                .find(|f| !self.trust.forwarder_allowed(f))
-            {
-                return Classification::new(
-                    MessageKind::Rejected,
-                    format!(
-                        "forwarded by {}, which is not listed in [trust] forwarders; add it there if it is yours",
-                        f.address
-                    ),
-                    meta,
-                );
+        let mut c = if leadsie {
+            self.leadsie(&unwrapped, meta)
+        } else if shopify {
+            self.shopify(&unwrapped, meta)
+        } else {
+            return self.untrusted(&original, &unwrapped, meta);
+        };
+        if !c.acts() {
+            return c;
+        }
+        if let Some(f) = unwrapped
+            .forwarders
+            .iter()
+            .find(|f| !self.trust.forwarder_allowed(f))
+        {
+            return c.reject(format!(
+                "forwarded by {}, which is not listed in [trust] forwarders; add it there if it is yours",
+                f.address
+            ));
+        }
+        let mut domains: Vec<&str> = unwrapped.forwarders.iter().map(Sender::domain).collect();
+        domains.push(original.domain());
+        if let Some(failure) = auth::reported_failure(&unwrapped.chain, &domains) {
+            return c.reject(failure);
+        }
+        let (Some(signed), Some(signer)) = (unwrapped.signed, unwrapped.signer.as_ref()) else {
+            return c.reject("no message in the chain has a sender who could vouch for it".into());
+        };
+        match self.trust.require {
+            Require::None => {}
+            Require::Dmarc => {
+                let outer = unwrapped.forwarders.first().unwrap_or(&original).domain();
+                let id = self.trust.authserv_id.as_deref().unwrap_or("");
+                if id.is_empty() || !auth::trusted_pass(&msg, id, "dmarc", outer) {
+                    return c.reject(format!(
+                        "[trust] require = \"dmarc\", but the receiving server ({}) recorded no dmarc=pass for {outer}",
+                        if id.is_empty() { "no authserv_id set" } else { id }
+                    ));
+                }
             }
-            if unwrapped.several_authors {
-                return Classification::new(
-                    MessageKind::Rejected,
-                    "the From header names several addresses; only a message from one trusted sender counts",
-                    meta,
-                );
-            }
-            if unwrapped.dmarc_failed && unwrapped.forwarders.is_empty() {
-                return Classification::new(
-                    MessageKind::Rejected,
-                    format!(
-                        "the receiving server recorded dmarc=fail for {}: the sender is forged",
-                        original.domain()
-                    ),
-                    meta,
-                );
+            Require::Dkim => {
+                c.dkim = Some(DkimCheck {
+                    domain: signer.domain().to_owned(),
+                    message: signed.raw_message().to_vec(),
+                    arc_sealers: if unwrapped.route == Route::AutoForward {
+                        self.trust.arc_sealers.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    route: unwrapped.route,
+                });
             }
         }
+        c
+    }
 
-        if leadsie {
-            return self.leadsie(&unwrapped, meta);
-        }
-        if shopify {
-            let html;
-            let mut detected = self.outcomes.detect(subject, &unwrapped.text);
-            if detected.is_none() {
-                html = unwrapped.html_alternative_text();
-                detected = html
-                    .as_deref()
-                    .and_then(|h| self.outcomes.detect(subject, h));
+    /// Applies what DKIM verification found to a classification that asked
+    /// for it ([`Classification::dkim`]). A pass keeps the verdict; a failure
+    /// rejects; a DNS failure is returned as `Err` so the caller keeps the
+    /// message to judge again.
+    pub fn settle(
+        &self,
+        mut c: Classification,
+        v: DkimVerdict,
+    ) -> Result<Classification, (Classification, String)> {
+        let Some(check) = c.dkim.take() else {
+            return Ok(c);
+        };
+        match v {
+            DkimVerdict::Pass(_) => Ok(c),
+            DkimVerdict::Fail(why) => {
+                let how = match check.route {
+                    Route::Inline => "the forwarder's own message",
+                    Route::Attached => "the attached original",
+                    Route::AutoForward => "the auto-forwarded original (or an ARC seal)",
+                    Route::Direct => "the message",
+                };
+                Ok(c.reject(format!(
+                    "[trust] require = \"dkim\": {how} has no valid DKIM signature aligned with {} ({why})",
+                    check.domain
+                )))
             }
-            return match detected {
-                Some(outcome) => Classification {
-                    kind: outcome.result.kind(),
-                    grants: Vec::new(),
-                    outcome: Some(outcome),
-                    reason: None,
-                    meta,
-                },
-                None => Classification::new(
-                    MessageKind::ShopifyOther,
-                    "from Shopify, but not an answer to a collaborator request",
-                    meta,
-                ),
-            };
+            DkimVerdict::TempError(why) => {
+                c.dkim = Some(check);
+                Err((c, why))
+            }
         }
-        self.untrusted(&original, &unwrapped, meta)
+    }
+
+    fn shopify(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+        let subject = u.subject.as_str();
+        let html;
+        let mut detected = self.outcomes.detect(subject, &u.text);
+        if detected.is_none() {
+            html = u.html_alternative_text();
+            detected = html
+                .as_deref()
+                .and_then(|h| self.outcomes.detect(subject, h));
+        }
+        match detected {
+            Some(outcome) => Classification {
+                kind: outcome.result.kind(),
+                grants: Vec::new(),
+                outcome: Some(outcome),
+                reason: None,
+                meta,
+                dkim: None,
+            },
+            None => Classification::new(
+                MessageKind::ShopifyOther,
+                "from Shopify, but not an answer to a collaborator request",
+                meta,
+            ),
+        }
     }
 
     fn leadsie(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
@@ -303,6 +463,22 @@ impl Classifier {
             }
         }
         if !ex.grants.is_empty() {
+            if ex.grants.len() > MAX_GRANTS {
+                let extra: Vec<&str> = ex.grants[MAX_GRANTS..]
+                    .iter()
+                    .map(|g| g.store.as_str())
+                    .collect();
+                let over = format!(
+                    "it names {} stores, more than the {MAX_GRANTS} one email may queue; not queued: {}",
+                    ex.grants.len(),
+                    extra.join(", ")
+                );
+                ex.grants.truncate(MAX_GRANTS);
+                ex.problem = Some(match ex.problem {
+                    Some(p) => format!("{p}; {over}"),
+                    None => over,
+                });
+            }
             // A partial grant keeps its problem as the reason, so the store
             // without a code shows under "needs a look".
             return Classification {
@@ -311,6 +487,7 @@ impl Classifier {
                 outcome: None,
                 reason: ex.problem.map(|p| format!("Leadsie email: {p}")),
                 meta,
+                dkim: None,
             };
         }
         if ex.failed_connection && ex.mentions_shopify {

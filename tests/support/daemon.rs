@@ -132,6 +132,9 @@ impl Daemon {
             .env_remove("COLLABD_DB")
             .env_remove("NOTIFY_SOCKET")
             .env("RUST_LOG", "info")
+            // Test mail is unsigned: trust it by identity unless a test
+            // says otherwise through `env`.
+            .env("COLLABD__TRUST__REQUIRE", "none")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
