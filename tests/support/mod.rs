@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod dns;
 pub mod dovecot;
 pub mod http;
 pub mod smtp;

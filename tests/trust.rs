@@ -1,0 +1,199 @@
+//! Authentication against real DNS: a DNS server on loopback serves DKIM
+//! keys the test generates, mail is signed with them by mail-auth, and
+//! collabd verifies as it does in production (`[trust] require = "dkim"`).
+
+mod support;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use collabd::dkim::Verifier;
+use collabd::ingest::{Ingestor, Judged, judge};
+use collabd::mail::{Classifier, OutcomeRules, Require, TrustPolicy};
+use collabd::model::MessageKind;
+use collabd::store::{Db, Source};
+use mail_auth::common::crypto::Ed25519Key;
+use mail_auth::common::headers::HeaderWriter;
+use mail_auth::dkim::DkimSigner;
+use support::dns::Dns;
+
+struct Key {
+    key: Ed25519Key,
+    public: String,
+}
+
+fn key() -> Key {
+    let der = Ed25519Key::generate_pkcs8().unwrap();
+    let key = Ed25519Key::from_pkcs8_der(&der).unwrap();
+    let public = base64::engine::general_purpose::STANDARD.encode(key.public_key());
+    Key { key, public }
+}
+
+fn publish(dns: &Dns, k: &Key, selector: &str, domain: &str) {
+    dns.txt(
+        &format!("{selector}._domainkey.{domain}"),
+        &format!("v=DKIM1; k=ed25519; p={}", k.public),
+    );
+}
+
+fn sign(k: Key, selector: &str, domain: &str, msg: &str) -> String {
+    let raw = msg.replace('\n', "\r\n");
+    let sig = DkimSigner::from_key(k.key)
+        .domain(domain)
+        .selector(selector)
+        .headers(["From", "Subject", "Date"])
+        .sign(raw.as_bytes())
+        .unwrap();
+    format!("{}{raw}", sig.to_header())
+}
+
+fn classifier(forwarders: Option<Vec<String>>) -> Classifier {
+    Classifier::new(
+        TrustPolicy {
+            forwarders,
+            require: Require::Dkim,
+            ..TrustPolicy::default()
+        },
+        OutcomeRules::new(&[]).unwrap(),
+    )
+}
+
+const LEADSIE: &str = "From: Leadsie <notifications@leadsie.com>\nTo: ops@agency.com\nSubject: Acme Co has granted you access\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nMessage-ID: <g1@leadsie.com>\n\nShopify\nStore URL: acme-co.myshopify.com\nCollaborator code: 0105\n";
+
+async fn verdict(c: &Classifier, dns: &Dns, raw: &str) -> Judged {
+    let v = Verifier::new(&[dns.addr]).unwrap();
+    judge(c, &v, raw.as_bytes()).await
+}
+
+fn kind(j: &Judged) -> (MessageKind, String) {
+    match j {
+        Judged::Ready(c) => (c.kind, c.reason.clone().unwrap_or_default()),
+        Judged::Deferred(_, why) => (MessageKind::Deferred, why.clone()),
+    }
+}
+
+#[tokio::test]
+async fn a_direct_leadsie_email_counts_only_with_its_aligned_signature() {
+    let dns = Dns::start().await;
+    let k = key();
+    publish(&dns, &k, "s1", "leadsie.com");
+    let signed = sign(k, "s1", "leadsie.com", LEADSIE);
+    let c = classifier(None);
+    assert_eq!(
+        kind(&verdict(&c, &dns, &signed).await).0,
+        MessageKind::LeadsieGrant
+    );
+
+    // The same email unsigned, or altered after signing, is refused.
+    let (k, why) = kind(&verdict(&c, &dns, LEADSIE).await);
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(
+        why.contains("no valid DKIM signature aligned with leadsie.com"),
+        "{why}"
+    );
+    let altered = signed.replace("0105", "9999");
+    assert_eq!(
+        kind(&verdict(&c, &dns, &altered).await).0,
+        MessageKind::Rejected
+    );
+
+    // A valid signature by the sender's own domain does not make it Leadsie.
+    let evil = key();
+    publish(&dns, &evil, "e", "evil.example");
+    let by_evil = sign(evil, "e", "evil.example", LEADSIE);
+    let (k, why) = kind(&verdict(&c, &dns, &by_evil).await);
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(why.contains("d=evil.example"), "{why}");
+}
+
+#[tokio::test]
+async fn an_inline_forward_counts_only_through_its_authenticated_forwarder() {
+    let dns = Dns::start().await;
+    let agency = key();
+    publish(&dns, &agency, "g", "agency.com");
+    let forward = "From: Ann <ann@agency.com>\nTo: collabd@agency.com\nSubject: Fwd: Acme Co has granted you access\nDate: Mon, 02 Nov 2026 10:05:00 +0000\n\n---------- Forwarded message ---------\nFrom: Leadsie <notifications@leadsie.com>\nDate: Mon, 2 Nov 2026 at 10:00\nSubject: Acme Co has granted you access\nTo: <ann@agency.com>\n\nShopify\nStore URL: acme-co.myshopify.com\nCollaborator code: 0105\n";
+    let c = classifier(Some(vec!["agency.com".into()]));
+    let signed = sign(agency, "g", "agency.com", forward);
+    assert_eq!(
+        kind(&verdict(&c, &dns, &signed).await).0,
+        MessageKind::LeadsieGrant
+    );
+    let (k, why) = kind(&verdict(&c, &dns, forward).await);
+    assert_eq!(
+        k,
+        MessageKind::Rejected,
+        "an unsigned forward is anyone's: {why}"
+    );
+    assert!(why.contains("the forwarder's own message"), "{why}");
+}
+
+#[tokio::test]
+async fn an_attached_original_counts_by_its_own_signature() {
+    let dns = Dns::start().await;
+    let leadsie = key();
+    publish(&dns, &leadsie, "s1", "leadsie.com");
+    let inner = sign(leadsie, "s1", "leadsie.com", LEADSIE);
+    let wrap = |inner: &str| {
+        format!(
+            "From: Ann <ann@agency.com>\r\nTo: collabd@agency.com\r\nSubject: Fwd: access\r\nDate: Mon, 02 Nov 2026 10:05:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--b--\r\n"
+        )
+    };
+    let c = classifier(Some(vec!["agency.com".into()]));
+    assert_eq!(
+        kind(&verdict(&c, &dns, &wrap(&inner)).await).0,
+        MessageKind::LeadsieGrant
+    );
+    let (k, why) = kind(&verdict(&c, &dns, &wrap(&LEADSIE.replace('\n', "\r\n"))).await);
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(why.contains("the attached original"), "{why}");
+}
+
+#[tokio::test]
+async fn when_dns_fails_the_message_waits_and_is_judged_again() {
+    let dns = Dns::start().await;
+    let k = key();
+    publish(&dns, &k, "s1", "leadsie.com");
+    let signed = sign(k, "s1", "leadsie.com", LEADSIE);
+    dns.set_silent(true);
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).await.unwrap();
+    let ingestor = Ingestor {
+        db: db.clone(),
+        classifier: classifier(None),
+        max_raw_bytes: 1 << 20,
+        verifier: Arc::new(Verifier::new(&[dns.addr]).unwrap()),
+    };
+    let now = chrono::Utc::now();
+    let r = ingestor
+        .ingest(signed.as_bytes(), &Source::Stdin, now)
+        .await
+        .unwrap();
+    assert_eq!(r.kind, MessageKind::Deferred, "{:?}", r.reason);
+    assert!(r.created.is_empty(), "nothing is accepted unverified");
+    let waiting: i64 = sqlx::query_scalar("select count(*) from deferred_message")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(waiting, 1, "nothing is dropped");
+
+    // Still down: postponed, not dropped and not accepted.
+    let later = now + chrono::Duration::minutes(2);
+    assert_eq!(ingestor.rejudge_due(later).await.unwrap(), 0);
+    let attempts: i64 = sqlx::query_scalar("select attempts from deferred_message")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 2);
+
+    dns.set_silent(false);
+    let much_later = now + chrono::Duration::hours(2);
+    assert_eq!(ingestor.rejudge_due(much_later).await.unwrap(), 1);
+    let (waiting, requests): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from deferred_message), (select count(*) from access_requests where state = 'queued')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((waiting, requests), (0, 1));
+}
