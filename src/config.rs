@@ -133,6 +133,10 @@ pub struct RawCommand {
     #[serde(default)]
     pub args: Vec<String>,
     pub timeout_seconds: Option<u64>,
+    /// Names of collabd's environment variables the program also gets; it
+    /// starts with a clean environment otherwise.
+    #[serde(default)]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -277,6 +281,8 @@ pub enum FilerSettings {
         program: PathBuf,
         args: Vec<String>,
         timeout: Duration,
+        /// Variables passed through from collabd's environment.
+        env: Vec<String>,
     },
     Webhook {
         url: reqwest::Url,
@@ -604,10 +610,19 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     "filer = \"command\" needs a [worker.command] table with `program`",
                 )
             })?;
+            if let Some(bad) = c.env.iter().find(|n| !is_env_name(n)) {
+                return Err(invalid(
+                    "worker.command.env",
+                    &format!(
+                        "`{bad}` is not an environment variable name (letters, digits and _, not starting with a digit)"
+                    ),
+                ));
+            }
             FilerSettings::Command {
                 program: c.program,
                 args: c.args,
                 timeout: secs(c.timeout_seconds, 60, "worker.command.timeout_seconds")?,
+                env: c.env,
             }
         }
         "webhook" => {
@@ -900,6 +915,12 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
             600,
         )?,
     })
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -1275,6 +1296,22 @@ mod tests {
             parse("[imap]\nhost = \"::1\"\nsecurity = \"plain\"\nuser = \"u\"\npassword = \"p\"\n")
                 .unwrap();
         assert_eq!(ok.imap.unwrap().port, 143);
+    }
+
+    #[test]
+    fn command_env_names_are_checked() {
+        let base = "[worker]\nfiler = \"command\"\n[worker.command]\nprogram = \"/bin/true\"\n";
+        let s = parse(&format!("{base}env = [\"HOME\", \"FILER_TOKEN_2\"]\n")).unwrap();
+        let FilerSettings::Command { env, .. } = s.worker.filer else {
+            panic!("command expected")
+        };
+        assert_eq!(env, vec!["HOME", "FILER_TOKEN_2"]);
+        for bad in ["", "A=B", "2X", "PATH X"] {
+            let err = parse(&format!("{base}env = [\"{bad}\"]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("worker.command.env"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -160,11 +160,13 @@ async fn serve_worker(
             program,
             args,
             timeout,
+            env,
         } => {
             let filer = CommandFiler {
                 program: program.clone(),
                 args: args.clone(),
                 timeout: *timeout,
+                env: env.clone(),
             };
             serve(db, filer, settings, announcer, shutdown).await
         }

@@ -129,11 +129,49 @@ impl FilingRequest {
 /// failure. `COLLABD_REQUEST_ID` and `COLLABD_IDEMPOTENCY_KEY` are set so the
 /// program can refuse a duplicate. Its output goes on the request's timeline,
 /// with the code masked.
+///
+/// The program starts with a clean environment: collabd's own holds its
+/// secrets (`COLLABD_IMAP_PASSWORD`, `CREDENTIALS_DIRECTORY`, …), and a
+/// program that handles mail-derived text should not be one bug away from
+/// them. It gets `PATH`, `LANG`, `LC_ALL`, the `COLLABD_*` request variables,
+/// and only the variables the operator names in `env`.
 #[derive(Debug, Clone)]
 pub struct CommandFiler {
     pub program: std::path::PathBuf,
     pub args: Vec<String>,
     pub timeout: std::time::Duration,
+    /// Names of collabd's environment variables passed through to the
+    /// program (`[worker.command] env`).
+    pub env: Vec<String>,
+}
+
+/// `PATH` for the command filer when collabd itself has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+impl CommandFiler {
+    /// The program's whole environment for request `r`.
+    fn environment(&self, r: &FilingRequest) -> Vec<(String, std::ffi::OsString)> {
+        let path = std::env::var_os("PATH")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| DEFAULT_PATH.into());
+        let mut env = vec![("PATH".to_owned(), path)];
+        for name in ["LANG", "LC_ALL"]
+            .into_iter()
+            .chain(self.env.iter().map(String::as_str))
+        {
+            if let Some(value) = std::env::var_os(name) {
+                env.push((name.to_owned(), value));
+            }
+        }
+        // Last, so a passed-through variable of the same name cannot stand in.
+        env.push(("COLLABD_REQUEST_ID".into(), r.id.to_string().into()));
+        env.push((
+            "COLLABD_IDEMPOTENCY_KEY".into(),
+            format!("collabd-request-{}", r.id).into(),
+        ));
+        env.push(("COLLABD_ATTEMPT".into(), r.attempt.to_string().into()));
+        env
+    }
 }
 
 /// The most of a command's output kept on the timeline.
@@ -150,12 +188,8 @@ impl Filer for CommandFiler {
         let program = self.program.display();
         let mut child = tokio::process::Command::new(&self.program)
             .args(&self.args)
-            .env("COLLABD_REQUEST_ID", r.id.to_string())
-            .env(
-                "COLLABD_IDEMPOTENCY_KEY",
-                format!("collabd-request-{}", r.id),
-            )
-            .env("COLLABD_ATTEMPT", r.attempt.to_string())
+            .env_clear()
+            .envs(self.environment(r))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -432,3 +432,91 @@ fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
         let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
     }
 }
+
+/// The command filer's program starts with a clean environment: collabd's
+/// secrets (the IMAP password, the webhook secret, the OAuth2 refresh
+/// token, the credentials directory) never reach it; PATH, LANG, the
+/// request variables and what `[worker.command] env` names do.
+#[test]
+fn the_command_filer_gets_a_clean_environment() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let dump = dir.path().join("env.txt");
+    let script = dir.path().join("file-request.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nenv > {dump}.tmp && mv {dump}.tmp {dump}\nexit 0\n",
+            dump = dump.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dir.path().join("collabd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[worker]\nfiler = \"command\"\npoll_seconds = 1\n\
+             [worker.command]\nprogram = \"{}\"\nenv = [\"FILER_TOKEN\", \"NOT_SET_ANYWHERE\"]\n",
+            db.display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    let out = collabd(&[
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        fixture("leadsie/plain-text.eml").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let secrets = [
+        ("COLLABD_IMAP_PASSWORD", "imap-pass-value"),
+        ("COLLABD_WEBHOOK_SECRET", "webhook-secret-value"),
+        ("COLLABD_OAUTH_REFRESH_TOKEN", "refresh-token-value"),
+        ("COLLABD_SMTP_PASSWORD", "smtp-pass-value"),
+        ("CREDENTIALS_DIRECTORY", "/run/credentials/collabd.service"),
+    ];
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env_remove("COLLABD_DB")
+        .envs(secrets)
+        .env("FILER_TOKEN", "passed-through")
+        .env("LANG", "C.UTF-8")
+        .env_remove("NOT_SET_ANYWHERE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(
+        std::time::Duration::from_secs(20),
+        "the command filer to run",
+        || dump.exists(),
+    );
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let env = std::fs::read_to_string(&dump).unwrap();
+    for (name, value) in secrets {
+        assert!(
+            !env.contains(name) && !env.contains(value),
+            "{name} reached the command filer:\n{env}"
+        );
+    }
+    for want in [
+        "FILER_TOKEN=passed-through",
+        "LANG=C.UTF-8",
+        "COLLABD_REQUEST_ID=1",
+        "COLLABD_IDEMPOTENCY_KEY=collabd-request-1",
+        "COLLABD_ATTEMPT=1",
+        "PATH=",
+    ] {
+        assert!(
+            env.lines().any(|l| l.starts_with(want)),
+            "no {want} in:\n{env}"
+        );
+    }
+    assert!(!env.contains("NOT_SET_ANYWHERE"), "{env}");
+    // Nothing else of the test's own environment came along.
+    assert!(!env.contains("CARGO_"), "{env}");
+}

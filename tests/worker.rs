@@ -300,6 +300,7 @@ mod command_filer {
                 program,
                 args: vec![],
                 timeout,
+                env: vec![],
             },
         );
         worker.policy = RetryPolicy {
@@ -397,6 +398,7 @@ mod command_filer {
             program: "/nonexistent/filer".into(),
             args: vec![],
             timeout: Duration::from_secs(1),
+            env: vec![],
         };
         Arc::new(Worker::new(db.clone(), filer))
             .run_due(t(0))
