@@ -265,14 +265,21 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
 
 /// A HEAD request: any HTTP answer means the endpoint is reachable.
 async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-    {
+    // The filer's own client: a redirect is shown, not followed.
+    let client = match crate::filer::http_client(Duration::from_secs(15)) {
         Ok(c) => c,
         Err(e) => return r.line(false, what, e),
     };
     match client.head(url.clone()).send().await {
+        Ok(resp) if resp.status().is_redirection() => r.line(
+            false,
+            what,
+            format!(
+                "{shown} answered {}, a redirect to {}, which collabd does not follow; set the URL to the address that answers",
+                resp.status(),
+                crate::filer::redirect_target(url, &resp)
+            ),
+        ),
         Ok(resp) => r.line(
             true,
             what,

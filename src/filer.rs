@@ -340,16 +340,43 @@ pub fn signature(secret: &Secret, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The HTTP client for every request that carries a secret — a signed
+/// webhook body, a Slack webhook (its path is its key, its body the code),
+/// an OAuth2 refresh token. It follows no redirect: reqwest would re-send
+/// the body and headers to whatever origin a `307` names, and send the old
+/// URL (query tokens and all) as `Referer`. A redirect is reported instead,
+/// so the operator fixes the URL.
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("collabd/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .build()
+}
+
+/// Where a redirect answer points, as messages show it: its origin only,
+/// since a redirect often keeps the path, and a Slack webhook's path is
+/// its key.
+pub fn redirect_target(from: &reqwest::Url, response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| from.join(l).ok())
+        .map_or_else(
+            || "nowhere (no Location)".to_owned(),
+            |u| u.origin().ascii_serialization(),
+        )
+}
+
 impl WebhookFiler {
     pub fn new(
         url: reqwest::Url,
         secret: Secret,
         timeout: std::time::Duration,
     ) -> Result<WebhookFiler, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("collabd/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = http_client(timeout)?;
         Ok(WebhookFiler {
             client,
             url,
@@ -395,6 +422,13 @@ impl Filer for WebhookFiler {
             }
         };
         let status = response.status();
+        if status.is_redirection() {
+            // Permanent: the same URL will redirect again.
+            return Err(Failure::Permanent(format!(
+                "webhook {url} answered {status}, a redirect to {}, which collabd does not follow (it would re-send the signed request there); set worker.webhook.url to the address that answers",
+                redirect_target(&self.url, &response)
+            )));
+        }
         let text = response.text().await.unwrap_or_default();
         let said = captured(text.as_bytes(), b"", &r.collaborator_code);
         let said = said.replacen("; stdout: ", "; response: ", 1);
@@ -496,7 +530,7 @@ impl NotifyFiler {
         dev_org_id: Option<String>,
         timeout: std::time::Duration,
     ) -> Result<NotifyFiler, reqwest::Error> {
-        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        let client = http_client(timeout)?;
         Ok(NotifyFiler {
             client,
             slack,
@@ -588,6 +622,10 @@ impl NotifyFiler {
                 Ok(resp) if resp.status().is_success() => {
                     delivered.push(format!("Slack webhook at {shown}"))
                 }
+                Ok(resp) if resp.status().is_redirection() => failed.push(format!(
+                    "Slack webhook at {shown} answered {}, a redirect, which collabd does not follow; check worker.notify.slack_webhooks",
+                    resp.status()
+                )),
                 Ok(resp) => failed.push(format!(
                     "Slack webhook at {shown} answered {}",
                     resp.status()

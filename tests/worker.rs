@@ -782,6 +782,75 @@ mod webhook_and_notify {
         );
     }
 
+    /// A real HTTP/1.1 server on a free loopback port that answers every
+    /// request `307 Temporary Redirect` to `location`; returns its URL.
+    async fn redirect_to(location: String) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let location = location.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
+                        let location = location.clone();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(
+                                Response::builder()
+                                    .status(307)
+                                    .header("Location", location)
+                                    .body(Full::new(Bytes::new()))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        format!("http://{addr}/hooks/collabd?token=s3cret-token")
+    }
+
+    /// A 307 would have reqwest re-send the signed body (and the code) to
+    /// wherever it points. Neither the webhook nor a Slack webhook follows
+    /// one: the other origin hears nothing, and the failure names the
+    /// redirect without the URL's token.
+    #[tokio::test]
+    async fn a_redirect_to_another_origin_is_not_followed() {
+        let elsewhere = serve(vec![]).await;
+        let redirector = redirect_to(elsewhere.url.clone()).await;
+
+        let (_dir, db) = db_with_requests(1).await;
+        worker(&db, &redirector, Duration::from_secs(5))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "failed");
+        let e = last_error(&db).await;
+        assert!(
+            e.contains("307") && e.contains("redirect") && e.contains("worker.webhook.url"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "{e}");
+
+        let (_dir2, db2) = db_with_requests(1).await;
+        notify_worker(&db2, vec![redirector.clone()], None)
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db2).await[0].0, "queued");
+        let e = last_error(&db2).await;
+        assert!(e.contains("307") && e.contains("redirect"), "{e}");
+        assert!(
+            elsewhere.seen.lock().unwrap().is_empty(),
+            "the other origin received a request"
+        );
+    }
+
     /// Outcomes reach operators once, in order; a message no channel took is
     /// sent again on a later pass (the cursor moves only after delivery).
     #[tokio::test]
