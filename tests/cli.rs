@@ -520,3 +520,55 @@ fn the_command_filer_gets_a_clean_environment() {
     // Nothing else of the test's own environment came along.
     assert!(!env.contains("CARGO_"), "{env}");
 }
+
+/// A database collabd creates holds every code and raw message: it is
+/// readable by its owner only, or by its group too under systemd; an
+/// existing database keeps the mode the operator gave it.
+#[test]
+fn ingest_creates_a_new_database_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let email = fixture("leadsie/plain-text.eml");
+    let ingest = |db: &Path, systemd: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_collabd"));
+        cmd.args([
+            "ingest",
+            "--db",
+            db.to_str().unwrap(),
+            email.to_str().unwrap(),
+        ])
+        .env_remove("COLLABD_CONFIG")
+        .env_remove("COLLABD_DB")
+        .env_remove("INVOCATION_ID");
+        if systemd {
+            cmd.env("INVOCATION_ID", "0123456789abcdef0123456789abcdef");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    };
+
+    let db = dir.path().join("new.db");
+    ingest(&db, false);
+    assert_eq!(mode(&db), 0o600);
+    for side in ["new.db-wal", "new.db-shm"] {
+        let p = dir.path().join(side);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{side}");
+        }
+    }
+
+    let db = dir.path().join("service.db");
+    ingest(&db, true);
+    assert_eq!(mode(&db), 0o640, "under systemd the group may read");
+
+    let db = dir.path().join("existing.db");
+    ingest(&db, false);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    ingest(&db, false);
+    assert_eq!(
+        mode(&db),
+        0o644,
+        "an existing database's mode is left alone"
+    );
+}
