@@ -9,14 +9,18 @@ use std::time::Duration;
 
 use crate::config::{FilerSettings, ImapAuth, Settings};
 use crate::imap::conn::{self, Login, within};
+use crate::render;
 
 struct Report {
     failed: bool,
 }
 
 impl Report {
+    /// One check's line. Server answers and the database's contents can
+    /// carry text from mail: it is printed through [`render::line`].
     fn line(&mut self, ok: bool, what: &str, detail: impl std::fmt::Display) {
-        println!("{} {what}: {detail}", if ok { "ok  " } else { "FAIL" });
+        let text = format!("{} {what}: {detail}", if ok { "ok  " } else { "FAIL" });
+        println!("{}", render::line(&text));
         self.failed |= !ok;
     }
 }

@@ -14,7 +14,8 @@ async fn main() -> ExitCode {
     match collabd::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("collabd: {e:#}");
+            // An error can quote a request's text, which came from mail.
+            eprintln!("collabd: {}", collabd::render::line(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }

@@ -572,3 +572,57 @@ fn ingest_creates_a_new_database_readable_by_its_owner_only() {
         "an existing database's mode is left alone"
     );
 }
+
+/// Anyone who can mail the watched mailbox chooses subjects and client
+/// names: what `status`, `show` and `ingest` print of them carries no
+/// control characters or terminal escape sequences, as text or JSON.
+#[test]
+fn mail_text_cannot_steer_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let db = db.to_str().unwrap();
+    let attack = "\x1b[2J\x1b]0;pwned\x07\u{9b}31m\u{202e}";
+    let grant = std::fs::read_to_string(fixture("leadsie/plain-text.eml"))
+        .unwrap()
+        .replace("Client: Acme Co", &format!("Client: Acme{attack} Co"));
+    let spoof = format!(
+        "From: Leadsie <notifications@leadsie-support.example>\r\nTo: ops@agency.example\r\n\
+         Subject: Evil{attack} has granted you access\r\nDate: Mon, 02 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <spoof-1@leadsie-support.example>\r\n\r\nClient: Evil\r\n\r\nShopify\r\n\
+         Store URL: https://evil-co.myshopify.com\r\nCollaborator code: 4444\r\n"
+    );
+    let clean = |what: &str, out: &[u8]| {
+        let s = text(out);
+        assert!(
+            !s.chars()
+                .any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{what} printed a control character: {s:?}"
+        );
+        s
+    };
+    for email in [grant.as_bytes(), spoof.as_bytes()] {
+        let out = collabd_stdin(&["ingest", "--db", db, "-"], Some(email));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        clean("ingest", &out.stdout);
+    }
+    let status = clean("status", &collabd(&["status", "--db", db]).stdout);
+    assert!(
+        status.contains("Acme") && status.contains("needs a look") && status.contains("Evil"),
+        "{status}"
+    );
+    let show = clean("show", &collabd(&["show", "--db", db, "1"]).stdout);
+    assert!(show.contains("Acme"), "{show}");
+    let json = clean(
+        "status --json",
+        &collabd(&["status", "--db", db, "--json"]).stdout,
+    );
+    let row: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert!(
+        row["client_name"].as_str().unwrap().contains('\u{1b}'),
+        "JSON keeps the value, escaped: {json}"
+    );
+    clean(
+        "show --json",
+        &collabd(&["show", "--db", db, "1", "--json"]).stdout,
+    );
+}
