@@ -23,6 +23,11 @@ impl Report {
         println!("{}", render::line(&text));
         self.failed |= !ok;
     }
+
+    /// Something that works but should not stay that way; not a failure.
+    fn warn(&mut self, what: &str, detail: impl std::fmt::Display) {
+        println!("{}", render::line(&format!("WARN {what}: {detail}")));
+    }
 }
 
 pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
@@ -46,6 +51,12 @@ pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
     };
     if let Some(db) = db {
         settings.database_path = db;
+    }
+    for what in &settings.insecure {
+        r.warn(
+            "insecure",
+            format!("{what}; use TLS and remove insecure = true"),
+        );
     }
     check_database(&mut r, &settings.database_path).await;
     if let Some(imap) = &settings.imap {
