@@ -540,8 +540,10 @@ impl NotifyFiler {
     }
 
     /// The message, in plain text. It carries the full code: the reader files it.
+    /// What came from mail is kept to one line each, so a client name
+    /// cannot add a line ("Collaborator code: …") of its own.
     pub fn message(&self, r: &FilingRequest) -> (String, String) {
-        let client = r.client_name.as_deref().unwrap_or("a client");
+        let client = crate::render::line(r.client_name.as_deref().unwrap_or("a client"));
         let subject = format!("Request access to {} ({client})", r.store_domain);
         let mut body = format!(
             "{client} shared their Shopify store through Leadsie.\n\n\
@@ -549,10 +551,10 @@ impl NotifyFiler {
             r.store_domain, r.collaborator_code
         );
         if let Some(email) = &r.client_email {
-            body.push_str(&format!("Client email: {email}\n"));
+            body.push_str(&format!("Client email: {}\n", crate::render::line(email)));
         }
         if let Some(url) = &r.leadsie_request_url {
-            body.push_str(&format!("Leadsie request: {url}\n"));
+            body.push_str(&format!("Leadsie request: {}\n", crate::render::line(url)));
         }
         body.push_str(&format!(
             "\nRequest access in the Partner Dashboard: {PARTNER_DASHBOARD_URL}\n"
@@ -603,9 +605,15 @@ impl Filer for NotifyFiler {
 
 impl NotifyFiler {
     /// Sends one message on every channel; returns what took it and what
-    /// failed (each named, without secrets).
+    /// failed (each named, without secrets). Control characters are taken
+    /// out here, whoever composed the message: the subject is one line (no
+    /// header can be added through it), and Slack's `&`, `<`, `>` are
+    /// escaped so no text becomes a link or an `@channel` mention.
     pub async fn send(&self, subject: &str, body: &str) -> (Vec<String>, Vec<String>) {
         use lettre::AsyncTransport;
+
+        let subject = crate::render::line(subject);
+        let body = crate::render::text(body);
 
         let mut delivered = Vec::new();
         let mut failed = Vec::new();
@@ -615,7 +623,12 @@ impl NotifyFiler {
                 .client
                 .post(url.clone())
                 .header("Content-Type", "application/json")
-                .body(serde_json::json!({ "text": format!("*{subject}*\n{body}") }).to_string())
+                .body(
+                    serde_json::json!({
+                        "text": format!("*{}*\n{}", crate::render::slack(&subject), crate::render::slack(&body))
+                    })
+                    .to_string(),
+                )
                 .send()
                 .await;
             match sent {
@@ -639,7 +652,7 @@ impl NotifyFiler {
         if let Some(email) = &self.email {
             let mut builder = lettre::Message::builder()
                 .from(email.from.clone())
-                .subject(subject);
+                .subject(subject.as_ref());
             for to in &email.to {
                 builder = builder.to(to.clone());
             }
@@ -649,7 +662,7 @@ impl NotifyFiler {
                 .map(|m| m.email.to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            match builder.body(body.to_owned()) {
+            match builder.body(body.into_owned()) {
                 Ok(message) => match email.transport.send(message).await {
                     Ok(_) => delivered.push(format!("email to {to_list}")),
                     Err(e) => failed.push(format!("email to {to_list} failed: {e}")),

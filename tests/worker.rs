@@ -851,6 +851,60 @@ mod webhook_and_notify {
         );
     }
 
+    /// Client names come from mail. In Slack, `<…|…>` and `<!channel>` in one
+    /// stay text; in an email, a CR/LF cannot start a header of its own, and
+    /// no control character or escape sequence reaches either.
+    #[tokio::test]
+    async fn notify_escapes_slack_markup_and_strips_controls_from_email() {
+        let slack = serve(vec![]).await;
+        let (port, mails) = smtp_server().await;
+        let (_dir, db) = db_with_requests(1).await;
+        sqlx::query("update access_requests set client_name = ?")
+            .bind("<https://evil.example|click> <!channel> \x1b[2J\x1b]0;pwned\x07\r\nBcc: victim@evil.example")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        notify_worker(&db, vec![slack.url.clone()], Some(port))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "notified");
+
+        let posted = slack.seen.lock().unwrap().clone();
+        let text = serde_json::from_slice::<serde_json::Value>(&posted[0].body).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            text.contains("&lt;https://evil.example|click&gt; &lt;!channel&gt;"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<https://"),
+            "{text}"
+        );
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("Collaborator code: 0000"),
+            "the message is intact: {text}"
+        );
+
+        let mails = mails.lock().unwrap().clone();
+        assert_eq!(mails.len(), 1);
+        let mail = &mails[0];
+        let headers = mail.split("\n\n").next().unwrap();
+        assert!(
+            !headers
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "a header was injected: {mail}"
+        );
+        assert!(!mail.contains('\x1b') && !mail.contains('\x07'), "{mail:?}");
+    }
+
     /// Outcomes reach operators once, in order; a message no channel took is
     /// sent again on a later pass (the cursor moves only after delivery).
     #[tokio::test]
