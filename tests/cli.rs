@@ -334,32 +334,22 @@ fn sql(db: &Path, q: &str) -> String {
     text(&out.stdout).trim().to_owned()
 }
 
-/// The worker is killed with SIGKILL while the command filer runs; after a
-/// restart the claim expires and the request is filed again with the same
-/// idempotency key: nothing lost, nothing stuck. SIGTERM then stops it cleanly.
-#[test]
-fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
+/// A database in `dir` holding one ingested grant, and `dir/collabd.toml`
+/// filing it through the shell script `body` (`dir/file-request.sh`), with
+/// `worker` added to `[worker]` and `command` to `[worker.command]`.
+/// Returns (database, config).
+fn command_filer_setup(dir: &Path, body: &str, worker: &str, command: &str) -> (PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
-    let calls = dir.path().join("calls");
-    let script = dir.path().join("file-request.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$COLLABD_IDEMPOTENCY_KEY $COLLABD_ATTEMPT\" >> {calls}\n\
-             if [ \"$COLLABD_ATTEMPT\" = 1 ]; then echo $$ > {calls}.pid; exec sleep 60; fi\nexit 0\n",
-            calls = calls.display()
-        ),
-    )
-    .unwrap();
+    let db = dir.join("c.db");
+    let script = dir.join("file-request.sh");
+    std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let cfg = dir.path().join("collabd.toml");
+    let cfg = dir.join("collabd.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[database]\npath = \"{}\"\n[worker]\nfiler = \"command\"\nlease_seconds = 2\npoll_seconds = 1\n\
-             [worker.command]\nprogram = \"{}\"\ntimeout_seconds = 120\n",
+            "[database]\npath = \"{}\"\n[worker]\nfiler = \"command\"\npoll_seconds = 1\n{worker}\
+             [worker.command]\nprogram = \"{}\"\n{command}",
             db.display(),
             script.display()
         ),
@@ -372,6 +362,26 @@ fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
         fixture("leadsie/plain-text.eml").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
+    (db, cfg)
+}
+
+/// The worker is killed with SIGKILL while the command filer runs; after a
+/// restart the claim expires and the request is filed again with the same
+/// idempotency key: nothing lost, nothing stuck. SIGTERM then stops it cleanly.
+#[test]
+fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    let (db, cfg) = command_filer_setup(
+        dir.path(),
+        &format!(
+            "echo \"$COLLABD_IDEMPOTENCY_KEY $COLLABD_ATTEMPT\" >> {calls}\n\
+             if [ \"$COLLABD_ATTEMPT\" = 1 ]; then echo $$ > {calls}.pid; exec sleep 60; fi\nexit 0\n",
+            calls = calls.display()
+        ),
+        "lease_seconds = 2\n",
+        "timeout_seconds = 120\n",
+    );
 
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_collabd"))
@@ -439,38 +449,17 @@ fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
 /// request variables and what `[worker.command] env` names do.
 #[test]
 fn the_command_filer_gets_a_clean_environment() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
     let dump = dir.path().join("env.txt");
-    let script = dir.path().join("file-request.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nenv > {dump}.tmp && mv {dump}.tmp {dump}\nexit 0\n",
+    let (_db, cfg) = command_filer_setup(
+        dir.path(),
+        &format!(
+            "env > {dump}.tmp && mv {dump}.tmp {dump}\nexit 0\n",
             dump = dump.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let cfg = dir.path().join("collabd.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\npath = \"{}\"\n[worker]\nfiler = \"command\"\npoll_seconds = 1\n\
-             [worker.command]\nprogram = \"{}\"\nenv = [\"FILER_TOKEN\", \"NOT_SET_ANYWHERE\"]\n",
-            db.display(),
-            script.display()
-        ),
-    )
-    .unwrap();
-    let out = collabd(&[
-        "ingest",
-        "--db",
-        db.to_str().unwrap(),
-        fixture("leadsie/plain-text.eml").to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+        "",
+        "env = [\"FILER_TOKEN\", \"NOT_SET_ANYWHERE\"]\n",
+    );
     let secrets = [
         ("COLLABD_IMAP_PASSWORD", "imap-pass-value"),
         ("COLLABD_WEBHOOK_SECRET", "webhook-secret-value"),

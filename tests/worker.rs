@@ -490,6 +490,14 @@ mod webhook_and_notify {
         }
     }
 
+    /// The text of a message posted to a Slack webhook.
+    fn slack_text(post: &Seen) -> String {
+        serde_json::from_slice::<serde_json::Value>(&post.body).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     fn worker(db: &Db, url: &str, timeout: Duration) -> Arc<Worker<WebhookFiler>> {
         let filer = WebhookFiler::new(url.parse().unwrap(), Secret::new("shh"), timeout).unwrap();
         Arc::new(Worker::new(db.clone(), filer))
@@ -707,10 +715,7 @@ mod webhook_and_notify {
 
         let posted = slack.seen.lock().unwrap().clone();
         assert_eq!(posted.len(), 1);
-        let text = serde_json::from_slice::<serde_json::Value>(&posted[0].body).unwrap()["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let text = slack_text(&posted[0]);
         for want in [
             "store-0.myshopify.com",
             "Collaborator code: 0000",
@@ -871,10 +876,7 @@ mod webhook_and_notify {
         assert_eq!(states(&db).await[0].0, "notified");
 
         let posted = slack.seen.lock().unwrap().clone();
-        let text = serde_json::from_slice::<serde_json::Value>(&posted[0].body).unwrap()["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let text = slack_text(&posted[0]);
         assert!(
             text.contains("&lt;https://evil.example|click&gt; &lt;!channel&gt;"),
             "{text}"
@@ -953,10 +955,7 @@ mod webhook_and_notify {
         assert_eq!(worker.announce(t(3)).await.unwrap(), 0, "announced once");
         let posts = slack.seen.lock().unwrap().clone();
         assert_eq!(posts.len(), 2, "the refused post and the delivered one");
-        let text = serde_json::from_slice::<serde_json::Value>(&posts[1].body).unwrap()["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let text = slack_text(&posts[1]);
         assert!(
             text.contains("acme-co.myshopify.com is granted (Acme Co)"),
             "{text}"
