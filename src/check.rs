@@ -9,15 +9,24 @@ use std::time::Duration;
 
 use crate::config::{FilerSettings, ImapAuth, Settings};
 use crate::imap::conn::{self, Login, within};
+use crate::render;
 
 struct Report {
     failed: bool,
 }
 
 impl Report {
+    /// One check's line. Server answers and the database's contents can
+    /// carry text from mail: it is printed through [`render::line`].
     fn line(&mut self, ok: bool, what: &str, detail: impl std::fmt::Display) {
-        println!("{} {what}: {detail}", if ok { "ok  " } else { "FAIL" });
+        let text = format!("{} {what}: {detail}", if ok { "ok  " } else { "FAIL" });
+        println!("{}", render::line(&text));
         self.failed |= !ok;
+    }
+
+    /// Something that works but should not stay that way; not a failure.
+    fn warn(&mut self, what: &str, detail: impl std::fmt::Display) {
+        println!("{}", render::line(&format!("WARN {what}: {detail}")));
     }
 }
 
@@ -42,6 +51,12 @@ pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
     };
     if let Some(db) = db {
         settings.database_path = db;
+    }
+    for what in &settings.insecure {
+        r.warn(
+            "insecure",
+            format!("{what}; use TLS and remove insecure = true"),
+        );
     }
     check_database(&mut r, &settings.database_path).await;
     if let Some(imap) = &settings.imap {
@@ -265,14 +280,21 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
 
 /// A HEAD request: any HTTP answer means the endpoint is reachable.
 async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-    {
+    // The filer's own client: a redirect is shown, not followed.
+    let client = match crate::filer::http_client(Duration::from_secs(15)) {
         Ok(c) => c,
         Err(e) => return r.line(false, what, e),
     };
     match client.head(url.clone()).send().await {
+        Ok(resp) if resp.status().is_redirection() => r.line(
+            false,
+            what,
+            format!(
+                "{shown} answered {}, a redirect to {}, which collabd does not follow; set the URL to the address that answers",
+                resp.status(),
+                crate::filer::redirect_target(url, &resp)
+            ),
+        ),
         Ok(resp) => r.line(
             true,
             what,

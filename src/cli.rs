@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::ingest::IngestReport;
 use crate::model::{MessageKind, RequestId, RequestState, mask_code};
 use crate::operator::{self, Action, operator_name};
+use crate::render;
 use crate::store::{self, Db, Source};
 
 /// collabd: turns Leadsie's Shopify access emails into tracked collaborator requests.
@@ -229,7 +230,7 @@ async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
                     }),
                 };
                 let stdout = std::io::stdout();
-                let _ = writeln!(stdout.lock(), "{line}");
+                let _ = writeln!(stdout.lock(), "{}", render::json(&line));
             }
             Err(e) => {
                 failed = true;
@@ -275,7 +276,7 @@ async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
             .ingest_on(&mut conn, &raw, &source, chrono::Utc::now())
             .await
         {
-            Ok(report) => println!("{}", describe(file, &report)),
+            Ok(report) => println!("{}", render::line(&describe(file, &report))),
             Err(e) => {
                 failed = true;
                 eprintln!(
@@ -344,7 +345,7 @@ pub async fn print_status(
     let rows = store::status_rows(&db.pool, state).await?;
     if json {
         for r in &rows {
-            writeln!(out, "{}", serde_json::to_string(r)?)?;
+            writeln!(out, "{}", render::json(&serde_json::to_value(r)?))?;
         }
         return Ok(());
     }
@@ -359,19 +360,20 @@ pub async fn print_status(
         "UPDATED",
         "LAST EVENT",
     ];
+    // Client names and events come from mail: each cell is cleaned.
     let table: Vec<[String; 9]> = rows
         .iter()
         .map(|r| {
             [
                 r.id.to_string(),
-                r.store_domain.clone(),
-                r.client_name.clone().unwrap_or_else(|| "-".into()),
-                r.state.clone(),
-                r.code_hint.clone(),
+                render::line(&r.store_domain).into_owned(),
+                render::line(r.client_name.as_deref().unwrap_or("-")).into_owned(),
+                render::line(&r.state).into_owned(),
+                render::line(&r.code_hint).into_owned(),
                 r.attempts.to_string(),
                 short_time(&r.received_at),
                 short_time(&r.updated_at),
-                truncate(r.last_event.as_deref().unwrap_or(""), 70),
+                truncate(&render::line(r.last_event.as_deref().unwrap_or("")), 70),
             ]
         })
         .collect();
@@ -425,9 +427,9 @@ pub async fn print_status(
             writeln!(
                 out,
                 "  message #{id} {kind} from {}: \"{}\" — {}",
-                sender.unwrap_or_else(|| "?".into()),
-                truncate(subject.as_deref().unwrap_or(""), 60),
-                reason.unwrap_or_default()
+                render::line(sender.as_deref().unwrap_or("?")),
+                truncate(&render::line(subject.as_deref().unwrap_or("")), 60),
+                render::line(reason.as_deref().unwrap_or_default())
             )?;
         }
     }
@@ -440,7 +442,7 @@ pub async fn print_status(
                 "  {} message #{}: {}",
                 short_time(&at),
                 message.unwrap_or(0),
-                detail.unwrap_or_default()
+                render::line(detail.as_deref().unwrap_or_default())
             )?;
         }
     }
@@ -483,8 +485,8 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
         writeln!(
             out,
             "  {}  {health}: {}{}, last contact {contact}, last UID {}, reconnects {}",
-            m.mailbox,
-            m.state,
+            render::line(&m.mailbox),
+            render::line(&m.state),
             if m.connected { ", connected" } else { "" },
             m.last_uid,
             m.reconnects
@@ -497,7 +499,7 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
                     .as_deref()
                     .map(|t| format!(" at {}", short_time(t)))
                     .unwrap_or_default(),
-                truncate(err, 300)
+                truncate(&render::line(err), 300)
             )?;
         }
         if let Some(next) = &m.next_retry_at {
@@ -511,7 +513,7 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
                 if m.actions_pending == 1 { "" } else { "s" },
                 m.action_error
                     .as_deref()
-                    .map(|e| format!("; last error: {}", truncate(e, 300)))
+                    .map(|e| format!("; last error: {}", truncate(&render::line(e), 300)))
                     .unwrap_or_default()
             )?;
         }
@@ -520,7 +522,12 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
     if !skipped.is_empty() {
         writeln!(out, "not downloaded (over imap.max_message_bytes):")?;
         for (at, _, detail) in skipped {
-            writeln!(out, "  {} {}", short_time(&at), detail.unwrap_or_default())?;
+            writeln!(
+                out,
+                "  {} {}",
+                short_time(&at),
+                render::line(detail.as_deref().unwrap_or_default())
+            )?;
         }
     }
     Ok(())
@@ -534,27 +541,34 @@ async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
         let mut v = serde_json::to_value(&r)?;
         v["collaborator_code"] = json!(r.collaborator_code);
         v["events"] = serde_json::to_value(&events)?;
-        println!("{v}");
+        println!("{}", render::json(&v));
         return Ok(());
     }
-    println!("request #{}  {}  {}", r.id, r.store_domain, r.state);
-    println!("  collaborator code  {}", r.collaborator_code);
+    // Everything but ids, counts and times can come from mail.
+    let line = |s: &str| render::line(s).into_owned();
+    println!(
+        "request #{}  {}  {}",
+        r.id,
+        line(&r.store_domain),
+        line(r.state.as_str())
+    );
+    println!("  collaborator code  {}", line(&r.collaborator_code));
     println!(
         "  client             {}",
-        r.client_name.as_deref().unwrap_or("-")
+        line(r.client_name.as_deref().unwrap_or("-"))
     );
     if let Some(e) = &r.client_email {
-        println!("  client email       {e}");
+        println!("  client email       {}", line(e));
     }
     if let Some(n) = &r.leadsie_request_name {
-        println!("  leadsie request    {n}");
+        println!("  leadsie request    {}", line(n));
     }
     if let Some(u) = &r.leadsie_request_url {
-        println!("  leadsie link       {u}");
+        println!("  leadsie link       {}", line(u));
     }
     println!("  attempts           {}", r.attempts);
     if let Some(e) = &r.last_error {
-        println!("  last error         {e}");
+        println!("  last error         {}", line(e));
     }
     println!("  received           {}", r.received_at);
     println!(
@@ -567,14 +581,14 @@ async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
     );
     println!(
         "  file it at         https://partners.shopify.com/current/stores/new?store_type=managed_store  (store {}, code {})",
-        r.store_domain,
-        mask_code(&r.collaborator_code)
+        line(&r.store_domain),
+        line(&mask_code(&r.collaborator_code))
     );
     println!("timeline:");
     for e in events {
         let moved = match (&e.from_state, &e.to_state) {
-            (Some(f), Some(t)) => format!(" {f} → {t}"),
-            (None, Some(t)) => format!(" → {t}"),
+            (Some(f), Some(t)) => format!(" {} → {}", line(f), line(t)),
+            (None, Some(t)) => format!(" → {}", line(t)),
             _ => String::new(),
         };
         let msg = e
@@ -584,11 +598,11 @@ async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
         println!(
             "  {}  {:<8} {}{}{}  {}",
             short_time(&e.at),
-            e.actor,
-            e.event,
+            line(&e.actor),
+            line(&e.event),
             moved,
             msg,
-            e.detail.unwrap_or_default()
+            line(e.detail.as_deref().unwrap_or_default())
         );
     }
     Ok(())

@@ -106,6 +106,9 @@ pub struct RawOAuth2 {
     /// `oauth-refresh-token`.
     pub refresh_token_file: Option<PathBuf>,
     pub scope: Option<String>,
+    /// Allow an http:// token_url to a host that is not loopback.
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +136,10 @@ pub struct RawCommand {
     #[serde(default)]
     pub args: Vec<String>,
     pub timeout_seconds: Option<u64>,
+    /// Names of collabd's environment variables the program also gets; it
+    /// starts with a clean environment otherwise.
+    #[serde(default)]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,6 +153,9 @@ pub struct RawWebhook {
     /// out of a file that is often shared.
     pub secret: Option<String>,
     pub timeout_seconds: Option<u64>,
+    /// Allow an http:// url to a host that is not loopback.
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,6 +174,10 @@ pub struct RawNotify {
     pub email_from: Option<String>,
     #[serde(default)]
     pub email_to: Vec<String>,
+    /// Allow http:// Slack webhooks and an SMTP relay without TLS to hosts
+    /// that are not loopback.
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -215,6 +229,9 @@ pub struct Settings {
     pub imap: Option<ImapSettings>,
     /// Where `/healthz` and `/metrics` are served, if anywhere.
     pub http_listen: Option<std::net::SocketAddr>,
+    /// Connections without TLS that an `insecure = true` allowed, one line
+    /// each naming the setting; `check-config` and `run` warn of them.
+    pub insecure: Vec<String>,
 }
 
 /// `[log] level` from the config file, read before logging starts; any
@@ -283,6 +300,8 @@ pub enum FilerSettings {
         program: PathBuf,
         args: Vec<String>,
         timeout: Duration,
+        /// Variables passed through from collabd's environment.
+        env: Vec<String>,
     },
     Webhook {
         url: reqwest::Url,
@@ -512,8 +531,12 @@ impl Settings {
                 outcome_patterns.push((result, p));
             }
         }
-        let worker = worker_settings(raw.worker)?;
-        let imap = raw.imap.map(imap_settings).transpose()?;
+        let mut insecure = Vec::new();
+        let worker = worker_settings(raw.worker, &mut insecure)?;
+        let imap = raw
+            .imap
+            .map(|m| imap_settings(m, &mut insecure))
+            .transpose()?;
         if let Some(level) = &raw.log.level
             && tracing_subscriber::EnvFilter::try_new(level).is_err()
         {
@@ -543,6 +566,7 @@ impl Settings {
             worker,
             imap,
             http_listen,
+            insecure,
             database_path: raw.database.path.unwrap_or_else(default_database_path),
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
             raw_retention_days: raw
@@ -574,7 +598,10 @@ impl Settings {
     }
 }
 
-fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
+fn worker_settings(
+    w: RawWorker,
+    insecure: &mut Vec<String>,
+) -> Result<WorkerSettings, ConfigError> {
     let secs = |v: Option<u64>, default: u64, key: &str| -> Result<Duration, ConfigError> {
         match v.unwrap_or(default) {
             0 => Err(invalid(key, "must be at least 1 second")),
@@ -596,6 +623,14 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     })
                 })
                 .collect::<Result<Vec<reqwest::Url>, _>>()?;
+            for url in &slack {
+                check_https(
+                    "worker.notify.slack_webhooks",
+                    url,
+                    ("worker.notify", n.insecure),
+                    insecure,
+                )?;
+            }
             if slack.is_empty() && n.smtp_url.is_none() {
                 return Err(invalid(
                     "worker.notify",
@@ -650,6 +685,9 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     "needs a TLS smtp_url (smtps://… or ?tls=required)",
                 ));
             }
+            if let Some(u) = &url {
+                check_smtp_tls(u, n.insecure, insecure)?;
+            }
             Some(NotifyChannels {
                 slack,
                 dev_org_id: n.dev_dashboard_org_id,
@@ -676,10 +714,19 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     "filer = \"command\" needs a [worker.command] table with `program`",
                 )
             })?;
+            if let Some(bad) = c.env.iter().find(|n| !is_env_name(n)) {
+                return Err(invalid(
+                    "worker.command.env",
+                    &format!(
+                        "`{bad}` is not an environment variable name (letters, digits and _, not starting with a digit)"
+                    ),
+                ));
+            }
             FilerSettings::Command {
                 program: c.program,
                 args: c.args,
                 timeout: secs(c.timeout_seconds, 60, "worker.command.timeout_seconds")?,
+                env: c.env,
             }
         }
         "webhook" => {
@@ -699,6 +746,12 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
                     "must be an http or https URL",
                 ));
             }
+            check_https(
+                "worker.webhook.url",
+                &url,
+                ("worker.webhook", h.insecure),
+                insecure,
+            )?;
             let secret = inline_or_load_secret(
                 h.secret,
                 h.secret_file.as_deref(),
@@ -770,7 +823,7 @@ fn worker_settings(w: RawWorker) -> Result<WorkerSettings, ConfigError> {
 
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
 
-fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
+fn imap_settings(m: RawImap, insecure: &mut Vec<String>) -> Result<ImapSettings, ConfigError> {
     let secs =
         |v: Option<u64>, default: u64, key: &str, max: u64| -> Result<Duration, ConfigError> {
             match v.unwrap_or(default) {
@@ -859,6 +912,12 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
             if !matches!(token_url.scheme(), "https" | "http") {
                 return Err(invalid("imap.oauth2.token_url", "must be an https URL"));
             }
+            check_https(
+                "imap.oauth2.token_url",
+                &token_url,
+                ("imap.oauth2", o.insecure),
+                insecure,
+            )?;
             let client_secret = match load_secret(
                 o.client_secret_file.as_deref(),
                 "COLLABD_OAUTH_CLIENT_SECRET",
@@ -972,6 +1031,72 @@ fn imap_settings(m: RawImap) -> Result<ImapSettings, ConfigError> {
             600,
         )?,
     })
+}
+
+/// A URL that carries a secret (a signed body, a Slack webhook's key, a
+/// refresh token) goes over https, or plain http only to a loopback host —
+/// unless its section (`section.0`) says `insecure = true`, which is then
+/// noted in `insecure`.
+fn check_https(
+    key: &str,
+    url: &reqwest::Url,
+    section: (&str, bool),
+    insecure: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let host = url.host_str().unwrap_or_default();
+    if url.scheme() != "http" || is_loopback(host) {
+        return Ok(());
+    }
+    let (table, allowed) = section;
+    if !allowed {
+        return Err(invalid(
+            key,
+            &format!(
+                "http://{host} is not encrypted: anyone on the way can read what collabd sends there (codes, signatures, tokens); use https://, or set insecure = true in [{table}] to allow it anyway"
+            ),
+        ));
+    }
+    insecure.push(format!(
+        "{key}: plain http to {host}, allowed by insecure = true in [{table}]"
+    ));
+    Ok(())
+}
+
+/// The SMTP relay is reached over TLS (`smtps://`, or STARTTLS with
+/// `?tls=required`), or without only on a loopback host — unless
+/// `[worker.notify] insecure = true`. Opportunistic STARTTLS is not enough:
+/// whoever is on the path can strip it, and the password goes in clear.
+fn check_smtp_tls(
+    url: &reqwest::Url,
+    allowed: bool,
+    insecure: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let host = url.host_str().unwrap_or_default();
+    let tls_required = url.scheme() == "smtps"
+        || url
+            .query_pairs()
+            .any(|(k, v)| k == "tls" && v == "required");
+    if tls_required || is_loopback(host) {
+        return Ok(());
+    }
+    if !allowed {
+        return Err(invalid(
+            "worker.notify.smtp_url",
+            &format!(
+                "{host} would be reached without required TLS: the SMTP password and every notification (with its collaborator code) could be read on the way; write smtps://user@{host} or add ?tls=required (STARTTLS), or set insecure = true in [worker.notify] to allow it anyway"
+            ),
+        ));
+    }
+    insecure.push(format!(
+        "worker.notify.smtp_url: SMTP to {host} without required TLS, allowed by insecure = true in [worker.notify]"
+    ));
+    Ok(())
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -1347,6 +1472,95 @@ mod tests {
             parse("[imap]\nhost = \"::1\"\nsecurity = \"plain\"\nuser = \"u\"\npassword = \"p\"\n")
                 .unwrap();
         assert_eq!(ok.imap.unwrap().port, 143);
+    }
+
+    /// Every setting that sends a secret over the network refuses plain
+    /// http (or SMTP without required TLS) to a host that is not loopback,
+    /// naming the setting and the fix; `insecure = true` in its section
+    /// allows it and leaves a warning for check-config.
+    #[test]
+    fn unencrypted_remote_endpoints_are_refused_unless_insecure() {
+        let mail = "email_from = \"a@x.example\"\nemail_to = [\"b@x.example\"]\n";
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("refresh-token");
+        std::fs::write(&token, "r\n").unwrap();
+        let imap = format!(
+            "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\nauth = \"xoauth2\"\n\
+             [imap.oauth2]\nclient_id = \"c\"\nrefresh_token_file = \"{}\"\n",
+            token.display()
+        );
+        for (section, setting, key, fix) in [
+            (
+                "[worker]\nfiler = \"webhook\"\n[worker.webhook]\nsecret = \"s\"\n".to_owned(),
+                "url = \"http://hooks.example.com/x\"\n",
+                "worker.webhook.url",
+                "[worker.webhook]",
+            ),
+            (
+                "[worker.notify]\n".to_owned(),
+                "slack_webhooks = [\"https://hooks.slack.com/a\", \"http://hooks.slack.com/services/T/B/k\"]\n",
+                "worker.notify.slack_webhooks",
+                "[worker.notify]",
+            ),
+            (
+                format!("[worker.notify]\n{mail}"),
+                "smtp_url = \"smtp://relay.example.com:587\"\n",
+                "worker.notify.smtp_url",
+                "?tls=required",
+            ),
+            (
+                format!("[worker.notify]\n{mail}"),
+                "smtp_url = \"smtp://relay.example.com:587?tls=opportunistic\"\n",
+                "worker.notify.smtp_url",
+                "[worker.notify]",
+            ),
+            (
+                imap.clone(),
+                "token_url = \"http://login.example.com/token\"\n",
+                "imap.oauth2.token_url",
+                "[imap.oauth2]",
+            ),
+        ] {
+            let err = parse(&format!("{section}{setting}"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(key) && err.contains(fix) && err.contains("insecure = true"),
+                "{setting}: {err}"
+            );
+            let s = parse(&format!("{section}{setting}insecure = true\n")).unwrap();
+            assert_eq!(s.insecure.len(), 1, "{:?}", s.insecure);
+            assert!(s.insecure[0].starts_with(key), "{:?}", s.insecure);
+        }
+        // TLS, or a loopback host, needs no escape hatch.
+        for ok in [
+            "[worker]\nfiler = \"webhook\"\n[worker.webhook]\nsecret = \"s\"\nurl = \"http://127.0.0.1:8080/x\"\n".to_owned(),
+            "[worker]\nfiler = \"webhook\"\n[worker.webhook]\nsecret = \"s\"\nurl = \"http://[::1]:8080/x\"\n".to_owned(),
+            "[worker.notify]\nslack_webhooks = [\"http://localhost:9/x\"]\n".to_owned(),
+            format!("[worker.notify]\n{mail}smtp_url = \"smtp://relay.example.com:587?tls=required\"\n"),
+            format!("[worker.notify]\n{mail}smtp_url = \"smtps://relay.example.com\"\n"),
+            format!("[worker.notify]\n{mail}smtp_url = \"smtp://localhost:25\"\n"),
+            format!("{imap}token_url = \"https://login.example.com/token\"\n"),
+        ] {
+            let s = parse(&ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert!(s.insecure.is_empty(), "{ok}: {:?}", s.insecure);
+        }
+    }
+
+    #[test]
+    fn command_env_names_are_checked() {
+        let base = "[worker]\nfiler = \"command\"\n[worker.command]\nprogram = \"/bin/true\"\n";
+        let s = parse(&format!("{base}env = [\"HOME\", \"FILER_TOKEN_2\"]\n")).unwrap();
+        let FilerSettings::Command { env, .. } = s.worker.filer else {
+            panic!("command expected")
+        };
+        assert_eq!(env, vec!["HOME", "FILER_TOKEN_2"]);
+        for bad in ["", "A=B", "2X", "PATH X"] {
+            let err = parse(&format!("{base}env = [\"{bad}\"]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("worker.command.env"), "{bad}: {err}");
+        }
     }
 
     #[test]

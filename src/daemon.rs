@@ -23,6 +23,9 @@ const STOP_GRACE: Duration = Duration::from_secs(8);
 
 pub async fn run(settings: &Settings) -> Result<()> {
     let notifier = Arc::new(Notifier::from_env());
+    for what in &settings.insecure {
+        tracing::warn!("{what}: secrets and codes cross the network unencrypted");
+    }
     let db = Db::open(&settings.database_path).await?;
     let w = &settings.worker;
     // Where operators hear of outcomes: the notify channels, with any filer.
@@ -163,11 +166,13 @@ async fn serve_worker(
             program,
             args,
             timeout,
+            env,
         } => {
             let filer = CommandFiler {
                 program: program.clone(),
                 args: args.clone(),
                 timeout: *timeout,
+                env: env.clone(),
             };
             serve(db, filer, settings, announcer, shutdown).await
         }

@@ -129,11 +129,49 @@ impl FilingRequest {
 /// failure. `COLLABD_REQUEST_ID` and `COLLABD_IDEMPOTENCY_KEY` are set so the
 /// program can refuse a duplicate. Its output goes on the request's timeline,
 /// with the code masked.
+///
+/// The program starts with a clean environment: collabd's own holds its
+/// secrets (`COLLABD_IMAP_PASSWORD`, `CREDENTIALS_DIRECTORY`, …), and a
+/// program that handles mail-derived text should not be one bug away from
+/// them. It gets `PATH`, `LANG`, `LC_ALL`, the `COLLABD_*` request variables,
+/// and only the variables the operator names in `env`.
 #[derive(Debug, Clone)]
 pub struct CommandFiler {
     pub program: std::path::PathBuf,
     pub args: Vec<String>,
     pub timeout: std::time::Duration,
+    /// Names of collabd's environment variables passed through to the
+    /// program (`[worker.command] env`).
+    pub env: Vec<String>,
+}
+
+/// `PATH` for the command filer when collabd itself has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+impl CommandFiler {
+    /// The program's whole environment for request `r`.
+    fn environment(&self, r: &FilingRequest) -> Vec<(String, std::ffi::OsString)> {
+        let path = std::env::var_os("PATH")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| DEFAULT_PATH.into());
+        let mut env = vec![("PATH".to_owned(), path)];
+        for name in ["LANG", "LC_ALL"]
+            .into_iter()
+            .chain(self.env.iter().map(String::as_str))
+        {
+            if let Some(value) = std::env::var_os(name) {
+                env.push((name.to_owned(), value));
+            }
+        }
+        // Last, so a passed-through variable of the same name cannot stand in.
+        env.push(("COLLABD_REQUEST_ID".into(), r.id.to_string().into()));
+        env.push((
+            "COLLABD_IDEMPOTENCY_KEY".into(),
+            format!("collabd-request-{}", r.id).into(),
+        ));
+        env.push(("COLLABD_ATTEMPT".into(), r.attempt.to_string().into()));
+        env
+    }
 }
 
 /// The most of a command's output kept on the timeline.
@@ -150,12 +188,8 @@ impl Filer for CommandFiler {
         let program = self.program.display();
         let mut child = tokio::process::Command::new(&self.program)
             .args(&self.args)
-            .env("COLLABD_REQUEST_ID", r.id.to_string())
-            .env(
-                "COLLABD_IDEMPOTENCY_KEY",
-                format!("collabd-request-{}", r.id),
-            )
-            .env("COLLABD_ATTEMPT", r.attempt.to_string())
+            .env_clear()
+            .envs(self.environment(r))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -306,16 +340,43 @@ pub fn signature(secret: &Secret, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The HTTP client for every request that carries a secret — a signed
+/// webhook body, a Slack webhook (its path is its key, its body the code),
+/// an OAuth2 refresh token. It follows no redirect: reqwest would re-send
+/// the body and headers to whatever origin a `307` names, and send the old
+/// URL (query tokens and all) as `Referer`. A redirect is reported instead,
+/// so the operator fixes the URL.
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("collabd/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .build()
+}
+
+/// Where a redirect answer points, as messages show it: its origin only,
+/// since a redirect often keeps the path, and a Slack webhook's path is
+/// its key.
+pub fn redirect_target(from: &reqwest::Url, response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| from.join(l).ok())
+        .map_or_else(
+            || "nowhere (no Location)".to_owned(),
+            |u| u.origin().ascii_serialization(),
+        )
+}
+
 impl WebhookFiler {
     pub fn new(
         url: reqwest::Url,
         secret: Secret,
         timeout: std::time::Duration,
     ) -> Result<WebhookFiler, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("collabd/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = http_client(timeout)?;
         Ok(WebhookFiler {
             client,
             url,
@@ -361,6 +422,13 @@ impl Filer for WebhookFiler {
             }
         };
         let status = response.status();
+        if status.is_redirection() {
+            // Permanent: the same URL will redirect again.
+            return Err(Failure::Permanent(format!(
+                "webhook {url} answered {status}, a redirect to {}, which collabd does not follow (it would re-send the signed request there); set worker.webhook.url to the address that answers",
+                redirect_target(&self.url, &response)
+            )));
+        }
         let text = response.text().await.unwrap_or_default();
         let said = captured(text.as_bytes(), b"", &r.collaborator_code);
         let said = said.replacen("; stdout: ", "; response: ", 1);
@@ -462,7 +530,7 @@ impl NotifyFiler {
         dev_org_id: Option<String>,
         timeout: std::time::Duration,
     ) -> Result<NotifyFiler, reqwest::Error> {
-        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        let client = http_client(timeout)?;
         Ok(NotifyFiler {
             client,
             slack,
@@ -472,8 +540,10 @@ impl NotifyFiler {
     }
 
     /// The message, in plain text. It carries the full code: the reader files it.
+    /// What came from mail is kept to one line each, so a client name
+    /// cannot add a line ("Collaborator code: …") of its own.
     pub fn message(&self, r: &FilingRequest) -> (String, String) {
-        let client = r.client_name.as_deref().unwrap_or("a client");
+        let client = crate::render::line(r.client_name.as_deref().unwrap_or("a client"));
         let subject = format!("Request access to {} ({client})", r.store_domain);
         let mut body = format!(
             "{client} shared their Shopify store through Leadsie.\n\n\
@@ -481,10 +551,10 @@ impl NotifyFiler {
             r.store_domain, r.collaborator_code
         );
         if let Some(email) = &r.client_email {
-            body.push_str(&format!("Client email: {email}\n"));
+            body.push_str(&format!("Client email: {}\n", crate::render::line(email)));
         }
         if let Some(url) = &r.leadsie_request_url {
-            body.push_str(&format!("Leadsie request: {url}\n"));
+            body.push_str(&format!("Leadsie request: {}\n", crate::render::line(url)));
         }
         body.push_str(&format!(
             "\nRequest access in the Partner Dashboard: {PARTNER_DASHBOARD_URL}\n"
@@ -535,9 +605,15 @@ impl Filer for NotifyFiler {
 
 impl NotifyFiler {
     /// Sends one message on every channel; returns what took it and what
-    /// failed (each named, without secrets).
+    /// failed (each named, without secrets). Control characters are taken
+    /// out here, whoever composed the message: the subject is one line (no
+    /// header can be added through it), and Slack's `&`, `<`, `>` are
+    /// escaped so no text becomes a link or an `@channel` mention.
     pub async fn send(&self, subject: &str, body: &str) -> (Vec<String>, Vec<String>) {
         use lettre::AsyncTransport;
+
+        let subject = crate::render::line(subject);
+        let body = crate::render::text(body);
 
         let mut delivered = Vec::new();
         let mut failed = Vec::new();
@@ -547,13 +623,22 @@ impl NotifyFiler {
                 .client
                 .post(url.clone())
                 .header("Content-Type", "application/json")
-                .body(serde_json::json!({ "text": format!("*{subject}*\n{body}") }).to_string())
+                .body(
+                    serde_json::json!({
+                        "text": format!("*{}*\n{}", crate::render::slack(&subject), crate::render::slack(&body))
+                    })
+                    .to_string(),
+                )
                 .send()
                 .await;
             match sent {
                 Ok(resp) if resp.status().is_success() => {
                     delivered.push(format!("Slack webhook at {shown}"))
                 }
+                Ok(resp) if resp.status().is_redirection() => failed.push(format!(
+                    "Slack webhook at {shown} answered {}, a redirect, which collabd does not follow; check worker.notify.slack_webhooks",
+                    resp.status()
+                )),
                 Ok(resp) => failed.push(format!(
                     "Slack webhook at {shown} answered {}",
                     resp.status()
@@ -567,7 +652,7 @@ impl NotifyFiler {
         if let Some(email) = &self.email {
             let mut builder = lettre::Message::builder()
                 .from(email.from.clone())
-                .subject(subject);
+                .subject(subject.as_ref());
             for to in &email.to {
                 builder = builder.to(to.clone());
             }
@@ -577,7 +662,7 @@ impl NotifyFiler {
                 .map(|m| m.email.to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            match builder.body(body.to_owned()) {
+            match builder.body(body.into_owned()) {
                 Ok(message) => match email.transport.send(message).await {
                     Ok(_) => delivered.push(format!("email to {to_list}")),
                     Err(e) => failed.push(format!("email to {to_list} failed: {e}")),

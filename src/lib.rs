@@ -14,6 +14,7 @@
 //! - [`worker`] — claims due requests, files them, records the result.
 //! - [`daemon`] — `collabd run`: the worker until a signal stops it.
 //! - [`cli`] — the subcommands and their output.
+//! - [`render`] — text from mail made safe for terminals, email and Slack.
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
 
 pub mod check;
@@ -30,6 +31,7 @@ pub mod mail;
 pub mod model;
 pub mod operator;
 pub mod queue;
+pub mod render;
 pub mod sdnotify;
 pub mod store;
 pub mod worker;

@@ -14,7 +14,8 @@ async fn main() -> ExitCode {
     match collabd::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("collabd: {e:#}");
+            // An error can quote a request's text, which came from mail.
+            eprintln!("collabd: {}", collabd::render::line(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }
@@ -36,7 +37,9 @@ fn init_logging(cli: &collabd::cli::Cli) {
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
     });
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty());
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(protocol_cap());
     match cli.log_format {
         LogFormat::Json => registry
             .with(
@@ -69,6 +72,37 @@ fn init_logging(cli: &collabd::cli::Cli) {
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .init(),
     }
+}
+
+/// The protocol crates collabd uses log what goes over the wire at debug and
+/// trace: async-imap its `LOGIN "user" "password"` and whole messages (with
+/// their collaborator codes), lettre its AUTH exchange, hyper, reqwest and h2
+/// headers and bodies (a webhook's signature, an OAuth2 refresh token). They
+/// are held at info whatever `RUST_LOG` or `[log] level` asks, so turning
+/// logging up to find a bug never writes a secret to the journal. A second
+/// filter beside the level, not a directive in it: a more specific
+/// `RUST_LOG=async_imap::imap_stream=trace` cannot get past it.
+fn protocol_cap() -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::LevelFilter;
+    // Each name is a prefix: `hyper` covers hyper_util and hyper_rustls,
+    // `hickory` every hickory_* crate.
+    const PROTOCOL_CRATES: &[&str] = &[
+        "async_imap",
+        "imap_proto",
+        "lettre",
+        "hyper",
+        "reqwest",
+        "h2",
+        "rustls",
+        "tokio_rustls",
+        "sqlx",
+        "mail_auth",
+        "hickory",
+    ];
+    PROTOCOL_CRATES.iter().fold(
+        tracing_subscriber::filter::Targets::new().with_default(LevelFilter::TRACE),
+        |cap, name| cap.with_target(*name, LevelFilter::INFO),
+    )
 }
 
 /// journald's usual meaning of each level: info is 6 (informational), not

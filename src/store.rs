@@ -86,6 +86,10 @@ impl Db {
                 ),
             });
         }
+        create_private(path).map_err(|e| Error::Open {
+            path: shown.clone(),
+            source: sqlx::Error::Io(e),
+        })?;
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(|source| Error::Open {
                 path: shown.clone(),
@@ -116,6 +120,32 @@ impl Db {
                 source,
             })?;
         Ok(Db { pool })
+    }
+}
+
+/// Creates a missing database file readable by its owner only (0600), or
+/// by its group too (0640) under systemd (`INVOCATION_ID` set), whose unit
+/// gives the operators' group read access. The database holds every
+/// collaborator code and raw message; SQLite would create it with the
+/// umask's 0644, and gives its -wal and -shm files the database's mode. An
+/// existing file's mode is the operator's choice and left alone.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mode = if std::env::var_os("INVOCATION_ID").is_some_and(|v| !v.is_empty()) {
+        0o640
+    } else {
+        0o600
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+    {
+        // Exactly this mode, whatever the umask took away.
+        Ok(file) => file.set_permissions(std::fs::Permissions::from_mode(mode)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

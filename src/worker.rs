@@ -152,8 +152,10 @@ impl<F: Filer + 'static> Worker<F> {
         let mut conn = self.db.pool.acquire().await?;
         let mut sent = 0;
         for a in store::pending_announcements(&mut conn, 100).await? {
-            let client = a.client_name.as_deref().unwrap_or("a client");
-            let detail = a.detail.as_deref().unwrap_or("");
+            // Both can carry text from mail: one line each, so neither can
+            // forge a line of the message.
+            let client = crate::render::line(a.client_name.as_deref().unwrap_or("a client"));
+            let detail = crate::render::line(a.detail.as_deref().unwrap_or(""));
             let (subject, body) = match a.to_state.as_deref().filter(|_| a.event != "reminder") {
                 Some(state) => (
                     format!("{} is {state} ({client})", a.store_domain),

@@ -348,32 +348,22 @@ fn sql(db: &Path, q: &str) -> String {
     text(&out.stdout).trim().to_owned()
 }
 
-/// The worker is killed with SIGKILL while the command filer runs; after a
-/// restart the claim expires and the request is filed again with the same
-/// idempotency key: nothing lost, nothing stuck. SIGTERM then stops it cleanly.
-#[test]
-fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
+/// A database in `dir` holding one ingested grant, and `dir/collabd.toml`
+/// filing it through the shell script `body` (`dir/file-request.sh`), with
+/// `worker` added to `[worker]` and `command` to `[worker.command]`.
+/// Returns (database, config).
+fn command_filer_setup(dir: &Path, body: &str, worker: &str, command: &str) -> (PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
-    let calls = dir.path().join("calls");
-    let script = dir.path().join("file-request.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$COLLABD_IDEMPOTENCY_KEY $COLLABD_ATTEMPT\" >> {calls}\n\
-             if [ \"$COLLABD_ATTEMPT\" = 1 ]; then echo $$ > {calls}.pid; exec sleep 60; fi\nexit 0\n",
-            calls = calls.display()
-        ),
-    )
-    .unwrap();
+    let db = dir.join("c.db");
+    let script = dir.join("file-request.sh");
+    std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let cfg = dir.path().join("collabd.toml");
+    let cfg = dir.join("collabd.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[database]\npath = \"{}\"\n[worker]\nfiler = \"command\"\nlease_seconds = 2\npoll_seconds = 1\n\
-             [worker.command]\nprogram = \"{}\"\ntimeout_seconds = 120\n",
+            "[database]\npath = \"{}\"\n[worker]\nfiler = \"command\"\npoll_seconds = 1\n{worker}\
+             [worker.command]\nprogram = \"{}\"\n{command}",
             db.display(),
             script.display()
         ),
@@ -386,6 +376,26 @@ fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
         fixture("leadsie/plain-text.eml").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
+    (db, cfg)
+}
+
+/// The worker is killed with SIGKILL while the command filer runs; after a
+/// restart the claim expires and the request is filed again with the same
+/// idempotency key: nothing lost, nothing stuck. SIGTERM then stops it cleanly.
+#[test]
+fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    let (db, cfg) = command_filer_setup(
+        dir.path(),
+        &format!(
+            "echo \"$COLLABD_IDEMPOTENCY_KEY $COLLABD_ATTEMPT\" >> {calls}\n\
+             if [ \"$COLLABD_ATTEMPT\" = 1 ]; then echo $$ > {calls}.pid; exec sleep 60; fi\nexit 0\n",
+            calls = calls.display()
+        ),
+        "lease_seconds = 2\n",
+        "timeout_seconds = 120\n",
+    );
 
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_collabd"))
@@ -446,4 +456,177 @@ fn a_killed_worker_loses_nothing_and_refiles_with_the_same_key() {
     if let Ok(pid) = std::fs::read_to_string(format!("{}.pid", calls.display())) {
         let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
     }
+}
+
+/// The command filer's program starts with a clean environment: collabd's
+/// secrets (the IMAP password, the webhook secret, the OAuth2 refresh
+/// token, the credentials directory) never reach it; PATH, LANG, the
+/// request variables and what `[worker.command] env` names do.
+#[test]
+fn the_command_filer_gets_a_clean_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("env.txt");
+    let (_db, cfg) = command_filer_setup(
+        dir.path(),
+        &format!(
+            "env > {dump}.tmp && mv {dump}.tmp {dump}\nexit 0\n",
+            dump = dump.display()
+        ),
+        "",
+        "env = [\"FILER_TOKEN\", \"NOT_SET_ANYWHERE\"]\n",
+    );
+    let secrets = [
+        ("COLLABD_IMAP_PASSWORD", "imap-pass-value"),
+        ("COLLABD_WEBHOOK_SECRET", "webhook-secret-value"),
+        ("COLLABD_OAUTH_REFRESH_TOKEN", "refresh-token-value"),
+        ("COLLABD_SMTP_PASSWORD", "smtp-pass-value"),
+        ("CREDENTIALS_DIRECTORY", "/run/credentials/collabd.service"),
+    ];
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env_remove("COLLABD_DB")
+        .envs(secrets)
+        .env("FILER_TOKEN", "passed-through")
+        .env("LANG", "C.UTF-8")
+        .env_remove("NOT_SET_ANYWHERE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(
+        std::time::Duration::from_secs(20),
+        "the command filer to run",
+        || dump.exists(),
+    );
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let env = std::fs::read_to_string(&dump).unwrap();
+    for (name, value) in secrets {
+        assert!(
+            !env.contains(name) && !env.contains(value),
+            "{name} reached the command filer:\n{env}"
+        );
+    }
+    for want in [
+        "FILER_TOKEN=passed-through",
+        "LANG=C.UTF-8",
+        "COLLABD_REQUEST_ID=1",
+        "COLLABD_IDEMPOTENCY_KEY=collabd-request-1",
+        "COLLABD_ATTEMPT=1",
+        "PATH=",
+    ] {
+        assert!(
+            env.lines().any(|l| l.starts_with(want)),
+            "no {want} in:\n{env}"
+        );
+    }
+    assert!(!env.contains("NOT_SET_ANYWHERE"), "{env}");
+    // Nothing else of the test's own environment came along.
+    assert!(!env.contains("CARGO_"), "{env}");
+}
+
+/// A database collabd creates holds every code and raw message: it is
+/// readable by its owner only, or by its group too under systemd; an
+/// existing database keeps the mode the operator gave it.
+#[test]
+fn ingest_creates_a_new_database_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let email = fixture("leadsie/plain-text.eml");
+    let ingest = |db: &Path, systemd: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_collabd"));
+        cmd.args([
+            "ingest",
+            "--db",
+            db.to_str().unwrap(),
+            email.to_str().unwrap(),
+        ])
+        .env_remove("COLLABD_CONFIG")
+        .env_remove("COLLABD_DB")
+        .env_remove("INVOCATION_ID");
+        if systemd {
+            cmd.env("INVOCATION_ID", "0123456789abcdef0123456789abcdef");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    };
+
+    let db = dir.path().join("new.db");
+    ingest(&db, false);
+    assert_eq!(mode(&db), 0o600);
+    for side in ["new.db-wal", "new.db-shm"] {
+        let p = dir.path().join(side);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{side}");
+        }
+    }
+
+    let db = dir.path().join("service.db");
+    ingest(&db, true);
+    assert_eq!(mode(&db), 0o640, "under systemd the group may read");
+
+    let db = dir.path().join("existing.db");
+    ingest(&db, false);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    ingest(&db, false);
+    assert_eq!(
+        mode(&db),
+        0o644,
+        "an existing database's mode is left alone"
+    );
+}
+
+/// Anyone who can mail the watched mailbox chooses subjects and client
+/// names: what `status`, `show` and `ingest` print of them carries no
+/// control characters or terminal escape sequences, as text or JSON.
+#[test]
+fn mail_text_cannot_steer_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let db = db.to_str().unwrap();
+    let attack = "\x1b[2J\x1b]0;pwned\x07\u{9b}31m\u{202e}";
+    let grant = std::fs::read_to_string(fixture("leadsie/plain-text.eml"))
+        .unwrap()
+        .replace("Client: Acme Co", &format!("Client: Acme{attack} Co"));
+    let spoof = format!(
+        "From: Leadsie <notifications@leadsie-support.example>\r\nTo: ops@agency.example\r\n\
+         Subject: Evil{attack} has granted you access\r\nDate: Mon, 02 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <spoof-1@leadsie-support.example>\r\n\r\nClient: Evil\r\n\r\nShopify\r\n\
+         Store URL: https://evil-co.myshopify.com\r\nCollaborator code: 4444\r\n"
+    );
+    let clean = |what: &str, out: &[u8]| {
+        let s = text(out);
+        assert!(
+            !s.chars()
+                .any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{what} printed a control character: {s:?}"
+        );
+        s
+    };
+    for email in [grant.as_bytes(), spoof.as_bytes()] {
+        let out = collabd_stdin(&["ingest", "--db", db, "-"], Some(email));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        clean("ingest", &out.stdout);
+    }
+    let status = clean("status", &collabd(&["status", "--db", db]).stdout);
+    assert!(
+        status.contains("Acme") && status.contains("needs a look") && status.contains("Evil"),
+        "{status}"
+    );
+    let show = clean("show", &collabd(&["show", "--db", db, "1"]).stdout);
+    assert!(show.contains("Acme"), "{show}");
+    let json = clean(
+        "status --json",
+        &collabd(&["status", "--db", db, "--json"]).stdout,
+    );
+    let row: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert!(
+        row["client_name"].as_str().unwrap().contains('\u{1b}'),
+        "JSON keeps the value, escaped: {json}"
+    );
+    clean(
+        "show --json",
+        &collabd(&["show", "--db", db, "1", "--json"]).stdout,
+    );
 }

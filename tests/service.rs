@@ -556,3 +556,35 @@ fn under_systemd_logs_are_native_journal_records_without_secrets() {
     // Nothing went to stderr: the journal had it all.
     assert_eq!(d.log(), "", "stderr under systemd");
 }
+
+/// Turning logging all the way up never writes a secret: async-imap logs
+/// its LOGIN command and whole messages at trace, lettre and hyper their
+/// exchanges, and collabd caps them at info whatever RUST_LOG says. The
+/// IMAP password and the full code of a grant that went through the
+/// watcher and the worker appear nowhere in the output.
+#[test]
+fn at_trace_level_the_log_shows_neither_the_imap_password_nor_a_code() {
+    let dc = Dovecot::start(Options::default());
+    let mut d = Daemon::tls(&dc, "");
+    d.start_with(&[(
+        "RUST_LOG",
+        "trace,async_imap::imap_stream=trace,lettre=trace,hyper=trace",
+    )])
+    .wait_idle();
+    dc.append("INBOX", &[grant("traced-shop", "7319", 1)]);
+    wait_for(Duration::from_secs(15), "the grant", || d.requests() == 1);
+    wait_for(Duration::from_secs(15), "the worker to file it", || {
+        support::daemon::sql(&d.db, "select state from access_requests") == "notified"
+    });
+    d.sigterm();
+    let log = d.log();
+    assert!(
+        log.contains("DEBUG") && log.contains("traced-shop"),
+        "debug logging was on: {log}"
+    );
+    assert!(
+        !log.contains(dovecot::PASSWORD),
+        "the IMAP password reached the log"
+    );
+    assert!(!log.contains("7319"), "the full code reached the log");
+}

@@ -300,6 +300,7 @@ mod command_filer {
                 program,
                 args: vec![],
                 timeout,
+                env: vec![],
             },
         );
         worker.policy = RetryPolicy {
@@ -397,6 +398,7 @@ mod command_filer {
             program: "/nonexistent/filer".into(),
             args: vec![],
             timeout: Duration::from_secs(1),
+            env: vec![],
         };
         Arc::new(Worker::new(db.clone(), filer))
             .run_due(t(0))
@@ -486,6 +488,14 @@ mod webhook_and_notify {
             url: format!("http://{addr}/hooks/collabd"),
             seen,
         }
+    }
+
+    /// The text of a message posted to a Slack webhook.
+    fn slack_text(post: &Seen) -> String {
+        serde_json::from_slice::<serde_json::Value>(&post.body).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     fn worker(db: &Db, url: &str, timeout: Duration) -> Arc<Worker<WebhookFiler>> {
@@ -705,10 +715,7 @@ mod webhook_and_notify {
 
         let posted = slack.seen.lock().unwrap().clone();
         assert_eq!(posted.len(), 1);
-        let text = serde_json::from_slice::<serde_json::Value>(&posted[0].body).unwrap()["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let text = slack_text(&posted[0]);
         for want in [
             "store-0.myshopify.com",
             "Collaborator code: 0000",
@@ -780,6 +787,126 @@ mod webhook_and_notify {
         );
     }
 
+    /// A real HTTP/1.1 server on a free loopback port that answers every
+    /// request `307 Temporary Redirect` to `location`; returns its URL.
+    async fn redirect_to(location: String) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let location = location.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
+                        let location = location.clone();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(
+                                Response::builder()
+                                    .status(307)
+                                    .header("Location", location)
+                                    .body(Full::new(Bytes::new()))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        format!("http://{addr}/hooks/collabd?token=s3cret-token")
+    }
+
+    /// A 307 would have reqwest re-send the signed body (and the code) to
+    /// wherever it points. Neither the webhook nor a Slack webhook follows
+    /// one: the other origin hears nothing, and the failure names the
+    /// redirect without the URL's token.
+    #[tokio::test]
+    async fn a_redirect_to_another_origin_is_not_followed() {
+        let elsewhere = serve(vec![]).await;
+        let redirector = redirect_to(elsewhere.url.clone()).await;
+
+        let (_dir, db) = db_with_requests(1).await;
+        worker(&db, &redirector, Duration::from_secs(5))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "failed");
+        let e = last_error(&db).await;
+        assert!(
+            e.contains("307") && e.contains("redirect") && e.contains("worker.webhook.url"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "{e}");
+
+        let (_dir2, db2) = db_with_requests(1).await;
+        notify_worker(&db2, vec![redirector.clone()], None)
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db2).await[0].0, "queued");
+        let e = last_error(&db2).await;
+        assert!(e.contains("307") && e.contains("redirect"), "{e}");
+        assert!(
+            elsewhere.seen.lock().unwrap().is_empty(),
+            "the other origin received a request"
+        );
+    }
+
+    /// Client names come from mail. In Slack, `<…|…>` and `<!channel>` in one
+    /// stay text; in an email, a CR/LF cannot start a header of its own, and
+    /// no control character or escape sequence reaches either.
+    #[tokio::test]
+    async fn notify_escapes_slack_markup_and_strips_controls_from_email() {
+        let slack = serve(vec![]).await;
+        let (port, mails) = smtp_server().await;
+        let (_dir, db) = db_with_requests(1).await;
+        sqlx::query("update access_requests set client_name = ?")
+            .bind("<https://evil.example|click> <!channel> \x1b[2J\x1b]0;pwned\x07\r\nBcc: victim@evil.example")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        notify_worker(&db, vec![slack.url.clone()], Some(port))
+            .run_due(t(0))
+            .await
+            .unwrap();
+        assert_eq!(states(&db).await[0].0, "notified");
+
+        let posted = slack.seen.lock().unwrap().clone();
+        let text = slack_text(&posted[0]);
+        assert!(
+            text.contains("&lt;https://evil.example|click&gt; &lt;!channel&gt;"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<https://"),
+            "{text}"
+        );
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("Collaborator code: 0000"),
+            "the message is intact: {text}"
+        );
+
+        let mails = mails.lock().unwrap().clone();
+        assert_eq!(mails.len(), 1);
+        let mail = &mails[0];
+        let headers = mail.split("\n\n").next().unwrap();
+        assert!(
+            !headers
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "a header was injected: {mail}"
+        );
+        assert!(!mail.contains('\x1b') && !mail.contains('\x07'), "{mail:?}");
+    }
+
     /// Outcomes reach operators once, in order; a message no channel took is
     /// sent again on a later pass (the cursor moves only after delivery).
     #[tokio::test]
@@ -829,10 +956,7 @@ mod webhook_and_notify {
         assert_eq!(worker.announce(t(3)).await.unwrap(), 0, "announced once");
         let posts = slack.seen.lock().unwrap().clone();
         assert_eq!(posts.len(), 2, "the refused post and the delivered one");
-        let text = serde_json::from_slice::<serde_json::Value>(&posts[1].body).unwrap()["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let text = slack_text(&posts[1]);
         assert!(
             text.contains("acme-co.myshopify.com is granted (Acme Co)"),
             "{text}"

@@ -37,10 +37,7 @@ struct TokenError {
 
 impl TokenSource {
     pub fn new(settings: OAuth2Settings) -> Result<TokenSource> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("collabd/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = crate::filer::http_client(Duration::from_secs(30))?;
         Ok(TokenSource {
             refresh_token: settings.refresh_token.clone(),
             settings,
@@ -89,6 +86,12 @@ impl TokenSource {
             ),
         };
         let status = resp.status();
+        if status.is_redirection() {
+            bail!(
+                "the OAuth2 token endpoint {shown} answered {status}, a redirect to {}, which collabd does not follow (it would re-send the refresh token there); set imap.oauth2.token_url to the address that answers",
+                crate::filer::redirect_target(url, &resp)
+            );
+        }
         let body = resp.bytes().await.unwrap_or_default();
         if !status.is_success() {
             // Only the error code and description: the body may echo tokens.
