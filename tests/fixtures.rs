@@ -31,6 +31,15 @@ fn all_fixtures() -> Vec<PathBuf> {
 #[test]
 fn every_fixture_matches_its_expected_json() {
     let classifier = Classifier::with_defaults();
+    // The attack corpus is read as a careful operator runs collabd: with
+    // the agency's forwarders listed.
+    let guarded = Classifier::new(
+        collabd::mail::TrustPolicy {
+            forwarders: Some(vec!["agency.com".into()]),
+            ..collabd::mail::TrustPolicy::default()
+        },
+        collabd::mail::OutcomeRules::new(&[]).unwrap(),
+    );
     let files = all_fixtures();
     assert!(
         files.len() >= 40,
@@ -46,7 +55,8 @@ fn every_fixture_matches_its_expected_json() {
         )
         .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         let raw = std::fs::read(eml).unwrap();
-        let c = classifier.classify(&raw);
+        let hostile = eml.components().any(|c| c.as_os_str() == "hostile");
+        let c = if hostile { &guarded } else { &classifier }.classify(&raw);
         let actual = serde_json::json!({
             "kind": c.kind,
             "grants": c.grants,
