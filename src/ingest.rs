@@ -80,8 +80,8 @@ pub async fn judge(classifier: &Classifier, verifier: &Verifier, raw: &[u8]) -> 
     };
     let verdict = verifier.verify(check).await;
     match classifier.settle(c, verdict) {
-        Ok(c) => Judged::Ready(c),
-        Err((c, why)) => Judged::Deferred(c, why),
+        (c, None) => Judged::Ready(c),
+        (c, Some(why)) => Judged::Deferred(c, why),
     }
 }
 

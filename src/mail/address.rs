@@ -151,7 +151,7 @@ impl<'a> Cursor<'a> {
         let start = self.at;
         loop {
             if self.atom().is_empty() {
-                let ends_here = self.at > start && !self.peek().is_some_and(|c| c == '.');
+                let ends_here = self.at > start && self.peek().is_none_or(|c| c != '.');
                 if trailing_dot && ends_here && self.s[..self.at].ends_with('.') {
                     return Ok(&self.s[start..self.at]);
                 }

@@ -394,18 +394,18 @@ impl Classifier {
 
     /// Applies what DKIM verification found to a classification that asked
     /// for it ([`Classification::dkim`]). A pass keeps the verdict; a failure
-    /// rejects; a DNS failure is returned as `Err` so the caller keeps the
-    /// message to judge again.
+    /// rejects; a DNS failure comes back with its reason, so the caller
+    /// keeps the message to judge again.
     pub fn settle(
         &self,
         mut c: Classification,
         v: DkimVerdict,
-    ) -> Result<Classification, (Classification, String)> {
+    ) -> (Classification, Option<String>) {
         let Some(check) = c.dkim.take() else {
-            return Ok(c);
+            return (c, None);
         };
         match v {
-            DkimVerdict::Pass(_) => Ok(c),
+            DkimVerdict::Pass(_) => (c, None),
             DkimVerdict::Fail(why) => {
                 let how = match check.route {
                     Route::Inline => "the forwarder's own message",
@@ -413,14 +413,15 @@ impl Classifier {
                     Route::AutoForward => "the auto-forwarded original (or an ARC seal)",
                     Route::Direct => "the message",
                 };
-                Ok(c.reject(format!(
+                let reason = format!(
                     "[trust] require = \"dkim\": {how} has no valid DKIM signature aligned with {} ({why})",
                     check.domain
-                )))
+                );
+                (c.reject(reason), None)
             }
             DkimVerdict::TempError(why) => {
                 c.dkim = Some(check);
-                Err((c, why))
+                (c, Some(why))
             }
         }
     }
