@@ -11,6 +11,7 @@
 //! read) only for candidates, in batches; store each message and advance the
 //! checkpoint in one transaction; then apply the after-processing action.
 
+pub mod answers;
 pub mod conn;
 pub mod oauth;
 
@@ -30,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{AfterProcessing, ImapAuth, ImapSettings};
 use crate::ingest::Ingestor;
 use crate::store::{self, Event, Source, WatcherHealth};
+use answers::UidRange;
 use conn::{ImapSession, Login, within};
 use oauth::TokenSource;
 
@@ -460,6 +462,7 @@ impl Watcher {
         let uidvalidity = mb
             .uid_validity
             .ok_or_else(|| anyhow!("the server sent no UIDVALIDITY for `{}`", status.folder))?;
+        let uid_next = answers::uid_next(&status.folder, mb.uid_next)?;
         let last_uid = match store::mailbox_checkpoint(conn, name).await? {
             Some((Some(v), uid)) if v == uidvalidity => uid,
             previous => {
@@ -470,14 +473,18 @@ impl Watcher {
                     );
                 }
                 status.expect_within(limit);
-                let start = self.first_uid(sess, &mb).await?;
+                let start = self.first_uid(sess, &status.folder, &mb).await?;
                 let now = store::timestamp(chrono::Utc::now());
                 store::set_checkpoint(conn, name, uidvalidity, start, &now).await?;
                 start
             }
         };
-        let nothing_new = mb.exists == 0 || mb.uid_next.is_some_and(|next| next <= last_uid + 1);
-        let upto = mb.uid_next.map(|next| next.saturating_sub(1));
+        if let Some(next) = uid_next {
+            answers::uid_next_ahead(&status.folder, next, last_uid, uidvalidity)?;
+        }
+        // Past the checks UIDNEXT is above the checkpoint, so `next - 1` holds.
+        let upto = uid_next.map(|next| next - 1);
+        let nothing_new = mb.exists == 0 || upto == Some(last_uid);
         Ok((uidvalidity, (!nothing_new).then_some((last_uid, upto))))
     }
 
@@ -494,22 +501,25 @@ impl Watcher {
         mut last_uid: u32,
         upto: Option<u32>,
     ) -> Result<bool> {
-        let mut from = last_uid.saturating_add(1);
+        // The checkpoint at u32::MAX leaves no UID to ask for.
+        let Some(mut from) = last_uid.checked_add(1) else {
+            return Ok(true);
+        };
         loop {
-            let (range, to) = match upto {
+            let range = match upto {
                 Some(end) if from > end => return Ok(true),
-                Some(end) => {
-                    let to = end.min(from.saturating_add(UID_WINDOW - 1));
-                    (format!("{from}:{to}"), Some(to))
-                }
-                None => (format!("{from}:*"), None),
+                Some(end) => UidRange {
+                    from,
+                    to: Some(end.min(from.saturating_add(UID_WINDOW - 1))),
+                },
+                None => UidRange { from, to: None },
             };
             let (finished, reached) = self
                 .fetch_range(sess, pass, conn, uidvalidity, last_uid, range)
                 .await?;
             last_uid = reached;
-            match to {
-                Some(to) if finished && to < u32::MAX => from = to + 1,
+            match range.to.and_then(|to| to.checked_add(1)) {
+                Some(next) if finished => from = next,
                 _ => return Ok(finished),
             }
         }
@@ -525,7 +535,7 @@ impl Watcher {
         conn: &mut sqlx::SqliteConnection,
         uidvalidity: u32,
         mut last_uid: u32,
-        range: String,
+        range: UidRange,
     ) -> Result<(bool, u32)> {
         let Pass {
             status,
@@ -544,17 +554,27 @@ impl Watcher {
         );
         let mut heads: Vec<Head> = Vec::new();
         {
-            let mut stream =
-                within(limit, "UID FETCH (headers)", sess.uid_fetch(range, &query)).await?;
+            let mut stream = within(
+                limit,
+                "UID FETCH (headers)",
+                sess.uid_fetch(range.to_string(), &query),
+            )
+            .await?;
             loop {
                 status.expect_within(limit);
                 let Some(f) = within(limit, "UID FETCH (headers)", stream.try_next()).await? else {
                     break;
                 };
-                // `n:*` names the last message even when its UID is below n.
-                let Some(uid) = f.uid.filter(|u| *u > last_uid) else {
+                // A FETCH with neither size nor header is the server's news
+                // of another message's flags, not an answer.
+                let Some(uid) = f.uid.filter(|_| f.size.is_some() || f.header().is_some()) else {
                     continue;
                 };
+                let uid = answers::fetched(&status.folder, range, uid)?;
+                // `n:*` names the last message even when its UID is below n.
+                if uid <= last_uid {
+                    continue;
+                }
                 let header = f.header().unwrap_or_default();
                 heads.push(Head {
                     uid,
@@ -732,6 +752,7 @@ impl Watcher {
     async fn first_uid(
         &self,
         sess: &mut ImapSession,
+        folder: &str,
         mb: &async_imap::types::Mailbox,
     ) -> Result<u32> {
         let Some(since) = self.settings.since else {
@@ -744,10 +765,12 @@ impl Watcher {
             sess.uid_search(&query),
         )
         .await?;
-        Ok(match uids.iter().min() {
-            Some(first) => first - 1,
-            None => mb.uid_next.map_or(0, |n| n.saturating_sub(1)),
-        })
+        Ok(
+            match answers::before_first_found(folder, &uids, mb.uid_next)? {
+                Some(start) => start,
+                None => mb.uid_next.map_or(0, |n| n.saturating_sub(1)),
+            },
+        )
     }
 
     /// Retries the actions a crash or a failure left undone, before this
