@@ -65,11 +65,19 @@ pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
         r.line(true, "imap", "no [imap] table: no mailbox will be watched");
     }
     check_worker(&mut r, &settings).await;
-    if let Some(addr) = settings.http_listen {
+    if let Some(http) = &settings.http {
+        let remote = if http.remote {
+            " (reachable from other hosts: http.allow_remote = true)"
+        } else {
+            ""
+        };
         r.line(
             true,
             "http",
-            format!("/healthz and /metrics will be served on http://{addr}"),
+            format!(
+                "/healthz and /metrics will be served on http://{}{remote}",
+                http.listen
+            ),
         );
     }
     if r.failed {

@@ -57,7 +57,28 @@ pub struct RawLog {
 pub struct RawHttp {
     /// Address and port, e.g. "127.0.0.1:9464".
     pub listen: String,
+    /// The endpoint has no authentication, so a non-loopback `listen` is
+    /// refused unless this says the operator meant it.
+    pub allow_remote: Option<bool>,
+    /// A client must send a request's headers within this many seconds of
+    /// connecting (or of its previous request), else it is disconnected.
+    pub header_timeout_seconds: Option<u64>,
 }
+
+/// Validated `[http]` settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub listen: std::net::SocketAddr,
+    /// True when `listen` is not a loopback address (allowed by
+    /// `http.allow_remote`).
+    pub remote: bool,
+    /// Frees a connection slot held by a client that is slow, or silent,
+    /// in sending its headers: a slowloris cannot keep `/healthz` down.
+    pub header_timeout: Duration,
+}
+
+/// Monitoring sends its request at once; ten seconds is generous.
+pub const DEFAULT_HTTP_HEADER_TIMEOUT_S: u64 = 10;
 
 /// `[imap]`: the mailbox the Leadsie emails are forwarded to.
 #[derive(Debug, Default, Deserialize)]
@@ -227,8 +248,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// The IMAP watcher; `None` when the file has no `[imap]` table.
     pub imap: Option<ImapSettings>,
-    /// Where `/healthz` and `/metrics` are served, if anywhere.
-    pub http_listen: Option<std::net::SocketAddr>,
+    /// Where and how `/healthz` and `/metrics` are served, if anywhere.
+    pub http: Option<HttpSettings>,
     /// Connections without TLS that an `insecure = true` allowed, one line
     /// each naming the setting; `check-config` and `run` warn of them.
     pub insecure: Vec<String>,
@@ -545,27 +566,11 @@ impl Settings {
                 &format!("`{level}` is not a level (error, warn, info, debug, trace) or filter"),
             ));
         }
-        let http_listen = raw
-            .http
-            .map(|h| {
-                h.listen
-                    .trim()
-                    .parse::<std::net::SocketAddr>()
-                    .map_err(|_| {
-                        invalid(
-                            "http.listen",
-                            &format!(
-                                "`{}` is not an address and port such as 127.0.0.1:9464",
-                                h.listen
-                            ),
-                        )
-                    })
-            })
-            .transpose()?;
+        let http = raw.http.map(http_settings).transpose()?;
         Ok(Settings {
             worker,
             imap,
-            http_listen,
+            http,
             insecure,
             database_path: raw.database.path.unwrap_or_else(default_database_path),
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
@@ -596,6 +601,45 @@ impl Settings {
             verifier: std::sync::Arc::new(crate::dkim::Verifier::new(&self.nameservers)?),
         })
     }
+}
+
+fn http_settings(h: RawHttp) -> Result<HttpSettings, ConfigError> {
+    let listen: std::net::SocketAddr = h.listen.trim().parse().map_err(|_| {
+        invalid(
+            "http.listen",
+            &format!(
+                "`{}` is not an address and port such as 127.0.0.1:9464",
+                h.listen
+            ),
+        )
+    })?;
+    // `::ffff:127.0.0.1` is loopback too.
+    let remote = !listen.ip().to_canonical().is_loopback();
+    if remote && h.allow_remote != Some(true) {
+        return Err(invalid(
+            "http.listen",
+            &format!(
+                "{listen} is not a loopback address, and /healthz and /metrics have no authentication; use 127.0.0.1 or [::1], or set http.allow_remote = true and let a firewall decide who reaches the port"
+            ),
+        ));
+    }
+    let header_timeout = match h
+        .header_timeout_seconds
+        .unwrap_or(DEFAULT_HTTP_HEADER_TIMEOUT_S)
+    {
+        0 => {
+            return Err(invalid(
+                "http.header_timeout_seconds",
+                "must be at least 1 second",
+            ));
+        }
+        n => Duration::from_secs(n),
+    };
+    Ok(HttpSettings {
+        listen,
+        remote,
+        header_timeout,
+    })
 }
 
 fn worker_settings(

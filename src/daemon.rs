@@ -60,13 +60,13 @@ pub async fn run(settings: &Settings) -> Result<()> {
         watcher.clone(),
         shutdown.clone(),
     ));
-    if let Some(addr) = settings.http_listen {
+    if let Some(http) = &settings.http {
         let health = crate::http::Health {
             db: db.clone(),
             watcher: watcher.clone(),
         };
         // Without the endpoint collabd still does its job: say so, go on.
-        if let Err(e) = crate::http::serve(addr, health, shutdown.clone()).await {
+        if let Err(e) = crate::http::serve(http, health, shutdown.clone()).await {
             tracing::error!("{e:#}; /healthz and /metrics are not served");
         }
     }

@@ -1,23 +1,44 @@
 //! `[http] listen`: `/healthz` (200, or 503 when the watcher is unhealthy or
 //! the queue is stuck) and `/metrics` in Prometheus text format. Read-only;
 //! figures come from the database, the watcher's state from memory.
+//!
+//! Whatever clients do, the listener never costs the daemon more than
+//! [`MAX_CONNECTIONS`] sockets: a client that is slow to send its headers is
+//! cut off after `http.header_timeout_seconds`, any connection after
+//! [`CONNECTION_LIFETIME`], and connections past the cap are closed at once.
+//! Without those limits, a thousand trickling clients once kept `/healthz`
+//! down and took the file descriptors the database needed.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::HttpSettings;
 use crate::imap::Watcher;
 use crate::store::{self, Db, Figures};
 
 /// A queued request due this long ago, or a claim expired this long ago,
 /// means the worker is not keeping up: the queue is stuck.
 pub const STUCK_AFTER_S: i64 = 15 * 60;
+
+/// Connections served at once. Monitoring needs a handful; the cap keeps
+/// file descriptors for the database and IMAP whatever arrives. Above it a
+/// new connection is closed at once rather than queued.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// The longest any one connection may last, keep-alive included, so a
+/// client that reads its answer slowly (or never) still frees its slot.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+
+/// How often connections refused at the cap are reported.
+const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct Health {
@@ -27,23 +48,54 @@ pub struct Health {
 
 /// Binds now (so a bad address is reported at start) and serves until
 /// shutdown.
-pub async fn serve(addr: SocketAddr, health: Health, shutdown: CancellationToken) -> Result<()> {
+pub async fn serve(
+    settings: &HttpSettings,
+    health: Health,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let addr = settings.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on http.listen = {addr}"))?;
-    tracing::info!("health and metrics on http://{addr}/healthz and /metrics");
+    if settings.remote {
+        tracing::warn!(
+            "health and metrics on http://{addr}/healthz and /metrics, reachable from other hosts (http.allow_remote = true); they have no authentication"
+        );
+    } else {
+        tracing::info!("health and metrics on http://{addr}/healthz and /metrics");
+    }
+    let header_timeout = settings.header_timeout;
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
+        // Connections turned away are counted and logged at most once a
+        // minute, so a flood cannot fill the log either.
+        let mut refused: u64 = 0;
+        let mut warned_at: Option<tokio::time::Instant> = None;
         loop {
             let stream = tokio::select! {
                 a = listener.accept() => match a {
                     Ok((s, _)) => s,
                     Err(e) => {
                         tracing::warn!("http: accept failed: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
                 },
                 _ = shutdown.cancelled() => return,
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                drop(stream);
+                refused += 1;
+                if warned_at.is_none_or(|t| t.elapsed() >= REFUSALS_LOGGED_EVERY) {
+                    tracing::warn!(
+                        "http: {MAX_CONNECTIONS} connections already open; closed {refused} new connection(s) at once (a client slower than http.header_timeout_seconds = {} is cut off, any connection after {} s)",
+                        header_timeout.as_secs(),
+                        CONNECTION_LIFETIME.as_secs()
+                    );
+                    refused = 0;
+                    warned_at = Some(tokio::time::Instant::now());
+                }
+                continue;
             };
             let health = health.clone();
             tokio::spawn(async move {
@@ -51,9 +103,13 @@ pub async fn serve(addr: SocketAddr, health: Health, shutdown: CancellationToken
                     let health = health.clone();
                     async move { Ok::<_, std::convert::Infallible>(answer(&health, &req).await) }
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                // Either way the connection is over; the client's loss.
+                let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+                drop(slot);
             });
         }
     });

@@ -592,3 +592,164 @@ fn at_trace_level_the_log_shows_neither_the_imap_password_nor_a_code() {
     );
     assert!(!log.contains("7319"), "the full code reached the log");
 }
+
+/// GET over a fresh connection, or `None` when the listener closed it (at
+/// its connection cap) or the answer could not be read.
+fn try_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+/// A slowloris client: sends a header line one byte a second and never ends
+/// it. True once the server has closed the connection; false if it was
+/// still open after `limit` seconds.
+fn trickle(mut s: TcpStream, limit: u32) -> bool {
+    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let line = b"GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut buf = [0u8; 512];
+    for i in 0..limit as usize {
+        if s.write_all(&line[i % line.len()..][..1]).is_err() {
+            return true;
+        }
+        match s.read(&mut buf) {
+            // An answer (408) or the end: either way the server let go.
+            Ok(_) => return true,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Issue 9: 1,100 trickling connections once kept /healthz down and took
+/// the file descriptors the database needed. With a connection cap and a
+/// header timeout, 300 of them against a daemon limited to 256 open files
+/// cost it nothing: a grant is still stored, every slow connection is cut
+/// off, /healthz answers through a fresh connection, no accept ever fails.
+#[test]
+fn slowloris_clients_neither_keep_healthz_down_nor_starve_the_daemon() {
+    let dc = Dovecot::start(Options::default());
+    let port = dovecot::free_port();
+    let mut d = Daemon::tls(
+        &dc,
+        &format!("[http]\nlisten = \"127.0.0.1:{port}\"\nheader_timeout_seconds = 2"),
+    );
+    d.start_wrapped(&["prlimit", "--nofile=256:256", "--"], &[])
+        .wait_idle();
+    wait_for(Duration::from_secs(10), "/healthz", || {
+        try_get(port, "/healthz").is_some_and(|(s, _)| s == 200)
+    });
+
+    let attackers: Vec<_> = (0..300)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .map(|s| std::thread::spawn(move || trickle(s, 60)))
+        .collect();
+    dc.append("INBOX", &[grant("slowloris-shop", "7373", 1)]);
+    wait_for(Duration::from_secs(30), "the grant under attack", || {
+        d.requests() == 1
+    });
+    wait_for(
+        Duration::from_secs(30),
+        "/healthz through a fresh connection",
+        || try_get(port, "/healthz").is_some_and(|(s, _)| s == 200),
+    );
+    let held = attackers
+        .into_iter()
+        .map(|a| a.join().unwrap())
+        .filter(|closed| !closed)
+        .count();
+    assert_eq!(held, 0, "slow connections the server never closed");
+    assert_eq!(try_get(port, "/healthz").map(|(s, _)| s), Some(200));
+    assert!(d.alive(), "{}", d.log());
+    let log = d.log();
+    assert!(!log.contains("accept failed"), "{log}");
+    assert!(!log.contains("unable to open database file"), "{log}");
+}
+
+/// `collabd run` (here with a deadline, in case it did start) : exit code
+/// and stderr.
+fn run_briefly(cfg: &std::path::Path) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env_remove("COLLABD_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// /healthz and /metrics have no authentication: a listen address other
+/// hosts can reach is refused at start unless `http.allow_remote` says the
+/// operator meant it.
+#[test]
+fn a_non_loopback_http_listen_needs_allow_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = dovecot::free_port();
+    let cfg = config_in(
+        dir.path(),
+        &format!("[http]\nlisten = \"0.0.0.0:{port}\"\n"),
+    );
+    let (code, err) = run_briefly(&cfg);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "config setting http.listen: 0.0.0.0:{port} is not a loopback address"
+        )) && err.contains("http.allow_remote = true"),
+        "{err}"
+    );
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+
+    let check = |http: &str| {
+        let cfg = config_in(dir.path(), &format!("[http]\n{http}\n"));
+        collabd(&["check-config", "--config", cfg.to_str().unwrap()])
+    };
+    let (code, out, _) = check(&format!("listen = \"0.0.0.0:{port}\"\nallow_remote = true"));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ok   http: /healthz and /metrics will be served on http://0.0.0.0:{port} (reachable from other hosts: http.allow_remote = true)"
+        )),
+        "{out}"
+    );
+
+    // Loopback in any spelling needs nothing more.
+    for listen in [
+        format!("[::1]:{port}"),
+        format!("[::ffff:127.0.0.1]:{port}"),
+    ] {
+        let (code, out, _) = check(&format!("listen = \"{listen}\""));
+        assert_eq!(code, Some(0), "{listen}: {out}");
+    }
+
+    let (code, out, _) = check(&format!(
+        "listen = \"127.0.0.1:{port}\"\nheader_timeout_seconds = 0"
+    ));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("http.header_timeout_seconds: must be at least 1 second"),
+        "{out}"
+    );
+}

@@ -11,6 +11,7 @@
 //! read) only for candidates, in batches; store each message and advance the
 //! checkpoint in one transaction; then apply the after-processing action.
 
+pub mod answers;
 pub mod conn;
 pub mod oauth;
 
@@ -30,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{AfterProcessing, ImapAuth, ImapSettings};
 use crate::ingest::Ingestor;
 use crate::store::{self, Event, Source, WatcherHealth};
+use answers::UidRange;
 use conn::{ImapSession, Login, within};
 use oauth::TokenSource;
 
@@ -122,11 +124,10 @@ struct Pass<'a> {
 
 /// Why the wait for mail ended.
 enum Wake {
-    /// The server announced new mail (EXISTS): fetch it, no re-SELECT.
-    NewMail,
-    /// Time to look again (poll, IDLE renewal, or an unclear wake-up):
-    /// re-SELECT, which also notices a changed UIDVALIDITY.
-    Recheck,
+    /// New mail was announced, or it is time to look again (poll, IDLE
+    /// renewal): the next sync re-SELECTs, which also notices a changed
+    /// UIDVALIDITY and bounds the UIDs the server may send.
+    Look,
     Shutdown,
 }
 
@@ -273,12 +274,10 @@ impl Watcher {
             wait = if has_idle { "IDLE" } else { "polling" },
             "IMAP watcher connected"
         );
-        // The UIDVALIDITY of the selected folder, when a re-SELECT can be skipped.
-        let mut selected: Option<u32> = None;
         loop {
             self.health(status, WatcherHealth::without_error("syncing", true))
                 .await;
-            let (finished, uidvalidity) = self
+            let finished = self
                 .sync(
                     &mut sess,
                     Pass {
@@ -286,7 +285,6 @@ impl Watcher {
                         shutdown,
                         has_move,
                     },
-                    selected,
                 )
                 .await?;
             *synced = true;
@@ -300,11 +298,9 @@ impl Watcher {
             .await;
             let (next, wake) = self.wait(sess, status, shutdown, has_idle).await?;
             sess = next;
-            selected = match wake {
-                Wake::NewMail => Some(uidvalidity),
-                Wake::Recheck => None,
-                Wake::Shutdown => break,
-            };
+            if matches!(wake, Wake::Shutdown) {
+                break;
+            }
         }
         status.expect_within(limit);
         let _ = tokio::time::timeout(limit.min(Duration::from_secs(5)), sess.logout()).await;
@@ -360,12 +356,12 @@ impl Watcher {
             );
         }
         if news {
-            return Ok((sess, Wake::NewMail));
+            return Ok((sess, Wake::Look));
         }
         if !has_idle {
             status.expect_within(s.poll);
             tokio::select! {
-                _ = tokio::time::sleep(s.poll) => return Ok((sess, Wake::Recheck)),
+                _ = tokio::time::sleep(s.poll) => return Ok((sess, Wake::Look)),
                 _ = shutdown.cancelled() => return Ok((sess, Wake::Shutdown)),
             }
         }
@@ -380,17 +376,11 @@ impl Watcher {
             tokio::pin!(fut);
             tokio::select! {
                 r = &mut fut => match r.map_err(|e| conn::failed("IDLE", e.into()))? {
-                    IdleResponse::NewData(d) => {
-                        use async_imap::imap_proto::{MailboxDatum, Response};
-                        match d.parsed() {
-                            Response::MailboxData(MailboxDatum::Exists(_) | MailboxDatum::Recent(_)) => Wake::NewMail,
-                            _ => Wake::Recheck,
-                        }
-                    }
-                    // Timeout or the connection ended: DONE will tell which.
-                    IdleResponse::Timeout | IdleResponse::ManualInterrupt => Wake::Recheck,
+                    // New data, a timeout or the end of the connection:
+                    // DONE and the SELECT that follows will tell which.
+                    IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => Wake::Look,
                 },
-                _ = tokio::time::sleep(s.idle_renew) => Wake::Recheck,
+                _ = tokio::time::sleep(s.idle_renew) => Wake::Look,
                 _ = shutdown.cancelled() => Wake::Shutdown,
             }
         };
@@ -402,39 +392,21 @@ impl Watcher {
     }
 
     /// Brings the folder's checkpoint up to the newest message. Returns
-    /// false when it stopped early for shutdown, and the folder's
-    /// UIDVALIDITY. `selected` skips the SELECT when the folder is still
-    /// selected and the server just announced new mail (one round trip
-    /// less); the checkpoint must still carry that UIDVALIDITY.
-    async fn sync(
-        &self,
-        sess: &mut ImapSession,
-        pass: Pass<'_>,
-        selected: Option<u32>,
-    ) -> Result<(bool, u32)> {
+    /// false when it stopped early for shutdown. Every sync re-SELECTs, even right after IDLE announced
+    /// new mail: SELECT's UIDNEXT is the bound every UID the server then
+    /// sends is checked against, so a hostile `n:*` answer cannot carry the
+    /// checkpoint past it (one round trip, a few milliseconds).
+    async fn sync(&self, sess: &mut ImapSession, pass: Pass<'_>) -> Result<bool> {
         let status = pass.status;
-        let name = status.name.as_str();
         let mut conn = self.ingestor.db.pool.acquire().await?;
-        let still_selected = match selected {
-            Some(v) => match store::mailbox_checkpoint(&mut conn, name).await? {
-                Some((Some(cv), uid)) if cv == v => Some((v, uid)),
-                _ => None,
-            },
-            None => None,
-        };
-        let (uidvalidity, new) = match still_selected {
-            Some((v, from)) => (v, Some((from, None))),
-            None => self.select(sess, status, &mut conn).await?,
-        };
+        let (uidvalidity, new) = self.select(sess, status, &mut conn).await?;
         self.retry_actions(sess, pass, &mut conn, uidvalidity)
             .await?;
         let Some((last_uid, upto)) = new else {
-            return Ok((true, uidvalidity));
+            return Ok(true);
         };
-        let finished = self
-            .fetch_new(sess, pass, &mut conn, uidvalidity, last_uid, upto)
-            .await?;
-        Ok((finished, uidvalidity))
+        self.fetch_new(sess, pass, &mut conn, uidvalidity, last_uid, upto)
+            .await
     }
 
     /// SELECTs the folder and reconciles its UIDVALIDITY with the checkpoint.
@@ -460,6 +432,7 @@ impl Watcher {
         let uidvalidity = mb
             .uid_validity
             .ok_or_else(|| anyhow!("the server sent no UIDVALIDITY for `{}`", status.folder))?;
+        let uid_next = answers::uid_next(&status.folder, mb.uid_next)?;
         let last_uid = match store::mailbox_checkpoint(conn, name).await? {
             Some((Some(v), uid)) if v == uidvalidity => uid,
             previous => {
@@ -470,14 +443,18 @@ impl Watcher {
                     );
                 }
                 status.expect_within(limit);
-                let start = self.first_uid(sess, &mb).await?;
+                let start = self.first_uid(sess, &status.folder, &mb).await?;
                 let now = store::timestamp(chrono::Utc::now());
                 store::set_checkpoint(conn, name, uidvalidity, start, &now).await?;
                 start
             }
         };
-        let nothing_new = mb.exists == 0 || mb.uid_next.is_some_and(|next| next <= last_uid + 1);
-        let upto = mb.uid_next.map(|next| next.saturating_sub(1));
+        if let Some(next) = uid_next {
+            answers::uid_next_ahead(&status.folder, next, last_uid, uidvalidity)?;
+        }
+        // Past the checks UIDNEXT is above the checkpoint, so `next - 1` holds.
+        let upto = uid_next.map(|next| next - 1);
+        let nothing_new = mb.exists == 0 || upto == Some(last_uid);
         Ok((uidvalidity, (!nothing_new).then_some((last_uid, upto))))
     }
 
@@ -494,22 +471,25 @@ impl Watcher {
         mut last_uid: u32,
         upto: Option<u32>,
     ) -> Result<bool> {
-        let mut from = last_uid.saturating_add(1);
+        // The checkpoint at u32::MAX leaves no UID to ask for.
+        let Some(mut from) = last_uid.checked_add(1) else {
+            return Ok(true);
+        };
         loop {
-            let (range, to) = match upto {
+            let range = match upto {
                 Some(end) if from > end => return Ok(true),
-                Some(end) => {
-                    let to = end.min(from.saturating_add(UID_WINDOW - 1));
-                    (format!("{from}:{to}"), Some(to))
-                }
-                None => (format!("{from}:*"), None),
+                Some(end) => UidRange {
+                    from,
+                    to: Some(end.min(from.saturating_add(UID_WINDOW - 1))),
+                },
+                None => UidRange { from, to: None },
             };
             let (finished, reached) = self
                 .fetch_range(sess, pass, conn, uidvalidity, last_uid, range)
                 .await?;
             last_uid = reached;
-            match to {
-                Some(to) if finished && to < u32::MAX => from = to + 1,
+            match range.to.and_then(|to| to.checked_add(1)) {
+                Some(next) if finished => from = next,
                 _ => return Ok(finished),
             }
         }
@@ -525,7 +505,7 @@ impl Watcher {
         conn: &mut sqlx::SqliteConnection,
         uidvalidity: u32,
         mut last_uid: u32,
-        range: String,
+        range: UidRange,
     ) -> Result<(bool, u32)> {
         let Pass {
             status,
@@ -544,17 +524,27 @@ impl Watcher {
         );
         let mut heads: Vec<Head> = Vec::new();
         {
-            let mut stream =
-                within(limit, "UID FETCH (headers)", sess.uid_fetch(range, &query)).await?;
+            let mut stream = within(
+                limit,
+                "UID FETCH (headers)",
+                sess.uid_fetch(range.to_string(), &query),
+            )
+            .await?;
             loop {
                 status.expect_within(limit);
                 let Some(f) = within(limit, "UID FETCH (headers)", stream.try_next()).await? else {
                     break;
                 };
-                // `n:*` names the last message even when its UID is below n.
-                let Some(uid) = f.uid.filter(|u| *u > last_uid) else {
+                // A FETCH with neither size nor header is the server's news
+                // of another message's flags, not an answer.
+                let Some(uid) = f.uid.filter(|_| f.size.is_some() || f.header().is_some()) else {
                     continue;
                 };
+                let uid = answers::fetched(&status.folder, range, uid)?;
+                // `n:*` names the last message even when its UID is below n.
+                if uid <= last_uid {
+                    continue;
+                }
                 let header = f.header().unwrap_or_default();
                 heads.push(Head {
                     uid,
@@ -737,6 +727,7 @@ impl Watcher {
     async fn first_uid(
         &self,
         sess: &mut ImapSession,
+        folder: &str,
         mb: &async_imap::types::Mailbox,
     ) -> Result<u32> {
         let Some(since) = self.settings.since else {
@@ -749,10 +740,12 @@ impl Watcher {
             sess.uid_search(&query),
         )
         .await?;
-        Ok(match uids.iter().min() {
-            Some(first) => first - 1,
-            None => mb.uid_next.map_or(0, |n| n.saturating_sub(1)),
-        })
+        Ok(
+            match answers::before_first_found(folder, &uids, mb.uid_next)? {
+                Some(start) => start,
+                None => mb.uid_next.map_or(0, |n| n.saturating_sub(1)),
+            },
+        )
     }
 
     /// Retries the actions a crash or a failure left undone, before this
