@@ -753,3 +753,96 @@ fn a_non_loopback_http_listen_needs_allow_remote() {
         "{out}"
     );
 }
+
+/// Issue 9: one email whose extraction was quadratic once stalled the
+/// daemon for good (classification ran on the async runtime, so /healthz
+/// and WATCHDOG=1 stopped, systemd restarted it, and it fetched the same
+/// message again forever). Now poison messages are read within their budget
+/// off the runtime, stored, and passed: the grant behind them arrives, and
+/// the daemon keeps answering and keeps feeding the watchdog throughout.
+#[test]
+fn a_poison_message_neither_stalls_the_mailbox_nor_silences_the_daemon() {
+    use std::os::unix::net::UnixDatagram;
+    let dc = Dovecot::start(Options::default());
+    let port = dovecot::free_port();
+    let mut d = Daemon::tls(&dc, &format!("[http]\nlisten = \"127.0.0.1:{port}\""));
+    let sock_path = d.dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    d.start_with(&[
+        ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+        ("WATCHDOG_USEC", "1000000"),
+    ])
+    .wait_idle();
+
+    let mut stores = String::new();
+    while stores.len() < 4 << 20 {
+        stores.push_str(&format!(
+            "Store: s{}.myshopify.com collaborator code 1234 ",
+            stores.len()
+        ));
+    }
+    let poison = |from: &str, body: &str| {
+        format!(
+            "From: {from}\r\nSubject: Shopify collaborator access\r\nDate: Mon, 02 Nov 2026 10:00:00 +0000\r\n\r\nShopify collaborator code\r\n{body}\r\n"
+        )
+        .into_bytes()
+    };
+    dc.append(
+        "INBOX",
+        &[
+            poison("Leadsie <notifications@leadsie.com>", &stores),
+            poison("Eve <eve@evil.example>", &stores.replace(' ', "\r\n")),
+            poison(
+                "Leadsie <notifications@leadsie.com>",
+                &"\r\n".repeat(6 << 20),
+            ),
+            grant("after-poison", "8080", 1),
+        ],
+    );
+
+    // Drain the notify socket while waiting for the grant, and ask /healthz
+    // as an operator's monitoring would.
+    let mut watchdog_pings = 0;
+    let mut healthz_answers = 0;
+    let mut buf = [0u8; 4096];
+    wait_for(
+        Duration::from_secs(60),
+        "the grant behind the poison",
+        || {
+            while let Ok(n) = sock.recv(&mut buf) {
+                watchdog_pings += String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .filter(|l| *l == "WATCHDOG=1")
+                    .count();
+            }
+            if try_get(port, "/healthz").is_some() {
+                healthz_answers += 1;
+            }
+            d.requests() == 1
+        },
+    );
+    assert!(
+        watchdog_pings >= 1,
+        "WATCHDOG=1 stopped while the poison was read"
+    );
+    assert!(healthz_answers >= 1, "/healthz stopped answering");
+    assert_eq!(try_get(port, "/healthz").map(|(s, _)| s), Some(200));
+    // Nothing was lost: every poison is stored with its verdict, and the
+    // checkpoint is past them all.
+    assert_eq!(
+        support::daemon::sql(&d.db, "select count(*) from messages"),
+        "4"
+    );
+    assert_eq!(
+        support::daemon::sql(&d.db, "select store_domain from access_requests"),
+        "after-poison.myshopify.com"
+    );
+    assert_eq!(
+        support::daemon::sql(&d.db, "select last_uid from mailbox_state"),
+        "4"
+    );
+    let (_, code) = d.sigterm();
+    assert_eq!(code, Some(0));
+}
