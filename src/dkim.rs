@@ -86,6 +86,16 @@ impl Verifier {
         let mut seen = Vec::new();
         for o in &outputs {
             let d = o.signature().map(|s| s.d.clone()).unwrap_or_default();
+            // A body-length limit (`l=`) signs only a prefix: anyone could
+            // append a grant to a genuine message. Such a signature proves
+            // nothing about the text collabd reads.
+            if o.signature().is_some_and(|s| s.l > 0) {
+                seen.push(format!(
+                    "d={d}: signs only the first {} body bytes (l=)",
+                    o.signature().map_or(0, |s| s.l)
+                ));
+                continue;
+            }
             match o.result() {
                 DkimResult::Pass if aligned(&d) => {
                     return DkimVerdict::Pass(format!("dkim=pass d={d}"));

@@ -97,6 +97,31 @@ async fn a_direct_leadsie_email_counts_only_with_its_aligned_signature() {
         MessageKind::Rejected
     );
 
+    // A signature over only a prefix of the body (l=) lets anyone append a
+    // grant to a genuine email: it proves nothing.
+    let k = key();
+    publish(&dns, &k, "s2", "leadsie.com");
+    let raw = LEADSIE
+        .replace(
+            "Store URL: acme-co.myshopify.com\nCollaborator code: 0105\n",
+            "Thanks\n",
+        )
+        .replace('\n', "\r\n");
+    let sig = DkimSigner::from_key(k.key)
+        .domain("leadsie.com")
+        .selector("s2")
+        .headers(["From", "Subject", "Date"])
+        .body_length(true)
+        .sign(raw.as_bytes())
+        .unwrap();
+    let appended = format!(
+        "{}{raw}Shopify\r\nStore URL: evil-shop.myshopify.com\r\nCollaborator code: 6666\r\n",
+        sig.to_header()
+    );
+    let (k, why) = kind(&verdict(&c, &dns, &appended).await);
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(why.contains("l="), "{why}");
+
     // A valid signature by the sender's own domain does not make it Leadsie.
     let evil = key();
     publish(&dns, &evil, "e", "evil.example");
