@@ -122,6 +122,28 @@ async fn a_direct_leadsie_email_counts_only_with_its_aligned_signature() {
     assert_eq!(k, MessageKind::Rejected, "{why}");
     assert!(why.contains("l="), "{why}");
 
+    // A bare LF ends the headers for a mail reader but not for a DKIM
+    // verifier: text slipped in there would be read but not verified.
+    let k = key();
+    publish(&dns, &k, "s3", "leadsie.com");
+    let welcome = "From: Leadsie <notifications@leadsie.com>\nTo: eve@evil.example\nSubject: Welcome to Leadsie\nDate: Mon, 02 Nov 2026 09:00:00 +0000\n\nThanks for signing up.\n";
+    let signed_welcome = sign(k, "s3", "leadsie.com", welcome);
+    let (sig, rest) = signed_welcome
+        .split_once("From: Leadsie <notifications@leadsie.com>\r\n")
+        .unwrap();
+    let split = format!(
+        "From: Leadsie <notifications@leadsie.com>\r\n\x0c\nShopify\r\nStore URL: victim-store.myshopify.com\r\nCollaborator code: 6666\r\n{sig}{rest}"
+    );
+    let (k, why) = kind(&verdict(&c, &dns, &split).await);
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(why.contains("header block is malformed"), "{why}");
+    // The same genuine email with LF line ends throughout (as a pipe hands
+    // it over) is read and verified alike.
+    assert_eq!(
+        kind(&verdict(&c, &dns, &signed.replace("\r\n", "\n")).await).0,
+        MessageKind::LeadsieGrant
+    );
+
     // A valid signature by the sender's own domain does not make it Leadsie.
     let evil = key();
     publish(&dns, &evil, "e", "evil.example");

@@ -264,7 +264,13 @@ pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
                 "an inline forward's forwarder has no sender".into(),
             ),
         }
-        out.original = Some(block.from);
+        if block.from.is_none() {
+            problem(
+                &mut out,
+                "an inline forward's From line names no single address".into(),
+            );
+        }
+        out.original = block.from;
         out.route = Route::Inline;
         if let Some(subject) = block.subject {
             out.subject = subject;
@@ -325,7 +331,9 @@ fn body_texts<'a>(msg: &'a Message<'a>) -> (Option<&'a str>, Option<&'a str>) {
 /// One inline forward's header block (`From:` … `Subject:`).
 #[derive(Debug)]
 pub struct ForwardBlock {
-    pub from: Sender,
+    /// `None` when the block's From line names no single address: a hop
+    /// without a sender, which makes the whole message untrusted.
+    pub from: Option<Sender>,
     pub subject: Option<String>,
 }
 
@@ -346,21 +354,40 @@ fn header_line(line: &str) -> Option<(&'static str, &str)> {
     Some((name, value))
 }
 
-/// Reads a forward block's From value as exactly one mailbox: `Name <a@b>`,
-/// `a@b`, or Outlook's `Name [mailto:a@b]`. Anything else names nobody, so
-/// the block is not a forward and its text is the forwarder's own words.
+/// Reads a forward block's From value, which a mail client wrote for people:
+/// `Name <a@b>` (the name may hold commas or an `@`), `a@b`, or Outlook's
+/// `Name [mailto:a@b]`. Exactly one bracketed address, or one bare mailbox;
+/// anything else names nobody, and the caller treats that as a hop without
+/// a sender.
 pub fn parse_address_line(value: &str) -> Option<Sender> {
     let value = value.trim().trim_end_matches(['*', '_']).trim();
-    let outlook;
-    let value = match value.find("[mailto:") {
-        Some(open) if value.ends_with(']') => {
-            outlook = format!("{} <{}>", &value[..open], &value[open + 8..value.len() - 1]);
-            outlook.as_str()
+    let angles = value.matches('<').count();
+    let mailtos = value.matches("[mailto:").count();
+    let (name, inner) = match (angles, mailtos) {
+        (1, 0) => {
+            let open = value.find('<')?;
+            let close = open + value[open..].find('>')?;
+            if !value[close + 1..].trim().is_empty() {
+                return None;
+            }
+            (&value[..open], &value[open + 1..close])
         }
-        _ => value,
+        (0, 1) if value.ends_with(']') => {
+            let open = value.find("[mailto:")?;
+            (&value[..open], &value[open + 8..value.len() - 1])
+        }
+        (0, 0) => {
+            let m = parse_mailbox(value).ok()?;
+            return Some(Sender::from_mailbox(m.address, m.name.as_deref()));
+        }
+        _ => return None,
     };
-    let m = parse_mailbox(value).ok()?;
-    Some(Sender::from_mailbox(m.address, m.name.as_deref()))
+    let m = parse_mailbox(inner).ok()?;
+    let name = name.trim().trim_matches('"').trim();
+    Some(Sender::from_mailbox(
+        m.address,
+        (!name.is_empty()).then_some(name),
+    ))
 }
 
 /// Finds inline forward header blocks, in order, each searched for after the
@@ -400,13 +427,15 @@ fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
     if !has_from_header(text) {
         return None;
     }
-    let mut from: Option<Sender> = None;
     let mut subject: Option<String> = None;
     let mut dated = false;
     let mut in_run = false;
     let mut run_end = 0;
     let mut pos = 0;
-    let finish = |from: &mut Option<Sender>,
+    // `None` while no From line was seen; `Some(None)` when it names no
+    // single address.
+    let mut from: Option<Option<Sender>> = None;
+    let finish = |from: &mut Option<Option<Sender>>,
                   subject: &mut Option<String>,
                   dated: bool,
                   end: usize| match (from.take(), dated) {
@@ -431,7 +460,7 @@ fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
                     dated = false;
                 }
                 match name {
-                    "from" if from.is_none() => from = parse_address_line(v),
+                    "from" if from.is_none() => from = Some(parse_address_line(v)),
                     "subject" => {
                         subject = Some(v.to_owned());
                         dated = true;
@@ -481,7 +510,7 @@ mod tests {
 
         let tb = "-------- Forwarded Message --------\nSubject: \tHi\nDate: \tMon\nFrom: \tLeadsie <hi@leadsie.com>\nTo: \tme@x.com\n\nBody";
         let (blocks, _) = forward_blocks(tb);
-        assert_eq!(blocks[0].from.address, "hi@leadsie.com");
+        assert_eq!(blocks[0].from.as_ref().unwrap().address, "hi@leadsie.com");
     }
 
     #[test]

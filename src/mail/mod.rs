@@ -6,6 +6,7 @@ pub mod address;
 pub mod auth;
 pub mod forward;
 pub mod grant;
+pub mod link;
 pub mod outcome;
 pub mod text;
 
@@ -134,6 +135,95 @@ pub struct MessageMeta {
     pub subject: Option<String>,
     /// The Date header, as seconds since the Unix epoch.
     pub date: Option<i64>,
+}
+
+/// Attached messages one email may nest: the MIME parser recurses into
+/// each, and tens of thousands of them exhaust the stack.
+const MAX_NESTED_MESSAGES: usize = 32;
+/// MIME parts one email may have before it is not read.
+const MAX_MIME_PARTS: usize = 2000;
+
+/// Counts `needle` (lower-case ASCII) in `hay`, in any case, up to `cap`.
+fn count_ic(hay: &[u8], needle: &[u8], cap: usize) -> usize {
+    let (first, rest) = (needle[0], &needle[1..]);
+    let mut n = 0;
+    let mut from = 0;
+    while let Some(p) = memchr::memchr2(first, first.to_ascii_uppercase(), &hay[from..]) {
+        let at = from + p;
+        if hay
+            .get(at + 1..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+        {
+            n += 1;
+            if n > cap {
+                return n;
+            }
+        }
+        from = at + 1;
+    }
+    n
+}
+
+/// Why a message is too deeply built to hand to the MIME parser, judged
+/// from its bytes before parsing: the parser has no depth limit of its own.
+fn too_deep(raw: &[u8]) -> Option<String> {
+    let nested = count_ic(raw, b"message/", MAX_NESTED_MESSAGES);
+    if nested > MAX_NESTED_MESSAGES {
+        return Some(format!(
+            "it declares more than {MAX_NESTED_MESSAGES} attached messages"
+        ));
+    }
+    let parts = count_ic(raw, b"content-type:", MAX_MIME_PARTS);
+    (parts > MAX_MIME_PARTS).then(|| format!("it has more than {MAX_MIME_PARTS} MIME parts"))
+}
+
+/// Why the header block of a message whose signature is to be checked
+/// could be read differently by the DKIM verifier and the MIME parser: a
+/// bare LF or CR, or a line that is neither a header field nor a folded
+/// continuation. Then what is verified may not be what is read.
+fn ambiguous_header_block(msg: &mail_parser::Message<'_>) -> Option<&'static str> {
+    let raw = msg.raw_message();
+    let root = msg.root_part();
+    let end = (root.offset_body.saturating_sub(root.offset_header) as usize).min(raw.len());
+    let head = &raw[..end];
+    let mut line_start = 0;
+    for (i, &b) in head.iter().enumerate() {
+        match b {
+            b'\n' if i == 0 || head[i - 1] != b'\r' => return Some("a line ends in a bare LF"),
+            b'\r' if head.get(i + 1) != Some(&b'\n') => return Some("a bare CR"),
+            b'\n' => {
+                let line = &head[line_start..i - 1];
+                line_start = i + 1;
+                if line.is_empty() {
+                    continue;
+                }
+                let folded = matches!(line[0], b' ' | b'\t');
+                let field = line
+                    .iter()
+                    .position(|&c| c == b':')
+                    .is_some_and(|c| c > 0 && line[..c].iter().all(|&x| x.is_ascii_graphic()));
+                if !folded && !field {
+                    return Some("a line that is not a header field");
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn lf_to_crlf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        match line.strip_suffix(b"\n") {
+            Some(l) => {
+                out.extend_from_slice(l);
+                out.extend_from_slice(b"\r\n");
+            }
+            None => out.extend_from_slice(line),
+        }
+    }
+    out
 }
 
 /// Grants one message may carry; Leadsie writes one per store a client
@@ -276,6 +366,24 @@ impl Classifier {
     /// Classifies one raw message. Never panics on input: anything that is
     /// not a readable email comes back `unparseable` with a reason.
     pub fn classify(&self, raw: &[u8]) -> Classification {
+        if let Some(why) = too_deep(raw) {
+            return Classification::new(
+                MessageKind::Unparseable,
+                format!("too complex to read: {why}"),
+                MessageMeta::default(),
+            );
+        }
+        // Mail saved by a Unix tool or handed over by a pipe often has LF
+        // line ends throughout: make them CRLF, so that the DKIM verifier
+        // and the MIME parser read the same bytes. Mixed line ends stay as
+        // they are, and a signed message with them is refused below.
+        let crlf;
+        let raw = if memchr::memchr(b'\r', raw).is_none() && memchr::memchr(b'\n', raw).is_some() {
+            crlf = lf_to_crlf(raw);
+            crlf.as_slice()
+        } else {
+            raw
+        };
         let Some(msg) = self.parser.parse(raw) else {
             return Classification::new(
                 MessageKind::Unparseable,
@@ -377,6 +485,11 @@ impl Classifier {
                 }
             }
             Require::Dkim => {
+                if let Some(why) = ambiguous_header_block(signed) {
+                    return c.reject(format!(
+                        "the signed message's header block is malformed ({why}): a DKIM verifier and a mail reader could disagree on where its body starts"
+                    ));
+                }
                 c.dkim = Some(DkimCheck {
                     domain: signer.domain().to_owned(),
                     message: signed.raw_message().to_vec(),
