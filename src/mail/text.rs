@@ -1,14 +1,98 @@
-//! Turns message bodies into plain lines: HTML to text (block elements and
-//! table cells become line breaks, entities decoded, scripts and styles
-//! dropped) and `> ` quoting removed. Pure string work, no allocation per line.
+//! Turns message bodies into plain lines: HTML to text (block elements
+//! become line breaks, a table row becomes one line with its cells joined by
+//! ` | `, a link to a store keeps its target, entities decoded, scripts and
+//! styles dropped), `> ` quoting removed, and every kind of space made a
+//! space while invisible characters go. Pure string work.
 
-/// Converts HTML to text with one line per block element or table cell, so
-/// that a label and its value in neighbouring cells land on neighbouring lines.
+use std::borrow::Cow;
+
+use super::link::store_of_link;
+
+/// Characters that show nothing and split words for a matcher: zero-width
+/// space, non-joiner and joiner, word joiner, byte-order mark, soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
+    )
+}
+
+/// Removes invisible characters and turns every Unicode space (no-break,
+/// thin, ideographic, …) into a plain space; line breaks are kept. Borrows
+/// when there is nothing to change, which is the case for ASCII text.
+pub fn normalise(text: &str) -> Cow<'_, str> {
+    let needs = !text.is_ascii()
+        && text
+            .chars()
+            .any(|c| is_invisible(c) || (c.is_whitespace() && !c.is_ascii()));
+    if !needs {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .filter(|c| !is_invisible(*c))
+            .map(|c| {
+                if c.is_whitespace() && !c.is_ascii() {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The value of attribute `name` in a tag's text, entities decoded.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let b = tag.as_bytes();
+    let mut from = 0;
+    while let Some(p) = find_ic(&tag[from..], name) {
+        let at = from + p;
+        from = at + name.len();
+        let before_ok = at > 0 && b[at - 1].is_ascii_whitespace();
+        let rest = tag[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let rest = rest[1..].trim_start();
+        let value = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or(""),
+            _ => rest
+                .split(|c: char| c.is_ascii_whitespace() || c == '>')
+                .next()
+                .unwrap_or(""),
+        };
+        let mut out = String::with_capacity(value.len());
+        let mut i = 0;
+        while i < value.len() {
+            if value.as_bytes()[i] == b'&'
+                && let Some((c, len)) = decode_entity(&value[i..])
+            {
+                out.push(c);
+                i += len;
+                continue;
+            }
+            let c = value[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+        return Some(out);
+    }
+    None
+}
+
+/// Converts HTML to text with one line per block element and one line per
+/// table row (cells joined by ` | `), so that a label and its value in
+/// neighbouring cells share a line, and a row of a table of stores keeps its
+/// store beside its own code. A link whose target is a store, and whose text
+/// is not, is followed by `(<handle>.myshopify.com)`.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len() / 2);
     let bytes = html.as_bytes();
     let mut i = 0;
     let mut last_was_space = true;
+    // The store the open link goes to, and where its text starts.
+    let mut link: Option<(String, usize)> = None;
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'<' {
@@ -55,6 +139,37 @@ pub fn html_to_text(html: &str) -> String {
                 });
                 continue;
             }
+            if eq_ic(name, "a") {
+                if closing {
+                    if let Some((store, start)) = link.take()
+                        && !out[start.min(out.len())..]
+                            .to_ascii_lowercase()
+                            .contains(&store)
+                    {
+                        trim_trailing_spaces(&mut out);
+                        out.push_str(" (");
+                        out.push_str(&store);
+                        out.push(')');
+                        last_was_space = false;
+                    }
+                } else {
+                    link = attribute(tag, "href")
+                        .and_then(|h| store_of_link(&h))
+                        .map(|d| (d.as_str().to_owned(), out.len()));
+                }
+                continue;
+            }
+            if eq_ic(name, "td") || eq_ic(name, "th") {
+                // A cell: on the row's line, after a separator.
+                if !closing {
+                    trim_trailing_spaces(&mut out);
+                    if !out.is_empty() && !out.ends_with('\n') {
+                        out.push_str(" | ");
+                    }
+                    last_was_space = true;
+                }
+                continue;
+            }
             if is_block(name) {
                 trim_trailing_spaces(&mut out);
                 if !out.is_empty() && !out.ends_with('\n') {
@@ -93,7 +208,10 @@ pub fn html_to_text(html: &str) -> String {
 }
 
 fn push_char(out: &mut String, ch: char, last_was_space: &mut bool) {
-    if ch.is_whitespace() || ch == '\u{a0}' || ch == '\u{200b}' || ch == '\u{feff}' {
+    if is_invisible(ch) {
+        return;
+    }
+    if ch.is_whitespace() {
         if !*last_was_space {
             out.push(' ');
             *last_was_space = true;
@@ -116,8 +234,6 @@ fn is_block(name: &str) -> bool {
         "p",
         "div",
         "tr",
-        "td",
-        "th",
         "li",
         "ul",
         "ol",
@@ -233,19 +349,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_cells_become_lines() {
+    fn table_rows_become_lines_with_their_cells_joined() {
         let html = "<html><head><style>td{}</style></head><body><table><tr><td><b>Store URL</b></td><td><a href='x'>acme.myshopify.com</a></td></tr>\
                     <tr><td>Collaborator&nbsp;code</td><td>0105</td></tr></table><script>var x='9999';</script></body></html>";
         let text = html_to_text(html);
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(
             lines,
-            vec![
-                "Store URL",
-                "acme.myshopify.com",
-                "Collaborator code",
-                "0105"
-            ]
+            vec!["Store URL | acme.myshopify.com", "Collaborator code | 0105"]
+        );
+    }
+
+    #[test]
+    fn values_are_normalised() {
+        // Inline elements join; invisible characters vanish; every space is
+        // a space.
+        assert_eq!(
+            html_to_text("Code:&nbsp;<span>04</span><span>7\u{200b}3</span>"),
+            "Code: 0473"
+        );
+        assert_eq!(
+            normalise("Code:\u{a0}\u{feff}04\u{ad}73\u{3000}x"),
+            "Code: 0473 x"
+        );
+        assert!(matches!(normalise("plain ascii"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_link_to_a_store_keeps_its_target() {
+        assert_eq!(
+            html_to_text(
+                "Store: <a href=\"https://admin.shopify.com/store/acme-b?x=1&amp;y=2\">Acme Boutique</a>"
+            ),
+            "Store: Acme Boutique (acme-b.myshopify.com)"
+        );
+        assert_eq!(
+            html_to_text("<a href='https://acme.myshopify.com'>acme.myshopify.com</a>"),
+            "acme.myshopify.com"
+        );
+        assert_eq!(
+            html_to_text("<a href=\"https://evil.example/acme.myshopify.com\">Acme</a>"),
+            "Acme"
         );
     }
 
