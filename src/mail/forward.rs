@@ -3,13 +3,11 @@
 //! write them, and server-side auto-forwards that keep the original headers.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use mail_parser::{HeaderName, Message, PartType};
-use memchr::memmem;
 
 use super::address::parse_mailbox;
-use super::text::{html_to_text, unquote};
+use super::text::{html_to_text, normalise, unquote};
 
 /// How deep we follow forwards of forwards before giving up.
 const MAX_DEPTH: usize = 8;
@@ -251,7 +249,7 @@ pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
     // HTML is mostly markup: allow it more bytes for the same text.
     let html = html.map(|h| capped(h, 4 * MAX_TEXT_BYTES));
     let (text, html_alternative) = match (plain, html) {
-        (Some(p), h) => (Cow::Borrowed(p), h),
+        (Some(p), h) => (normalise(p), h),
         (None, Some(h)) => (Cow::Owned(html_to_text(h)), None),
         (None, None) => (Cow::Borrowed(""), None),
     };
@@ -337,21 +335,162 @@ pub struct ForwardBlock {
     pub subject: Option<String>,
 }
 
-const HEADER_NAMES: &[&str] = &[
-    "from", "to", "cc", "bcc", "date", "sent", "subject", "reply-to",
+/// The labels of a forward's header block in one language, lower-case, as
+/// Outlook (desktop and web), Gmail, Apple Mail and Thunderbird write them.
+/// Blocks are found by a run of such lines holding a From and a date or
+/// subject, so the separator line above them ("Weitergeleitete Nachricht",
+/// "Message transféré", …) does not matter and is not listed.
+struct Labels {
+    #[allow(dead_code)] // names the row for a reader
+    language: &'static str,
+    from: &'static [&'static str],
+    sent: &'static [&'static str],
+    to: &'static [&'static str],
+    cc: &'static [&'static str],
+    subject: &'static [&'static str],
+}
+
+const LANGUAGES: &[Labels] = &[
+    Labels {
+        language: "English",
+        from: &["from"],
+        sent: &["sent", "date"],
+        to: &["to"],
+        cc: &["cc", "bcc", "reply-to"],
+        subject: &["subject"],
+    },
+    Labels {
+        language: "German",
+        from: &["von"],
+        sent: &["gesendet", "datum"],
+        to: &["an"],
+        cc: &["cc", "kopie", "bcc", "antwort an"],
+        subject: &["betreff"],
+    },
+    Labels {
+        language: "French",
+        from: &["de"],
+        sent: &["envoyé", "date"],
+        to: &["à", "a"],
+        cc: &["cc", "cci", "répondre à"],
+        subject: &["objet"],
+    },
+    Labels {
+        language: "Spanish",
+        from: &["de"],
+        sent: &["enviado", "fecha", "enviado el"],
+        to: &["para"],
+        cc: &["cc", "cco"],
+        subject: &["asunto"],
+    },
+    Labels {
+        language: "Italian",
+        from: &["da"],
+        sent: &["inviato", "data"],
+        to: &["a"],
+        cc: &["cc", "ccn"],
+        subject: &["oggetto"],
+    },
+    Labels {
+        language: "Portuguese",
+        from: &["de"],
+        sent: &["enviado", "enviada", "data", "enviado em"],
+        to: &["para"],
+        cc: &["cc", "cco"],
+        subject: &["assunto"],
+    },
+    Labels {
+        language: "Dutch",
+        from: &["van"],
+        sent: &["verzonden", "datum"],
+        to: &["aan"],
+        cc: &["cc", "bcc"],
+        subject: &["onderwerp"],
+    },
+    Labels {
+        language: "Polish",
+        from: &["od"],
+        sent: &["wysłano", "wysłane", "data"],
+        to: &["do"],
+        cc: &["dw", "udw", "cc"],
+        subject: &["temat"],
+    },
+    Labels {
+        language: "Russian",
+        from: &["от"],
+        sent: &["отправлено", "дата"],
+        to: &["кому"],
+        cc: &["копия", "cc"],
+        subject: &["тема"],
+    },
+    Labels {
+        language: "Japanese",
+        from: &["差出人", "送信者"],
+        sent: &["送信日時", "日付", "日時"],
+        to: &["宛先"],
+        cc: &["cc"],
+        subject: &["件名"],
+    },
+    Labels {
+        language: "Chinese",
+        from: &["发件人", "寄件者", "寄件人"],
+        sent: &[
+            "发送时间",
+            "日期",
+            "時間",
+            "傳送時間",
+            "寄件日期",
+            "发送日期",
+        ],
+        to: &["收件人"],
+        cc: &["抄送", "副本"],
+        subject: &["主题", "主旨"],
+    },
 ];
 
-/// Splits `*From:* x` into ("from", "x") when the line is a header line.
+/// What a label means, whatever its language.
+fn field_of(label: &str) -> Option<&'static str> {
+    let lower;
+    let label = if label.bytes().any(|b| b.is_ascii_uppercase()) || !label.is_ascii() {
+        lower = label.to_lowercase();
+        lower.as_str()
+    } else {
+        label
+    };
+    LANGUAGES.iter().find_map(|l| {
+        let has = |set: &[&str]| set.contains(&label);
+        if has(l.from) {
+            Some("from")
+        } else if has(l.sent) {
+            Some("sent")
+        } else if has(l.subject) {
+            Some("subject")
+        } else if has(l.to) || has(l.cc) {
+            Some("to")
+        } else {
+            None
+        }
+    })
+}
+
+/// Splits `*From:* x` (or `De : x`, `差出人：x`) into ("from", "x") when the
+/// line is a forward header line; the value may be empty when it stands on
+/// the next line.
 fn header_line(line: &str) -> Option<(&'static str, &str)> {
-    let l = line.trim_start_matches(['*', '_']).trim_start();
-    let colon = l.find(':')?;
-    if colon > 10 {
+    let l = line.trim_start_matches(['*', '_', '|']).trim_start();
+    let colon = l
+        .char_indices()
+        .take(24)
+        .find(|(_, c)| matches!(c, ':' | '：'))?;
+    let name = l[..colon.0].trim_end_matches(['*', '_']).trim();
+    if name.is_empty() {
         return None;
     }
-    let name = l[..colon].trim_end_matches(['*', '_']).trim();
-    let name = HEADER_NAMES.iter().find(|h| name.eq_ignore_ascii_case(h))?;
-    let value = l[colon + 1..].trim_start_matches(['*', '_']).trim();
-    Some((name, value))
+    let field = field_of(name)?;
+    let value = l[colon.0 + colon.1.len_utf8()..]
+        .trim_start_matches(['*', '_', '|', ' ', '\t'])
+        .trim();
+    Some((field, value))
 }
 
 /// Reads a forward block's From value, which a mail client wrote for people:
@@ -408,14 +547,11 @@ pub fn forward_blocks(text: &str) -> (Vec<ForwardBlock>, usize) {
     (blocks, offset)
 }
 
-static ROM_LOWER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("rom:"));
-static ROM_UPPER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("ROM:"));
-
-/// Whether "from:" appears in any case, found with SIMD substring search.
+/// Whether any line could be a forward's From line: a cheap check before
+/// the line-by-line search, since most bodies hold no forward at all.
 fn has_from_header(text: &str) -> bool {
-    let b = text.as_bytes();
-    let preceded_by_f = |at: usize| at > 0 && b[at - 1].eq_ignore_ascii_case(&b'f');
-    ROM_LOWER.find_iter(b).any(preceded_by_f) || ROM_UPPER.find_iter(b).any(preceded_by_f)
+    text.lines()
+        .any(|l| matches!(header_line(unquote(l).trim()), Some(("from", _))))
 }
 
 /// Finds the first header block with a From address and a Subject, Date or
@@ -435,6 +571,8 @@ fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
     // `None` while no From line was seen; `Some(None)` when it names no
     // single address.
     let mut from: Option<Option<Sender>> = None;
+    // A label whose value is on the next line.
+    let mut pending: Option<&'static str> = None;
     let finish = |from: &mut Option<Option<Sender>>,
                   subject: &mut Option<String>,
                   dated: bool,
@@ -451,7 +589,23 @@ fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
     for raw in text.split_inclusive('\n') {
         pos += raw.len();
         let line = unquote(raw.trim_end_matches(['\n', '\r'])).trim();
-        match header_line(line) {
+        let header = header_line(line).or_else(|| {
+            // A value on the line after its label (Thunderbird's table, some
+            // HTML layouts): it belongs to the label left open.
+            let name = pending.take()?;
+            (!line.is_empty()).then_some((name, line))
+        });
+        match header {
+            Some((name, v)) if v.is_empty() => {
+                if !in_run {
+                    in_run = true;
+                    from = None;
+                    subject = None;
+                    dated = false;
+                }
+                pending = Some(name);
+                run_end = pos;
+            }
             Some((name, v)) => {
                 if !in_run {
                     in_run = true;
@@ -465,7 +619,7 @@ fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
                         subject = Some(v.to_owned());
                         dated = true;
                     }
-                    "date" | "sent" => dated = true,
+                    "sent" => dated = true,
                     _ => {}
                 }
                 run_end = pos;

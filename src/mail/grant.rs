@@ -239,6 +239,9 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     let store_lines = lines.marks(&lower_text, &[&MYSHOPIFY, &ADMIN_STORE]);
     let mut sections: Option<(Vec<Section>, Vec<bool>)> = None;
 
+    let table = read_tables(&lines.lower);
+    out.stores_seen += table.pairs.len();
+
     let mut events = Vec::new();
     // Lines naming a store domain outside a label: the fallback when no
     // labelled store turns up, read only then.
@@ -247,7 +250,7 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     let mut i = 0;
     while i < lines.lower.len() {
         let l = lines.lower[i];
-        if l.is_empty() {
+        if l.is_empty() || table.consumed[i] {
             i += 1;
             continue;
         }
@@ -317,7 +320,11 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
         i += 1;
     }
 
-    let pairs = pair(events);
+    let mut pairs = pair(events);
+    pairs.extend(table.pairs);
+    if let Some(d) = table.custom_domains.first() {
+        custom_domain.get_or_insert_with(|| d.clone());
+    }
     let mut unpaired: Vec<StoreDomain> = Vec::new();
     for (store, code) in pairs {
         match code {
@@ -366,6 +373,13 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     out.grants
         .dedup_by(|a, b| a.store == b.store && a.code == b.code);
 
+    if !out.grants.is_empty() && !table.custom_domains.is_empty() && out.problem.is_none() {
+        // The other rows still become requests; this one needs a person.
+        out.problem = Some(format!(
+            "the Shopify store {} is given by a custom domain; the request needs its permanent <handle>.myshopify.com domain",
+            table.custom_domains.join(", ")
+        ));
+    }
     if !out.grants.is_empty() {
         let url_lines = lines.marks(&lower_text, &[&LEADSIE_URL]);
         let client = client_info(subject, &lines.orig, &url_lines);
@@ -391,6 +405,86 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
         ));
     }
     out
+}
+
+/// What the tables of stores in an email said: rows under a header row
+/// naming a store column and a code column ("Store | Collaborator code").
+#[derive(Debug, Default)]
+struct Tables {
+    pairs: Vec<(StoreDomain, Option<CollaboratorCode>)>,
+    custom_domains: Vec<String>,
+    /// Lines that were table rows, so the label reader skips them.
+    consumed: Vec<bool>,
+}
+
+/// A table row's cells (` | ` joins them, as [`super::text::html_to_text`]
+/// writes rows and as people type tables).
+fn cells(line: &str) -> Vec<&str> {
+    line.trim()
+        .trim_matches('|')
+        .split('|')
+        .map(|c| c.trim().trim_matches(['*', '_', ':']).trim())
+        .collect()
+}
+
+fn read_tables(lower: &[&str]) -> Tables {
+    let mut t = Tables {
+        consumed: vec![false; lower.len()],
+        ..Tables::default()
+    };
+    let mut i = 0;
+    while i < lower.len() {
+        if !lower[i].contains('|') {
+            i += 1;
+            continue;
+        }
+        let head = cells(lower[i]);
+        let store_col = head.iter().position(|c| {
+            STORE_LABELS.iter().any(|(l, _)| c == l)
+                || matches!(*c, "store domain" | "domain" | "url")
+        });
+        let code_col = head
+            .iter()
+            .position(|c| c.contains("code") && c.split_whitespace().count() <= 3);
+        let (Some(sc), Some(cc)) = (store_col, code_col) else {
+            i += 1;
+            continue;
+        };
+        if sc == cc {
+            i += 1;
+            continue;
+        }
+        t.consumed[i] = true;
+        let mut j = i + 1;
+        while j < lower.len() && lower[j].contains('|') {
+            let row = cells(lower[j]);
+            if row.len() != head.len() {
+                break;
+            }
+            t.consumed[j] = true;
+            let store_cell = row[sc];
+            let code = CollaboratorCode::parse(row[cc]).or_else(|| spaced_code(row[cc]));
+            match find_store_domains(store_cell).into_iter().next() {
+                Some(store) => t.pairs.push((store, code)),
+                // Another platform's row (an ad account, a Business Manager)
+                // or a custom domain: never paired with a neighbour's code.
+                None => {
+                    let words = scan_words(lower[j]);
+                    if !words.other_head
+                        && store_cell.contains('.')
+                        && !store_cell.contains(' ')
+                        && code.is_some()
+                    {
+                        t.custom_domains
+                            .push(store_cell.trim_matches('/').to_owned());
+                    }
+                }
+            }
+            j += 1;
+        }
+        i = j;
+    }
+    t
 }
 
 fn grant(store: StoreDomain, code: CollaboratorCode) -> Grant {
@@ -517,11 +611,29 @@ fn code_after_label(
     if rest.is_empty() {
         let (j, next_line) = next?;
         let value = strip_separators(next_line);
+        if let Some(code) = spaced_code(value) {
+            return Some((code, Some(j)));
+        }
         return CollaboratorCode::parse(value.trim_end_matches(['.', ','])).map(|c| (c, Some(j)));
+    }
+    if let Some(code) = spaced_code(rest) {
+        return Some((code, None));
     }
     let token = rest.split_whitespace().next()?;
     CollaboratorCode::parse(token.trim_end_matches(['.', ',', ')', ';', '*', '_', '"', '\'']))
         .map(|c| (c, None))
+}
+
+/// A code written with spaces inside it ("04 73", "0 4 7 3", or two inline
+/// elements with a line break between them in the HTML): the whole value is
+/// digits and spaces, four digits in all.
+fn spaced_code(value: &str) -> Option<CollaboratorCode> {
+    let v = value.trim_end_matches(['.', ',']).trim();
+    if !v.contains(' ') || !v.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+        return None;
+    }
+    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+    CollaboratorCode::parse(&digits)
 }
 
 static COLLABORATOR: LazyLock<memmem::Finder<'static>> =

@@ -567,12 +567,18 @@ impl Classifier {
     }
 
     fn leadsie(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+        // Both alternatives are read: a text part that is a stub ("view
+        // this email in your browser") must not hide the HTML's content.
+        // The one that names more stores with their codes wins; on a tie,
+        // the text part.
         let mut ex = grant::extract(&u.subject, &u.text);
-        if ex.grants.is_empty()
-            && let Some(html) = u.html_alternative_text()
-        {
+        if let Some(html) = u.html_alternative_text() {
             let from_html = grant::extract(&u.subject, &html);
-            if !from_html.grants.is_empty() {
+            let better = from_html.grants.len() > ex.grants.len()
+                || (ex.grants.is_empty()
+                    && from_html.grants.is_empty()
+                    && from_html.stores_seen > ex.stores_seen);
+            if better {
                 ex = from_html;
             }
         }
