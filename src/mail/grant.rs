@@ -304,7 +304,17 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
                 // "Store ID" under Google Merchant Center is not ours.
                 let shopify_context = names_shopify
                     || sections.get_or_insert_with(|| lines.sections()).0[i] == Section::Shopify;
-                if shopify_context {
+                // A handle is written in lower case ("ac3cb8", "acme-co");
+                // a capitalised word is the shop's name ("Tidewater"), often
+                // a link's text, and never a store on its own.
+                let at = used_next.unwrap_or(i);
+                // ASCII lower-casing keeps offsets: the value's own bytes in
+                // the original line.
+                let off = (value.as_ptr() as usize).wrapping_sub(lines.lower[at].as_ptr() as usize);
+                let named = lines.orig[at]
+                    .get(off..off + value.len())
+                    .is_some_and(|v| v.chars().any(char::is_uppercase));
+                if shopify_context && !named {
                     if let Some(store) = StoreDomain::parse(value) {
                         out.stores_seen += 1;
                         events.push(Event::Store(store));

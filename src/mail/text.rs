@@ -299,7 +299,7 @@ pub fn contains_ic(hay: &str, needle: &str) -> bool {
 fn decode_entity(s: &str) -> Option<(char, usize)> {
     // Search bytes: a `;` is ASCII, so slicing at it is always on a char
     // boundary, while cutting at a fixed length might split a character.
-    let end = s.as_bytes()[..s.len().min(12)]
+    let end = s.as_bytes()[..s.len().min(20)]
         .iter()
         .position(|&b| b == b';')?;
     let body = &s[1..end];
@@ -309,7 +309,11 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
         "gt" => '>',
         "quot" => '"',
         "apos" | "#39" => '\'',
-        "nbsp" => ' ',
+        "nbsp" | "ensp" | "emsp" | "thinsp" | "NonBreakingSpace" => ' ',
+        "shy" => '\u{ad}',
+        "zwnj" => '\u{200c}',
+        "zwj" => '\u{200d}',
+        "ZeroWidthSpace" => '\u{200b}',
         "copy" => '©',
         "ndash" => '–',
         "mdash" => '—',
