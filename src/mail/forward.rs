@@ -596,7 +596,7 @@ fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
             (!line.is_empty()).then_some((name, line))
         });
         match header {
-            Some((name, v)) if v.is_empty() => {
+            Some((name, "")) => {
                 if !in_run {
                     in_run = true;
                     from = None;
