@@ -541,16 +541,16 @@ impl Classifier {
 
     fn shopify(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
         let subject = u.subject.as_str();
-        let html;
-        let mut detected = self.outcomes.detect(subject, &u.text);
-        if detected.is_none() {
-            html = u.html_alternative_text();
-            detected = html
-                .as_deref()
-                .and_then(|h| self.outcomes.detect(subject, h));
+        let bulk = outcome::bulk_headers(u, &self.trust.shopify_domains);
+        let mut reading = self.outcomes.read(subject, &u.text, bulk.as_deref());
+        if reading == outcome::Reading::Silent
+            && let Some(html) = u.html_alternative_text()
+        {
+            reading = self.outcomes.read(subject, &html, bulk.as_deref());
         }
-        match detected {
-            Some(outcome) => Classification {
+        let other = "from Shopify, but not an answer to a collaborator request";
+        match reading {
+            outcome::Reading::Answer(outcome) => Classification {
                 kind: outcome.result.kind(),
                 grants: Vec::new(),
                 outcome: Some(outcome),
@@ -558,11 +558,10 @@ impl Classifier {
                 meta,
                 dkim: None,
             },
-            None => Classification::new(
-                MessageKind::ShopifyOther,
-                "from Shopify, but not an answer to a collaborator request",
-                meta,
-            ),
+            outcome::Reading::Refused(why) => {
+                Classification::new(MessageKind::ShopifyOther, format!("{other}: {why}"), meta)
+            }
+            outcome::Reading::Silent => Classification::new(MessageKind::ShopifyOther, other, meta),
         }
     }
 

@@ -1,14 +1,22 @@
-//! Recognises Shopify's reply to a collaborator request by meaning
+//! Recognises Shopify's reply to a collaborator request by its structure: a
+//! transactional message whose subject or an early sentence speaks of *your*
+//! request or access and says, in that same sentence, what became of it
 //! (accepted/approved/granted, declined/rejected/denied, removed/revoked),
-//! plus patterns the operator adds when Shopify's wording changes, and finds
-//! the store it is about: a permanent domain, else the store's name.
+//! about exactly one store. Bulk and marketing mail (newsletters, product
+//! updates, webinar invitations, blog digests) is never an answer, whatever
+//! it says. Patterns the operator adds when Shopify's wording changes come
+//! before the built-in phrases. The store is a permanent domain, else the
+//! store's name.
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use mail_parser::Message;
 use regex::Regex;
 use serde::Serialize;
 
+use super::domain_within;
+use super::forward::{Route, Unwrapped};
 use super::grant::{find_store_domains, strip_reply_prefixes};
-use super::text::contains_ic;
+use super::text::{contains_ic, find_ic, unquote};
 use crate::model::{OutcomeResult, StoreDomain};
 
 /// Shopify's answer about one store.
@@ -35,6 +43,18 @@ impl Serialize for Outcome {
     }
 }
 
+/// What one reading of a Shopify email found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    /// A transactional answer about one store.
+    Answer(Outcome),
+    /// Never an answer, whichever part is read: bulk or marketing mail, or a
+    /// message about several or example stores. Says why.
+    Refused(String),
+    /// Nothing in this text answers a request (another part might).
+    Silent,
+}
+
 /// Compiled patterns: built-in meaning plus the operator's own.
 #[derive(Debug, Clone)]
 pub struct OutcomeRules {
@@ -42,7 +62,10 @@ pub struct OutcomeRules {
     rules: Vec<(OutcomeResult, Regex)>,
     /// Per operator rule: whether it has a `(?P<store>…)` group.
     named_store: Vec<bool>,
-    builtin: AhoCorasick,
+    builtin: Phrases,
+    refs: Phrases,
+    hedges: Phrases,
+    marketing: Phrases,
     store_names: Vec<Regex>,
 }
 
@@ -54,38 +77,296 @@ const BUILTIN: &[(OutcomeResult, &str)] = &[
     (OutcomeResult::Declined, "rejected"),
     (OutcomeResult::Declined, "denied"),
     (OutcomeResult::Declined, "refused"),
+    (OutcomeResult::Declined, "turned down"),
     (OutcomeResult::Declined, "not approved"),
     (OutcomeResult::Declined, "not been approved"),
     (OutcomeResult::Declined, "not accepted"),
     (OutcomeResult::Declined, "not been accepted"),
     (OutcomeResult::Declined, "not granted"),
     (OutcomeResult::Declined, "not been granted"),
+    (OutcomeResult::Declined, "not approve"),
+    (OutcomeResult::Declined, "not accept"),
+    (OutcomeResult::Declined, "not to approve"),
+    (OutcomeResult::Declined, "not to accept"),
     (OutcomeResult::Declined, "n't approved"),
     (OutcomeResult::Declined, "n't been approved"),
     (OutcomeResult::Declined, "n't accepted"),
     (OutcomeResult::Declined, "n't been accepted"),
+    (OutcomeResult::Declined, "n't granted"),
+    (OutcomeResult::Declined, "n't been granted"),
+    (OutcomeResult::Declined, "n't approve"),
+    (OutcomeResult::Declined, "n't accept"),
     (OutcomeResult::Revoked, "revoked"),
     (OutcomeResult::Revoked, "removed"),
     (OutcomeResult::Revoked, "no longer have access"),
     (OutcomeResult::Revoked, "no longer has access"),
+    (OutcomeResult::Revoked, "no longer have collaborator access"),
+    (OutcomeResult::Revoked, "no longer a collaborator"),
     (OutcomeResult::Revoked, "access expired"),
     (OutcomeResult::Revoked, "access has expired"),
     (OutcomeResult::Revoked, "access ended"),
     (OutcomeResult::Revoked, "access has ended"),
+    (OutcomeResult::Revoked, "ended your collaborator access"),
+    (OutcomeResult::Revoked, "ended your access"),
     (OutcomeResult::Granted, "accepted"),
     (OutcomeResult::Granted, "approved"),
     (OutcomeResult::Granted, "granted"),
     (OutcomeResult::Granted, "now have access"),
+    (OutcomeResult::Granted, "now have collaborator access"),
+    (OutcomeResult::Granted, "now a collaborator"),
+    (OutcomeResult::Granted, "added as a collaborator"),
+    (OutcomeResult::Granted, "added you as a collaborator"),
     (OutcomeResult::Granted, "gave you access"),
     (OutcomeResult::Granted, "given you access"),
+    (OutcomeResult::Granted, "gave you collaborator access"),
+    (OutcomeResult::Granted, "given you collaborator access"),
+];
+
+/// What ties an outcome phrase to *your* request: one of these must stand in
+/// the same sentence as the phrase. Generic mentions ("a collaborator
+/// request", "collaborator requests") do not count.
+const REQUEST_REFS: &[&str] = &[
+    "your collaborator",
+    "your request",
+    "your access",
+    "your store access",
+    "request to access",
+    "request for access",
+    "request for collaborator",
+    "access request",
+    "collaborator request",
+    "collaborator access",
+    "collaborator account",
+    "you now have",
+    "you no longer have",
+    "you are no longer",
+    "you're no longer",
+    "you have been",
+    "you've been",
+    "you were",
+    "you are now",
+    "you're now",
+    "gave you",
+    "given you",
+    "granted you",
+    "removed you",
+    "added you",
+    "you as a collaborator",
+];
+
+/// Words that make a request reference generic ("a collaborator request").
+const GENERIC_BEFORE_REF: &[&str] = &["a", "an", "any", "each", "every", "all", "no"];
+
+/// Words that, before the outcome phrase in its sentence, make it a
+/// condition, an example, a future or a possibility rather than a fact:
+/// "once the owner has approved your request", "for example, when Acme
+/// accepted your request", "your request will be approved".
+const HEDGES_BEFORE: &[&str] = &[
+    "if",
+    "when",
+    "whenever",
+    "once",
+    "after",
+    "before",
+    "until",
+    "unless",
+    "as soon as",
+    "for example",
+    "for instance",
+    "e.g.",
+    "eg.",
+    "such as",
+    "imagine",
+    "suppose",
+    "say",
+    "let's say",
+    "stores like",
+    "store like",
+    "shops like",
+    "shop like",
+    "merchants like",
+    "merchant like",
+    "partners like",
+    "here's how",
+    "here is how",
+    "how",
+    "whether",
+    "what happens",
+    "will",
+    "would",
+    "could",
+    "should",
+    "can",
+    "may",
+    "might",
+    "must",
+    "need to",
+    "needs to",
+    "has to",
+    "have to",
+    "'ll",
+    "be",
+    "expect",
+    "soon",
+    "shortly",
+    "example",
+    "sample",
+];
+
+/// Words that, anywhere in the sentence, say the request is still open.
+const PENDING: &[&str] = &["yet", "pending", "awaiting", "waiting", "still"];
+
+/// Newsletter and marketing vocabulary. One strong signal, or two different
+/// weak ones, anywhere in the subject or body makes the email marketing.
+const MARKETING_STRONG: &[&str] = &[
+    "unsubscribe",
+    "unsubscribed",
+    "newsletter",
+    "newsletters",
+    "webinar",
+    "webinars",
+    "email preferences",
+    "e-mail preferences",
+    "manage preferences",
+    "manage your preferences",
+    "update your preferences",
+    "subscription preferences",
+    "marketing preferences",
+    "communication preferences",
+    "opt out",
+    "opt-out",
+    "view in browser",
+    "view in your browser",
+    "view this email",
+    "view it online",
+    "view online",
+    "what's new",
+    "what\u{2019}s new",
+    "whats new",
+    "product update",
+    "product updates",
+    "product news",
+    "in this issue",
+    "this issue",
+    "digest",
+    "roundup",
+    "round-up",
+    "recap",
+    "register now",
+    "register today",
+    "register here",
+    "save your seat",
+    "save my seat",
+    "reserve your spot",
+    "reserve your seat",
+    "rsvp",
+    "blog",
+    "blogs",
+    "podcast",
+    "livestream",
+    "ebook",
+    "e-book",
+    "promo code",
+    "special offer",
+    "limited time",
+    "you subscribed",
+    "you signed up",
+    "you opted in",
+    "marketing email",
+    "marketing emails",
+    "promotional",
+    "edition",
+    "editions",
+    "changelog",
+    "release notes",
+    "monthly update",
+    "weekly update",
+    "month in review",
+    "year in review",
+];
+
+const MARKETING_WEAK: &[&str] = &[
+    "learn more",
+    "read more",
+    "tip",
+    "tips",
+    "introducing",
+    "announcing",
+    "now available",
+    "new feature",
+    "new features",
+    "check out",
+    "best practices",
+    "we're excited",
+    "we\u{2019}re excited",
+    "we are excited",
+    "partners like you",
+    "this month",
+    "this week",
+    "upcoming",
+    "don't miss",
+    "don\u{2019}t miss",
+    "join us",
+    "spotlight",
+    "success story",
+    "case study",
+    "highlights",
+    "announcement",
+    "launch",
+    "launched",
+    "launching",
+    "our new",
+    "example",
+    "for example",
+    "sample",
 ];
 
 /// Ways Shopify names a store without its domain; group 1 is the name.
 const STORE_NAME_PATTERNS: &[&str] = &[
-    r#"(?i)(?:access\s+to|request\s+(?:for|to\s+access)|collaborator\s+(?:account|access)\s+(?:for|on|to))\s+(?:the\s+)?(?:store\s+)?["“']?(.+?)["”']?\s+(?:was|has|is|were|had|have)\b"#,
-    r#"(?i)^["“']?(.+?)["”']?\s+(?:accepted|approved|declined|rejected|denied|removed|revoked)\b"#,
+    r#"(?i)(?:access\s+to|request\s+(?:for|to\s+access)|collaborator\s+(?:account|access)\s+(?:for|on|to))\s+(?:the\s+)?(?:store\s+)?["“']?(.+?)["”']?\s+(?:was|has|is|were|had|have|did)(?:n['’]t)?\b"#,
+    r#"(?i)^["“']?(.+?)["”']?\s+(?:has\s+|have\s+)?(?:accepted|approved|declined|rejected|denied|removed|revoked)\b"#,
     r#"(?i)\b(?:store|shop):\s*["“']?([^"”'\n]+?)["”']?\s*$"#,
 ];
+
+/// How many of the body's non-blank lines are read for the answer: a
+/// transactional reply says it early.
+const EARLY_LINES: usize = 40;
+
+/// A case-insensitive phrase list matched on word boundaries.
+#[derive(Debug, Clone)]
+struct Phrases {
+    ac: AhoCorasick,
+    /// Per phrase: whether its start must follow a word boundary (not for
+    /// "n't …" or "'ll", which end a word).
+    left: Vec<bool>,
+}
+
+impl Phrases {
+    fn new(list: &[&str]) -> Phrases {
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(list)
+            .expect("built-in phrases build");
+        let left = list
+            .iter()
+            .map(|p| !p.starts_with("n'") && p.as_bytes()[0].is_ascii_alphanumeric())
+            .collect();
+        Phrases { ac, left }
+    }
+
+    /// Matches standing on word boundaries: (start, end, phrase index).
+    fn find<'a>(&'a self, text: &'a str) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
+        let b = text.as_bytes();
+        self.ac.find_iter(b).filter_map(move |m| {
+            let (s, e, i) = (m.start(), m.end(), m.pattern().as_usize());
+            let before = !self.left[i] || s == 0 || !b[s - 1].is_ascii_alphanumeric();
+            let after =
+                e >= b.len() || !b[e - 1].is_ascii_alphanumeric() || !b[e].is_ascii_alphanumeric();
+            (before && after).then_some((s, e, i))
+        })
+    }
+}
 
 impl OutcomeRules {
     /// Builds the rules; `extra` holds the operator's patterns, checked before
@@ -103,15 +384,20 @@ impl OutcomeRules {
             .iter()
             .map(|(_, re)| re.capture_names().any(|n| n == Some("store")))
             .collect();
-        let builtin = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(BUILTIN.iter().map(|(_, p)| p))
-            .expect("built-in phrases build");
+        let builtin: Vec<&str> = BUILTIN.iter().map(|(_, p)| *p).collect();
+        let hedges: Vec<&str> = HEDGES_BEFORE.iter().chain(PENDING).copied().collect();
+        let marketing: Vec<&str> = MARKETING_STRONG
+            .iter()
+            .chain(MARKETING_WEAK)
+            .copied()
+            .collect();
         Ok(OutcomeRules {
             rules,
             named_store,
-            builtin,
+            builtin: Phrases::new(&builtin),
+            refs: Phrases::new(REQUEST_REFS),
+            hedges: Phrases::new(&hedges),
+            marketing: Phrases::new(&marketing),
             store_names,
         })
     }
@@ -119,43 +405,85 @@ impl OutcomeRules {
     /// The outcome a Shopify email carries, or `None` when it is about
     /// something else (billing, newsletters, app reviews).
     pub fn detect(&self, subject: &str, body: &str) -> Option<Outcome> {
+        match self.read(subject, body, None) {
+            Reading::Answer(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// Reads one text of a Shopify email. `bulk` says why the message's
+    /// headers mark it as bulk mail, if they do ([`bulk_headers`]).
+    pub fn read(&self, subject: &str, body: &str, bulk: Option<&str>) -> Reading {
         let subject = strip_reply_prefixes(subject);
         let about_access = |t: &str| {
             contains_ic(t, "collaborator")
                 || (contains_ic(t, "access") && (contains_ic(t, "store") || contains_ic(t, "shop")))
         };
         if !about_access(subject) && !about_access(body) {
-            return None;
+            return Reading::Silent;
         }
-        // The subject decides when it can; else the earliest match in the body.
-        let (result, named) = self.earliest(subject).or_else(|| self.earliest(body))?;
-        let store = find_store_domains(&subject.to_ascii_lowercase())
-            .into_iter()
-            .next()
-            .or_else(|| {
-                find_store_domains(&body.to_ascii_lowercase())
-                    .into_iter()
-                    .next()
-            });
+        if let Some(why) = bulk {
+            return Reading::Refused(format!("it is bulk mail ({why})"));
+        }
+        if let Some(why) = self.marketing(subject, body) {
+            return Reading::Refused(format!("it reads as a newsletter or marketing ({why})"));
+        }
+        // The operator's patterns win; else the built-in structure.
+        let (result, named, sentence) =
+            if let Some((r, n)) = self.operator(subject).or_else(|| self.operator(body)) {
+                (r, n, None)
+            } else {
+                match self.structural(subject, body) {
+                    Ok(Some((r, s))) => (r, None, s),
+                    Ok(None) => return Reading::Silent,
+                    Err(why) => return Reading::Refused(why),
+                }
+            };
+        let mut stores = find_store_domains(&subject.to_ascii_lowercase());
+        for d in find_store_domains(&body.to_ascii_lowercase()) {
+            if !stores.contains(&d) {
+                stores.push(d);
+            }
+        }
+        if stores.len() > 1 {
+            let names: Vec<&str> = stores.iter().map(StoreDomain::as_str).collect();
+            return Reading::Refused(format!(
+                "it names {} stores ({}), a reply is about one",
+                stores.len(),
+                names.join(", ")
+            ));
+        }
+        let store = stores.pop();
         let store_name = if store.is_some() {
             None
         } else {
-            named.or_else(|| self.store_name(subject)).or_else(|| {
-                body.lines()
-                    .take(40)
-                    .find_map(|l| self.store_name(l.trim()))
-            })
+            named
+                .or_else(|| self.store_name(subject))
+                .or_else(|| sentence.as_deref().and_then(|s| self.store_name(s)))
+                .or_else(|| {
+                    body.lines()
+                        .take(EARLY_LINES)
+                        .find_map(|l| self.store_name(unquote(l).trim()))
+                })
         };
-        Some(Outcome {
+        let shown = store
+            .as_ref()
+            .map(|d| d.as_str().trim_end_matches(".myshopify.com"))
+            .or(store_name.as_deref());
+        if let Some(s) = shown.filter(|s| is_placeholder(s)) {
+            return Reading::Refused(format!("it names an example store ({s})"));
+        }
+        Reading::Answer(Outcome {
             store,
             store_name,
             result,
         })
     }
 
-    fn earliest(&self, text: &str) -> Option<(OutcomeResult, Option<String>)> {
+    /// The earliest operator pattern in `text`, and the store it names.
+    fn operator(&self, text: &str) -> Option<(OutcomeResult, Option<String>)> {
         // (start, rank, result, store): the earliest match wins; on a tie the
-        // operator's rules (ranked first) win.
+        // rule listed first.
         let mut best: Option<(usize, usize, OutcomeResult, Option<String>)> = None;
         for (rank, (result, re)) in self.rules.iter().enumerate() {
             // `find` is much cheaper than `captures`; only a pattern that
@@ -172,33 +500,294 @@ impl OutcomeRules {
                 best = Some((m.start(), rank, *result, named));
             }
         }
-        let b = text.as_bytes();
-        let builtin = self.builtin.find_iter(b).find(|m| {
-            let before = m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric();
-            let after = m.end() >= b.len() || !b[m.end()].is_ascii_alphanumeric();
-            before && after
-        });
-        if let Some(m) = builtin {
-            let rank = self.rules.len();
-            if best.as_ref().is_none_or(|b| (m.start(), rank) < (b.0, b.1)) {
-                best = Some((m.start(), rank, BUILTIN[m.pattern().as_usize()].0, None));
+        best.map(|(_, _, r, n)| (r, n))
+    }
+
+    /// The answer the subject and the body's early sentences give, each
+    /// sentence judged alone; with the body sentence that gave it. `Err` when
+    /// they contradict each other.
+    fn structural(
+        &self,
+        subject: &str,
+        body: &str,
+    ) -> Result<Option<(OutcomeResult, Option<String>)>, String> {
+        let mut found: Option<(OutcomeResult, Option<String>)> =
+            self.answer_in(&normalise(subject)).map(|r| (r, None));
+        for s in sentences(body, EARLY_LINES) {
+            let Some(r) = self.answer_in(&s) else {
+                continue;
+            };
+            match &found {
+                None => found = Some((r, Some(s))),
+                Some((prev, _)) if *prev == r => {}
+                Some((prev, _)) => {
+                    return Err(format!(
+                        "it says both {} and {}; a reply gives one answer",
+                        prev.as_str(),
+                        r.as_str()
+                    ));
+                }
             }
         }
-        best.map(|(_, _, r, n)| (r, n))
+        Ok(found)
+    }
+
+    /// The outcome one sentence states about your request, if it states one
+    /// as a fact.
+    fn answer_in(&self, s: &str) -> Option<OutcomeResult> {
+        let (start, _, i) = self.builtin.find(s).next()?;
+        let refers = self.refs.find(s).any(|(rs, _, _)| {
+            let before = s[..rs].trim_end();
+            let word = before
+                .rsplit(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .unwrap_or("");
+            !GENERIC_BEFORE_REF
+                .iter()
+                .any(|g| word.eq_ignore_ascii_case(g))
+        });
+        // A question, or a reply quoted as an example ("“Acme accepted your
+        // collaborator request” is the email you will get"), states nothing.
+        let quoted = s[..start].matches('"').count() % 2 == 1;
+        if !refers || quoted || s.trim_end().ends_with('?') {
+            return None;
+        }
+        let hedged = self
+            .hedges
+            .find(s)
+            .any(|(_, he, h)| h >= HEDGES_BEFORE.len() || he <= start);
+        (!hedged).then_some(BUILTIN[i].0)
+    }
+
+    /// Why the text reads as marketing, if it does: one strong signal or two
+    /// different weak ones. The footer a mailing list appends (a Google
+    /// Group the agency receives Shopify's mail through) does not count.
+    fn marketing(&self, subject: &str, body: &str) -> Option<String> {
+        let mut weak: Vec<&str> = Vec::new();
+        let body = &body[..list_footer_start(body)];
+        for text in [subject, body] {
+            for (s, e, i) in self.marketing.find(text) {
+                let phrase = &text[s..e];
+                if i < MARKETING_STRONG.len() {
+                    return Some(format!("\"{phrase}\""));
+                }
+                let canon = MARKETING_WEAK[i - MARKETING_STRONG.len()];
+                if !weak.contains(&canon) {
+                    weak.push(canon);
+                }
+                if weak.len() >= 2 {
+                    return Some(format!("\"{}\", \"{}\"", weak[0], weak[1]));
+                }
+            }
+        }
+        None
     }
 
     fn store_name(&self, text: &str) -> Option<String> {
         self.store_names.iter().find_map(|re| {
             let name = re.captures(text)?.get(1)?.as_str().trim();
             let lower = name.to_ascii_lowercase();
-            // "Your collaborator request was declined" names no store.
+            // "Your collaborator request was declined" names no store, nor
+            // does "The store owner removed your access".
             let generic = lower.contains("collaborator")
                 || lower.contains("request")
+                || lower.contains("owner")
+                || lower.contains("merchant")
                 || ["your", "the", "a", "this", "access", "it", "store"].contains(&lower.as_str())
                 || lower.starts_with("your ");
             (!name.is_empty() && name.len() <= 100 && !generic).then(|| name.to_owned())
         })
     }
+}
+
+/// Where a footer a mailing list appends begins (Google Groups' "You
+/// received this message because you are subscribed to the Google Groups…",
+/// Mailman's line of underscores), or the text's end: a list that relays
+/// Shopify's mail to the agency adds its own unsubscribe line.
+fn list_footer_start(text: &str) -> usize {
+    let google = [
+        "you are subscribed to the google groups",
+        "googlegroups.com",
+    ]
+    .iter()
+    .filter_map(|m| find_ic(text, m))
+    .min()
+    .map(|at| text[..at].rfind('\n').map_or(0, |p| p + 1));
+    let mut offset = 0;
+    let mut mailman = None;
+    for line in text.split_inclusive('\n') {
+        if line.trim().len() >= 30 && line.trim().bytes().all(|b| b == b'_') {
+            mailman = Some(offset);
+            break;
+        }
+        offset += line.len();
+    }
+    google
+        .into_iter()
+        .chain(mailman)
+        .min()
+        .unwrap_or(text.len())
+}
+
+/// A store that stands for any store: `example-store`, `your-store`,
+/// "Sample Shop".
+fn is_placeholder(store: &str) -> bool {
+    let s = store.to_ascii_lowercase();
+    let compact: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    ["example", "sample", "placeholder", "dummy"]
+        .iter()
+        .any(|w| compact.contains(w))
+        || [
+            "yourstore",
+            "yourshop",
+            "yourbrand",
+            "yourcompany",
+            "storename",
+            "shopname",
+            "mystore",
+            "myshop",
+        ]
+        .iter()
+        .any(|p| compact.starts_with(p))
+}
+
+/// Curly quotes and apostrophes as ASCII, no-break spaces as spaces.
+fn normalise(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' | '\u{02bc}' => '\'',
+            '\u{201c}' | '\u{201d}' => '"',
+            '\u{a0}' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// The sentences of the body's first `max_lines` non-blank lines: quoting
+/// removed, hard-wrapped lines joined, split after `.`, `!` or `?` followed
+/// by a space (so `acme.myshopify.com` and "Acme Co." stay whole).
+fn sentences(body: &str, max_lines: usize) -> Vec<String> {
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut last_len = 0;
+    let mut seen = 0;
+    for raw in body.lines() {
+        let line = unquote(raw).trim();
+        if line.is_empty() {
+            if !cur.is_empty() {
+                paragraphs.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        seen += 1;
+        if seen > max_lines {
+            break;
+        }
+        if !cur.is_empty() {
+            let ended = cur.ends_with(['.', '!', '?', ':', ';']);
+            let continues = line.starts_with(|c: char| c.is_lowercase());
+            if !ended && (last_len >= 40 || continues) {
+                cur.push(' ');
+            } else {
+                paragraphs.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push_str(line);
+        last_len = line.len();
+    }
+    if !cur.is_empty() {
+        paragraphs.push(cur);
+    }
+    let mut out = Vec::new();
+    for p in paragraphs {
+        let p = normalise(&p);
+        let mut start = 0;
+        let b = p.as_bytes();
+        for (i, &c) in b.iter().enumerate() {
+            if !matches!(c, b'.' | b'!' | b'?') {
+                continue;
+            }
+            let at_end = i + 1 >= b.len() || b[i + 1].is_ascii_whitespace();
+            if !at_end || (c == b'.' && abbreviation(&p[start..i])) {
+                continue;
+            }
+            let s = p[start..=i].trim();
+            if !s.is_empty() {
+                out.push(s.to_owned());
+            }
+            start = i + 1;
+        }
+        let s = p[start..].trim();
+        if !s.is_empty() {
+            out.push(s.to_owned());
+        }
+    }
+    out
+}
+
+/// Whether the word before a full stop is an abbreviation ("Co", "e.g"),
+/// so the stop ends no sentence.
+fn abbreviation(before: &str) -> bool {
+    let word = before
+        .rsplit(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .trim_start_matches(['(', '"', '\'']);
+    word.len() == 1
+        || (word.contains('.') && word.len() <= 5)
+        || [
+            "inc", "co", "ltd", "llc", "corp", "mr", "mrs", "ms", "dr", "st", "vs", "etc", "no",
+            "jr", "sr",
+        ]
+        .iter()
+        .any(|a| word.eq_ignore_ascii_case(a))
+}
+
+/// Why the innermost message's own headers mark it as bulk mail, if they
+/// do: `Precedence: bulk` (or `junk`), a `List-Id` on one of the sender's
+/// own domains, or a `List-Unsubscribe` that is not a discussion list's
+/// (a list that relays mail carries its own `List-Id`, so a Google Group the
+/// agency receives Shopify's mail through does not count). An inline
+/// forward's headers are the forwarder's, so it has none to judge.
+pub fn bulk_headers(u: &Unwrapped<'_>, own_domains: &[String]) -> Option<String> {
+    if u.route == Route::Inline {
+        return None;
+    }
+    let msg = u.signed?;
+    if let Some(p) = header(msg, "Precedence") {
+        let p = p.trim().to_ascii_lowercase();
+        if p.starts_with("bulk") || p.starts_with("junk") {
+            return Some(format!("Precedence: {p}"));
+        }
+    }
+    let names_own = |v: &str| {
+        v.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            .filter(|t| t.contains('.'))
+            .any(|host| own_domains.iter().any(|d| domain_within(host, d)))
+    };
+    let list_id = header(msg, "List-Id");
+    if let Some(id) = list_id.filter(|id| names_own(id)) {
+        return Some(format!("List-Id: {}", id.trim()));
+    }
+    if let Some(unsub) = header(msg, "List-Unsubscribe")
+        && (list_id.is_none() || names_own(unsub))
+    {
+        return Some("a List-Unsubscribe header".into());
+    }
+    None
+}
+
+/// The first header called `name` (any case), as text.
+fn header<'a>(msg: &'a Message<'a>, name: &str) -> Option<&'a str> {
+    let h = msg
+        .headers()
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case(name))?;
+    h.value().as_text().or_else(|| {
+        msg.raw_message
+            .get(h.offset_start as usize..h.offset_end as usize)
+            .and_then(|b| std::str::from_utf8(b).ok())
+    })
 }
 
 #[cfg(test)]
@@ -237,6 +826,219 @@ mod tests {
             r.detect("Your app was approved", "Congratulations")
                 .is_none()
         );
+    }
+
+    fn read(subject: &str, body: &str) -> Reading {
+        rules().read(subject, body, None)
+    }
+
+    #[test]
+    fn replies_worded_many_ways() {
+        use OutcomeResult::*;
+        let cases: &[(&str, &str, OutcomeResult, &str)] = &[
+            (
+                "Request accepted",
+                "Hi Jordan,\n\nNorthwind Outfitters has accepted your collaborator request.\nYou can now log in to northwind-outfitters.myshopify.com.",
+                Granted,
+                "northwind-outfitters.myshopify.com",
+            ),
+            (
+                "Access granted",
+                "Cobalt Cycles granted you collaborator access to cobalt-cycles.myshopify.com.",
+                Granted,
+                "cobalt-cycles.myshopify.com",
+            ),
+            (
+                "Welcome to Quarry Home",
+                "You\u{2019}ve been added as a collaborator to Quarry Home (quarry-home.myshopify.com).",
+                Granted,
+                "quarry-home.myshopify.com",
+            ),
+            (
+                "Your collaborator request",
+                "Good news! The owner of\nfern-and-fig.myshopify.com approved your request for collaborator access. You can\nnow log in from your Partner Dashboard.",
+                Granted,
+                "fern-and-fig.myshopify.com",
+            ),
+            (
+                "Request declined: Fable & Fern",
+                "Fable & Fern (fable-fern.myshopify.com) has declined your collaborator request.",
+                Declined,
+                "fable-fern.myshopify.com",
+            ),
+            (
+                "Update on your collaborator request",
+                "The owner of rowan-tea.myshopify.com didn\u{2019}t accept your request.",
+                Declined,
+                "rowan-tea.myshopify.com",
+            ),
+            (
+                "Collaborator request not approved",
+                "Your request to access Oak Row wasn't approved by the store owner.",
+                Declined,
+                "Oak Row",
+            ),
+            (
+                "Collaborator access removed",
+                "Summit Gear removed you as a collaborator. You no longer have access to admin.shopify.com/store/summit-gear.",
+                Revoked,
+                "summit-gear.myshopify.com",
+            ),
+            (
+                "Your collaborator access was revoked",
+                "Birch Lane Goods revoked your collaborator access.",
+                Revoked,
+                "Birch Lane Goods",
+            ),
+        ];
+        for (subject, body, result, store) in cases {
+            let Reading::Answer(o) = read(subject, body) else {
+                panic!(
+                    "no answer in {subject:?} / {body:?}: {:?}",
+                    read(subject, body)
+                );
+            };
+            assert_eq!(o.result, *result, "{subject:?}");
+            let got = o
+                .store
+                .as_ref()
+                .map(|d| d.as_str().to_owned())
+                .or(o.store_name.clone());
+            assert_eq!(got.as_deref(), Some(*store), "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn newsletters_and_product_news_are_not_answers() {
+        let cases: &[(&str, &str)] = &[
+            // A reply-shaped sentence, but a newsletter's footer.
+            (
+                "Partner news",
+                "Maple & Moss accepted your collaborator request.\n\nUnsubscribe | Privacy",
+            ),
+            (
+                "What's new for Shopify Partners",
+                "Your collaborator request for alder.myshopify.com has been accepted \u{2014} the new email you'll get.",
+            ),
+            (
+                "Collaborator requests, reimagined",
+                "Introducing one-click review. Acme Co approved your collaborator request in seconds. Learn more.",
+            ),
+            (
+                "Collaborator requests",
+                "Here is what you'll see: your-store.myshopify.com accepted your collaborator request.",
+            ),
+            (
+                "Join our webinar",
+                "Acme Co approved your collaborator request? Join our webinar on store access.",
+            ),
+            (
+                "Your store access this week",
+                "quill.myshopify.com accepted your request.\nbirch.myshopify.com accepted your request.",
+            ),
+            (
+                "Collaborator request accepted",
+                "Sample Store accepted your collaborator request.",
+            ),
+        ];
+        for (subject, body) in cases {
+            assert!(
+                !matches!(read(subject, body), Reading::Answer(_)),
+                "{subject:?} / {body:?}: {:?}",
+                read(subject, body)
+            );
+        }
+        assert!(matches!(
+            rules().read(
+                "Collaborator request accepted",
+                "Your collaborator request for fern.myshopify.com has been accepted.",
+                Some("Precedence: bulk")
+            ),
+            Reading::Refused(_)
+        ));
+    }
+
+    #[test]
+    fn conditions_examples_and_pending_requests_are_not_answers() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "Working with collaborators",
+                "Once a merchant has accepted your collaborator request, the store appears in your dashboard.",
+            ),
+            (
+                "Collaborator accounts",
+                "If the owner declined your request, you can send another.",
+            ),
+            (
+                "Collaborator accounts",
+                "For example, Acme Co approved your collaborator request within an hour.",
+            ),
+            (
+                "Your collaborator request was sent",
+                "Your request to access rowan-tea.myshopify.com hasn't been approved yet.",
+            ),
+            (
+                "Your collaborator request is pending",
+                "Your collaborator request for rowan-tea.myshopify.com is still waiting to be approved.",
+            ),
+            (
+                "Was your collaborator request declined?",
+                "Here is what to do next.",
+            ),
+            (
+                "Collaborator requests",
+                "\u{201c}Acme Co approved your collaborator request\u{201d} is the email a merchant's approval sends.",
+            ),
+            (
+                "Collaborator requests now expire",
+                "Collaborator requests are accepted or declined by the store owner.",
+            ),
+            (
+                "Your collaborator request",
+                "Your request to access acme.myshopify.com will be approved by the owner.",
+            ),
+        ];
+        for (subject, body) in cases {
+            assert!(
+                rules().detect(subject, body).is_none(),
+                "{subject:?} / {body:?}: {:?}",
+                read(subject, body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_mailing_list_footer_is_not_the_senders_marketing() {
+        let body = "Acme Co approved your collaborator request.\n\n-- \nYou received this message because you are subscribed to the Google Groups \"ops\" group.\nTo unsubscribe from this group, send an email to ops+unsubscribe@agency.example.";
+        let o = rules()
+            .detect("Collaborator request approved", body)
+            .unwrap();
+        assert_eq!(o.result, OutcomeResult::Granted);
+        assert_eq!(o.store_name.as_deref(), Some("Acme Co"));
+    }
+
+    #[test]
+    fn bulk_headers_of_the_innermost_message() {
+        let own = vec!["shopify.com".to_owned()];
+        let judge = |headers: &str| {
+            let raw = format!(
+                "From: Shopify <partners@shopify.com>\r\nSubject: x\r\n{headers}\r\nhello\r\n"
+            );
+            let msg = crate::mail::lean_parser().parse(raw.as_bytes()).unwrap();
+            let u = super::super::forward::unwrap(&msg);
+            bulk_headers(&u, &own)
+        };
+        assert!(judge("Precedence: bulk\r\n").is_some());
+        assert!(judge("List-Unsubscribe: <https://email.shopify.com/u?x=1>\r\n").is_some());
+        assert!(judge("List-Id: Partner news <news.partners.shopify.com>\r\n").is_some());
+        // A Google Group relaying Shopify's mail to the agency is not bulk.
+        assert!(
+            judge(
+                "Precedence: list\r\nList-Id: <ops.agency.example>\r\nList-Unsubscribe: <mailto:googlegroups-manage+1+unsubscribe@googlegroups.com>\r\n"
+            )
+            .is_none()
+        );
+        assert!(judge("").is_none());
     }
 
     #[test]
