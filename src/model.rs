@@ -257,7 +257,7 @@ impl OutcomeResult {
 }
 
 text_enum! {
-    /// Where a request stands (`access_requests.state`); see DESIGN.md.
+    /// Where a request stands (`access_requests.state`); see docs/design.md.
     RequestState {
         Queued = "queued",
         Filing = "filing",

@@ -1,4 +1,4 @@
-//! A real Dovecot 2.3 for tests, following DESIGN.md: foreground with
+//! A real Dovecot 2.3 for tests, following docs/design.md: foreground with
 //! `dovecot -F -c DIR/dovecot.conf`, its own base_dir/state_dir/log and a
 //! unique instance_name, a 0755 temp dir, mail owned by uid 65534, readiness
 //! judged by the `* OK` greeting.
