@@ -38,6 +38,11 @@ pub struct Extraction {
     pub mentions_shopify: bool,
     /// Labelled store lines found, paired or not.
     pub stores_seen: usize,
+    /// A store label whose value is no store (a name, a custom domain, a
+    /// placeholder): then no store named elsewhere may stand in for it.
+    pub unusable_store: bool,
+    /// A collaborator code was read, paired or not.
+    pub code_seen: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +56,9 @@ enum Section {
 enum Event {
     Store(StoreDomain),
     Code(CollaboratorCode),
+    /// A code label whose value is not a code ("not provided", "—"): the
+    /// store before it has no code, and no later code may be taken for it.
+    NoCode,
 }
 
 /// Store labels, longest first so "store url" wins over "store". The flag
@@ -264,10 +272,28 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
         }
         if collaborator_lines[i] {
             let next = next_nonempty(&lines.lower, i).map(|j| (j, lines.lower[j]));
-            if let Some((code, used_next)) = code_after_label(l, next) {
-                events.push(Event::Code(code));
-                i = used_next.unwrap_or(i) + 1;
-                continue;
+            // A store named earlier on the same line comes first: "Store:
+            // a.myshopify.com, collaborator code: 1111".
+            let before = &l[..COLLABORATOR.find(l.as_bytes()).unwrap_or(0)];
+            let same_line = find_store_domains(before);
+            if same_line.len() == 1 {
+                out.stores_seen += 1;
+                events.extend(same_line.into_iter().map(Event::Store));
+            }
+            let hedged = HEDGES.iter().any(|h| l.contains(h));
+            let mut other_section =
+                || sections.get_or_insert_with(|| lines.sections()).0[i] == Section::Other;
+            match code_after_label(l, next) {
+                Some((code, used_next)) => {
+                    out.code_seen = true;
+                    if !hedged && !other_section() {
+                        events.push(Event::Code(code));
+                    }
+                    i = used_next.unwrap_or(i) + 1;
+                    continue;
+                }
+                None if labels_a_code(l) && !hedged => events.push(Event::NoCode),
+                None => {}
             }
         }
         if !maybe_label
@@ -314,7 +340,14 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
                 let named = lines.orig[at]
                     .get(off..off + value.len())
                     .is_some_and(|v| v.chars().any(char::is_uppercase));
-                if shopify_context && !named {
+                // Not a handle: a placeholder ("pending", "n/a", "tbd") or
+                // a number (Shopify's numeric store ID is not its handle).
+                let placeholder = PLACEHOLDERS.contains(&value.trim_matches(['.', ',']))
+                    || value.bytes().all(|b| b.is_ascii_digit());
+                if placeholder || named {
+                    out.unusable_store = true;
+                }
+                if shopify_context && !named && !placeholder {
                     if let Some(store) = StoreDomain::parse(value) {
                         out.stores_seen += 1;
                         events.push(Event::Store(store));
@@ -323,6 +356,7 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
                     }
                     if value.contains('.') {
                         custom_domain = Some(value.trim_matches(['/', '.']).to_owned());
+                        out.unusable_store = true;
                     }
                 }
             }
@@ -331,7 +365,19 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
     }
 
     let mut pairs = pair(events);
-    pairs.extend(table.pairs);
+    if !table.pairs.is_empty() {
+        // A table under another platform's heading ("TikTok Shop") is not
+        // a table of Shopify stores.
+        let (secs, _) = sections.get_or_insert_with(|| lines.sections());
+        pairs.extend(
+            table
+                .pairs
+                .into_iter()
+                .zip(&table.rows)
+                .filter(|(_, row)| secs[**row] != Section::Other)
+                .map(|(p, _)| p),
+        );
+    }
     if let Some(d) = table.custom_domains.first() {
         custom_domain.get_or_insert_with(|| d.clone());
     }
@@ -354,11 +400,16 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
             names.join(", ")
         ));
     }
-    if out.grants.is_empty() && out.stores_seen == 0 {
+    if out.grants.is_empty() && out.stores_seen == 0 && !out.unusable_store {
         // No labelled store: fall back to one store domain named anywhere,
         // with one code.
         let mut mentions: std::collections::HashSet<StoreDomain> = Default::default();
         for &j in &mention_lines {
+            // A link's target is not the email naming a store: a help or
+            // unsubscribe link must not stand in for a missing label.
+            if lines.lower[j].contains(LINK_MARK) {
+                continue;
+            }
             mentions.extend(find_store_domains(lines.lower[j]));
             if mentions.len() > 1 {
                 break;
@@ -380,8 +431,32 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
                 .push(grant(mentions[0].clone(), codes[0].clone()));
         }
     }
+    // The same store and code named twice is one grant; the same store with
+    // two different codes is a contradiction a person must settle.
+    let mut codes_of: std::collections::HashMap<StoreDomain, Vec<CollaboratorCode>> =
+        Default::default();
+    for g in &out.grants {
+        let codes = codes_of.entry(g.store.clone()).or_default();
+        if !codes.contains(&g.code) {
+            codes.push(g.code.clone());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
     out.grants
-        .dedup_by(|a, b| a.store == b.store && a.code == b.code);
+        .retain(|g| codes_of[&g.store].len() == 1 && seen.insert(g.store.clone()));
+    let conflicting: Vec<&str> = codes_of
+        .iter()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|(s, _)| s.as_str())
+        .collect();
+    if !conflicting.is_empty() {
+        let mut conflicting = conflicting;
+        conflicting.sort_unstable();
+        out.problem = Some(format!(
+            "Shopify store {} is given with more than one collaborator code; which one holds is not clear",
+            conflicting.join(", ")
+        ));
+    }
 
     if !out.grants.is_empty() && !table.custom_domains.is_empty() && out.problem.is_none() {
         // The other rows still become requests; this one needs a person.
@@ -422,6 +497,8 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
 #[derive(Debug, Default)]
 struct Tables {
     pairs: Vec<(StoreDomain, Option<CollaboratorCode>)>,
+    /// The line of each pair, to check the section it sits in.
+    rows: Vec<usize>,
     custom_domains: Vec<String>,
     /// Lines that were table rows, so the label reader skips them.
     consumed: Vec<bool>,
@@ -453,9 +530,10 @@ fn read_tables(lower: &[&str]) -> Tables {
             STORE_LABELS.iter().any(|(l, _)| c == l)
                 || matches!(*c, "store domain" | "domain" | "url")
         });
+        // "Collaborator code" or plain "Code"; a "Postal code" is not ours.
         let code_col = head
             .iter()
-            .position(|c| c.contains("code") && c.split_whitespace().count() <= 3);
+            .position(|c| *c == "code" || (c.contains("collaborator") && c.contains("code")));
         let (Some(sc), Some(cc)) = (store_col, code_col) else {
             i += 1;
             continue;
@@ -469,13 +547,45 @@ fn read_tables(lower: &[&str]) -> Tables {
         while j < lower.len() && lower[j].contains('|') {
             let row = cells(lower[j]);
             if row.len() != head.len() {
+                // A row spanning columns ("Failed – no code") inside the
+                // table: not a store row, but the table goes on when the
+                // next row has the header's shape.
+                let goes_on = lower
+                    .get(j + 1)
+                    .is_some_and(|n| n.contains('|') && cells(n).len() == head.len());
+                if row.len() < head.len() && goes_on {
+                    t.consumed[j] = true;
+                    j += 1;
+                    continue;
+                }
                 break;
             }
             t.consumed[j] = true;
             let store_cell = row[sc];
             let code = CollaboratorCode::parse(row[cc]).or_else(|| spaced_code(row[cc]));
-            match find_store_domains(store_cell).into_iter().next() {
-                Some(store) => t.pairs.push((store, code)),
+            // Another platform's row is never ours, whatever its cells hold.
+            if scan_words(lower[j]).other_head {
+                j += 1;
+                continue;
+            }
+            // The cell must be the store's own domain (or link to it): a
+            // store named inside another site's URL is not a store.
+            let store = match store_cell.find(LINK_MARK) {
+                Some(at) => {
+                    StoreDomain::parse(store_cell[at + LINK_MARK.len()..].trim_end_matches(')'))
+                }
+                None if store_cell.contains(".myshopify.com")
+                    || store_cell.contains("admin.shopify.com/store/") =>
+                {
+                    StoreDomain::parse(store_cell)
+                }
+                None => None,
+            };
+            match store {
+                Some(store) => {
+                    t.pairs.push((store, code));
+                    t.rows.push(j);
+                }
                 // Another platform's row (an ad account, a Business Manager)
                 // or a custom domain: never paired with a neighbour's code.
                 None => {
@@ -517,6 +627,12 @@ fn pair(events: Vec<Event>) -> Vec<(StoreDomain, Option<CollaboratorCode>)> {
     let mut pending_code: Option<CollaboratorCode> = None;
     for ev in events {
         match (ev, code_first) {
+            (Event::NoCode, _) => {
+                if !code_first && let Some(s) = pending_store.take() {
+                    out.push((s, None));
+                }
+                pending_code = None;
+            }
             (Event::Store(s), false) => {
                 if let Some(prev) = pending_store.replace(s) {
                     // Two labels for one store ("Store" then "Store URL") name
@@ -621,9 +737,6 @@ fn code_after_label(
     if rest.is_empty() {
         let (j, next_line) = next?;
         let value = strip_separators(next_line);
-        if let Some(code) = spaced_code(value) {
-            return Some((code, Some(j)));
-        }
         return CollaboratorCode::parse(value.trim_end_matches(['.', ','])).map(|c| (c, Some(j)));
     }
     if let Some(code) = spaced_code(rest) {
@@ -632,6 +745,50 @@ fn code_after_label(
     let token = rest.split_whitespace().next()?;
     CollaboratorCode::parse(token.trim_end_matches(['.', ',', ')', ';', '*', '_', '"', '\'']))
         .map(|c| (c, None))
+}
+
+/// What html_to_text writes before a link's store target; see
+/// [`super::text::html_to_text`].
+pub const LINK_MARK: &str = "(link: ";
+
+/// Words that make a code an example, not the code: "e.g. collaborator code
+/// 0000", "a code looks like 1234".
+const HEDGES: &[&str] = &[
+    "e.g.",
+    "for example",
+    "example",
+    "looks like",
+    "such as",
+    "last month",
+    "previous",
+    "old code",
+    "expired code",
+];
+
+/// Values of a store label that name no store.
+const PLACEHOLDERS: &[&str] = &[
+    "pending",
+    "none",
+    "n/a",
+    "na",
+    "tbd",
+    "tba",
+    "unknown",
+    "null",
+    "unavailable",
+    "see below",
+    "see-below",
+    "-",
+    "—",
+    "not provided",
+    "not available",
+    "not connected",
+];
+
+/// The line is a collaborator-code label (with whatever value).
+fn labels_a_code(line: &str) -> bool {
+    line.find("collaborator")
+        .is_some_and(|at| line[at..].contains("code") && line[at..].contains(':'))
 }
 
 /// A code written with spaces inside it ("04 73", "0 4 7 3", or two inline
@@ -663,6 +820,16 @@ pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
     let b = l.as_bytes();
     let is_handle = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_';
     for end in MYSHOPIFY.find_iter(b) {
+        // `x.myshopify.com.au` or `x.myshopify.company` is another domain.
+        let after = end + ".myshopify.com".len();
+        let continues = b.get(after).is_some_and(|c| {
+            c.is_ascii_alphanumeric()
+                || *c == b'-'
+                || (*c == b'.' && b.get(after + 1).is_some_and(u8::is_ascii_alphanumeric))
+        });
+        if continues {
+            continue;
+        }
         let mut start = end;
         while start > 0 && is_handle(b[start - 1]) {
             start -= 1;

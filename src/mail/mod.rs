@@ -573,6 +573,27 @@ impl Classifier {
         let mut ex = grant::extract(&u.subject, &u.text);
         if let Some(html) = u.html_alternative_text() {
             let from_html = grant::extract(&u.subject, &html);
+            fn pairs(e: &grant::Extraction) -> Vec<(&str, &str)> {
+                let mut v: Vec<(&str, &str)> = e
+                    .grants
+                    .iter()
+                    .map(|g| (g.store.as_str(), g.code.expose()))
+                    .collect();
+                v.sort_unstable();
+                v
+            }
+            // Two versions of one email that name different stores or codes:
+            // which one the sender meant is not for collabd to guess.
+            if !ex.grants.is_empty()
+                && !from_html.grants.is_empty()
+                && pairs(&ex) != pairs(&from_html)
+            {
+                return Classification::new(
+                    MessageKind::Unparseable,
+                    "Leadsie email: its text and HTML versions name different stores or codes",
+                    meta,
+                );
+            }
             let better = from_html.grants.len() > ex.grants.len()
                 || (ex.grants.is_empty()
                     && from_html.grants.is_empty()
@@ -620,6 +641,13 @@ impl Classifier {
             return Classification::new(
                 MessageKind::Unparseable,
                 format!("Leadsie email: {problem}"),
+                meta,
+            );
+        }
+        if ex.unusable_store && ex.code_seen {
+            return Classification::new(
+                MessageKind::Unparseable,
+                "Leadsie email: a collaborator code is given, but the store beside it is not a <handle>.myshopify.com domain (a name, a placeholder or a number); find the store's permanent domain",
                 meta,
             );
         }

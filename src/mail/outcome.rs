@@ -213,6 +213,21 @@ const HEDGES_BEFORE: &[&str] = &[
     "sample",
 ];
 
+/// Phrases that, anywhere in the email, say nothing has ended yet: a
+/// request that "expires in 7 days" is pending whatever else is said, and
+/// access that "remains active" was not removed.
+const STILL_OPEN: &[&str] = &[
+    "expires in",
+    "will expire",
+    "remains active",
+    "remain active",
+    "still have access",
+    "still has access",
+    "forwarded to the store owner",
+    "sent to the store owner",
+    "waiting for the store owner",
+];
+
 /// Words that, anywhere in the sentence, say the request is still open.
 const PENDING: &[&str] = &["yet", "pending", "awaiting", "waiting", "still"];
 
@@ -433,6 +448,14 @@ impl OutcomeRules {
             if let Some((r, n)) = self.operator(subject).or_else(|| self.operator(body)) {
                 (r, n, None)
             } else {
+                if let Some(p) = STILL_OPEN
+                    .iter()
+                    .find(|p| contains_ic(body, p) || contains_ic(subject, p))
+                {
+                    return Reading::Refused(format!(
+                        "it says the request or access is still open (\"{p}\")"
+                    ));
+                }
                 match self.structural(subject, body) {
                     Ok(Some((r, s))) => (r, None, s),
                     Ok(None) => return Reading::Silent,
@@ -590,6 +613,8 @@ impl OutcomeRules {
             // "Your collaborator request was declined" names no store, nor
             // does "The store owner removed your access".
             let generic = lower.contains("collaborator")
+                || lower.contains("dashboard")
+                || lower.contains("partner")
                 || lower.contains("request")
                 || lower.contains("owner")
                 || lower.contains("merchant")

@@ -112,6 +112,12 @@ pub fn html_to_text(html: &str) -> String {
                 .next()
                 .unwrap_or("");
             i = end + 1;
+            if !closing && !tag.ends_with('/') && is_hidden(tag) && !is_void(name) {
+                // Hidden from the reader (a preheader, a template left in):
+                // what a person does not see is not read.
+                i = skip_element(bytes, i, name);
+                continue;
+            }
             if !closing
                 && (eq_ic(name, "script")
                     || eq_ic(name, "style")
@@ -147,7 +153,8 @@ pub fn html_to_text(html: &str) -> String {
                             .contains(&store)
                     {
                         trim_trailing_spaces(&mut out);
-                        out.push_str(" (");
+                        out.push(' ');
+                        out.push_str(super::grant::LINK_MARK);
                         out.push_str(&store);
                         out.push(')');
                         last_was_space = false;
@@ -205,6 +212,76 @@ pub fn html_to_text(html: &str) -> String {
     }
     trim_trailing_spaces(&mut out);
     out
+}
+
+/// The element is not shown: `hidden`, `display:none`, `visibility:hidden`,
+/// or shrunk to nothing (`max-height:0` with `overflow:hidden`, `font-size:0`).
+fn is_hidden(tag: &str) -> bool {
+    if attribute(tag, "hidden").is_some()
+        || tag
+            .split_ascii_whitespace()
+            .any(|w| w.eq_ignore_ascii_case("hidden"))
+    {
+        return true;
+    }
+    let Some(style) = attribute(tag, "style") else {
+        return false;
+    };
+    let style: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    style.contains("display:none")
+        || style.contains("visibility:hidden")
+        || style.contains("font-size:0;")
+        || style.ends_with("font-size:0")
+        || style.contains("font-size:0px")
+        || (style.contains("max-height:0") && style.contains("overflow:hidden"))
+}
+
+fn is_void(name: &str) -> bool {
+    [
+        "br", "img", "input", "hr", "meta", "link", "wbr", "area", "base", "col", "source",
+    ]
+    .iter()
+    .any(|v| eq_ic(name, v))
+}
+
+/// The position just past the element opened before `from`, counting the
+/// same elements nested inside it; the end of the text when it never closes.
+fn skip_element(bytes: &[u8], from: usize, name: &str) -> usize {
+    let mut depth = 1usize;
+    let mut i = from;
+    while let Some(p) = memchr::memchr(b'<', &bytes[i..]) {
+        let at = i + p + 1;
+        let (closing, start) = if bytes.get(at) == Some(&b'/') {
+            (true, at + 1)
+        } else {
+            (false, at)
+        };
+        let matches = bytes.len() >= start + name.len()
+            && bytes[start..start + name.len()].eq_ignore_ascii_case(name.as_bytes())
+            && bytes
+                .get(start + name.len())
+                .is_none_or(|c| c.is_ascii_whitespace() || *c == b'>' || *c == b'/');
+        let end = memchr::memchr(b'>', &bytes[at..]).map_or(bytes.len(), |e| at + e + 1);
+        if matches {
+            if closing {
+                depth -= 1;
+                if depth == 0 {
+                    return end;
+                }
+            } else if bytes.get(end.wrapping_sub(2)) != Some(&b'/') {
+                depth += 1;
+            }
+        }
+        i = end.min(bytes.len());
+        if i >= bytes.len() {
+            break;
+        }
+    }
+    bytes.len()
 }
 
 fn push_char(out: &mut String, ch: char, last_was_space: &mut bool) {
@@ -385,7 +462,7 @@ mod tests {
             html_to_text(
                 "Store: <a href=\"https://admin.shopify.com/store/acme-b?x=1&amp;y=2\">Acme Boutique</a>"
             ),
-            "Store: Acme Boutique (acme-b.myshopify.com)"
+            "Store: Acme Boutique (link: acme-b.myshopify.com)"
         );
         assert_eq!(
             html_to_text("<a href='https://acme.myshopify.com'>acme.myshopify.com</a>"),
