@@ -9,7 +9,7 @@ use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, Reso
 use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator};
 
 use crate::mail::auth::parse_results;
-use crate::mail::{DkimCheck, DkimVerdict, domain_within};
+use crate::mail::{DkimCheck, DkimVerdict, aligned, domain_within};
 
 /// How long one verification may wait on DNS before it counts as a
 /// temporary failure.
@@ -79,7 +79,7 @@ impl Verifier {
         };
         let aligned = |d: &str| {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            domain_within(&d, &check.domain) || domain_within(&check.domain, &d)
+            aligned(&d, &check.domain)
         };
         let outputs = self.auth.verify_dkim(&msg).await;
         let mut temp = None;

@@ -159,26 +159,22 @@ impl Ingestor {
         let c = match judged {
             Judged::Ready(c) => c,
             Judged::Deferred(c, why) => {
-                if store::message_id_by_sha(conn, &sha).await?.is_some() {
-                    let id = store::message_id_by_sha(conn, &sha).await?.unwrap_or(0);
+                if let Some(id) = store::message_id_by_sha(conn, &sha).await? {
                     return Ok(IngestReport::duplicate(id));
                 }
                 let next = store::timestamp(now + deferred_backoff(0));
                 let new =
                     store::defer_message(conn, &sha, source, raw, &received_s, &next, why).await?;
-                return Ok(IngestReport {
-                    message: 0,
-                    kind: MessageKind::Deferred,
+                let reason = format!(
+                    "{}; its DKIM signature could not be checked because DNS failed ({why}); it will be judged again",
+                    c.kind
+                );
+                return Ok(IngestReport::new(
+                    0,
+                    MessageKind::Deferred,
                     new,
-                    reason: Some(format!(
-                        "{}; its DKIM signature could not be checked because DNS failed ({why}); it will be judged again",
-                        c.kind
-                    )),
-                    created: Vec::new(),
-                    superseded: Vec::new(),
-                    seen_again: Vec::new(),
-                    outcome_applied: None,
-                });
+                    Some(reason),
+                ));
             }
         };
         // A Date in the future is the sender's claim, not a fact: clamp it.
@@ -207,16 +203,7 @@ impl Ingestor {
             let id = store::message_id_by_sha(conn, &sha).await?.unwrap_or(0);
             return Ok(IngestReport::duplicate(id));
         };
-        let mut report = IngestReport {
-            message,
-            kind: c.kind,
-            new: true,
-            reason: c.reason.clone(),
-            created: Vec::new(),
-            superseded: Vec::new(),
-            seen_again: Vec::new(),
-            outcome_applied: None,
-        };
+        let mut report = IngestReport::new(message, c.kind, true, c.reason.clone());
         apply(conn, c, message, &received_s, &now_s, &mut report).await?;
         Ok(report)
     }
@@ -286,17 +273,27 @@ impl Ingestor {
 }
 
 impl IngestReport {
-    fn duplicate(message: i64) -> IngestReport {
+    /// A report of what storing did, before anything was applied.
+    fn new(message: i64, kind: MessageKind, new: bool, reason: Option<String>) -> IngestReport {
         IngestReport {
             message,
-            kind: MessageKind::Ignored,
-            new: false,
-            reason: Some("already ingested (same bytes); nothing changed".into()),
+            kind,
+            new,
+            reason,
             created: Vec::new(),
             superseded: Vec::new(),
             seen_again: Vec::new(),
             outcome_applied: None,
         }
+    }
+
+    fn duplicate(message: i64) -> IngestReport {
+        IngestReport::new(
+            message,
+            MessageKind::Ignored,
+            false,
+            Some("already ingested (same bytes); nothing changed".into()),
+        )
     }
 }
 

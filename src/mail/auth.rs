@@ -6,7 +6,7 @@
 
 use mail_parser::Message;
 
-use super::domain_within;
+use super::aligned;
 
 /// What positive evidence a grant or outcome needs (`[trust] require`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -166,9 +166,7 @@ pub fn reported_failure(msgs: &[&Message<'_>], domains: &[&str]) -> Option<Strin
                 }
                 let concerns = match r.domain() {
                     None => true,
-                    Some(d) => domains
-                        .iter()
-                        .any(|ours| domain_within(&d, ours) || domain_within(ours, &d)),
+                    Some(d) => domains.iter().any(|ours| aligned(&d, ours)),
                 };
                 if concerns {
                     let about = r.domain().unwrap_or_else(|| domains.join(", "));
@@ -192,8 +190,7 @@ pub fn trusted_pass(msg: &Message<'_>, authserv_id: &str, method: &str, domain: 
         .any(|r| {
             r.method == method
                 && r.result == "pass"
-                && r.domain()
-                    .is_some_and(|d| domain_within(&d, domain) || domain_within(domain, &d))
+                && r.domain().is_some_and(|d| aligned(&d, domain))
         })
 }
 

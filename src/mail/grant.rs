@@ -961,12 +961,7 @@ fn is_leadsie_url(t: &str) -> bool {
     else {
         return false;
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') || authority.contains('\\') {
-        return false;
-    }
-    let host = authority.split(':').next().unwrap_or("");
-    super::domain_within(host, "leadsie.com")
+    super::link::host_of(rest).is_some_and(|(host, _)| super::domain_within(host, "leadsie.com"))
 }
 
 /// The client a Leadsie subject names: "Acme has granted you access",

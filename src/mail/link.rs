@@ -18,22 +18,26 @@ pub fn store_of_link(href: &str) -> Option<StoreDomain> {
     store_of(href.trim(), 0)
 }
 
+/// The host of a URL whose scheme is already stripped, and where its
+/// authority ends; `None` when the authority hides another host behind
+/// user info (`store@evil`) or a backslash.
+pub(crate) fn host_of(rest: &str) -> Option<(&str, usize)> {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.contains('@') || authority.contains('\\') {
+        return None;
+    }
+    let host = authority.split(':').next().unwrap_or("");
+    Some((host.trim_end_matches('.'), end))
+}
+
 fn store_of(url: &str, depth: usize) -> Option<StoreDomain> {
     let lower = url.to_ascii_lowercase();
     let rest = lower
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"))
         .or_else(|| lower.strip_prefix("//"))?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    if authority.contains('@') || authority.contains('\\') {
-        return None;
-    }
-    let host = authority
-        .split(':')
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('.');
+    let (host, end) = host_of(rest)?;
     let path_and_query = &rest[end..];
     if let Some(handle) = host.strip_suffix(".myshopify.com")
         && !handle.contains('.')

@@ -59,6 +59,12 @@ pub fn domain_within(domain: &str, trusted: &str) -> bool {
             && domain[domain.len() - trusted.len()..].eq_ignore_ascii_case(trusted))
 }
 
+/// DMARC's relaxed alignment, near enough: one domain is the other or a
+/// subdomain of it (`mail.leadsie.com` and `leadsie.com`).
+pub fn aligned(a: &str, b: &str) -> bool {
+    domain_within(a, b) || domain_within(b, a)
+}
+
 impl TrustPolicy {
     pub fn is_leadsie(&self, s: &Sender) -> bool {
         self.leadsie_domains

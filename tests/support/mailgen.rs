@@ -846,28 +846,14 @@ fn leadsie(
             },
             single,
         ),
-        Layout::StoreLink => {
-            let href = store_admin_url(rng, p.handle, detail);
-            markers.push(href.clone());
-            let rows = vec![
-                (
-                    "Shopify store".to_owned(),
-                    format!("<a href=\"{href}\" target=\"_blank\">{}</a>", esc(p.name)),
-                ),
-                ("Collaborator code".to_owned(), p.code.clone()),
-            ];
-            (
-                Content {
-                    text: maybe_stub(rng, detail),
-                    html: Some(html_page(&rows)),
-                },
-                single,
-            )
-        }
-        Layout::RedirectLink => {
+        Layout::StoreLink | Layout::RedirectLink => {
             let target = store_admin_url(rng, p.handle, detail);
             markers.push(target.clone());
-            let href = tracking_url(rng, &target, detail);
+            let href = if matches!(layout, Layout::RedirectLink) {
+                tracking_url(rng, &target, detail)
+            } else {
+                target
+            };
             let rows = vec![
                 (
                     "Shopify store".to_owned(),
