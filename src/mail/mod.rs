@@ -10,7 +10,7 @@ pub mod link;
 pub mod outcome;
 pub mod text;
 
-use mail_parser::{HeaderName, MessageParser};
+use mail_parser::{HeaderName, MessageParser, PartType};
 use serde::Serialize;
 
 use crate::model::MessageKind;
@@ -149,38 +149,35 @@ const MAX_NESTED_MESSAGES: usize = 32;
 /// MIME parts one email may have before it is not read.
 const MAX_MIME_PARTS: usize = 2000;
 
-/// Counts `needle` (lower-case ASCII) in `hay`, in any case, up to `cap`.
-fn count_ic(hay: &[u8], needle: &[u8], cap: usize) -> usize {
-    let (first, rest) = (needle[0], &needle[1..]);
-    let mut n = 0;
-    let mut from = 0;
-    while let Some(p) = memchr::memchr2(first, first.to_ascii_uppercase(), &hay[from..]) {
-        let at = from + p;
-        if hay
-            .get(at + 1..at + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
-        {
-            n += 1;
-            if n > cap {
-                return n;
+/// Why a message is too deeply built to hand to the MIME parser, judged
+/// from a count of `message/` and `Content-Type:` in its bytes. One pass
+/// over the rare `/` and `:` (ordinary text and base64 are full of the
+/// letters the words start with), each checked for the word before it.
+fn too_deep(raw: &[u8]) -> Option<String> {
+    const MESSAGE: &[u8] = b"message";
+    const CONTENT_TYPE: &[u8] = b"content-type";
+    let ends_with = |at: usize, word: &[u8]| {
+        at >= word.len() && raw[at - word.len()..at].eq_ignore_ascii_case(word)
+    };
+    let (mut nested, mut parts) = (0, 0);
+    for at in memchr::memchr2_iter(b'/', b':', raw) {
+        if raw[at] == b'/' {
+            if ends_with(at, MESSAGE) {
+                nested += 1;
+                if nested > MAX_NESTED_MESSAGES {
+                    return Some(format!(
+                        "it declares more than {MAX_NESTED_MESSAGES} attached messages"
+                    ));
+                }
+            }
+        } else if ends_with(at, CONTENT_TYPE) {
+            parts += 1;
+            if parts > MAX_MIME_PARTS {
+                return Some(format!("it has more than {MAX_MIME_PARTS} MIME parts"));
             }
         }
-        from = at + 1;
     }
-    n
-}
-
-/// Why a message is too deeply built to hand to the MIME parser, judged
-/// from its bytes before parsing: the parser has no depth limit of its own.
-fn too_deep(raw: &[u8]) -> Option<String> {
-    let nested = count_ic(raw, b"message/", MAX_NESTED_MESSAGES);
-    if nested > MAX_NESTED_MESSAGES {
-        return Some(format!(
-            "it declares more than {MAX_NESTED_MESSAGES} attached messages"
-        ));
-    }
-    let parts = count_ic(raw, b"content-type:", MAX_MIME_PARTS);
-    (parts > MAX_MIME_PARTS).then(|| format!("it has more than {MAX_MIME_PARTS} MIME parts"))
+    None
 }
 
 /// Why the header block of a message whose signature is to be checked
@@ -272,6 +269,43 @@ impl Classification {
     }
 }
 
+/// Every sender a message's headers name: From, Sender, Resent-From and
+/// X-Forwarded-For.
+fn header_senders(msg: &mail_parser::Message<'_>) -> Vec<Sender> {
+    let mut senders: Vec<Sender> = Vec::new();
+    for addr in [msg.from(), msg.sender(), msg.resent_from()]
+        .into_iter()
+        .flatten()
+    {
+        senders.extend(
+            addr.iter()
+                .filter_map(|a| a.address().and_then(|x| Sender::new(x, a.name()))),
+        );
+    }
+    if let Some(fwd) = forward::header_text(msg, "X-Forwarded-For") {
+        senders.extend(fwd.split_whitespace().filter_map(|a| Sender::new(a, None)));
+    }
+    senders
+}
+
+/// Why ordinary mail is ignored.
+const NOT_FROM_US: &str = "not from Leadsie or Shopify";
+
+/// What a message's own headers say about it, for the record.
+fn meta_of(msg: &mail_parser::Message<'_>) -> MessageMeta {
+    MessageMeta {
+        message_id: msg.message_id().map(str::to_owned),
+        from: msg
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(str::to_ascii_lowercase),
+        original_from: None,
+        subject: msg.subject().map(str::to_owned),
+        date: msg.date().map(|d| d.to_timestamp()),
+    }
+}
+
 /// A mail-parser that parses only the headers collabd reads (senders,
 /// subject, date, Message-ID, MIME structure) and keeps the rest raw:
 /// structured parsing of To, Cc and long Received chains is wasted work here.
@@ -293,12 +327,21 @@ pub struct Classifier {
     parser: MessageParser,
     trust: TrustPolicy,
     outcomes: OutcomeRules,
+    /// The words without which a message cannot be a grant, an outcome or
+    /// a spoof of either: see [`Classifier::unrelated`].
+    words: text::Words,
 }
 
 impl Classifier {
     pub fn new(trust: TrustPolicy, outcomes: OutcomeRules) -> Classifier {
+        let words = ["leadsie", "shopify", "collaborator"]
+            .iter()
+            .map(|w| w.to_string())
+            .chain(trust.leadsie_domains.iter().cloned())
+            .chain(trust.shopify_domains.iter().cloned());
         Classifier {
             parser: lean_parser(),
+            words: text::Words::new(words),
             trust,
             outcomes,
         }
@@ -340,22 +383,15 @@ impl Classifier {
         if self.trust.forwarders.is_none() {
             return true;
         }
-        let Some(msg) = self.parser.parse_headers(header) else {
-            return true;
-        };
-        let mut senders: Vec<Sender> = Vec::new();
-        for addr in [msg.from(), msg.sender(), msg.resent_from()]
-            .into_iter()
-            .flatten()
-        {
-            senders.extend(
-                addr.iter()
-                    .filter_map(|a| a.address().and_then(|x| Sender::new(x, a.name()))),
-            );
+        match self.parser.parse_headers(header) {
+            Some(msg) => self.candidate(&msg),
+            None => true,
         }
-        if let Some(fwd) = forward::header_text(&msg, "X-Forwarded-For") {
-            senders.extend(fwd.split_whitespace().filter_map(|a| Sender::new(a, None)));
-        }
+    }
+
+    /// [`Classifier::is_candidate`] on headers already parsed.
+    fn candidate(&self, msg: &mail_parser::Message<'_>) -> bool {
+        let senders = header_senders(msg);
         if senders.is_empty() {
             return true;
         }
@@ -369,9 +405,65 @@ impl Classifier {
         }) || msg.subject().is_some_and(names_platform)
     }
 
+    /// Whether nothing in a message could make it a grant, an outcome, or a
+    /// spoof of either worth recording: no attached message, no sender on
+    /// a trusted domain, and neither "Leadsie", "Shopify", "collaborator"
+    /// nor a trusted domain in its senders, subject or any text part. Such
+    /// a message (most of a mailbox) is ignored without the line-by-line
+    /// reading a forward needs. The search is over decoded parts, HTML
+    /// before its entities are decoded, in the casings mail uses
+    /// ([`text::Words`]): a word hidden in entities or odd casing makes a
+    /// message be ignored rather than acted on, never the reverse.
+    fn unrelated(&self, msg: &mail_parser::Message<'_>) -> bool {
+        let mut texts = Vec::with_capacity(msg.parts.len());
+        for part in &msg.parts {
+            match &part.body {
+                PartType::Message(_) => return false,
+                PartType::Text(t) | PartType::Html(t) => texts.push(t.as_ref()),
+                _ => {}
+            }
+        }
+        let senders = header_senders(msg);
+        if senders
+            .iter()
+            .any(|s| self.trust.is_leadsie(s) || self.trust.is_shopify(s))
+        {
+            return false;
+        }
+        let names = senders
+            .iter()
+            .flat_map(|s| [Some(s.address.as_str()), s.name.as_deref()])
+            .flatten();
+        !names
+            .chain(msg.subject())
+            .chain(texts)
+            .any(|t| self.words.in_text(t))
+    }
+
+    /// The header-first decision every path shares (the watcher before it
+    /// downloads a body, `parse` and `ingest` before a full parse): with
+    /// `[trust] forwarders` set, a message whose headers rule it out is
+    /// ignored without reading its body, so its attachments are never
+    /// decoded. `None` means the whole message must be read.
+    fn ruled_out_by_headers(&self, raw: &[u8]) -> Option<Classification> {
+        self.trust.forwarders.as_ref()?;
+        let head = self.parser.parse_headers(raw)?;
+        if self.candidate(&head) {
+            return None;
+        }
+        Some(Classification::new(
+            MessageKind::Ignored,
+            "judged from the headers: not from Leadsie or Shopify, and the sender is not listed in [trust] forwarders (add it there if it forwards Leadsie mail to this mailbox)",
+            meta_of(&head),
+        ))
+    }
+
     /// Classifies one raw message. Never panics on input: anything that is
     /// not a readable email comes back `unparseable` with a reason.
     pub fn classify(&self, raw: &[u8]) -> Classification {
+        if let Some(c) = self.ruled_out_by_headers(raw) {
+            return c;
+        }
         if let Some(why) = too_deep(raw) {
             return Classification::new(
                 MessageKind::Unparseable,
@@ -417,18 +509,11 @@ impl Classifier {
                 MessageMeta::default(),
             );
         }
+        if self.unrelated(&msg) {
+            return Classification::new(MessageKind::Ignored, NOT_FROM_US, meta_of(&msg));
+        }
         let unwrapped = forward::unwrap(&msg);
-        let mut meta = MessageMeta {
-            message_id: msg.message_id().map(str::to_owned),
-            from: msg
-                .from()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .map(str::to_ascii_lowercase),
-            original_from: None,
-            subject: msg.subject().map(str::to_owned),
-            date: msg.date().map(|d| d.to_timestamp()),
-        };
+        let mut meta = meta_of(&msg);
         if let Some(problem) = &unwrapped.identity_problem {
             return Classification::new(
                 MessageKind::Rejected,
@@ -719,7 +804,7 @@ impl Classifier {
                 meta,
             );
         }
-        Classification::new(MessageKind::Ignored, "not from Leadsie or Shopify", meta)
+        Classification::new(MessageKind::Ignored, NOT_FROM_US, meta)
     }
 }
 
@@ -792,5 +877,77 @@ mod tests {
         assert!(c.is_candidate(b"Subject: no from\r\n\r\n"));
         // Without a forwarder list, every message may be a forward.
         assert!(Classifier::with_defaults().is_candidate(&h("From: bob@other.org\n\n")));
+    }
+
+    #[test]
+    fn mail_that_never_names_us_is_ignored_unread_and_spoofs_are_not() {
+        let c = Classifier::identity_only();
+        let kind = |raw: &str| c.classify(raw.replace('\n', "\r\n").as_bytes()).kind;
+        // Ordinary mail, even with a forward block that names two people.
+        assert_eq!(
+            kind(
+                "From: bob@other.org\nSubject: lunch\n\nFrom: a@x.example, b@y.example\nDate: today\nSubject: hi\n\nhello\n"
+            ),
+            MessageKind::Ignored
+        );
+        // A Leadsie display name hidden in an encoded word is still seen.
+        assert_eq!(
+            kind(
+                "From: =?utf-8?b?TGVhZHNpZQ==?= <eve@evil.example>\nSubject: access\n\nStore: acme-co.myshopify.com\nCollaborator code: 0105\n"
+            ),
+            MessageKind::Rejected
+        );
+        // So are the words in a base64 HTML part, and an attached message.
+        assert_eq!(
+            kind(
+                "From: eve@evil.example\nSubject: hi\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\nPHA+U3RvcmU6IGFjbWUtY28ubXlzaG9waWZ5LmNvbTxicj5Db2xsYWJvcmF0b3IgY29kZTogMDEwNTwvcD4=\n"
+            ),
+            MessageKind::Rejected,
+            "the HTML says: <p>Store: acme-co.myshopify.com<br>Collaborator code: 0105</p>"
+        );
+        let attached = "From: bob@other.org\nSubject: fyi\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\nFrom: x@y.example\nSubject: hi\n\nhello\n--b--\n";
+        assert_eq!(kind(attached), MessageKind::Ignored);
+        assert!(!c.unrelated(&c.parser.parse(attached.as_bytes()).unwrap()));
+    }
+
+    #[test]
+    fn headers_decide_before_the_body_is_read() {
+        let with_forwarders = Classifier::new(
+            TrustPolicy {
+                forwarders: Some(vec!["agency.com".into()]),
+                require: Require::None,
+                ..TrustPolicy::default()
+            },
+            OutcomeRules::new(&[]).unwrap(),
+        );
+        // Grant-shaped text from a stranger: read in full, it is a spoof to
+        // reject; with forwarders set its headers already rule it out.
+        let raw = "From: bob@other.org\r\nSubject: hello\r\n\r\n\
+            Store: https://acme-co.myshopify.com\r\nCollaborator code: 1234\r\n\
+            Your Shopify collaborator request via Leadsie\r\n";
+        let full = Classifier::identity_only().classify(raw.as_bytes());
+        assert_eq!(full.kind, MessageKind::Rejected, "{:?}", full.reason);
+        let early = with_forwarders.classify(raw.as_bytes());
+        assert_eq!(early.kind, MessageKind::Ignored);
+        assert!(
+            early
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("judged from the headers")),
+            "{:?}",
+            early.reason
+        );
+        assert_eq!(early.meta.from.as_deref(), Some("bob@other.org"));
+        // A forward from an allowed address is still read in full.
+        let fwd = raw.replace("bob@other.org", "ann@agency.com");
+        let read = with_forwarders.classify(fwd.as_bytes());
+        assert!(
+            !read
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("judged from the headers")),
+            "{:?}",
+            read.reason
+        );
     }
 }
