@@ -145,6 +145,11 @@ impl Daemon {
         self
     }
 
+    /// The running daemon's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn state(&self) -> String {
         sql(
             &self.db,
