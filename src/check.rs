@@ -120,7 +120,7 @@ async fn check_database(r: &mut Report, path: &Path) {
 
 async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
     let server = format!("{}:{}", s.host, s.port);
-    let tls = match conn::tls_config(s.ca_file.as_deref()) {
+    let tls = match conn::tls_config(s.ca_file.as_deref(), s.tls_pin.as_ref()) {
         Ok(t) => t,
         Err(e) => return r.line(false, "imap tls", format!("{e:#}")),
     };

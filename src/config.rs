@@ -91,6 +91,9 @@ pub struct RawImap {
     /// PEM file of the CA (or self-signed certificate) to trust instead of
     /// the public roots.
     pub ca_file: Option<PathBuf>,
+    /// Trust exactly this certificate (sha256:…, of the certificate or its
+    /// key), as for a self-signed one; instead of ca_file.
+    pub tls_pin: Option<String>,
     pub user: String,
     /// login (the default) or xoauth2.
     pub auth: Option<String>,
@@ -302,6 +305,7 @@ pub struct ImapSettings {
     pub port: u16,
     pub security: Security,
     pub ca_file: Option<PathBuf>,
+    pub tls_pin: Option<crate::tls::Pin>,
     pub user: String,
     pub auth: ImapAuth,
     pub folders: Vec<String>,
@@ -921,6 +925,12 @@ fn imap_settings(m: RawImap, insecure: &mut Vec<String>) -> Result<ImapSettings,
             &format!("cannot read {}: {e}", ca.display()),
         ));
     }
+    let tls_pin = tls_pin(
+        "imap.tls_pin",
+        m.tls_pin.as_deref(),
+        m.ca_file.is_some(),
+        security != Security::Plain,
+    )?;
     if m.user.trim().is_empty() {
         return Err(invalid("imap.user", "must name the mailbox's login"));
     }
@@ -1059,6 +1069,7 @@ fn imap_settings(m: RawImap, insecure: &mut Vec<String>) -> Result<ImapSettings,
         port,
         security,
         ca_file: m.ca_file,
+        tls_pin,
         user: m.user.trim().to_owned(),
         auth,
         folders,
@@ -1213,6 +1224,29 @@ fn default_database_path() -> PathBuf {
         }
         None => PathBuf::from("collabd.db"),
     }
+}
+
+/// A `tls_pin` setting: a certificate digest, for a connection with TLS,
+/// and not beside a CA file, which it would silently overrule.
+fn tls_pin(
+    key: &str,
+    pin: Option<&str>,
+    with_ca_file: bool,
+    with_tls: bool,
+) -> Result<Option<crate::tls::Pin>, ConfigError> {
+    let Some(pin) = pin else {
+        return Ok(None);
+    };
+    if with_ca_file {
+        return Err(invalid(
+            key,
+            "is set beside a CA file; a pin trusts one certificate, a CA file the certificates its CA issued: keep one of them",
+        ));
+    }
+    if !with_tls {
+        return Err(invalid(key, "needs a connection with TLS"));
+    }
+    pin.parse().map(Some).map_err(|e: String| invalid(key, &e))
 }
 
 fn invalid(key: &str, message: &str) -> ConfigError {

@@ -14,6 +14,7 @@
 //! - [`worker`] — claims due requests, files them, records the result.
 //! - [`daemon`] — `collabd run`: the worker until a signal stops it.
 //! - [`cli`] — the subcommands and their output.
+//! - [`tls`] — which server certificates are trusted, and refusals explained.
 //! - [`render`] — text from mail made safe for terminals, email and Slack.
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
 
@@ -34,4 +35,5 @@ pub mod queue;
 pub mod render;
 pub mod sdnotify;
 pub mod store;
+pub mod tls;
 pub mod worker;

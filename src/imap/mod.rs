@@ -134,7 +134,7 @@ enum Wake {
 
 impl Watcher {
     pub fn new(settings: ImapSettings, ingestor: Ingestor) -> Result<Watcher> {
-        let tls = conn::tls_config(settings.ca_file.as_deref())?;
+        let tls = conn::tls_config(settings.ca_file.as_deref(), settings.tls_pin.as_ref())?;
         let tokens = match &settings.auth {
             ImapAuth::XOAuth2(o) => Some(tokio::sync::Mutex::new(TokenSource::new(o.clone())?)),
             ImapAuth::Password(_) => None,
