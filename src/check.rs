@@ -283,7 +283,16 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
                     "notify smtp",
                     format!("{shown} did not accept a connection"),
                 ),
-                Err(e) => r.line(false, "notify smtp", format!("{shown}: {}", smtp_error(&e))),
+                Err(crate::relay::RelayError::Smtp(e)) => {
+                    let why = match crate::relay::explain_refusal(&e, u, Duration::from_secs(15))
+                        .await
+                    {
+                        Some(refused) => format!("the relay's certificate was refused: {refused}"),
+                        None => smtp_error(&e),
+                    };
+                    r.line(false, "notify smtp", format!("{shown}: {why}"))
+                }
+                Err(e) => r.line(false, "notify smtp", format!("{shown}: {e}")),
             },
             Err(e) => r.line(false, "notify smtp", format!("{e:#}")),
         }

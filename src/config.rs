@@ -195,6 +195,9 @@ pub struct RawNotify {
     /// A PEM file of the CA that signed the SMTP server's certificate, for a
     /// private relay; the public web roots otherwise.
     pub smtp_ca_file: Option<PathBuf>,
+    /// Trust exactly this relay certificate (sha256:…); instead of
+    /// smtp_ca_file.
+    pub smtp_tls_pin: Option<String>,
     pub email_from: Option<String>,
     #[serde(default)]
     pub email_to: Vec<String>,
@@ -354,6 +357,7 @@ pub struct SmtpSettings {
     /// Loaded when `url` names a user without a password.
     pub password: Option<crate::filer::Secret>,
     pub ca_file: Option<PathBuf>,
+    pub tls_pin: Option<crate::tls::Pin>,
 }
 
 /// Validated `[worker]` settings.
@@ -733,6 +737,14 @@ fn worker_settings(
                     "needs a TLS smtp_url (smtps://… or ?tls=required)",
                 ));
             }
+            let tls_pin = tls_pin(
+                "worker.notify.smtp_tls_pin",
+                n.smtp_tls_pin.as_deref(),
+                n.smtp_ca_file.is_some(),
+                url.as_ref().is_some_and(|u| {
+                    u.scheme() == "smtps" || u.query_pairs().any(|(k, _)| k == "tls")
+                }),
+            )?;
             if let Some(u) = &url {
                 check_smtp_tls(u, n.insecure, insecure)?;
             }
@@ -743,6 +755,7 @@ fn worker_settings(
                     url,
                     password,
                     ca_file: n.smtp_ca_file,
+                    tls_pin,
                 }),
                 email_from: n.email_from,
                 email_to: n.email_to,

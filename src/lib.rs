@@ -11,6 +11,7 @@
 //! - [`operator`] — an operator's mark, cancel and retry, recorded.
 //! - [`queue`] — retry or give up, decided in one place.
 //! - [`filer`] — how a request is handed on: the trait and its backends.
+//! - [`relay`] — the notify filer's SMTP relay, CA-trusted or pinned.
 //! - [`worker`] — claims due requests, files them, records the result.
 //! - [`daemon`] — `collabd run`: the worker until a signal stops it.
 //! - [`cli`] — the subcommands and their output.
@@ -32,6 +33,7 @@ pub mod mail;
 pub mod model;
 pub mod operator;
 pub mod queue;
+pub mod relay;
 pub mod render;
 pub mod sdnotify;
 pub mod store;

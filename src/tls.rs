@@ -206,11 +206,11 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cause = match &self.trust {
-            Trust::Pinned(pin) if pin.matches(end_entity) => {
-                return Ok(ServerCertVerified::assertion());
-            }
-            Trust::Pinned(pin) => Cause::NotPinned(pin.clone()),
+        let refused = match &self.trust {
+            Trust::Pinned(pin) => match check_pin(self.settings, pin, end_entity) {
+                Ok(()) => return Ok(ServerCertVerified::assertion()),
+                Err(refused) => refused,
+            },
             Trust::Roots(webpki) => match webpki.verify_server_cert(
                 end_entity,
                 intermediates,
@@ -219,17 +219,14 @@ impl ServerCertVerifier for Verifier {
                 now,
             ) {
                 Ok(v) => return Ok(v),
-                Err(rustls::Error::InvalidCertificate(e)) => Cause::Invalid(e),
+                Err(rustls::Error::InvalidCertificate(e)) => {
+                    Refused::new(self.settings, Cause::Invalid(e), end_entity)
+                }
                 Err(other) => return Err(other),
             },
         };
         Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-            OtherError(Arc::new(Refused {
-                cause,
-                presented: Pin::of(end_entity),
-                presented_key: Pin::of_key(end_entity),
-                settings: self.settings,
-            })),
+            OtherError(Arc::new(refused)),
         )))
     }
 
@@ -272,7 +269,51 @@ pub struct Refused {
     settings: Settings,
 }
 
+/// Accepts exactly the pinned certificate (its digest or its key's).
+pub fn check_pin(settings: Settings, pin: &Pin, cert: &CertificateDer<'_>) -> Result<(), Refused> {
+    if pin.matches(cert) {
+        Ok(())
+    } else {
+        Err(Refused::new(settings, Cause::NotPinned(pin.clone()), cert))
+    }
+}
+
+/// Explains a certificate error that arose elsewhere (in lettre's own
+/// verifier, say), given the certificate the server presents.
+pub fn explain(settings: Settings, e: &CertificateError, cert: &CertificateDer<'_>) -> Refused {
+    Refused::new(settings, Cause::Invalid(e.clone()), cert)
+}
+
+/// The certificate error somewhere in an error's chain, if any.
+pub fn certificate_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a CertificateError> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(rustls::Error::InvalidCertificate(c)) = e.downcast_ref::<rustls::Error>() {
+            return Some(c);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+        {
+            next = Some(inner as &(dyn std::error::Error + 'static));
+            continue;
+        }
+        next = e.source();
+    }
+    None
+}
+
 impl Refused {
+    fn new(settings: Settings, cause: Cause, cert: &CertificateDer<'_>) -> Refused {
+        Refused {
+            cause,
+            presented: Pin::of(cert),
+            presented_key: Pin::of_key(cert),
+            settings,
+        }
+    }
+
     /// The pin (certificate digest) of the certificate the server presented.
     pub fn presented(&self) -> &Pin {
         &self.presented
@@ -363,22 +404,10 @@ fn date(t: UnixTime) -> String {
 /// The [`Refused`] somewhere in a TLS handshake error, if the certificate
 /// was the problem.
 pub fn refused<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a Refused> {
-    let mut next = Some(e);
-    while let Some(e) = next {
-        if let Some(rustls::Error::InvalidCertificate(CertificateError::Other(o))) =
-            e.downcast_ref::<rustls::Error>()
-        {
-            return o.0.downcast_ref::<Refused>();
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-        {
-            next = Some(inner as &(dyn std::error::Error + 'static));
-            continue;
-        }
-        next = e.source();
+    match certificate_error(e)? {
+        CertificateError::Other(o) => o.0.downcast_ref::<Refused>(),
+        _ => None,
     }
-    None
 }
 
 #[cfg(test)]

@@ -6,91 +6,20 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
 use support::daemon::{Daemon, grant, sql, wait_for};
 use support::dovecot::{Dovecot, Options};
-
-fn openssl(args: &[&str], dir: &Path) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::self_signed;
 
 /// Replaces Dovecot's certificate with a self-signed CA:TRUE one, as a
-/// self-hosted server has; returns its path and its pin as collabd prints
-/// it (the certificate's SHA-256, lowercase hex).
-fn self_signed(dc: &mut Dovecot) -> (std::path::PathBuf, String) {
-    let dir = dc.dir.path().to_owned();
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.pem",
-        ],
-        &dir,
-    );
+/// self-hosted server has; returns its path and its pin.
+fn self_signed(dc: &mut Dovecot) -> (PathBuf, String) {
+    let pin = self_signed::make(dc.dir.path());
     dc.restart();
-    let fingerprint = openssl(
-        &[
-            "x509",
-            "-noout",
-            "-fingerprint",
-            "-sha256",
-            "-in",
-            "server.pem",
-        ],
-        &dir,
-    );
-    let hex = fingerprint
-        .trim()
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .replace(':', "")
-        .to_ascii_lowercase();
-    assert_eq!(hex.len(), 64, "{fingerprint}");
-    (dir.join("server.pem"), format!("sha256:{hex}"))
-}
-
-/// The base64 SHA-256 of the certificate's SubjectPublicKeyInfo, the
-/// HPKP recipe.
-fn key_pin(cert: &Path) -> String {
-    let script = format!(
-        "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
-        cert.display()
-    );
-    let out = Command::new("sh")
-        .args(["-c", &script])
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    format!("sha256:{}", String::from_utf8_lossy(&out.stdout).trim())
+    (dc.dir.path().join("server.pem"), pin)
 }
 
 fn check_config(d: &Daemon) -> (Option<i32>, String) {
@@ -163,7 +92,7 @@ fn a_self_signed_ca_certificate_is_refused_through_ca_file_and_accepted_by_its_p
     let by_key = Daemon::new(&format!(
         "port = {}\nsecurity = \"starttls\"\ntls_pin = \"{}\"",
         dc.imap_port,
-        key_pin(&cert)
+        self_signed::key_pin(&cert)
     ));
     let (code, out) = check_config(&by_key);
     assert_eq!(code, Some(0), "{out}");
