@@ -84,7 +84,7 @@ impl Pinned {
         if let Err(refused) = tls::check_pin(tls::SMTP, &self.pin, &CertificateDer::from(presented))
         {
             conn.abort().await;
-            return Err(RelayError::Refused(Box::new(refused)));
+            return Err(RelayError::Refused(refused));
         }
         if let Some(credentials) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)

@@ -209,7 +209,7 @@ impl ServerCertVerifier for Verifier {
         let refused = match &self.trust {
             Trust::Pinned(pin) => match check_pin(self.settings, pin, end_entity) {
                 Ok(()) => return Ok(ServerCertVerified::assertion()),
-                Err(refused) => refused,
+                Err(refused) => *refused,
             },
             Trust::Roots(webpki) => match webpki.verify_server_cert(
                 end_entity,
@@ -270,11 +270,19 @@ pub struct Refused {
 }
 
 /// Accepts exactly the pinned certificate (its digest or its key's).
-pub fn check_pin(settings: Settings, pin: &Pin, cert: &CertificateDer<'_>) -> Result<(), Refused> {
+pub fn check_pin(
+    settings: Settings,
+    pin: &Pin,
+    cert: &CertificateDer<'_>,
+) -> Result<(), Box<Refused>> {
     if pin.matches(cert) {
         Ok(())
     } else {
-        Err(Refused::new(settings, Cause::NotPinned(pin.clone()), cert))
+        Err(Box::new(Refused::new(
+            settings,
+            Cause::NotPinned(pin.clone()),
+            cert,
+        )))
     }
 }
 
