@@ -469,8 +469,9 @@ pub fn smtp_transport(
     use anyhow::{Context as _, anyhow};
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, Tokio1Executor};
     let parsed = &s.url;
-    let mut builder = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(parsed.as_str()).map_err(|e| {
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(parsed.as_str()).map_err(|e| {
         anyhow!(
             "config setting worker.notify.smtp_url: {e} (write smtp://user@host:587?tls=required or smtps://user@host)"
         )
