@@ -40,6 +40,7 @@ fn settings(dc: &Dovecot) -> collabd::config::ImapSettings {
         port: dc.imaps_port,
         security: collabd::config::Security::Tls,
         ca_file: Some(dc.ca_file.clone()),
+        tls_pin: None,
         user: dovecot::USER.into(),
         auth: collabd::config::ImapAuth::Password(collabd::filer::Secret::new(dovecot::PASSWORD)),
         folders: vec!["INBOX".into()],
@@ -57,7 +58,7 @@ fn settings(dc: &Dovecot) -> collabd::config::ImapSettings {
 fn floor(dc: &Dovecot, rt: &tokio::runtime::Runtime) -> (f64, u64) {
     rt.block_on(async {
         let s = settings(dc);
-        let tls = collabd::imap::conn::tls_config(s.ca_file.as_deref()).unwrap();
+        let tls = collabd::imap::conn::tls_config(s.ca_file.as_deref(), None).unwrap();
         let start = Instant::now();
         let mut sess = collabd::imap::conn::open(
             &s,

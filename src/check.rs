@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::config::{FilerSettings, ImapAuth, Settings};
 use crate::imap::conn::{self, Login, within};
+use crate::imap::mutf7;
 use crate::render;
 
 struct Report {
@@ -119,7 +120,7 @@ async fn check_database(r: &mut Report, path: &Path) {
 
 async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
     let server = format!("{}:{}", s.host, s.port);
-    let tls = match conn::tls_config(s.ca_file.as_deref()) {
+    let tls = match conn::tls_config(s.ca_file.as_deref(), s.tls_pin.as_ref()) {
         Ok(t) => t,
         Err(e) => return r.line(false, "imap tls", format!("{e:#}")),
     };
@@ -172,21 +173,30 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
         Err(e) => r.line(false, "imap server", format!("{e:#}")),
     }
     for folder in &s.folders {
-        match within(s.command_timeout, "EXAMINE", sess.examine(folder)).await {
+        match within(
+            s.command_timeout,
+            "EXAMINE",
+            sess.examine(mutf7::wire(folder)),
+        )
+        .await
+        {
             Ok(mb) => r.line(
                 true,
                 &format!("imap folder {folder}"),
                 format!("{} messages", mb.exists),
             ),
-            Err(e) => r.line(
-                false,
-                &format!("imap folder {folder}"),
-                format!("{e:#} (check imap.folders)"),
-            ),
+            Err(e) => {
+                let listed = server_folders(&mut sess, s.command_timeout).await;
+                r.line(
+                    false,
+                    &format!("imap folder {folder}"),
+                    format!("{e:#} (check imap.folders{listed})"),
+                )
+            }
         }
     }
     if let crate::config::AfterProcessing::MoveTo(to) = &s.after_processing {
-        match within(s.command_timeout, "EXAMINE", sess.examine(to)).await {
+        match within(s.command_timeout, "EXAMINE", sess.examine(mutf7::wire(to))).await {
             Ok(_) => r.line(true, "imap move_to", format!("{to} exists")),
             Err(_) => r.line(
                 true,
@@ -196,6 +206,24 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), sess.logout()).await;
+}
+
+/// "; the server has: …", the folders it lists in their readable form, or
+/// nothing if it would not say.
+async fn server_folders(sess: &mut conn::ImapSession, limit: Duration) -> String {
+    use futures_util::TryStreamExt;
+    let names: Result<Vec<String>, _> = within(limit, "LIST", async {
+        sess.list(Some(""), Some("*"))
+            .await?
+            .map_ok(|n| mutf7::readable(n.name()).into_owned())
+            .try_collect()
+            .await
+    })
+    .await;
+    match names {
+        Ok(names) if !names.is_empty() => format!("; the server has: {}", names.join(", ")),
+        _ => String::new(),
+    }
 }
 
 async fn check_worker(r: &mut Report, settings: &Settings) {
@@ -255,7 +283,16 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
                     "notify smtp",
                     format!("{shown} did not accept a connection"),
                 ),
-                Err(e) => r.line(false, "notify smtp", format!("{shown}: {}", smtp_error(&e))),
+                Err(crate::relay::RelayError::Smtp(e)) => {
+                    let why = match crate::relay::explain_refusal(&e, u, Duration::from_secs(15))
+                        .await
+                    {
+                        Some(refused) => format!("the relay's certificate was refused: {refused}"),
+                        None => smtp_error(&e),
+                    };
+                    r.line(false, "notify smtp", format!("{shown}: {why}"))
+                }
+                Err(e) => r.line(false, "notify smtp", format!("{shown}: {e}")),
             },
             Err(e) => r.line(false, "notify smtp", format!("{e:#}")),
         }

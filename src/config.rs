@@ -91,6 +91,9 @@ pub struct RawImap {
     /// PEM file of the CA (or self-signed certificate) to trust instead of
     /// the public roots.
     pub ca_file: Option<PathBuf>,
+    /// Trust exactly this certificate (sha256:…, of the certificate or its
+    /// key), as for a self-signed one; instead of ca_file.
+    pub tls_pin: Option<String>,
     pub user: String,
     /// login (the default) or xoauth2.
     pub auth: Option<String>,
@@ -192,6 +195,9 @@ pub struct RawNotify {
     /// A PEM file of the CA that signed the SMTP server's certificate, for a
     /// private relay; the public web roots otherwise.
     pub smtp_ca_file: Option<PathBuf>,
+    /// Trust exactly this relay certificate (sha256:…); instead of
+    /// smtp_ca_file.
+    pub smtp_tls_pin: Option<String>,
     pub email_from: Option<String>,
     #[serde(default)]
     pub email_to: Vec<String>,
@@ -302,6 +308,7 @@ pub struct ImapSettings {
     pub port: u16,
     pub security: Security,
     pub ca_file: Option<PathBuf>,
+    pub tls_pin: Option<crate::tls::Pin>,
     pub user: String,
     pub auth: ImapAuth,
     pub folders: Vec<String>,
@@ -350,6 +357,7 @@ pub struct SmtpSettings {
     /// Loaded when `url` names a user without a password.
     pub password: Option<crate::filer::Secret>,
     pub ca_file: Option<PathBuf>,
+    pub tls_pin: Option<crate::tls::Pin>,
 }
 
 /// Validated `[worker]` settings.
@@ -729,6 +737,14 @@ fn worker_settings(
                     "needs a TLS smtp_url (smtps://… or ?tls=required)",
                 ));
             }
+            let tls_pin = tls_pin(
+                "worker.notify.smtp_tls_pin",
+                n.smtp_tls_pin.as_deref(),
+                n.smtp_ca_file.is_some(),
+                url.as_ref().is_some_and(|u| {
+                    u.scheme() == "smtps" || u.query_pairs().any(|(k, _)| k == "tls")
+                }),
+            )?;
             if let Some(u) = &url {
                 check_smtp_tls(u, n.insecure, insecure)?;
             }
@@ -739,6 +755,7 @@ fn worker_settings(
                     url,
                     password,
                     ca_file: n.smtp_ca_file,
+                    tls_pin,
                 }),
                 email_from: n.email_from,
                 email_to: n.email_to,
@@ -921,6 +938,12 @@ fn imap_settings(m: RawImap, insecure: &mut Vec<String>) -> Result<ImapSettings,
             &format!("cannot read {}: {e}", ca.display()),
         ));
     }
+    let tls_pin = tls_pin(
+        "imap.tls_pin",
+        m.tls_pin.as_deref(),
+        m.ca_file.is_some(),
+        security != Security::Plain,
+    )?;
     if m.user.trim().is_empty() {
         return Err(invalid("imap.user", "must name the mailbox's login"));
     }
@@ -1059,6 +1082,7 @@ fn imap_settings(m: RawImap, insecure: &mut Vec<String>) -> Result<ImapSettings,
         port,
         security,
         ca_file: m.ca_file,
+        tls_pin,
         user: m.user.trim().to_owned(),
         auth,
         folders,
@@ -1213,6 +1237,29 @@ fn default_database_path() -> PathBuf {
         }
         None => PathBuf::from("collabd.db"),
     }
+}
+
+/// A `tls_pin` setting: a certificate digest, for a connection with TLS,
+/// and not beside a CA file, which it would silently overrule.
+fn tls_pin(
+    key: &str,
+    pin: Option<&str>,
+    with_ca_file: bool,
+    with_tls: bool,
+) -> Result<Option<crate::tls::Pin>, ConfigError> {
+    let Some(pin) = pin else {
+        return Ok(None);
+    };
+    if with_ca_file {
+        return Err(invalid(
+            key,
+            "is set beside a CA file; a pin trusts one certificate, a CA file the certificates its CA issued: keep one of them",
+        ));
+    }
+    if !with_tls {
+        return Err(invalid(key, "needs a connection with TLS"));
+    }
+    pin.parse().map(Some).map_err(|e: String| invalid(key, &e))
 }
 
 fn invalid(key: &str, message: &str) -> ConfigError {

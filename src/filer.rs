@@ -452,12 +452,12 @@ impl Filer for WebhookFiler {
 /// Where `notify` sends its message by email.
 #[derive(Debug, Clone)]
 pub struct EmailChannel {
-    pub transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    pub transport: SmtpTransport,
     pub from: lettre::message::Mailbox,
     pub to: Vec<lettre::message::Mailbox>,
 }
 
-pub type SmtpTransport = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
+pub type SmtpTransport = crate::relay::Relay;
 
 /// The SMTP transport `[worker.notify]` describes: `smtp_url`, with the
 /// password from its secret when the URL names only the user, and the
@@ -469,17 +469,39 @@ pub fn smtp_transport(
     use anyhow::{Context as _, anyhow};
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, Tokio1Executor};
     let parsed = &s.url;
-    let mut builder = SmtpTransport::from_url(parsed.as_str()).map_err(|e| {
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(parsed.as_str()).map_err(|e| {
         anyhow!(
             "config setting worker.notify.smtp_url: {e} (write smtp://user@host:587?tls=required or smtps://user@host)"
         )
     })?;
+    let user = percent_encoding::percent_decode_str(parsed.username())
+        .decode_utf8_lossy()
+        .into_owned();
     if let Some(password) = &s.password {
-        let user = percent_encoding::percent_decode_str(parsed.username())
-            .decode_utf8_lossy()
-            .into_owned();
-        builder = builder.credentials(Credentials::new(user, password.expose_str().into_owned()));
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose_str().into_owned(),
+        ));
+    }
+    if let Some(pin) = &s.tls_pin {
+        let inline = parsed.password().map(|p| {
+            percent_encoding::percent_decode_str(p)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
+        let password = s.password.as_ref().map(|p| p.expose_str().into_owned());
+        return Ok(crate::relay::Relay::Pinned(crate::relay::Pinned {
+            host: parsed.host_str().unwrap_or_default().to_owned(),
+            port: parsed
+                .port()
+                .unwrap_or(if parsed.scheme() == "smtps" { 465 } else { 587 }),
+            implicit_tls: parsed.scheme() == "smtps",
+            credentials: password.or(inline).map(|p| Credentials::new(user, p)),
+            pin: pin.clone(),
+            timeout,
+        }));
     }
     if let Some(path) = &s.ca_file {
         let pem = std::fs::read(path).with_context(|| {
@@ -506,7 +528,9 @@ pub fn smtp_transport(
             _ => Tls::Required(params),
         });
     }
-    Ok(builder.timeout(Some(timeout)).build())
+    Ok(crate::relay::Relay::Verified(
+        builder.timeout(Some(timeout)).build(),
+    ))
 }
 
 /// The human-in-the-loop default: tells people to file the request — client,
@@ -610,8 +634,6 @@ impl NotifyFiler {
     /// header can be added through it), and Slack's `&`, `<`, `>` are
     /// escaped so no text becomes a link or an `@channel` mention.
     pub async fn send(&self, subject: &str, body: &str) -> (Vec<String>, Vec<String>) {
-        use lettre::AsyncTransport;
-
         let subject = crate::render::line(subject);
         let body = crate::render::text(body);
 

@@ -11,9 +11,11 @@
 //! - [`operator`] — an operator's mark, cancel and retry, recorded.
 //! - [`queue`] — retry or give up, decided in one place.
 //! - [`filer`] — how a request is handed on: the trait and its backends.
+//! - [`relay`] — the notify filer's SMTP relay, CA-trusted or pinned.
 //! - [`worker`] — claims due requests, files them, records the result.
 //! - [`daemon`] — `collabd run`: the worker until a signal stops it.
 //! - [`cli`] — the subcommands and their output.
+//! - [`tls`] — which server certificates are trusted, and refusals explained.
 //! - [`render`] — text from mail made safe for terminals, email and Slack.
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
 
@@ -31,7 +33,9 @@ pub mod mail;
 pub mod model;
 pub mod operator;
 pub mod queue;
+pub mod relay;
 pub mod render;
 pub mod sdnotify;
 pub mod store;
+pub mod tls;
 pub mod worker;

@@ -688,11 +688,13 @@ mod webhook_and_notify {
     ) -> Arc<Worker<collabd::filer::NotifyFiler>> {
         use collabd::filer::{EmailChannel, NotifyFiler};
         let email = smtp_port.map(|port| EmailChannel {
-            transport: lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
-                "127.0.0.1",
-            )
-            .port(port)
-            .build(),
+            transport: collabd::relay::Relay::Verified(
+                lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
+                    "127.0.0.1",
+                )
+                .port(port)
+                .build(),
+            ),
             from: "collabd <collabd@agency.example>".parse().unwrap(),
             to: vec!["ops@agency.example".parse().unwrap()],
         });

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, pki_types::ServerName};
+use tokio_rustls::rustls::{ClientConfig, pki_types::ServerName};
 
 use crate::config::{ImapSettings, Security};
 
@@ -68,44 +68,13 @@ impl AsyncWrite for ImapConn {
     }
 }
 
-/// The TLS client configuration: the CA in `ca_file` if set, else the
-/// public web roots. rustls with the ring provider.
-pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>> {
-    let mut roots = RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("imap.ca_file: cannot read {}", path.display()))?;
-            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                let cert = cert.with_context(|| {
-                    format!(
-                        "imap.ca_file: {} is not a PEM certificate file",
-                        path.display()
-                    )
-                })?;
-                roots.add(cert).with_context(|| {
-                    format!(
-                        "imap.ca_file: a certificate in {} is not usable",
-                        path.display()
-                    )
-                })?;
-            }
-            if roots.is_empty() {
-                bail!(
-                    "imap.ca_file: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                    path.display()
-                );
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let config =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .context("TLS setup")?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    Ok(Arc::new(config))
+/// The TLS client configuration: the certificate pinned by `tls_pin` if
+/// set, else the CA in `ca_file`, else the public web roots.
+pub fn tls_config(
+    ca_file: Option<&Path>,
+    pin: Option<&crate::tls::Pin>,
+) -> Result<Arc<ClientConfig>> {
+    crate::tls::client_config(crate::tls::IMAP, ca_file, pin)
 }
 
 /// Runs `fut` with a deadline; the error names what timed out.
@@ -270,14 +239,8 @@ async fn handshake(
     match tokio::time::timeout(s.command_timeout, connector.connect(name, tcp)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => {
-            let cert = e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
-            if cert {
-                bail!(
-                    "TLS with {server}: the server's certificate was refused ({e}); if the server uses a private or self-signed CA, set imap.ca_file to its PEM file"
-                )
+            if let Some(refused) = crate::tls::refused(&e) {
+                bail!("TLS with {server}: the server's certificate was refused: {refused}")
             }
             bail!(
                 "TLS with {server} failed: {e} (is security = \"tls\" right for this port? 993 speaks TLS at once, 143 needs \"starttls\")"

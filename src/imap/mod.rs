@@ -13,6 +13,7 @@
 
 pub mod answers;
 pub mod conn;
+pub mod mutf7;
 pub mod oauth;
 
 use std::collections::HashMap;
@@ -133,7 +134,7 @@ enum Wake {
 
 impl Watcher {
     pub fn new(settings: ImapSettings, ingestor: Ingestor) -> Result<Watcher> {
-        let tls = conn::tls_config(settings.ca_file.as_deref())?;
+        let tls = conn::tls_config(settings.ca_file.as_deref(), settings.tls_pin.as_ref())?;
         let tokens = match &settings.auth {
             ImapAuth::XOAuth2(o) => Some(tokio::sync::Mutex::new(TokenSource::new(o.clone())?)),
             ImapAuth::Password(_) => None,
@@ -261,7 +262,7 @@ impl Watcher {
         let has_move = caps.has_str("MOVE");
         if let AfterProcessing::MoveTo(to) = &s.after_processing {
             status.expect_within(limit);
-            match within(limit, "CREATE", sess.create(to)).await {
+            match within(limit, "CREATE", sess.create(mutf7::wire(to))).await {
                 Ok(()) => tracing::info!("created folder `{to}` for imap.move_to"),
                 Err(e) if format!("{e:#}").to_ascii_lowercase().contains("exists") => {}
                 Err(e) => {
@@ -421,7 +422,7 @@ impl Watcher {
         let limit = self.settings.command_timeout;
         let name = status.name.as_str();
         status.expect_within(limit);
-        let mb = within(limit, "SELECT", sess.select(&status.folder))
+        let mb = within(limit, "SELECT", sess.select(mutf7::wire(&status.folder)))
             .await
             .with_context(|| {
                 format!(
@@ -815,10 +816,10 @@ impl Watcher {
                     within(limit, "UID STORE", drain(stream)).await?;
                 }
                 AfterProcessing::MoveTo(to) if has_move => {
-                    within(limit, "UID MOVE", sess.uid_mv(&set, to)).await?;
+                    within(limit, "UID MOVE", sess.uid_mv(&set, mutf7::wire(to))).await?;
                 }
                 AfterProcessing::MoveTo(to) => {
-                    within(limit, "UID COPY", sess.uid_copy(&set, to)).await?;
+                    within(limit, "UID COPY", sess.uid_copy(&set, mutf7::wire(to))).await?;
                     let stream = within(
                         limit,
                         "UID STORE +FLAGS (\\Deleted)",

@@ -8,4 +8,5 @@ pub mod daemon;
 pub mod dns;
 pub mod dovecot;
 pub mod http;
+pub mod self_signed;
 pub mod smtp;

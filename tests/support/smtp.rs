@@ -22,8 +22,14 @@ pub struct Smtp {
 
 impl Smtp {
     pub fn start() -> Smtp {
+        Smtp::start_with_certs(make_certs)
+    }
+
+    /// With the certificate `make` writes as `server.pem` and `server.key`
+    /// in the directory it is given.
+    pub fn start_with_certs(make: impl FnOnce(&std::path::Path)) -> Smtp {
         let dir = tempfile::tempdir().unwrap();
-        make_certs(dir.path());
+        make(dir.path());
         let port = free_port();
         let spool = dir.path().join("spool");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");

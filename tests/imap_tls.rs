@@ -1,0 +1,154 @@
+//! Self-signed IMAP servers, against a real Dovecot whose certificate comes
+//! from `openssl req -x509` (self-signed, CA:TRUE): refused through
+//! `ca_file` with a message that says why and prints the pin to copy,
+//! accepted by `tls_pin` (the certificate's or its key's digest), and a
+//! pin that does not match refused naming both digests.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use support::daemon::{Daemon, grant, sql, wait_for};
+use support::dovecot::{Dovecot, Options};
+use support::self_signed;
+
+/// Replaces Dovecot's certificate with a self-signed CA:TRUE one, as a
+/// self-hosted server has; returns its path and its pin.
+fn self_signed(dc: &mut Dovecot) -> (PathBuf, String) {
+    let pin = self_signed::make(dc.dir.path());
+    dc.restart();
+    (dc.dir.path().join("server.pem"), pin)
+}
+
+fn check_config(d: &Daemon) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["check-config", "--config", d.cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn last_error(d: &Daemon) -> String {
+    let mut err = String::new();
+    wait_for(Duration::from_secs(20), "the certificate refused", || {
+        err = sql(&d.db, "select last_error from mailbox_state");
+        err.contains("certificate")
+    });
+    err
+}
+
+#[test]
+fn a_self_signed_ca_certificate_is_refused_through_ca_file_and_accepted_by_its_pin() {
+    let mut dc = Dovecot::start(Options::default());
+    let (cert, pin) = self_signed(&mut dc);
+
+    // ca_file pointing at the certificate itself: rustls will not take a CA
+    // certificate as the server's. The message says so and what to set.
+    let mut refused = Daemon::new(&format!(
+        "port = {}\nca_file = \"{}\"",
+        dc.imaps_port,
+        cert.display()
+    ));
+    let (code, out) = check_config(&refused);
+    assert_eq!(code, Some(1), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("FAIL imap login"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("self-signed"), "{line}");
+    assert!(
+        line.contains(&format!("imap.tls_pin = \"{pin}\"")),
+        "check-config prints the pin to copy: {line}"
+    );
+    refused.start();
+    let err = last_error(&refused);
+    assert!(err.contains("self-signed") && err.contains(&pin), "{err}");
+    assert!(refused.alive());
+
+    // Without ca_file (the public roots) it is refused too.
+    let public = Daemon::new(&format!("port = {}", dc.imaps_port));
+    let (code, out) = check_config(&public);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("imap.tls_pin = \"{pin}\"")), "{out}");
+
+    // The printed pin: implicit TLS, and the daemon stores a grant.
+    let mut pinned = Daemon::new(&format!("port = {}\ntls_pin = \"{pin}\"", dc.imaps_port));
+    let (code, out) = check_config(&pinned);
+    assert_eq!(code, Some(0), "{out}");
+    pinned.start().wait_idle();
+    dc.append("INBOX", &[grant("pinned-shop", "8181", 1)]);
+    wait_for(
+        Duration::from_secs(15),
+        "the grant over a pinned TLS",
+        || pinned.requests() == 1,
+    );
+
+    // The key's digest in base64 works as well, and over STARTTLS.
+    let by_key = Daemon::new(&format!(
+        "port = {}\nsecurity = \"starttls\"\ntls_pin = \"{}\"",
+        dc.imap_port,
+        self_signed::key_pin(&cert)
+    ));
+    let (code, out) = check_config(&by_key);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn a_pin_that_does_not_match_is_refused_naming_both_digests() {
+    let mut dc = Dovecot::start(Options::default());
+    let (_, presented) = self_signed(&mut dc);
+    let expected = format!("sha256:{}", "ab".repeat(32));
+    let mut d = Daemon::new(&format!(
+        "port = {}\ntls_pin = \"{expected}\"",
+        dc.imaps_port
+    ));
+    let (code, out) = check_config(&d);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&expected) && out.contains(&presented), "{out}");
+    d.start();
+    let err = last_error(&d);
+    assert!(
+        err.contains("does not match imap.tls_pin")
+            && err.contains(&expected)
+            && err.contains(&presented),
+        "{err}"
+    );
+    assert_eq!(d.requests(), 0);
+}
+
+#[test]
+fn a_pin_is_validated_with_the_rest_of_the_config() {
+    for (imap, says) in [
+        ("tls_pin = \"sha256:00\"", "imap.tls_pin"),
+        ("tls_pin = \"md5:00\"", "sha256:"),
+        (
+            "tls_pin = \"sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\nca_file = \"/etc/hostname\"",
+            "beside a CA file",
+        ),
+        (
+            "security = \"plain\"\ntls_pin = \"sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"",
+            "needs a connection with TLS",
+        ),
+    ] {
+        let d = Daemon::new(imap);
+        let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .args(["check-config", "--config", d.cfg.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{imap}: {text}");
+        assert!(
+            text.contains("imap.tls_pin") && text.contains(says),
+            "{imap}: {text}"
+        );
+    }
+}
