@@ -40,17 +40,31 @@ fn main() {
     let mut samples: Vec<(u64, u64)> = Vec::new();
     let mut sent = 0usize;
     let mut next_sample = Duration::ZERO;
-    println!("soak: {minutes} min, one grant a second, kick every minute, Dovecot restarted every 5 min");
+    println!(
+        "soak: {minutes} min, one grant a second, kick every minute, Dovecot restarted every 5 min"
+    );
     while start.elapsed() < end {
         let t = start.elapsed();
         if t >= next_sample {
             let kb = rss_kb(pid);
-            println!("  {:>5.1} min  RSS {:>6.1} MB  stored {}", t.as_secs_f64() / 60.0, kb as f64 / 1024.0, d.requests());
+            println!(
+                "  {:>5.1} min  RSS {:>6.1} MB  stored {}",
+                t.as_secs_f64() / 60.0,
+                kb as f64 / 1024.0,
+                d.requests()
+            );
             samples.push((t.as_secs(), kb));
             next_sample += Duration::from_secs(30);
         }
         let second = t.as_secs();
-        dc.append("INBOX", &[grant(&format!("soak-{sent}"), &format!("{:04}", sent % 10_000), sent)]);
+        dc.append(
+            "INBOX",
+            &[grant(
+                &format!("soak-{sent}"),
+                &format!("{:04}", sent % 10_000),
+                sent,
+            )],
+        );
         sent += 1;
         if second > 0 && second % 300 == 0 {
             dc.restart();
@@ -62,12 +76,20 @@ fn main() {
             std::thread::sleep(wait);
         }
     }
-    wait_for(Duration::from_secs(120), "every grant to be stored", || d.requests() as usize >= sent);
+    wait_for(Duration::from_secs(120), "every grant to be stored", || {
+        d.requests() as usize >= sent
+    });
     let stored = d.requests() as usize;
-    let distinct = count(&d.db, "select count(distinct store_domain) from access_requests") as usize;
+    let distinct = count(
+        &d.db,
+        "select count(distinct store_domain) from access_requests",
+    ) as usize;
     assert_eq!((stored, distinct), (sent, sent), "every grant stored once");
     let after_first_minute = samples.iter().find(|s| s.0 >= 60).map_or(0, |s| s.1);
-    let half = samples.iter().find(|s| s.0 >= end.as_secs() / 2).map_or(0, |s| s.1);
+    let half = samples
+        .iter()
+        .find(|s| s.0 >= end.as_secs() / 2)
+        .map_or(0, |s| s.1);
     let last = samples.last().map_or(0, |s| s.1);
     let mb = |kb: u64| kb as f64 / 1024.0;
     println!(

@@ -13,12 +13,23 @@ async fn main() -> ExitCode {
     init_logging(&cli);
     match collabd::cli::run(cli).await {
         Ok(code) => code,
+        // `collabd status | head`: the reader has all it wanted. End
+        // quietly, as Unix tools do, with the status a SIGPIPE would give.
+        Err(e) if closed_pipe(&e) => ExitCode::from(141),
         Err(e) => {
             // An error can quote a request's text, which came from mail.
             eprintln!("collabd: {}", collabd::render::line(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether writing to stdout failed because its reader has gone.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The level comes from `RUST_LOG`, else `[log] level` in the config file,

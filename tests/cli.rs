@@ -630,3 +630,29 @@ fn mail_text_cannot_steer_the_terminal() {
         &collabd(&["show", "--db", db, "1", "--json"]).stdout,
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("collabd.db");
+    let ingest = collabd(&[
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        fixture("leadsie/two-stores.eml").to_str().unwrap(),
+    ]);
+    assert!(ingest.status.success(), "{}", text(&ingest.stderr));
+    // `collabd status | head -0`: the reading end is closed before a byte is written.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["status", "--db", db.to_str().unwrap()])
+        .env_remove("COLLABD_CONFIG")
+        .env_remove("COLLABD_DB")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stderr), "", "nothing said about the pipe");
+    assert_eq!(out.status.code(), Some(141), "the status a SIGPIPE gives");
+}

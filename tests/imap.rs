@@ -213,6 +213,12 @@ fn a_wrong_password_is_reported_and_retried_with_backoff_without_crashing() {
         "{err}"
     );
     assert!(err.contains("password"), "{err}");
+    // As Dovecot said it, not as a Rust debug value.
+    assert!(
+        err.contains("\"[AUTHENTICATIONFAILED] Authentication failed.\""),
+        "{err}"
+    );
+    assert!(!err.contains("info:") && !err.contains("Some("), "{err}");
     assert!(d.state().starts_with("backoff 0"));
     let status = d.status();
     assert!(status.contains("FAILING"), "{status}");

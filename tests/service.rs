@@ -182,6 +182,9 @@ fn check_config_tries_each_connection_and_names_what_fails() {
         out.contains("FAIL imap login: login refused for ops@agency.example"),
         "{out}"
     );
+    // The server's words, and no promise of a retry that check-config never makes.
+    assert!(out.contains("[AUTHENTICATIONFAILED]"), "{out}");
+    assert!(!out.contains("Some(") && !out.contains("backoff"), "{out}");
     assert!(
         !out.contains("hunter2") && !err.contains("hunter2"),
         "{out}{err}"

@@ -113,6 +113,12 @@ pub fn failed(what: &str, e: anyhow::Error) -> anyhow::Error {
         Some(ImapError::ConnectionLost) => {
             return anyhow!("IMAP {what} failed: connection lost (the server closed it)");
         }
+        Some(ImapError::No(msg) | ImapError::Bad(msg)) => {
+            return anyhow!(
+                "IMAP {what} failed: the server said \"{}\"",
+                server_said(msg)
+            );
+        }
         Some(ImapError::Io(io)) => Some(io),
         _ => e.downcast_ref::<io::Error>(),
     };
@@ -120,6 +126,44 @@ pub fn failed(what: &str, e: anyhow::Error) -> anyhow::Error {
         Some(io) if lost(io) => anyhow!("IMAP {what} failed: connection lost ({io})"),
         Some(io) => anyhow!("IMAP {what} failed: {io}"),
         None => e.context(format!("IMAP {what} failed")),
+    }
+}
+
+/// A NO or BAD answer as the server wrote it, `[CODE] text`. async-imap
+/// hands it over as Rust debug text (`code: Some(AuthenticationFailed),
+/// info: Some("Authentication failed.")`), which no operator should read.
+/// Text in any other shape is returned trimmed, as it came.
+pub fn server_said(msg: &str) -> String {
+    let msg = msg.trim();
+    let Some(rest) = msg.strip_prefix("code: ") else {
+        return msg.to_owned();
+    };
+    let Some((code, info)) = rest.split_once(", info: ") else {
+        return msg.to_owned();
+    };
+    let code = match code {
+        "None" => None,
+        c => match c.strip_prefix("Some(").and_then(|c| c.strip_suffix(')')) {
+            // `Other("X", …)` and the like: the word inside the quotes.
+            Some(inner) if inner.contains('"') => inner.split('"').nth(1).map(str::to_uppercase),
+            Some(inner) => Some(inner.split('(').next().unwrap_or(inner).to_uppercase()),
+            None => return msg.to_owned(),
+        },
+    };
+    let info = match info {
+        "None" => String::new(),
+        i => match i
+            .strip_prefix("Some(\"")
+            .and_then(|i| i.strip_suffix("\")"))
+        {
+            Some(text) => text.replace("\\\"", "\"").replace("\\\\", "\\"),
+            None => return msg.to_owned(),
+        },
+    };
+    match code {
+        Some(c) if info.is_empty() => format!("[{c}]"),
+        Some(c) => format!("[{c}] {info}"),
+        None => info,
     }
 }
 
@@ -215,8 +259,8 @@ pub async fn open(
 fn login_refused(user: &str, server: &str, e: async_imap::error::Error) -> anyhow::Error {
     match e {
         async_imap::error::Error::No(msg) | async_imap::error::Error::Bad(msg) => anyhow!(
-            "login refused for {user} at {server}: {} (check the password or OAuth2 token source in [imap]; retrying with backoff)",
-            msg.trim()
+            "login refused for {user} at {server}: \"{}\" (check the password or OAuth2 token source in [imap])",
+            server_said(&msg)
         ),
         other => failed(&format!("login for {user} at {server}"), anyhow!(other)),
     }
@@ -304,6 +348,37 @@ mod tests {
     use super::*;
     use async_imap::error::Error as ImapError;
 
+    #[test]
+    fn refusals_read_as_the_server_wrote_them() {
+        let cases = [
+            (
+                r#"code: Some(AuthenticationFailed), info: Some("Authentication failed.")"#,
+                "[AUTHENTICATIONFAILED] Authentication failed.",
+            ),
+            (
+                r#"code: None, info: Some("Mailbox doesn't exist: Zug\"e")"#,
+                r#"Mailbox doesn't exist: Zug"e"#,
+            ),
+            (
+                r#"code: Some(Other("OVERQUOTA", None)), info: Some("Quota")"#,
+                "[OVERQUOTA] Quota",
+            ),
+            ("code: Some(UidNext(4)), info: None", "[UIDNEXT]"),
+            (" outcome: Bad ", "outcome: Bad"),
+        ];
+        for (debug, said) in cases {
+            assert_eq!(server_said(debug), said, "{debug}");
+        }
+        let e = failed(
+            "SELECT Zugänge",
+            anyhow!(ImapError::No(cases[1].0.to_owned())),
+        );
+        assert_eq!(
+            shown(e),
+            r#"IMAP SELECT Zugänge failed: the server said "Mailbox doesn't exist: Zug"e""#
+        );
+    }
+
     fn shown(e: anyhow::Error) -> String {
         format!("{e:#}")
     }
@@ -335,6 +410,6 @@ mod tests {
             "SELECT",
             anyhow!(ImapError::No("no such folder".into())),
         ));
-        assert_eq!(e, "IMAP SELECT failed: no response: no such folder");
+        assert_eq!(e, "IMAP SELECT failed: the server said \"no such folder\"");
     }
 }
