@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{AfterProcessing, ImapAuth, ImapSettings};
 use crate::ingest::Ingestor;
+use crate::model::{Actor, EventKind, WatcherState};
 use crate::store::{self, Event, Source, WatcherHealth};
 use answers::UidRange;
 use conn::{ImapSession, Login, within};
@@ -55,7 +56,7 @@ pub struct FolderStatus {
     /// The `mailbox_state` key: account and folder.
     pub name: String,
     pub folder: String,
-    state: Mutex<&'static str>,
+    state: Mutex<WatcherState>,
     /// Milliseconds (since process start) by which the task must report
     /// progress: each bounded wait moves it.
     deadline_ms: AtomicI64,
@@ -71,21 +72,21 @@ impl FolderStatus {
         FolderStatus {
             name,
             folder,
-            state: Mutex::new("starting"),
+            state: Mutex::new(WatcherState::Starting),
             deadline_ms: AtomicI64::new(clock_ms() + 120_000),
         }
     }
 
-    pub fn state(&self) -> &'static str {
+    pub fn state(&self) -> WatcherState {
         *self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Connected to the server: syncing, in IDLE, or between polls.
     pub fn connected(&self) -> bool {
-        matches!(self.state(), "syncing" | "idle" | "polling")
+        self.state().is_connected()
     }
 
-    fn set_state(&self, s: &'static str) {
+    fn set_state(&self, s: WatcherState) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = s;
     }
 
@@ -216,7 +217,7 @@ impl Watcher {
                     self.health(
                         status,
                         WatcherHealth {
-                            state: "backoff",
+                            state: WatcherState::Backoff,
                             connected: false,
                             contact: false,
                             error: Some(&message),
@@ -233,8 +234,11 @@ impl Watcher {
                 }
             }
         }
-        self.health(status, WatcherHealth::without_error("stopped", false))
-            .await;
+        self.health(
+            status,
+            WatcherHealth::without_error(WatcherState::Stopped, false),
+        )
+        .await;
         tracing::info!(mailbox = %status.name, "IMAP watcher stopped");
     }
 
@@ -247,8 +251,11 @@ impl Watcher {
     ) -> Result<()> {
         let s = &self.settings;
         let limit = s.command_timeout;
-        self.health(status, WatcherHealth::without_error("connecting", false))
-            .await;
+        self.health(
+            status,
+            WatcherHealth::without_error(WatcherState::Connecting, false),
+        )
+        .await;
         // Connecting takes up to three bounded steps: TCP, TLS, login.
         status.expect_within(limit * 4 + Duration::from_secs(30));
         let mut sess = tokio::select! {
@@ -275,8 +282,11 @@ impl Watcher {
             "IMAP watcher connected"
         );
         loop {
-            self.health(status, WatcherHealth::without_error("syncing", true))
-                .await;
+            self.health(
+                status,
+                WatcherHealth::without_error(WatcherState::Syncing, true),
+            )
+            .await;
             let finished = self
                 .sync(
                     &mut sess,
@@ -293,7 +303,14 @@ impl Watcher {
             }
             self.health(
                 status,
-                WatcherHealth::without_error(if has_idle { "idle" } else { "polling" }, true),
+                WatcherHealth::without_error(
+                    if has_idle {
+                        WatcherState::Idle
+                    } else {
+                        WatcherState::Polling
+                    },
+                    true,
+                ),
             )
             .await;
             let (next, wake) = self.wait(sess, status, shutdown, has_idle).await?;
@@ -646,8 +663,8 @@ impl Watcher {
                         &Event {
                             request_id: None,
                             message_id: None,
-                            actor: "imap",
-                            event: "skipped_oversize",
+                            actor: &Actor::Imap,
+                            event: EventKind::SkippedOversize,
                             from_state: None,
                             to_state: None,
                             detail: Some(&detail),

@@ -1,15 +1,16 @@
 //! The waiting room for messages whose DKIM check met a DNS failure: kept,
 //! judged again when due, and forgotten once stored.
 
+use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
-use sqlx::{Row, SqlitePool};
 
 use super::{Result, Source};
 
 /// A message waiting to be judged again (DNS failed during its DKIM check).
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct Deferred {
     pub id: i64,
+    #[sqlx(flatten)]
     pub source: Source,
     pub raw: Vec<u8>,
     pub received_at: String,
@@ -55,30 +56,14 @@ pub async fn due_deferred(
     now: &str,
     limit: i64,
 ) -> Result<Vec<Deferred>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "select id, source, source_ref, mailbox, uidvalidity, uid, raw, received_at, attempts
          from deferred_message where next_attempt_at <= ? order by id limit ?",
     )
     .bind(now)
     .bind(limit)
     .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Deferred {
-            id: r.get("id"),
-            source: Source::from_columns(
-                r.get::<String, _>("source").as_str(),
-                r.get("source_ref"),
-                r.get("mailbox"),
-                r.get("uidvalidity"),
-                r.get("uid"),
-            ),
-            raw: r.get("raw"),
-            received_at: r.get("received_at"),
-            attempts: r.get("attempts"),
-        })
-        .collect())
+    .await?)
 }
 
 /// Another temporary failure: try again at `next_attempt_at`.
@@ -111,10 +96,9 @@ pub async fn forget_deferred(conn: &mut SqliteConnection, id: i64) -> Result<()>
 
 /// How many messages wait to be judged, and the last DNS error.
 pub async fn deferred_summary(pool: &SqlitePool) -> Result<(i64, Option<String>)> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "select count(*), (select last_error from deferred_message order by id desc limit 1) from deferred_message",
     )
     .fetch_one(pool)
-    .await?;
-    Ok((row.get(0), row.get(1)))
+    .await?)
 }

@@ -4,9 +4,10 @@
 
 use serde::Serialize;
 use sqlx::sqlite::SqliteConnection;
-use sqlx::{Connection as _, Row, SqlitePool};
+use sqlx::{Connection as _, SqlitePool};
 
 use super::Result;
+use crate::model::WatcherState;
 
 /// A watched mailbox's checkpoint: its UIDVALIDITY (none before the first
 /// sync) and the highest UID fully processed.
@@ -14,16 +15,12 @@ pub async fn mailbox_checkpoint(
     conn: &mut SqliteConnection,
     mailbox: &str,
 ) -> Result<Option<(Option<u32>, u32)>> {
-    let row = sqlx::query("select uidvalidity, last_uid from mailbox_state where mailbox = ?")
-        .bind(mailbox)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.map(|r| {
-        (
-            r.get::<Option<i64>, _>(0).map(|v| v as u32),
-            r.get::<i64, _>(1) as u32,
-        )
-    }))
+    let row: Option<(Option<i64>, i64)> =
+        sqlx::query_as("select uidvalidity, last_uid from mailbox_state where mailbox = ?")
+            .bind(mailbox)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(uidvalidity, last_uid)| (uidvalidity.map(|v| v as u32), last_uid as u32)))
 }
 
 /// Sets the checkpoint; call it in the transaction that stored the messages
@@ -37,7 +34,7 @@ pub async fn set_checkpoint(
 ) -> Result<()> {
     sqlx::query(
         "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
-         values (?1, ?2, ?3, 1, ?4, 'syncing', ?4)
+         values (?1, ?2, ?3, 1, ?4, ?5, ?4)
          on conflict (mailbox) do update set uidvalidity = ?2, last_uid = ?3, connected = 1,
              last_contact_at = ?4, updated_at = ?4",
     )
@@ -45,6 +42,7 @@ pub async fn set_checkpoint(
     .bind(uidvalidity)
     .bind(last_uid)
     .bind(now)
+    .bind(WatcherState::Syncing)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -146,8 +144,7 @@ pub async fn settle_actions(
 /// What the watcher of one mailbox is doing, for `mailbox_state`.
 #[derive(Debug, Clone, Copy)]
 pub struct WatcherHealth<'a> {
-    /// connecting, syncing, idle, polling, backoff or stopped.
-    pub state: &'static str,
+    pub state: WatcherState,
     pub connected: bool,
     /// The server answered just now.
     pub contact: bool,
@@ -161,7 +158,7 @@ pub struct WatcherHealth<'a> {
 impl WatcherHealth<'static> {
     /// A state change with no error to report; a connected watcher has just
     /// heard from the server.
-    pub fn without_error(state: &'static str, connected: bool) -> WatcherHealth<'static> {
+    pub fn without_error(state: WatcherState, connected: bool) -> WatcherHealth<'static> {
         WatcherHealth {
             state,
             connected,
@@ -208,10 +205,10 @@ pub async fn set_watcher_health(
 }
 
 /// One row of `mailbox_state`, for `collabd status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct MailboxRow {
     pub mailbox: String,
-    pub state: String,
+    pub state: WatcherState,
     pub connected: bool,
     pub uidvalidity: Option<i64>,
     pub last_uid: i64,
@@ -227,7 +224,7 @@ pub struct MailboxRow {
 }
 
 pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "select mailbox, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
              reconnects, next_retry_at,
              (select count(*) from after_processing_pending p
@@ -238,22 +235,5 @@ pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
          from mailbox_state m order by mailbox",
     )
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| MailboxRow {
-            mailbox: r.get("mailbox"),
-            state: r.get("state"),
-            connected: r.get::<i64, _>("connected") != 0,
-            uidvalidity: r.get("uidvalidity"),
-            last_uid: r.get("last_uid"),
-            last_contact_at: r.get("last_contact_at"),
-            last_error: r.get("last_error"),
-            last_error_at: r.get("last_error_at"),
-            reconnects: r.get("reconnects"),
-            next_retry_at: r.get("next_retry_at"),
-            actions_pending: r.get("actions_pending"),
-            action_error: r.get("action_error"),
-        })
-        .collect())
+    .await?)
 }

@@ -1,9 +1,8 @@
 //! Stored messages: where each came from, inserting one once by digest,
 //! and dropping raw bytes past their retention.
 
-use sqlx::Row;
-use sqlx::SqlitePool;
-use sqlx::sqlite::SqliteConnection;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{FromRow, Row, SqlitePool};
 
 use super::Result;
 use crate::model::MessageKind;
@@ -47,15 +46,17 @@ impl Source {
             ),
         }
     }
+}
 
-    pub(super) fn from_columns(
-        source: &str,
-        source_ref: Option<String>,
-        mailbox: Option<String>,
-        uidvalidity: Option<u32>,
-        uid: Option<u32>,
-    ) -> Source {
-        match (source, mailbox, uidvalidity, uid) {
+/// Reads the `source, source_ref, mailbox, uidvalidity, uid` columns back.
+impl<'r> FromRow<'r, SqliteRow> for Source {
+    fn from_row(row: &'r SqliteRow) -> sqlx::Result<Self> {
+        let source: &str = row.try_get("source")?;
+        let source_ref: Option<String> = row.try_get("source_ref")?;
+        let mailbox: Option<String> = row.try_get("mailbox")?;
+        let uidvalidity: Option<u32> = row.try_get("uidvalidity")?;
+        let uid: Option<u32> = row.try_get("uid")?;
+        Ok(match (source, mailbox, uidvalidity, uid) {
             ("imap", Some(mailbox), Some(uidvalidity), Some(uid)) => Source::Imap {
                 mailbox,
                 uidvalidity,
@@ -63,7 +64,7 @@ impl Source {
             },
             ("file", ..) => Source::File(source_ref.unwrap_or_default()),
             _ => Source::Stdin,
-        }
+        })
     }
 }
 
@@ -91,7 +92,7 @@ pub async fn insert_message(
     m: &NewMessage<'_>,
 ) -> Result<Option<i64>> {
     let (source, source_ref, mailbox, uidvalidity, uid) = m.source.columns();
-    let row = sqlx::query(
+    let id = sqlx::query_scalar(
         "insert into messages (sha256, message_id, source, source_ref, mailbox, uidvalidity, uid, from_addr,
              original_from, subject, date, kind, reason, raw, raw_size, received_at)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -109,14 +110,14 @@ pub async fn insert_message(
     .bind(m.original_from)
     .bind(m.subject)
     .bind(m.date)
-    .bind(m.kind.as_str())
+    .bind(m.kind)
     .bind(m.reason)
     .bind(m.raw)
     .bind(m.raw_size as i64)
     .bind(m.received_at)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|r| r.get::<i64, _>(0)))
+    Ok(id)
 }
 
 /// The id of the message with this digest, if stored.

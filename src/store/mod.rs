@@ -5,6 +5,8 @@
 //! # Layout
 //!
 //! - this module — [`Db`] (the pool and migrations), [`Error`], [`timestamp`].
+//! - `columns` — how the model's types are written to and read from text and
+//!   integer columns, so rows leave the store typed.
 //! - [`messages`] — stored messages and where each came from.
 //! - [`deferred`] — messages waiting to be judged again after a DNS failure.
 //! - [`requests`] — access requests and every state change.
@@ -14,6 +16,7 @@
 //!
 //! Every item is re-exported here: callers write `store::claim_next_request`.
 
+mod columns;
 pub mod deferred;
 pub mod events;
 pub mod mailbox;
@@ -60,10 +63,28 @@ pub enum Error {
     Sql(sqlx::Error),
     #[error("no request with id {0}")]
     NoSuchRequest(RequestId),
+    /// A column holds a value this version cannot read: a state, event or
+    /// actor it does not know.
+    #[error(
+        "the database column {column} holds a value this collabd cannot read ({source}); was the database written by a newer version?"
+    )]
+    Decode {
+        column: String,
+        source: sqlx::error::BoxDynError,
+    },
 }
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        let e = match e {
+            sqlx::Error::ColumnDecode { index, source } => {
+                return Error::Decode {
+                    column: index,
+                    source,
+                };
+            }
+            e => e,
+        };
         // SQLite result codes: 13 SQLITE_FULL, 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
         let code = e
             .as_database_error()

@@ -2,14 +2,13 @@
 //! each written once with its event.
 
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use super::{Error, Event, Result, add_event};
-use crate::model::{CollaboratorCode, RequestId, RequestState, StoreDomain};
+use crate::model::{Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain};
 
 /// A request row as the queue and the CLI see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Request {
     pub id: RequestId,
     pub store_domain: String,
@@ -19,7 +18,7 @@ pub struct Request {
     pub client_email: Option<String>,
     pub leadsie_request_name: Option<String>,
     pub leadsie_request_url: Option<String>,
-    pub state: String,
+    pub state: RequestState,
     pub attempts: i64,
     pub next_attempt_at: Option<String>,
     pub last_error: Option<String>,
@@ -36,44 +35,14 @@ const REQUEST_COLUMNS: &str = "r.id, r.store_domain, r.collaborator_code, r.clie
     r.leadsie_request_name, r.leadsie_request_url, r.state, r.attempts, r.next_attempt_at, r.last_error,
     r.source_message_id, r.received_at, r.filed_at, r.resolved_at, r.updated_at, m.received_at as grant_date";
 
-fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Request {
-    Request {
-        id: RequestId(row.get("id")),
-        store_domain: row.get("store_domain"),
-        collaborator_code: row.get("collaborator_code"),
-        client_name: row.get("client_name"),
-        client_email: row.get("client_email"),
-        leadsie_request_name: row.get("leadsie_request_name"),
-        leadsie_request_url: row.get("leadsie_request_url"),
-        state: row.get("state"),
-        attempts: row.get("attempts"),
-        next_attempt_at: row.get("next_attempt_at"),
-        last_error: row.get("last_error"),
-        source_message_id: row.get("source_message_id"),
-        received_at: row.get("received_at"),
-        filed_at: row.get("filed_at"),
-        resolved_at: row.get("resolved_at"),
-        updated_at: row.get("updated_at"),
-        grant_date: row.get("grant_date"),
-    }
-}
-
-impl Request {
-    pub fn state(&self) -> Option<RequestState> {
-        self.state.parse().ok()
-    }
-}
-
 pub async fn get_request(conn: &mut SqliteConnection, id: RequestId) -> Result<Request> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id where r.id = ?"
     );
-    let row = sqlx::query(&sql)
-        .bind(id.0)
+    sqlx::query_as(&sql)
+        .bind(id)
         .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref()
-        .map(request_from_row)
+        .await?
         .ok_or(Error::NoSuchRequest(id))
 }
 
@@ -86,12 +55,11 @@ pub async fn find_request(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where r.store_domain = ? and r.collaborator_code = ?"
     );
-    let row = sqlx::query(&sql)
+    Ok(sqlx::query_as(&sql)
         .bind(store.as_str())
         .bind(code.expose())
         .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.as_ref().map(request_from_row))
+        .await?)
 }
 
 /// Every request for a store, newest first.
@@ -100,8 +68,10 @@ pub async fn requests_for_store(conn: &mut SqliteConnection, store: &str) -> Res
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where r.store_domain = ? order by r.id desc"
     );
-    let rows = sqlx::query(&sql).bind(store).fetch_all(&mut *conn).await?;
-    Ok(rows.iter().map(request_from_row).collect())
+    Ok(sqlx::query_as(&sql)
+        .bind(store)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Requests whose client name is `name` (any case), newest first.
@@ -113,11 +83,10 @@ pub async fn requests_for_client_name(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where lower(r.client_name) = lower(?) order by r.id desc"
     );
-    let rows = sqlx::query(&sql)
+    Ok(sqlx::query_as(&sql)
         .bind(name.trim())
         .fetch_all(&mut *conn)
-        .await?;
-    Ok(rows.iter().map(request_from_row).collect())
+        .await?)
 }
 
 /// A request about to be created.
@@ -154,7 +123,7 @@ pub async fn create_request(
     .bind(r.client_email)
     .bind(r.request_name)
     .bind(r.request_url)
-    .bind(r.state.as_str())
+    .bind(r.state)
     .bind(now)
     .bind(r.source_message_id)
     .bind(now)
@@ -169,8 +138,8 @@ pub async fn create_request(
         &Event {
             request_id: Some(id),
             message_id: Some(r.source_message_id),
-            actor: "leadsie",
-            event: "created",
+            actor: &Actor::Leadsie,
+            event: EventKind::Created,
             from_state: None,
             to_state: Some(r.state),
             detail: Some(detail),
@@ -216,16 +185,16 @@ pub async fn transition(
     }
     let resolved = (!to.is_open()).then_some(now);
     let changed = sqlx::query(
-        "update access_requests set state = ?, updated_at = ?, resolved_at = coalesce(?, resolved_at),
-             lease_until = case when ? = 'filing' then lease_until else null end
-         where id = ? and state = ?",
+        "update access_requests set state = ?1, updated_at = ?2, resolved_at = coalesce(?3, resolved_at),
+             lease_until = case when ?1 = ?6 then lease_until else null end
+         where id = ?4 and state = ?5",
     )
-    .bind(to.as_str())
+    .bind(to)
     .bind(now)
     .bind(resolved)
-    .bind(to.as_str())
-    .bind(id.0)
-    .bind(from.as_str())
+    .bind(id)
+    .bind(from)
+    .bind(RequestState::Filing)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -242,18 +211,18 @@ pub async fn claim_next_request(
     now: &str,
     lease_until: &str,
 ) -> Result<Option<Request>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "update access_requests
-         set state = 'filing', attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+         set state = ?3, attempts = attempts + 1, lease_until = ?1, updated_at = ?2
          where id = coalesce(
              -- A claim whose worker died: it has waited longest.
-             (select id from access_requests where state = 'filing' and lease_until < ?2
+             (select id from access_requests where state = ?3 and lease_until < ?2
                  order by lease_until limit 1),
              -- The request due soonest; the (state, next_attempt_at) index
              -- serves it in order, so a claim costs the same with a long queue.
-             (select id from access_requests where state = 'queued' and next_attempt_at <= ?2
+             (select id from access_requests where state = ?4 and next_attempt_at <= ?2
                  order by next_attempt_at, id limit 1),
-             (select id from access_requests where state = 'queued' and next_attempt_at is null
+             (select id from access_requests where state = ?4 and next_attempt_at is null
                  order by id limit 1))
          returning id, store_domain, collaborator_code, client_name, client_email, leadsie_request_name,
              leadsie_request_url, state, attempts, next_attempt_at, last_error, source_message_id,
@@ -261,9 +230,10 @@ pub async fn claim_next_request(
     )
     .bind(lease_until)
     .bind(now)
+    .bind(RequestState::Filing)
+    .bind(RequestState::Queued)
     .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.as_ref().map(request_from_row))
+    .await?)
 }
 
 /// Ends a filing attempt: moves the request from `filing` to `to` (requested,
@@ -284,14 +254,15 @@ pub async fn finish_attempt(
         "update access_requests
          set state = ?, lease_until = null, updated_at = ?, filed_at = coalesce(filed_at, ?),
              resolved_at = coalesce(?, resolved_at), last_error = coalesce(?, last_error)
-         where id = ? and state = 'filing' and attempts = ?",
+         where id = ? and state = ? and attempts = ?",
     )
-    .bind(to.as_str())
+    .bind(to)
     .bind(now)
     .bind(filed)
     .bind(resolved)
     .bind(error)
-    .bind(id.0)
+    .bind(id)
+    .bind(RequestState::Filing)
     .bind(attempt)
     .execute(&mut *conn)
     .await?
@@ -312,13 +283,15 @@ pub async fn retry_attempt_at(
 ) -> Result<bool> {
     let changed = sqlx::query(
         "update access_requests
-         set state = 'queued', lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?
-         where id = ? and state = 'filing' and attempts = ?",
+         set state = ?, lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?
+         where id = ? and state = ? and attempts = ?",
     )
+    .bind(RequestState::Queued)
     .bind(at)
     .bind(error)
     .bind(now)
-    .bind(id.0)
+    .bind(id)
+    .bind(RequestState::Filing)
     .bind(attempt)
     .execute(&mut *conn)
     .await?
@@ -342,28 +315,20 @@ pub async fn waiting_since(
     filed_before: &str,
     unreminded: bool,
 ) -> Result<Vec<(RequestId, RequestState, String)>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "select r.id, r.state, r.store_domain from access_requests r
-         where r.state in ('requested', 'notified') and r.filed_at <= ?
-           and (? = 0 or not exists
-                (select 1 from request_events e where e.request_id = r.id and e.event = 'reminder'))
+         where r.state in (?3, ?4) and r.filed_at <= ?1
+           and (?2 = 0 or not exists
+                (select 1 from request_events e where e.request_id = r.id and e.event = ?5))
          order by r.id",
     )
     .bind(filed_before)
     .bind(unreminded)
+    .bind(RequestState::Requested)
+    .bind(RequestState::Notified)
+    .bind(EventKind::Reminder)
     .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let state: String = r.get("state");
-            Some((
-                RequestId(r.get("id")),
-                state.parse().ok()?,
-                r.get("store_domain"),
-            ))
-        })
-        .collect())
+    .await?)
 }
 
 /// Makes a queued request due now (an operator's retry).
