@@ -146,55 +146,10 @@ impl Watcher {
             shutdown,
             has_move,
         } = pass;
-        let s = &self.settings;
-        let limit = s.command_timeout;
+        let limit = self.settings.command_timeout;
         let name = status.name.as_str();
 
-        // Headers first: a few fields decide which bodies are worth fetching.
-        status.expect_within(limit);
-        let query = format!(
-            "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({})])",
-            crate::mail::Classifier::CANDIDATE_HEADERS
-        );
-        let mut heads: Vec<Head> = Vec::new();
-        {
-            let mut stream = within(
-                limit,
-                "UID FETCH (headers)",
-                sess.uid_fetch(range.to_string(), &query),
-            )
-            .await?;
-            loop {
-                status.expect_within(limit);
-                let Some(f) = within(limit, "UID FETCH (headers)", stream.try_next()).await? else {
-                    break;
-                };
-                // A FETCH with neither size nor header is the server's news
-                // of another message's flags, not an answer.
-                let Some(uid) = f.uid.filter(|_| f.size.is_some() || f.header().is_some()) else {
-                    continue;
-                };
-                let uid = answers::fetched(&status.folder, range, uid)?;
-                // `n:*` names the last message even when its UID is below n.
-                if uid <= last_uid {
-                    continue;
-                }
-                let header = f.header().unwrap_or_default();
-                heads.push(Head {
-                    uid,
-                    size: f.size.map_or(0, u64::from),
-                    candidate: self.ingestor.classifier.is_candidate(header),
-                    summary: if f.size.is_some_and(|n| u64::from(n) > s.max_message_bytes) {
-                        Some(header_summary(header))
-                    } else {
-                        None
-                    },
-                });
-            }
-        }
-        tracing::debug!(mailbox = name, n = heads.len(), "headers fetched");
-        heads.sort_by_key(|h| h.uid);
-        heads.dedup_by_key(|h| h.uid);
+        let heads = self.fetch_headers(sess, status, last_uid, range).await?;
         let Some(newest) = heads.last().map(|h| h.uid) else {
             return Ok((true, last_uid));
         };
@@ -205,127 +160,24 @@ impl Watcher {
             if shutdown.is_cancelled() {
                 return Ok((false, last_uid));
             }
-            // The next batch of candidates, and the non-candidates among them.
-            let mut batch: Vec<&Head> = Vec::new();
-            let mut bytes = 0u64;
-            let mut end = i;
-            while end < heads.len() && batch.len() < BATCH_MESSAGES {
-                let h = &heads[end];
-                if h.candidate {
-                    if !batch.is_empty() && bytes + h.size > BATCH_BYTES {
-                        break;
-                    }
-                    bytes += h.size;
-                    batch.push(h);
-                }
-                end += 1;
-            }
-            let wanted: Vec<u32> = batch
-                .iter()
-                .filter(|h| h.size <= s.max_message_bytes)
-                .map(|h| h.uid)
-                .collect();
-            let mut bodies: HashMap<u32, Fetch> = HashMap::new();
-            if !wanted.is_empty() {
-                status.expect_within(limit);
-                let mut stream = within(
-                    limit,
-                    "UID FETCH (bodies)",
-                    sess.uid_fetch(uid_set(&wanted), "(UID INTERNALDATE BODY.PEEK[])"),
-                )
-                .await?;
-                loop {
-                    status.expect_within(limit);
-                    let Some(f) = within(limit, "UID FETCH (bodies)", stream.try_next()).await?
-                    else {
-                        break;
-                    };
-                    if let Some(uid) = f.uid {
-                        bodies.insert(uid, f);
-                    }
-                }
-            }
-            tracing::debug!(mailbox = name, n = bodies.len(), "bodies fetched");
+            let (batch, end) = next_batch(&heads, i);
+            let bodies = self.fetch_bodies(sess, status, &batch).await?;
             let mut processed = Vec::new();
             for h in &batch {
                 if shutdown.is_cancelled() {
                     return Ok((false, last_uid));
                 }
-                // Judge before taking the write lock: classification runs
-                // off the runtime within its budget, DKIM may wait on DNS.
-                let fetched = bodies.get(&h.uid).filter(|_| h.size <= s.max_message_bytes);
-                let body = match fetched.and_then(|f| f.body().map(|raw| (f, raw))) {
-                    Some((f, raw)) => {
-                        status.expect_within(limit + crate::ingest::CLASSIFY_BUDGET * 5);
-                        let received = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
-                        Some((raw, self.ingestor.judge(raw).await, received))
-                    }
-                    None => None,
-                };
-                let now = chrono::Utc::now();
-                let now_s = store::timestamp(now);
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                if h.size > s.max_message_bytes {
-                    let detail = format!(
-                        "message UID {} in {} is {} bytes, over imap.max_message_bytes ({}); not downloaded. {}. Raise the limit to have it read, or handle it by hand",
-                        h.uid,
-                        status.folder,
-                        h.size,
-                        s.max_message_bytes,
-                        h.summary.as_deref().unwrap_or("")
-                    );
-                    tracing::warn!(mailbox = name, "{detail}");
-                    store::add_event(
-                        &mut tx,
-                        &Event {
-                            request_id: None,
-                            message_id: None,
-                            actor: &Actor::Imap,
-                            event: EventKind::SkippedOversize,
-                            from_state: None,
-                            to_state: None,
-                            detail: Some(&detail),
-                        },
-                        &now_s,
-                    )
+                let outcome = self
+                    .store_one(conn, status, uidvalidity, h, bodies.get(&h.uid))
                     .await?;
-                } else if let Some((raw, judged, received)) = &body {
-                    let source = Source::Imap {
-                        mailbox: name.to_owned(),
-                        uidvalidity,
-                        uid: h.uid,
-                    };
-                    let report = self
-                        .ingestor
-                        .store_in(&mut tx, raw, judged, &source, received.unwrap_or(now), now)
-                        .await?;
-                    if report.new {
+                match outcome {
+                    Stored::New => {
                         stored += 1;
-                        tracing::info!(
-                            mailbox = name,
-                            uid = h.uid,
-                            message_id = report.message,
-                            kind = report.kind.as_str(),
-                            created = ?report.created.iter().map(|r| r.0).collect::<Vec<_>>(),
-                            reason = report.reason.as_deref().unwrap_or(""),
-                            "stored a message"
-                        );
+                        processed.push(h.uid);
                     }
-                    if self.settings.after_processing != AfterProcessing::Nothing {
-                        store::add_pending_action(&mut tx, name, uidvalidity, h.uid, &now_s)
-                            .await?;
-                    }
-                    processed.push(h.uid);
-                } else {
-                    // Expunged between the two fetches: nothing to store.
-                    tracing::debug!(
-                        mailbox = name,
-                        uid = h.uid,
-                        "message vanished before download"
-                    );
+                    Stored::Again => processed.push(h.uid),
+                    Stored::Skipped => {}
                 }
-                store::set_checkpoint(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
-                tx.commit().await?;
                 last_uid = h.uid;
             }
             // Non-candidates up to here need no download, only the checkpoint.
@@ -355,6 +207,202 @@ impl Watcher {
         Ok((true, last_uid))
     }
 
+    /// The header pass over `range`: the few fields that decide candidacy,
+    /// and the size, for every message above `last_uid`, in UID order.
+    async fn fetch_headers(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        last_uid: u32,
+        range: UidRange,
+    ) -> Result<Vec<Head>> {
+        let limit = self.settings.command_timeout;
+        let max_bytes = self.settings.max_message_bytes;
+        status.expect_within(limit);
+        let query = format!(
+            "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({})])",
+            crate::mail::Classifier::CANDIDATE_HEADERS
+        );
+        let mut heads: Vec<Head> = Vec::new();
+        let mut stream = within(
+            limit,
+            "UID FETCH (headers)",
+            sess.uid_fetch(range.to_string(), &query),
+        )
+        .await?;
+        loop {
+            status.expect_within(limit);
+            let Some(f) = within(limit, "UID FETCH (headers)", stream.try_next()).await? else {
+                break;
+            };
+            // A FETCH with neither size nor header is the server's news
+            // of another message's flags, not an answer.
+            let Some(uid) = f.uid.filter(|_| f.size.is_some() || f.header().is_some()) else {
+                continue;
+            };
+            let uid = answers::fetched(&status.folder, range, uid)?;
+            // `n:*` names the last message even when its UID is below n.
+            if uid <= last_uid {
+                continue;
+            }
+            let header = f.header().unwrap_or_default();
+            heads.push(Head {
+                uid,
+                size: f.size.map_or(0, u64::from),
+                candidate: self.ingestor.classifier.is_candidate(header),
+                summary: if f.size.is_some_and(|n| u64::from(n) > max_bytes) {
+                    Some(header_summary(header))
+                } else {
+                    None
+                },
+            });
+        }
+        tracing::debug!(
+            mailbox = status.name.as_str(),
+            n = heads.len(),
+            "headers fetched"
+        );
+        heads.sort_by_key(|h| h.uid);
+        heads.dedup_by_key(|h| h.uid);
+        Ok(heads)
+    }
+
+    /// Full bodies (`BODY.PEEK[]`, so nothing is marked read) of the batch's
+    /// messages within `imap.max_message_bytes`, by UID.
+    async fn fetch_bodies(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        batch: &[&Head],
+    ) -> Result<HashMap<u32, Fetch>> {
+        let limit = self.settings.command_timeout;
+        let wanted: Vec<u32> = batch
+            .iter()
+            .filter(|h| h.size <= self.settings.max_message_bytes)
+            .map(|h| h.uid)
+            .collect();
+        let mut bodies: HashMap<u32, Fetch> = HashMap::new();
+        if !wanted.is_empty() {
+            status.expect_within(limit);
+            let mut stream = within(
+                limit,
+                "UID FETCH (bodies)",
+                sess.uid_fetch(uid_set(&wanted), "(UID INTERNALDATE BODY.PEEK[])"),
+            )
+            .await?;
+            loop {
+                status.expect_within(limit);
+                let Some(f) = within(limit, "UID FETCH (bodies)", stream.try_next()).await? else {
+                    break;
+                };
+                if let Some(uid) = f.uid {
+                    bodies.insert(uid, f);
+                }
+            }
+        }
+        tracing::debug!(
+            mailbox = status.name.as_str(),
+            n = bodies.len(),
+            "bodies fetched"
+        );
+        Ok(bodies)
+    }
+
+    /// Judges and stores one candidate (or records why it was not
+    /// downloaded), with its pending after-processing action and the
+    /// checkpoint at its UID, in one transaction.
+    async fn store_one(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        status: &FolderStatus,
+        uidvalidity: u32,
+        h: &Head,
+        fetched: Option<&Fetch>,
+    ) -> Result<Stored> {
+        let s = &self.settings;
+        let name = status.name.as_str();
+        // Judge before taking the write lock: classification runs
+        // off the runtime within its budget, DKIM may wait on DNS.
+        let fetched = fetched.filter(|_| h.size <= s.max_message_bytes);
+        let body = match fetched.and_then(|f| f.body().map(|raw| (f, raw))) {
+            Some((f, raw)) => {
+                status.expect_within(s.command_timeout + crate::ingest::CLASSIFY_BUDGET * 5);
+                let received = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
+                Some((raw, self.ingestor.judge(raw).await, received))
+            }
+            None => None,
+        };
+        let now = chrono::Utc::now();
+        let now_s = store::timestamp(now);
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let outcome = if h.size > s.max_message_bytes {
+            let detail = format!(
+                "message UID {} in {} is {} bytes, over imap.max_message_bytes ({}); not downloaded. {}. Raise the limit to have it read, or handle it by hand",
+                h.uid,
+                status.folder,
+                h.size,
+                s.max_message_bytes,
+                h.summary.as_deref().unwrap_or("")
+            );
+            tracing::warn!(mailbox = name, "{detail}");
+            store::add_event(
+                &mut tx,
+                &Event {
+                    request_id: None,
+                    message_id: None,
+                    actor: &Actor::Imap,
+                    event: EventKind::SkippedOversize,
+                    from_state: None,
+                    to_state: None,
+                    detail: Some(&detail),
+                },
+                &now_s,
+            )
+            .await?;
+            Stored::Skipped
+        } else if let Some((raw, judged, received)) = &body {
+            let source = Source::Imap {
+                mailbox: name.to_owned(),
+                uidvalidity,
+                uid: h.uid,
+            };
+            let report = self
+                .ingestor
+                .store_in(&mut tx, raw, judged, &source, received.unwrap_or(now), now)
+                .await?;
+            if report.new {
+                tracing::info!(
+                    mailbox = name,
+                    uid = h.uid,
+                    message_id = report.message,
+                    kind = report.kind.as_str(),
+                    created = ?report.created.iter().map(|r| r.0).collect::<Vec<_>>(),
+                    reason = report.reason.as_deref().unwrap_or(""),
+                    "stored a message"
+                );
+            }
+            if s.after_processing != AfterProcessing::Nothing {
+                store::add_pending_action(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
+            }
+            if report.new {
+                Stored::New
+            } else {
+                Stored::Again
+            }
+        } else {
+            // Expunged between the two fetches: nothing to store.
+            tracing::debug!(
+                mailbox = name,
+                uid = h.uid,
+                "message vanished before download"
+            );
+            Stored::Skipped
+        };
+        store::set_checkpoint(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
     /// The checkpoint to start from when a folder is first seen (or its
     /// UIDVALIDITY changed): 0 for all mail, or just before the first message
     /// on or after `since`.
@@ -381,6 +429,38 @@ impl Watcher {
             },
         )
     }
+}
+
+/// The next batch of candidates from `heads[start..]`: at most
+/// [`BATCH_MESSAGES`] messages and about [`BATCH_BYTES`] (always at least
+/// one). Returns the batch and the index just past the last head it spans,
+/// non-candidates among them included.
+fn next_batch(heads: &[Head], start: usize) -> (Vec<&Head>, usize) {
+    let mut batch: Vec<&Head> = Vec::new();
+    let mut bytes = 0u64;
+    let mut end = start;
+    while end < heads.len() && batch.len() < BATCH_MESSAGES {
+        let h = &heads[end];
+        if h.candidate {
+            if !batch.is_empty() && bytes + h.size > BATCH_BYTES {
+                break;
+            }
+            bytes += h.size;
+            batch.push(h);
+        }
+        end += 1;
+    }
+    (batch, end)
+}
+
+/// What storing one candidate did.
+enum Stored {
+    /// Stored for the first time.
+    New,
+    /// Seen before (same bytes): nothing changed, but the action is due.
+    Again,
+    /// Not stored: over the size limit, or gone before download.
+    Skipped,
 }
 
 /// What the header pass learned about one message.
@@ -434,6 +514,35 @@ pub fn uid_set(uids: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn head(uid: u32, size: u64, candidate: bool) -> Head {
+        Head {
+            uid,
+            size,
+            candidate,
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn a_batch_spans_non_candidates_and_stops_at_the_byte_budget() {
+        let heads = [
+            head(1, 10, false),
+            head(2, BATCH_BYTES - 5, true),
+            head(3, 10, false),
+            head(4, 10, true),
+            head(5, 10, true),
+        ];
+        let (batch, end) = next_batch(&heads, 0);
+        assert_eq!(batch.iter().map(|h| h.uid).collect::<Vec<_>>(), [2]);
+        assert_eq!(end, 3);
+        let (batch, end) = next_batch(&heads, end);
+        assert_eq!(batch.iter().map(|h| h.uid).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(end, 5);
+        // One message over the budget still makes a batch of its own.
+        let big = [head(9, BATCH_BYTES * 2, true)];
+        assert_eq!(next_batch(&big, 0).0.len(), 1);
+    }
 
     #[test]
     fn uid_sets_are_compact_and_sorted() {
