@@ -368,7 +368,7 @@ pub async fn print_status(
                 r.id.to_string(),
                 render::line(&r.store_domain).into_owned(),
                 render::line(r.client_name.as_deref().unwrap_or("-")).into_owned(),
-                render::line(&r.state).into_owned(),
+                r.state.to_string(),
                 render::line(&r.code_hint).into_owned(),
                 r.attempts.to_string(),
                 short_time(&r.received_at),
@@ -473,20 +473,21 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .is_some_and(|t| chrono::Utc::now() - t.to_utc() > chrono::Duration::minutes(31));
-        let health = match (m.state.as_str(), m.connected) {
-            ("idle" | "polling" | "syncing", true) if stale => {
+        use crate::model::WatcherState;
+        let health = match (m.state, m.connected) {
+            (s, true) if s.is_connected() && stale => {
                 "STALE (no contact for a long time: is collabd running?)"
             }
-            ("idle" | "polling" | "syncing", true) => "ok",
-            ("stopped", _) => "stopped",
-            ("backoff", _) => "FAILING",
+            (s, true) if s.is_connected() => "ok",
+            (WatcherState::Stopped, _) => "stopped",
+            (WatcherState::Backoff, _) => "FAILING",
             _ => "connecting",
         };
         writeln!(
             out,
             "  {}  {health}: {}{}, last contact {contact}, last UID {}, reconnects {}",
             render::line(&m.mailbox),
-            render::line(&m.state),
+            m.state,
             if m.connected { ", connected" } else { "" },
             m.last_uid,
             m.reconnects
@@ -518,7 +519,8 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
             )?;
         }
     }
-    let skipped = store::request_less_events(&db.pool, "skipped_oversize", 5).await?;
+    let skipped =
+        store::request_less_events(&db.pool, crate::model::EventKind::SkippedOversize, 5).await?;
     if !skipped.is_empty() {
         writeln!(out, "not downloaded (over imap.max_message_bytes):")?;
         for (at, _, detail) in skipped {
@@ -587,8 +589,8 @@ async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
     println!("timeline:");
     for e in events {
         let moved = match (&e.from_state, &e.to_state) {
-            (Some(f), Some(t)) => format!(" {} → {}", line(f), line(t)),
-            (None, Some(t)) => format!(" → {}", line(t)),
+            (Some(f), Some(t)) => format!(" {f} → {t}"),
+            (None, Some(t)) => format!(" → {t}"),
             _ => String::new(),
         };
         let msg = e
@@ -598,8 +600,8 @@ async fn show(db: &Db, id: RequestId, json: bool) -> Result<()> {
         println!(
             "  {}  {:<8} {}{}{}  {}",
             short_time(&e.at),
-            line(&e.actor),
-            line(&e.event),
+            line(&e.actor.to_string()),
+            e.event,
             moved,
             msg,
             line(e.detail.as_deref().unwrap_or_default())

@@ -216,7 +216,7 @@ fn metrics(h: &Health, f: &Figures, now: chrono::DateTime<chrono::Utc>) -> Strin
         "Messages stored, by kind.",
         f.messages_by_kind
             .iter()
-            .map(|(k, n)| (label("kind", k), n.to_string()))
+            .map(|(k, n)| (label("kind", k.as_str()), n.to_string()))
             .collect(),
     );
     family(
@@ -225,7 +225,7 @@ fn metrics(h: &Health, f: &Figures, now: chrono::DateTime<chrono::Utc>) -> Strin
         "Access requests, by state.",
         f.requests_by_state
             .iter()
-            .map(|(s, n)| (label("state", s), n.to_string()))
+            .map(|(s, n)| (label("state", s.as_str()), n.to_string()))
             .collect(),
     );
     family(

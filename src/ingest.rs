@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier, Grant, Outcome};
-use crate::model::{MessageKind, RequestId, RequestState, StoreDomain};
+use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState, StoreDomain};
 use crate::store::{self, Db, Event, NewMessage, NewRequest, Source};
 
 /// What ingesting one message did.
@@ -342,8 +342,8 @@ async fn apply_grant(
             &Event {
                 request_id: Some(existing.id),
                 message_id: Some(message),
-                actor: "leadsie",
-                event: "seen_again",
+                actor: &Actor::Leadsie,
+                event: EventKind::SeenAgain,
                 from_state: None,
                 to_state: None,
                 detail: Some("the same store and code arrived again; no new request"),
@@ -357,7 +357,7 @@ async fn apply_grant(
     let open: Vec<_> = store::requests_for_store(conn, g.store.as_str())
         .await?
         .into_iter()
-        .filter(|r| r.state().is_some_and(RequestState::is_open))
+        .filter(|r| r.state.is_open())
         .collect();
     // A merchant who regenerates the code invalidates the old one: the newer
     // grant wins. Order by when each message was received (never by its
@@ -400,7 +400,7 @@ async fn apply_grant(
             "superseded by request #{id}: the merchant sent a newer code ({})",
             g.code.masked()
         );
-        let from = old.state().expect("filtered to known states");
+        let from = old.state;
         let moved = store::transition(
             conn,
             old.id,
@@ -409,8 +409,8 @@ async fn apply_grant(
             &Event {
                 request_id: Some(old.id),
                 message_id: Some(message),
-                actor: "leadsie",
-                event: "superseded",
+                actor: &Actor::Leadsie,
+                event: EventKind::Superseded,
                 from_state: None,
                 to_state: None,
                 detail: Some(&detail),
@@ -455,19 +455,13 @@ async fn apply_outcome(
     // queued cannot be an answer to us, so a person should look.
     let unfiled: Vec<_> = candidates
         .iter()
-        .filter(|r| {
-            r.state()
-                .is_some_and(|s| s.can_move_to(to) && !s.mail_may_move_to(to))
-        })
+        .filter(|r| r.state.can_move_to(to) && !r.state.mail_may_move_to(to))
         .collect();
     let movable: Vec<_> = candidates
         .iter()
-        .filter(|r| r.state().is_some_and(|s| s.mail_may_move_to(to)))
+        .filter(|r| r.state.mail_may_move_to(to))
         .collect();
-    let open = candidates
-        .iter()
-        .filter(|r| r.state().is_some_and(RequestState::is_open))
-        .count();
+    let open = candidates.iter().filter(|r| r.state.is_open()).count();
     let stores: std::collections::BTreeSet<&str> =
         movable.iter().map(|r| r.store_domain.as_str()).collect();
     // A name is a weak key: it decides only when exactly one request fits.
@@ -494,8 +488,8 @@ async fn apply_outcome(
             &Event {
                 request_id: Some(r.id),
                 message_id: Some(message),
-                actor: "shopify",
-                event: "outcome_unfiled",
+                actor: &Actor::Shopify,
+                event: EventKind::OutcomeUnfiled,
                 from_state: None,
                 to_state: None,
                 detail: Some(&detail),
@@ -507,7 +501,7 @@ async fn apply_outcome(
         return Ok(None);
     }
     if let Some(target) = movable.first() {
-        let from = target.state().expect("filtered to known states");
+        let from = target.state;
         let detail = format!("Shopify: {} ({named})", o.result);
         store::transition(
             conn,
@@ -517,8 +511,8 @@ async fn apply_outcome(
             &Event {
                 request_id: Some(target.id),
                 message_id: Some(message),
-                actor: "shopify",
-                event: "outcome",
+                actor: &Actor::Shopify,
+                event: EventKind::Outcome,
                 from_state: None,
                 to_state: None,
                 detail: Some(&detail),
@@ -538,8 +532,8 @@ async fn apply_outcome(
             &Event {
                 request_id: Some(latest.id),
                 message_id: Some(message),
-                actor: "shopify",
-                event: "outcome_ignored",
+                actor: &Actor::Shopify,
+                event: EventKind::OutcomeIgnored,
                 from_state: None,
                 to_state: None,
                 detail: Some(&detail),
@@ -568,8 +562,8 @@ async fn unmatched(
         &Event {
             request_id: None,
             message_id: Some(message),
-            actor: "shopify",
-            event: "unmatched_outcome",
+            actor: &Actor::Shopify,
+            event: EventKind::UnmatchedOutcome,
             from_state: None,
             to_state: None,
             detail: Some(detail),

@@ -1,5 +1,7 @@
 //! Domain values with rules: store domains, collaborator codes, request ids,
-//! message kinds and request states. Knows nothing of email, SQL or IMAP.
+//! message kinds, request states, event kinds, actors and the IMAP watcher's
+//! states. Knows nothing of email, SQL or IMAP; the store decodes its text
+//! columns into these types.
 
 use std::fmt;
 use std::str::FromStr;
@@ -174,10 +176,10 @@ impl FromStr for RequestId {
 }
 
 macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal,)+ }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal,)+ }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant,)+ }
+        pub enum $name { $($(#[$vm])* $variant,)+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant,)+];
@@ -314,6 +316,124 @@ impl RequestState {
     }
 }
 
+text_enum! {
+    /// What happened to a request, or to a message that concerns none
+    /// (`request_events.event`).
+    EventKind {
+        /// A Leadsie grant created the request.
+        Created = "created",
+        /// The same store and code arrived again.
+        SeenAgain = "seen_again",
+        /// A newer code for the store replaced this request's.
+        Superseded = "superseded",
+        /// A worker claimed the request for a filing attempt.
+        Claimed = "claimed",
+        Filed = "filed",
+        /// A filing attempt failed and will be tried again.
+        Retry = "retry",
+        /// A filing attempt failed for good.
+        Failed = "failed",
+        Expired = "expired",
+        Reminder = "reminder",
+        /// An operator's mark, cancel or retry.
+        Operator = "operator",
+        /// Shopify's reply moved the request.
+        Outcome = "outcome",
+        /// Shopify replied about a request that was never filed.
+        OutcomeUnfiled = "outcome_unfiled",
+        /// Shopify replied about a request already settled.
+        OutcomeIgnored = "outcome_ignored",
+        /// Shopify replied about no request we know.
+        UnmatchedOutcome = "unmatched_outcome",
+        /// A message over `imap.max_message_bytes` was not downloaded.
+        SkippedOversize = "skipped_oversize",
+    }
+}
+
+text_enum! {
+    /// What the watcher of one mailbox is doing (`mailbox_state.state`).
+    WatcherState {
+        Starting = "starting",
+        Connecting = "connecting",
+        Syncing = "syncing",
+        Idle = "idle",
+        Polling = "polling",
+        /// Waiting to reconnect after an error.
+        Backoff = "backoff",
+        Stopped = "stopped",
+    }
+}
+
+impl WatcherState {
+    /// Connected to the server: syncing, in IDLE, or between polls.
+    pub fn is_connected(self) -> bool {
+        matches!(
+            self,
+            WatcherState::Syncing | WatcherState::Idle | WatcherState::Polling
+        )
+    }
+}
+
+/// Who wrote an event (`request_events.actor`): one of collabd's own parts,
+/// or an operator by name (stored as `operator:<name>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A Leadsie grant email.
+    Leadsie,
+    /// A Shopify reply email.
+    Shopify,
+    Worker,
+    Imap,
+    /// A person, by the name `--by`, sudo or the login gave.
+    Operator(String),
+}
+
+impl Actor {
+    const OPERATOR_PREFIX: &'static str = "operator:";
+
+    /// An operator acting under `name`, trimmed.
+    pub fn operator(name: &str) -> Actor {
+        Actor::Operator(name.trim().to_owned())
+    }
+}
+
+impl FromStr for Actor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "leadsie" => Ok(Actor::Leadsie),
+            "shopify" => Ok(Actor::Shopify),
+            "worker" => Ok(Actor::Worker),
+            "imap" => Ok(Actor::Imap),
+            _ => match s.strip_prefix(Self::OPERATOR_PREFIX) {
+                Some(name) => Ok(Actor::Operator(name.to_owned())),
+                None => Err(format!(
+                    "`{s}` is not an actor (leadsie, shopify, worker, imap or operator:<name>)"
+                )),
+            },
+        }
+    }
+}
+
+/// The text stored in `request_events.actor`.
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Leadsie => f.write_str("leadsie"),
+            Actor::Shopify => f.write_str("shopify"),
+            Actor::Worker => f.write_str("worker"),
+            Actor::Imap => f.write_str("imap"),
+            Actor::Operator(name) => write!(f, "{}{name}", Self::OPERATOR_PREFIX),
+        }
+    }
+}
+
+impl Serialize for Actor {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,5 +494,29 @@ mod tests {
         assert!(Notified.can_move_to(Superseded));
         assert!(!Granted.can_move_to(Superseded));
         assert!(!Declined.can_move_to(Granted));
+    }
+
+    #[test]
+    fn actors_keep_their_stored_text() {
+        for text in ["leadsie", "shopify", "worker", "imap", "operator:alice"] {
+            let actor: Actor = text.parse().unwrap();
+            assert_eq!(actor.to_string(), text);
+        }
+        assert_eq!(
+            "operator:alice".parse::<Actor>(),
+            Ok(Actor::operator(" alice "))
+        );
+        assert!("robot".parse::<Actor>().is_err());
+    }
+
+    #[test]
+    fn text_enums_round_trip() {
+        for k in EventKind::ALL {
+            assert_eq!(k.as_str().parse::<EventKind>(), Ok(*k));
+        }
+        for w in WatcherState::ALL {
+            assert_eq!(w.as_str().parse::<WatcherState>(), Ok(*w));
+        }
+        assert!("dozing".parse::<WatcherState>().is_err());
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
-use crate::model::{RequestId, RequestState};
+use crate::model::{Actor, EventKind, RequestId, RequestState};
 use crate::store::{self, Event};
 
 /// Why an operator action was refused.
@@ -17,7 +17,7 @@ pub enum ActionError {
     #[error("request #{id} is {state}; {action} applies only to {allowed}")]
     NotAllowed {
         id: RequestId,
-        state: String,
+        state: RequestState,
         action: &'static str,
         allowed: String,
     },
@@ -47,14 +47,14 @@ impl Action {
 }
 
 /// Who is acting: `--by`, else the login behind sudo, else the user.
-pub fn operator_name(by: Option<&str>) -> String {
+pub fn operator_name(by: Option<&str>) -> Actor {
     let name = by
         .map(str::to_owned)
         .or_else(|| std::env::var("SUDO_USER").ok())
         .or_else(|| std::env::var("USER").ok())
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| "unknown".to_owned());
-    format!("operator:{}", name.trim())
+    Actor::operator(&name)
 }
 
 /// Applies `action` to request `id` in one transaction; returns the state
@@ -63,7 +63,7 @@ pub async fn apply(
     conn: &mut SqliteConnection,
     id: RequestId,
     action: Action,
-    actor: &str,
+    actor: &Actor,
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<RequestState, ActionError> {
@@ -73,15 +73,10 @@ pub async fn apply(
         .await
         .map_err(store::Error::from)?;
     let request = store::get_request(&mut tx, id).await?;
-    let from = request.state().ok_or_else(|| ActionError::NotAllowed {
-        id,
-        state: request.state.clone(),
-        action: action.name(),
-        allowed: "known states".into(),
-    })?;
+    let from = request.state;
     let refuse = |allowed: &[RequestState]| ActionError::NotAllowed {
         id,
-        state: from.to_string(),
+        state: from,
         action: action.name(),
         allowed: allowed
             .iter()
@@ -97,7 +92,7 @@ pub async fn apply(
         request_id: Some(id),
         message_id: None,
         actor,
-        event: "operator",
+        event: EventKind::Operator,
         from_state: None,
         to_state: None,
         detail: Some(&detail),

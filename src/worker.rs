@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::filer::{Filer, FilingRequest, NotifyFiler};
-use crate::model::RequestState;
+use crate::model::{Actor, EventKind, RequestState};
 use crate::queue::{self, Decision, Failure, RetryPolicy};
 use crate::store::{self, Db, Event, Request};
 
@@ -116,7 +116,7 @@ impl<F: Filer + 'static> Worker<F> {
                 "no answer from the merchant {} days after filing",
                 days(self.expire_after)
             );
-            let e = event("expired", &detail);
+            let e = event(EventKind::Expired, &detail);
             if store::transition(&mut tx, id, from, RequestState::Expired, &e, &now_s).await? {
                 tracing::warn!(request = %id, "expired: {detail}");
                 done.expired.push(id);
@@ -131,7 +131,7 @@ impl<F: Filer + 'static> Worker<F> {
             );
             let e = Event {
                 request_id: Some(id),
-                ..event("reminder", &detail)
+                ..event(EventKind::Reminder, &detail)
             };
             store::add_event(&mut tx, &e, &now_s).await?;
             tracing::warn!(request = %id, "reminder: {detail}");
@@ -156,7 +156,7 @@ impl<F: Filer + 'static> Worker<F> {
             // forge a line of the message.
             let client = crate::render::line(a.client_name.as_deref().unwrap_or("a client"));
             let detail = crate::render::line(a.detail.as_deref().unwrap_or(""));
-            let (subject, body) = match a.to_state.as_deref().filter(|_| a.event != "reminder") {
+            let (subject, body) = match a.to_state.filter(|_| a.event != EventKind::Reminder) {
                 Some(state) => (
                     format!("{} is {state} ({client})", a.store_domain),
                     format!(
@@ -227,8 +227,8 @@ impl<F: Filer + 'static> Worker<F> {
                 &Event {
                     request_id: Some(r.id),
                     message_id: None,
-                    actor: "worker",
-                    event: "claimed",
+                    actor: &Actor::Worker,
+                    event: EventKind::Claimed,
                     from_state: None,
                     to_state: Some(RequestState::Filing),
                     detail: Some(&detail),
@@ -256,7 +256,7 @@ impl<F: Filer + 'static> Worker<F> {
                     request.attempts,
                     filed.state,
                     None,
-                    &event("filed", &filed.detail),
+                    &event(EventKind::Filed, &filed.detail),
                     &now_s,
                 )
                 .await?
@@ -276,7 +276,7 @@ impl<F: Filer + 'static> Worker<F> {
                             request.attempts,
                             &at_s,
                             failure.message(),
-                            &event("retry", &detail),
+                            &event(EventKind::Retry, &detail),
                             &now_s,
                         )
                         .await?
@@ -294,7 +294,7 @@ impl<F: Filer + 'static> Worker<F> {
                             request.attempts,
                             RequestState::Failed,
                             Some(failure.message()),
-                            &event("failed", &detail),
+                            &event(EventKind::Failed, &detail),
                             &now_s,
                         )
                         .await?
@@ -326,12 +326,12 @@ impl Clock {
     }
 }
 
-fn event<'a>(name: &'a str, detail: &'a str) -> Event<'a> {
+fn event(kind: EventKind, detail: &str) -> Event<'_> {
     Event {
         request_id: None,
         message_id: None,
-        actor: "worker",
-        event: name,
+        actor: &Actor::Worker,
+        event: kind,
         from_state: None,
         to_state: None,
         detail: Some(detail),

@@ -66,7 +66,7 @@ impl Env {
                 &mut conn,
                 collabd::model::RequestId(id),
                 collabd::operator::Action::Mark(collabd::model::RequestState::Requested),
-                "operator:test",
+                &collabd::model::Actor::operator("test"),
                 None,
                 t(0),
             )
@@ -494,7 +494,7 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
         &mut conn,
         RequestId(1),
         Action::Retry,
-        "operator:test",
+        &collabd::model::Actor::operator("test"),
         None,
         t(5),
     )
@@ -505,7 +505,7 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
         &mut conn,
         RequestId(2),
         Action::Retry,
-        "operator:test",
+        &collabd::model::Actor::operator("test"),
         None,
         t(6),
     )
@@ -583,4 +583,45 @@ async fn pending_after_processing_actions_are_kept_until_done() {
             .await
             .unwrap();
     assert_eq!(attempts, 1);
+}
+
+/// Rows leave the store typed: a watcher state or actor this version does
+/// not know (a newer collabd wrote it) is a `store::Error` naming the
+/// column, never a panic.
+#[tokio::test]
+async fn an_unknown_state_or_actor_in_the_database_is_an_error() {
+    use collabd::model::{Actor, RequestId, WatcherState};
+    use collabd::store;
+    let e = env().await;
+    let db = &e.ingestor.db;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let now = store::timestamp(t(0));
+    store::set_checkpoint(&mut conn, "a/INBOX", 7, 3, &now)
+        .await
+        .unwrap();
+    let rows = store::mailbox_rows(&db.pool).await.unwrap();
+    assert_eq!(rows[0].state, WatcherState::Syncing);
+    sqlx::query("update mailbox_state set state = 'dozing'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let err = store::mailbox_rows(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(&err, store::Error::Decode { column, .. } if column.contains("state")),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("dozing"), "{err}");
+
+    e.ingest("demo/01-leadsie-acme.eml", 0).await;
+    let events = store::events_for(&db.pool, RequestId(1)).await.unwrap();
+    assert_eq!(events[0].actor, Actor::Leadsie);
+    sqlx::query("update request_events set actor = 'robot'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let err = store::events_for(&db.pool, RequestId(1)).await.unwrap_err();
+    assert!(
+        matches!(&err, store::Error::Decode { column, .. } if column.contains("actor")),
+        "{err:?}"
+    );
 }

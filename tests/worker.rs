@@ -261,8 +261,8 @@ async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
         &Event {
             request_id: Some(first.id),
             message_id: None,
-            actor: "worker",
-            event: "failed",
+            actor: &collabd::model::Actor::Worker,
+            event: collabd::model::EventKind::Failed,
             from_state: None,
             to_state: None,
             detail: None,
@@ -935,7 +935,7 @@ mod webhook_and_notify {
                     &mut conn,
                     collabd::model::RequestId(1),
                     collabd::operator::Action::Mark(collabd::model::RequestState::Requested),
-                    "operator:test",
+                    &collabd::model::Actor::operator("test"),
                     None,
                     t(0),
                 )

@@ -1,0 +1,554 @@
+//! One sync of one folder: SELECT and reconcile UIDVALIDITY with the
+//! checkpoint, then fetch everything above it in windows of UIDs — headers
+//! first, bodies only for candidates, each message stored with its
+//! checkpoint in one transaction.
+
+use std::collections::HashMap;
+
+use anyhow::{Context as _, Result, anyhow};
+use async_imap::types::Fetch;
+use futures_util::TryStreamExt;
+use sqlx::Connection;
+
+use super::answers::{self, UidRange};
+use super::conn::{ImapSession, within};
+use super::mutf7;
+use super::status::FolderStatus;
+use super::watcher::{Pass, Watcher};
+use super::{AFTER_PROCESSING_STEPS, UID_WINDOW};
+use crate::config::AfterProcessing;
+use crate::model::{Actor, EventKind};
+use crate::store::{self, Event, Source};
+
+/// Bodies are downloaded in batches of at most this many messages…
+const BATCH_MESSAGES: usize = 64;
+/// …and about this many bytes, so memory stays small whatever the mailbox.
+const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+
+impl Watcher {
+    /// Brings the folder's checkpoint up to the newest message. Returns
+    /// false when it stopped early for shutdown. Every sync re-SELECTs, even right after IDLE announced
+    /// new mail: SELECT's UIDNEXT is the bound every UID the server then
+    /// sends is checked against, so a hostile `n:*` answer cannot carry the
+    /// checkpoint past it (one round trip, a few milliseconds).
+    pub(super) async fn sync(&self, sess: &mut ImapSession, pass: Pass<'_>) -> Result<bool> {
+        let status = pass.status;
+        let mut conn = self.ingestor.db.pool.acquire().await?;
+        let (uidvalidity, new) = self.select(sess, status, &mut conn).await?;
+        self.retry_actions(sess, pass, &mut conn, uidvalidity)
+            .await?;
+        let Some((last_uid, upto)) = new else {
+            return Ok(true);
+        };
+        self.fetch_new(sess, pass, &mut conn, uidvalidity, last_uid, upto)
+            .await
+    }
+
+    /// SELECTs the folder and reconciles its UIDVALIDITY with the checkpoint.
+    /// Returns the UIDVALIDITY, and the UID to fetch above with the newest
+    /// UID if the server said (UIDNEXT), or `None` when there is nothing new.
+    async fn select(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        conn: &mut sqlx::SqliteConnection,
+    ) -> Result<(u32, Option<(u32, Option<u32>)>)> {
+        let limit = self.settings.command_timeout;
+        let name = status.name.as_str();
+        status.expect_within(limit);
+        let mb = within(limit, "SELECT", sess.select(mutf7::wire(&status.folder)))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open folder `{}` (check imap.folders)",
+                    status.folder
+                )
+            })?;
+        let uidvalidity = mb
+            .uid_validity
+            .ok_or_else(|| anyhow!("the server sent no UIDVALIDITY for `{}`", status.folder))?;
+        let uid_next = answers::uid_next(&status.folder, mb.uid_next)?;
+        let last_uid = match store::mailbox_checkpoint(conn, name).await? {
+            Some((Some(v), uid)) if v == uidvalidity => uid,
+            previous => {
+                if let Some((Some(old), _)) = previous {
+                    tracing::warn!(
+                        mailbox = name,
+                        "UIDVALIDITY changed from {old} to {uidvalidity} (the folder was recreated or restored): rescanning it; messages already stored are recognised and not stored twice"
+                    );
+                }
+                status.expect_within(limit);
+                let start = self.first_uid(sess, &status.folder, &mb).await?;
+                let now = store::timestamp(chrono::Utc::now());
+                store::set_checkpoint(conn, name, uidvalidity, start, &now).await?;
+                start
+            }
+        };
+        if let Some(next) = uid_next {
+            answers::uid_next_ahead(&status.folder, next, last_uid, uidvalidity)?;
+        }
+        // Past the checks UIDNEXT is above the checkpoint, so `next - 1` holds.
+        let upto = uid_next.map(|next| next - 1);
+        let nothing_new = mb.exists == 0 || upto == Some(last_uid);
+        Ok((uidvalidity, (!nothing_new).then_some((last_uid, upto))))
+    }
+
+    /// Everything above `last_uid`, in windows of UIDs so that a mailbox of
+    /// any size costs the same memory: headers for all, bodies for
+    /// candidates, each stored with its checkpoint in one transaction. `upto`
+    /// is the newest UID when known (after a SELECT); else one `n:*` pass.
+    async fn fetch_new(
+        &self,
+        sess: &mut ImapSession,
+        pass: Pass<'_>,
+        conn: &mut sqlx::SqliteConnection,
+        uidvalidity: u32,
+        mut last_uid: u32,
+        upto: Option<u32>,
+    ) -> Result<bool> {
+        // The checkpoint at u32::MAX leaves no UID to ask for.
+        let Some(mut from) = last_uid.checked_add(1) else {
+            return Ok(true);
+        };
+        loop {
+            let range = match upto {
+                Some(end) if from > end => return Ok(true),
+                Some(end) => UidRange {
+                    from,
+                    to: Some(end.min(from.saturating_add(UID_WINDOW - 1))),
+                },
+                None => UidRange { from, to: None },
+            };
+            let (finished, reached) = self
+                .fetch_range(sess, pass, conn, uidvalidity, last_uid, range)
+                .await?;
+            last_uid = reached;
+            match range.to.and_then(|to| to.checked_add(1)) {
+                Some(next) if finished => from = next,
+                _ => return Ok(finished),
+            }
+        }
+    }
+
+    /// One window of UIDs (`range`): headers for all, then bodies for the
+    /// candidates in batches. Returns false on shutdown, and the checkpoint
+    /// reached.
+    async fn fetch_range(
+        &self,
+        sess: &mut ImapSession,
+        pass: Pass<'_>,
+        conn: &mut sqlx::SqliteConnection,
+        uidvalidity: u32,
+        mut last_uid: u32,
+        range: UidRange,
+    ) -> Result<(bool, u32)> {
+        let Pass {
+            status,
+            shutdown,
+            has_move,
+        } = pass;
+        let limit = self.settings.command_timeout;
+        let name = status.name.as_str();
+
+        let heads = self.fetch_headers(sess, status, last_uid, range).await?;
+        let Some(newest) = heads.last().map(|h| h.uid) else {
+            return Ok((true, last_uid));
+        };
+
+        let mut stored = 0usize;
+        let mut i = 0;
+        while i < heads.len() {
+            if shutdown.is_cancelled() {
+                return Ok((false, last_uid));
+            }
+            let (batch, end) = next_batch(&heads, i);
+            let bodies = self.fetch_bodies(sess, status, &batch).await?;
+            let mut processed = Vec::new();
+            for h in &batch {
+                if shutdown.is_cancelled() {
+                    return Ok((false, last_uid));
+                }
+                let outcome = self
+                    .store_one(conn, status, uidvalidity, h, bodies.get(&h.uid))
+                    .await?;
+                match outcome {
+                    Stored::New => {
+                        stored += 1;
+                        processed.push(h.uid);
+                    }
+                    Stored::Again => processed.push(h.uid),
+                    Stored::Skipped => {}
+                }
+                last_uid = h.uid;
+            }
+            // Non-candidates up to here need no download, only the checkpoint.
+            let through = heads[end - 1].uid;
+            if through > last_uid {
+                let now_s = store::timestamp(chrono::Utc::now());
+                store::set_checkpoint(conn, name, uidvalidity, through, &now_s).await?;
+                last_uid = through;
+            }
+            if !processed.is_empty() {
+                status.expect_within(limit * AFTER_PROCESSING_STEPS);
+                self.after_processing(sess, conn, name, uidvalidity, &processed, has_move)
+                    .await?;
+            }
+            i = end;
+        }
+        debug_assert_eq!(last_uid, newest);
+        tracing::debug!(mailbox = name, stored, scanned = heads.len(), "sync done");
+        if stored > 0 {
+            tracing::info!(
+                mailbox = name,
+                stored,
+                scanned = heads.len(),
+                "synced folder"
+            );
+        }
+        Ok((true, last_uid))
+    }
+
+    /// The header pass over `range`: the few fields that decide candidacy,
+    /// and the size, for every message above `last_uid`, in UID order.
+    async fn fetch_headers(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        last_uid: u32,
+        range: UidRange,
+    ) -> Result<Vec<Head>> {
+        let limit = self.settings.command_timeout;
+        let max_bytes = self.settings.max_message_bytes;
+        status.expect_within(limit);
+        let query = format!(
+            "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({})])",
+            crate::mail::Classifier::CANDIDATE_HEADERS
+        );
+        let mut heads: Vec<Head> = Vec::new();
+        let mut stream = within(
+            limit,
+            "UID FETCH (headers)",
+            sess.uid_fetch(range.to_string(), &query),
+        )
+        .await?;
+        loop {
+            status.expect_within(limit);
+            let Some(f) = within(limit, "UID FETCH (headers)", stream.try_next()).await? else {
+                break;
+            };
+            // A FETCH with neither size nor header is the server's news
+            // of another message's flags, not an answer.
+            let Some(uid) = f.uid.filter(|_| f.size.is_some() || f.header().is_some()) else {
+                continue;
+            };
+            let uid = answers::fetched(&status.folder, range, uid)?;
+            // `n:*` names the last message even when its UID is below n.
+            if uid <= last_uid {
+                continue;
+            }
+            let header = f.header().unwrap_or_default();
+            heads.push(Head {
+                uid,
+                size: f.size.map_or(0, u64::from),
+                candidate: self.ingestor.classifier.is_candidate(header),
+                summary: if f.size.is_some_and(|n| u64::from(n) > max_bytes) {
+                    Some(header_summary(header))
+                } else {
+                    None
+                },
+            });
+        }
+        tracing::debug!(
+            mailbox = status.name.as_str(),
+            n = heads.len(),
+            "headers fetched"
+        );
+        heads.sort_by_key(|h| h.uid);
+        heads.dedup_by_key(|h| h.uid);
+        Ok(heads)
+    }
+
+    /// Full bodies (`BODY.PEEK[]`, so nothing is marked read) of the batch's
+    /// messages within `imap.max_message_bytes`, by UID.
+    async fn fetch_bodies(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        batch: &[&Head],
+    ) -> Result<HashMap<u32, Fetch>> {
+        let limit = self.settings.command_timeout;
+        let wanted: Vec<u32> = batch
+            .iter()
+            .filter(|h| h.size <= self.settings.max_message_bytes)
+            .map(|h| h.uid)
+            .collect();
+        let mut bodies: HashMap<u32, Fetch> = HashMap::new();
+        if !wanted.is_empty() {
+            status.expect_within(limit);
+            let mut stream = within(
+                limit,
+                "UID FETCH (bodies)",
+                sess.uid_fetch(uid_set(&wanted), "(UID INTERNALDATE BODY.PEEK[])"),
+            )
+            .await?;
+            loop {
+                status.expect_within(limit);
+                let Some(f) = within(limit, "UID FETCH (bodies)", stream.try_next()).await? else {
+                    break;
+                };
+                if let Some(uid) = f.uid {
+                    bodies.insert(uid, f);
+                }
+            }
+        }
+        tracing::debug!(
+            mailbox = status.name.as_str(),
+            n = bodies.len(),
+            "bodies fetched"
+        );
+        Ok(bodies)
+    }
+
+    /// Judges and stores one candidate (or records why it was not
+    /// downloaded), with its pending after-processing action and the
+    /// checkpoint at its UID, in one transaction.
+    async fn store_one(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        status: &FolderStatus,
+        uidvalidity: u32,
+        h: &Head,
+        fetched: Option<&Fetch>,
+    ) -> Result<Stored> {
+        let s = &self.settings;
+        let name = status.name.as_str();
+        // Judge before taking the write lock: classification runs
+        // off the runtime within its budget, DKIM may wait on DNS.
+        let fetched = fetched.filter(|_| h.size <= s.max_message_bytes);
+        let body = match fetched.and_then(|f| f.body().map(|raw| (f, raw))) {
+            Some((f, raw)) => {
+                status.expect_within(s.command_timeout + crate::ingest::CLASSIFY_BUDGET * 5);
+                let received = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
+                Some((raw, self.ingestor.judge(raw).await, received))
+            }
+            None => None,
+        };
+        let now = chrono::Utc::now();
+        let now_s = store::timestamp(now);
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let outcome = if h.size > s.max_message_bytes {
+            let detail = format!(
+                "message UID {} in {} is {} bytes, over imap.max_message_bytes ({}); not downloaded. {}. Raise the limit to have it read, or handle it by hand",
+                h.uid,
+                status.folder,
+                h.size,
+                s.max_message_bytes,
+                h.summary.as_deref().unwrap_or("")
+            );
+            tracing::warn!(mailbox = name, "{detail}");
+            store::add_event(
+                &mut tx,
+                &Event {
+                    request_id: None,
+                    message_id: None,
+                    actor: &Actor::Imap,
+                    event: EventKind::SkippedOversize,
+                    from_state: None,
+                    to_state: None,
+                    detail: Some(&detail),
+                },
+                &now_s,
+            )
+            .await?;
+            Stored::Skipped
+        } else if let Some((raw, judged, received)) = &body {
+            let source = Source::Imap {
+                mailbox: name.to_owned(),
+                uidvalidity,
+                uid: h.uid,
+            };
+            let report = self
+                .ingestor
+                .store_in(&mut tx, raw, judged, &source, received.unwrap_or(now), now)
+                .await?;
+            if report.new {
+                tracing::info!(
+                    mailbox = name,
+                    uid = h.uid,
+                    message_id = report.message,
+                    kind = report.kind.as_str(),
+                    created = ?report.created.iter().map(|r| r.0).collect::<Vec<_>>(),
+                    reason = report.reason.as_deref().unwrap_or(""),
+                    "stored a message"
+                );
+            }
+            if s.after_processing != AfterProcessing::Nothing {
+                store::add_pending_action(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
+            }
+            if report.new {
+                Stored::New
+            } else {
+                Stored::Again
+            }
+        } else {
+            // Expunged between the two fetches: nothing to store.
+            tracing::debug!(
+                mailbox = name,
+                uid = h.uid,
+                "message vanished before download"
+            );
+            Stored::Skipped
+        };
+        store::set_checkpoint(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The checkpoint to start from when a folder is first seen (or its
+    /// UIDVALIDITY changed): 0 for all mail, or just before the first message
+    /// on or after `since`.
+    async fn first_uid(
+        &self,
+        sess: &mut ImapSession,
+        folder: &str,
+        mb: &async_imap::types::Mailbox,
+    ) -> Result<u32> {
+        let Some(since) = self.settings.since else {
+            return Ok(0);
+        };
+        let query = format!("SINCE {}", since.format("%-d-%b-%Y"));
+        let uids = within(
+            self.settings.command_timeout,
+            "UID SEARCH",
+            sess.uid_search(&query),
+        )
+        .await?;
+        Ok(
+            match answers::before_first_found(folder, &uids, mb.uid_next)? {
+                Some(start) => start,
+                None => mb.uid_next.map_or(0, |n| n.saturating_sub(1)),
+            },
+        )
+    }
+}
+
+/// The next batch of candidates from `heads[start..]`: at most
+/// [`BATCH_MESSAGES`] messages and about [`BATCH_BYTES`] (always at least
+/// one). Returns the batch and the index just past the last head it spans,
+/// non-candidates among them included.
+fn next_batch(heads: &[Head], start: usize) -> (Vec<&Head>, usize) {
+    let mut batch: Vec<&Head> = Vec::new();
+    let mut bytes = 0u64;
+    let mut end = start;
+    while end < heads.len() && batch.len() < BATCH_MESSAGES {
+        let h = &heads[end];
+        if h.candidate {
+            if !batch.is_empty() && bytes + h.size > BATCH_BYTES {
+                break;
+            }
+            bytes += h.size;
+            batch.push(h);
+        }
+        end += 1;
+    }
+    (batch, end)
+}
+
+/// What storing one candidate did.
+enum Stored {
+    /// Stored for the first time.
+    New,
+    /// Seen before (same bytes): nothing changed, but the action is due.
+    Again,
+    /// Not stored: over the size limit, or gone before download.
+    Skipped,
+}
+
+/// What the header pass learned about one message.
+struct Head {
+    uid: u32,
+    size: u64,
+    candidate: bool,
+    /// From and Subject, for the event about an oversized message.
+    summary: Option<String>,
+}
+
+fn header_summary(header: &[u8]) -> String {
+    let Some(msg) = mail_parser::MessageParser::default().parse_headers(header) else {
+        return String::new();
+    };
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or("?");
+    format!("From: {from}, Subject: {}", msg.subject().unwrap_or(""))
+}
+
+/// A compact UID set: `1:5,7,9:12`.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(uid: u32, size: u64, candidate: bool) -> Head {
+        Head {
+            uid,
+            size,
+            candidate,
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn a_batch_spans_non_candidates_and_stops_at_the_byte_budget() {
+        let heads = [
+            head(1, 10, false),
+            head(2, BATCH_BYTES - 5, true),
+            head(3, 10, false),
+            head(4, 10, true),
+            head(5, 10, true),
+        ];
+        let (batch, end) = next_batch(&heads, 0);
+        assert_eq!(batch.iter().map(|h| h.uid).collect::<Vec<_>>(), [2]);
+        assert_eq!(end, 3);
+        let (batch, end) = next_batch(&heads, end);
+        assert_eq!(batch.iter().map(|h| h.uid).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(end, 5);
+        // One message over the budget still makes a batch of its own.
+        let big = [head(9, BATCH_BYTES * 2, true)];
+        assert_eq!(next_batch(&big, 0).0.len(), 1);
+    }
+
+    #[test]
+    fn uid_sets_are_compact_and_sorted() {
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8, 12]), "1:3,5,7:8,12");
+        assert_eq!(uid_set(&[9, 3, 4, 3]), "3:4,9");
+        assert_eq!(uid_set(&[42]), "42");
+    }
+}

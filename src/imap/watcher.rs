@@ -1,0 +1,332 @@
+//! The watcher's loop: one task per folder connects, syncs, waits for news
+//! (IDLE or polling), and on any error records its health and reconnects
+//! with backoff. What a sync fetches is in `fetch`; what happens to a message
+//! on the server afterwards, in `actions`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_util::sync::CancellationToken;
+
+use super::conn::{self, ImapSession, Login, within};
+use super::mutf7;
+use super::oauth::TokenSource;
+use super::status::FolderStatus;
+use crate::config::{AfterProcessing, ImapAuth, ImapSettings};
+use crate::ingest::Ingestor;
+use crate::model::WatcherState;
+use crate::store::{self, WatcherHealth};
+
+/// Reconnect delays: from one second, doubling, to five minutes.
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// Watches the configured account's folders.
+pub struct Watcher {
+    pub(super) settings: ImapSettings,
+    pub(super) ingestor: Ingestor,
+    tls: Arc<ClientConfig>,
+    tokens: Option<tokio::sync::Mutex<TokenSource>>,
+    pub folders: Vec<Arc<FolderStatus>>,
+    /// Signalled on every state change, for the daemon's STATUS= line.
+    pub changed: Arc<tokio::sync::Notify>,
+}
+
+/// What every step of one folder's sync needs besides the session and the
+/// database connection.
+#[derive(Clone, Copy)]
+pub(super) struct Pass<'a> {
+    pub(super) status: &'a FolderStatus,
+    pub(super) shutdown: &'a CancellationToken,
+    pub(super) has_move: bool,
+}
+
+/// Why the wait for mail ended.
+enum Wake {
+    /// New mail was announced, or it is time to look again (poll, IDLE
+    /// renewal): the next sync re-SELECTs, which also notices a changed
+    /// UIDVALIDITY and bounds the UIDs the server may send.
+    Look,
+    Shutdown,
+}
+
+impl Watcher {
+    pub fn new(settings: ImapSettings, ingestor: Ingestor) -> Result<Watcher> {
+        let tls = conn::tls_config(settings.ca_file.as_deref(), settings.tls_pin.as_ref())?;
+        let tokens = match &settings.auth {
+            ImapAuth::XOAuth2(o) => Some(tokio::sync::Mutex::new(TokenSource::new(o.clone())?)),
+            ImapAuth::Password(_) => None,
+        };
+        let account = if settings.user.contains('@') {
+            settings.user.clone()
+        } else {
+            format!("{}@{}", settings.user, settings.host)
+        };
+        let folders = settings
+            .folders
+            .iter()
+            .map(|f| Arc::new(FolderStatus::new(format!("{account}/{f}"), f.clone())))
+            .collect();
+        Ok(Watcher {
+            settings,
+            ingestor,
+            tls,
+            tokens,
+            folders,
+            changed: Arc::new(tokio::sync::Notify::new()),
+        })
+    }
+
+    /// Runs one task per folder until `shutdown`; each stops after the
+    /// message in hand.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for status in &self.folders {
+            let (me, status, stop) = (self.clone(), status.clone(), shutdown.clone());
+            tasks.spawn(async move { me.watch_folder(&status, &stop).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = done {
+                tracing::error!("an IMAP folder task ended abnormally: {e}");
+            }
+        }
+    }
+
+    async fn health(&self, status: &FolderStatus, h: WatcherHealth<'_>) {
+        status.set_state(h.state);
+        self.changed.notify_one();
+        let now = store::timestamp(chrono::Utc::now());
+        if let Err(e) =
+            store::set_watcher_health(&self.ingestor.db.pool, &status.name, &h, &now).await
+        {
+            tracing::warn!(mailbox = %status.name, "cannot record the watcher's health: {e}");
+        }
+    }
+
+    async fn watch_folder(&self, status: &FolderStatus, shutdown: &CancellationToken) {
+        let mut failures: u32 = 0;
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let mut synced = false;
+            match self.session(status, shutdown, &mut synced).await {
+                Ok(()) => break,
+                Err(e) => {
+                    if synced {
+                        failures = 0;
+                    }
+                    failures = failures.saturating_add(1);
+                    let delay = crate::queue::backoff(
+                        BACKOFF_MIN,
+                        BACKOFF_MAX,
+                        failures,
+                        crate::queue::jitter(),
+                    );
+                    let message = format!("{e:#}");
+                    tracing::warn!(
+                        mailbox = %status.name,
+                        retry_in_s = delay.as_secs_f64().round(),
+                        "IMAP watcher: {message}"
+                    );
+                    let retry_at = store::timestamp(
+                        chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+                    );
+                    self.health(
+                        status,
+                        WatcherHealth {
+                            state: WatcherState::Backoff,
+                            connected: false,
+                            contact: false,
+                            error: Some(&message),
+                            next_retry_at: Some(&retry_at),
+                            reconnect: true,
+                        },
+                    )
+                    .await;
+                    status.expect_within(delay);
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+            }
+        }
+        self.health(
+            status,
+            WatcherHealth::without_error(WatcherState::Stopped, false),
+        )
+        .await;
+        tracing::info!(mailbox = %status.name, "IMAP watcher stopped");
+    }
+
+    /// One session: connect, then sync and wait until an error or shutdown.
+    async fn session(
+        &self,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+        synced: &mut bool,
+    ) -> Result<()> {
+        let s = &self.settings;
+        let limit = s.command_timeout;
+        self.health(
+            status,
+            WatcherHealth::without_error(WatcherState::Connecting, false),
+        )
+        .await;
+        // Connecting takes up to three bounded steps: TCP, TLS, login.
+        status.expect_within(limit * 4 + Duration::from_secs(30));
+        let mut sess = tokio::select! {
+            r = self.connect() => r?,
+            _ = shutdown.cancelled() => return Ok(()),
+        };
+        status.expect_within(limit);
+        let caps = within(limit, "CAPABILITY", sess.capabilities()).await?;
+        let has_idle = caps.has_str("IDLE");
+        let has_move = caps.has_str("MOVE");
+        if let AfterProcessing::MoveTo(to) = &s.after_processing {
+            status.expect_within(limit);
+            match within(limit, "CREATE", sess.create(mutf7::wire(to))).await {
+                Ok(()) => tracing::info!("created folder `{to}` for imap.move_to"),
+                Err(e) if format!("{e:#}").to_ascii_lowercase().contains("exists") => {}
+                Err(e) => {
+                    return Err(e.context(format!("cannot create the imap.move_to folder `{to}`")));
+                }
+            }
+        }
+        tracing::info!(
+            mailbox = %status.name,
+            wait = if has_idle { "IDLE" } else { "polling" },
+            "IMAP watcher connected"
+        );
+        loop {
+            self.health(
+                status,
+                WatcherHealth::without_error(WatcherState::Syncing, true),
+            )
+            .await;
+            let finished = self
+                .sync(
+                    &mut sess,
+                    Pass {
+                        status,
+                        shutdown,
+                        has_move,
+                    },
+                )
+                .await?;
+            *synced = true;
+            if !finished {
+                break;
+            }
+            self.health(
+                status,
+                WatcherHealth::without_error(
+                    if has_idle {
+                        WatcherState::Idle
+                    } else {
+                        WatcherState::Polling
+                    },
+                    true,
+                ),
+            )
+            .await;
+            let (next, wake) = self.wait(sess, status, shutdown, has_idle).await?;
+            sess = next;
+            if matches!(wake, Wake::Shutdown) {
+                break;
+            }
+        }
+        status.expect_within(limit);
+        let _ = tokio::time::timeout(limit.min(Duration::from_secs(5)), sess.logout()).await;
+        Ok(())
+    }
+
+    async fn connect(&self) -> Result<ImapSession> {
+        match &self.settings.auth {
+            ImapAuth::Password(p) => {
+                let password = p.expose_str();
+                conn::open(&self.settings, &self.tls, Login::Password(&password)).await
+            }
+            ImapAuth::XOAuth2(_) => {
+                let tokens = self
+                    .tokens
+                    .as_ref()
+                    .expect("XOAUTH2 settings build a token source");
+                let token = tokens.lock().await.access_token().await?;
+                let token = token.expose_str();
+                let r = conn::open(
+                    &self.settings,
+                    &self.tls,
+                    Login::XOAuth2 {
+                        access_token: &token,
+                    },
+                )
+                .await;
+                if r.is_err() {
+                    // Perhaps revoked early: refresh before the next try.
+                    tokens.lock().await.invalidate();
+                }
+                r
+            }
+        }
+    }
+
+    /// Waits for news: IDLE, re-issued every `idle_renew`, or a poll
+    /// interval. Returns the session for the next sync.
+    async fn wait(
+        &self,
+        sess: ImapSession,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+        has_idle: bool,
+    ) -> Result<(ImapSession, Wake)> {
+        let s = &self.settings;
+        // The server may already have told us of new mail during the sync.
+        let mut news = false;
+        while let Ok(u) = sess.unsolicited_responses.try_recv() {
+            news |= matches!(
+                u,
+                UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+            );
+        }
+        if news {
+            return Ok((sess, Wake::Look));
+        }
+        if !has_idle {
+            status.expect_within(s.poll);
+            tokio::select! {
+                _ = tokio::time::sleep(s.poll) => return Ok((sess, Wake::Look)),
+                _ = shutdown.cancelled() => return Ok((sess, Wake::Shutdown)),
+            }
+        }
+        let mut idle = sess.idle();
+        status.expect_within(s.command_timeout);
+        within(s.command_timeout, "IDLE", idle.init()).await?;
+        status.expect_within(s.idle_renew + s.command_timeout);
+        let wake = {
+            // The library's own timeout restarts on every "* OK Still here";
+            // the renewal deadline here does not.
+            let (fut, _stop) = idle.wait_with_timeout(s.idle_renew + s.command_timeout);
+            tokio::pin!(fut);
+            tokio::select! {
+                r = &mut fut => match r.map_err(|e| conn::failed("IDLE", e.into()))? {
+                    // New data, a timeout or the end of the connection:
+                    // DONE and the SELECT that follows will tell which.
+                    IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => Wake::Look,
+                },
+                _ = tokio::time::sleep(s.idle_renew) => Wake::Look,
+                _ = shutdown.cancelled() => Wake::Shutdown,
+            }
+        };
+        tracing::debug!(mailbox = %status.name, "IDLE woke");
+        status.expect_within(s.command_timeout);
+        let sess = within(s.command_timeout, "DONE (end of IDLE)", idle.done()).await?;
+        tracing::debug!(mailbox = %status.name, "IDLE done");
+        Ok((sess, wake))
+    }
+}

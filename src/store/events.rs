@@ -1,0 +1,136 @@
+//! A request's timeline (`request_events`): appending events, reading them
+//! back, and the cursor of events already announced to operators.
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteConnection;
+
+use super::Result;
+use crate::model::{Actor, EventKind, RequestId, RequestState};
+
+/// One line of a request's timeline.
+#[derive(Debug)]
+pub struct Event<'a> {
+    pub request_id: Option<RequestId>,
+    pub message_id: Option<i64>,
+    pub actor: &'a Actor,
+    pub event: EventKind,
+    pub from_state: Option<RequestState>,
+    pub to_state: Option<RequestState>,
+    pub detail: Option<&'a str>,
+}
+
+pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &str) -> Result<()> {
+    sqlx::query(
+        "insert into request_events (request_id, message_id, at, actor, event, from_state, to_state, detail)
+         values (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.request_id)
+    .bind(e.message_id)
+    .bind(now)
+    .bind(e.actor)
+    .bind(e.event)
+    .bind(e.from_state)
+    .bind(e.to_state)
+    .bind(e.detail)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// An event operators are told about, with its request.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Announcement {
+    pub event_id: i64,
+    pub request_id: RequestId,
+    pub store_domain: String,
+    pub client_name: Option<String>,
+    pub event: EventKind,
+    pub to_state: Option<RequestState>,
+    pub detail: Option<String>,
+}
+
+/// Outcome and reminder events after the announcement cursor, oldest first.
+pub async fn pending_announcements(
+    conn: &mut SqliteConnection,
+    limit: i64,
+) -> Result<Vec<Announcement>> {
+    use RequestState::{Declined, Expired, Failed, Granted, Revoked};
+    Ok(sqlx::query_as(
+        "select e.id as event_id, e.request_id, r.store_domain, r.client_name, e.event, e.to_state, e.detail
+         from request_events e join access_requests r on r.id = e.request_id
+         where e.id > (select last_event_id from announcement_cursor where id = 1)
+           and (e.to_state in (?2, ?3, ?4, ?5, ?6) or e.event = ?7)
+         order by e.id limit ?1",
+    )
+    .bind(limit)
+    .bind(Granted)
+    .bind(Declined)
+    .bind(Revoked)
+    .bind(Failed)
+    .bind(Expired)
+    .bind(EventKind::Reminder)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Moves the announcement cursor forward (never back).
+pub async fn advance_announcements(
+    conn: &mut SqliteConnection,
+    event_id: i64,
+    now: &str,
+) -> Result<()> {
+    sqlx::query("update announcement_cursor set last_event_id = max(last_event_id, ?), updated_at = ? where id = 1")
+        .bind(event_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A row of a request's timeline, for `show`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct EventRow {
+    pub at: String,
+    pub actor: Actor,
+    pub event: EventKind,
+    pub from_state: Option<RequestState>,
+    pub to_state: Option<RequestState>,
+    pub detail: Option<String>,
+    pub message_id: Option<i64>,
+}
+
+pub async fn events_for(pool: &SqlitePool, id: RequestId) -> Result<Vec<EventRow>> {
+    Ok(sqlx::query_as(
+        "select at, actor, event, from_state, to_state, detail, message_id from request_events
+         where request_id = ? order by id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Shopify replies that matched no request, newest first.
+pub async fn unmatched_outcomes(
+    pool: &SqlitePool,
+    limit: i64,
+) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
+    request_less_events(pool, EventKind::UnmatchedOutcome, limit).await
+}
+
+/// Events of one kind that concern no request (`unmatched_outcome`,
+/// `skipped_oversize`), newest first, as (at, message id, detail).
+pub async fn request_less_events(
+    pool: &SqlitePool,
+    event: EventKind,
+    limit: i64,
+) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "select at, message_id, detail from request_events where request_id is null and event = ?
+         order by id desc limit ?",
+    )
+    .bind(event)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

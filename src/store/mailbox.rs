@@ -1,0 +1,239 @@
+//! Watched IMAP mailboxes (`mailbox_state`, `after_processing_pending`):
+//! checkpoints, after-processing actions still to do, and the watcher's
+//! health.
+
+use serde::Serialize;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Connection as _, SqlitePool};
+
+use super::Result;
+use crate::model::WatcherState;
+
+/// A watched mailbox's checkpoint: its UIDVALIDITY (none before the first
+/// sync) and the highest UID fully processed.
+pub async fn mailbox_checkpoint(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+) -> Result<Option<(Option<u32>, u32)>> {
+    let row: Option<(Option<i64>, i64)> =
+        sqlx::query_as("select uidvalidity, last_uid from mailbox_state where mailbox = ?")
+            .bind(mailbox)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(uidvalidity, last_uid)| (uidvalidity.map(|v| v as u32), last_uid as u32)))
+}
+
+/// Sets the checkpoint; call it in the transaction that stored the messages
+/// it covers, so a crash can never skip a message or advance past one.
+pub async fn set_checkpoint(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+    last_uid: u32,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
+         values (?1, ?2, ?3, 1, ?4, ?5, ?4)
+         on conflict (mailbox) do update set uidvalidity = ?2, last_uid = ?3, connected = 1,
+             last_contact_at = ?4, updated_at = ?4",
+    )
+    .bind(mailbox)
+    .bind(uidvalidity)
+    .bind(last_uid)
+    .bind(now)
+    .bind(WatcherState::Syncing)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that `uid` awaits its after-processing action; call it in the
+/// transaction that stores the message, so no crash can forget the action.
+pub async fn add_pending_action(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+    uid: u32,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "insert into after_processing_pending (mailbox, uidvalidity, uid, created_at, updated_at)
+         values (?1, ?2, ?3, ?4, ?4)
+         on conflict do nothing",
+    )
+    .bind(mailbox)
+    .bind(i64::from(uidvalidity))
+    .bind(i64::from(uid))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The actions of `mailbox` still to be done, as (UIDVALIDITY, UID), oldest
+/// first. A read: the watcher asks on every sync.
+pub async fn pending_actions(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+) -> Result<Vec<(u32, u32)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "select uidvalidity, uid from after_processing_pending
+         where mailbox = ? order by uidvalidity, uid",
+    )
+    .bind(mailbox)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(v, u)| (v as u32, u as u32))
+        .collect())
+}
+
+/// Forgets pending actions under another UIDVALIDITY: those UIDs name
+/// nothing now, and the rescan records the messages again. Returns how many.
+pub async fn drop_stale_actions(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+) -> Result<u64> {
+    let r =
+        sqlx::query("delete from after_processing_pending where mailbox = ? and uidvalidity != ?")
+            .bind(mailbox)
+            .bind(i64::from(uidvalidity))
+            .execute(&mut *conn)
+            .await?;
+    Ok(r.rows_affected())
+}
+
+/// Settles the actions on `uids`: deleted when done, else counted as one
+/// more failed attempt with its error.
+pub async fn settle_actions(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+    error: Option<&str>,
+    now: &str,
+) -> Result<()> {
+    let mut tx = conn.begin().await?;
+    for uid in uids {
+        let q = match error {
+            None => sqlx::query(
+                "delete from after_processing_pending
+                 where mailbox = ?1 and uidvalidity = ?2 and uid = ?3",
+            ),
+            Some(_) => sqlx::query(
+                "update after_processing_pending
+                 set attempts = attempts + 1, last_error = ?4, updated_at = ?5
+                 where mailbox = ?1 and uidvalidity = ?2 and uid = ?3",
+            ),
+        };
+        q.bind(mailbox)
+            .bind(i64::from(uidvalidity))
+            .bind(i64::from(*uid))
+            .bind(error)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What the watcher of one mailbox is doing, for `mailbox_state`.
+#[derive(Debug, Clone, Copy)]
+pub struct WatcherHealth<'a> {
+    pub state: WatcherState,
+    pub connected: bool,
+    /// The server answered just now.
+    pub contact: bool,
+    /// Set when the watcher failed; kept until the next failure.
+    pub error: Option<&'a str>,
+    pub next_retry_at: Option<&'a str>,
+    /// Count one more reconnect.
+    pub reconnect: bool,
+}
+
+impl WatcherHealth<'static> {
+    /// A state change with no error to report; a connected watcher has just
+    /// heard from the server.
+    pub fn without_error(state: WatcherState, connected: bool) -> WatcherHealth<'static> {
+        WatcherHealth {
+            state,
+            connected,
+            contact: connected,
+            error: None,
+            next_retry_at: None,
+            reconnect: false,
+        }
+    }
+}
+
+pub async fn set_watcher_health(
+    pool: &SqlitePool,
+    mailbox: &str,
+    h: &WatcherHealth<'_>,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "insert into mailbox_state (mailbox, connected, last_contact_at, last_error, last_error_at, state,
+             reconnects, next_retry_at, updated_at)
+         values (?1, ?2, case when ?3 then ?8 end, ?4, case when ?4 is not null then ?8 end, ?5,
+             case when ?6 then 1 else 0 end, ?7, ?8)
+         on conflict (mailbox) do update set
+             connected = ?2,
+             last_contact_at = case when ?3 then ?8 else last_contact_at end,
+             last_error = coalesce(?4, last_error),
+             last_error_at = case when ?4 is not null then ?8 else last_error_at end,
+             state = ?5,
+             reconnects = reconnects + case when ?6 then 1 else 0 end,
+             next_retry_at = ?7,
+             updated_at = ?8",
+    )
+    .bind(mailbox)
+    .bind(h.connected)
+    .bind(h.contact)
+    .bind(h.error)
+    .bind(h.state)
+    .bind(h.reconnect)
+    .bind(h.next_retry_at)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// One row of `mailbox_state`, for `collabd status`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct MailboxRow {
+    pub mailbox: String,
+    pub state: WatcherState,
+    pub connected: bool,
+    pub uidvalidity: Option<i64>,
+    pub last_uid: i64,
+    pub last_contact_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub reconnects: i64,
+    pub next_retry_at: Option<String>,
+    /// Stored messages whose after-processing action is not done yet.
+    pub actions_pending: i64,
+    /// The newest error among them.
+    pub action_error: Option<String>,
+}
+
+pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
+    Ok(sqlx::query_as(
+        "select mailbox, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
+             reconnects, next_retry_at,
+             (select count(*) from after_processing_pending p
+              where p.mailbox = m.mailbox) as actions_pending,
+             (select last_error from after_processing_pending p
+              where p.mailbox = m.mailbox and last_error is not null
+              order by updated_at desc limit 1) as action_error
+         from mailbox_state m order by mailbox",
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,142 @@
+//! Stored messages: where each came from, inserting one once by digest,
+//! and dropping raw bytes past their retention.
+
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{FromRow, Row, SqlitePool};
+
+use super::Result;
+use crate::model::MessageKind;
+
+/// Where a message came from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(String),
+    Stdin,
+    Imap {
+        mailbox: String,
+        uidvalidity: u32,
+        uid: u32,
+    },
+}
+
+impl Source {
+    /// `source, source_ref, mailbox, uidvalidity, uid` as stored.
+    pub(super) fn columns(
+        &self,
+    ) -> (
+        &'static str,
+        Option<&str>,
+        Option<&str>,
+        Option<u32>,
+        Option<u32>,
+    ) {
+        match self {
+            Source::File(p) => ("file", Some(p.as_str()), None, None, None),
+            Source::Stdin => ("stdin", None, None, None, None),
+            Source::Imap {
+                mailbox,
+                uidvalidity,
+                uid,
+            } => (
+                "imap",
+                None,
+                Some(mailbox.as_str()),
+                Some(*uidvalidity),
+                Some(*uid),
+            ),
+        }
+    }
+}
+
+/// Reads the `source, source_ref, mailbox, uidvalidity, uid` columns back.
+impl<'r> FromRow<'r, SqliteRow> for Source {
+    fn from_row(row: &'r SqliteRow) -> sqlx::Result<Self> {
+        let source: &str = row.try_get("source")?;
+        let source_ref: Option<String> = row.try_get("source_ref")?;
+        let mailbox: Option<String> = row.try_get("mailbox")?;
+        let uidvalidity: Option<u32> = row.try_get("uidvalidity")?;
+        let uid: Option<u32> = row.try_get("uid")?;
+        Ok(match (source, mailbox, uidvalidity, uid) {
+            ("imap", Some(mailbox), Some(uidvalidity), Some(uid)) => Source::Imap {
+                mailbox,
+                uidvalidity,
+                uid,
+            },
+            ("file", ..) => Source::File(source_ref.unwrap_or_default()),
+            _ => Source::Stdin,
+        })
+    }
+}
+
+/// A message about to be stored.
+#[derive(Debug)]
+pub struct NewMessage<'a> {
+    pub sha256: &'a str,
+    pub source: &'a Source,
+    pub message_id: Option<&'a str>,
+    pub from_addr: Option<&'a str>,
+    pub original_from: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub date: Option<&'a str>,
+    pub kind: MessageKind,
+    pub reason: Option<&'a str>,
+    pub raw: Option<&'a [u8]>,
+    pub raw_size: usize,
+    pub received_at: &'a str,
+}
+
+/// Inserts a message unless one with the same digest exists; returns the new
+/// row's id, or `None` for a message seen before.
+pub async fn insert_message(
+    conn: &mut SqliteConnection,
+    m: &NewMessage<'_>,
+) -> Result<Option<i64>> {
+    let (source, source_ref, mailbox, uidvalidity, uid) = m.source.columns();
+    let id = sqlx::query_scalar(
+        "insert into messages (sha256, message_id, source, source_ref, mailbox, uidvalidity, uid, from_addr,
+             original_from, subject, date, kind, reason, raw, raw_size, received_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         on conflict (sha256) do nothing
+         returning id",
+    )
+    .bind(m.sha256)
+    .bind(m.message_id)
+    .bind(source)
+    .bind(source_ref)
+    .bind(mailbox)
+    .bind(uidvalidity)
+    .bind(uid)
+    .bind(m.from_addr)
+    .bind(m.original_from)
+    .bind(m.subject)
+    .bind(m.date)
+    .bind(m.kind)
+    .bind(m.reason)
+    .bind(m.raw)
+    .bind(m.raw_size as i64)
+    .bind(m.received_at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// The id of the message with this digest, if stored.
+pub async fn message_id_by_sha(conn: &mut SqliteConnection, sha256: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("select id from messages where sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// Drops raw bytes kept longer than the retention; headers and kind stay.
+pub async fn purge_raw_before(pool: &SqlitePool, cutoff: &str) -> Result<u64> {
+    Ok(
+        sqlx::query("update messages set raw = null where raw is not null and received_at < ?")
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -1,0 +1,194 @@
+//! The SQLite database: the pool, embedded migrations, and every SQL
+//! statement collabd runs, each in a function named for what it does.
+//! Knows nothing of email parsing; callers pass typed values.
+//!
+//! # Layout
+//!
+//! - this module — [`Db`] (the pool and migrations), [`Error`], [`timestamp`].
+//! - `columns` — how the model's types are written to and read from text and
+//!   integer columns, so rows leave the store typed.
+//! - [`messages`] — stored messages and where each came from.
+//! - [`deferred`] — messages waiting to be judged again after a DNS failure.
+//! - [`requests`] — access requests and every state change.
+//! - [`events`] — a request's timeline and the announcement cursor.
+//! - [`mailbox`] — IMAP checkpoints, pending after-processing, watcher health.
+//! - [`reports`] — the status view, counts and figures for status and metrics.
+//!
+//! Every item is re-exported here: callers write `store::claim_next_request`.
+
+mod columns;
+pub mod deferred;
+pub mod events;
+pub mod mailbox;
+pub mod messages;
+pub mod reports;
+pub mod requests;
+
+pub use deferred::*;
+pub use events::*;
+pub use mailbox::*;
+pub use messages::*;
+pub use reports::*;
+pub use requests::*;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::model::RequestId;
+
+/// A database error, named with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error(
+        "database {path}: migrations failed: {source} (is this a collabd database from a newer version?)"
+    )]
+    Migrate {
+        path: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error(
+        "the database disk is full: free space where the database lives, then retry; nothing was lost ({0})"
+    )]
+    DiskFull(sqlx::Error),
+    #[error("the database is busy (locked by another process for too long): {0}")]
+    Busy(sqlx::Error),
+    #[error("database error: {0}")]
+    Sql(sqlx::Error),
+    #[error("no request with id {0}")]
+    NoSuchRequest(RequestId),
+    /// A column holds a value this version cannot read: a state, event or
+    /// actor it does not know.
+    #[error(
+        "the database column {column} holds a value this collabd cannot read ({source}); was the database written by a newer version?"
+    )]
+    Decode {
+        column: String,
+        source: sqlx::error::BoxDynError,
+    },
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        let e = match e {
+            sqlx::Error::ColumnDecode { index, source } => {
+                return Error::Decode {
+                    column: index,
+                    source,
+                };
+            }
+            e => e,
+        };
+        // SQLite result codes: 13 SQLITE_FULL, 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
+        let code = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff);
+        match code {
+            Some(13) => Error::DiskFull(e),
+            Some(5) | Some(6) => Error::Busy(e),
+            _ => Error::Sql(e),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// UTC ISO-8601 text, as every timestamp column holds.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The database handle: a pool over one SQLite file in WAL mode.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating if missing) and migrates the database at `path`.
+    pub async fn open(path: &Path) -> Result<Db> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(Error::Open {
+                path: shown,
+                source: sqlx::Error::Configuration(
+                    format!(
+                        "directory {} does not exist; create it or set [database] path",
+                        dir.display()
+                    )
+                    .into(),
+                ),
+            });
+        }
+        create_private(path).map_err(|e| Error::Open {
+            path: shown.clone(),
+            source: sqlx::Error::Io(e),
+        })?;
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|source| Error::Open {
+                path: shown.clone(),
+                source,
+            })?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(6)
+            // A local file needs no liveness ping before each use; the ping is
+            // a round trip to sqlx's worker thread on every transaction.
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(|source| Error::Open {
+                path: shown.clone(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| Error::Migrate {
+                path: shown,
+                source,
+            })?;
+        Ok(Db { pool })
+    }
+}
+
+/// Creates a missing database file readable by its owner only (0600), or
+/// by its group too (0640) under systemd (`INVOCATION_ID` set), whose unit
+/// gives the operators' group read access. The database holds every
+/// collaborator code and raw message; SQLite would create it with the
+/// umask's 0644, and gives its -wal and -shm files the database's mode. An
+/// existing file's mode is the operator's choice and left alone.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mode = if std::env::var_os("INVOCATION_ID").is_some_and(|v| !v.is_empty()) {
+        0o640
+    } else {
+        0o600
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+    {
+        // Exactly this mode, whatever the umask took away.
+        Ok(file) => file.set_permissions(std::fs::Permissions::from_mode(mode)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,376 @@
+//! Access requests: reading them, creating them, and every state change,
+//! each written once with its event.
+
+use serde::Serialize;
+use sqlx::sqlite::SqliteConnection;
+
+use super::{Error, Event, Result, add_event};
+use crate::model::{Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain};
+
+/// A request row as the queue and the CLI see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Request {
+    pub id: RequestId,
+    pub store_domain: String,
+    #[serde(skip)]
+    pub collaborator_code: String,
+    pub client_name: Option<String>,
+    pub client_email: Option<String>,
+    pub leadsie_request_name: Option<String>,
+    pub leadsie_request_url: Option<String>,
+    pub state: RequestState,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub source_message_id: Option<i64>,
+    pub received_at: String,
+    pub filed_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub updated_at: String,
+    /// The Date of the email that carried the grant, when it had one.
+    pub grant_date: Option<String>,
+}
+
+const REQUEST_COLUMNS: &str = "r.id, r.store_domain, r.collaborator_code, r.client_name, r.client_email,
+    r.leadsie_request_name, r.leadsie_request_url, r.state, r.attempts, r.next_attempt_at, r.last_error,
+    r.source_message_id, r.received_at, r.filed_at, r.resolved_at, r.updated_at, m.received_at as grant_date";
+
+pub async fn get_request(conn: &mut SqliteConnection, id: RequestId) -> Result<Request> {
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id where r.id = ?"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(Error::NoSuchRequest(id))
+}
+
+pub async fn find_request(
+    conn: &mut SqliteConnection,
+    store: &StoreDomain,
+    code: &CollaboratorCode,
+) -> Result<Option<Request>> {
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
+         where r.store_domain = ? and r.collaborator_code = ?"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(store.as_str())
+        .bind(code.expose())
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Every request for a store, newest first.
+pub async fn requests_for_store(conn: &mut SqliteConnection, store: &str) -> Result<Vec<Request>> {
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
+         where r.store_domain = ? order by r.id desc"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(store)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// Requests whose client name is `name` (any case), newest first.
+pub async fn requests_for_client_name(
+    conn: &mut SqliteConnection,
+    name: &str,
+) -> Result<Vec<Request>> {
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
+         where lower(r.client_name) = lower(?) order by r.id desc"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(name.trim())
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// A request about to be created.
+#[derive(Debug)]
+pub struct NewRequest<'a> {
+    pub store: &'a StoreDomain,
+    pub code: &'a CollaboratorCode,
+    pub client_name: Option<&'a str>,
+    pub client_email: Option<&'a str>,
+    pub request_name: Option<&'a str>,
+    pub request_url: Option<&'a str>,
+    pub state: RequestState,
+    pub source_message_id: i64,
+}
+
+/// Creates a request and its `created` event.
+pub async fn create_request(
+    conn: &mut SqliteConnection,
+    r: &NewRequest<'_>,
+    now: &str,
+    detail: &str,
+) -> Result<RequestId> {
+    let resolved = (!r.state.is_open()).then_some(now);
+    let id: i64 = sqlx::query_scalar(
+        "insert into access_requests (store_domain, collaborator_code, client_name, client_email,
+             leadsie_request_name, leadsie_request_url, state, next_attempt_at, source_message_id,
+             received_at, resolved_at, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         returning id",
+    )
+    .bind(r.store.as_str())
+    .bind(r.code.expose())
+    .bind(r.client_name)
+    .bind(r.client_email)
+    .bind(r.request_name)
+    .bind(r.request_url)
+    .bind(r.state)
+    .bind(now)
+    .bind(r.source_message_id)
+    .bind(now)
+    .bind(resolved)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let id = RequestId(id);
+    add_event(
+        conn,
+        &Event {
+            request_id: Some(id),
+            message_id: Some(r.source_message_id),
+            actor: &Actor::Leadsie,
+            event: EventKind::Created,
+            from_state: None,
+            to_state: Some(r.state),
+            detail: Some(detail),
+        },
+        now,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Fills client details a later email adds to a request that lacked them.
+pub async fn fill_client_details(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    name: Option<&str>,
+    email: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "update access_requests set client_name = coalesce(client_name, ?), client_email = coalesce(client_email, ?)
+         where id = ?",
+    )
+    .bind(name)
+    .bind(email)
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a request from `from` to `to` if it is still in `from` and the move
+/// is allowed, and records the event. Returns false (and changes nothing)
+/// when someone else moved it first or the move is not allowed.
+pub async fn transition(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    from: RequestState,
+    to: RequestState,
+    e: &Event<'_>,
+    now: &str,
+) -> Result<bool> {
+    if !from.can_move_to(to) {
+        return Ok(false);
+    }
+    let resolved = (!to.is_open()).then_some(now);
+    let changed = sqlx::query(
+        "update access_requests set state = ?1, updated_at = ?2, resolved_at = coalesce(?3, resolved_at),
+             lease_until = case when ?1 = ?6 then lease_until else null end
+         where id = ?4 and state = ?5",
+    )
+    .bind(to)
+    .bind(now)
+    .bind(resolved)
+    .bind(id)
+    .bind(from)
+    .bind(RequestState::Filing)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    record_move(conn, changed, id, from, to, e, now).await
+}
+
+/// Claims the next request due for filing, in one statement: a queued
+/// request whose time has come, or one whose worker's lease ran out (the
+/// worker died mid-filing). The claim bumps `attempts`, which then fences
+/// the completion: a worker whose lease expired cannot overwrite the newer
+/// attempt. Run it inside `BEGIN IMMEDIATE`.
+pub async fn claim_next_request(
+    conn: &mut SqliteConnection,
+    now: &str,
+    lease_until: &str,
+) -> Result<Option<Request>> {
+    Ok(sqlx::query_as(
+        "update access_requests
+         set state = ?3, attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+         where id = coalesce(
+             -- A claim whose worker died: it has waited longest.
+             (select id from access_requests where state = ?3 and lease_until < ?2
+                 order by lease_until limit 1),
+             -- The request due soonest; the (state, next_attempt_at) index
+             -- serves it in order, so a claim costs the same with a long queue.
+             (select id from access_requests where state = ?4 and next_attempt_at <= ?2
+                 order by next_attempt_at, id limit 1),
+             (select id from access_requests where state = ?4 and next_attempt_at is null
+                 order by id limit 1))
+         returning id, store_domain, collaborator_code, client_name, client_email, leadsie_request_name,
+             leadsie_request_url, state, attempts, next_attempt_at, last_error, source_message_id,
+             received_at, filed_at, resolved_at, updated_at, null as grant_date",
+    )
+    .bind(lease_until)
+    .bind(now)
+    .bind(RequestState::Filing)
+    .bind(RequestState::Queued)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Ends a filing attempt: moves the request from `filing` to `to` (requested,
+/// notified or failed) if attempt `attempt` still holds it, and records the
+/// event. Returns false when the attempt no longer holds it.
+pub async fn finish_attempt(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    attempt: i64,
+    to: RequestState,
+    error: Option<&str>,
+    e: &Event<'_>,
+    now: &str,
+) -> Result<bool> {
+    let filed = matches!(to, RequestState::Requested | RequestState::Notified).then_some(now);
+    let resolved = (!to.is_open()).then_some(now);
+    let changed = sqlx::query(
+        "update access_requests
+         set state = ?, lease_until = null, updated_at = ?, filed_at = coalesce(filed_at, ?),
+             resolved_at = coalesce(?, resolved_at), last_error = coalesce(?, last_error)
+         where id = ? and state = ? and attempts = ?",
+    )
+    .bind(to)
+    .bind(now)
+    .bind(filed)
+    .bind(resolved)
+    .bind(error)
+    .bind(id)
+    .bind(RequestState::Filing)
+    .bind(attempt)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    record_move(conn, changed, id, RequestState::Filing, to, e, now).await
+}
+
+/// Puts a request whose filing failed back in the queue until `at`, if
+/// attempt `attempt` still holds it.
+pub async fn retry_attempt_at(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    attempt: i64,
+    at: &str,
+    error: &str,
+    e: &Event<'_>,
+    now: &str,
+) -> Result<bool> {
+    let changed = sqlx::query(
+        "update access_requests
+         set state = ?, lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?
+         where id = ? and state = ? and attempts = ?",
+    )
+    .bind(RequestState::Queued)
+    .bind(at)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .bind(RequestState::Filing)
+    .bind(attempt)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    record_move(
+        conn,
+        changed,
+        id,
+        RequestState::Filing,
+        RequestState::Queued,
+        e,
+        now,
+    )
+    .await
+}
+
+/// Requests waiting on the merchant (`requested` or `notified`) filed at or
+/// before `filed_before`; with `unreminded`, only those without a reminder yet.
+pub async fn waiting_since(
+    conn: &mut SqliteConnection,
+    filed_before: &str,
+    unreminded: bool,
+) -> Result<Vec<(RequestId, RequestState, String)>> {
+    Ok(sqlx::query_as(
+        "select r.id, r.state, r.store_domain from access_requests r
+         where r.state in (?3, ?4) and r.filed_at <= ?1
+           and (?2 = 0 or not exists
+                (select 1 from request_events e where e.request_id = r.id and e.event = ?5))
+         order by r.id",
+    )
+    .bind(filed_before)
+    .bind(unreminded)
+    .bind(RequestState::Requested)
+    .bind(RequestState::Notified)
+    .bind(EventKind::Reminder)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Makes a queued request due now (an operator's retry).
+pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
+    sqlx::query("update access_requests set next_attempt_at = ?, updated_at = ? where id = ?")
+        .bind(now)
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records when a request was filed with Shopify, if not recorded yet.
+pub async fn set_filed_at(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
+    sqlx::query("update access_requests set filed_at = coalesce(filed_at, ?) where id = ?")
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The second half of every state change: when the conditional UPDATE moved
+/// the request (`changed` is 1), append its event; returns whether it moved.
+async fn record_move(
+    conn: &mut SqliteConnection,
+    changed: u64,
+    id: RequestId,
+    from: RequestState,
+    to: RequestState,
+    e: &Event<'_>,
+    now: &str,
+) -> Result<bool> {
+    if changed == 1 {
+        let moved = Event {
+            request_id: Some(id),
+            from_state: Some(from),
+            to_state: Some(to),
+            ..*e
+        };
+        add_event(conn, &moved, now).await?;
+    }
+    Ok(changed == 1)
+}
