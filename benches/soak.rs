@@ -99,7 +99,9 @@ fn main() {
         mb(last)
     );
     let db_mb = std::fs::metadata(&d.db).map_or(0, |m| m.len()) as f64 / 1e6;
-    println!("database at the end: {db_mb:.1} MB (each pooled connection caches at most 512 KiB of it)");
+    println!(
+        "database at the end: {db_mb:.1} MB (each pooled connection caches at most 512 KiB of it)"
+    );
     println!(
         "growth: first half {:+.2} MB, second half {:+.2} MB (a leak grows in both; a bounded cache levels off)",
         mb(half) - mb(after_first_minute),

@@ -1,7 +1,7 @@
 //! One sync of one folder: SELECT and reconcile UIDVALIDITY with the
 //! checkpoint, then fetch everything above it in windows of UIDs — headers
-//! first, bodies only for candidates, each message stored with its
-//! checkpoint in one transaction.
+//! first, bodies only for candidates, judged a batch at a time and stored
+//! a batch per transaction, each message with the checkpoint at its UID.
 
 use std::collections::HashMap;
 
@@ -163,31 +163,46 @@ impl Watcher {
             }
             let (batch, end) = next_batch(&heads, i);
             let bodies = self.fetch_bodies(sess, status, &batch).await?;
+            // Judge the whole batch at once, off the runtime (both cores
+            // busy, DKIM's DNS waits overlapping), before taking the lock.
+            status.expect_within(limit + crate::ingest::CLASSIFY_BUDGET * 5);
+            let judged = futures_util::future::join_all(
+                batch.iter().map(|h| self.judge_one(h, bodies.get(&h.uid))),
+            )
+            .await;
+            if shutdown.is_cancelled() {
+                return Ok((false, last_uid));
+            }
+            // One transaction for the batch: each message's rows, its
+            // pending action and the checkpoint at its UID, then the
+            // checkpoint past the non-candidates. A crash loses the whole
+            // batch's work, never part of a message's, and none is skipped.
+            let now = chrono::Utc::now();
+            let now_s = store::timestamp(now);
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
             let mut processed = Vec::new();
-            for h in &batch {
-                if shutdown.is_cancelled() {
-                    return Ok((false, last_uid));
-                }
+            let mut new_here = 0usize;
+            for (h, body) in batch.iter().zip(&judged) {
                 let outcome = self
-                    .store_one(conn, status, uidvalidity, h, bodies.get(&h.uid))
+                    .store_one(&mut tx, status, uidvalidity, h, body.as_ref(), now)
                     .await?;
                 match outcome {
                     Stored::New => {
-                        stored += 1;
+                        new_here += 1;
                         processed.push(h.uid);
                     }
                     Stored::Again => processed.push(h.uid),
                     Stored::Skipped => {}
                 }
-                last_uid = h.uid;
             }
             // Non-candidates up to here need no download, only the checkpoint.
             let through = heads[end - 1].uid;
             if through > last_uid {
-                let now_s = store::timestamp(chrono::Utc::now());
-                store::set_checkpoint(conn, name, uidvalidity, through, &now_s).await?;
-                last_uid = through;
+                store::set_checkpoint(&mut tx, name, uidvalidity, through, &now_s).await?;
             }
+            tx.commit().await?;
+            stored += new_here;
+            last_uid = last_uid.max(through);
             if !processed.is_empty() {
                 status.expect_within(limit * AFTER_PROCESSING_STEPS);
                 self.after_processing(sess, conn, name, uidvalidity, &processed, has_move)
@@ -309,33 +324,33 @@ impl Watcher {
         Ok(bodies)
     }
 
-    /// Judges and stores one candidate (or records why it was not
+    /// Judges one downloaded candidate: its bytes, the verdict, and when
+    /// the server received it. `None` when it was not downloaded (over
+    /// the size limit, or expunged between the two fetches).
+    async fn judge_one<'f>(&self, h: &Head, fetched: Option<&'f Fetch>) -> Option<Judgement<'f>> {
+        let fetched = fetched.filter(|_| h.size <= self.settings.max_message_bytes)?;
+        let raw = fetched.body()?;
+        let received = fetched
+            .internal_date()
+            .map(|d| d.with_timezone(&chrono::Utc));
+        Some((raw, self.ingestor.judge(raw).await, received))
+    }
+
+    /// Stores one candidate as judged (or records why it was not
     /// downloaded), with its pending after-processing action and the
-    /// checkpoint at its UID, in one transaction.
+    /// checkpoint at its UID, in the batch's transaction.
     async fn store_one(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::SqliteConnection,
         status: &FolderStatus,
         uidvalidity: u32,
         h: &Head,
-        fetched: Option<&Fetch>,
+        body: Option<&Judgement<'_>>,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Stored> {
         let s = &self.settings;
         let name = status.name.as_str();
-        // Judge before taking the write lock: classification runs
-        // off the runtime within its budget, DKIM may wait on DNS.
-        let fetched = fetched.filter(|_| h.size <= s.max_message_bytes);
-        let body = match fetched.and_then(|f| f.body().map(|raw| (f, raw))) {
-            Some((f, raw)) => {
-                status.expect_within(s.command_timeout + crate::ingest::CLASSIFY_BUDGET * 5);
-                let received = f.internal_date().map(|d| d.with_timezone(&chrono::Utc));
-                Some((raw, self.ingestor.judge(raw).await, received))
-            }
-            None => None,
-        };
-        let now = chrono::Utc::now();
         let now_s = store::timestamp(now);
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let outcome = if h.size > s.max_message_bytes {
             let detail = format!(
                 "message UID {} in {} is {} bytes, over imap.max_message_bytes ({}); not downloaded. {}. Raise the limit to have it read, or handle it by hand",
@@ -347,7 +362,7 @@ impl Watcher {
             );
             tracing::warn!(mailbox = name, "{detail}");
             store::add_event(
-                &mut tx,
+                &mut *tx,
                 &Event {
                     request_id: None,
                     message_id: None,
@@ -361,7 +376,7 @@ impl Watcher {
             )
             .await?;
             Stored::Skipped
-        } else if let Some((raw, judged, received)) = &body {
+        } else if let Some((raw, judged, received)) = body {
             let source = Source::Imap {
                 mailbox: name.to_owned(),
                 uidvalidity,
@@ -369,7 +384,7 @@ impl Watcher {
             };
             let report = self
                 .ingestor
-                .store_in(&mut tx, raw, judged, &source, received.unwrap_or(now), now)
+                .store_in(&mut *tx, raw, judged, &source, received.unwrap_or(now), now)
                 .await?;
             if report.new {
                 tracing::info!(
@@ -383,7 +398,7 @@ impl Watcher {
                 );
             }
             if s.after_processing != AfterProcessing::Nothing {
-                store::add_pending_action(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
+                store::add_pending_action(&mut *tx, name, uidvalidity, h.uid, &now_s).await?;
             }
             if report.new {
                 Stored::New
@@ -399,8 +414,7 @@ impl Watcher {
             );
             Stored::Skipped
         };
-        store::set_checkpoint(&mut tx, name, uidvalidity, h.uid, &now_s).await?;
-        tx.commit().await?;
+        store::set_checkpoint(&mut *tx, name, uidvalidity, h.uid, &now_s).await?;
         Ok(outcome)
     }
 
@@ -453,6 +467,13 @@ fn next_batch(heads: &[Head], start: usize) -> (Vec<&Head>, usize) {
     }
     (batch, end)
 }
+
+/// A downloaded message, its verdict, and when the server received it.
+type Judgement<'f> = (
+    &'f [u8],
+    crate::ingest::Judged,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
 
 /// What storing one candidate did.
 enum Stored {
