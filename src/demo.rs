@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{describe, print_status};
 use crate::config::Settings;
 use crate::filer::LogFiler;
+use crate::render::report::{describe, print_status};
 use crate::store::{Db, Source};
 use crate::worker::Worker;
 use std::sync::Arc;

@@ -256,6 +256,11 @@ impl OutcomeResult {
     }
 }
 
+/// The Partner Dashboard form for a managed-store (collaborator) request;
+/// `current` stands for the logged-in organisation (see docs/design.md).
+pub const PARTNER_DASHBOARD_URL: &str =
+    "https://partners.shopify.com/current/stores/new?store_type=managed_store";
+
 text_enum! {
     /// Where a request stands (`access_requests.state`); see docs/design.md.
     RequestState {
