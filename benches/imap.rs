@@ -150,7 +150,7 @@ fn settings(dc: &Dovecot) -> collabd::config::ImapSettings {
         security: collabd::config::Security::Tls,
         ca_file: Some(dc.ca_file.clone()),
         user: dovecot::USER.into(),
-        auth: collabd::config::ImapAuth::Password(collabd::filer::Secret::new(dovecot::PASSWORD)),
+        auth: collabd::config::ImapAuth::Password(collabd::secret::Secret::new(dovecot::PASSWORD)),
         folders: vec!["INBOX".into()],
         since: None,
         after_processing: collabd::config::AfterProcessing::Nothing,

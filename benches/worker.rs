@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use collabd::filer::{Secret, WebhookFiler};
+use collabd::filer::WebhookFiler;
+use collabd::secret::Secret;
 use collabd::store::{self, Db};
 use collabd::worker::Worker;
 use http_body_util::{BodyExt, Full};

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::mail::{Classifier, OutcomeRules, Require, TrustPolicy};
 use crate::model::OutcomeResult;
+use crate::secret;
 
 /// An error in the configuration: it names the file, the setting and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -274,7 +275,7 @@ pub enum Security {
 /// How the watcher logs in.
 #[derive(Debug, Clone)]
 pub enum ImapAuth {
-    Password(crate::filer::Secret),
+    Password(crate::secret::Secret),
     XOAuth2(OAuth2Settings),
 }
 
@@ -282,8 +283,8 @@ pub enum ImapAuth {
 pub struct OAuth2Settings {
     pub token_url: reqwest::Url,
     pub client_id: String,
-    pub client_secret: Option<crate::filer::Secret>,
-    pub refresh_token: crate::filer::Secret,
+    pub client_secret: Option<crate::secret::Secret>,
+    pub refresh_token: crate::secret::Secret,
     pub scope: Option<String>,
 }
 
@@ -326,7 +327,7 @@ pub enum FilerSettings {
     },
     Webhook {
         url: reqwest::Url,
-        secret: crate::filer::Secret,
+        secret: crate::secret::Secret,
         timeout: Duration,
     },
     /// Uses [`WorkerSettings::notify`]'s channels.
@@ -348,7 +349,7 @@ pub struct NotifyChannels {
 pub struct SmtpSettings {
     pub url: reqwest::Url,
     /// Loaded when `url` names a user without a password.
-    pub password: Option<crate::filer::Secret>,
+    pub password: Option<crate::secret::Secret>,
     pub ca_file: Option<PathBuf>,
 }
 
@@ -704,7 +705,7 @@ fn worker_settings(
             // A user without a password in the URL: the password is a secret.
             let password = match &url {
                 Some(u) if !u.username().is_empty() && u.password().is_none() => Some(
-                    load_secret(
+                    secret::load(
                         n.smtp_password_file.as_deref(),
                         "COLLABD_SMTP_PASSWORD",
                         "smtp-password",
@@ -796,7 +797,7 @@ fn worker_settings(
                 ("worker.webhook", h.insecure),
                 insecure,
             )?;
-            let secret = inline_or_load_secret(
+            let secret = secret::inline_or_load(
                 h.secret,
                 h.secret_file.as_deref(),
                 ("secret", "secret_file"),
@@ -932,7 +933,7 @@ fn imap_settings(m: RawImap, insecure: &mut Vec<String>) -> Result<ImapSettings,
                     "is used only with auth = \"xoauth2\"",
                 ));
             }
-            let secret = inline_or_load_secret(
+            let secret = secret::inline_or_load(
                 m.password,
                 m.password_file.as_deref(),
                 ("password", "password_file"),
@@ -962,7 +963,7 @@ fn imap_settings(m: RawImap, insecure: &mut Vec<String>) -> Result<ImapSettings,
                 ("imap.oauth2", o.insecure),
                 insecure,
             )?;
-            let client_secret = match load_secret(
+            let client_secret = match secret::load(
                 o.client_secret_file.as_deref(),
                 "COLLABD_OAUTH_CLIENT_SECRET",
                 "oauth-client-secret",
@@ -971,7 +972,7 @@ fn imap_settings(m: RawImap, insecure: &mut Vec<String>) -> Result<ImapSettings,
                 Err(_) if o.client_secret_file.is_none() => None,
                 Err(e) => return Err(invalid("imap.oauth2.client_secret_file", &e)),
             };
-            let refresh_token = load_secret(
+            let refresh_token = secret::load(
                 o.refresh_token_file.as_deref(),
                 "COLLABD_OAUTH_REFRESH_TOKEN",
                 "oauth-refresh-token",
@@ -1148,54 +1149,6 @@ fn is_loopback(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost")
         || h.parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A secret written inline in the config (`keys.0`), which must not be set
-/// together with its file (`keys.1`); else as [`load_secret`] finds it.
-fn inline_or_load_secret(
-    inline: Option<String>,
-    file: Option<&Path>,
-    keys: (&str, &str),
-    env: &str,
-    credential: &str,
-) -> Result<crate::filer::Secret, String> {
-    match inline.filter(|v| !v.is_empty()) {
-        Some(v) if file.is_none() => Ok(crate::filer::Secret::new(v)),
-        Some(_) => Err(format!("set {} or {}, not both", keys.0, keys.1)),
-        None => load_secret(file, env, credential),
-    }
-}
-
-/// A secret from a file, else an environment variable, else a systemd
-/// credential. The message never contains the secret.
-fn load_secret(
-    file: Option<&Path>,
-    env: &str,
-    credential: &str,
-) -> Result<crate::filer::Secret, String> {
-    let from_file = |p: &Path| {
-        std::fs::read_to_string(p)
-            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-            .map_err(|e| format!("cannot read {}: {e}", p.display()))
-    };
-    let value = match file {
-        Some(p) => from_file(p)?,
-        None => match std::env::var(env) {
-            Ok(v) => v,
-            Err(_) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
-                Some(dir) => from_file(&Path::new(&dir).join(credential))?,
-                None => {
-                    return Err(format!(
-                        "no secret: set secret_file, ${env}, or a systemd credential `{credential}`"
-                    ));
-                }
-            },
-        },
-    };
-    if value.is_empty() {
-        return Err("the secret is empty".into());
-    }
-    Ok(crate::filer::Secret::new(value))
 }
 
 /// `$STATE_DIRECTORY/collabd.db` under systemd, else `./collabd.db`.
@@ -1433,10 +1386,7 @@ mod tests {
         let FilerSettings::Webhook { secret, .. } = &s.worker.filer else {
             panic!("webhook expected")
         };
-        assert_eq!(
-            crate::filer::signature(secret, b"x"),
-            crate::filer::signature(&crate::filer::Secret::new("hunter2"), b"x")
-        );
+        assert_eq!(secret.expose(), b"hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 

@@ -8,6 +8,7 @@ use std::future::Future;
 
 use crate::model::{RequestId, RequestState, mask_code};
 use crate::queue::Failure;
+use crate::secret::Secret;
 use crate::store::Request;
 
 /// The Partner Dashboard form for a managed-store (collaborator) request;
@@ -305,36 +306,10 @@ pub fn shown_url(url: &reqwest::Url) -> String {
     )
 }
 
-/// A shared secret that never prints.
-#[derive(Clone)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
-        Secret(bytes.into())
-    }
-
-    /// The secret itself, for the one place that sends it. Never log it.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The secret as text (a password or token), lossily.
-    pub fn expose_str(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.0)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(…)")
-    }
-}
-
 /// HMAC-SHA256 of `body` under `secret`, as the signature header carries it.
 pub fn signature(secret: &Secret, body: &[u8]) -> String {
     use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&secret.0)
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose())
         .expect("HMAC takes a key of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))

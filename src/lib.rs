@@ -33,5 +33,6 @@ pub mod operator;
 pub mod queue;
 pub mod render;
 pub mod sdnotify;
+pub mod secret;
 pub mod store;
 pub mod worker;

@@ -415,7 +415,8 @@ mod command_filer {
 
 mod webhook_and_notify {
     use super::*;
-    use collabd::filer::{Secret, WebhookFiler, signature};
+    use collabd::filer::{WebhookFiler, signature};
+    use collabd::secret::Secret;
     use http_body_util::{BodyExt, Full};
     use hyper::body::{Bytes, Incoming};
     use hyper::{Request, Response};
