@@ -7,11 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{FilerSettings, NotifyChannels, Settings};
-use crate::filer::{CommandFiler, EmailChannel, Filer, LogFiler, NotifyFiler, WebhookFiler};
+use crate::config::Settings;
+use crate::filer::{ConfiguredFiler, Filer, NotifyFiler};
 use crate::imap::Watcher;
 use crate::queue::RetryPolicy;
 use crate::sdnotify::Notifier;
@@ -29,7 +29,8 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let db = Db::open(&settings.database_path).await?;
     let w = &settings.worker;
     // Where operators hear of outcomes: the notify channels, with any filer.
-    let announcer = w.notify.as_ref().map(notify_filer).transpose()?;
+    let announcer = crate::filer::notify::announcer(w)?;
+    let filer = crate::filer::from_settings(w)?;
     let ingestor = settings.ingestor(db.clone())?;
     let watcher = match &settings.imap {
         Some(imap) => Some(Arc::new(Watcher::new(imap.clone(), ingestor.clone())?)),
@@ -75,7 +76,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
         mailboxes = ?watcher.iter().flat_map(|w| w.folders.iter().map(|f| f.name.clone())).collect::<Vec<_>>(),
         "collabd running"
     );
-    serve_worker(db, settings, announcer, shutdown.clone()).await?;
+    serve_worker(db, filer, settings, announcer, shutdown.clone()).await;
     if let Some(task) = watching
         && tokio::time::timeout(STOP_GRACE, task).await.is_err()
     {
@@ -155,80 +156,7 @@ async fn supervise(
 
 async fn serve_worker(
     db: Db,
-    settings: &Settings,
-    announcer: Option<NotifyFiler>,
-    shutdown: CancellationToken,
-) -> Result<()> {
-    let w = &settings.worker;
-    match &w.filer {
-        FilerSettings::Log => serve(db, LogFiler, settings, announcer, shutdown).await,
-        FilerSettings::Command {
-            program,
-            args,
-            timeout,
-            env,
-        } => {
-            let filer = CommandFiler {
-                program: program.clone(),
-                args: args.clone(),
-                timeout: *timeout,
-                env: env.clone(),
-            };
-            serve(db, filer, settings, announcer, shutdown).await
-        }
-        FilerSettings::Webhook {
-            url,
-            secret,
-            timeout,
-        } => {
-            let filer = WebhookFiler::new(url.clone(), secret.clone(), *timeout)
-                .context("cannot set up the webhook filer's HTTP client")?;
-            serve(db, filer, settings, announcer, shutdown).await
-        }
-        FilerSettings::Notify => {
-            let filer = announcer
-                .clone()
-                .context("filer = \"notify\" needs [worker.notify]")?;
-            serve(db, filer, settings, announcer, shutdown).await
-        }
-    }
-    Ok(())
-}
-
-fn notify_filer(n: &NotifyChannels) -> Result<NotifyFiler> {
-    let email = match &n.smtp {
-        None => None,
-        Some(smtp) => Some(EmailChannel {
-            transport: crate::filer::smtp_transport(smtp, std::time::Duration::from_secs(30))?,
-            from: n
-                .email_from
-                .as_deref()
-                .unwrap_or_default()
-                .parse()
-                .context("config setting worker.notify.email_from is not an address")?,
-            to: n
-                .email_to
-                .iter()
-                .map(|a| {
-                    a.parse().with_context(|| {
-                        format!("config setting worker.notify.email_to: `{a}` is not an address")
-                    })
-                })
-                .collect::<Result<_>>()?,
-        }),
-    };
-    NotifyFiler::new(
-        n.slack.clone(),
-        email,
-        n.dev_org_id.clone(),
-        std::time::Duration::from_secs(15),
-    )
-    .context("cannot set up the notify filer's HTTP client")
-}
-
-async fn serve<F: Filer + 'static>(
-    db: Db,
-    filer: F,
+    filer: ConfiguredFiler,
     settings: &Settings,
     announcer: Option<NotifyFiler>,
     shutdown: CancellationToken,

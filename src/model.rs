@@ -158,6 +158,14 @@ impl fmt::Display for RequestId {
     }
 }
 
+impl RequestId {
+    /// The key every filer sends with this request (`collabd-request-<id>`),
+    /// so a retry after a crash cannot become a second request downstream.
+    pub fn idempotency_key(self) -> String {
+        format!("collabd-request-{}", self.0)
+    }
+}
+
 impl FromStr for RequestId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
