@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::filer::{ConfiguredFiler, Filer, NotifyFiler};
 use crate::imap::Watcher;
-use crate::queue::RetryPolicy;
 use crate::sdnotify::Notifier;
 use crate::store::Db;
 use crate::worker::Worker;
@@ -161,18 +160,7 @@ async fn serve_worker(
     announcer: Option<NotifyFiler>,
     shutdown: CancellationToken,
 ) {
-    let w = &settings.worker;
-    let mut worker = Worker::new(db, filer);
-    worker.concurrency = w.concurrency;
-    worker.lease = w.lease;
-    worker.poll_interval = w.poll;
-    worker.policy = RetryPolicy {
-        max_attempts: w.max_attempts,
-        ..RetryPolicy::default()
-    };
-    worker.remind_after = chrono::Duration::days(w.remind_after_days.into());
-    worker.expire_after = chrono::Duration::days(w.expire_after_days.into());
-    worker.pacer = w.rate_per_minute.map(crate::queue::Pacer::per_minute);
+    let mut worker = Worker::new(db, filer, &settings.worker);
     worker.announcer = announcer;
     tracing::info!(filer = worker.filer.name(), "worker running");
     Arc::new(worker).run(shutdown).await;

@@ -57,7 +57,11 @@ pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode
     );
     let start = chrono::Utc::now() - chrono::Duration::minutes(EMAILS.len() as i64);
     // The worker files with the log filer: nothing leaves the machine.
-    let worker = Arc::new(Worker::new(db.clone(), LogFiler));
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        LogFiler,
+        &crate::config::WorkerSettings::default(),
+    ));
     for (i, (name, raw)) in EMAILS.iter().enumerate() {
         let now = start + chrono::Duration::minutes(i as i64);
         let report = ingestor

@@ -58,6 +58,14 @@ pub struct ImapSettings {
     pub command_timeout: Duration,
 }
 
+/// The longest `imap.poll_seconds` allowed: a live watcher touches its
+/// mailbox at least this often (IDLE is renewed sooner), which is how
+/// `collabd status` tells a stale watcher.
+pub const MAX_POLL_SECONDS: u64 = 1800;
+
+/// Gmail drops clients idle for about 10 minutes: IDLE is renewed within 9.
+pub const MAX_IDLE_RENEW_SECONDS: u64 = 540;
+
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
 
 pub(super) fn imap_settings(
@@ -261,9 +269,13 @@ pub(super) fn imap_settings(
         since,
         after_processing,
         max_message_bytes,
-        // Gmail drops clients idle for about 10 minutes: renew within 9.
-        idle_renew: secs(m.idle_renew_seconds, 540, "imap.idle_renew_seconds", 540)?,
-        poll: secs(m.poll_seconds, 60, "imap.poll_seconds", 1800)?,
+        idle_renew: secs(
+            m.idle_renew_seconds,
+            MAX_IDLE_RENEW_SECONDS,
+            "imap.idle_renew_seconds",
+            MAX_IDLE_RENEW_SECONDS,
+        )?,
+        poll: secs(m.poll_seconds, 60, "imap.poll_seconds", MAX_POLL_SECONDS)?,
         command_timeout: secs(
             m.command_timeout_seconds,
             60,

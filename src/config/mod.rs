@@ -27,7 +27,8 @@ pub mod worker;
 
 pub use http::{DEFAULT_HTTP_HEADER_TIMEOUT_S, HttpSettings};
 pub use imap::{
-    AfterProcessing, DEFAULT_MAX_MESSAGE_BYTES, ImapAuth, ImapSettings, OAuth2Settings, Security,
+    AfterProcessing, DEFAULT_MAX_MESSAGE_BYTES, ImapAuth, ImapSettings, MAX_POLL_SECONDS,
+    OAuth2Settings, Security,
 };
 pub use raw::{
     RawCommand, RawConfig, RawDatabase, RawHttp, RawImap, RawLog, RawNotify, RawOAuth2, RawShopify,

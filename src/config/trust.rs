@@ -8,36 +8,35 @@ use crate::model::OutcomeResult;
 use super::raw::{RawShopify, RawTrust};
 use super::{ConfigError, check_domain, invalid};
 
-/// The domains trusted when `[trust]` names none.
-pub const DEFAULT_LEADSIE_DOMAIN: &str = "leadsie.com";
-pub const DEFAULT_SHOPIFY_DOMAIN: &str = "shopify.com";
-
 /// The trust policy and the DNS servers for DKIM look-ups (empty for the
-/// system's).
+/// system's). What `[trust]` leaves out is [`TrustPolicy::default`]'s.
 pub(super) fn trust_settings(
     raw: RawTrust,
 ) -> Result<(TrustPolicy, Vec<std::net::SocketAddr>), ConfigError> {
-    let domains =
-        |key: &str, v: Option<Vec<String>>, default: &str| -> Result<Vec<String>, ConfigError> {
-            let list = v.unwrap_or_else(|| vec![default.to_owned()]);
-            if list.is_empty() {
-                return Err(invalid(key, "must name at least one domain"));
-            }
-            list.into_iter().map(|d| check_domain(key, &d)).collect()
-        };
+    let defaults = TrustPolicy::default();
+    let domains = |key: &str,
+                   v: Option<Vec<String>>,
+                   default: Vec<String>|
+     -> Result<Vec<String>, ConfigError> {
+        let list = v.unwrap_or(default);
+        if list.is_empty() {
+            return Err(invalid(key, "must name at least one domain"));
+        }
+        list.into_iter().map(|d| check_domain(key, &d)).collect()
+    };
     let trust = TrustPolicy {
         leadsie_domains: domains(
             "trust.leadsie_domains",
             raw.leadsie_domains,
-            DEFAULT_LEADSIE_DOMAIN,
+            defaults.leadsie_domains,
         )?,
         shopify_domains: domains(
             "trust.shopify_domains",
             raw.shopify_domains,
-            DEFAULT_SHOPIFY_DOMAIN,
+            defaults.shopify_domains,
         )?,
         forwarders: match raw.forwarders {
-            None => None,
+            None => defaults.forwarders,
             Some(list) => Some(
                 list.into_iter()
                     .map(|f| {
@@ -57,7 +56,8 @@ pub(super) fn trust_settings(
             ),
         },
         require: match raw.require.as_deref() {
-            None | Some("dkim") => Require::Dkim,
+            None => defaults.require,
+            Some("dkim") => Require::Dkim,
             Some("dmarc") => Require::Dmarc,
             Some("none") => Require::None,
             Some(other) => {
@@ -77,11 +77,11 @@ pub(super) fn trust_settings(
                 ));
             }
             Some(id) => Some(id.trim().to_ascii_lowercase()),
-            None => None,
+            None => defaults.authserv_id,
         },
         arc_sealers: raw
             .arc_sealers
-            .unwrap_or_default()
+            .unwrap_or(defaults.arc_sealers)
             .into_iter()
             .map(|d| check_domain("trust.arc_sealers", &d))
             .collect::<Result<_, _>>()?,

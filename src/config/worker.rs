@@ -64,6 +64,27 @@ pub struct WorkerSettings {
     pub expire_after_days: u32,
 }
 
+/// Every `[worker]` default, written once: what the file leaves out comes
+/// from here, and so do the worker's own defaults (`Worker::new`,
+/// `RetryPolicy::default`), the demo's and the tests'.
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            filer: FilerSettings::Log,
+            notify: None,
+            concurrency: 4,
+            max_attempts: 8,
+            // A worker that dies mid-filing loses its claim after this.
+            lease: Duration::from_secs(300),
+            poll: Duration::from_secs(5),
+            rate_per_minute: None,
+            remind_after_days: 3,
+            // Shopify drops a pending request after seven days.
+            expire_after_days: 7,
+        }
+    }
+}
+
 pub(super) fn worker_settings(
     w: RawWorker,
     insecure: &mut Vec<String>,
@@ -248,17 +269,18 @@ pub(super) fn worker_settings(
             ));
         }
     };
-    let concurrency = w.concurrency.unwrap_or(4);
+    let d = WorkerSettings::default();
+    let concurrency = w.concurrency.unwrap_or(d.concurrency);
     if !(1..=64).contains(&concurrency) {
         return Err(invalid("worker.concurrency", "must be between 1 and 64"));
     }
-    let max_attempts = w.max_attempts.unwrap_or(8);
+    let max_attempts = w.max_attempts.unwrap_or(d.max_attempts);
     if max_attempts == 0 {
         return Err(invalid("worker.max_attempts", "must be at least 1"));
     }
     let (remind, expire) = (
-        w.remind_after_days.unwrap_or(3),
-        w.expire_after_days.unwrap_or(7),
+        w.remind_after_days.unwrap_or(d.remind_after_days),
+        w.expire_after_days.unwrap_or(d.expire_after_days),
     );
     if expire == 0 || remind == 0 || remind >= expire {
         return Err(invalid(
@@ -271,8 +293,8 @@ pub(super) fn worker_settings(
         notify,
         concurrency,
         max_attempts,
-        lease: secs(w.lease_seconds, 300, "worker.lease_seconds")?,
-        poll: secs(w.poll_seconds, 5, "worker.poll_seconds")?,
+        lease: secs(w.lease_seconds, d.lease.as_secs(), "worker.lease_seconds")?,
+        poll: secs(w.poll_seconds, d.poll.as_secs(), "worker.poll_seconds")?,
         rate_per_minute: match w.rate_per_minute {
             Some(0) => {
                 return Err(invalid(

@@ -8,6 +8,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::json;
 
+use crate::config::MAX_POLL_SECONDS;
 use crate::ingest::IngestReport;
 use crate::model::{PARTNER_DASHBOARD_URL, RequestId, RequestState, mask_code};
 use crate::render;
@@ -177,13 +178,11 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
             .as_deref()
             .map(short_time)
             .unwrap_or_else(|| "never".into());
-        // IDLE is renewed within 9 minutes and polls come within 30, so a live watcher
-        // touches last contact at least that often.
         let stale = m
             .last_contact_at
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .is_some_and(|t| chrono::Utc::now() - t.to_utc() > chrono::Duration::minutes(31));
+            .is_some_and(|t| chrono::Utc::now() - t.to_utc() > stale_after());
         let health = match (m.state.as_str(), m.connected) {
             ("idle" | "polling" | "syncing", true) if stale => {
                 "STALE (no contact for a long time: is collabd running?)"
@@ -324,6 +323,14 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
         )?;
     }
     Ok(())
+}
+
+/// How long without contact before a watcher counts as stale: IDLE is
+/// renewed within 9 minutes and polls come at most [`MAX_POLL_SECONDS`]
+/// apart, so a live watcher touches last contact at least that often; a
+/// minute more is grace.
+fn stale_after() -> chrono::Duration {
+    chrono::Duration::seconds(MAX_POLL_SECONDS as i64) + chrono::Duration::minutes(1)
 }
 
 /// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`.
