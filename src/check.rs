@@ -3,11 +3,11 @@
 //! sent or changed: IMAP folders are EXAMINEd (read-only), webhooks get a
 //! HEAD request, SMTP a connection test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{ImapAuth, Settings};
+use crate::config::{ConfigError, ImapAuth, Settings};
 use crate::filer::{self, ConfiguredFiler, NotifyFiler};
 use crate::imap::conn::{self, Login, within};
 use crate::render;
@@ -31,9 +31,11 @@ impl Report {
     }
 }
 
-pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
+/// Reports on `loaded` (the settings from `config`, or why they could not
+/// be loaded), then tries each connection they name.
+pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -> ExitCode {
     let mut r = Report { failed: false };
-    let mut settings = match Settings::load(config) {
+    let settings = match loaded {
         Ok(s) => {
             r.line(
                 true,
@@ -50,9 +52,6 @@ pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Some(db) = db {
-        settings.database_path = db;
-    }
     for what in &settings.insecure {
         r.warn(
             "insecure",

@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::model::{MessageKind, RequestId, RequestState};
 use crate::operator::{self, Action, operator_name};
 use crate::render;
@@ -23,9 +23,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "COLLABD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// SQLite database file; overrides [database] path and COLLABD_DB.
-    #[arg(long, global = true, value_name = "FILE")]
+    /// SQLite database file; overrides [database] path. `collabd demo`
+    /// uses it only when given as --db, never from COLLABD_DB.
+    #[arg(long, global = true, env = "COLLABD_DB", value_name = "FILE")]
     pub db: Option<PathBuf>,
+
+    /// `--db` came from COLLABD_DB, not the command line.
+    #[arg(skip)]
+    pub db_from_env: bool,
 
     /// Log format: auto (journald fields under systemd, else text), text,
     /// json (one object per line, for log shippers) or journald.
@@ -138,16 +143,38 @@ fn parse_id(s: &str) -> Result<RequestId, String> {
     s.parse()
 }
 
-/// Runs one command; the error (if any) is printed by `main`.
-pub async fn run(cli: Cli) -> Result<ExitCode> {
-    if let Command::CheckConfig = cli.command {
-        // It reports a bad file as one of its checks.
-        return Ok(crate::check::run(cli.config.as_deref(), cli.db).await);
+impl Cli {
+    /// The command line (exits with a usage error if it is wrong), noting
+    /// whether `--db` came from the environment.
+    pub fn parse_args() -> Cli {
+        use clap::parser::ValueSource;
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.db_from_env = matches.value_source("db") == Some(ValueSource::EnvVariable);
+        cli
     }
+}
+
+/// The settings every subcommand uses: the file (and its environment
+/// overrides), with `--db` (or COLLABD_DB) in place of `[database] path`.
+/// The one place the database path is decided.
+pub fn load_settings(cli: &Cli) -> Result<Settings, ConfigError> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(db) = &cli.db {
         settings.database_path = db.clone();
     }
+    Ok(settings)
+}
+
+/// Runs one command; the error (if any) is printed by `main`.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let loaded = load_settings(&cli);
+    if let Command::CheckConfig = cli.command {
+        // It reports a bad file as one of its checks.
+        return Ok(crate::check::run(cli.config.as_deref(), loaded).await);
+    }
+    let settings = loaded?;
     match cli.command {
         Command::Parse { files } => parse(&settings, &files).await,
         Command::Ingest { files } => ingest(&settings, &files).await,
@@ -161,11 +188,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             render::report::print_request(&db, id, json, &mut std::io::stdout().lock()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo => crate::demo::run(&settings, cli.db.as_deref()).await,
+        // A demo never writes into the database COLLABD_DB names: that is
+        // most likely the real one.
+        Command::Demo => {
+            let keep = cli.db.as_deref().filter(|_| !cli.db_from_env);
+            crate::demo::run(&settings, keep).await
+        }
         Command::Run => crate::daemon::run(&settings)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::CheckConfig => unreachable!("handled before the settings are loaded"),
+        Command::CheckConfig => unreachable!("handled before the settings are used"),
         Command::Mark { id, state, who } => act(&settings, id, Action::Mark(state), &who).await,
         Command::Cancel { id, who } => act(&settings, id, Action::Cancel, &who).await,
         Command::Retry { id, who } => act(&settings, id, Action::Retry, &who).await,

@@ -2,14 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use collabd::cli::{Command, LogFormat};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = collabd::cli::Cli::parse();
+    let cli = collabd::cli::Cli::parse_args();
     init_logging(&cli);
     match collabd::cli::run(cli).await {
         Ok(code) => code,

@@ -86,8 +86,8 @@ impl Settings {
     /// overrides: `COLLABD__SECTION__KEY=value` sets any setting (for
     /// containers; `COLLABD__IMAP__HOST=imap.gmail.com`,
     /// `COLLABD__WORKER__WEBHOOK__URL=…`, `COLLABD__IMAP__FOLDERS='["INBOX"]'`;
-    /// the value is read as TOML, else as a string), and `COLLABD_DB` the
-    /// database path.
+    /// the value is read as TOML, else as a string). `--db` (or
+    /// `COLLABD_DB`) is the CLI's: see `cli::load_settings`.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
         let text = match path {
             Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
@@ -109,11 +109,7 @@ impl Settings {
         } else {
             env::overlay(&text, &shown, &overrides)?
         };
-        let mut settings = Settings::from_raw(raw)?;
-        if let Some(db) = std::env::var_os("COLLABD_DB").filter(|v| !v.is_empty()) {
-            settings.database_path = PathBuf::from(db);
-        }
-        Ok(settings)
+        Settings::from_raw(raw)
     }
 
     pub fn from_raw(raw: RawConfig) -> Result<Settings, ConfigError> {
