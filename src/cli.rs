@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
 use crate::model::{MessageKind, RequestId, RequestState};
@@ -167,8 +168,10 @@ pub fn load_settings(cli: &Cli) -> Result<Settings, ConfigError> {
     Ok(settings)
 }
 
-/// Runs one command; the error (if any) is printed by `main`.
-pub async fn run(cli: Cli) -> Result<ExitCode> {
+/// Runs one command; the error (if any) is printed by `main`. `shutdown`
+/// stops `collabd run` (`main` cancels it on SIGTERM or SIGINT); the other
+/// commands finish on their own.
+pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
     let loaded = load_settings(&cli);
     if let Command::CheckConfig = cli.command {
         // It reports a bad file as one of its checks.
@@ -194,7 +197,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let keep = cli.db.as_deref().filter(|_| !cli.db_from_env);
             crate::demo::run(&settings, keep).await
         }
-        Command::Run => crate::daemon::run(&settings)
+        Command::Run => crate::daemon::run(settings, shutdown)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::CheckConfig => unreachable!("handled before the settings are used"),

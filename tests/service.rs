@@ -78,7 +78,9 @@ fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops()
         &dc,
         &format!("command_timeout_seconds = 5\n[http]\nlisten = \"127.0.0.1:{port}\""),
     );
-    d.start().wait_idle();
+    // In process: health and metrics read the watcher's memory, and the
+    // test stops the daemon through its shutdown, as main does on SIGTERM.
+    d.start_in_process().wait_idle();
     dc.append("INBOX", &[grant("metrics-shop", "5151", 1)]);
     wait_for(Duration::from_secs(10), "the grant", || d.requests() == 1);
     wait_for(Duration::from_secs(10), "the worker to notify", || {
@@ -133,6 +135,12 @@ fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops()
     wait_for(Duration::from_secs(60), "/healthz to recover", || {
         get(port, "/healthz").0 == 200
     });
+    d.shut_down()
+        .expect("run returns Ok once its shutdown fires");
+    assert!(
+        try_get(port, "/healthz").is_none(),
+        "/healthz still answers after shutdown"
+    );
 }
 
 #[test]
