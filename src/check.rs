@@ -207,7 +207,7 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
         Ok(ConfiguredFiler::Log(_)) => r.line(
             true,
             "filer",
-            "log: requests are recorded as notified, nobody is told",
+            "log (a dry run): requests are recorded as logged, nobody is told",
         ),
         Ok(ConfiguredFiler::Command(c)) => {
             use std::os::unix::fs::PermissionsExt;

@@ -130,7 +130,7 @@ async fn concurrent_claims_never_hand_out_the_same_request() {
 }
 
 #[tokio::test]
-async fn the_log_filer_notifies_and_records_the_timeline() {
+async fn the_log_filer_logs_and_records_the_timeline() {
     let (_dir, db) = db_with_requests(3).await;
     let worker = Arc::new(Worker::new(
         db.clone(),
@@ -142,7 +142,7 @@ async fn the_log_filer_notifies_and_records_the_timeline() {
         states(&db)
             .await
             .iter()
-            .all(|s| s.0 == "notified" && s.1 == 1)
+            .all(|s| s.0 == "logged" && s.1 == 1)
     );
     assert_eq!(
         worker.run_due(t(2)).await.unwrap(),
@@ -155,7 +155,7 @@ async fn the_log_filer_notifies_and_records_the_timeline() {
     .fetch_all(&db.pool)
     .await
     .unwrap();
-    assert_eq!(events, vec!["claimed:>filing", "filed:filing>notified"]);
+    assert_eq!(events, vec!["claimed:>filing", "filed:filing>logged"]);
     let detail: String = sqlx::query_scalar(
         "select detail from request_events where event = 'filed' and request_id = 1",
     )

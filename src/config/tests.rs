@@ -55,7 +55,11 @@ fn unknown_key_is_named_with_its_line() {
 #[test]
 fn worker_settings_are_checked() {
     let s = parse("").unwrap();
-    assert!(matches!(s.worker.filer, FilerSettings::Log));
+    assert!(s.worker.filer.is_none(), "the log filer is never a default");
+    let s = parse("[worker]\nfiler = \"log\"\n").unwrap();
+    assert!(matches!(s.worker.filer, Some(FilerSettings::Log)));
+    let s = parse("[worker.notify]\nslack_webhooks = [\"https://hooks.slack.com/x\"]\n").unwrap();
+    assert!(matches!(s.worker.filer, Some(FilerSettings::Notify)));
     let err = parse("[worker]\nfiler = \"carrier-pigeon\"\n")
         .unwrap_err()
         .to_string();
@@ -107,7 +111,10 @@ fn worker_settings_are_checked() {
 #[test]
 fn a_webhook_secret_may_be_inline_but_not_twice() {
     let s = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret = \"s3\"\n").unwrap();
-    assert!(matches!(s.worker.filer, FilerSettings::Webhook { .. }));
+    assert!(matches!(
+        s.worker.filer,
+        Some(FilerSettings::Webhook { .. })
+    ));
     let err = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret = \"s3\"\nsecret_file = \"/x\"\n")
         .unwrap_err()
         .to_string();
@@ -124,7 +131,7 @@ fn a_webhook_secret_comes_from_its_file_and_never_prints() {
         f.display()
     ))
     .unwrap();
-    let FilerSettings::Webhook { secret, .. } = &s.worker.filer else {
+    let Some(FilerSettings::Webhook { secret, .. }) = &s.worker.filer else {
         panic!("webhook expected")
     };
     assert_eq!(secret.expose(), b"hunter2");
@@ -288,7 +295,7 @@ fn unencrypted_remote_endpoints_are_refused_unless_insecure() {
 fn command_env_names_are_checked() {
     let base = "[worker]\nfiler = \"command\"\n[worker.command]\nprogram = \"/bin/true\"\n";
     let s = parse(&format!("{base}env = [\"HOME\", \"FILER_TOKEN_2\"]\n")).unwrap();
-    let FilerSettings::Command { env, .. } = s.worker.filer else {
+    let Some(FilerSettings::Command { env, .. }) = s.worker.filer else {
         panic!("command expected")
     };
     assert_eq!(env, vec!["HOME", "FILER_TOKEN_2"]);

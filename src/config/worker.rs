@@ -51,7 +51,10 @@ pub struct SmtpSettings {
 /// Validated `[worker]` settings.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
-    pub filer: FilerSettings,
+    /// `None` when `[worker] filer` is not set and there is no
+    /// `[worker.notify]` to default to: `collabd run` refuses to start
+    /// (see `filer::from_settings`), the other commands need no filer.
+    pub filer: Option<FilerSettings>,
     /// The notify filer's channels; also where outcomes are announced, with
     /// any filer.
     pub notify: Option<NotifyChannels>,
@@ -70,7 +73,7 @@ pub struct WorkerSettings {
 impl Default for WorkerSettings {
     fn default() -> Self {
         WorkerSettings {
-            filer: FilerSettings::Log,
+            filer: None,
             notify: None,
             concurrency: 4,
             max_attempts: 8,
@@ -188,11 +191,11 @@ pub(super) fn worker_settings(
             })
         }
     };
-    let name = w
-        .filer
-        .as_deref()
-        .unwrap_or(if notify.is_some() { "notify" } else { "log" });
-    let filer = match name {
+    // Without a choice, notify when there are channels; else none, which
+    // `collabd run` refuses: the log filer tells nobody, so it is only
+    // ever chosen by name.
+    let name = w.filer.as_deref().or(notify.is_some().then_some("notify"));
+    let filer = name.map(|name| -> Result<FilerSettings, ConfigError> { Ok(match name {
         "log" => FilerSettings::Log,
         "command" => {
             let c = w.command.ok_or_else(|| {
@@ -268,7 +271,7 @@ pub(super) fn worker_settings(
                 &format!("`{other}` is not one of: log, notify, webhook, command"),
             ));
         }
-    };
+    })}).transpose()?;
     let d = WorkerSettings::default();
     let concurrency = w.concurrency.unwrap_or(d.concurrency);
     if !(1..=64).contains(&concurrency) {

@@ -6,7 +6,9 @@ use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
 use crate::queue::Failure;
 
 /// Records what would be filed and files nothing: for the demo and dry runs.
-/// The request becomes `notified` — the log is the notification.
+/// The request becomes `logged`, which says that nobody was told: an
+/// operator who files it by hand marks it `requested`, or Shopify's reply
+/// moves it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogFiler;
 
@@ -25,9 +27,9 @@ impl Filer for LogFiler {
             "log filer: would request collaborator access"
         );
         Ok(Filed {
-            state: RequestState::Notified,
+            state: RequestState::Logged,
             detail: format!(
-                "log filer (dry run): request access to {} with code {code} at {PARTNER_DASHBOARD_URL}, then `collabd mark {} requested`",
+                "log filer (dry run, nobody was told): request access to {} with code {code} at {PARTNER_DASHBOARD_URL}, then `collabd mark {} requested`",
                 r.store_domain, r.id
             ),
         })

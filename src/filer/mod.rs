@@ -77,7 +77,8 @@ impl fmt::Debug for FilingRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filed {
     /// `requested` when the request reached Shopify, `notified` when a
-    /// person was told to file it.
+    /// person was told to file it, `logged` when it was only logged (a dry
+    /// run: nobody was told).
     pub state: RequestState,
     /// What happened, for the request's timeline (no full code).
     pub detail: String,
@@ -120,9 +121,19 @@ pub enum ConfiguredFiler {
     Notify(NotifyFiler),
 }
 
-/// Builds the filer `w.filer` names. Errors name the setting to fix.
+/// Builds the filer `w.filer` names. Errors name the setting to fix: with
+/// no filer chosen and no `[worker.notify]` to default to, requests would
+/// reach nobody, so there is none to build.
 pub fn from_settings(w: &WorkerSettings) -> anyhow::Result<ConfiguredFiler> {
-    Ok(match &w.filer {
+    let Some(filer) = &w.filer else {
+        anyhow::bail!(
+            "config setting worker.filer: no filer is configured, so requests would reach nobody; \
+             set [worker.notify] (slack_webhooks, or smtp_url with email_from and email_to) to tell people, \
+             filer = \"webhook\" or \"command\" in [worker] to hand requests to a system, \
+             or filer = \"log\" in [worker] for a dry run that only logs them (state `logged`)"
+        );
+    };
+    Ok(match filer {
         FilerSettings::Log => ConfiguredFiler::Log(LogFiler),
         FilerSettings::Command {
             program,
