@@ -5,7 +5,7 @@
 //! - this file — [`Settings`], [`Settings::load`], and the checks the
 //!   sections share.
 //! - [`raw`] — the file as written (serde structs).
-//! - [`env`] — `COLLABD__SECTION__KEY` overrides.
+//! - [`env`](mod@env) — `COLLABD__SECTION__KEY` overrides.
 //! - [`trust`] — `[trust]` and `[shopify]`.
 //! - [`worker`] — `[worker]` and its filers.
 //! - [`imap`] — `[imap]`.
@@ -154,7 +154,7 @@ impl Settings {
         Classifier::new(self.trust.clone(), rules)
     }
 
-    /// The one way to build an [`Ingestor`] from settings: classifier, DKIM
+    /// The one way to build an [`Ingestor`](crate::ingest::Ingestor) from settings: classifier, DKIM
     /// verifier and raw-size cap together.
     pub fn ingestor(&self, db: crate::store::Db) -> anyhow::Result<crate::ingest::Ingestor> {
         Ok(crate::ingest::Ingestor {

@@ -15,8 +15,8 @@ pub fn line(s: &str) -> Cow<'_, str> {
     clean(s, false)
 }
 
-/// Like [`line`], but keeps line breaks (`\n`) and tabs: for a message body
-/// whose own lines are ours. Put attacker text through [`line`] before it
+/// Like [`line`](fn@line), but keeps line breaks (`\n`) and tabs: for a message body
+/// whose own lines are ours. Put attacker text through [`line`](fn@line) before it
 /// goes into such a body, or it can forge lines.
 pub fn text(s: &str) -> Cow<'_, str> {
     clean(s, true)

@@ -5,7 +5,7 @@
 //! control characters and escape sequences in them must never reach a
 //! terminal, and line breaks must never forge a line of our own.
 //!
-//! - [`clean`] — the cleaning itself ([`line`], [`text`], [`json`], [`slack`]).
+//! - [`clean`] — the cleaning itself ([`line`](fn@line), [`text`], [`json`], [`slack`]).
 //! - [`report`] — the reports the CLI and the demo print: what an ingest
 //!   did, the status table, one request's timeline.
 //!
