@@ -1001,14 +1001,17 @@ mod webhook_and_notify {
     }
 }
 
-/// Time is passed in: a request the merchant does not answer gets one
-/// reminder after three days and expires after seven.
+/// Time is passed in: a filed request the merchant does not answer gets
+/// one reminder after three days and expires after seven. A request the
+/// log filer only logged was never filed: it is neither reminded of nor
+/// expired.
 #[tokio::test]
 async fn unanswered_requests_get_one_reminder_then_expire() {
     let (_dir, db) = db_with_requests(2).await;
+    let filer = Arc::new(Scripted::new(vec![requested(), requested()]));
     let worker = Arc::new(Worker::new(
         db.clone(),
-        LogFiler,
+        Shared(Arc::clone(&filer)),
         &WorkerSettings::default(),
     ));
     worker.run_due(t(0)).await.unwrap();
@@ -1051,4 +1054,20 @@ async fn unanswered_requests_get_one_reminder_then_expire() {
         reminder.contains("store-0.myshopify.com") && reminder.contains("3 days"),
         "{reminder}"
     );
+
+    let (_dir, db) = db_with_requests(1).await;
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        LogFiler,
+        &WorkerSettings::default(),
+    ));
+    worker.run_due(t(0)).await.unwrap();
+    for days in [3, 7, 30] {
+        assert_eq!(
+            worker.sweep(t(days * day)).await.unwrap(),
+            Default::default(),
+            "a logged request, day {days}"
+        );
+    }
+    assert_eq!(states(&db).await[0].0, "logged");
 }
