@@ -42,7 +42,7 @@ fn settings(dc: &Dovecot) -> collabd::config::ImapSettings {
         ca_file: Some(dc.ca_file.clone()),
         tls_pin: None,
         user: dovecot::USER.into(),
-        auth: collabd::config::ImapAuth::Password(collabd::filer::Secret::new(dovecot::PASSWORD)),
+        auth: collabd::config::ImapAuth::Password(collabd::secret::Secret::new(dovecot::PASSWORD)),
         folders: vec!["INBOX".into()],
         since: None,
         after_processing: collabd::config::AfterProcessing::Nothing,
@@ -281,7 +281,7 @@ fn main() {
     for k in 0..APPENDS {
         let before = count();
         let appended = Instant::now();
-        dc.append("INBOX", &[grant(total + k)]);
+        dc.append("INBOX", &[corpus::grant(total + k)]);
         while count() == before {
             assert!(appended.elapsed() < Duration::from_secs(10), "no row");
             std::thread::sleep(Duration::from_micros(500));

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use collabd::filer::{Secret, WebhookFiler};
+use collabd::config::WorkerSettings;
+use collabd::filer::WebhookFiler;
+use collabd::secret::Secret;
 use collabd::store::{self, Db};
 use collabd::worker::Worker;
 use http_body_util::{BodyExt, Full};
@@ -75,7 +77,7 @@ fn main() {
         let hits = Arc::new(AtomicUsize::new(0));
         let url = serve(Arc::clone(&hits)).await;
         let filer = WebhookFiler::new(url.parse().unwrap(), Secret::new("bench"), Duration::from_secs(10)).unwrap();
-        let mut worker = Worker::new(db.clone(), filer);
+        let mut worker = Worker::new(db.clone(), filer, &WorkerSettings::default());
         worker.concurrency = 8;
         let worker = Arc::new(worker);
         let start = Instant::now();

@@ -3,11 +3,12 @@
 //! sent or changed: IMAP folders are EXAMINEd (read-only), webhooks get a
 //! HEAD request, SMTP a connection test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{FilerSettings, ImapAuth, Settings};
+use crate::config::{ConfigError, ImapAuth, Settings};
+use crate::filer::{self, ConfiguredFiler, NotifyFiler};
 use crate::imap::conn::{self, Login, within};
 use crate::imap::mutf7;
 use crate::render;
@@ -31,9 +32,11 @@ impl Report {
     }
 }
 
-pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
+/// Reports on `loaded` (the settings from `config`, or why they could not
+/// be loaded), then tries each connection they name.
+pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -> ExitCode {
     let mut r = Report { failed: false };
-    let mut settings = match Settings::load(config) {
+    let settings = match loaded {
         Ok(s) => {
             r.line(
                 true,
@@ -50,9 +53,6 @@ pub async fn run(config: Option<&Path>, db: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Some(db) = db {
-        settings.database_path = db;
-    }
     for what in &settings.insecure {
         r.warn(
             "insecure",
@@ -226,16 +226,20 @@ async fn server_folders(sess: &mut conn::ImapSession, limit: Duration) -> String
     }
 }
 
+/// Builds the filer and the notify channels as `collabd run` would, then
+/// tries what they reach.
 async fn check_worker(r: &mut Report, settings: &Settings) {
     let w = &settings.worker;
-    match &w.filer {
-        FilerSettings::Log => r.line(
+    match filer::from_settings(w) {
+        Err(e) => r.line(false, "filer", format!("{e:#}")),
+        Ok(ConfiguredFiler::Log(_)) => r.line(
             true,
             "filer",
-            "log: requests are recorded as notified, nobody is told",
+            "log (a dry run): requests are recorded as logged, nobody is told",
         ),
-        FilerSettings::Command { program, .. } => {
+        Ok(ConfiguredFiler::Command(c)) => {
             use std::os::unix::fs::PermissionsExt;
+            let program = &c.program;
             match std::fs::metadata(program) {
                 Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => r.line(
                     true,
@@ -254,20 +258,24 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
                 ),
             }
         }
-        FilerSettings::Webhook { url, .. } => {
-            reachable(r, "filer webhook", url, crate::filer::shown_url(url)).await
+        Ok(ConfiguredFiler::Webhook(h)) => {
+            reachable(r, "filer webhook", h.url(), filer::shown_url(h.url())).await
         }
-        FilerSettings::Notify => r.line(true, "filer", "notify (channels below)"),
+        Ok(ConfiguredFiler::Notify(_)) => r.line(true, "filer", "notify (channels below)"),
     }
     let Some(n) = &w.notify else {
         return;
     };
-    for url in &n.slack {
+    let channels = match NotifyFiler::from_channels(n) {
+        Ok(c) => c,
+        Err(e) => return r.line(false, "notify", format!("{e:#}")),
+    };
+    for url in channels.slack() {
         // A Slack webhook's path is its secret: show the host only.
         let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
         reachable(r, "notify slack", url, shown).await;
     }
-    if let Some(smtp) = &n.smtp {
+    if let (Some(smtp), Some(email)) = (&n.smtp, channels.email()) {
         let u = &smtp.url;
         let shown = format!(
             "{}://{}:{}",
@@ -275,26 +283,22 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
             u.host_str().unwrap_or("?"),
             u.port().unwrap_or(0)
         );
-        match crate::filer::smtp_transport(smtp, Duration::from_secs(15)) {
-            Ok(transport) => match transport.test_connection().await {
-                Ok(true) => r.line(true, "notify smtp", format!("{shown} answers")),
-                Ok(false) => r.line(
-                    false,
-                    "notify smtp",
-                    format!("{shown} did not accept a connection"),
-                ),
-                Err(crate::relay::RelayError::Smtp(e)) => {
-                    let why = match crate::relay::explain_refusal(&e, u, Duration::from_secs(15))
-                        .await
-                    {
-                        Some(refused) => format!("the relay's certificate was refused: {refused}"),
-                        None => smtp_error(&e),
-                    };
-                    r.line(false, "notify smtp", format!("{shown}: {why}"))
-                }
-                Err(e) => r.line(false, "notify smtp", format!("{shown}: {e}")),
-            },
-            Err(e) => r.line(false, "notify smtp", format!("{e:#}")),
+        match email.transport.test_connection().await {
+            Ok(true) => r.line(true, "notify smtp", format!("{shown} answers")),
+            Ok(false) => r.line(
+                false,
+                "notify smtp",
+                format!("{shown} did not accept a connection"),
+            ),
+            Err(crate::relay::RelayError::Smtp(e)) => {
+                let why = match crate::relay::explain_refusal(&e, u, Duration::from_secs(15)).await
+                {
+                    Some(refused) => format!("the relay's certificate was refused: {refused}"),
+                    None => smtp_error(&e),
+                };
+                r.line(false, "notify smtp", format!("{shown}: {why}"))
+            }
+            Err(e) => r.line(false, "notify smtp", format!("{shown}: {e}")),
         }
     }
 }
@@ -326,7 +330,7 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
 /// A HEAD request: any HTTP answer means the endpoint is reachable.
 async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String) {
     // The filer's own client: a redirect is shown, not followed.
-    let client = match crate::filer::http_client(Duration::from_secs(15)) {
+    let client = match filer::http_client(Duration::from_secs(15)) {
         Ok(c) => c,
         Err(e) => return r.line(false, what, e),
     };
@@ -337,7 +341,7 @@ async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String
             format!(
                 "{shown} answered {}, a redirect to {}, which collabd does not follow; set the URL to the address that answers",
                 resp.status(),
-                crate::filer::redirect_target(url, &resp)
+                filer::redirect_target(url, &resp)
             ),
         ),
         Ok(resp) => r.line(

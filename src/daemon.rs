@@ -1,19 +1,20 @@
 //! `collabd run`: opens the database, then runs the IMAP watcher and the
-//! worker side by side until SIGTERM or SIGINT, finishing the message and
-//! filings in hand. Tells systemd READY=1 once the database is ready (not
-//! waiting on IMAP), STATUS= with the watcher's state, WATCHDOG=1 only while
-//! every watcher task keeps to its own deadlines, and STOPPING=1.
+//! worker side by side until its `shutdown` fires (`main` fires it on
+//! SIGTERM or SIGINT; tests fire it themselves), finishing the message and
+//! filings in hand. The [`Supervisor`] tells systemd READY=1 once the
+//! database is ready (not waiting on IMAP), STATUS= with the watcher's
+//! state, WATCHDOG=1 only while every watcher task keeps to its own
+//! deadlines, and STOPPING=1.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{FilerSettings, NotifyChannels, Settings};
-use crate::filer::{CommandFiler, EmailChannel, Filer, LogFiler, NotifyFiler, WebhookFiler};
+use crate::config::Settings;
+use crate::filer::{ConfiguredFiler, Filer, NotifyFiler};
 use crate::imap::Watcher;
-use crate::queue::RetryPolicy;
 use crate::sdnotify::Notifier;
 use crate::store::Db;
 use crate::worker::Worker;
@@ -21,15 +22,19 @@ use crate::worker::Worker;
 /// How long shutdown may take before collabd stops waiting for the watcher.
 const STOP_GRACE: Duration = Duration::from_secs(8);
 
-pub async fn run(settings: &Settings) -> Result<()> {
+/// Runs the daemon until `shutdown` is cancelled, then stops its tasks and
+/// returns. Refuses to start (an error naming the setting) when the
+/// configured filer cannot be built.
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> {
     let notifier = Arc::new(Notifier::from_env());
     for what in &settings.insecure {
         tracing::warn!("{what}: secrets and codes cross the network unencrypted");
     }
-    let db = Db::open(&settings.database_path).await?;
     let w = &settings.worker;
+    let filer = crate::filer::from_settings(w)?;
     // Where operators hear of outcomes: the notify channels, with any filer.
-    let announcer = w.notify.as_ref().map(notify_filer).transpose()?;
+    let announcer = crate::filer::notify::announcer(w)?;
+    let db = Db::open(&settings.database_path).await?;
     let ingestor = settings.ingestor(db.clone())?;
     let watcher = match &settings.imap {
         Some(imap) => Some(Arc::new(Watcher::new(imap.clone(), ingestor.clone())?)),
@@ -40,8 +45,6 @@ pub async fn run(settings: &Settings) -> Result<()> {
             None
         }
     };
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone(), notifier.clone()));
     notifier.notify("READY=1\nSTATUS=database ready; starting");
     // Messages whose DKIM check met a DNS failure are judged again here.
     let rejudging = {
@@ -55,11 +58,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
     let watching = watcher
         .clone()
         .map(|w| tokio::spawn(w.run(shutdown.clone())));
-    let supervisor = tokio::spawn(supervise(
-        notifier.clone(),
-        watcher.clone(),
-        shutdown.clone(),
-    ));
+    let supervisor = tokio::spawn(Supervisor::new(notifier, watcher.clone()).run(shutdown.clone()));
     if let Some(http) = &settings.http {
         let health = crate::http::Health {
             db: db.clone(),
@@ -75,7 +74,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
         mailboxes = ?watcher.iter().flat_map(|w| w.folders.iter().map(|f| f.name.clone())).collect::<Vec<_>>(),
         "collabd running"
     );
-    serve_worker(db, settings, announcer, shutdown.clone()).await?;
+    serve_worker(db, filer, &settings, announcer, shutdown.clone()).await;
     if let Some(task) = watching
         && tokio::time::timeout(STOP_GRACE, task).await.is_err()
     {
@@ -84,185 +83,109 @@ pub async fn run(settings: &Settings) -> Result<()> {
             STOP_GRACE.as_secs()
         );
     }
-    supervisor.abort();
+    // It has said STOPPING=1 and returned once `shutdown` fired.
+    let _ = supervisor.await;
     rejudging.abort();
     tracing::info!("collabd stopped");
     Ok(())
 }
 
-/// Tells systemd how the watcher is doing, and feeds its watchdog while
-/// every folder task is within its own deadline.
-async fn supervise(
+/// Speaks for the daemon to systemd: how the watcher is doing (STATUS=),
+/// that it is alive (WATCHDOG=1, only while every folder task keeps to its
+/// own deadline) and, once shutdown fires, STOPPING=1.
+pub struct Supervisor {
+    /// Where the messages go; says nothing outside systemd.
     notifier: Arc<Notifier>,
+    /// Whose folders are reported and must make progress for the watchdog
+    /// to be fed; `None` when no mailbox is watched.
     watcher: Option<Arc<Watcher>>,
-    shutdown: CancellationToken,
-) {
-    let watchdog = Notifier::watchdog_interval().map(|d| d / 2);
-    let tick = watchdog
-        .unwrap_or(Duration::from_secs(30))
-        .min(Duration::from_secs(30));
-    let mut last_status = String::new();
-    let mut stuck_reported = false;
-    let changed = watcher.as_ref().map(|w| w.changed.clone());
-    loop {
-        let status = match &watcher {
-            None => {
-                "worker running; no mailbox watched (no [imap] in the configuration)".to_owned()
-            }
-            Some(w) => {
-                let parts: Vec<String> = w
-                    .folders
-                    .iter()
-                    .map(|f| format!("{} {}", f.name, f.state()))
-                    .collect();
-                format!("watching {}", parts.join(", "))
-            }
-        };
-        if status != last_status {
-            notifier.notify(&format!("STATUS={status}"));
-            last_status = status;
+    /// How often to feed the watchdog (half systemd's interval), when
+    /// systemd asked for one.
+    watchdog: Option<Duration>,
+}
+
+impl Supervisor {
+    pub fn new(notifier: Arc<Notifier>, watcher: Option<Arc<Watcher>>) -> Supervisor {
+        Supervisor {
+            notifier,
+            watcher,
+            watchdog: Notifier::watchdog_interval().map(|d| d / 2),
         }
-        if watchdog.is_some() {
-            let stuck: Vec<&str> = watcher
-                .iter()
-                .flat_map(|w| w.folders.iter())
-                .filter(|f| !f.making_progress())
-                .map(|f| f.name.as_str())
-                .collect();
-            if stuck.is_empty() {
-                notifier.notify("WATCHDOG=1");
-                stuck_reported = false;
-            } else if !stuck_reported {
-                tracing::error!(
-                    "the IMAP watcher for {} is stuck past its deadline; no longer feeding systemd's watchdog, so systemd restarts collabd",
-                    stuck.join(", ")
-                );
-                stuck_reported = true;
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(tick) => {}
-            _ = async {
-                match &changed {
-                    Some(c) => c.notified().await,
-                    None => std::future::pending().await,
+    }
+
+    /// Reports until `shutdown` fires, then says STOPPING=1.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let Supervisor {
+            notifier,
+            watcher,
+            watchdog,
+        } = self;
+        let tick = watchdog
+            .unwrap_or(Duration::from_secs(30))
+            .min(Duration::from_secs(30));
+        let mut last_status = String::new();
+        let mut stuck_reported = false;
+        let changed = watcher.as_ref().map(|w| w.changed.clone());
+        loop {
+            let status = match &watcher {
+                None => {
+                    "worker running; no mailbox watched (no [imap] in the configuration)".to_owned()
                 }
-            } => {}
-            _ = shutdown.cancelled() => break,
+                Some(w) => {
+                    let parts: Vec<String> = w
+                        .folders
+                        .iter()
+                        .map(|f| format!("{} {}", f.name, f.state()))
+                        .collect();
+                    format!("watching {}", parts.join(", "))
+                }
+            };
+            if status != last_status {
+                notifier.notify(&format!("STATUS={status}"));
+                last_status = status;
+            }
+            if watchdog.is_some() {
+                let stuck: Vec<&str> = watcher
+                    .iter()
+                    .flat_map(|w| w.folders.iter())
+                    .filter(|f| !f.making_progress())
+                    .map(|f| f.name.as_str())
+                    .collect();
+                if stuck.is_empty() {
+                    notifier.notify("WATCHDOG=1");
+                    stuck_reported = false;
+                } else if !stuck_reported {
+                    tracing::error!(
+                        "the IMAP watcher for {} is stuck past its deadline; no longer feeding systemd's watchdog, so systemd restarts collabd",
+                        stuck.join(", ")
+                    );
+                    stuck_reported = true;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                _ = async {
+                    match &changed {
+                        Some(c) => c.notified().await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
+                _ = shutdown.cancelled() => break,
+            }
         }
+        notifier.notify("STOPPING=1\nSTATUS=stopping");
     }
 }
 
 async fn serve_worker(
     db: Db,
-    settings: &Settings,
-    announcer: Option<NotifyFiler>,
-    shutdown: CancellationToken,
-) -> Result<()> {
-    let w = &settings.worker;
-    match &w.filer {
-        FilerSettings::Log => serve(db, LogFiler, settings, announcer, shutdown).await,
-        FilerSettings::Command {
-            program,
-            args,
-            timeout,
-            env,
-        } => {
-            let filer = CommandFiler {
-                program: program.clone(),
-                args: args.clone(),
-                timeout: *timeout,
-                env: env.clone(),
-            };
-            serve(db, filer, settings, announcer, shutdown).await
-        }
-        FilerSettings::Webhook {
-            url,
-            secret,
-            timeout,
-        } => {
-            let filer = WebhookFiler::new(url.clone(), secret.clone(), *timeout)
-                .context("cannot set up the webhook filer's HTTP client")?;
-            serve(db, filer, settings, announcer, shutdown).await
-        }
-        FilerSettings::Notify => {
-            let filer = announcer
-                .clone()
-                .context("filer = \"notify\" needs [worker.notify]")?;
-            serve(db, filer, settings, announcer, shutdown).await
-        }
-    }
-    Ok(())
-}
-
-fn notify_filer(n: &NotifyChannels) -> Result<NotifyFiler> {
-    let email = match &n.smtp {
-        None => None,
-        Some(smtp) => Some(EmailChannel {
-            transport: crate::filer::smtp_transport(smtp, std::time::Duration::from_secs(30))?,
-            from: n
-                .email_from
-                .as_deref()
-                .unwrap_or_default()
-                .parse()
-                .context("config setting worker.notify.email_from is not an address")?,
-            to: n
-                .email_to
-                .iter()
-                .map(|a| {
-                    a.parse().with_context(|| {
-                        format!("config setting worker.notify.email_to: `{a}` is not an address")
-                    })
-                })
-                .collect::<Result<_>>()?,
-        }),
-    };
-    NotifyFiler::new(
-        n.slack.clone(),
-        email,
-        n.dev_org_id.clone(),
-        std::time::Duration::from_secs(15),
-    )
-    .context("cannot set up the notify filer's HTTP client")
-}
-
-async fn serve<F: Filer + 'static>(
-    db: Db,
-    filer: F,
+    filer: ConfiguredFiler,
     settings: &Settings,
     announcer: Option<NotifyFiler>,
     shutdown: CancellationToken,
 ) {
-    let w = &settings.worker;
-    let mut worker = Worker::new(db, filer);
-    worker.concurrency = w.concurrency;
-    worker.lease = w.lease;
-    worker.poll_interval = w.poll;
-    worker.policy = RetryPolicy {
-        max_attempts: w.max_attempts,
-        ..RetryPolicy::default()
-    };
-    worker.remind_after = chrono::Duration::days(w.remind_after_days.into());
-    worker.expire_after = chrono::Duration::days(w.expire_after_days.into());
-    worker.pacer = w.rate_per_minute.map(crate::queue::Pacer::per_minute);
+    let mut worker = Worker::new(db, filer, &settings.worker);
     worker.announcer = announcer;
     tracing::info!(filer = worker.filer.name(), "worker running");
     Arc::new(worker).run(shutdown).await;
-}
-
-async fn stop_on_signal(shutdown: CancellationToken, notifier: Arc<Notifier>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot listen for SIGTERM/SIGINT; stop collabd with SIGKILL");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: finishing the message and filings in hand"),
-        _ = int.recv() => tracing::info!("SIGINT: finishing the message and filings in hand"),
-    }
-    notifier.notify("STOPPING=1\nSTATUS=stopping");
-    shutdown.cancel();
 }

@@ -1,19 +1,21 @@
 //! `collabd demo`: the whole pipeline on emails shipped inside the binary —
 //! Leadsie grants, a re-forward, a newer code, a spoof, Shopify's replies —
 //! ingested into a throwaway database, the worker filing each new request
-//! with the log filer, then the status table. No network.
+//! with the log filer (a dry run: requests become `logged`), then the
+//! status table. No network.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{describe, print_status};
-use crate::config::Settings;
-use crate::filer::LogFiler;
+use crate::config::{FilerSettings, Settings, WorkerSettings};
+use crate::render;
+use crate::render::report::{describe, print_status};
 use crate::store::{Db, Source};
 use crate::worker::Worker;
-use std::sync::Arc;
 
 macro_rules! demo_mail {
     ($($name:literal),+ $(,)?) => {
@@ -37,6 +39,18 @@ pub const EMAILS: &[(&str, &[u8])] = demo_mail![
     "12-newsletter.eml",
 ];
 
+/// Each request's store and state, by id.
+async fn states(db: &Db) -> Result<BTreeMap<i64, (String, String)>> {
+    Ok(crate::store::status_rows(&db.pool, None)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let state = r.state.to_string();
+            (r.id, (render::line(&r.store_domain).into_owned(), state))
+        })
+        .collect())
+}
+
 pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode> {
     let tmp =
         tempfile::tempdir().context("cannot create a temporary directory for the demo database")?;
@@ -56,17 +70,31 @@ pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode
         path.display()
     );
     let start = chrono::Utc::now() - chrono::Duration::minutes(EMAILS.len() as i64);
-    // The worker files with the log filer: nothing leaves the machine.
-    let worker = Arc::new(Worker::new(db.clone(), LogFiler));
+    // The worker files with the log filer, chosen as `filer = "log"` would
+    // choose it: nothing leaves the machine, and requests become `logged`.
+    let worker_settings = WorkerSettings {
+        filer: Some(FilerSettings::Log),
+        ..WorkerSettings::default()
+    };
+    let filer = crate::filer::from_settings(&worker_settings)?;
+    let worker = Arc::new(Worker::new(db.clone(), filer, &worker_settings));
     for (i, (name, raw)) in EMAILS.iter().enumerate() {
         let now = start + chrono::Duration::minutes(i as i64);
         let report = ingestor
             .ingest(raw, &Source::File(format!("demo/{name}")), now)
             .await?;
         println!("{}", describe(name, &report));
-        let filed = worker.run_due(now).await?;
-        if filed > 0 {
-            println!("  worker: {filed} request(s) handed to the log filer → notified");
+        let before = states(&db).await?;
+        worker.run_due(now).await?;
+        // What the worker did, as the database now has it.
+        for (id, (store, state)) in states(&db).await? {
+            let was = before.get(&id).map(|(_, s)| s.as_str());
+            if was != Some(state.as_str()) {
+                println!(
+                    "  worker: request #{id} ({store}) {} → {state}",
+                    was.unwrap_or("new")
+                );
+            }
         }
     }
     println!();

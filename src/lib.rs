@@ -5,18 +5,25 @@
 //!
 //! - [`model`] — domain values with rules: store domains, codes, states.
 //! - [`mail`] — pure email logic: forwards, trust, classification, extraction.
-//! - [`config`] — the TOML file, environment overrides, validation.
+//! - [`config`] — the TOML file, environment overrides, validation; one
+//!   file per section (`config::worker`, `config::imap`, …).
+//! - [`secret`] — values that never print, and where they are loaded from.
 //! - [`store`] — the SQLite pool, migrations and every SQL statement.
 //! - [`ingest`] — one message from bytes to committed rows, idempotently.
 //! - [`operator`] — an operator's mark, cancel and retry, recorded.
 //! - [`queue`] — retry or give up, decided in one place.
-//! - [`filer`] — how a request is handed on: the trait and its backends.
+//! - [`filer`] — how a request is handed on: the trait, one file per
+//!   backend, and `filer::from_settings`, which builds the configured one.
 //! - [`relay`] — the notify filer's SMTP relay, CA-trusted or pinned.
-//! - [`worker`] — claims due requests, files them, records the result.
-//! - [`daemon`] — `collabd run`: the worker until a signal stops it.
-//! - [`cli`] — the subcommands and their output.
 //! - [`tls`] — which server certificates are trusted, and refusals explained.
-//! - [`render`] — text from mail made safe for terminals, email and Slack.
+//! - [`worker`] — claims due requests, files them, records the result.
+//! - [`daemon`] — `collabd run`: watcher, worker and `Supervisor` until the
+//!   shutdown it is given fires.
+//! - [`check`] — `collabd check-config`: each configured connection tried.
+//! - [`cli`] — the subcommands, and the one place settings are loaded.
+//! - [`render`] — what people read: text from mail made safe
+//!   (`render::clean`), and the status, show and ingest reports
+//!   (`render::report`).
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
 
 pub mod check;
@@ -36,6 +43,7 @@ pub mod queue;
 pub mod relay;
 pub mod render;
 pub mod sdnotify;
+pub mod secret;
 pub mod store;
 pub mod tls;
 pub mod worker;

@@ -1,17 +1,22 @@
-//! The `collabd` binary: parse the command line, set up logging, run.
+//! The `collabd` binary: parse the command line, set up logging, turn
+//! SIGTERM and SIGINT into the daemon's shutdown, run.
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use collabd::cli::{Command, LogFormat};
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = collabd::cli::Cli::parse();
+    let cli = collabd::cli::Cli::parse_args();
     init_logging(&cli);
-    match collabd::cli::run(cli).await {
+    let shutdown = CancellationToken::new();
+    if let Command::Run = cli.command {
+        stop_on_signal(shutdown.clone());
+    }
+    match collabd::cli::run(cli, shutdown).await {
         Ok(code) => code,
         // `collabd status | head`: the reader has all it wanted. End
         // quietly, as Unix tools do, with the status a SIGPIPE would give.
@@ -22,6 +27,28 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// SIGTERM (systemd's stop) and SIGINT (Ctrl-C) cancel `shutdown`: the
+/// daemon finishes the message and filings in hand, then exits 0. The
+/// handlers are installed before the daemon starts, so an early signal is
+/// not lost to the default action.
+fn stop_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT; stop collabd with SIGKILL");
+        return;
+    };
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: finishing the message and filings in hand"),
+            _ = int.recv() => tracing::info!("SIGINT: finishing the message and filings in hand"),
+        }
+        shutdown.cancel();
+    });
 }
 
 /// Whether writing to stdout failed because its reader has gone.

@@ -160,6 +160,14 @@ impl fmt::Display for RequestId {
     }
 }
 
+impl RequestId {
+    /// The key every filer sends with this request (`collabd-request-<id>`),
+    /// so a retry after a crash cannot become a second request downstream.
+    pub fn idempotency_key(self) -> String {
+        format!("collabd-request-{}", self.0)
+    }
+}
+
 impl FromStr for RequestId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -258,6 +266,11 @@ impl OutcomeResult {
     }
 }
 
+/// The Partner Dashboard form for a managed-store (collaborator) request;
+/// `current` stands for the logged-in organisation (see docs/design.md).
+pub const PARTNER_DASHBOARD_URL: &str =
+    "https://partners.shopify.com/current/stores/new?store_type=managed_store";
+
 text_enum! {
     /// Where a request stands (`access_requests.state`); see docs/design.md.
     RequestState {
@@ -265,6 +278,7 @@ text_enum! {
         Filing = "filing",
         Requested = "requested",
         Notified = "notified",
+        Logged = "logged",
         Granted = "granted",
         Declined = "declined",
         Expired = "expired",
@@ -277,7 +291,9 @@ text_enum! {
 
 impl RequestState {
     /// Open requests still wait on someone: us, the operator or the merchant.
-    /// A newer code for the same store supersedes an open request.
+    /// A newer code for the same store supersedes an open request. A
+    /// `logged` one (the dry-run `log` filer's) is open too: nobody was told,
+    /// so it waits on the operator.
     pub fn is_open(self) -> bool {
         matches!(
             self,
@@ -285,29 +301,32 @@ impl RequestState {
                 | RequestState::Filing
                 | RequestState::Requested
                 | RequestState::Notified
+                | RequestState::Logged
         )
     }
 
-    /// Every allowed state change, written once. Anything not listed is refused.
     /// Whether a Shopify email may move a request in this state to `to`:
-    /// only a request that was filed (or handed to a person to file) can
+    /// only a request that was filed (or handed to a person to file, or
+    /// logged in a dry run, which a person may have filed by hand) can
     /// have been answered; a reply about a queued one is news to check.
     pub fn mail_may_move_to(self, to: RequestState) -> bool {
         use RequestState::*;
-        matches!(self, Requested | Notified | Expired | Granted) && self.can_move_to(to)
+        matches!(self, Requested | Notified | Logged | Expired | Granted) && self.can_move_to(to)
     }
 
+    /// Every allowed state change, written once. Anything not listed is refused.
     pub fn can_move_to(self, to: RequestState) -> bool {
         use RequestState::*;
         match (self, to) {
             (Queued, Filing) | (Filing, Queued) => true,
-            (Filing, Requested | Notified | Failed) => true,
+            (Filing, Requested | Notified | Logged | Failed) => true,
             (Failed, Queued) => true,
             // Operator marks and Shopify replies can come before the worker
             // has run (someone filed by hand).
-            (Queued | Notified, Requested) => true,
-            (Queued | Filing | Requested | Notified | Expired, Granted) => true,
-            (Queued | Filing | Requested | Notified | Expired, Declined) => true,
+            (Queued | Notified | Logged, Requested) => true,
+            (Queued | Filing | Requested | Notified | Logged | Expired, Granted) => true,
+            (Queued | Filing | Requested | Notified | Logged | Expired, Declined) => true,
+            // A logged request was never filed: Shopify cannot drop it.
             (Requested | Notified, Expired) => true,
             (Granted, Revoked) => true,
             (from, Cancelled | Superseded) => from.is_open(),
@@ -492,6 +511,11 @@ mod tests {
         assert!(!Granted.can_move_to(Queued));
         assert!(!Cancelled.can_move_to(Queued));
         assert!(Notified.can_move_to(Superseded));
+        assert!(Filing.can_move_to(Logged));
+        assert!(Logged.can_move_to(Requested) && Logged.can_move_to(Granted));
+        assert!(Logged.can_move_to(Cancelled) && Logged.can_move_to(Superseded));
+        assert!(Logged.mail_may_move_to(Granted));
+        assert!(!Logged.can_move_to(Expired) && !Queued.can_move_to(Logged));
         assert!(!Granted.can_move_to(Superseded));
         assert!(!Declined.can_move_to(Granted));
     }

@@ -32,13 +32,22 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
+impl RetryPolicy {
+    /// Up to `max_attempts`, waiting 30 s after the first failure, doubling,
+    /// at most an hour.
+    pub fn new(max_attempts: u32) -> RetryPolicy {
         RetryPolicy {
-            max_attempts: 8,
+            max_attempts,
             base_delay: Duration::from_secs(30),
             max_delay: Duration::from_secs(3600),
         }
+    }
+}
+
+impl Default for RetryPolicy {
+    /// With `[worker] max_attempts`' default.
+    fn default() -> Self {
+        RetryPolicy::new(crate::config::WorkerSettings::default().max_attempts)
     }
 }
 

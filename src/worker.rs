@@ -11,6 +11,7 @@ use sqlx::Connection;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::WorkerSettings;
 use crate::filer::{Filer, FilingRequest, NotifyFiler};
 use crate::model::{Actor, EventKind, RequestState};
 use crate::queue::{self, Decision, Failure, RetryPolicy};
@@ -48,17 +49,19 @@ pub struct Sweep {
 }
 
 impl<F: Filer + 'static> Worker<F> {
-    pub fn new(db: Db, filer: F) -> Worker<F> {
+    /// A worker filing through `filer` as `settings` say; no announcer
+    /// until one is set.
+    pub fn new(db: Db, filer: F, settings: &WorkerSettings) -> Worker<F> {
         Worker {
             db,
             filer,
-            policy: RetryPolicy::default(),
-            lease: Duration::from_secs(300),
-            concurrency: 4,
-            poll_interval: Duration::from_secs(5),
-            remind_after: chrono::Duration::days(3),
-            expire_after: chrono::Duration::days(7),
-            pacer: None,
+            policy: RetryPolicy::new(settings.max_attempts),
+            lease: settings.lease,
+            concurrency: settings.concurrency,
+            poll_interval: settings.poll,
+            remind_after: chrono::Duration::days(settings.remind_after_days.into()),
+            expire_after: chrono::Duration::days(settings.expire_after_days.into()),
+            pacer: settings.rate_per_minute.map(queue::Pacer::per_minute),
             announcer: None,
         }
     }

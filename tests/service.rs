@@ -78,11 +78,13 @@ fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops()
         &dc,
         &format!("command_timeout_seconds = 5\n[http]\nlisten = \"127.0.0.1:{port}\""),
     );
-    d.start().wait_idle();
+    // In process: health and metrics read the watcher's memory, and the
+    // test stops the daemon through its shutdown, as main does on SIGTERM.
+    d.start_in_process().wait_idle();
     dc.append("INBOX", &[grant("metrics-shop", "5151", 1)]);
     wait_for(Duration::from_secs(10), "the grant", || d.requests() == 1);
-    wait_for(Duration::from_secs(10), "the worker to notify", || {
-        support::daemon::sql(&d.db, "select state from access_requests") == "notified"
+    wait_for(Duration::from_secs(10), "the log filer", || {
+        support::daemon::sql(&d.db, "select state from access_requests") == "logged"
     });
 
     let (status, body) = get(port, "/healthz");
@@ -98,7 +100,7 @@ fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops()
     for want in [
         "# TYPE collabd_messages gauge".to_owned(),
         "collabd_messages{kind=\"leadsie_grant\"} 1".to_owned(),
-        "collabd_requests{state=\"notified\"} 1".to_owned(),
+        "collabd_requests{state=\"logged\"} 1".to_owned(),
         "collabd_filer_attempts_total 1".to_owned(),
         "collabd_filer_failures_total 0".to_owned(),
         format!("collabd_imap_reconnects_total{{mailbox=\"{user}/INBOX\"}} 0"),
@@ -133,6 +135,12 @@ fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops()
     wait_for(Duration::from_secs(60), "/healthz to recover", || {
         get(port, "/healthz").0 == 200
     });
+    d.shut_down()
+        .expect("run returns Ok once its shutdown fires");
+    assert!(
+        try_get(port, "/healthz").is_none(),
+        "/healthz still answers after shutdown"
+    );
 }
 
 #[test]
@@ -259,6 +267,7 @@ fn json_logs_and_environment_overrides() {
         .env("COLLABD__IMAP__PORT", port.to_string())
         .env("COLLABD__IMAP__SECURITY", "plain")
         .env("COLLABD__IMAP__USER", "ops")
+        .env("COLLABD__WORKER__FILER", "log")
         .env("COLLABD_IMAP_PASSWORD", "pw-from-env")
         .env_remove("RUST_LOG")
         .stderr(std::process::Stdio::piped())
@@ -512,7 +521,7 @@ fn under_systemd_logs_are_native_journal_records_without_secrets() {
     dc.append("INBOX", &[grant("journal-shop", "4821", 1)]);
     wait_for(Duration::from_secs(15), "the grant", || d.requests() == 1);
     wait_for(Duration::from_secs(15), "the worker to file it", || {
-        support::daemon::sql(&d.db, "select state from access_requests") == "notified"
+        support::daemon::sql(&d.db, "select state from access_requests") == "logged"
     });
     d.sigterm();
 
@@ -581,7 +590,7 @@ fn at_trace_level_the_log_shows_neither_the_imap_password_nor_a_code() {
     dc.append("INBOX", &[grant("traced-shop", "7319", 1)]);
     wait_for(Duration::from_secs(15), "the grant", || d.requests() == 1);
     wait_for(Duration::from_secs(15), "the worker to file it", || {
-        support::daemon::sql(&d.db, "select state from access_requests") == "notified"
+        support::daemon::sql(&d.db, "select state from access_requests") == "logged"
     });
     d.sigterm();
     let log = d.log();
@@ -726,7 +735,11 @@ fn a_non_loopback_http_listen_needs_allow_remote() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 
     let check = |http: &str| {
-        let cfg = config_in(dir.path(), &format!("[http]\n{http}\n"));
+        // A filer chosen, so that only [http] decides the outcome.
+        let cfg = config_in(
+            dir.path(),
+            &format!("[worker]\nfiler = \"log\"\n[http]\n{http}\n"),
+        );
         collabd(&["check-config", "--config", cfg.to_str().unwrap()])
     };
     let (code, out, _) = check(&format!("listen = \"0.0.0.0:{port}\"\nallow_remote = true"));
@@ -755,6 +768,63 @@ fn a_non_loopback_http_listen_needs_allow_remote() {
         out.contains("http.header_timeout_seconds: must be at least 1 second"),
         "{out}"
     );
+}
+
+/// Without `[worker.notify]` or a filer, requests would reach nobody: the
+/// log filer is never a silent default. `collabd run` refuses to start,
+/// naming the setting and each way out, before it creates a database;
+/// check-config fails on the same words.
+#[test]
+fn run_refuses_to_start_without_a_filer_that_reaches_someone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(dir.path(), "");
+    let (code, err) = run_briefly(&cfg);
+    assert_eq!(code, Some(1), "{err}");
+    for says in [
+        "worker.filer",
+        "requests would reach nobody",
+        "[worker.notify]",
+        "filer = \"webhook\" or \"command\"",
+        "filer = \"log\" in [worker] for a dry run",
+    ] {
+        assert!(err.contains(says), "no `{says}` in {err}");
+    }
+    assert!(!dir.path().join("c.db").exists(), "a database was created");
+
+    let (code, out, _) = collabd(&["check-config", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL filer: config setting worker.filer: no filer is configured"),
+        "{out}"
+    );
+
+    // Chosen by name, the dry run starts (and is stopped by SIGTERM).
+    let cfg = config_in(dir.path(), "[worker]\nfiler = \"log\"\n");
+    let (code, err) = run_briefly_then_sigterm(&cfg);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+/// `collabd run` for a moment, then SIGTERM: exit code and stderr.
+fn run_briefly_then_sigterm(cfg: &std::path::Path) -> (Option<i32>, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env_remove("COLLABD_CONFIG")
+        .env_remove("COLLABD_DB")
+        .env_remove("NOTIFY_SOCKET")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let db = cfg.with_file_name("c.db");
+    wait_for(Duration::from_secs(20), "the database", || db.exists());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Issue 9: one email whose extraction was quadratic once stalled the

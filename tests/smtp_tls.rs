@@ -83,7 +83,7 @@ fn a_self_signed_relay_is_refused_with_the_pin_to_copy_and_delivers_by_that_pin(
     let relay = collabd::filer::smtp_transport(
         &SmtpSettings {
             url: url(&server).parse().unwrap(),
-            password: Some(collabd::filer::Secret::new(smtp::PASSWORD)),
+            password: Some(collabd::secret::Secret::new(smtp::PASSWORD)),
             ca_file: None,
             tls_pin: Some(pin.parse().unwrap()),
         },

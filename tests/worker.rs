@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use collabd::config::WorkerSettings;
 use collabd::filer::{Filed, Filer, FilingRequest, LogFiler};
 use collabd::model::{RequestId, RequestState};
 use collabd::queue::{Failure, RetryPolicy};
@@ -129,15 +130,19 @@ async fn concurrent_claims_never_hand_out_the_same_request() {
 }
 
 #[tokio::test]
-async fn the_log_filer_notifies_and_records_the_timeline() {
+async fn the_log_filer_logs_and_records_the_timeline() {
     let (_dir, db) = db_with_requests(3).await;
-    let worker = Arc::new(Worker::new(db.clone(), LogFiler));
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        LogFiler,
+        &WorkerSettings::default(),
+    ));
     assert_eq!(worker.run_due(t(1)).await.unwrap(), 3);
     assert!(
         states(&db)
             .await
             .iter()
-            .all(|s| s.0 == "notified" && s.1 == 1)
+            .all(|s| s.0 == "logged" && s.1 == 1)
     );
     assert_eq!(
         worker.run_due(t(2)).await.unwrap(),
@@ -150,7 +155,7 @@ async fn the_log_filer_notifies_and_records_the_timeline() {
     .fetch_all(&db.pool)
     .await
     .unwrap();
-    assert_eq!(events, vec!["claimed:>filing", "filed:filing>notified"]);
+    assert_eq!(events, vec!["claimed:>filing", "filed:filing>logged"]);
     let detail: String = sqlx::query_scalar(
         "select detail from request_events where event = 'filed' and request_id = 1",
     )
@@ -169,7 +174,11 @@ async fn the_log_filer_notifies_and_records_the_timeline() {
 async fn transient_failures_back_off_then_give_up() {
     let (_dir, db) = db_with_requests(1).await;
     let filer = Arc::new(Scripted::default());
-    let mut worker = Worker::new(db.clone(), Shared(Arc::clone(&filer)));
+    let mut worker = Worker::new(
+        db.clone(),
+        Shared(Arc::clone(&filer)),
+        &WorkerSettings::default(),
+    );
     worker.policy = RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_secs(60),
@@ -210,7 +219,11 @@ async fn a_permanent_failure_fails_at_once() {
     let filer = Arc::new(Scripted::new(vec![Err(Failure::Permanent(
         "HTTP 422: code refused".into(),
     ))]));
-    let worker = Arc::new(Worker::new(db.clone(), Shared(Arc::clone(&filer))));
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        Shared(Arc::clone(&filer)),
+        &WorkerSettings::default(),
+    ));
     worker.run_due(t(0)).await.unwrap();
     assert_eq!(states(&db).await[0].0, "failed");
     let resolved: Option<String> = sqlx::query_scalar("select resolved_at from access_requests")
@@ -238,7 +251,11 @@ async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
     assert_eq!(first.attempts, 1);
 
     let filer = Arc::new(Scripted::new(vec![requested()]));
-    let worker = Arc::new(Worker::new(db.clone(), Shared(Arc::clone(&filer))));
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        Shared(Arc::clone(&filer)),
+        &WorkerSettings::default(),
+    ));
     assert_eq!(
         worker.run_due(t(100)).await.unwrap(),
         0,
@@ -302,6 +319,7 @@ mod command_filer {
                 timeout,
                 env: vec![],
             },
+            &WorkerSettings::default(),
         );
         worker.policy = RetryPolicy {
             max_attempts: 5,
@@ -400,7 +418,7 @@ mod command_filer {
             timeout: Duration::from_secs(1),
             env: vec![],
         };
-        Arc::new(Worker::new(db.clone(), filer))
+        Arc::new(Worker::new(db.clone(), filer, &WorkerSettings::default()))
             .run_due(t(0))
             .await
             .unwrap();
@@ -415,7 +433,8 @@ mod command_filer {
 
 mod webhook_and_notify {
     use super::*;
-    use collabd::filer::{Secret, WebhookFiler, signature};
+    use collabd::filer::{WebhookFiler, signature};
+    use collabd::secret::Secret;
     use http_body_util::{BodyExt, Full};
     use hyper::body::{Bytes, Incoming};
     use hyper::{Request, Response};
@@ -500,7 +519,7 @@ mod webhook_and_notify {
 
     fn worker(db: &Db, url: &str, timeout: Duration) -> Arc<Worker<WebhookFiler>> {
         let filer = WebhookFiler::new(url.parse().unwrap(), Secret::new("shh"), timeout).unwrap();
-        Arc::new(Worker::new(db.clone(), filer))
+        Arc::new(Worker::new(db.clone(), filer, &WorkerSettings::default()))
     }
 
     async fn last_error(db: &Db) -> String {
@@ -701,7 +720,7 @@ mod webhook_and_notify {
         let slack = slack.iter().map(|u| u.parse().unwrap()).collect();
         let filer =
             NotifyFiler::new(slack, email, Some("1234567".into()), Duration::from_secs(5)).unwrap();
-        Arc::new(Worker::new(db.clone(), filer))
+        Arc::new(Worker::new(db.clone(), filer, &WorkerSettings::default()))
     }
 
     #[tokio::test]
@@ -951,7 +970,7 @@ mod webhook_and_notify {
                 .await
                 .unwrap();
         }
-        let mut worker = Worker::new(db.clone(), LogFiler);
+        let mut worker = Worker::new(db.clone(), LogFiler, &WorkerSettings::default());
         worker.announcer = Some(
             NotifyFiler::new(
                 vec![slack.url.parse().unwrap()],
@@ -984,12 +1003,19 @@ mod webhook_and_notify {
     }
 }
 
-/// Time is passed in: a request the merchant does not answer gets one
-/// reminder after three days and expires after seven.
+/// Time is passed in: a filed request the merchant does not answer gets
+/// one reminder after three days and expires after seven. A request the
+/// log filer only logged was never filed: it is neither reminded of nor
+/// expired.
 #[tokio::test]
 async fn unanswered_requests_get_one_reminder_then_expire() {
     let (_dir, db) = db_with_requests(2).await;
-    let worker = Arc::new(Worker::new(db.clone(), LogFiler));
+    let filer = Arc::new(Scripted::new(vec![requested(), requested()]));
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        Shared(Arc::clone(&filer)),
+        &WorkerSettings::default(),
+    ));
     worker.run_due(t(0)).await.unwrap();
     // The second request was answered in time.
     sqlx::query("update access_requests set state = 'granted' where id = 2")
@@ -1030,4 +1056,20 @@ async fn unanswered_requests_get_one_reminder_then_expire() {
         reminder.contains("store-0.myshopify.com") && reminder.contains("3 days"),
         "{reminder}"
     );
+
+    let (_dir, db) = db_with_requests(1).await;
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        LogFiler,
+        &WorkerSettings::default(),
+    ));
+    worker.run_due(t(0)).await.unwrap();
+    for days in [3, 7, 30] {
+        assert_eq!(
+            worker.sweep(t(days * day)).await.unwrap(),
+            Default::default(),
+            "a logged request, day {days}"
+        );
+    }
+    assert_eq!(states(&db).await[0].0, "logged");
 }

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 
 use crate::config::OAuth2Settings;
-use crate::filer::Secret;
+use crate::secret::Secret;
 
 /// Refresh this long before the token's stated expiry.
 const MARGIN: Duration = Duration::from_secs(120);

@@ -1,5 +1,6 @@
-//! `collabd run` as a child process with its own database, config and log,
-//! and the helpers the daemon tests share.
+//! `collabd run` with its own database, config and log — as a child
+//! process, or in this process through `collabd::daemon::run` with a
+//! shutdown the test fires — and the helpers the daemon tests share.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -57,6 +58,15 @@ pub struct Daemon {
     pub db: PathBuf,
     pub cfg: PathBuf,
     child: Option<Child>,
+    in_process: Option<InProcess>,
+}
+
+/// `collabd::daemon::run` on a runtime of its own, and the shutdown that
+/// stops it.
+struct InProcess {
+    runtime: tokio::runtime::Runtime,
+    shutdown: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Daemon {
@@ -83,6 +93,7 @@ impl Daemon {
             db,
             cfg,
             child: None,
+            in_process: None,
         }
     }
 
@@ -150,6 +161,38 @@ impl Daemon {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Runs the daemon in this process, as `collabd run --config` would
+    /// (with unsigned test mail trusted by identity), minus what belongs to
+    /// the process: signals, logging, sd_notify. [`Daemon::shut_down`]
+    /// stops it.
+    pub fn start_in_process(&mut self) -> &mut Self {
+        let mut settings = collabd::config::Settings::load(Some(&self.cfg)).unwrap();
+        settings.trust.require = collabd::mail::Require::None;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let task = runtime.spawn(collabd::daemon::run(settings, shutdown.clone()));
+        self.in_process = Some(InProcess {
+            runtime,
+            shutdown,
+            task,
+        });
+        self
+    }
+
+    /// Fires the in-process daemon's shutdown and returns what `run`
+    /// returned; panics if it does not return within 30 s.
+    pub fn shut_down(&mut self) -> anyhow::Result<()> {
+        let p = self.in_process.take().expect("started in process");
+        p.shutdown.cancel();
+        p.runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(30), p.task).await })
+            .expect("the daemon did not stop within 30 s of its shutdown")
+            .expect("the daemon panicked")
+    }
+
     pub fn state(&self) -> String {
         sql(
             &self.db,
@@ -194,6 +237,9 @@ impl Daemon {
     }
 
     pub fn alive(&mut self) -> bool {
+        if let Some(p) = &self.in_process {
+            return !p.task.is_finished();
+        }
         self.child
             .as_mut()
             .is_some_and(|c| c.try_wait().unwrap().is_none())
@@ -210,6 +256,10 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if let Some(p) = self.in_process.take() {
+            p.shutdown.cancel();
+            p.runtime.shutdown_timeout(Duration::from_secs(10));
+        }
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();

@@ -1,9 +1,6 @@
-//! Text that came from mail, made safe for the people who read it: on a
-//! terminal (`status`, `show`, `check-config`), in an email or a Slack
-//! message. Anyone who can send mail to the watched mailbox chooses
-//! subjects, client names and addresses, so control characters and escape
-//! sequences in them must never reach a terminal, and line breaks must
-//! never forge a line of our own. Knows nothing of where the text is stored.
+//! Cleaning: text from mail made safe for a terminal line, a message body,
+//! a JSON line or Slack. Pure string functions; knows nothing of where the
+//! text is stored or shown.
 
 use std::borrow::Cow;
 
@@ -18,8 +15,8 @@ pub fn line(s: &str) -> Cow<'_, str> {
     clean(s, false)
 }
 
-/// Like [`line`], but keeps line breaks (`\n`) and tabs: for a message body
-/// whose own lines are ours. Put attacker text through [`line`] before it
+/// Like [`line`](fn@line), but keeps line breaks (`\n`) and tabs: for a message body
+/// whose own lines are ours. Put attacker text through [`line`](fn@line) before it
 /// goes into such a body, or it can forge lines.
 pub fn text(s: &str) -> Cow<'_, str> {
     clean(s, true)

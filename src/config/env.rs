@@ -1,0 +1,70 @@
+//! Environment overrides: `COLLABD__SECTION__KEY=value` sets any setting,
+//! laid over the file's table before it is read into the raw structs.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::raw::RawConfig;
+use super::{ConfigError, describe_toml_error, invalid, without_value};
+
+/// `text` (the file, shown as `shown` in errors) with `overrides`
+/// (`COLLABD__…` names and their values) laid over it.
+pub(super) fn overlay(
+    text: &str,
+    shown: &Path,
+    overrides: &[(String, String)],
+) -> Result<RawConfig, ConfigError> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: shown.to_owned(),
+        message: describe_toml_error(text, &e),
+    })?;
+    let mut names = Vec::new();
+    for (name, value) in overrides {
+        apply_override(&mut table, name, value)?;
+        names.push(name.as_str());
+    }
+    RawConfig::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
+        path: shown.to_owned(),
+        message: format!(
+            "{} (with the environment overrides {}){}",
+            without_value(e.message()),
+            names.join(", "),
+            if e.message().starts_with("invalid type: ") {
+                "; a value that reads as a number or boolean is taken as one: for text, quote it as TOML, e.g. COLLABD__IMAP__USER='\"1234\"'"
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
+/// Sets `COLLABD__A__B=value` as `[a] b = value` in the parsed file.
+fn apply_override(table: &mut toml::Table, name: &str, value: &str) -> Result<(), ConfigError> {
+    let path: Vec<String> = name["COLLABD__".len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(invalid(
+            name,
+            "environment overrides are written COLLABD__SECTION__KEY (double underscores)",
+        ));
+    }
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+    let (last, parents) = path.split_last().expect("split gives at least one part");
+    let mut at = table;
+    for part in parents {
+        let entry = at
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        at = entry
+            .as_table_mut()
+            .ok_or_else(|| invalid(name, &format!("`{part}` is a setting, not a section")))?;
+    }
+    at.insert(last.clone(), parsed);
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! The file as written: the serde structs TOML is read into, one per table.
+//! Every field is optional or defaulted here; defaults and rules are
+//! applied when these become settings.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The file as written. Unknown keys are refused so a typo is never ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub trust: RawTrust,
+    #[serde(default)]
+    pub shopify: RawShopify,
+    #[serde(default)]
+    pub worker: RawWorker,
+    pub imap: Option<RawImap>,
+    #[serde(default)]
+    pub log: RawLog,
+    pub http: Option<RawHttp>,
+}
+
+/// `[log]`: how much the daemon says. `RUST_LOG` overrides it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    /// error, warn, info, debug or trace, or a tracing filter such as
+    /// "info,collabd::imap=debug".
+    pub level: Option<String>,
+}
+
+/// `[http]`: the health and metrics endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Address and port, e.g. "127.0.0.1:9464".
+    pub listen: String,
+    /// The endpoint has no authentication, so a non-loopback `listen` is
+    /// refused unless this says the operator meant it.
+    pub allow_remote: Option<bool>,
+    /// A client must send a request's headers within this many seconds of
+    /// connecting (or of its previous request), else it is disconnected.
+    pub header_timeout_seconds: Option<u64>,
+}
+
+/// `[imap]`: the mailbox the Leadsie emails are forwarded to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImap {
+    pub host: String,
+    pub port: Option<u16>,
+    /// tls (implicit TLS, the default), starttls, or plain (loopback only).
+    pub security: Option<String>,
+    /// PEM file of the CA (or self-signed certificate) to trust instead of
+    /// the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// Trust exactly this certificate (sha256:…, of the certificate or its
+    /// key), as for a self-signed one; instead of ca_file.
+    pub tls_pin: Option<String>,
+    pub user: String,
+    /// login (the default) or xoauth2.
+    pub auth: Option<String>,
+    /// The password inline; prefer password_file, $COLLABD_IMAP_PASSWORD or
+    /// the systemd credential `imap-password`.
+    pub password: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub oauth2: Option<RawOAuth2>,
+    pub folders: Option<Vec<String>>,
+    /// First run only: start with mail received on or after this date
+    /// (YYYY-MM-DD) instead of all existing mail.
+    pub since: Option<String>,
+    /// none (the default), seen, or move.
+    pub after_processing: Option<String>,
+    /// The folder for after_processing = "move".
+    pub move_to: Option<String>,
+    /// Messages larger than this are not downloaded (an event says so).
+    pub max_message_bytes: Option<u64>,
+    pub idle_renew_seconds: Option<u64>,
+    pub poll_seconds: Option<u64>,
+    pub command_timeout_seconds: Option<u64>,
+}
+
+/// `[imap.oauth2]`: where the XOAUTH2 access token is refreshed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOAuth2 {
+    pub token_url: String,
+    pub client_id: String,
+    /// Else $COLLABD_OAUTH_CLIENT_SECRET, else the credential
+    /// `oauth-client-secret`; public clients may have none.
+    pub client_secret_file: Option<PathBuf>,
+    /// Else $COLLABD_OAUTH_REFRESH_TOKEN, else the credential
+    /// `oauth-refresh-token`.
+    pub refresh_token_file: Option<PathBuf>,
+    pub scope: Option<String>,
+    /// Allow an http:// token_url to a host that is not loopback.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorker {
+    /// log, notify, webhook or command.
+    pub filer: Option<String>,
+    pub concurrency: Option<usize>,
+    pub max_attempts: Option<u32>,
+    pub lease_seconds: Option<u64>,
+    pub poll_seconds: Option<u64>,
+    /// At most this many filings a minute (default: no limit).
+    pub rate_per_minute: Option<u32>,
+    pub remind_after_days: Option<u32>,
+    pub expire_after_days: Option<u32>,
+    pub command: Option<RawCommand>,
+    pub webhook: Option<RawWebhook>,
+    pub notify: Option<RawNotify>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommand {
+    pub program: PathBuf,
+    #[serde(default)]
+    pub args: Vec<String>,
+    pub timeout_seconds: Option<u64>,
+    /// Names of collabd's environment variables the program also gets; it
+    /// starts with a clean environment otherwise.
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub url: String,
+    /// File holding the HMAC secret; else $COLLABD_WEBHOOK_SECRET, else the
+    /// systemd credential `webhook-secret`.
+    pub secret_file: Option<PathBuf>,
+    /// The secret itself; prefer secret_file or a credential, which keep it
+    /// out of a file that is often shared.
+    pub secret: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    /// Allow an http:// url to a host that is not loopback.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    #[serde(default)]
+    pub slack_webhooks: Vec<String>,
+    pub dev_dashboard_org_id: Option<String>,
+    pub smtp_url: Option<String>,
+    /// The SMTP password when `smtp_url` names a user but no password; else
+    /// $COLLABD_SMTP_PASSWORD, else the systemd credential `smtp-password`.
+    pub smtp_password_file: Option<PathBuf>,
+    /// A PEM file of the CA that signed the SMTP server's certificate, for a
+    /// private relay; the public web roots otherwise.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Trust exactly this relay certificate (sha256:…); instead of
+    /// smtp_ca_file.
+    pub smtp_tls_pin: Option<String>,
+    pub email_from: Option<String>,
+    #[serde(default)]
+    pub email_to: Vec<String>,
+    /// Allow http:// Slack webhooks and an SMTP relay without TLS to hosts
+    /// that are not loopback.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    /// Path of the SQLite file.
+    pub path: Option<PathBuf>,
+    /// Largest raw message kept for audit, in bytes; larger ones keep headers only.
+    pub max_raw_bytes: Option<u64>,
+    /// Days raw message bytes are kept; 0 keeps them forever.
+    pub raw_retention_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrust {
+    pub leadsie_domains: Option<Vec<String>>,
+    pub shopify_domains: Option<Vec<String>>,
+    pub forwarders: Option<Vec<String>>,
+    pub require: Option<String>,
+    pub authserv_id: Option<String>,
+    pub nameservers: Option<Vec<String>>,
+    pub arc_sealers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShopify {
+    #[serde(default)]
+    pub granted_patterns: Vec<String>,
+    #[serde(default)]
+    pub declined_patterns: Vec<String>,
+    #[serde(default)]
+    pub revoked_patterns: Vec<String>,
+}

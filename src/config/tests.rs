@@ -1,0 +1,332 @@
+//! The configuration's own tests: defaults, and that every bad value is
+//! named by its setting without echoing a secret.
+
+use std::time::Duration;
+
+use super::*;
+
+#[test]
+fn a_mistyped_value_is_not_echoed() {
+    let err = parse("[imap]\nhost = \"h\"\nuser = \"u\"\npassword = 12345678\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 4") && err.contains("invalid type: integer, expected a string"),
+        "{err}"
+    );
+    assert!(!err.contains("12345678"), "{err}");
+    assert_eq!(
+        without_value("invalid type: string \"hunter2\", expected u64"),
+        "invalid type: string, expected u64"
+    );
+    assert_eq!(
+        without_value("invalid type: floating point `1.5`, expected a string"),
+        "invalid type: floating point, expected a string"
+    );
+    assert_eq!(
+        without_value("invalid value: integer `70000`, expected u16"),
+        "invalid value: integer `70000`, expected u16"
+    );
+}
+
+fn parse(text: &str) -> Result<Settings, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: "test.toml".into(),
+        message: describe_toml_error(text, &e),
+    })?;
+    Settings::from_raw(raw)
+}
+
+#[test]
+fn defaults() {
+    let s = parse("").unwrap();
+    assert_eq!(s.trust.leadsie_domains, vec!["leadsie.com"]);
+    assert!(s.trust.forwarders.is_none());
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let err = parse("[trust]\nleadsie_domains = [\"leadsie.com\"]\nforwarder = []\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 3") && err.contains("forwarder"), "{err}");
+}
+
+#[test]
+fn worker_settings_are_checked() {
+    let s = parse("").unwrap();
+    assert!(s.worker.filer.is_none(), "the log filer is never a default");
+    let s = parse("[worker]\nfiler = \"log\"\n").unwrap();
+    assert!(matches!(s.worker.filer, Some(FilerSettings::Log)));
+    let s = parse("[worker.notify]\nslack_webhooks = [\"https://hooks.slack.com/x\"]\n").unwrap();
+    assert!(matches!(s.worker.filer, Some(FilerSettings::Notify)));
+    let err = parse("[worker]\nfiler = \"carrier-pigeon\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("worker.filer") && err.contains("carrier-pigeon"),
+        "{err}"
+    );
+    let err = parse("[worker]\nfiler = \"command\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("worker.command"), "{err}");
+    let err = parse("[worker]\nfiler = \"notify\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("slack_webhooks"), "{err}");
+    let err = parse("[worker.notify]\nsmtp_url = \"smtp://localhost\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("email_from"), "{err}");
+    let mail = "email_from = \"a@x.example\"\nemail_to = [\"b@x.example\"]\n";
+    let err = parse(&format!(
+        "[worker.notify]\nsmtp_url = \"smtp://relay.example\"\nsmtp_password_file = \"/p\"\n{mail}"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("smtp_password_file") && err.contains("names no user"),
+        "{err}"
+    );
+    let err = parse(&format!(
+        "[worker.notify]\nsmtp_url = \"smtp://relay.example:25\"\nsmtp_ca_file = \"/ca.pem\"\n{mail}"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("smtp_ca_file") && err.contains("TLS"), "{err}");
+    let err = parse("[worker]\nremind_after_days = 9\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("worker.remind_after_days"), "{err}");
+    let err = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret_file = \"/nonexistent/secret\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("worker.webhook.secret_file") && err.contains("/nonexistent/secret"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_webhook_secret_may_be_inline_but_not_twice() {
+    let s = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret = \"s3\"\n").unwrap();
+    assert!(matches!(
+        s.worker.filer,
+        Some(FilerSettings::Webhook { .. })
+    ));
+    let err = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret = \"s3\"\nsecret_file = \"/x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not both") && !err.contains("s3\""), "{err}");
+}
+
+#[test]
+fn a_webhook_secret_comes_from_its_file_and_never_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("secret");
+    std::fs::write(&f, "hunter2\n").unwrap();
+    let s = parse(&format!(
+        "[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret_file = \"{}\"\n",
+        f.display()
+    ))
+    .unwrap();
+    let Some(FilerSettings::Webhook { secret, .. }) = &s.worker.filer else {
+        panic!("webhook expected")
+    };
+    assert_eq!(secret.expose(), b"hunter2");
+    assert!(!format!("{s:?}").contains("hunter2"));
+}
+
+#[test]
+fn bad_values_are_named() {
+    let err = parse("[trust]\nshopify_domains = [\"not a domain\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("trust.shopify_domains"), "{err}");
+    let err = parse("[shopify]\ngranted_patterns = [\"(unclosed\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("shopify.granted_patterns"), "{err}");
+    let err = parse("[trust]\nforwarders = [\"@\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("trust.forwarders"), "{err}");
+}
+
+#[test]
+fn imap_settings_have_defaults_and_name_bad_values() {
+    let s = parse(
+        "[imap]\nhost = \"imap.example.com\"\nuser = \"ops@agency.example\"\npassword = \"pw\"\n",
+    )
+    .unwrap();
+    let m = s.imap.unwrap();
+    assert_eq!((m.port, m.security), (993, Security::Tls));
+    assert_eq!(m.folders, vec!["INBOX"]);
+    assert_eq!(m.after_processing, AfterProcessing::Nothing);
+    assert_eq!(m.idle_renew, Duration::from_secs(540));
+    assert!(parse("").unwrap().imap.is_none());
+
+    let base = "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\npassword = \"pw\"\n";
+    for (extra, key, says) in [
+        ("security = \"plain\"\n", "imap.security", "loopback"),
+        ("security = \"ssl\"\n", "imap.security", "`ssl`"),
+        (
+            "after_processing = \"move\"\n",
+            "imap.move_to",
+            "needs move_to",
+        ),
+        (
+            "after_processing = \"move\"\nmove_to = \"INBOX\"\n",
+            "imap.move_to",
+            "watched",
+        ),
+        (
+            "after_processing = \"delete\"\n",
+            "imap.after_processing",
+            "`delete`",
+        ),
+        ("since = \"26/11/2026\"\n", "imap.since", "YYYY-MM-DD"),
+        ("folders = []\n", "imap.folders", "at least one"),
+        ("folders = [\"A\", \"A\"]\n", "imap.folders", "twice"),
+        (
+            "idle_renew_seconds = 3600\n",
+            "imap.idle_renew_seconds",
+            "between",
+        ),
+        (
+            "max_message_bytes = 10\n",
+            "imap.max_message_bytes",
+            "at least",
+        ),
+        ("auth = \"xoauth2\"\n", "imap.oauth2", "[imap.oauth2]"),
+        ("auth = \"cram-md5\"\n", "imap.auth", "`cram-md5`"),
+        ("password_file = \"/x\"\n", "imap.password_file", "not both"),
+    ] {
+        let err = parse(&format!("{base}{extra}")).unwrap_err().to_string();
+        assert!(err.contains(key) && err.contains(says), "{extra}: {err}");
+        assert!(!err.contains("\"pw\""), "{err}");
+    }
+    let err =
+        parse("[imap]\nhost = \"imaps://imap.example.com:993\"\nuser = \"u\"\npassword = \"p\"\n")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("imap.host"), "{err}");
+    let ok =
+        parse("[imap]\nhost = \"::1\"\nsecurity = \"plain\"\nuser = \"u\"\npassword = \"p\"\n")
+            .unwrap();
+    assert_eq!(ok.imap.unwrap().port, 143);
+}
+
+/// Every setting that sends a secret over the network refuses plain
+/// http (or SMTP without required TLS) to a host that is not loopback,
+/// naming the setting and the fix; `insecure = true` in its section
+/// allows it and leaves a warning for check-config.
+#[test]
+fn unencrypted_remote_endpoints_are_refused_unless_insecure() {
+    let mail = "email_from = \"a@x.example\"\nemail_to = [\"b@x.example\"]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("refresh-token");
+    std::fs::write(&token, "r\n").unwrap();
+    let imap = format!(
+        "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\nauth = \"xoauth2\"\n\
+         [imap.oauth2]\nclient_id = \"c\"\nrefresh_token_file = \"{}\"\n",
+        token.display()
+    );
+    for (section, setting, key, fix) in [
+        (
+            "[worker]\nfiler = \"webhook\"\n[worker.webhook]\nsecret = \"s\"\n".to_owned(),
+            "url = \"http://hooks.example.com/x\"\n",
+            "worker.webhook.url",
+            "[worker.webhook]",
+        ),
+        (
+            "[worker.notify]\n".to_owned(),
+            "slack_webhooks = [\"https://hooks.slack.com/a\", \"http://hooks.slack.com/services/T/B/k\"]\n",
+            "worker.notify.slack_webhooks",
+            "[worker.notify]",
+        ),
+        (
+            format!("[worker.notify]\n{mail}"),
+            "smtp_url = \"smtp://relay.example.com:587\"\n",
+            "worker.notify.smtp_url",
+            "?tls=required",
+        ),
+        (
+            format!("[worker.notify]\n{mail}"),
+            "smtp_url = \"smtp://relay.example.com:587?tls=opportunistic\"\n",
+            "worker.notify.smtp_url",
+            "[worker.notify]",
+        ),
+        (
+            imap.clone(),
+            "token_url = \"http://login.example.com/token\"\n",
+            "imap.oauth2.token_url",
+            "[imap.oauth2]",
+        ),
+    ] {
+        let err = parse(&format!("{section}{setting}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(key) && err.contains(fix) && err.contains("insecure = true"),
+            "{setting}: {err}"
+        );
+        let s = parse(&format!("{section}{setting}insecure = true\n")).unwrap();
+        assert_eq!(s.insecure.len(), 1, "{:?}", s.insecure);
+        assert!(s.insecure[0].starts_with(key), "{:?}", s.insecure);
+    }
+    // TLS, or a loopback host, needs no escape hatch.
+    for ok in [
+        "[worker]\nfiler = \"webhook\"\n[worker.webhook]\nsecret = \"s\"\nurl = \"http://127.0.0.1:8080/x\"\n".to_owned(),
+        "[worker]\nfiler = \"webhook\"\n[worker.webhook]\nsecret = \"s\"\nurl = \"http://[::1]:8080/x\"\n".to_owned(),
+        "[worker.notify]\nslack_webhooks = [\"http://localhost:9/x\"]\n".to_owned(),
+        format!("[worker.notify]\n{mail}smtp_url = \"smtp://relay.example.com:587?tls=required\"\n"),
+        format!("[worker.notify]\n{mail}smtp_url = \"smtps://relay.example.com\"\n"),
+        format!("[worker.notify]\n{mail}smtp_url = \"smtp://localhost:25\"\n"),
+        format!("{imap}token_url = \"https://login.example.com/token\"\n"),
+    ] {
+        let s = parse(&ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        assert!(s.insecure.is_empty(), "{ok}: {:?}", s.insecure);
+    }
+}
+
+#[test]
+fn command_env_names_are_checked() {
+    let base = "[worker]\nfiler = \"command\"\n[worker.command]\nprogram = \"/bin/true\"\n";
+    let s = parse(&format!("{base}env = [\"HOME\", \"FILER_TOKEN_2\"]\n")).unwrap();
+    let Some(FilerSettings::Command { env, .. }) = s.worker.filer else {
+        panic!("command expected")
+    };
+    assert_eq!(env, vec!["HOME", "FILER_TOKEN_2"]);
+    for bad in ["", "A=B", "2X", "PATH X"] {
+        let err = parse(&format!("{base}env = [\"{bad}\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("worker.command.env"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn imap_password_comes_from_a_file_and_never_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pw");
+    std::fs::write(&f, "s3cret-imap\n").unwrap();
+    let s = parse(&format!(
+        "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\npassword_file = \"{}\"\n",
+        f.display()
+    ))
+    .unwrap();
+    let m = s.imap.unwrap();
+    let ImapAuth::Password(p) = &m.auth else {
+        panic!("password auth")
+    };
+    assert_eq!(p.expose(), b"s3cret-imap");
+    assert!(!format!("{m:?}").contains("s3cret"));
+    let err = parse(
+        "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\npassword_file = \"/nonexistent/pw\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("/nonexistent/pw"), "{err}");
+}

@@ -1,0 +1,37 @@
+//! The `log` filer: records what would be filed and files nothing. For the
+//! demo and dry runs, and only when `filer = "log"` is chosen.
+
+use super::{Filed, Filer, FilingRequest};
+use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
+use crate::queue::Failure;
+
+/// Records what would be filed and files nothing: for the demo and dry runs.
+/// The request becomes `logged`, which says that nobody was told: an
+/// operator who files it by hand marks it `requested`, or Shopify's reply
+/// moves it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogFiler;
+
+impl Filer for LogFiler {
+    fn name(&self) -> &'static str {
+        "log"
+    }
+
+    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+        let code = mask_code(&r.collaborator_code);
+        tracing::info!(
+            request = %r.id,
+            store = %r.store_domain,
+            client = r.client_name.as_deref().unwrap_or("-"),
+            code = %code,
+            "log filer: would request collaborator access"
+        );
+        Ok(Filed {
+            state: RequestState::Logged,
+            detail: format!(
+                "log filer (dry run, nobody was told): request access to {} with code {code} at {PARTNER_DASHBOARD_URL}, then `collabd mark {} requested`",
+                r.store_domain, r.id
+            ),
+        })
+    }
+}

@@ -1,0 +1,311 @@
+//! The `notify` filer: tells people to file the request, through
+//! Slack-compatible webhooks and/or email. Its channels also announce
+//! outcomes and reminders, whichever filer files.
+
+use anyhow::Context;
+
+use super::{Filed, Filer, FilingRequest, http_client};
+use crate::config::{NotifyChannels, WorkerSettings};
+use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
+use crate::queue::Failure;
+
+/// Where `notify` sends its message by email.
+#[derive(Debug, Clone)]
+pub struct EmailChannel {
+    pub transport: SmtpTransport,
+    pub from: lettre::message::Mailbox,
+    pub to: Vec<lettre::message::Mailbox>,
+}
+
+pub type SmtpTransport = crate::relay::Relay;
+
+/// The SMTP transport `[worker.notify]` describes: `smtp_url`, with the
+/// password from its secret when the URL names only the user, and the
+/// private CA in `smtp_ca_file` when set. Errors name the setting.
+pub fn smtp_transport(
+    s: &crate::config::SmtpSettings,
+    timeout: std::time::Duration,
+) -> anyhow::Result<SmtpTransport> {
+    use anyhow::{Context as _, anyhow};
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, Tokio1Executor};
+    let parsed = &s.url;
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(parsed.as_str()).map_err(|e| {
+        anyhow!(
+            "config setting worker.notify.smtp_url: {e} (write smtp://user@host:587?tls=required or smtps://user@host)"
+        )
+    })?;
+    let user = percent_encoding::percent_decode_str(parsed.username())
+        .decode_utf8_lossy()
+        .into_owned();
+    if let Some(password) = &s.password {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose_str().into_owned(),
+        ));
+    }
+    if let Some(pin) = &s.tls_pin {
+        let inline = parsed.password().map(|p| {
+            percent_encoding::percent_decode_str(p)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
+        let password = s.password.as_ref().map(|p| p.expose_str().into_owned());
+        return Ok(crate::relay::Relay::Pinned(crate::relay::Pinned {
+            host: parsed.host_str().unwrap_or_default().to_owned(),
+            port: parsed
+                .port()
+                .unwrap_or(if parsed.scheme() == "smtps" { 465 } else { 587 }),
+            implicit_tls: parsed.scheme() == "smtps",
+            credentials: password.or(inline).map(|p| Credentials::new(user, p)),
+            pin: pin.clone(),
+            timeout,
+        }));
+    }
+    if let Some(path) = &s.ca_file {
+        let pem = std::fs::read(path).with_context(|| {
+            format!("worker.notify.smtp_ca_file: cannot read {}", path.display())
+        })?;
+        let host = parsed.host_str().unwrap_or_default().to_owned();
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            anyhow!(
+                "worker.notify.smtp_ca_file: {} is not a PEM certificate file: {e}",
+                path.display()
+            )
+        })?;
+        let params = TlsParameters::builder(host)
+            .add_root_certificate(cert)
+            .build_rustls()
+            .context("worker.notify.smtp_ca_file: TLS setup")?;
+        let tls = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        builder = builder.tls(match (parsed.scheme(), tls.as_deref()) {
+            ("smtps", _) => Tls::Wrapper(params),
+            (_, Some("opportunistic")) => Tls::Opportunistic(params),
+            _ => Tls::Required(params),
+        });
+    }
+    Ok(crate::relay::Relay::Verified(
+        builder.timeout(Some(timeout)).build(),
+    ))
+}
+
+/// The channels of `[worker.notify]`, built: where operators are told to
+/// file (the `notify` filer) and hear of outcomes and reminders (with any
+/// filer). `None` without a `[worker.notify]` table.
+pub fn announcer(w: &WorkerSettings) -> anyhow::Result<Option<NotifyFiler>> {
+    w.notify
+        .as_ref()
+        .map(NotifyFiler::from_channels)
+        .transpose()
+}
+
+/// The human-in-the-loop default: tells people to file the request — client,
+/// store, code and the pre-filled dashboard links — through Slack-compatible
+/// incoming webhooks and/or email. The request becomes `notified` until an
+/// operator marks it or Shopify's reply arrives. Delivered if any channel
+/// took it; retried if none did.
+#[derive(Debug, Clone)]
+pub struct NotifyFiler {
+    client: reqwest::Client,
+    slack: Vec<reqwest::Url>,
+    email: Option<EmailChannel>,
+    /// The Dev Dashboard organisation id, for its pre-filled link.
+    dev_org_id: Option<String>,
+}
+
+impl NotifyFiler {
+    /// The filer `[worker.notify]` describes. Errors name the setting.
+    pub fn from_channels(n: &NotifyChannels) -> anyhow::Result<NotifyFiler> {
+        let email = match &n.smtp {
+            None => None,
+            Some(smtp) => Some(EmailChannel {
+                transport: smtp_transport(smtp, std::time::Duration::from_secs(30))?,
+                from: n
+                    .email_from
+                    .as_deref()
+                    .unwrap_or_default()
+                    .parse()
+                    .context("config setting worker.notify.email_from is not an address")?,
+                to: n
+                    .email_to
+                    .iter()
+                    .map(|a| {
+                        a.parse().with_context(|| {
+                            format!(
+                                "config setting worker.notify.email_to: `{a}` is not an address"
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+            }),
+        };
+        NotifyFiler::new(
+            n.slack.clone(),
+            email,
+            n.dev_org_id.clone(),
+            std::time::Duration::from_secs(15),
+        )
+        .context("cannot set up the notify filer's HTTP client")
+    }
+
+    /// The Slack-compatible webhooks it posts to.
+    pub fn slack(&self) -> &[reqwest::Url] {
+        &self.slack
+    }
+
+    /// Where it sends email, if anywhere.
+    pub fn email(&self) -> Option<&EmailChannel> {
+        self.email.as_ref()
+    }
+
+    pub fn new(
+        slack: Vec<reqwest::Url>,
+        email: Option<EmailChannel>,
+        dev_org_id: Option<String>,
+        timeout: std::time::Duration,
+    ) -> Result<NotifyFiler, reqwest::Error> {
+        let client = http_client(timeout)?;
+        Ok(NotifyFiler {
+            client,
+            slack,
+            email,
+            dev_org_id,
+        })
+    }
+
+    /// The message, in plain text. It carries the full code: the reader files it.
+    /// What came from mail is kept to one line each, so a client name
+    /// cannot add a line ("Collaborator code: …") of its own.
+    pub fn message(&self, r: &FilingRequest) -> (String, String) {
+        let client = crate::render::line(r.client_name.as_deref().unwrap_or("a client"));
+        let subject = format!("Request access to {} ({client})", r.store_domain);
+        let mut body = format!(
+            "{client} shared their Shopify store through Leadsie.\n\n\
+             Store: {}\nCollaborator code: {}\n",
+            r.store_domain, r.collaborator_code
+        );
+        if let Some(email) = &r.client_email {
+            body.push_str(&format!("Client email: {}\n", crate::render::line(email)));
+        }
+        if let Some(url) = &r.leadsie_request_url {
+            body.push_str(&format!("Leadsie request: {}\n", crate::render::line(url)));
+        }
+        body.push_str(&format!(
+            "\nRequest access in the Partner Dashboard: {PARTNER_DASHBOARD_URL}\n"
+        ));
+        if let Some(org) = &self.dev_org_id {
+            body.push_str(&format!(
+                "or in the Dev Dashboard: https://dev.shopify.com/dashboard/{org}/stores/collaborations/new?store_url={}\n",
+                r.store_domain
+            ));
+        }
+        body.push_str(&format!(
+            "\nThen record it: collabd mark {} requested\n",
+            r.id
+        ));
+        (subject, body)
+    }
+}
+
+impl Filer for NotifyFiler {
+    fn name(&self) -> &'static str {
+        "notify"
+    }
+
+    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+        let (subject, body) = self.message(r);
+        let (delivered, failed) = self.send(&subject, &body).await;
+        let failed_text = if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; failed: {}", failed.join("; "))
+        };
+        if delivered.is_empty() {
+            return Err(Failure::Transient(format!(
+                "no notification channel took the message{failed_text}"
+            )));
+        }
+        Ok(Filed {
+            state: RequestState::Notified,
+            detail: format!(
+                "notified {} (store {}, code {}){failed_text}",
+                delivered.join(" and "),
+                r.store_domain,
+                mask_code(&r.collaborator_code)
+            ),
+        })
+    }
+}
+
+impl NotifyFiler {
+    /// Sends one message on every channel; returns what took it and what
+    /// failed (each named, without secrets). Control characters are taken
+    /// out here, whoever composed the message: the subject is one line (no
+    /// header can be added through it), and Slack's `&`, `<`, `>` are
+    /// escaped so no text becomes a link or an `@channel` mention.
+    pub async fn send(&self, subject: &str, body: &str) -> (Vec<String>, Vec<String>) {
+        let subject = crate::render::line(subject);
+        let body = crate::render::text(body);
+
+        let mut delivered = Vec::new();
+        let mut failed = Vec::new();
+        for url in &self.slack {
+            let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
+            let sent = self
+                .client
+                .post(url.clone())
+                .header("Content-Type", "application/json")
+                .body(
+                    serde_json::json!({
+                        "text": format!("*{}*\n{}", crate::render::slack(&subject), crate::render::slack(&body))
+                    })
+                    .to_string(),
+                )
+                .send()
+                .await;
+            match sent {
+                Ok(resp) if resp.status().is_success() => {
+                    delivered.push(format!("Slack webhook at {shown}"))
+                }
+                Ok(resp) if resp.status().is_redirection() => failed.push(format!(
+                    "Slack webhook at {shown} answered {}, a redirect, which collabd does not follow; check worker.notify.slack_webhooks",
+                    resp.status()
+                )),
+                Ok(resp) => failed.push(format!(
+                    "Slack webhook at {shown} answered {}",
+                    resp.status()
+                )),
+                Err(e) if e.is_timeout() => {
+                    failed.push(format!("Slack webhook at {shown} timed out"))
+                }
+                Err(_) => failed.push(format!("Slack webhook at {shown} could not be reached")),
+            }
+        }
+        if let Some(email) = &self.email {
+            let mut builder = lettre::Message::builder()
+                .from(email.from.clone())
+                .subject(subject.as_ref());
+            for to in &email.to {
+                builder = builder.to(to.clone());
+            }
+            let to_list = email
+                .to
+                .iter()
+                .map(|m| m.email.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            match builder.body(body.into_owned()) {
+                Ok(message) => match email.transport.send(message).await {
+                    Ok(_) => delivered.push(format!("email to {to_list}")),
+                    Err(e) => failed.push(format!("email to {to_list} failed: {e}")),
+                },
+                Err(e) => failed.push(format!("email could not be built: {e}")),
+            }
+        }
+        (delivered, failed)
+    }
+}

@@ -1,0 +1,352 @@
+//! The reports the CLI and the demo print: one line per ingested file, the
+//! status table with what needs attention and the watcher's health, and one
+//! request with its timeline. Every cell that can come from mail goes
+//! through [`super::line`]. Reads through `store`'s queries; writes nothing.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::config::MAX_POLL_SECONDS;
+use crate::ingest::IngestReport;
+use crate::model::{
+    EventKind, PARTNER_DASHBOARD_URL, RequestId, RequestState, WatcherState, mask_code,
+};
+use crate::render;
+use crate::store::{self, Db};
+
+/// One line saying what ingesting a file did.
+pub fn describe(file: &str, r: &IngestReport) -> String {
+    if !r.new {
+        return format!(
+            "{file}: already ingested as message #{}; nothing changed",
+            r.message
+        );
+    }
+    let mut parts = vec![format!("{file}: message #{} {}", r.message, r.kind)];
+    let ids = |v: &[RequestId]| {
+        v.iter()
+            .map(|i| format!("#{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !r.created.is_empty() {
+        parts.push(format!("created request {}", ids(&r.created)));
+    }
+    if !r.superseded.is_empty() {
+        parts.push(format!("superseded {}", ids(&r.superseded)));
+    }
+    if !r.seen_again.is_empty() {
+        parts.push(format!("already queued as {}", ids(&r.seen_again)));
+    }
+    if let Some(id) = r.outcome_applied {
+        parts.push(format!("moved request #{id}"));
+    }
+    if let Some(reason) = &r.reason {
+        parts.push(format!("({reason})"));
+    }
+    parts.join("; ")
+}
+
+/// Prints the status table (or JSON lines), then what needs attention.
+pub async fn print_status(
+    db: &Db,
+    state: Option<RequestState>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let rows = store::status_rows(&db.pool, state).await?;
+    if json {
+        for r in &rows {
+            writeln!(out, "{}", render::json(&serde_json::to_value(r)?))?;
+        }
+        return Ok(());
+    }
+    let header = [
+        "ID",
+        "STORE",
+        "CLIENT",
+        "STATE",
+        "CODE",
+        "TRIES",
+        "RECEIVED",
+        "UPDATED",
+        "LAST EVENT",
+    ];
+    // Client names and events come from mail: each cell is cleaned.
+    let table: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.id.to_string(),
+                render::line(&r.store_domain).into_owned(),
+                render::line(r.client_name.as_deref().unwrap_or("-")).into_owned(),
+                r.state.to_string(),
+                render::line(&r.code_hint).into_owned(),
+                r.attempts.to_string(),
+                short_time(&r.received_at),
+                short_time(&r.updated_at),
+                truncate(&render::line(r.last_event.as_deref().unwrap_or("")), 70),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "{}", line(&header.map(str::to_owned)))?;
+    for row in &table {
+        writeln!(out, "{}", line(row))?;
+    }
+    if rows.is_empty() {
+        writeln!(
+            out,
+            "(no requests{})",
+            state.map(|s| format!(" in state {s}")).unwrap_or_default()
+        )?;
+    }
+
+    let counts = store::message_counts(&db.pool).await?;
+    let total: i64 = counts.iter().map(|c| c.1).sum();
+    let by_kind: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    writeln!(out, "\nmessages: {total} ({})", by_kind.join(", "))?;
+    let (deferred, dns_error) = store::deferred_summary(&db.pool).await?;
+    if deferred > 0 {
+        writeln!(
+            out,
+            "waiting to be judged: {deferred} message(s) whose DKIM signature could not be checked because DNS failed (last: {}); `collabd run` judges them again — check [trust] nameservers and the network if this persists",
+            dns_error.unwrap_or_default()
+        )?;
+    }
+    let attention = store::messages_needing_attention(&db.pool, 10).await?;
+    if !attention.is_empty() {
+        writeln!(
+            out,
+            "needs a look (rejected, unparseable, or partly read; newest first):"
+        )?;
+        for (id, kind, sender, subject, reason) in attention {
+            writeln!(
+                out,
+                "  message #{id} {kind} from {}: \"{}\" — {}",
+                render::line(sender.as_deref().unwrap_or("?")),
+                truncate(&render::line(subject.as_deref().unwrap_or("")), 60),
+                render::line(reason.as_deref().unwrap_or_default())
+            )?;
+        }
+    }
+    let unmatched = store::unmatched_outcomes(&db.pool, 5).await?;
+    if !unmatched.is_empty() {
+        writeln!(out, "Shopify replies that matched no request:")?;
+        for (at, message, detail) in unmatched {
+            writeln!(
+                out,
+                "  {} message #{}: {}",
+                short_time(&at),
+                message.unwrap_or(0),
+                render::line(detail.as_deref().unwrap_or_default())
+            )?;
+        }
+    }
+    print_watcher(db, out).await
+}
+
+/// The IMAP watcher's health, per watched mailbox, as `mailbox_state` has it.
+async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
+    let mailboxes = store::mailbox_rows(&db.pool).await?;
+    if mailboxes.is_empty() {
+        writeln!(
+            out,
+            "\nIMAP watcher: no mailbox watched yet (configure [imap] and start `collabd run`)"
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "\nIMAP watcher:")?;
+    for m in &mailboxes {
+        let contact = m
+            .last_contact_at
+            .as_deref()
+            .map(short_time)
+            .unwrap_or_else(|| "never".into());
+        let stale = m
+            .last_contact_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| chrono::Utc::now() - t.to_utc() > stale_after());
+        let health = match (m.state, m.connected) {
+            (s, true) if s.is_connected() && stale => {
+                "STALE (no contact for a long time: is collabd running?)"
+            }
+            (s, true) if s.is_connected() => "ok",
+            (WatcherState::Stopped, _) => "stopped",
+            (WatcherState::Backoff, _) => "FAILING",
+            _ => "connecting",
+        };
+        writeln!(
+            out,
+            "  {}  {health}: {}{}, last contact {contact}, last UID {}, reconnects {}",
+            render::line(&m.mailbox),
+            m.state,
+            if m.connected { ", connected" } else { "" },
+            m.last_uid,
+            m.reconnects
+        )?;
+        if let Some(err) = &m.last_error {
+            writeln!(
+                out,
+                "    last error{}: {}",
+                m.last_error_at
+                    .as_deref()
+                    .map(|t| format!(" at {}", short_time(t)))
+                    .unwrap_or_default(),
+                truncate(&render::line(err), 300)
+            )?;
+        }
+        if let Some(next) = &m.next_retry_at {
+            writeln!(out, "    next attempt at {}", short_time(next))?;
+        }
+        if m.actions_pending > 0 {
+            writeln!(
+                out,
+                "    {} stored message{} still to be marked or moved (imap.after_processing), retried on each sync{}",
+                m.actions_pending,
+                if m.actions_pending == 1 { "" } else { "s" },
+                m.action_error
+                    .as_deref()
+                    .map(|e| format!("; last error: {}", truncate(&render::line(e), 300)))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    let skipped = store::request_less_events(&db.pool, EventKind::SkippedOversize, 5).await?;
+    if !skipped.is_empty() {
+        writeln!(out, "not downloaded (over imap.max_message_bytes):")?;
+        for (at, _, detail) in skipped {
+            writeln!(
+                out,
+                "  {} {}",
+                short_time(&at),
+                render::line(detail.as_deref().unwrap_or_default())
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// One request, its code and its timeline (or one JSON object).
+pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Write) -> Result<()> {
+    let mut conn = db.pool.acquire().await?;
+    let r = store::get_request(&mut conn, id).await?;
+    let events = store::events_for(&db.pool, id).await?;
+    if json {
+        let mut v = serde_json::to_value(&r)?;
+        v["collaborator_code"] = json!(r.collaborator_code);
+        v["events"] = serde_json::to_value(&events)?;
+        writeln!(out, "{}", render::json(&v))?;
+        return Ok(());
+    }
+    // Everything but ids, counts and times can come from mail.
+    let line = |s: &str| render::line(s).into_owned();
+    writeln!(
+        out,
+        "request #{}  {}  {}",
+        r.id,
+        line(&r.store_domain),
+        line(r.state.as_str())
+    )?;
+    writeln!(out, "  collaborator code  {}", line(&r.collaborator_code))?;
+    writeln!(
+        out,
+        "  client             {}",
+        line(r.client_name.as_deref().unwrap_or("-"))
+    )?;
+    if let Some(e) = &r.client_email {
+        writeln!(out, "  client email       {}", line(e))?;
+    }
+    if let Some(n) = &r.leadsie_request_name {
+        writeln!(out, "  leadsie request    {}", line(n))?;
+    }
+    if let Some(u) = &r.leadsie_request_url {
+        writeln!(out, "  leadsie link       {}", line(u))?;
+    }
+    writeln!(out, "  attempts           {}", r.attempts)?;
+    if let Some(e) = &r.last_error {
+        writeln!(out, "  last error         {}", line(e))?;
+    }
+    writeln!(out, "  received           {}", r.received_at)?;
+    writeln!(
+        out,
+        "  filed              {}",
+        r.filed_at.as_deref().unwrap_or("-")
+    )?;
+    writeln!(
+        out,
+        "  resolved           {}",
+        r.resolved_at.as_deref().unwrap_or("-")
+    )?;
+    writeln!(
+        out,
+        "  file it at         {PARTNER_DASHBOARD_URL}  (store {}, code {})",
+        line(&r.store_domain),
+        line(&mask_code(&r.collaborator_code))
+    )?;
+    writeln!(out, "timeline:")?;
+    for e in events {
+        let moved = match (&e.from_state, &e.to_state) {
+            (Some(f), Some(t)) => format!(" {f} → {t}"),
+            (None, Some(t)) => format!(" → {t}"),
+            _ => String::new(),
+        };
+        let msg = e
+            .message_id
+            .map(|m| format!(" (message #{m})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}  {:<8} {}{}{}  {}",
+            short_time(&e.at),
+            line(&e.actor.to_string()),
+            e.event,
+            moved,
+            msg,
+            line(e.detail.as_deref().unwrap_or_default())
+        )?;
+    }
+    Ok(())
+}
+
+/// How long without contact before a watcher counts as stale: IDLE is
+/// renewed within 9 minutes and polls come at most [`MAX_POLL_SECONDS`]
+/// apart, so a live watcher touches last contact at least that often; a
+/// minute more is grace.
+fn stale_after() -> chrono::Duration {
+    chrono::Duration::seconds(MAX_POLL_SECONDS as i64) + chrono::Duration::minutes(1)
+}
+
+/// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`.
+fn short_time(t: &str) -> String {
+    t.get(..16)
+        .map(|s| s.replace('T', " "))
+        .unwrap_or_else(|| t.to_owned())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let cut: String = s.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}

@@ -1,0 +1,76 @@
+//! Secrets: a value that never prints ([`Secret`]), and where collabd finds
+//! one — inline in the config, a file, an environment variable or a systemd
+//! credential. Knows nothing of which setting wants it; callers name the
+//! setting in their errors.
+
+use std::path::Path;
+
+/// A shared secret that never prints.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
+        Secret(bytes.into())
+    }
+
+    /// The secret itself, for the one place that sends it. Never log it.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The secret as text (a password or token), lossily.
+    pub fn expose_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// A secret written inline in the config (`keys.0`), which must not be set
+/// together with its file (`keys.1`); else as [`load`] finds it.
+pub fn inline_or_load(
+    inline: Option<String>,
+    file: Option<&Path>,
+    keys: (&str, &str),
+    env: &str,
+    credential: &str,
+) -> Result<Secret, String> {
+    match inline.filter(|v| !v.is_empty()) {
+        Some(v) if file.is_none() => Ok(Secret::new(v)),
+        Some(_) => Err(format!("set {} or {}, not both", keys.0, keys.1)),
+        None => load(file, env, credential),
+    }
+}
+
+/// A secret from a file, else an environment variable, else a systemd
+/// credential. The message never contains the secret.
+pub fn load(file: Option<&Path>, env: &str, credential: &str) -> Result<Secret, String> {
+    let from_file = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+            .map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let value = match file {
+        Some(p) => from_file(p)?,
+        None => match std::env::var(env) {
+            Ok(v) => v,
+            Err(_) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                Some(dir) => from_file(&Path::new(&dir).join(credential))?,
+                None => {
+                    return Err(format!(
+                        "no secret: set secret_file, ${env}, or a systemd credential `{credential}`"
+                    ));
+                }
+            },
+        },
+    };
+    if value.is_empty() {
+        return Err("the secret is empty".into());
+    }
+    Ok(Secret::new(value))
+}
