@@ -320,7 +320,8 @@ impl RequestState {
         match (self, to) {
             (Queued, Filing) | (Filing, Queued) => true,
             (Filing, Requested | Notified | Logged | Failed) => true,
-            (Failed, Queued) => true,
+            // Filed again: after a failure, or for real after a dry run.
+            (Failed | Logged, Queued) => true,
             // Operator marks and Shopify replies can come before the worker
             // has run (someone filed by hand).
             (Queued | Notified | Logged, Requested) => true,

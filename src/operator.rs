@@ -109,9 +109,14 @@ pub async fn apply(
         }
         Action::Retry => RequestState::Queued,
     };
-    if !from.can_move_to(to) || (action == Action::Retry && from != RequestState::Failed) {
+    let retriable = [
+        RequestState::Failed,
+        RequestState::Logged,
+        RequestState::Queued,
+    ];
+    if !from.can_move_to(to) || (action == Action::Retry && !retriable.contains(&from)) {
         let allowed: Vec<RequestState> = match action {
-            Action::Retry => vec![RequestState::Failed, RequestState::Queued],
+            Action::Retry => retriable.to_vec(),
             _ => RequestState::ALL
                 .iter()
                 .copied()

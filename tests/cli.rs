@@ -334,7 +334,7 @@ fn operators_mark_cancel_and_retry_with_who_and_when() {
     let out = collabd(&["retry", "--db", db, "1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("retry applies only to failed, queued"),
+        text(&out.stderr).contains("retry applies only to failed, logged, queued"),
         "{}",
         text(&out.stderr)
     );

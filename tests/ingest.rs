@@ -471,8 +471,9 @@ async fn a_full_disk_is_reported_plainly_and_loses_nothing() {
     assert_eq!(e.scalar("select count(*) from access_requests").await, 3);
 }
 
-/// A failed request is queued again by an operator's retry and made due now;
-/// a queued one waiting out a backoff is made due without a state change.
+/// A failed (or dry-run logged) request is queued again by an operator's
+/// retry and made due now; a queued one waiting out a backoff is made due
+/// without a state change.
 #[tokio::test]
 async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
     use collabd::model::RequestId;
@@ -523,6 +524,22 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
             .await,
         2
     );
+    // A dry run's logged request is filed for real once a filer is set.
+    sqlx::query("update access_requests set state = 'logged' where id = 2")
+        .execute(&e.ingestor.db.pool)
+        .await
+        .unwrap();
+    let s = operator::apply(
+        &mut conn,
+        RequestId(2),
+        Action::Retry,
+        &collabd::model::Actor::operator("test"),
+        None,
+        t(7),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.as_str(), "queued");
 }
 
 /// The after-processing ledger: actions are kept per UIDVALIDITY, a failure

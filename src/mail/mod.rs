@@ -78,6 +78,18 @@ impl TrustPolicy {
             .any(|d| domain_within(s.domain(), d))
     }
 
+    /// Whether `s` shares a domain with a forwarder listed by address: a
+    /// colleague of someone allowed to forward, whose forward is worth
+    /// downloading to be refused with a reason, not ignored unread.
+    pub fn forwarder_colleague(&self, s: &Sender) -> bool {
+        self.forwarders.as_ref().is_some_and(|list| {
+            list.iter().any(|rule| {
+                rule.rsplit_once('@')
+                    .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(s.domain()))
+            })
+        })
+    }
+
     pub fn forwarder_allowed(&self, s: &Sender) -> bool {
         match &self.forwarders {
             None => true,
@@ -400,6 +412,7 @@ impl Classifier {
             self.trust.is_leadsie(s)
                 || self.trust.is_shopify(s)
                 || self.trust.forwarder_allowed(s)
+                || self.trust.forwarder_colleague(s)
                 || names_platform(&s.address)
                 || s.name.as_deref().is_some_and(names_platform)
         }) || msg.subject().is_some_and(names_platform)
@@ -451,10 +464,14 @@ impl Classifier {
         if self.candidate(&head) {
             return None;
         }
+        let meta = meta_of(&head);
         Some(Classification::new(
             MessageKind::Ignored,
-            "judged from the headers: not from Leadsie or Shopify, and the sender is not listed in [trust] forwarders (add it there if it forwards Leadsie mail to this mailbox)",
-            meta_of(&head),
+            format!(
+                "judged from the headers: not from Leadsie or Shopify, and the sender {} is not listed in [trust] forwarders (add it there if it forwards Leadsie mail to this mailbox)",
+                meta.from.as_deref().unwrap_or("(none)")
+            ),
+            meta,
         ))
     }
 
@@ -860,6 +877,16 @@ mod tests {
         )));
         assert!(c.is_candidate(&h("From: Shopify <mailer@shopify.com>\n\n")));
         assert!(c.is_candidate(&h("From: Ann <ann@agency.com>\nSubject: Fwd: hello\n\n")));
+        // A colleague of a forwarder listed by address: refused with a reason.
+        let by_address = Classifier::new(
+            TrustPolicy {
+                forwarders: Some(vec!["boss@agency.example".into()]),
+                ..TrustPolicy::default()
+            },
+            OutcomeRules::new(&[]).unwrap(),
+        );
+        assert!(by_address.is_candidate(&h("From: ops@agency.example\nSubject: Fwd: x\n\n")));
+        assert!(!by_address.is_candidate(&h("From: ops@other.example\nSubject: Fwd: x\n\n")));
         assert!(c.is_candidate(&h("From: x@leadsie.com\nResent-From: ann@agency.com\n\n")));
         // Spoofs are downloaded so they can be rejected with a reason.
         assert!(c.is_candidate(&h("From: Leadsie <support@leadsie-mail.example>\n\n")));
