@@ -754,6 +754,28 @@ mod webhook_and_notify {
             mails[0]
         );
         assert!(mails[0].contains("Collaborator code: 0000"), "{}", mails[0]);
+        // What a mail client reads: a Message-ID under the sender's domain,
+        // text/plain that is not base64, lines within RFC 5322's 78, and
+        // each link whole once the transfer encoding is undone.
+        let raw = mails[0].as_bytes();
+        let parsed = mail_parser::MessageParser::default().parse(raw).unwrap();
+        let id = parsed.message_id().unwrap_or_default();
+        assert!(
+            id.starts_with("collabd.") && id.ends_with("@agency.example"),
+            "{id}"
+        );
+        assert!(
+            !mails[0].to_ascii_lowercase().contains("base64"),
+            "{}",
+            mails[0]
+        );
+        assert!(mails[0].lines().all(|l| l.len() <= 78), "{}", mails[0]);
+        let body = parsed.body_text(0).unwrap_or_default();
+        assert!(
+            body.lines().any(|l| l
+                == "https://dev.shopify.com/dashboard/1234567/stores/collaborations/new?store_url=store-0.myshopify.com"),
+            "{body}"
+        );
 
         let detail: String =
             sqlx::query_scalar("select detail from request_events where event = 'filed'")

@@ -192,14 +192,14 @@ impl NotifyFiler {
             body.push_str(&format!("Client email: {}\n", crate::render::line(email)));
         }
         if let Some(url) = &r.leadsie_request_url {
-            body.push_str(&format!("Leadsie request: {}\n", crate::render::line(url)));
+            body.push_str(&format!("Leadsie request:\n{}\n", crate::render::line(url)));
         }
         body.push_str(&format!(
-            "\nRequest access in the Partner Dashboard: {PARTNER_DASHBOARD_URL}\n"
+            "\nRequest access in the Partner Dashboard:\n{PARTNER_DASHBOARD_URL}\n"
         ));
         if let Some(org) = &self.dev_org_id {
             body.push_str(&format!(
-                "or in the Dev Dashboard: https://dev.shopify.com/dashboard/{org}/stores/collaborations/new?store_url={}\n",
+                "or in the Dev Dashboard:\nhttps://dev.shopify.com/dashboard/{org}/stores/collaborations/new?store_url={}\n",
                 r.store_domain
             ));
         }
@@ -286,8 +286,11 @@ impl NotifyFiler {
             }
         }
         if let Some(email) = &self.email {
+            // Spam filters penalise mail without a Message-ID; lettre's
+            // own would name this host, which may not be a real domain.
             let mut builder = lettre::Message::builder()
                 .from(email.from.clone())
+                .message_id(Some(message_id(email.from.email.domain())))
                 .subject(subject.as_ref());
             for to in &email.to {
                 builder = builder.to(to.clone());
@@ -298,7 +301,7 @@ impl NotifyFiler {
                 .map(|m| m.email.to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            match builder.body(body.into_owned()) {
+            match builder.singlepart(plain_text(&body)) {
                 Ok(message) => match email.transport.send(message).await {
                     Ok(_) => delivered.push(format!("email to {to_list}")),
                     Err(e) => failed.push(format!("email to {to_list} failed: {e}")),
@@ -308,4 +311,31 @@ impl NotifyFiler {
         }
         (delivered, failed)
     }
+}
+
+/// A Message-ID unique to this message, under the sender's own domain
+/// (RFC 5322 §3.6.4).
+fn message_id(domain: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let random = (crate::queue::jitter() * (1u64 << 53) as f64) as u64;
+    format!("<collabd.{nanos:x}.{random:x}@{domain}>")
+}
+
+/// The notification as a text/plain part that every client shows as
+/// written: 7-bit when it is ASCII with short lines (the message keeps
+/// each link on a line of its own), else quoted-printable, never base64,
+/// so a long link is wrapped with soft breaks a reader's client removes.
+fn plain_text(body: &str) -> lettre::message::SinglePart {
+    use lettre::message::header::{ContentTransferEncoding, ContentType};
+    use lettre::message::{Body, SinglePart};
+    let body = Body::new_with_encoding(body.to_owned(), ContentTransferEncoding::SevenBit)
+        .unwrap_or_else(|_| {
+            Body::new_with_encoding(body.to_owned(), ContentTransferEncoding::QuotedPrintable)
+                .unwrap_or_else(|raw| Body::new(raw))
+        });
+    SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
 }
