@@ -66,9 +66,9 @@ fn main() {
             )],
         );
         sent += 1;
-        if second > 0 && second % 300 == 0 {
+        if second > 0 && second.is_multiple_of(300) {
             dc.restart();
-        } else if second > 0 && second % 60 == 0 {
+        } else if second > 0 && second.is_multiple_of(60) {
             dc.kick();
         }
         let next = Duration::from_secs(second + 1);
@@ -105,6 +105,6 @@ fn main() {
     println!(
         "growth: first half {:+.2} MB, second half {:+.2} MB (a leak grows in both; a bounded cache levels off)",
         mb(half) - mb(after_first_minute),
-        mb(last) as f64 - mb(half)
+        mb(last) - mb(half)
     );
 }

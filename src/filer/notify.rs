@@ -333,7 +333,7 @@ fn plain_text(body: &str) -> lettre::message::SinglePart {
     let body = Body::new_with_encoding(body.to_owned(), ContentTransferEncoding::SevenBit)
         .unwrap_or_else(|_| {
             Body::new_with_encoding(body.to_owned(), ContentTransferEncoding::QuotedPrintable)
-                .unwrap_or_else(|raw| Body::new(raw))
+                .unwrap_or_else(Body::new)
         });
     SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)

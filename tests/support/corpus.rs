@@ -7,8 +7,8 @@
 /// The `i`th message of a mailbox, and whether it carries a grant.
 pub fn message(i: usize, rng: &mut Rng) -> (Vec<u8>, bool) {
     match i % 20 {
-        0 if i % 60 == 0 => (shopify_outcome(i), false),
-        0 if i % 40 == 0 => (forwarded_grant(i), true),
+        0 if i.is_multiple_of(60) => (shopify_outcome(i), false),
+        0 if i.is_multiple_of(40) => (forwarded_grant(i), true),
         0 => (grant(i), true),
         _ => (ordinary(i, rng), false),
     }
