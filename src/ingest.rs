@@ -183,7 +183,9 @@ impl Ingestor {
             .date
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
             .map(|d| store::timestamp(d.min(now)));
-        let keep_raw = (raw.len() as u64) <= self.max_raw_bytes;
+        // Ordinary mail's bytes stay in the mailbox only: a backfill of a
+        // large mailbox would otherwise copy all of it into the database.
+        let keep_raw = (raw.len() as u64) <= self.max_raw_bytes && !c.unrelated;
         let new = NewMessage {
             sha256: &sha,
             source,

@@ -642,3 +642,29 @@ async fn an_unknown_state_or_actor_in_the_database_is_an_error() {
         "{err:?}"
     );
 }
+
+/// Ordinary mail is recorded (kind, digest, size) but its bytes stay in the
+/// mailbox; Leadsie's and Shopify's are kept for the operator to read.
+#[tokio::test]
+async fn ordinary_mail_is_recorded_without_its_bytes() {
+    let e = env().await;
+    let raw = b"From: News <news@retail-weekly.example>\r\nTo: ops@agency.example\r\nSubject: Weekly digest\r\nMessage-ID: <n1@retail-weekly.example>\r\n\r\nThis week in retail.\r\n";
+    let r = e
+        .ingestor
+        .ingest(raw, &Source::File("news.eml".into()), t(0))
+        .await
+        .unwrap();
+    assert_eq!(r.kind.as_str(), "ignored");
+    e.ingest("leadsie/two-stores.eml", 1).await;
+    let kept: Vec<(String, Option<Vec<u8>>, i64)> =
+        sqlx::query_as("select kind, raw, raw_size from messages order by id")
+            .fetch_all(&e.ingestor.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept[0], ("ignored".into(), None, raw.len() as i64));
+    assert_eq!(kept[1].0, "leadsie_grant");
+    assert_eq!(
+        kept[1].1.as_deref(),
+        Some(&fixture("leadsie/two-stores.eml")[..])
+    );
+}

@@ -173,10 +173,10 @@ impl Watcher {
             if shutdown.is_cancelled() {
                 return Ok((false, last_uid));
             }
-            // One transaction for the batch: each message's rows, its
-            // pending action and the checkpoint at its UID, then the
-            // checkpoint past the non-candidates. A crash loses the whole
-            // batch's work, never part of a message's, and none is skipped.
+            // One transaction for the batch: each message's rows and its
+            // pending action, then the checkpoint past the batch. A crash
+            // loses the whole batch's work, never part of it, and none is
+            // skipped: the checkpoint moves only with the rows.
             let now = chrono::Utc::now();
             let now_s = store::timestamp(now);
             let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -195,7 +195,8 @@ impl Watcher {
                     Stored::Skipped => {}
                 }
             }
-            // Non-candidates up to here need no download, only the checkpoint.
+            // The checkpoint past the batch and the non-candidates among
+            // it, in the transaction that holds the batch's rows.
             let through = heads[end - 1].uid;
             if through > last_uid {
                 store::set_checkpoint(&mut tx, name, uidvalidity, through, &now_s).await?;
@@ -337,8 +338,8 @@ impl Watcher {
     }
 
     /// Stores one candidate as judged (or records why it was not
-    /// downloaded), with its pending after-processing action and the
-    /// checkpoint at its UID, in the batch's transaction.
+    /// downloaded), with its pending after-processing action, in the
+    /// batch's transaction (which moves the checkpoint past the batch).
     async fn store_one(
         &self,
         tx: &mut sqlx::SqliteConnection,
@@ -414,7 +415,6 @@ impl Watcher {
             );
             Stored::Skipped
         };
-        store::set_checkpoint(&mut *tx, name, uidvalidity, h.uid, &now_s).await?;
         Ok(outcome)
     }
 

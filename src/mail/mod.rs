@@ -118,6 +118,10 @@ pub struct Classification {
     /// outcome is not yet believed.
     #[serde(skip)]
     pub dkim: Option<DkimCheck>,
+    /// Ordinary mail: neither from Leadsie or Shopify nor about them. Its
+    /// raw bytes are not kept (the mailbox has them).
+    #[serde(skip)]
+    pub unrelated: bool,
 }
 
 /// The signature that must verify before a message's grant or outcome counts.
@@ -266,7 +270,13 @@ impl Classification {
             reason: Some(reason.into()),
             meta,
             dkim: None,
+            unrelated: false,
         }
+    }
+
+    fn as_unrelated(mut self) -> Self {
+        self.unrelated = true;
+        self
     }
 
     /// Whether the message would move a request if believed.
@@ -465,14 +475,17 @@ impl Classifier {
             return None;
         }
         let meta = meta_of(&head);
-        Some(Classification::new(
-            MessageKind::Ignored,
-            format!(
-                "judged from the headers: not from Leadsie or Shopify, and the sender {} is not listed in [trust] forwarders (add it there if it forwards Leadsie mail to this mailbox)",
-                meta.from.as_deref().unwrap_or("(none)")
-            ),
-            meta,
-        ))
+        Some(
+            Classification::new(
+                MessageKind::Ignored,
+                format!(
+                    "judged from the headers: not from Leadsie or Shopify, and the sender {} is not listed in [trust] forwarders (add it there if it forwards Leadsie mail to this mailbox)",
+                    meta.from.as_deref().unwrap_or("(none)")
+                ),
+                meta,
+            )
+            .as_unrelated(),
+        )
     }
 
     /// Classifies one raw message. Never panics on input: anything that is
@@ -527,7 +540,8 @@ impl Classifier {
             );
         }
         if self.unrelated(&msg) {
-            return Classification::new(MessageKind::Ignored, NOT_FROM_US, meta_of(&msg));
+            return Classification::new(MessageKind::Ignored, NOT_FROM_US, meta_of(&msg))
+                .as_unrelated();
         }
         let unwrapped = forward::unwrap(&msg);
         let mut meta = meta_of(&msg);
@@ -665,6 +679,7 @@ impl Classifier {
                 reason: None,
                 meta,
                 dkim: None,
+                unrelated: false,
             },
             outcome::Reading::Refused(why) => {
                 Classification::new(MessageKind::ShopifyOther, format!("{other}: {why}"), meta)
@@ -736,6 +751,7 @@ impl Classifier {
                 reason: ex.problem.map(|p| format!("Leadsie email: {p}")),
                 meta,
                 dkim: None,
+                unrelated: false,
             };
         }
         if ex.failed_connection && ex.mentions_shopify {
@@ -821,7 +837,7 @@ impl Classifier {
                 meta,
             );
         }
-        Classification::new(MessageKind::Ignored, NOT_FROM_US, meta)
+        Classification::new(MessageKind::Ignored, NOT_FROM_US, meta).as_unrelated()
     }
 }
 
