@@ -156,52 +156,30 @@ impl Watcher {
         };
 
         let mut stored = 0usize;
-        let mut i = 0;
-        while i < heads.len() {
+        // Pipelined: while one batch is judged and stored, the next one's
+        // bodies download. The session and the database connection are
+        // separate resources; after-processing (which needs the session)
+        // waits until both are done and the batch is committed.
+        let (first, mut next_start) = next_batch(&heads, 0);
+        let bodies = self.fetch_bodies(sess, status, &first, false).await?;
+        let mut current = Some((first, next_start, bodies));
+        while let Some((batch, end, bodies)) = current.take() {
             if shutdown.is_cancelled() {
                 return Ok((false, last_uid));
             }
-            let (batch, end) = next_batch(&heads, i);
-            let bodies = self.fetch_bodies(sess, status, &batch).await?;
-            // Judge the whole batch at once, off the runtime (both cores
-            // busy, DKIM's DNS waits overlapping), before taking the lock.
+            let upcoming = (next_start < heads.len()).then(|| next_batch(&heads, next_start));
+            // One deadline covers judging (DKIM may wait on DNS) and the
+            // download beside it; the download only ever extends it.
             status.expect_within(limit + crate::ingest::CLASSIFY_BUDGET * 5);
-            let judged = futures_util::future::join_all(
-                batch.iter().map(|h| self.judge_one(h, bodies.get(&h.uid))),
-            )
-            .await;
-            if shutdown.is_cancelled() {
-                return Ok((false, last_uid));
-            }
-            // One transaction for the batch: each message's rows and its
-            // pending action, then the checkpoint past the batch. A crash
-            // loses the whole batch's work, never part of it, and none is
-            // skipped: the checkpoint moves only with the rows.
-            let now = chrono::Utc::now();
-            let now_s = store::timestamp(now);
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            let mut processed = Vec::new();
-            let mut new_here = 0usize;
-            for (h, body) in batch.iter().zip(&judged) {
-                let outcome = self
-                    .store_one(&mut tx, status, uidvalidity, h, body.as_ref(), now)
-                    .await?;
-                match outcome {
-                    Stored::New => {
-                        new_here += 1;
-                        processed.push(h.uid);
-                    }
-                    Stored::Again => processed.push(h.uid),
-                    Stored::Skipped => {}
+            let store = self.store_batch(conn, status, uidvalidity, &heads, &batch, end, &bodies);
+            let (outcome, fetched) = match &upcoming {
+                Some((next, _)) => {
+                    let (o, f) = tokio::join!(store, self.fetch_bodies(sess, status, next, true));
+                    (o, Some(f))
                 }
-            }
-            // The checkpoint past the batch and the non-candidates among
-            // it, in the transaction that holds the batch's rows.
-            let through = heads[end - 1].uid;
-            if through > last_uid {
-                store::set_checkpoint(&mut tx, name, uidvalidity, through, &now_s).await?;
-            }
-            tx.commit().await?;
+                None => (store.await, None),
+            };
+            let (new_here, processed, through) = outcome?;
             stored += new_here;
             last_uid = last_uid.max(through);
             if !processed.is_empty() {
@@ -209,7 +187,10 @@ impl Watcher {
                 self.after_processing(sess, conn, name, uidvalidity, &processed, has_move)
                     .await?;
             }
-            i = end;
+            if let (Some((next, next_end)), Some(fetched)) = (upcoming, fetched) {
+                current = Some((next, next_end, fetched?));
+                next_start = next_end;
+            }
         }
         debug_assert_eq!(last_uid, newest);
         tracing::debug!(mailbox = name, stored, scanned = heads.len(), "sync done");
@@ -222,6 +203,52 @@ impl Watcher {
             );
         }
         Ok((true, last_uid))
+    }
+
+    /// Judges a batch at once, off the runtime (both cores busy, DKIM's
+    /// DNS waits overlapping), then stores it in one transaction: each
+    /// message's rows and its pending action, then the checkpoint past the
+    /// batch and the non-candidates among it. A crash loses the whole
+    /// batch's work, never part of it, and none is skipped: the checkpoint
+    /// moves only with the rows. Returns how many were new, the UIDs due
+    /// for after-processing and the checkpoint.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_batch(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        status: &FolderStatus,
+        uidvalidity: u32,
+        heads: &[Head],
+        batch: &[&Head],
+        end: usize,
+        bodies: &HashMap<u32, Fetch>,
+    ) -> Result<(usize, Vec<u32>, u32)> {
+        let judged = futures_util::future::join_all(
+            batch.iter().map(|h| self.judge_one(h, bodies.get(&h.uid))),
+        )
+        .await;
+        let now = chrono::Utc::now();
+        let now_s = store::timestamp(now);
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut processed = Vec::new();
+        let mut new_here = 0usize;
+        for (h, body) in batch.iter().zip(&judged) {
+            match self
+                .store_one(&mut tx, status, uidvalidity, h, body.as_ref(), now)
+                .await?
+            {
+                Stored::New => {
+                    new_here += 1;
+                    processed.push(h.uid);
+                }
+                Stored::Again => processed.push(h.uid),
+                Stored::Skipped => {}
+            }
+        }
+        let through = heads[end - 1].uid;
+        store::set_checkpoint(&mut tx, &status.name, uidvalidity, through, &now_s).await?;
+        tx.commit().await?;
+        Ok((new_here, processed, through))
     }
 
     /// The header pass over `range`: the few fields that decide candidacy,
@@ -285,14 +312,24 @@ impl Watcher {
     }
 
     /// Full bodies (`BODY.PEEK[]`, so nothing is marked read) of the batch's
-    /// messages within `imap.max_message_bytes`, by UID.
+    /// messages within `imap.max_message_bytes`, by UID. `beside`: while the
+    /// previous batch is stored, so its deadline is only ever extended.
     async fn fetch_bodies(
         &self,
         sess: &mut ImapSession,
         status: &FolderStatus,
         batch: &[&Head],
+        beside: bool,
     ) -> Result<HashMap<u32, Fetch>> {
         let limit = self.settings.command_timeout;
+        // Beside the judging of the batch before, whose deadline is longer.
+        let expect = |d| {
+            if beside {
+                status.extend_within(d)
+            } else {
+                status.expect_within(d)
+            }
+        };
         let wanted: Vec<u32> = batch
             .iter()
             .filter(|h| h.size <= self.settings.max_message_bytes)
@@ -300,7 +337,7 @@ impl Watcher {
             .collect();
         let mut bodies: HashMap<u32, Fetch> = HashMap::new();
         if !wanted.is_empty() {
-            status.expect_within(limit);
+            expect(limit);
             let mut stream = within(
                 limit,
                 "UID FETCH (bodies)",
@@ -308,7 +345,7 @@ impl Watcher {
             )
             .await?;
             loop {
-                status.expect_within(limit);
+                expect(limit);
                 let Some(f) = within(limit, "UID FETCH (bodies)", stream.try_next()).await? else {
                     break;
                 };

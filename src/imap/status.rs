@@ -55,6 +55,13 @@ impl FolderStatus {
             .store(clock_ms() + d.as_millis() as i64 + 5_000, Ordering::Relaxed);
     }
 
+    /// As [`FolderStatus::expect_within`], but never brings the deadline
+    /// closer: for a step that runs beside another with a longer one.
+    pub(super) fn extend_within(&self, d: Duration) {
+        self.deadline_ms
+            .fetch_max(clock_ms() + d.as_millis() as i64 + 5_000, Ordering::Relaxed);
+    }
+
     /// False when the task has gone past its own deadline: it is stuck, and
     /// the watchdog must stop vouching for the daemon.
     pub fn making_progress(&self) -> bool {
