@@ -73,3 +73,13 @@ select
     (select e.event || coalesce(': ' || e.detail, '')
        from request_events e where e.request_id = r.id order by e.id desc limit 1) as last_event
 from access_requests r;
+
+-- Requests the log filer handled before this state existed were recorded
+-- as notified, though it told nobody: they are logged, so that nobody is
+-- reminded of them and they do not expire.
+update access_requests set state = 'logged'
+ where state = 'notified'
+   and exists (select 1 from request_events e
+                where e.request_id = access_requests.id
+                  and e.event = 'filed'
+                  and e.detail like 'log filer (dry run)%');

@@ -128,12 +128,20 @@ pub struct Who {
     note: Option<String>,
 }
 
+/// The states an operator may mark a request as.
+const MARKS: [RequestState; 2] = [RequestState::Requested, RequestState::Granted];
+
 fn parse_mark(s: &str) -> Result<RequestState, String> {
-    match s {
-        "requested" => Ok(RequestState::Requested),
-        "granted" => Ok(RequestState::Granted),
-        _ => Err(format!("`{s}`: mark takes `requested` or `granted`")),
-    }
+    s.parse::<RequestState>()
+        .ok()
+        .filter(|state| MARKS.contains(state))
+        .ok_or_else(|| {
+            format!(
+                "`{s}`: mark takes `{}` or `{}`",
+                MARKS[0].as_str(),
+                MARKS[1].as_str()
+            )
+        })
 }
 
 fn parse_state(s: &str) -> Result<RequestState, String> {

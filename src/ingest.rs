@@ -183,9 +183,11 @@ impl Ingestor {
             .date
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
             .map(|d| store::timestamp(d.min(now)));
-        // Ordinary mail's bytes stay in the mailbox only: a backfill of a
-        // large mailbox would otherwise copy all of it into the database.
-        let keep_raw = (raw.len() as u64) <= self.max_raw_bytes && !c.unrelated;
+        // Ordinary mail read from a mailbox keeps its bytes there: a
+        // backfill would otherwise copy the whole mailbox into the
+        // database. Mail handed over by a file or a pipe has no other copy.
+        let elsewhere = c.unrelated && matches!(source, Source::Imap { .. });
+        let keep_raw = (raw.len() as u64) <= self.max_raw_bytes && !elsewhere;
         let new = NewMessage {
             sha256: &sha,
             source,

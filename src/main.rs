@@ -15,6 +15,8 @@ async fn main() -> ExitCode {
     let shutdown = CancellationToken::new();
     if let Command::Run = cli.command {
         stop_on_signal(shutdown.clone());
+    } else {
+        end_on_closed_pipe();
     }
     match collabd::cli::run(cli, shutdown).await {
         Ok(code) => code,
@@ -49,6 +51,24 @@ fn stop_on_signal(shutdown: CancellationToken) {
         }
         shutdown.cancel();
     });
+}
+
+/// One-shot commands end quietly when their reader goes away, as Unix
+/// tools do (`collabd ingest *.eml | head`): SIGPIPE back to its default
+/// action. Rust ignores it, which turns a write to a closed pipe into a
+/// panic in `println!`. `run` keeps ignoring it. Sockets are unaffected:
+/// they are written with MSG_NOSIGNAL.
+fn end_on_closed_pipe() {
+    unsafe extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: restores a signal's default action before any other thread
+    // writes to a pipe; no handler runs.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
 }
 
 /// Whether writing to stdout failed because its reader has gone.

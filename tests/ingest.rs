@@ -668,3 +668,70 @@ async fn ordinary_mail_is_recorded_without_its_bytes() {
         Some(&fixture("leadsie/two-stores.eml")[..])
     );
 }
+
+/// A database from before the `logged` state: the rebuild keeps every
+/// request and event, and a dry run's request recorded as `notified` becomes
+/// `logged`, while one a person was told of stays `notified`.
+#[tokio::test]
+async fn upgrading_relabels_dry_runs_and_keeps_everything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut old = sqlx::migrate!("./migrations");
+        old.migrations = old
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        old.run(&pool).await.unwrap();
+        for (id, detail) in [
+            (
+                1,
+                "log filer (dry run): request access to a.myshopify.com with code 1234",
+            ),
+            (
+                2,
+                "notified email to ops@agency.example (store b.myshopify.com, code **34)",
+            ),
+        ] {
+            sqlx::query(
+                "insert into access_requests (id, store_domain, collaborator_code, state, received_at, created_at, updated_at, filed_at)
+                 values (?, ?, '1234', 'notified', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')",
+            )
+            .bind(id)
+            .bind(format!("s{id}.myshopify.com"))
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "insert into request_events (request_id, at, actor, event, from_state, to_state, detail)
+                 values (?, '2026-11-01T00:00:00Z', 'worker', 'filed', 'filing', 'notified', ?)",
+            )
+            .bind(id)
+            .bind(detail)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    }
+    let db = Db::open(&path).await.unwrap();
+    let states: Vec<(i64, String)> =
+        sqlx::query_as("select id, state from access_requests order by id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(states, vec![(1, "logged".into()), (2, "notified".into())]);
+    let events: i64 = sqlx::query_scalar("select count(*) from request_events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 2);
+}

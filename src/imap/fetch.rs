@@ -182,13 +182,16 @@ impl Watcher {
             let (new_here, processed, through) = outcome?;
             stored += new_here;
             last_uid = last_uid.max(through);
+            // A download that failed beside the commit leaves the session
+            // out of step: no after-processing on it, reconnect instead.
+            let fetched = fetched.transpose()?;
             if !processed.is_empty() {
                 status.expect_within(limit * AFTER_PROCESSING_STEPS);
                 self.after_processing(sess, conn, name, uidvalidity, &processed, has_move)
                     .await?;
             }
             if let (Some((next, next_end)), Some(fetched)) = (upcoming, fetched) {
-                current = Some((next, next_end, fetched?));
+                current = Some((next, next_end, fetched));
                 next_start = next_end;
             }
         }

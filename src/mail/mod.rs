@@ -435,8 +435,11 @@ impl Classifier {
     /// a message (most of a mailbox) is ignored without the line-by-line
     /// reading a forward needs. The search is over decoded parts, HTML
     /// before its entities are decoded, in the casings mail uses
-    /// ([`text::Words`]): a word hidden in entities or odd casing makes a
-    /// message be ignored rather than acted on, never the reverse.
+    /// ([`text::Words`]). A grant always names its `*.myshopify.com` store,
+    /// which any ordinary casing spells with "shopify", "Shopify" or
+    /// "SHOPIFY"; what the search cannot see (a word hidden in entities or
+    /// odd casing) is ignored, never acted on, so a spoof so written is
+    /// ignored rather than rejected with a reason.
     fn unrelated(&self, msg: &mail_parser::Message<'_>) -> bool {
         let mut texts = Vec::with_capacity(msg.parts.len());
         for part in &msg.parts {
