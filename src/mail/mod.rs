@@ -274,7 +274,7 @@ impl Classification {
         }
     }
 
-    fn as_unrelated(mut self) -> Self {
+    fn into_unrelated(mut self) -> Self {
         self.unrelated = true;
         self
     }
@@ -487,7 +487,7 @@ impl Classifier {
                 ),
                 meta,
             )
-            .as_unrelated(),
+            .into_unrelated(),
         )
     }
 
@@ -544,7 +544,7 @@ impl Classifier {
         }
         if self.unrelated(&msg) {
             return Classification::new(MessageKind::Ignored, NOT_FROM_US, meta_of(&msg))
-                .as_unrelated();
+                .into_unrelated();
         }
         let unwrapped = forward::unwrap(&msg);
         let mut meta = meta_of(&msg);
@@ -840,7 +840,7 @@ impl Classifier {
                 meta,
             );
         }
-        Classification::new(MessageKind::Ignored, NOT_FROM_US, meta).as_unrelated()
+        Classification::new(MessageKind::Ignored, NOT_FROM_US, meta).into_unrelated()
     }
 }
 
