@@ -643,19 +643,27 @@ async fn an_unknown_state_or_actor_in_the_database_is_an_error() {
     );
 }
 
-/// Ordinary mail is recorded (kind, digest, size) but its bytes stay in the
-/// mailbox; Leadsie's and Shopify's are kept for the operator to read.
+/// Ordinary mail read from a mailbox is recorded (kind, digest, size) but
+/// its bytes stay in the mailbox; Leadsie's and Shopify's are kept for the
+/// operator to read, and so is mail handed over by a file or a pipe, which
+/// has no other copy.
 #[tokio::test]
 async fn ordinary_mail_is_recorded_without_its_bytes() {
     let e = env().await;
     let raw = b"From: News <news@retail-weekly.example>\r\nTo: ops@agency.example\r\nSubject: Weekly digest\r\nMessage-ID: <n1@retail-weekly.example>\r\n\r\nThis week in retail.\r\n";
-    let r = e
-        .ingestor
-        .ingest(raw, &Source::File("news.eml".into()), t(0))
-        .await
-        .unwrap();
+    let imap = Source::Imap {
+        mailbox: "ops/INBOX".into(),
+        uidvalidity: 1,
+        uid: 7,
+    };
+    let r = e.ingestor.ingest(raw, &imap, t(0)).await.unwrap();
     assert_eq!(r.kind.as_str(), "ignored");
     e.ingest("leadsie/two-stores.eml", 1).await;
+    let piped = [&raw[..], b"P.S.\r\n"].concat();
+    e.ingestor
+        .ingest(&piped, &Source::Stdin, t(2))
+        .await
+        .unwrap();
     let kept: Vec<(String, Option<Vec<u8>>, i64)> =
         sqlx::query_as("select kind, raw, raw_size from messages order by id")
             .fetch_all(&e.ingestor.db.pool)
@@ -667,6 +675,8 @@ async fn ordinary_mail_is_recorded_without_its_bytes() {
         kept[1].1.as_deref(),
         Some(&fixture("leadsie/two-stores.eml")[..])
     );
+    assert_eq!(kept[2].0, "ignored");
+    assert_eq!(kept[2].1.as_deref(), Some(&piped[..]));
 }
 
 /// A database from before the `logged` state: the rebuild keeps every
