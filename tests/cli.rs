@@ -686,40 +686,40 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         fixture("leadsie/two-stores.eml").to_str().unwrap(),
     ]);
     assert!(ingest.status.success(), "{}", text(&ingest.stderr));
-    // `collabd status | head -0`: the reading end is closed before a byte is written.
+    // `collabd status | head -0`, and a command that prints with println!,
+    // file by file: each ends as SIGPIPE ends a Unix tool, saying nothing.
+    let parse = fixture("leadsie/two-stores.eml");
+    for args in [
+        vec!["status", "--db", db.to_str().unwrap()],
+        vec!["parse", parse.to_str().unwrap()],
+    ] {
+        let out = into_closed_pipe(&args);
+        assert_eq!(
+            text(&out.stderr),
+            "",
+            "{args:?} said something about the pipe"
+        );
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            out.status.signal() == Some(13) || out.status.code() == Some(141),
+            "{args:?}: {:?}",
+            out.status
+        );
+    }
+}
+
+/// Runs collabd with stdout a pipe whose reading end is closed before a
+/// byte is written.
+fn into_closed_pipe(args: &[&str]) -> Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .args(["status", "--db", db.to_str().unwrap()])
-        .env_remove("COLLABD_CONFIG")
-        .env_remove("COLLABD_DB")
-        .stdout(writer)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert_eq!(text(&out.stderr), "", "nothing said about the pipe");
-    use std::os::unix::process::ExitStatusExt;
-    assert!(
-        out.status.signal() == Some(13) || out.status.code() == Some(141),
-        "ended as SIGPIPE ends a Unix tool: {:?}",
-        out.status
-    );
-    // The same for a command that prints with println!, file by file.
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+    Command::new(env!("CARGO_BIN_EXE_collabd"))
         .env("COLLABD__TRUST__REQUIRE", "none")
-        .args(["parse", fixture("leadsie/two-stores.eml").to_str().unwrap()])
+        .args(args)
         .env_remove("COLLABD_CONFIG")
         .env_remove("COLLABD_DB")
         .stdout(writer)
         .stderr(Stdio::piped())
         .output()
-        .unwrap();
-    assert_eq!(text(&out.stderr), "", "no panic message");
-    assert!(
-        out.status.signal() == Some(13) || out.status.code() == Some(141),
-        "{:?}",
-        out.status
-    );
+        .unwrap()
 }
