@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use serde::Serialize;
 
-use super::text::{contains_ic, unquote};
+use super::text::{contains_ic, find_ic, unquote};
 
 use crate::model::{CollaboratorCode, StoreDomain};
 
@@ -231,8 +231,54 @@ impl<'a> Lines<'a> {
 /// work a hostile email can cause (the grants it may queue are fewer still).
 pub const MAX_STORES: usize = 50;
 
+/// Shopify's "collaborator (request) code" as its admin, and Leadsie's
+/// emails in the same language, write it in German, French, Spanish,
+/// Italian, Portuguese and Dutch; lower case, longest first. Each is read
+/// as the English label, so every rule about the label holds for them.
+const LOCALISED_CODE_LABELS: &[&str] = &[
+    "código de solicitação de colaborador",
+    "código de solicitud de colaborador",
+    "code de demande de collaborateur",
+    "codice di richiesta collaboratore",
+    "code voor medewerkersverzoeken",
+    "code für mitarbeiteranfragen",
+    "código de colaborador",
+    "código do colaborador",
+    "code de collaborateur",
+    "codice collaboratore",
+    "code collaborateur",
+    "mitarbeiteranfrage-code",
+    "mitarbeiter-code",
+    "mitarbeitercode",
+    "medewerkerscode",
+];
+
+/// `text` with each localised collaborator-code label written as the
+/// English one ("Collaborator code"); borrowed when there is none.
+fn english_code_labels(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out: Option<String> = None;
+    for label in LOCALISED_CODE_LABELS {
+        let current = out.as_deref().unwrap_or(text);
+        if find_ic(current, label).is_none() {
+            continue;
+        }
+        let mut next = String::with_capacity(current.len());
+        let mut rest = current;
+        while let Some(at) = find_ic(rest, label) {
+            next.push_str(&rest[..at]);
+            next.push_str("Collaborator code");
+            rest = &rest[at + label.len()..];
+        }
+        next.push_str(rest);
+        out = Some(next);
+    }
+    out.map_or(std::borrow::Cow::Borrowed(text), std::borrow::Cow::Owned)
+}
+
 /// Extracts grants from a Leadsie email's subject and body text.
 pub fn extract(subject: &str, text: &str) -> Extraction {
+    let text = english_code_labels(text);
+    let text = text.as_ref();
     let lower_text = text.to_ascii_lowercase();
     let mut out = Extraction {
         mentions_shopify: SHOPIFY.find(lower_text.as_bytes()).is_some()
@@ -1033,5 +1079,39 @@ pub fn strip_reply_prefixes(mut s: &str) -> &str {
             Some(n) => s = &t[n..],
             None => return t,
         }
+    }
+}
+
+#[cfg(test)]
+mod localised_tests {
+    use super::*;
+
+    #[test]
+    fn localised_code_labels_read_as_the_english_one() {
+        for (line, code) in [
+            ("Mitarbeitercode: 0105", "0105"),
+            ("Code für Mitarbeiteranfragen: 0473", "0473"),
+            ("Code de demande de collaborateur : 2211", "2211"),
+            ("Código de colaborador: 9001", "9001"),
+            ("Codice collaboratore: 0042", "0042"),
+            ("Código de solicitação de colaborador: 7310", "7310"),
+            ("Medewerkerscode: 5555", "5555"),
+        ] {
+            let text = format!("Shopify\nShop: https://Acme-Co.MyShopify.com\n{line}\n");
+            let ex = extract("", &text);
+            assert_eq!(ex.grants.len(), 1, "{line}: {ex:?}");
+            assert_eq!(ex.grants[0].code.expose(), code, "{line}");
+            assert_eq!(ex.grants[0].store.as_str(), "acme-co.myshopify.com");
+        }
+        // A number beside an unrelated word is still not a code.
+        let ex = extract(
+            "",
+            "Shopify\nShop: acme-co.myshopify.com\nMitarbeiter: 12\nPLZ 1234\n",
+        );
+        assert!(ex.grants.is_empty(), "{ex:?}");
+        assert!(matches!(
+            english_code_labels("no label here"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }
