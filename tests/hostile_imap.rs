@@ -32,6 +32,8 @@ struct Script {
     fetch_as: Option<(u32, u32)>,
     /// Close the connection once the client is in IDLE, so it reconnects.
     hang_up_in_idle: bool,
+    /// The body FETCH answers for this UID without its body.
+    withhold_body: Option<u32>,
 }
 
 impl Script {
@@ -43,6 +45,7 @@ impl Script {
             search: "",
             fetch_as: None,
             hang_up_in_idle: false,
+            withhold_body: None,
         }
     }
 }
@@ -198,6 +201,8 @@ fn fetch_answer(seq: usize, uid: u32, msg: &[u8], headers: bool, s: &Script) -> 
             .bytes(),
         );
         a.extend(&msg[..end]);
+    } else if s.withhold_body == Some(uid) {
+        a.extend(format!("* {seq} FETCH (UID {uid} FLAGS (\\Seen)").bytes());
     } else {
         a.extend(format!("* {seq} FETCH (UID {uid} BODY[] {{{}}}\r\n", msg.len()).bytes());
         a.extend(msg);
@@ -382,4 +387,40 @@ fn a_uidnext_below_the_checkpoint_on_reconnect_is_refused_and_the_checkpoint_sta
         ],
     );
     assert_eq!(last_uid(&d), 3);
+}
+
+#[test]
+fn a_body_withheld_for_a_message_that_still_exists_is_not_skipped() {
+    refused_from_the_start(
+        Script {
+            withhold_body: Some(2),
+            search: "2",
+            ..two_messages()
+        },
+        "",
+        &[
+            "without the body of UID 2, which UID SEARCH says still exists",
+            "not moving the checkpoint",
+        ],
+    );
+}
+
+#[test]
+fn a_message_expunged_before_its_body_was_fetched_is_skipped() {
+    let server = Scripted::start(|_| Script {
+        withhold_body: Some(2),
+        ..two_messages()
+    });
+    let mut d = server.daemon("");
+    d.start();
+    watching_the_checkpoint(&d, "the checkpoint past the vanished message", || {
+        last_uid(&d) == 2
+    });
+    assert_eq!(d.requests(), 0);
+    assert!(
+        sql(&d.db, "select coalesce(last_error, '') from mailbox_state").is_empty(),
+        "{}",
+        d.log()
+    );
+    assert!(d.alive(), "{}", d.log());
 }

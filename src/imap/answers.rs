@@ -19,6 +19,10 @@ pub enum BadAnswer {
     )]
     UidZero { folder: String, command: String },
     #[error(
+        "the server answered UID FETCH BODY[] in `{folder}` without the body of UID {uid}, which UID SEARCH says still exists; not moving the checkpoint, so it is not skipped. Retrying with backoff; if it persists, the IMAP server is at fault"
+    )]
+    BodyWithheld { folder: String, uid: u32 },
+    #[error(
         "the server answered SELECT of `{folder}` with UIDNEXT 0, which is invalid (RFC 3501 §2.3.1.1); not moving the checkpoint. Retrying with backoff; if it persists, the IMAP server is at fault"
     )]
     UidNextZero { folder: String },

@@ -356,6 +356,8 @@ impl Watcher {
                     bodies.insert(uid, f);
                 }
             }
+            drop(stream);
+            self.check_missing(sess, status, &wanted, &bodies).await?;
         }
         tracing::debug!(
             mailbox = status.name.as_str(),
@@ -363,6 +365,44 @@ impl Watcher {
             "bodies fetched"
         );
         Ok(bodies)
+    }
+
+    /// A candidate the body FETCH did not answer for is skipped only if it
+    /// is gone (expunged between the two fetches): a server that withholds
+    /// the body of a message that still exists ends the session, so the
+    /// checkpoint does not move past it and it is read on a later try.
+    async fn check_missing(
+        &self,
+        sess: &mut ImapSession,
+        status: &FolderStatus,
+        wanted: &[u32],
+        bodies: &HashMap<u32, Fetch>,
+    ) -> Result<()> {
+        let missing: Vec<u32> = wanted
+            .iter()
+            .copied()
+            .filter(|uid| !bodies.get(uid).is_some_and(|f| f.body().is_some()))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let limit = self.settings.command_timeout;
+        status.extend_within(limit);
+        let query = format!("UID {}", uid_set(&missing));
+        let still = within(limit, "UID SEARCH", sess.uid_search(&query)).await?;
+        if let Some(&uid) = missing.iter().find(|uid| still.contains(uid)) {
+            return Err(answers::BadAnswer::BodyWithheld {
+                folder: status.folder.clone(),
+                uid,
+            }
+            .into());
+        }
+        tracing::info!(
+            mailbox = status.name.as_str(),
+            uids = %uid_set(&missing),
+            "messages expunged before their bodies were downloaded; skipped"
+        );
+        Ok(())
     }
 
     /// Judges one downloaded candidate: its bytes, the verdict, and when
