@@ -381,7 +381,7 @@ impl Watcher {
         let missing: Vec<u32> = wanted
             .iter()
             .copied()
-            .filter(|uid| !bodies.get(uid).is_some_and(|f| f.body().is_some()))
+            .filter(|uid| bodies.get(uid).is_none_or(|f| f.body().is_none()))
             .collect();
         if missing.is_empty() {
             return Ok(());
