@@ -20,9 +20,6 @@ async fn main() -> ExitCode {
     }
     match collabd::cli::run(cli, shutdown).await {
         Ok(code) => code,
-        // `collabd status | head`: the reader has all it wanted. End
-        // quietly, as Unix tools do, with the status a SIGPIPE would give.
-        Err(e) if closed_pipe(&e) => ExitCode::from(141),
         Err(e) => {
             // An error can quote a request's text, which came from mail.
             eprintln!("collabd: {}", collabd::render::line(&format!("{e:#}")));
@@ -69,14 +66,6 @@ fn end_on_closed_pipe() {
     unsafe {
         signal(SIGPIPE, SIG_DFL);
     }
-}
-
-/// Whether writing to stdout failed because its reader has gone.
-fn closed_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 /// The level comes from `RUST_LOG`, else `[log] level` in the config file,

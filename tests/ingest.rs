@@ -476,7 +476,7 @@ async fn a_full_disk_is_reported_plainly_and_loses_nothing() {
 /// without a state change.
 #[tokio::test]
 async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
-    use collabd::model::RequestId;
+    use collabd::model::{RequestId, RequestState};
     use collabd::operator::{self, Action};
     let e = env().await;
     e.ingest("leadsie/two-stores.eml", 0).await;
@@ -491,27 +491,21 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
         .await
         .unwrap();
     let mut conn = e.ingestor.db.pool.acquire().await.unwrap();
-    let s = operator::apply(
-        &mut conn,
-        RequestId(1),
-        Action::Retry,
-        &collabd::model::Actor::operator("test"),
-        None,
-        t(5),
-    )
-    .await
-    .unwrap();
+    async fn retry(conn: &mut sqlx::SqliteConnection, id: i64, minute: i64) -> RequestState {
+        operator::apply(
+            conn,
+            RequestId(id),
+            Action::Retry,
+            &collabd::model::Actor::operator("test"),
+            None,
+            t(minute),
+        )
+        .await
+        .unwrap()
+    }
+    let s = retry(&mut conn, 1, 5).await;
     assert_eq!(s.as_str(), "queued");
-    let s = operator::apply(
-        &mut conn,
-        RequestId(2),
-        Action::Retry,
-        &collabd::model::Actor::operator("test"),
-        None,
-        t(6),
-    )
-    .await
-    .unwrap();
+    let s = retry(&mut conn, 2, 6).await;
     assert_eq!(s.as_str(), "queued");
     let due: Vec<String> =
         sqlx::query_scalar("select next_attempt_at from access_requests order by id")
@@ -529,16 +523,7 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
         .execute(&e.ingestor.db.pool)
         .await
         .unwrap();
-    let s = operator::apply(
-        &mut conn,
-        RequestId(2),
-        Action::Retry,
-        &collabd::model::Actor::operator("test"),
-        None,
-        t(7),
-    )
-    .await
-    .unwrap();
+    let s = retry(&mut conn, 2, 7).await;
     assert_eq!(s.as_str(), "queued");
 }
 

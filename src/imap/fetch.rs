@@ -95,7 +95,7 @@ impl Watcher {
 
     /// Everything above `last_uid`, in windows of UIDs so that a mailbox of
     /// any size costs the same memory: headers for all, bodies for
-    /// candidates, each stored with its checkpoint in one transaction. `upto`
+    /// candidates, a batch stored with the checkpoint in one transaction. `upto`
     /// is the newest UID when known (after a SELECT); else one `n:*` pass.
     async fn fetch_new(
         &self,
