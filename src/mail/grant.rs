@@ -580,6 +580,21 @@ fn read_tables(lower: &[&str]) -> Tables {
         let code_col = head
             .iter()
             .position(|c| *c == "code" || (c.contains("collaborator") && c.contains("code")));
+        // A store column under a label in no list ("Boutique", "Tienda"):
+        // the one column whose first row holds a store's own domain, beside
+        // a column labelled as the collaborator code.
+        let store_col = store_col.or_else(|| {
+            let cc = code_col.filter(|&cc| head[cc].contains("collaborator"))?;
+            let first = cells(lower.get(i + 1)?);
+            if first.len() != head.len() {
+                return None;
+            }
+            let mut stores = first.iter().enumerate().filter(|&(k, c)| {
+                k != cc && (c.contains(".myshopify.com") || c.contains("admin.shopify.com/store/"))
+            });
+            let (k, _) = stores.next()?;
+            stores.next().is_none().then_some(k)
+        });
         let (Some(sc), Some(cc)) = (store_col, code_col) else {
             i += 1;
             continue;
@@ -1103,6 +1118,13 @@ mod localised_tests {
             assert_eq!(ex.grants[0].code.expose(), code, "{line}");
             assert_eq!(ex.grants[0].store.as_str(), "acme-co.myshopify.com");
         }
+        // A table whose store column has a label in no list.
+        let ex = extract(
+            "",
+            "Shopify\nBoutique | Code de demande de collaborateur\nbistro-lumiere.myshopify.com | 2211\n",
+        );
+        assert_eq!(ex.grants.len(), 1, "{ex:?}");
+        assert_eq!(ex.grants[0].code.expose(), "2211");
         // A number beside an unrelated word is still not a code.
         let ex = extract(
             "",
