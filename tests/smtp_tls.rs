@@ -55,8 +55,20 @@ fn notify_line(out: &str) -> &str {
         .unwrap_or_else(|| panic!("{out}"))
 }
 
+/// The SMTP servers of these tests start one at a time: two started at
+/// once could be handed the same free port, and a client would then meet
+/// the other test's certificate.
+static ONE_SERVER_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_server_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_SERVER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn a_self_signed_relay_is_refused_with_the_pin_to_copy_and_delivers_by_that_pin() {
+    let _one = one_server_at_a_time();
     let mut pin = String::new();
     let server = Smtp::start_with_certs(|dir| pin = self_signed::make(dir));
     let cert = server.dir.path().join("server.pem");
@@ -109,6 +121,7 @@ fn a_self_signed_relay_is_refused_with_the_pin_to_copy_and_delivers_by_that_pin(
 
 #[test]
 fn a_relay_pin_that_does_not_match_is_refused_before_the_password_is_sent() {
+    let _one = one_server_at_a_time();
     let mut presented = String::new();
     let server = Smtp::start_with_certs(|dir| presented = self_signed::make(dir));
     let expected = format!("sha256:{}", "cd".repeat(32));
@@ -133,6 +146,7 @@ fn a_relay_pin_that_does_not_match_is_refused_before_the_password_is_sent() {
 
 #[test]
 fn a_relay_pin_is_validated_with_the_rest_of_the_config() {
+    let _one = one_server_at_a_time();
     let server = Smtp::start();
     for (extra, says) in [
         ("smtp_tls_pin = \"sha256:0123\"", "not a SHA-256 digest"),
