@@ -81,6 +81,27 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
             ),
         );
     }
+    match (&settings.leadsie, &settings.http) {
+        (Some(l), Some(http)) => {
+            let token = l.token.expose_str();
+            let hint: String = token.chars().take(4).collect();
+            r.line(
+                true,
+                "leadsie",
+                format!(
+                    "the webhook is on: POST http://{}/leadsie/{hint}… (the token's first 4 of {} characters; paste https://<your proxy>/leadsie/<token> into Leadsie → Settings → Webhooks & API); at most {} deliveries a minute per address",
+                    http.listen,
+                    token.chars().count(),
+                    l.rate_per_minute
+                ),
+            );
+        }
+        _ => r.line(
+            true,
+            "leadsie",
+            "the webhook is off ([leadsie] webhook = true serves it on the [http] listener)",
+        ),
+    }
     if r.failed {
         println!("some checks failed; fix them and run `collabd check-config` again");
         ExitCode::from(1)

@@ -57,6 +57,10 @@ pub enum Command {
     },
     /// Store emails and apply them, as the daemon would. `-` reads one email from stdin.
     Ingest {
+        /// The files are saved Leadsie webhook payloads (JSON), read as
+        /// `POST /leadsie/{token}` reads them: for replays and tests.
+        #[arg(long)]
+        webhook: bool,
         #[arg(required = true, value_name = "FILE|-")]
         files: Vec<String>,
     },
@@ -188,7 +192,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
     let settings = loaded?;
     match cli.command {
         Command::Parse { files } => parse(&settings, &files).await,
-        Command::Ingest { files } => ingest(&settings, &files).await,
+        Command::Ingest { webhook, files } => ingest(&settings, &files, webhook).await,
         Command::Status { state, json } => {
             let db = open_existing(&settings.database_path).await?;
             render::report::print_status(&db, state, json, &mut std::io::stdout().lock()).await?;
@@ -287,7 +291,7 @@ async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
     })
 }
 
-async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
+async fn ingest(settings: &Settings, files: &[String], webhook: bool) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
     purge_raw(&db, settings).await?;
     let ingestor = settings.ingestor(db)?;
@@ -297,6 +301,7 @@ async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
         let (raw, source) = if file == "-" {
             let mut buf = Vec::new();
             match std::io::stdin().lock().read_to_end(&mut buf) {
+                Ok(_) if webhook => (buf, Source::Webhook("standard input".into())),
                 Ok(_) => (buf, Source::Stdin),
                 Err(e) => {
                     failed = true;
@@ -306,6 +311,7 @@ async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
             }
         } else {
             match std::fs::read(file) {
+                Ok(raw) if webhook => (raw, Source::Webhook(format!("file {file}"))),
                 Ok(raw) => (raw, Source::File(file.clone())),
                 Err(e) => {
                     failed = true;
@@ -314,11 +320,26 @@ async fn ingest(settings: &Settings, files: &[String]) -> Result<ExitCode> {
                 }
             }
         };
-        match ingestor
-            .ingest_on(&mut conn, &raw, &source, chrono::Utc::now())
-            .await
-        {
-            Ok(report) => println!("{}", render::line(&render::report::describe(file, &report))),
+        let now = chrono::Utc::now();
+        let stored = if webhook {
+            ingestor.ingest_webhook(&raw, &source, now).await
+        } else {
+            ingestor
+                .ingest_on(&mut conn, &raw, &source, now)
+                .await
+                .map(|r| (r, None))
+        };
+        match stored {
+            Ok((report, refused)) => {
+                println!("{}", render::line(&render::report::describe(file, &report)));
+                if let Some(why) = refused {
+                    failed = true;
+                    eprintln!(
+                        "collabd: {file} is not a Leadsie webhook payload ({why}); it is stored as rejected message #{}",
+                        report.message
+                    );
+                }
+            }
             Err(e) => {
                 failed = true;
                 eprintln!(

@@ -63,6 +63,10 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
         let health = crate::http::Health {
             db: db.clone(),
             watcher: watcher.clone(),
+            leadsie: settings
+                .leadsie
+                .as_ref()
+                .map(|l| Arc::new(crate::leadsie::endpoint::Webhook::new(l, ingestor.clone()))),
         };
         // Without the endpoint collabd still does its job: say so, go on.
         if let Err(e) = crate::http::serve(http, health, shutdown.clone()).await {

@@ -44,6 +44,8 @@ const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(60);
 pub struct Health {
     pub db: Db,
     pub watcher: Option<Arc<Watcher>>,
+    /// Leadsie's webhook, when `[leadsie] webhook = true`.
+    pub leadsie: Option<Arc<crate::leadsie::endpoint::Webhook>>,
 }
 
 /// Binds now (so a bad address is reported at start) and serves until
@@ -74,7 +76,7 @@ pub async fn serve(
         loop {
             let stream = tokio::select! {
                 a = listener.accept() => match a {
-                    Ok((s, _)) => s,
+                    Ok(s) => s,
                     Err(e) => {
                         tracing::warn!("http: accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -83,6 +85,7 @@ pub async fn serve(
                 },
                 _ = shutdown.cancelled() => return,
             };
+            let (stream, peer) = stream;
             let Ok(slot) = slots.clone().try_acquire_owned() else {
                 drop(stream);
                 refused += 1;
@@ -101,7 +104,9 @@ pub async fn serve(
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let health = health.clone();
-                    async move { Ok::<_, std::convert::Infallible>(answer(&health, &req).await) }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(route(&health, req, peer.ip()).await)
+                    }
                 });
                 let connection = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
@@ -116,14 +121,48 @@ pub async fn serve(
     Ok(())
 }
 
+fn reply(status: StatusCode, kind: &str, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("Content-Type", kind)
+        .body(Full::new(Bytes::from(body)))
+        .expect("static headers are valid")
+}
+
+/// The answer for a path nothing is served at.
+fn not_found() -> Response<Full<Bytes>> {
+    reply(
+        StatusCode::NOT_FOUND,
+        "text/plain",
+        "try /healthz or /metrics\n".into(),
+    )
+}
+
+/// Sends each request to what serves its path.
+async fn route(
+    h: &Health,
+    req: Request<Incoming>,
+    peer: std::net::IpAddr,
+) -> Response<Full<Bytes>> {
+    if req
+        .uri()
+        .path()
+        .starts_with(crate::leadsie::endpoint::PREFIX)
+    {
+        return match &h.leadsie {
+            Some(webhook) => webhook.answer(req, peer, not_found()).await,
+            None => not_found(),
+        };
+    }
+    answer(h, &req).await
+}
+
 async fn answer(h: &Health, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let reply = |status: StatusCode, kind: &str, body: String| {
-        Response::builder()
-            .status(status)
-            .header("Content-Type", kind)
-            .body(Full::new(Bytes::from(body)))
-            .expect("static headers are valid")
-    };
+    let path = req.uri().path();
+    if path != "/healthz" && path != "/metrics" {
+        // Whatever the method: a wrong webhook token must look the same.
+        return not_found();
+    }
     if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
         return reply(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -157,11 +196,7 @@ async fn answer(h: &Health, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             "text/plain; version=0.0.4",
             metrics(h, &figures, now),
         ),
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "try /healthz or /metrics\n".into(),
-        ),
+        _ => not_found(),
     }
 }
 

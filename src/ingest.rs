@@ -136,6 +136,42 @@ impl Ingestor {
         Ok(report)
     }
 
+    /// Stores one Leadsie webhook delivery in its own transaction, as a
+    /// message with `source = 'webhook'`, idempotent on its digest like
+    /// mail: its grants become requests exactly as an email's do (the same
+    /// store and code from either way in is one request), and a body that
+    /// is not a Leadsie payload is kept as `rejected`, so nothing is lost.
+    /// Returns why the body was refused, if it was. No DKIM: the endpoint's
+    /// secret path is the webhook's authentication.
+    pub async fn ingest_webhook(
+        &self,
+        body: &[u8],
+        source: &Source,
+        now: DateTime<Utc>,
+    ) -> store::Result<(IngestReport, Option<crate::leadsie::NotAPayload>)> {
+        let (c, refused) = match crate::leadsie::read_payload(body) {
+            Ok(c) => (c, None),
+            Err(why) => (
+                Classification::new(
+                    MessageKind::Rejected,
+                    format!("Leadsie webhook: {why}"),
+                    crate::mail::MessageMeta {
+                        subject: Some("Leadsie webhook (not a payload)".into()),
+                        ..Default::default()
+                    },
+                ),
+                Some(why),
+            ),
+        };
+        let mut conn = self.db.pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let report = self
+            .store_in(&mut tx, body, &Judged::Ready(c), source, now, now)
+            .await?;
+        tx.commit().await?;
+        Ok((report, refused))
+    }
+
     /// Stores an already classified message inside the caller's
     /// transaction, so that a caller (the IMAP watcher) can advance its
     /// checkpoint in the same commit; classify before taking the write lock.

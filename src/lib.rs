@@ -36,6 +36,7 @@ pub mod filer;
 pub mod http;
 pub mod imap;
 pub mod ingest;
+pub mod leadsie;
 pub mod mail;
 pub mod model;
 pub mod operator;

@@ -730,3 +730,99 @@ async fn upgrading_relabels_dry_runs_and_keeps_everything_else() {
         .unwrap();
     assert_eq!(events, 2);
 }
+
+/// A database from before the webhook: rebuilding `messages` (and
+/// `deferred_message`) to admit `source = 'webhook'` keeps every row, id and
+/// reference, and the indexes come back.
+#[tokio::test]
+async fn upgrading_to_the_webhook_source_keeps_messages_requests_and_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut old = sqlx::migrate!("./migrations");
+        old.migrations = old
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 6)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        old.run(&pool).await.unwrap();
+        for q in [
+            "insert into messages (id, sha256, source, mailbox, uidvalidity, uid, kind, raw, raw_size, received_at)
+             values (7, 'aa', 'imap', 'ops/INBOX', 1, 3, 'leadsie_grant', x'4142', 2, '2026-11-01T00:00:00Z')",
+            "insert into messages (id, sha256, source, source_ref, kind, raw_size, received_at)
+             values (9, 'bb', 'file', '/tmp/x.eml', 'ignored', 10, '2026-11-01T00:00:00Z')",
+            "insert into access_requests (id, store_domain, collaborator_code, state, source_message_id, received_at, created_at, updated_at)
+             values (4, 'a.myshopify.com', '0105', 'queued', 7, '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')",
+            "insert into request_events (id, request_id, message_id, at, actor, event, detail)
+             values (12, 4, 7, '2026-11-01T00:00:00Z', 'leadsie', 'created', 'Leadsie grant received')",
+            "insert into deferred_message (sha256, source, raw, received_at, next_attempt_at, last_error)
+             values ('cc', 'stdin', x'43', '2026-11-01T00:00:00Z', '2026-11-01T00:01:00Z', 'timeout')",
+        ] {
+            sqlx::query(q).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let db = Db::open(&path).await.unwrap();
+    let messages: Vec<(i64, String, Option<Vec<u8>>)> =
+        sqlx::query_as("select id, source, raw from messages order by id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        messages,
+        vec![
+            (7, "imap".into(), Some(b"AB".to_vec())),
+            (9, "file".into(), None)
+        ]
+    );
+    let joined: (i64, i64, String) = sqlx::query_as(
+        "select r.id, e.id, m.mailbox from access_requests r
+         join request_events e on e.request_id = r.id
+         join messages m on m.id = r.source_message_id and m.id = e.message_id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(joined, (4, 12, "ops/INBOX".into()));
+    let broken: Vec<(String,)> = sqlx::query_as("select \"table\" from pragma_foreign_key_check")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+    let indexes: Vec<(String,)> = sqlx::query_as(
+        "select name from sqlite_master where type = 'index' and tbl_name in ('messages', 'deferred_message') and name not like 'sqlite_%' order by name",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        vec![
+            ("deferred_message_due".into(),),
+            ("messages_kind".into(),),
+            ("messages_mailbox_uid".into(),)
+        ]
+    );
+    for table in ["messages", "deferred_message"] {
+        let q = if table == "messages" {
+            "insert into messages (sha256, source, source_ref, kind, raw_size, received_at) values ('dd', 'webhook', 'POST from 127.0.0.1', 'leadsie_grant', 2, '2026-11-02T00:00:00Z')"
+        } else {
+            "insert into deferred_message (sha256, source, raw, received_at, next_attempt_at, last_error) values ('ee', 'webhook', x'00', 'x', 'x', 'x')"
+        };
+        sqlx::query(q).execute(&db.pool).await.unwrap();
+    }
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("select count(*) from deferred_message")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap(),
+        2
+    );
+}

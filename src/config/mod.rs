@@ -10,6 +10,7 @@
 //! - [`worker`] — `[worker]` and its filers.
 //! - [`imap`] — `[imap]`.
 //! - [`http`] — `[http]`.
+//! - [`leadsie`] — `[leadsie]`, the webhook.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ use crate::model::OutcomeResult;
 pub mod env;
 pub mod http;
 pub mod imap;
+pub mod leadsie;
 pub mod raw;
 #[cfg(test)]
 mod tests;
@@ -30,9 +32,10 @@ pub use imap::{
     AfterProcessing, DEFAULT_MAX_MESSAGE_BYTES, ImapAuth, ImapSettings, MAX_POLL_SECONDS,
     OAuth2Settings, Security,
 };
+pub use leadsie::LeadsieSettings;
 pub use raw::{
-    RawCommand, RawConfig, RawDatabase, RawHttp, RawImap, RawLog, RawNotify, RawOAuth2, RawShopify,
-    RawTrust, RawWebhook, RawWorker,
+    RawCommand, RawConfig, RawDatabase, RawHttp, RawImap, RawLeadsie, RawLog, RawNotify, RawOAuth2,
+    RawShopify, RawTrust, RawWebhook, RawWorker,
 };
 pub use worker::{FilerSettings, NotifyChannels, SmtpSettings, WorkerSettings};
 
@@ -65,6 +68,8 @@ pub struct Settings {
     pub imap: Option<ImapSettings>,
     /// Where and how `/healthz` and `/metrics` are served, if anywhere.
     pub http: Option<HttpSettings>,
+    /// Leadsie's webhook on the `[http]` listener, when `[leadsie] webhook = true`.
+    pub leadsie: Option<LeadsieSettings>,
     /// Connections without TLS that an `insecure = true` allowed, one line
     /// each naming the setting; `check-config` and `run` warn of them.
     pub insecure: Vec<String>,
@@ -130,10 +135,12 @@ impl Settings {
             ));
         }
         let http = raw.http.map(http::http_settings).transpose()?;
+        let leadsie = leadsie::leadsie_settings(raw.leadsie, http.is_some())?;
         Ok(Settings {
             worker,
             imap,
             http,
+            leadsie,
             insecure,
             database_path: raw.database.path.unwrap_or_else(default_database_path),
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),

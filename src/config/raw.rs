@@ -22,6 +22,22 @@ pub struct RawConfig {
     #[serde(default)]
     pub log: RawLog,
     pub http: Option<RawHttp>,
+    #[serde(default)]
+    pub leadsie: RawLeadsie,
+}
+
+/// `[leadsie]`: Leadsie's webhook beside the mailbox.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLeadsie {
+    /// Serve `POST /leadsie/{token}` on the `[http]` listener.
+    pub webhook: Option<bool>,
+    /// The token inline; prefer token_file, $COLLABD_LEADSIE_WEBHOOK_TOKEN
+    /// or the systemd credential `leadsie-webhook-token`.
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    /// Deliveries one client address may make per minute (and in a burst).
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// `[log]`: how much the daemon says. `RUST_LOG` overrides it.

@@ -262,7 +262,7 @@ impl Classification {
         Classification::new(MessageKind::Rejected, reason, self.meta)
     }
 
-    fn new(kind: MessageKind, reason: impl Into<String>, meta: MessageMeta) -> Self {
+    pub(crate) fn new(kind: MessageKind, reason: impl Into<String>, meta: MessageMeta) -> Self {
         Classification {
             kind,
             grants: Vec::new(),

@@ -309,9 +309,14 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
             (None, Some(t)) => format!(" → {t}"),
             _ => String::new(),
         };
+        let way = match e.message_source.as_deref() {
+            Some("webhook") => ", by webhook",
+            Some("imap" | "file" | "stdin") => ", by email",
+            _ => "",
+        };
         let msg = e
             .message_id
-            .map(|m| format!(" (message #{m})"))
+            .map(|m| format!(" (message #{m}{way})"))
             .unwrap_or_default();
         writeln!(
             out,

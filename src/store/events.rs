@@ -98,12 +98,16 @@ pub struct EventRow {
     pub to_state: Option<RequestState>,
     pub detail: Option<String>,
     pub message_id: Option<i64>,
+    /// How that message came in (`imap`, `file`, `stdin`, `webhook`).
+    pub message_source: Option<String>,
 }
 
 pub async fn events_for(pool: &SqlitePool, id: RequestId) -> Result<Vec<EventRow>> {
     Ok(sqlx::query_as(
-        "select at, actor, event, from_state, to_state, detail, message_id from request_events
-         where request_id = ? order by id",
+        "select e.at, e.actor, e.event, e.from_state, e.to_state, e.detail, e.message_id,
+                m.source as message_source
+         from request_events e left join messages m on m.id = e.message_id
+         where e.request_id = ? order by e.id",
     )
     .bind(id)
     .fetch_all(pool)

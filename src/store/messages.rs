@@ -12,6 +12,9 @@ use crate::model::MessageKind;
 pub enum Source {
     File(String),
     Stdin,
+    /// A Leadsie webhook delivery: where it came from (`POST from <peer>`,
+    /// or the file `collabd ingest --webhook` read).
+    Webhook(String),
     Imap {
         mailbox: String,
         uidvalidity: u32,
@@ -33,6 +36,7 @@ impl Source {
         match self {
             Source::File(p) => ("file", Some(p.as_str()), None, None, None),
             Source::Stdin => ("stdin", None, None, None, None),
+            Source::Webhook(via) => ("webhook", Some(via.as_str()), None, None, None),
             Source::Imap {
                 mailbox,
                 uidvalidity,
@@ -63,6 +67,7 @@ impl<'r> FromRow<'r, SqliteRow> for Source {
                 uid,
             },
             ("file", ..) => Source::File(source_ref.unwrap_or_default()),
+            ("webhook", ..) => Source::Webhook(source_ref.unwrap_or_default()),
             _ => Source::Stdin,
         })
     }

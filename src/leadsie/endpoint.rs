@@ -1,0 +1,267 @@
+//! `POST /leadsie/{token}` on the `[http]` listener: one Leadsie webhook
+//! delivery in, committed, then answered.
+//!
+//! Leadsie does not sign its webhooks, so the secret path is the
+//! authentication: it is compared in constant time, and a wrong one gets
+//! the same 404 as any unknown path. The answer comes only after the
+//! commit, so a 200 means the delivery is in the database; a duplicate
+//! delivery (the same bytes) is a no-op 200. A body that is not a payload
+//! is stored as `rejected` before its 400. Every address may make
+//! `[leadsie] rate_limit_per_minute` attempts a minute at this prefix,
+//! right token or wrong, so the token cannot be guessed by brute force.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use sha2::{Digest, Sha256};
+
+use crate::config::LeadsieSettings;
+use crate::ingest::Ingestor;
+use crate::store::Source;
+
+/// The path prefix the webhook lives under.
+pub const PREFIX: &str = "/leadsie/";
+
+/// Bodies larger than this are refused with 413 (Leadsie's payloads are a
+/// few kilobytes).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Addresses the rate limiter remembers at once; past it, those that have
+/// waited long enough to be back at a full allowance are forgotten.
+const MAX_TRACKED_ADDRESSES: usize = 4096;
+
+/// The webhook, ready to serve: where deliveries are stored, the token to
+/// match, and each address's allowance.
+pub struct Webhook {
+    ingestor: Ingestor,
+    token_digest: [u8; 32],
+    limiter: RateLimiter,
+}
+
+impl Webhook {
+    pub fn new(settings: &LeadsieSettings, ingestor: Ingestor) -> Webhook {
+        Webhook {
+            ingestor,
+            token_digest: Sha256::digest(settings.token.expose()).into(),
+            limiter: RateLimiter::new(settings.rate_per_minute),
+        }
+    }
+
+    /// Answers a request whose path starts with [`PREFIX`]. `not_found` is
+    /// the listener's answer for an unknown path, given for a wrong token
+    /// so that nothing tells the two apart.
+    pub async fn answer(
+        &self,
+        req: Request<Incoming>,
+        peer: IpAddr,
+        not_found: Response<Full<Bytes>>,
+    ) -> Response<Full<Bytes>> {
+        if !self.limiter.allow(peer, Instant::now()) {
+            tracing::warn!(%peer, "Leadsie webhook: too many requests from one address; answered 429");
+            let mut r = text(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests from this address; try again in a minute\n",
+            );
+            r.headers_mut()
+                .insert("Retry-After", hyper::header::HeaderValue::from_static("60"));
+            return r;
+        }
+        let given = req.uri().path().strip_prefix(PREFIX).unwrap_or_default();
+        if !self.token_matches(given) {
+            return not_found;
+        }
+        if req.method() != Method::POST {
+            let mut r = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "POST a Leadsie webhook payload here\n",
+            );
+            r.headers_mut()
+                .insert("Allow", hyper::header::HeaderValue::from_static("POST"));
+            return r;
+        }
+        let declared = req
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return too_large();
+        }
+        let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return too_large();
+            }
+            Err(e) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("the body could not be read ({e}); send it again\n"),
+                );
+            }
+        };
+        self.store(&body, &Source::Webhook(format!("POST from {peer}")))
+            .await
+    }
+
+    /// Stores one body and says what happened, after the commit.
+    async fn store(&self, body: &[u8], source: &Source) -> Response<Full<Bytes>> {
+        match self
+            .ingestor
+            .ingest_webhook(body, source, chrono::Utc::now())
+            .await
+        {
+            Ok((report, Some(refused))) => {
+                tracing::warn!(
+                    message_id = report.message,
+                    "Leadsie webhook: not a payload, stored as rejected: {refused}"
+                );
+                text(StatusCode::BAD_REQUEST, &format!("{refused}\n"))
+            }
+            Ok((report, None)) => {
+                if report.new {
+                    tracing::info!(
+                        message_id = report.message,
+                        kind = report.kind.as_str(),
+                        created = ?report.created.iter().map(|r| r.0).collect::<Vec<_>>(),
+                        seen_again = ?report.seen_again.iter().map(|r| r.0).collect::<Vec<_>>(),
+                        superseded = ?report.superseded.iter().map(|r| r.0).collect::<Vec<_>>(),
+                        "Leadsie webhook delivery stored"
+                    );
+                    if let Some(reason) = &report.reason {
+                        tracing::warn!(message_id = report.message, "needs a look: {reason}");
+                    }
+                } else {
+                    tracing::info!(
+                        message_id = report.message,
+                        "Leadsie webhook delivery seen before; nothing changed"
+                    );
+                }
+                let body = serde_json::json!({
+                    "stored": true,
+                    "message": report.message,
+                    "new": report.new,
+                    "kind": report.kind,
+                    "created": report.created,
+                    "seen_again": report.seen_again,
+                    "superseded": report.superseded,
+                    "reason": report.reason,
+                });
+                let mut r = text(StatusCode::OK, &format!("{body}\n"));
+                r.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("application/json"),
+                );
+                r
+            }
+            Err(e) => {
+                tracing::error!(
+                    "Leadsie webhook: could not store a delivery ({e}); answered 503 so that it is sent again"
+                );
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the delivery could not be stored just now; nothing was recorded, send it again\n",
+                )
+            }
+        }
+    }
+
+    /// Compares digests of equal length byte by byte without stopping at
+    /// the first difference, so the time taken says nothing of the token.
+    fn token_matches(&self, given: &str) -> bool {
+        let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
+        given
+            .iter()
+            .zip(self.token_digest.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .expect("static headers are valid")
+}
+
+fn too_large() -> Response<Full<Bytes>> {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!(
+            "the body is over {} MB; a Leadsie payload is a few kilobytes\n",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+/// A token bucket per client address: `per_minute` requests in a burst,
+/// refilled at `per_minute` a minute.
+struct RateLimiter {
+    per_minute: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    fn new(per_minute: u32) -> RateLimiter {
+        RateLimiter {
+            per_minute: f64::from(per_minute),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn allow(&self, peer: IpAddr, now: Instant) -> bool {
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let refill = |(tokens, at): (f64, Instant)| {
+            let earned = now.saturating_duration_since(at).as_secs_f64() * self.per_minute / 60.0;
+            (tokens + earned).min(self.per_minute)
+        };
+        if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&peer) {
+            buckets.retain(|_, b| refill(*b) < self.per_minute);
+            if buckets.len() >= MAX_TRACKED_ADDRESSES {
+                // A flood from many addresses: forget them all rather than grow.
+                buckets.clear();
+            }
+        }
+        let tokens = buckets.get(&peer).map_or(self.per_minute, |b| refill(*b));
+        let allowed = tokens >= 1.0;
+        buckets.insert(peer, (if allowed { tokens - 1.0 } else { tokens }, now));
+        allowed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_burst_is_limited_per_address_and_refills() {
+        let limiter = RateLimiter::new(3);
+        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let t0 = Instant::now();
+        assert!((0..3).all(|_| limiter.allow(a, t0)));
+        assert!(!limiter.allow(a, t0));
+        assert!(
+            limiter.allow(b, t0),
+            "another address has its own allowance"
+        );
+        // 3 a minute: one more after 20 seconds.
+        assert!(limiter.allow(a, t0 + Duration::from_secs(21)));
+        assert!(!limiter.allow(a, t0 + Duration::from_secs(21)));
+    }
+}
