@@ -46,7 +46,10 @@ fn count(db: &std::path::Path, q: &str) -> i64 {
         .arg(q)
         .output()
         .expect("sqlite3 is installed");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(-1)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(-1)
 }
 
 fn main() {
@@ -83,7 +86,10 @@ fn main() {
         .unwrap();
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "collabd did not listen");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "collabd did not listen"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 
@@ -121,7 +127,12 @@ fn main() {
                     if n >= bodies.len() {
                         return;
                     }
-                    let r = client.post(&url).body(bodies[n].clone()).send().await.unwrap();
+                    let r = client
+                        .post(&url)
+                        .body(bodies[n].clone())
+                        .send()
+                        .await
+                        .unwrap();
                     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
                 }
             }));

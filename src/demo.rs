@@ -1,6 +1,7 @@
 //! `collabd demo`: the whole pipeline on emails shipped inside the binary —
 //! Leadsie grants, a re-forward, a newer code, a spoof, Shopify's replies —
-//! ingested into a throwaway database, the worker filing each new request
+//! and one Leadsie webhook delivery (a store an email already brought, and a
+//! new one), ingested into a throwaway database, the worker filing each new request
 //! with the log filer (a dry run: requests become `logged`), then the
 //! status table. No network.
 
@@ -39,6 +40,16 @@ pub const EMAILS: &[(&str, &[u8])] = demo_mail![
     "12-newsletter.eml",
 ];
 
+/// The Leadsie webhook delivery that "arrives" after the emails, as
+/// `POST /leadsie/{token}` would receive it.
+pub const WEBHOOK: (&str, &[u8]) = (
+    "13-leadsie-webhook.json",
+    include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/demo/13-leadsie-webhook.json"
+    )),
+);
+
 /// Each request's store and state, by id.
 async fn states(db: &Db) -> Result<BTreeMap<i64, (String, String)>> {
     Ok(crate::store::status_rows(&db.pool, None)
@@ -65,11 +76,11 @@ pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode
     settings.trust.require = crate::mail::Require::None;
     let ingestor = settings.ingestor(db.clone())?;
     println!(
-        "collabd demo: {} emails into {}\n",
+        "collabd demo: {} emails and a Leadsie webhook delivery into {}\n",
         EMAILS.len(),
         path.display()
     );
-    let start = chrono::Utc::now() - chrono::Duration::minutes(EMAILS.len() as i64);
+    let start = chrono::Utc::now() - chrono::Duration::minutes(EMAILS.len() as i64 + 1);
     // The worker files with the log filer, chosen as `filer = "log"` would
     // choose it: nothing leaves the machine, and requests become `logged`.
     let worker_settings = WorkerSettings {
@@ -78,12 +89,23 @@ pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode
     };
     let filer = crate::filer::from_settings(&worker_settings)?;
     let worker = Arc::new(Worker::new(db.clone(), filer, &worker_settings));
-    for (i, (name, raw)) in EMAILS.iter().enumerate() {
+    let arrivals = EMAILS.iter().map(|m| (m, false)).chain([(&WEBHOOK, true)]);
+    for (i, ((name, raw), webhook)) in arrivals.enumerate() {
         let now = start + chrono::Duration::minutes(i as i64);
-        let report = ingestor
-            .ingest(raw, &Source::File(format!("demo/{name}")), now)
-            .await?;
-        println!("{}", describe(name, &report));
+        let report = if webhook {
+            let source = Source::Webhook(format!("demo/{name}"));
+            ingestor.ingest_webhook(raw, &source, now).await?.0
+        } else {
+            ingestor
+                .ingest(raw, &Source::File(format!("demo/{name}")), now)
+                .await?
+        };
+        let label = if webhook {
+            format!("{name} (webhook)")
+        } else {
+            (*name).to_owned()
+        };
+        println!("{}", describe(&label, &report));
         let before = states(&db).await?;
         worker.run_due(now).await?;
         // What the worker did, as the database now has it.

@@ -247,7 +247,7 @@ fn demo_shows_requests_in_several_states() {
     let out = collabd(&["demo", "--db", db]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let s = text(&out.stdout);
-    for code in ["0105", "2201", "3302", "1111", "2222", "6666"] {
+    for code in ["0105", "2201", "3302", "1111", "2222", "6666", "5150"] {
         assert!(
             !s.contains(code),
             "demo output shows a full code {code}:\n{s}"
@@ -276,9 +276,19 @@ fn demo_shows_requests_in_several_states() {
         ("gamma-store.myshopify.com", "**02", "declined"),
         ("delta-dry-goods.myshopify.com", "**11", "superseded"),
         ("delta-dry-goods.myshopify.com", "**22", "logged"),
+        ("epsilon-goods.myshopify.com", "**50", "logged"),
     ]
     .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
     assert_eq!(states, want);
+    // The webhook's Acme store is the email's request, with both on its
+    // timeline; its Epsilon store is a request of its own.
+    assert_eq!(
+        sql(
+            Path::new(db),
+            "select group_concat(source, ' ') from (select distinct m.source from request_events e join messages m on m.id = e.message_id join access_requests r on r.id = e.request_id where r.store_domain = 'acme-co.myshopify.com' order by m.source)"
+        ),
+        "file webhook"
+    );
     assert_eq!(
         sql(
             Path::new(db),

@@ -38,7 +38,10 @@ pub fn describe(file: &str, r: &IngestReport) -> String {
         parts.push(format!("superseded {}", ids(&r.superseded)));
     }
     if !r.seen_again.is_empty() {
-        parts.push(format!("already queued as {}", ids(&r.seen_again)));
+        parts.push(format!(
+            "the same store and code as request {} (no new request)",
+            ids(&r.seen_again)
+        ));
     }
     if let Some(id) = r.outcome_applied {
         parts.push(format!("moved request #{id}"));
