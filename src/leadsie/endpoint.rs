@@ -222,6 +222,7 @@ impl RateLimiter {
     }
 
     fn allow(&self, peer: IpAddr, now: Instant) -> bool {
+        let peer = sender(peer);
         let mut buckets = self
             .buckets
             .lock()
@@ -244,6 +245,19 @@ impl RateLimiter {
     }
 }
 
+/// Whom an address stands for: an IPv4 address itself, an IPv6 address
+/// its /64 (one host usually holds a whole /64, and could otherwise send
+/// from a new address each time).
+fn sender(peer: IpAddr) -> IpAddr {
+    match peer.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +277,10 @@ mod tests {
         // 3 a minute: one more after 20 seconds.
         assert!(limiter.allow(a, t0 + Duration::from_secs(21)));
         assert!(!limiter.allow(a, t0 + Duration::from_secs(21)));
+        // One IPv6 /64 is one sender.
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!((0..3).all(|n| limiter.allow(v6(&format!("2001:db8:1:2::{n}")), t0)));
+        assert!(!limiter.allow(v6("2001:db8:1:2:ffff::9"), t0));
+        assert!(limiter.allow(v6("2001:db8:1:3::1"), t0));
     }
 }

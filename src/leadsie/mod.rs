@@ -28,6 +28,10 @@ use crate::render;
 /// cut to this many characters: they are shown, never parsed.
 const MAX_FIELD_CHARS: usize = 300;
 
+/// Problems (or unconnected stores) named one by one in a reason; past
+/// this many the rest are counted.
+const MAX_LISTED: usize = 10;
+
 /// A body that is not a Leadsie payload: why, in one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotAPayload(pub String);
@@ -92,6 +96,7 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
     let mut grants: Vec<Grant> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     let mut not_connected: Vec<String> = Vec::new();
+    let mut conflicting: Vec<String> = Vec::new();
     let mut shopify_assets = 0usize;
     let mut other_assets = 0usize;
     for (n, asset) in assets.iter().enumerate() {
@@ -150,7 +155,15 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
                 }
             },
         };
-        if grants.iter().any(|g| g.store == store && g.code == code) {
+        if let Some(other) = grants.iter().position(|g| g.store == store) {
+            if grants[other].code != code {
+                // Which of two codes is current cannot be told: ask.
+                grants.remove(other);
+                conflicting.push(store.to_string());
+            }
+            continue;
+        }
+        if conflicting.contains(&store.to_string()) {
             continue;
         }
         if grants.len() == MAX_GRANTS {
@@ -169,7 +182,13 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
         });
     }
 
+    for store in &conflicting {
+        problems.push(format!(
+            "{store}: two different collaborator codes in one delivery; not queued, ask the client which one is current"
+        ));
+    }
     if !not_connected.is_empty() {
+        let not_connected = capped(not_connected);
         let list = not_connected.join(", ");
         if grants.is_empty() && problems.is_empty() {
             return Ok(Classification::new(
@@ -183,7 +202,7 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
         problems.push(format!("not connected, so not queued: {list}"));
     }
     let reason =
-        (!problems.is_empty()).then(|| format!("Leadsie webhook: {}", problems.join("; ")));
+        (!problems.is_empty()).then(|| format!("Leadsie webhook: {}", capped(problems).join("; ")));
     if !grants.is_empty() {
         let mut c = Classification::new(MessageKind::LeadsieGrant, String::new(), meta);
         c.grants = grants;
@@ -201,6 +220,18 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
         "Leadsie webhook: the Shopify connection FAILED; no code to file".to_owned()
     };
     Ok(Classification::new(MessageKind::Ignored, why, meta))
+}
+
+/// At most [`MAX_LISTED`] entries of a list that goes into a reason, and how
+/// many more there were: a payload of thousands of bad assets must not
+/// make a reason of megabytes.
+fn capped(mut items: Vec<String>) -> Vec<String> {
+    if items.len() > MAX_LISTED {
+        let more = items.len() - MAX_LISTED;
+        items.truncate(MAX_LISTED);
+        items.push(format!("and {more} more"));
+    }
+    items
 }
 
 /// An asset is Shopify's when its `type` or `platform` says so ("Shopify
@@ -379,6 +410,37 @@ mod tests {
         }));
         assert_eq!(c.kind, MessageKind::Unparseable);
         assert!(c.reason.unwrap().contains("different stores"));
+    }
+
+    #[test]
+    fn two_codes_for_one_store_in_one_delivery_are_not_guessed_between() {
+        let asset = |code: &str| serde_json::json!({"type": "Shopify Store", "id": "twice.myshopify.com", "shopifyCollaboratorCode": code});
+        let c = read(serde_json::json!({
+            "connectionAssets": [asset("1111"), asset("2222"), asset("3333"),
+                {"type": "Shopify Store", "id": "other.myshopify.com", "shopifyCollaboratorCode": "4444"}]
+        }));
+        let stores: Vec<&str> = c.grants.iter().map(|g| g.store.as_str()).collect();
+        assert_eq!(stores, ["other.myshopify.com"]);
+        assert!(
+            c.reason
+                .unwrap()
+                .contains("twice.myshopify.com: two different")
+        );
+        // The same store and code twice is one grant, and fine.
+        let c = read(serde_json::json!({"connectionAssets": [asset("1111"), asset("1111")]}));
+        assert_eq!(c.grants.len(), 1);
+        assert_eq!(c.reason, None);
+    }
+
+    #[test]
+    fn thousands_of_bad_assets_make_a_short_reason() {
+        let bad: Vec<_> = (0..5000)
+            .map(|n| serde_json::json!({"type": "Shopify Store", "name": format!("Shop {n}")}))
+            .collect();
+        let c = read(serde_json::json!({ "connectionAssets": bad }));
+        let reason = c.reason.unwrap();
+        assert!(reason.len() < 5000, "{} bytes", reason.len());
+        assert!(reason.ends_with("and 4990 more"), "{reason}");
     }
 
     #[test]
