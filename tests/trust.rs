@@ -244,3 +244,31 @@ async fn when_dns_fails_the_message_waits_and_is_judged_again() {
     .unwrap();
     assert_eq!((waiting, requests), (0, 1));
 }
+
+/// The parser reads a copy without attachment bodies; the signatures are
+/// checked over the bytes as they arrived. A signed Leadsie email with an
+/// image, sent directly or attached (with its image) to a forward that has
+/// a PDF of its own, still verifies; changing the image breaks it.
+#[tokio::test]
+async fn signatures_cover_the_attachments_the_parser_never_decodes() {
+    let dns = Dns::start().await;
+    let leadsie = key();
+    publish(&dns, &leadsie, "s1", "leadsie.com");
+    let with_logo = "From: Leadsie <notifications@leadsie.com>\nTo: ops@agency.com\nSubject: Acme Co has granted you access\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nMessage-ID: <g2@leadsie.com>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"L\"\n\n--L\nContent-Type: text/plain\n\nShopify\nStore URL: acme-co.myshopify.com\nCollaborator code: 0105\n--L\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\n--L--\n";
+    let signed = sign(leadsie, "s1", "leadsie.com", with_logo);
+    let c = classifier(Some(vec!["agency.com".into()]));
+    let (k, why) = kind(&verdict(&c, &dns, &signed).await);
+    assert_eq!(k, MessageKind::LeadsieGrant, "{why}");
+    let tampered = signed.replace("60e6kgAAAABJRU5ErkJggg==", "60e6kgAAAABJRU5ErkJggA==");
+    assert_ne!(tampered, signed);
+    assert_eq!(
+        kind(&verdict(&c, &dns, &tampered).await).0,
+        MessageKind::Rejected,
+        "a changed attachment must break the signature"
+    );
+    let forward = format!(
+        "From: Ann <ann@agency.com>\r\nTo: collabd@agency.com\r\nSubject: Fwd: access\r\nDate: Mon, 02 Nov 2026 10:05:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: application/pdf; name=notes.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n{signed}\r\n--b--\r\n"
+    );
+    let (k, why) = kind(&verdict(&c, &dns, &forward).await);
+    assert_eq!(k, MessageKind::LeadsieGrant, "{why}");
+}

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod forward;
 pub mod grant;
 pub mod link;
+mod mime;
 pub mod outcome;
 pub mod text;
 
@@ -515,7 +516,10 @@ impl Classifier {
         } else {
             raw
         };
-        let Some(msg) = self.parser.parse(raw) else {
+        // Attachments that cannot hold a grant are never decoded: the parser
+        // reads a copy without their bodies (attached messages stay whole).
+        let reading = mime::without_binary_leaves(raw);
+        let Some(msg) = self.parser.parse(reading.as_deref().unwrap_or(raw)) else {
             return Classification::new(
                 MessageKind::Unparseable,
                 "not an email: no header lines were found",
@@ -617,7 +621,13 @@ impl Classifier {
                 }
                 c.dkim = Some(DkimCheck {
                     domain: signer.domain().to_owned(),
-                    message: signed.raw_message().to_vec(),
+                    // The outer message's signature covers the bytes as
+                    // they arrived, not the reading copy.
+                    message: if std::ptr::eq(signed, &msg) {
+                        raw.to_vec()
+                    } else {
+                        signed.raw_message().to_vec()
+                    },
                     arc_sealers: if unwrapped.route == Route::AutoForward {
                         self.trust.arc_sealers.clone()
                     } else {
