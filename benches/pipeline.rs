@@ -173,8 +173,9 @@ fn main() {
         let start = Instant::now();
         let mut created = 0;
         for (i, m) in messages.iter().enumerate() {
+            let now = chrono::Utc::now();
             let r = ingestor
-                .ingest_on(&mut conn, m, &Source::File(format!("bench/{i}")), chrono::Utc::now())
+                .ingest_on(&mut conn, m, &Source::File(format!("bench/{i}")), now, now)
                 .await
                 .expect("ingest succeeds");
             created += r.created.len();

@@ -83,15 +83,13 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
     }
     match (&settings.leadsie, &settings.http) {
         (Some(l), Some(http)) => {
-            let token = l.token.expose_str();
-            let hint: String = token.chars().take(4).collect();
             r.line(
                 true,
                 "leadsie",
                 format!(
-                    "the webhook is on: POST http://{}/leadsie/{hint}… (the token's first 4 of {} characters; paste https://<your proxy>/leadsie/<token> into Leadsie → Settings → Webhooks & API); at most {} deliveries a minute per address",
+                    "the webhook is on: POST http://{}/leadsie/<token> (a {}-character token; paste https://<your proxy>/leadsie/<token> into Leadsie → Settings → Webhooks & API); at most {} deliveries a minute per sender",
                     http.listen,
-                    token.chars().count(),
+                    l.token.expose_str().chars().count(),
                     l.rate_per_minute
                 ),
             );

@@ -61,6 +61,11 @@ pub enum Command {
         /// `POST /leadsie/{token}` reads them: for replays and tests.
         #[arg(long)]
         webhook: bool,
+        /// When these arrived (RFC 3339, e.g. 2026-11-02T09:00:00Z), for
+        /// replaying an old one: a store's codes are ordered by arrival, so
+        /// a replay stamped now would supersede a newer code. Default: now.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        received: Option<chrono::DateTime<chrono::Utc>>,
         #[arg(required = true, value_name = "FILE|-")]
         files: Vec<String>,
     },
@@ -156,6 +161,12 @@ fn parse_id(s: &str) -> Result<RequestId, String> {
     s.parse()
 }
 
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("`{s}` is not a time such as 2026-11-02T09:00:00Z ({e})"))
+}
+
 impl Cli {
     /// The command line (exits with a usage error if it is wrong), noting
     /// whether `--db` came from the environment.
@@ -192,7 +203,11 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
     let settings = loaded?;
     match cli.command {
         Command::Parse { files } => parse(&settings, &files).await,
-        Command::Ingest { webhook, files } => ingest(&settings, &files, webhook).await,
+        Command::Ingest {
+            webhook,
+            received,
+            files,
+        } => ingest(&settings, &files, webhook, received).await,
         Command::Status { state, json } => {
             let db = open_existing(&settings.database_path).await?;
             render::report::print_status(&db, state, json, &mut std::io::stdout().lock()).await?;
@@ -291,7 +306,12 @@ async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
     })
 }
 
-async fn ingest(settings: &Settings, files: &[String], webhook: bool) -> Result<ExitCode> {
+async fn ingest(
+    settings: &Settings,
+    files: &[String],
+    webhook: bool,
+    received: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
     purge_raw(&db, settings).await?;
     let ingestor = settings.ingestor(db)?;
@@ -320,12 +340,22 @@ async fn ingest(settings: &Settings, files: &[String], webhook: bool) -> Result<
                 }
             }
         };
+        let max = crate::leadsie::endpoint::MAX_BODY_BYTES;
+        if webhook && raw.len() > max {
+            failed = true;
+            eprintln!(
+                "collabd: {file} is over {} MB, which the webhook refuses (413); a Leadsie payload is a few kilobytes; nothing was stored",
+                max / (1024 * 1024)
+            );
+            continue;
+        }
         let now = chrono::Utc::now();
+        let received = received.unwrap_or(now);
         let stored = if webhook {
-            ingestor.ingest_webhook(&raw, &source, now).await
+            ingestor.ingest_webhook(&raw, &source, received, now).await
         } else {
             ingestor
-                .ingest_on(&mut conn, &raw, &source, now)
+                .ingest_on(&mut conn, &raw, &source, received, now)
                 .await
                 .map(|r| (r, None))
         };

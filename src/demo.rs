@@ -94,7 +94,7 @@ pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode
         let now = start + chrono::Duration::minutes(i as i64);
         let report = if webhook {
             let source = Source::Webhook(format!("demo/{name}"));
-            ingestor.ingest_webhook(raw, &source, now).await?.0
+            ingestor.ingest_webhook(raw, &source, now, now).await?.0
         } else {
             ingestor
                 .ingest(raw, &Source::File(format!("demo/{name}")), now)

@@ -95,6 +95,22 @@ pub fn sha256_hex(raw: &[u8]) -> String {
     hex::encode(Sha256::digest(raw))
 }
 
+/// The digest a message is known by (`messages.sha256`): the SHA-256 of
+/// its bytes, and for a webhook delivery of `leadsie-webhook\0` and its
+/// body, so the same bytes once ingested as an email (by mistake) never
+/// make a later delivery a no-op, nor the other way round.
+pub fn digest(raw: &[u8], source: &Source) -> String {
+    match source {
+        Source::Webhook(_) => {
+            let mut h = Sha256::new();
+            h.update(b"leadsie-webhook\0");
+            h.update(raw);
+            hex::encode(h.finalize())
+        }
+        _ => sha256_hex(raw),
+    }
+}
+
 impl Ingestor {
     /// Classifies a message off the async runtime within
     /// [`CLASSIFY_BUDGET`], then checks its DKIM signature when the trust
@@ -113,24 +129,26 @@ impl Ingestor {
         now: DateTime<Utc>,
     ) -> store::Result<IngestReport> {
         let mut conn = self.db.pool.acquire().await?;
-        self.ingest_on(&mut conn, raw, source, now).await
+        self.ingest_on(&mut conn, raw, source, now, now).await
     }
 
     /// Like [`Ingestor::ingest`], on a connection the caller holds for a run
     /// of messages: taking one from the pool per message costs more than the
-    /// message's own statements.
+    /// message's own statements. `received` is when the message reached
+    /// the agency (`collabd ingest --received`; else now).
     pub async fn ingest_on(
         &self,
         conn: &mut SqliteConnection,
         raw: &[u8],
         source: &Source,
+        received: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> store::Result<IngestReport> {
         // Judge before taking the write lock: it may wait on DNS.
         let judged = self.judge(raw).await;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let report = self
-            .store_in(&mut tx, raw, &judged, source, now, now)
+            .store_in(&mut tx, raw, &judged, source, received, now)
             .await?;
         tx.commit().await?;
         Ok(report)
@@ -142,14 +160,26 @@ impl Ingestor {
     /// store and code from either way in is one request), and a body that
     /// is not a Leadsie payload is kept as `rejected`, so nothing is lost.
     /// Returns why the body was refused, if it was. No DKIM: the endpoint's
-    /// secret path is the webhook's authentication.
+    /// secret path is the webhook's authentication. `received` orders its
+    /// codes against others for the same store, as an email's does.
     pub async fn ingest_webhook(
         &self,
         body: &[u8],
         source: &Source,
+        received: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> store::Result<(IngestReport, Option<crate::leadsie::NotAPayload>)> {
-        let (c, refused) = match crate::leadsie::read_payload(body) {
+        // Off the async runtime: a megabyte of JSON is work.
+        let read = {
+            let body = body.to_vec();
+            tokio::task::spawn_blocking(move || crate::leadsie::read_payload(&body)).await
+        };
+        let read = read.unwrap_or_else(|e| {
+            Err(crate::leadsie::NotAPayload(format!(
+                "the payload reader failed ({e}); please report this delivery"
+            )))
+        });
+        let (c, refused) = match read {
             Ok(c) => (c, None),
             Err(why) => (
                 Classification::new(
@@ -166,7 +196,7 @@ impl Ingestor {
         let mut conn = self.db.pool.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let report = self
-            .store_in(&mut tx, body, &Judged::Ready(c), source, now, now)
+            .store_in(&mut tx, body, &Judged::Ready(c), source, received, now)
             .await?;
         tx.commit().await?;
         Ok((report, refused))
@@ -189,7 +219,7 @@ impl Ingestor {
         received: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> store::Result<IngestReport> {
-        let sha = sha256_hex(raw);
+        let sha = digest(raw, source);
         let now_s = store::timestamp(now);
         let received_s = store::timestamp(received.min(now));
         let c = match judged {
@@ -223,7 +253,11 @@ impl Ingestor {
         // backfill would otherwise copy the whole mailbox into the
         // database. Mail handed over by a file or a pipe has no other copy.
         let elsewhere = c.unrelated && matches!(source, Source::Imap { .. });
-        let keep_raw = (raw.len() as u64) <= self.max_raw_bytes && !elsewhere;
+        // A webhook body is always kept, for audit: the endpoint takes at
+        // most a megabyte.
+        let webhook = matches!(source, Source::Webhook(_))
+            && raw.len() <= crate::leadsie::endpoint::MAX_BODY_BYTES;
+        let keep_raw = webhook || ((raw.len() as u64) <= self.max_raw_bytes && !elsewhere);
         let new = NewMessage {
             sha256: &sha,
             source,

@@ -447,7 +447,7 @@ async fn a_full_disk_is_reported_plainly_and_loses_nothing() {
     big.extend(std::iter::repeat_n(b'x', 200_000));
     let err = e
         .ingestor
-        .ingest_on(&mut conn, &big, &Source::File("big".into()), t(1))
+        .ingest_on(&mut conn, &big, &Source::File("big".into()), t(1), t(1))
         .await
         .unwrap_err();
     assert!(matches!(err, collabd::store::Error::DiskFull(_)), "{err:?}");
@@ -464,7 +464,7 @@ async fn a_full_disk_is_reported_plainly_and_loses_nothing() {
         .unwrap();
     let r = e
         .ingestor
-        .ingest_on(&mut conn, &big, &Source::File("big".into()), t(2))
+        .ingest_on(&mut conn, &big, &Source::File("big".into()), t(2), t(2))
         .await
         .unwrap();
     assert!(r.new);

@@ -333,16 +333,33 @@ fn bad_input_is_refused_plainly_and_what_arrived_is_kept() {
 }
 
 #[test]
-fn a_burst_from_one_address_is_rate_limited() {
+fn a_burst_from_one_address_is_rate_limited_and_guessing_never_blocks_leadsie() {
     let h = Hook::start(None, "rate_limit_per_minute = 5");
+    let path = format!("/leadsie/{TOKEN}");
+    // Guessing: 30 wrong tokens a minute, then 429.
     let wrong = "/leadsie/not-the-token-not-the-token-at-all";
-    let statuses: Vec<u16> = (0..7).map(|_| h.post(wrong, b"{}").0).collect();
-    assert_eq!(statuses, [404, 404, 404, 404, 404, 429, 429]);
-    // The right token is limited too, once the allowance is spent.
-    let (status, _) = h.post(&format!("/leadsie/{TOKEN}"), b"{}");
-    assert_eq!(status, 429);
-    // Other endpoints are not.
+    let statuses: Vec<u16> = (0..32).map(|_| h.post(wrong, b"{}").0).collect();
+    assert_eq!(statuses[..30], [404; 30]);
+    assert_eq!(statuses[30..], [429, 429]);
+    // From the same address (all senders share the proxy's), Leadsie's
+    // deliveries still go through: five a minute here, then 429.
+    let statuses: Vec<u16> = (0..7)
+        .map(|n| {
+            let body = payload("SUCCESS", vec![shopify(&format!("burst-{n}"), "1234")]);
+            h.post(&path, body.to_string().as_bytes()).0
+        })
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
+    assert_eq!(count(&h.d.db, "select count(*) from access_requests"), 5);
+    // Other endpoints are not limited.
     assert_eq!(request(h.port, "GET", "/metrics", b"", None).0, 200);
+    // The refusals are logged once, not once each.
+    let log = h.d.log();
+    assert_eq!(
+        log.matches("answered 429").count(),
+        2,
+        "one line for the guesses, one for the deliveries:\n{log}"
+    );
 }
 
 #[test]
@@ -400,6 +417,58 @@ fn ingest_webhook_replays_a_saved_payload_and_check_config_says_the_endpoint_is_
         1
     );
 
+    // The same bytes once ingested as an email, by mistake, do not make the
+    // delivery a duplicate.
+    let other = h.d.dir.path().join("other.json");
+    std::fs::write(
+        &other,
+        payload("SUCCESS", vec![shopify("mistaken-shop", "1212")]).to_string(),
+    )
+    .unwrap();
+    let (_, out, _) = h.collabd(&["ingest", other.to_str().unwrap()]);
+    assert!(
+        out.contains("unparseable") || out.contains("ignored"),
+        "{out}"
+    );
+    let (code, out, _) = h.collabd(&["ingest", "--webhook", other.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("created request"), "{out}");
+
+    // An old delivery replayed after a newer code arrived: stamped with when
+    // it arrived, it does not supersede the newer code.
+    let newer = h.deliver(&payload("SUCCESS", vec![shopify("replayed-shop", "0421")]));
+    assert_eq!(newer["superseded"].as_array().unwrap().len(), 1, "{newer}");
+    let old = h.d.dir.path().join("old.json");
+    std::fs::write(
+        &old,
+        payload("SUCCESS", vec![shopify("replayed-shop", "0419")]).to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = h.collabd(&[
+        "ingest",
+        "--webhook",
+        "--received",
+        "2026-01-02T03:04:05Z",
+        old.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(
+        sql(
+            &h.d.db,
+            "select group_concat(collaborator_code || ' ' || (state = 'superseded'), ', ') from (select * from access_requests where store_domain = 'replayed-shop.myshopify.com' order by id)"
+        ),
+        "0420 1, 0421 0, 0419 1"
+    );
+    let (code, _, err) = h.collabd(&[
+        "ingest",
+        "--webhook",
+        "--received",
+        "yesterday",
+        old.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("2026-11-02T09:00:00Z"), "{err}");
+
     let (_, out, _) = h.collabd(&["check-config"]);
     let line = out
         .lines()
@@ -427,6 +496,13 @@ fn a_short_token_or_a_webhook_without_http_is_refused_at_start() {
                 + &String::from_utf8_lossy(&out.stderr),
         )
     };
+    std::fs::write(&token, "a".repeat(40)).unwrap();
+    let (code, out) = check(&format!(
+        "[http]\nlisten = \"127.0.0.1:9\"\n[leadsie]\nwebhook = true\ntoken_file = \"{}\"\n",
+        token.display()
+    ));
+    assert_ne!(code, Some(0), "a token of one repeated letter");
+    assert!(out.contains("different"), "{out}");
     std::fs::write(&token, "short\n").unwrap();
     let (code, out) = check(&format!(
         "[http]\nlisten = \"127.0.0.1:9\"\n[leadsie]\nwebhook = true\ntoken_file = \"{}\"\n",

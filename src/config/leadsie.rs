@@ -12,6 +12,9 @@ pub const TOKEN_CREDENTIAL: &str = "leadsie-webhook-token";
 pub const TOKEN_ENV: &str = "COLLABD_LEADSIE_WEBHOOK_TOKEN";
 /// A shorter token could be guessed; 24 random hex digits is 96 bits.
 pub const MIN_TOKEN_CHARS: usize = 24;
+/// A random token of that length uses many characters; one that does not
+/// was typed, not made.
+pub const MIN_DISTINCT_CHARS: usize = 10;
 /// Deliveries one address may make per minute (and in one burst). Leadsie
 /// sends one per client connection; a burst above this is not Leadsie.
 pub const DEFAULT_RATE_PER_MINUTE: u32 = 120;
@@ -50,11 +53,13 @@ pub(super) fn leadsie_settings(
     let well_formed = text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'));
-    if text.chars().count() < MIN_TOKEN_CHARS || !well_formed {
+    // `aaaa…` has the length and none of the secrecy.
+    let distinct = text.chars().collect::<std::collections::HashSet<_>>().len();
+    if text.chars().count() < MIN_TOKEN_CHARS || !well_formed || distinct < MIN_DISTINCT_CHARS {
         return Err(invalid(
             "leadsie.token_file",
             &format!(
-                "the webhook token must be at least {MIN_TOKEN_CHARS} characters of letters, digits, '-', '_', '.' or '~' (it is part of the URL); make one with `openssl rand -hex 24`"
+                "the webhook token must be at least {MIN_TOKEN_CHARS} characters of letters, digits, '-', '_', '.' or '~' (it is part of the URL), at least {MIN_DISTINCT_CHARS} of them different; make one with `openssl rand -hex 24`"
             ),
         ));
     }

@@ -6,9 +6,14 @@
 //! the same 404 as any unknown path. The answer comes only after the
 //! commit, so a 200 means the delivery is in the database; a duplicate
 //! delivery (the same bytes) is a no-op 200. A body that is not a payload
-//! is stored as `rejected` before its 400. Every address may make
-//! `[leadsie] rate_limit_per_minute` attempts a minute at this prefix,
-//! right token or wrong, so the token cannot be guessed by brute force.
+//! is stored as `rejected` before its 400.
+//!
+//! Two allowances per sender, so that nobody without the token can hold
+//! up Leadsie's deliveries (behind a reverse proxy every request comes
+//! from the proxy's address): deliveries with the right token, up to
+//! `[leadsie] rate_limit_per_minute` a minute; and attempts with a wrong
+//! one, [`MISSES_PER_MINUTE`] a minute, so the token cannot be found by
+//! trying. Past either, 429.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -31,6 +36,12 @@ pub const PREFIX: &str = "/leadsie/";
 /// few kilobytes).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Wrong-token attempts one sender may make a minute (and in a burst).
+pub const MISSES_PER_MINUTE: u32 = 30;
+
+/// How often refusals are logged: a flood must not fill the journal.
+const REFUSALS_LOGGED_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Addresses the rate limiter remembers at once; past it, those that have
 /// waited long enough to be back at a full allowance are forgotten.
 const MAX_TRACKED_ADDRESSES: usize = 4096;
@@ -40,7 +51,14 @@ const MAX_TRACKED_ADDRESSES: usize = 4096;
 pub struct Webhook {
     ingestor: Ingestor,
     token_digest: [u8; 32],
-    limiter: RateLimiter,
+    /// Deliveries with the right token.
+    deliveries: RateLimiter,
+    /// Attempts with a wrong token.
+    misses: RateLimiter,
+    /// For each allowance, requests refused with 429 since its last log
+    /// line, and when that was.
+    refused_misses: Mutex<(u64, Option<Instant>)>,
+    refused_deliveries: Mutex<(u64, Option<Instant>)>,
 }
 
 impl Webhook {
@@ -48,8 +66,41 @@ impl Webhook {
         Webhook {
             ingestor,
             token_digest: Sha256::digest(settings.token.expose()).into(),
-            limiter: RateLimiter::new(settings.rate_per_minute),
+            deliveries: RateLimiter::new(settings.rate_per_minute),
+            misses: RateLimiter::new(MISSES_PER_MINUTE),
+            refused_misses: Mutex::new((0, None)),
+            refused_deliveries: Mutex::new((0, None)),
         }
+    }
+
+    /// 429, logged at most once a minute with the count since.
+    fn too_many(
+        peer: IpAddr,
+        what: &str,
+        refused: &Mutex<(u64, Option<Instant>)>,
+    ) -> Response<Full<Bytes>> {
+        let mut refused = refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        refused.0 += 1;
+        if refused
+            .1
+            .is_none_or(|t| t.elapsed() >= REFUSALS_LOGGED_EVERY)
+        {
+            tracing::warn!(
+                %peer,
+                "Leadsie webhook: {what}; answered 429 to {} request(s) in the last minute",
+                refused.0
+            );
+            *refused = (0, Some(Instant::now()));
+        }
+        let mut r = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests from this address; try again in a minute\n",
+        );
+        r.headers_mut()
+            .insert("Retry-After", hyper::header::HeaderValue::from_static("60"));
+        r
     }
 
     /// Answers a request whose path starts with [`PREFIX`]. `not_found` is
@@ -61,19 +112,19 @@ impl Webhook {
         peer: IpAddr,
         not_found: Response<Full<Bytes>>,
     ) -> Response<Full<Bytes>> {
-        if !self.limiter.allow(peer, Instant::now()) {
-            tracing::warn!(%peer, "Leadsie webhook: too many requests from one address; answered 429");
-            let mut r = text(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many requests from this address; try again in a minute\n",
-            );
-            r.headers_mut()
-                .insert("Retry-After", hyper::header::HeaderValue::from_static("60"));
-            return r;
-        }
         let given = req.uri().path().strip_prefix(PREFIX).unwrap_or_default();
         if !self.token_matches(given) {
+            if !self.misses.allow(peer, Instant::now()) {
+                return Self::too_many(peer, "wrong tokens tried too often", &self.refused_misses);
+            }
             return not_found;
+        }
+        if !self.deliveries.allow(peer, Instant::now()) {
+            return Self::too_many(
+                peer,
+                "more deliveries than [leadsie] rate_limit_per_minute from one sender",
+                &self.refused_deliveries,
+            );
         }
         if req.method() != Method::POST {
             let mut r = text(
@@ -118,7 +169,7 @@ impl Webhook {
     async fn store(&self, body: &[u8], source: &Source) -> Response<Full<Bytes>> {
         match self
             .ingestor
-            .ingest_webhook(body, source, chrono::Utc::now())
+            .ingest_webhook(body, source, chrono::Utc::now(), chrono::Utc::now())
             .await
         {
             Ok((report, Some(refused))) => {

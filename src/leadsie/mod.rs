@@ -18,6 +18,8 @@
 
 pub mod endpoint;
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use crate::mail::{Classification, Grant, MAX_GRANTS, MessageMeta};
@@ -31,6 +33,9 @@ const MAX_FIELD_CHARS: usize = 300;
 /// Problems (or unconnected stores) named one by one in a reason; past
 /// this many the rest are counted.
 const MAX_LISTED: usize = 10;
+
+/// Assets read from one delivery; Leadsie sends a handful.
+const MAX_ASSETS: usize = 500;
 
 /// A body that is not a Leadsie payload: why, in one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,12 +99,18 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
     };
 
     let mut grants: Vec<Grant> = Vec::new();
-    let mut problems: Vec<String> = Vec::new();
-    let mut not_connected: Vec<String> = Vec::new();
-    let mut conflicting: Vec<String> = Vec::new();
+    let mut problems = Listed::default();
+    let mut not_connected = Listed::default();
+    let mut conflicting: HashSet<StoreDomain> = HashSet::new();
     let mut shopify_assets = 0usize;
     let mut other_assets = 0usize;
-    for (n, asset) in assets.iter().enumerate() {
+    if assets.len() > MAX_ASSETS {
+        problems.push(format!(
+            "{} assets, more than the {MAX_ASSETS} one delivery may hold; only the first {MAX_ASSETS} were read",
+            assets.len()
+        ));
+    }
+    for (n, asset) in assets.iter().take(MAX_ASSETS).enumerate() {
         let Some(asset) = asset.as_object() else {
             problems.push(format!(
                 "asset {} is {}, not an object",
@@ -119,8 +130,15 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
             |s| format!("\"{s}\""),
         );
         let connection = field("connectionStatus").unwrap_or_default();
-        let store = match store_of(&field("linkToAsset"), &field("id"), &field("name")) {
-            Ok(s) => s,
+        let raw = |key: &str| asset.get(key).and_then(raw_text);
+        let store = match store_of(&raw("linkToAsset"), &raw("id"), &raw("name")) {
+            Ok((s, Named::ByLinkOrId)) => s,
+            Ok((s, Named::ByNameOnly)) => {
+                problems.push(format!(
+                    "{s} was read from the asset's display name alone; check it is this client's store"
+                ));
+                s
+            }
             Err(why) => {
                 problems.push(format!("{label}: {why}"));
                 continue;
@@ -159,11 +177,11 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
             if grants[other].code != code {
                 // Which of two codes is current cannot be told: ask.
                 grants.remove(other);
-                conflicting.push(store.to_string());
+                conflicting.insert(store);
             }
             continue;
         }
-        if conflicting.contains(&store.to_string()) {
+        if conflicting.contains(&store) {
             continue;
         }
         if grants.len() == MAX_GRANTS {
@@ -182,14 +200,15 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
         });
     }
 
-    for store in &conflicting {
+    let mut conflicting: Vec<StoreDomain> = conflicting.into_iter().collect();
+    conflicting.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    for store in conflicting {
         problems.push(format!(
             "{store}: two different collaborator codes in one delivery; not queued, ask the client which one is current"
         ));
     }
     if !not_connected.is_empty() {
-        let not_connected = capped(not_connected);
-        let list = not_connected.join(", ");
+        let list = not_connected.into_vec().join(", ");
         if grants.is_empty() && problems.is_empty() {
             return Ok(Classification::new(
                 MessageKind::Ignored,
@@ -201,8 +220,8 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
         }
         problems.push(format!("not connected, so not queued: {list}"));
     }
-    let reason =
-        (!problems.is_empty()).then(|| format!("Leadsie webhook: {}", capped(problems).join("; ")));
+    let reason = (!problems.is_empty())
+        .then(|| format!("Leadsie webhook: {}", problems.into_vec().join("; ")));
     if !grants.is_empty() {
         let mut c = Classification::new(MessageKind::LeadsieGrant, String::new(), meta);
         c.grants = grants;
@@ -222,16 +241,41 @@ pub fn read_payload(body: &[u8]) -> Result<Classification, NotAPayload> {
     Ok(Classification::new(MessageKind::Ignored, why, meta))
 }
 
-/// At most [`MAX_LISTED`] entries of a list that goes into a reason, and how
-/// many more there were: a payload of thousands of bad assets must not
-/// make a reason of megabytes.
-fn capped(mut items: Vec<String>) -> Vec<String> {
-    if items.len() > MAX_LISTED {
-        let more = items.len() - MAX_LISTED;
-        items.truncate(MAX_LISTED);
-        items.push(format!("and {more} more"));
+/// A list that goes into a reason: the first [`MAX_LISTED`] entries, and a
+/// count of the rest, so a payload of thousands of bad assets makes neither
+/// a reason of megabytes nor a vector of thousands of strings.
+#[derive(Default)]
+struct Listed {
+    items: Vec<String>,
+    more: usize,
+}
+
+impl Listed {
+    fn push(&mut self, item: String) {
+        if self.items.len() < MAX_LISTED {
+            self.items.push(item);
+        } else {
+            self.more += 1;
+        }
     }
-    items
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn into_vec(mut self) -> Vec<String> {
+        if self.more > 0 {
+            self.items.push(format!("and {} more", self.more));
+        }
+        self.items
+    }
+}
+
+/// Which fields named the store.
+enum Named {
+    ByLinkOrId,
+    /// Only the display name, which the client may type freely.
+    ByNameOnly,
 }
 
 /// An asset is Shopify's when its `type` or `platform` says so ("Shopify
@@ -243,25 +287,34 @@ fn is_shopify(kind: &Option<String>, platform: &Option<String>) -> bool {
         .any(|s| s.to_ascii_lowercase().contains("shopify"))
 }
 
-/// The one store the asset's fields name, or why there is none.
+/// The one store the asset's fields name, or why there is none. The
+/// values are read as they came, before any cleaning for display.
 fn store_of(
     link: &Option<String>,
     id: &Option<String>,
     name: &Option<String>,
-) -> Result<StoreDomain, String> {
+) -> Result<(StoreDomain, Named), String> {
     let mut found: Vec<StoreDomain> = Vec::new();
-    for value in [link, id, name].into_iter().flatten() {
+    let mut by_link_or_id = false;
+    for (value, is_name) in [(link, false), (id, false), (name, true)] {
+        let Some(value) = value else { continue };
         let lower = value.to_ascii_lowercase();
         let explicit =
             lower.contains(".myshopify.com") || lower.contains("admin.shopify.com/store/");
-        if let Some(d) = explicit.then(|| StoreDomain::parse(value)).flatten()
-            && !found.contains(&d)
-        {
-            found.push(d);
+        if let Some(d) = explicit.then(|| StoreDomain::parse(value)).flatten() {
+            by_link_or_id |= !is_name;
+            if !found.contains(&d) {
+                found.push(d);
+            }
         }
     }
+    let named = if by_link_or_id {
+        Named::ByLinkOrId
+    } else {
+        Named::ByNameOnly
+    };
     match found.len() {
-        1 => Ok(found.remove(0)),
+        1 => Ok((found.remove(0), named)),
         0 => Err(
             "none of linkToAsset, id and name is a <handle>.myshopify.com domain or an admin.shopify.com/store/ link; find the store's permanent domain and add it with `collabd ingest` or by hand"
                 .into(),
@@ -284,6 +337,17 @@ fn code_of(v: &Value) -> Option<CollaboratorCode> {
             .and_then(|n| CollaboratorCode::parse(&format!("{n:04}"))),
         _ => None,
     }
+}
+
+/// A field's text exactly as sent (strings, and numbers as written), for
+/// reading a store from; nothing longer than a URL could be.
+fn raw_text(v: &Value) -> Option<String> {
+    let s = match v {
+        Value::String(s) => s.trim().to_owned(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (!s.is_empty() && s.len() <= 2000).then_some(s)
 }
 
 /// A field's text, cleaned for display and cut: strings as they are,
@@ -440,7 +504,34 @@ mod tests {
         let c = read(serde_json::json!({ "connectionAssets": bad }));
         let reason = c.reason.unwrap();
         assert!(reason.len() < 5000, "{} bytes", reason.len());
-        assert!(reason.ends_with("and 4990 more"), "{reason}");
+        assert!(reason.ends_with("and 491 more"), "{reason}");
+        assert!(reason.contains("only the first 500 were read"), "{reason}");
+    }
+
+    #[test]
+    fn a_store_named_only_by_the_display_name_is_queued_but_needs_a_look() {
+        let c = read(serde_json::json!({
+            "connectionAssets": [{"type": "Shopify Store", "id": 123, "name": "victim.myshopify.com",
+                                  "shopifyCollaboratorCode": "1234"}]
+        }));
+        assert_eq!(c.grants.len(), 1);
+        assert!(c.reason.unwrap().contains("display name alone"));
+    }
+
+    #[test]
+    fn values_are_read_before_they_are_cut_or_cleaned_for_display() {
+        // Cut at 300 characters, this would be acme.myshopify.com.
+        let padded = format!("acme.myshopify.com{}@evil.example", " ".repeat(290));
+        let c = read(serde_json::json!({
+            "connectionAssets": [{"type": "Shopify Store", "id": padded, "shopifyCollaboratorCode": "1234"}]
+        }));
+        assert!(c.grants.is_empty(), "{:?}", c.grants);
+        // A control character that display cleaning would drop is not dropped
+        // before the store is read.
+        let c = read(serde_json::json!({
+            "connectionAssets": [{"type": "Shopify Store", "id": "ac\u{1b}me.myshopify.com", "shopifyCollaboratorCode": "1234"}]
+        }));
+        assert!(c.grants.is_empty(), "{:?}", c.grants);
     }
 
     #[test]

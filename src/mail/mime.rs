@@ -80,7 +80,10 @@ fn content_type(head: &[u8]) -> Kind {
         let Some(colon) = memchr::memchr(b':', &field) else {
             continue;
         };
-        if !field[..colon].trim_ascii().eq_ignore_ascii_case(b"content-type") {
+        if !field[..colon]
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"content-type")
+        {
             continue;
         }
         if found.is_some() {
@@ -93,7 +96,11 @@ fn content_type(head: &[u8]) -> Kind {
         return Kind::Keep;
     };
     let mut params = value.split(|&b| b == b';');
-    let media = params.next().unwrap_or_default().trim_ascii().to_ascii_lowercase();
+    let media = params
+        .next()
+        .unwrap_or_default()
+        .trim_ascii()
+        .to_ascii_lowercase();
     let Some(slash) = memchr::memchr(b'/', &media) else {
         return Kind::Keep;
     };
@@ -102,7 +109,9 @@ fn content_type(head: &[u8]) -> Kind {
         return boundary_of(&value).map_or(Kind::Keep, Kind::Multipart);
     }
     // Text, attached messages, and anything quoted or commented oddly.
-    let plain_token = media.iter().all(|&b| b.is_ascii_alphanumeric() || b"/-.+_".contains(&b));
+    let plain_token = media
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"/-.+_".contains(&b));
     if top == b"text" || top == b"message" || !plain_token || media.len() == slash + 1 {
         return Kind::Keep;
     }
@@ -184,7 +193,10 @@ fn multipart(body: &[u8], boundary: &[u8], out: &mut Vec<u8>, emptied: &mut bool
         let tail = &body[after..eol];
         let last = tail.starts_with(b"--");
         let tail = if last { &tail[2..] } else { tail };
-        if !tail.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+        if !tail
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        {
             continue;
         }
         let break_before = if at >= 2 && body[at - 2] == b'\r' {
@@ -233,7 +245,9 @@ mod tests {
         // The attached message's own PDF is kept: its signature covers it.
         assert!(copy.contains("JVBERi0="));
         // What mail-parser reads of the copy: the same parts, the same text.
-        let msg = mail_parser::MessageParser::new().parse(copy.as_bytes()).unwrap();
+        let msg = mail_parser::MessageParser::new()
+            .parse(copy.as_bytes())
+            .unwrap();
         let original = mail_parser::MessageParser::new()
             .parse(MIXED.as_bytes())
             .unwrap();
