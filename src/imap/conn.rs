@@ -145,8 +145,10 @@ pub fn server_said(msg: &str) -> String {
         "None" => None,
         c => match c.strip_prefix("Some(").and_then(|c| c.strip_suffix(')')) {
             // `Other("X", …)` and the like: the word inside the quotes.
-            Some(inner) if inner.contains('"') => inner.split('"').nth(1).map(str::to_uppercase),
-            Some(inner) => Some(inner.split('(').next().unwrap_or(inner).to_uppercase()),
+            Some(inner) if inner.starts_with("Other(") => {
+                inner.split('"').nth(1).map(str::to_uppercase)
+            }
+            Some(inner) => Some(response_code(inner)),
             None => return msg.to_owned(),
         },
     };
@@ -164,6 +166,26 @@ pub fn server_said(msg: &str) -> String {
         Some(c) if info.is_empty() => format!("[{c}]"),
         Some(c) => format!("[{c}] {info}"),
         None => info,
+    }
+}
+
+/// A response code as IMAP writes it, from its debug form: `ReadOnly` →
+/// `READ-ONLY`, `UidNext(4)` → `UIDNEXT 4`; arguments other than one
+/// number are left out.
+fn response_code(debug: &str) -> String {
+    let (name, args) = match debug.split_once('(') {
+        Some((n, a)) => (n, a.strip_suffix(')').unwrap_or(a)),
+        None => (debug, ""),
+    };
+    let word = match name {
+        "ReadOnly" => "READ-ONLY".to_owned(),
+        "ReadWrite" => "READ-WRITE".to_owned(),
+        other => other.to_uppercase(),
+    };
+    if !args.is_empty() && args.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{word} {args}")
+    } else {
+        word
     }
 }
 
@@ -363,7 +385,15 @@ mod tests {
                 r#"code: Some(Other("OVERQUOTA", None)), info: Some("Quota")"#,
                 "[OVERQUOTA] Quota",
             ),
-            ("code: Some(UidNext(4)), info: None", "[UIDNEXT]"),
+            ("code: Some(UidNext(4)), info: None", "[UIDNEXT 4]"),
+            (
+                r#"code: Some(ReadOnly), info: Some("Select completed")"#,
+                "[READ-ONLY] Select completed",
+            ),
+            (
+                "code: Some(PermanentFlags([\"\\\\Seen\"])), info: None",
+                "[PERMANENTFLAGS]",
+            ),
             (" outcome: Bad ", "outcome: Bad"),
         ];
         for (debug, said) in cases {
