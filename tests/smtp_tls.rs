@@ -84,6 +84,32 @@ fn a_self_signed_relay_is_refused_with_the_pin_to_copy_and_delivers_by_that_pin(
         "{line}"
     );
 
+    // The daemon's notifications, refused the same way, say as much in the
+    // log: what was wrong and the pin to copy.
+    let notify = collabd::filer::NotifyFiler::from_channels(&collabd::config::NotifyChannels {
+        slack: Vec::new(),
+        dev_org_id: None,
+        smtp: Some(SmtpSettings {
+            url: url(&server).parse().unwrap(),
+            password: Some(collabd::secret::Secret::new(smtp::PASSWORD)),
+            ca_file: Some(cert.clone()),
+            tls_pin: None,
+        }),
+        email_from: Some("collabd <collabd@agency.example>".into()),
+        email_to: vec!["ops@agency.example".into()],
+    })
+    .unwrap();
+    let (delivered, failed) = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(notify.send("refused", "not sent"));
+    assert!(delivered.is_empty(), "{delivered:?}");
+    let failure = failed.join("; ");
+    assert!(failure.contains("self-signed"), "{failure}");
+    assert!(
+        failure.contains(&format!("worker.notify.smtp_tls_pin = \"{pin}\"")),
+        "{failure}"
+    );
+
     // The printed pin, and the key's pin in base64: the relay answers.
     for p in [pin.clone(), self_signed::key_pin(&cert)] {
         let (code, out) = check_config(&server, &format!("smtp_tls_pin = \"{p}\""));

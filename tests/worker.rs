@@ -716,6 +716,7 @@ mod webhook_and_notify {
             ),
             from: "collabd <collabd@agency.example>".parse().unwrap(),
             to: vec!["ops@agency.example".parse().unwrap()],
+            relay_url: None,
         });
         let slack = slack.iter().map(|u| u.parse().unwrap()).collect();
         let filer =

@@ -15,6 +15,9 @@ pub struct EmailChannel {
     pub transport: SmtpTransport,
     pub from: lettre::message::Mailbox,
     pub to: Vec<lettre::message::Mailbox>,
+    /// `smtp_url`, to explain a refused certificate in the log as
+    /// `check-config` does (what was wrong, and the setting that fixes it).
+    pub relay_url: Option<reqwest::Url>,
 }
 
 pub type SmtpTransport = crate::relay::Relay;
@@ -124,6 +127,7 @@ impl NotifyFiler {
             None => None,
             Some(smtp) => Some(EmailChannel {
                 transport: smtp_transport(smtp, std::time::Duration::from_secs(30))?,
+                relay_url: Some(smtp.url.clone()),
                 from: n
                     .email_from
                     .as_deref()
@@ -304,7 +308,23 @@ impl NotifyFiler {
             match builder.singlepart(plain_text(&body)) {
                 Ok(message) => match email.transport.send(message).await {
                     Ok(_) => delivered.push(format!("email to {to_list}")),
-                    Err(e) => failed.push(format!("email to {to_list} failed: {e}")),
+                    Err(e) => {
+                        let why = match (&e, &email.relay_url) {
+                            (crate::relay::RelayError::Smtp(smtp), Some(url)) => {
+                                crate::relay::explain_refusal(
+                                    smtp,
+                                    url,
+                                    std::time::Duration::from_secs(15),
+                                )
+                                .await
+                            }
+                            _ => None,
+                        };
+                        failed.push(format!(
+                            "email to {to_list} failed: {}",
+                            why.unwrap_or_else(|| e.to_string())
+                        ));
+                    }
                 },
                 Err(e) => failed.push(format!("email could not be built: {e}")),
             }
