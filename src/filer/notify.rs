@@ -17,7 +17,7 @@ pub struct EmailChannel {
     pub to: Vec<lettre::message::Mailbox>,
     /// `smtp_url`, to explain a refused certificate in the log as
     /// `check-config` does (what was wrong, and the setting that fixes it).
-    pub relay_url: Option<reqwest::Url>,
+    pub relay_url: Option<String>,
 }
 
 pub type SmtpTransport = crate::relay::Relay;
@@ -127,7 +127,7 @@ impl NotifyFiler {
             None => None,
             Some(smtp) => Some(EmailChannel {
                 transport: smtp_transport(smtp, std::time::Duration::from_secs(30))?,
-                relay_url: Some(smtp.url.clone()),
+                relay_url: Some(smtp.url.to_string()),
                 from: n
                     .email_from
                     .as_deref()
@@ -309,7 +309,8 @@ impl NotifyFiler {
                 Ok(message) => match email.transport.send(message).await {
                     Ok(_) => delivered.push(format!("email to {to_list}")),
                     Err(e) => {
-                        let why = match (&e, &email.relay_url) {
+                        let url = email.relay_url.as_deref().and_then(|u| u.parse().ok());
+                        let why = match (&e, &url) {
                             (crate::relay::RelayError::Smtp(smtp), Some(url)) => {
                                 crate::relay::explain_refusal(
                                     smtp,
