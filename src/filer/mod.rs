@@ -113,6 +113,8 @@ pub trait Filer: Send + Sync {
 
 /// The filer `[worker] filer` chose, built and ready: what `collabd run`
 /// files with and what `check-config` tries.
+// One per process, built once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ConfiguredFiler {
     Log(LogFiler),
