@@ -1,6 +1,8 @@
 //! `[http] listen`: `/healthz` (200, or 503 when the watcher is unhealthy or
-//! the queue is stuck) and `/metrics` in Prometheus text format. Read-only;
-//! figures come from the database, the watcher's state from memory.
+//! the queue is stuck) and `/metrics` in Prometheus text format, both
+//! read-only (figures come from the database, the watcher's state from
+//! memory); every other address goes to the status page ([`crate::web`]),
+//! when it is served. Plain HTTP, or HTTPS with `http.tls_cert_file`.
 //!
 //! Whatever clients do, the listener never costs the daemon more than
 //! [`MAX_CONNECTIONS`] sockets: a client that is slow to send its headers is
@@ -44,6 +46,9 @@ const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(60);
 pub struct Health {
     pub db: Db,
     pub watcher: Option<Arc<Watcher>>,
+    /// The status page; `None` when it is not served
+    /// ([`crate::config::PageAccess::NotServed`]).
+    pub page: Option<Arc<crate::web::Web>>,
 }
 
 /// Binds now (so a bad address is reported at start) and serves until
@@ -54,15 +59,29 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<()> {
     let addr = settings.listen;
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on http.listen = {addr}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if settings.remote {
         tracing::warn!(
-            "health and metrics on http://{addr}/healthz and /metrics, reachable from other hosts (http.allow_remote = true); they have no authentication"
+            "health and metrics on {scheme}://{addr}/healthz and /metrics, reachable from other hosts; they have no authentication"
         );
     } else {
-        tracing::info!("health and metrics on http://{addr}/healthz and /metrics");
+        tracing::info!("health and metrics on {scheme}://{addr}/healthz and /metrics");
+    }
+    if health.page.is_some() {
+        tracing::info!(
+            "status page on {scheme}://{addr}/ ({})",
+            match settings.page {
+                crate::config::PageAccess::SignIn => "every page needs sign-in",
+                _ => "readable without sign-in on loopback; actions need sign-in",
+            }
+        );
     }
     let header_timeout = settings.header_timeout;
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -72,9 +91,9 @@ pub async fn serve(
         let mut refused: u64 = 0;
         let mut warned_at: Option<tokio::time::Instant> = None;
         loop {
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 a = listener.accept() => match a {
-                    Ok((s, _)) => s,
+                    Ok(s) => s,
                     Err(e) => {
                         tracing::warn!("http: accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -98,22 +117,100 @@ pub async fn serve(
                 continue;
             };
             let health = health.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     let health = health.clone();
-                    async move { Ok::<_, std::convert::Infallible>(answer(&health, &req).await) }
+                    req.extensions_mut().insert(crate::web::Peer(peer));
+                    async move { Ok::<_, std::convert::Infallible>(route(&health, req).await) }
                 });
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let serve = async {
+                    match tls {
+                        // The handshake counts against the same lifetime.
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                serve_connection(stream, header_timeout, service).await;
+                            }
+                        }
+                        None => serve_connection(stream, header_timeout, service).await,
+                    }
+                };
                 // Either way the connection is over; the client's loss.
-                let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+                let _ = tokio::time::timeout(CONNECTION_LIFETIME, serve).await;
                 drop(slot);
             });
         }
     });
     Ok(())
+}
+
+async fn serve_connection<I, S>(io: I, header_timeout: Duration, service: S)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = std::convert::Infallible,
+        >,
+    S::Future: Send + 'static,
+{
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .await;
+}
+
+/// HTTPS with the operator's certificate chain and key (rustls, ring).
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls;
+    let read = |p: &std::path::Path, what: &str| {
+        std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))
+    };
+    let certs = rustls_pemfile::certs(&mut read(cert, "http.tls_cert_file")?.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("http.tls_cert_file {}: not PEM certificates", cert.display()))?;
+    if certs.is_empty() {
+        anyhow::bail!(
+            "http.tls_cert_file {}: no certificate in it (a PEM file with -----BEGIN CERTIFICATE-----)",
+            cert.display()
+        );
+    }
+    let key = rustls_pemfile::private_key(&mut read(key, "http.tls_key_file")?.as_slice())
+        .ok()
+        .flatten()
+        .with_context(|| format!("http.tls_key_file {}: no PEM private key in it", key.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("TLS protocol versions")?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .context("http.tls_cert_file and http.tls_key_file do not make a certificate and its key")?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// One request: a match on method and path, each arm a handler that takes
+/// the request whole (so it can read a body).
+async fn route(h: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let get = req.method() == hyper::Method::GET || req.method() == hyper::Method::HEAD;
+    match (get, req.uri().path()) {
+        (true, "/healthz" | "/metrics") => answer(h, &req).await,
+        (false, "/healthz" | "/metrics") => plain(StatusCode::METHOD_NOT_ALLOWED, "GET only\n"),
+        _ => match &h.page {
+            Some(page) => page.handle(req).await,
+            None => plain(StatusCode::NOT_FOUND, "try /healthz or /metrics\n"),
+        },
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "text/plain")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("static headers are valid")
 }
 
 async fn answer(h: &Health, req: &Request<Incoming>) -> Response<Full<Bytes>> {
@@ -124,13 +221,6 @@ async fn answer(h: &Health, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             .body(Full::new(Bytes::from(body)))
             .expect("static headers are valid")
     };
-    if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
-        return reply(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain",
-            "GET only\n".into(),
-        );
-    }
     let now = chrono::Utc::now();
     let figures = match store::figures(&h.db.pool, &store::timestamp(now), STUCK_AFTER_S).await {
         Ok(f) => f,
@@ -152,15 +242,10 @@ async fn answer(h: &Health, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             };
             reply(status, "application/json", body)
         }
-        "/metrics" => reply(
+        _ => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4",
             metrics(h, &figures, now),
-        ),
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "try /healthz or /metrics\n".into(),
         ),
     }
 }
