@@ -162,14 +162,22 @@ where
 }
 
 /// HTTPS with the operator's certificate chain and key (rustls, ring).
-fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor> {
+fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor> {
     use tokio_rustls::rustls;
     let read = |p: &std::path::Path, what: &str| {
         std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))
     };
     let certs = rustls_pemfile::certs(&mut read(cert, "http.tls_cert_file")?.as_slice())
         .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("http.tls_cert_file {}: not PEM certificates", cert.display()))?;
+        .with_context(|| {
+            format!(
+                "http.tls_cert_file {}: not PEM certificates",
+                cert.display()
+            )
+        })?;
     if certs.is_empty() {
         anyhow::bail!(
             "http.tls_cert_file {}: no certificate in it (a PEM file with -----BEGIN CERTIFICATE-----)",
@@ -179,7 +187,12 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_r
     let key = rustls_pemfile::private_key(&mut read(key, "http.tls_key_file")?.as_slice())
         .ok()
         .flatten()
-        .with_context(|| format!("http.tls_key_file {}: no PEM private key in it", key.display()))?;
+        .with_context(|| {
+            format!(
+                "http.tls_key_file {}: no PEM private key in it",
+                key.display()
+            )
+        })?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

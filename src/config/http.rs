@@ -124,7 +124,10 @@ fn load_users(file: Option<&std::path::Path>) -> Result<Users, ConfigError> {
                 if !p.exists() {
                     return Ok(Users::default());
                 }
-                (p, "http.users_file (unset, so the systemd credential http-users)")
+                (
+                    p,
+                    "http.users_file (unset, so the systemd credential http-users)",
+                )
             }
             None => return Ok(Users::default()),
         },

@@ -168,11 +168,11 @@ pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<Lis
 
 /// How many requests are in each state.
 pub async fn counts_by_state(pool: &SqlitePool) -> Result<Vec<(RequestState, i64)>> {
-    Ok(sqlx::query_as(
-        "select state, count(*) from access_requests group by state",
+    Ok(
+        sqlx::query_as("select state, count(*) from access_requests group by state")
+            .fetch_all(pool)
+            .await?,
     )
-    .fetch_all(pool)
-    .await?)
 }
 
 /// A stored message as the page shows it (its raw bytes are fetched apart).
@@ -195,16 +195,17 @@ pub struct MessageRow {
     pub received_at: String,
 }
 
-const MESSAGE_COLUMNS: &str = "id, message_id, source, source_ref, mailbox, from_addr, original_from, subject,
+const MESSAGE_COLUMNS: &str =
+    "id, message_id, source, source_ref, mailbox, from_addr, original_from, subject,
     date, kind, reason, raw_size, raw is not null as has_raw, received_at";
 
 pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRow>> {
-    Ok(
-        sqlx::query_as(&format!("select {MESSAGE_COLUMNS} from messages where id = ?"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!(
+        "select {MESSAGE_COLUMNS} from messages where id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// A message's raw bytes, while they are kept.

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use subtle::ConstantTimeEq;
 
 /// The status page's users, from the users file or the credential.
@@ -58,6 +58,10 @@ impl Users {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
     /// Whether `password` is `name`'s. Slow on purpose (argon2id): call it
@@ -158,9 +162,7 @@ impl Sessions {
 
     pub fn get(&self, id: &str) -> Option<Session> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(id)
-            .filter(|s| s.expires > Instant::now())
-            .cloned()
+        map.get(id).filter(|s| s.expires > Instant::now()).cloned()
     }
 
     pub fn end(&self, id: &str) {
@@ -186,7 +188,11 @@ impl LoginLimiter {
         let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         v.retain(|(_, t)| now.duration_since(*t) < LOGIN_WINDOW);
-        let mine: Vec<Instant> = v.iter().filter(|(a, _)| *a == ip).map(|(_, t)| *t).collect();
+        let mine: Vec<Instant> = v
+            .iter()
+            .filter(|(a, _)| *a == ip)
+            .map(|(_, t)| *t)
+            .collect();
         let oldest = |ts: &mut dyn Iterator<Item = Instant>| {
             ts.min()
                 .map(|t| LOGIN_WINDOW.saturating_sub(now.duration_since(t)))
@@ -224,8 +230,15 @@ mod tests {
     #[test]
     fn bad_lines_are_named_without_their_hash() {
         let e = Users::parse("alice:plaintext-secret\n").unwrap_err();
-        assert!(e.contains("line 1") && !e.contains("plaintext-secret"), "{e}");
-        assert!(Users::parse("no colon here").unwrap_err().contains("line 1"));
+        assert!(
+            e.contains("line 1") && !e.contains("plaintext-secret"),
+            "{e}"
+        );
+        assert!(
+            Users::parse("no colon here")
+                .unwrap_err()
+                .contains("line 1")
+        );
         assert!(users_file_line("has space", "x").is_err());
     }
 

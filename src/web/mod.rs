@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Bytes};
-use hyper::header::{HeaderValue, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderValue, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 
 use crate::config::{HttpSettings, PageAccess};
@@ -171,10 +171,18 @@ impl Web {
                     (Some(sid), Some(s)) if csrf_ok(s, &read_form(req).await) => {
                         self.sessions.end(sid);
                         let mut r = redirect("/");
-                        set_cookie(&mut r, &format!("{COOKIE_NAME}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"));
+                        set_cookie(
+                            &mut r,
+                            &format!(
+                                "{COOKIE_NAME}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
+                            ),
+                        );
                         r
                     }
-                    _ => text(StatusCode::FORBIDDEN, "refused: the form's CSRF token is missing or wrong; reload the page and try again\n"),
+                    _ => text(
+                        StatusCode::FORBIDDEN,
+                        "refused: the form's CSRF token is missing or wrong; reload the page and try again\n",
+                    ),
                 };
             }
             (false, false, _) => Ok(text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST only\n")),
@@ -230,7 +238,12 @@ impl Web {
         };
         Ok(html(
             StatusCode::OK,
-            pages::layout("Requests", viewer, Some(&marker), pages::index(&page, viewer)),
+            pages::layout(
+                "Requests",
+                viewer,
+                Some(&marker),
+                pages::index(&page, viewer),
+            ),
         ))
     }
 
@@ -316,8 +329,12 @@ impl Web {
         };
         let mut r = Response::new(Full::new(Bytes::from(raw)));
         let h = r.headers_mut();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"message-{id}.eml\"")) {
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"message-{id}.eml\""))
+        {
             h.insert("Content-Disposition", v);
         }
         secure_headers(&mut r);
@@ -328,7 +345,11 @@ impl Web {
     /// `screenshot: <file>` (a PNG under the state directory, relative to
     /// it or absolute) gets its picture shown on the timeline.
     fn screenshot_path(&self, detail: &str) -> Option<PathBuf> {
-        let named = detail.split("screenshot: ").nth(1)?.split_whitespace().next()?;
+        let named = detail
+            .split("screenshot: ")
+            .nth(1)?
+            .split_whitespace()
+            .next()?;
         let named = named.trim_end_matches([',', ';', ')']);
         if !named.ends_with(".png") {
             return None;
@@ -406,11 +427,16 @@ impl Web {
             .map(|n| n.chars().take(500).collect::<String>());
         let actor = crate::model::Actor::operator(&session.name);
         let outcome = match self.db.pool.acquire().await {
-            Ok(mut conn) => {
-                operator::apply(&mut conn, id, action, &actor, note.as_deref(), chrono::Utc::now())
-                    .await
-                    .map_err(|e| e.to_string())
-            }
+            Ok(mut conn) => operator::apply(
+                &mut conn,
+                id,
+                action,
+                &actor,
+                note.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(format!("database: {e}")),
         };
         let back = format!("/requests/{}", id.0);
@@ -424,7 +450,11 @@ impl Web {
                 );
                 redirect(&format!(
                     "{back}?done={}",
-                    encode(&format!("{} by {}: now {state}", action.name(), session.name))
+                    encode(&format!(
+                        "{} by {}: now {state}",
+                        action.name(),
+                        session.name
+                    ))
                 ))
             }
             Err(e) => redirect(&format!("{back}?error={}", encode(&e))),
@@ -455,7 +485,10 @@ impl Web {
             )
         };
         if self.users.is_empty() {
-            return again(StatusCode::FORBIDDEN, "No status-page users are configured.");
+            return again(
+                StatusCode::FORBIDDEN,
+                "No status-page users are configured.",
+            );
         }
         if let Some(wait) = self.limiter.blocked(ip) {
             tracing::warn!("status page: sign-in from {ip} refused: too many failed attempts");
@@ -507,7 +540,8 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn csrf_ok(s: &Session, form: &Query) -> bool {
-    form.get("csrf").is_some_and(|t| auth::same_token(t, &s.csrf))
+    form.get("csrf")
+        .is_some_and(|t| auth::same_token(t, &s.csrf))
 }
 
 fn parse_id(s: &str) -> Option<RequestId> {
@@ -539,7 +573,10 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -550,7 +587,10 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    match Limited::new(req.into_body(), MAX_FORM_BYTES).collect().await {
+    match Limited::new(req.into_body(), MAX_FORM_BYTES)
+        .collect()
+        .await
+    {
         Ok(c) => Query::parse(Some(&String::from_utf8_lossy(&c.to_bytes()))),
         Err(_) => Query::default(),
     }
@@ -561,7 +601,10 @@ where
 fn secure_headers(r: &mut Reply) {
     let h = r.headers_mut();
     h.insert("Cache-Control", HeaderValue::from_static("no-store"));
-    h.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("Referrer-Policy", HeaderValue::from_static("no-referrer"));
     h.insert("X-Frame-Options", HeaderValue::from_static("DENY"));
     h.insert(
@@ -598,8 +641,10 @@ fn asset(kind: &'static str, body: &'static str) -> Reply {
     let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
-    r.headers_mut()
-        .insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+    r.headers_mut().insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
     r.headers_mut()
         .insert("Cache-Control", HeaderValue::from_static("max-age=300"));
     r

@@ -62,7 +62,7 @@ pub fn layout(title: &str, viewer: &Viewer, version: Option<&str>, content: Mark
 pub fn login(no_users: bool, next: Option<&str>, error: Option<&str>) -> Markup {
     let viewer = Viewer {
         session: None,
-        can_sign_in: false,
+        can_sign_in: !no_users,
     };
     layout(
         "Sign in",
@@ -108,7 +108,13 @@ impl ListParams {
         let sort = q.get("sort").and_then(SortBy::parse);
         ListParams {
             state: q.get("state").and_then(|s| s.parse().ok()),
-            search: q.get("q").unwrap_or_default().trim().chars().take(200).collect(),
+            search: q
+                .get("q")
+                .unwrap_or_default()
+                .trim()
+                .chars()
+                .take(200)
+                .collect(),
             sort: sort.unwrap_or(SortBy::Received),
             descending: match q.get("dir") {
                 Some("asc") => false,
@@ -135,7 +141,12 @@ impl ListParams {
     }
 
     /// This view's address with some of it changed.
-    fn href(&self, state: Option<Option<RequestState>>, sort: Option<(SortBy, bool)>, page: Option<i64>) -> String {
+    fn href(
+        &self,
+        state: Option<Option<RequestState>>,
+        sort: Option<(SortBy, bool)>,
+        page: Option<i64>,
+    ) -> String {
         let state = state.unwrap_or(self.state);
         let (sort, desc) = sort.unwrap_or((self.sort, self.descending));
         let page = page.unwrap_or(self.page);
@@ -177,7 +188,10 @@ pub fn badge(s: RequestState) -> Markup {
 
 /// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`, in a `<time>`.
 fn when(t: &str) -> Markup {
-    let short = t.get(..16).map(|s| s.replace('T', " ")).unwrap_or_else(|| t.to_owned());
+    let short = t
+        .get(..16)
+        .map(|s| s.replace('T', " "))
+        .unwrap_or_else(|| t.to_owned());
     html! { time datetime=(t) title={ (t) } { (short) } }
 }
 
@@ -285,12 +299,12 @@ pub fn index(p: &IndexPage<'_>, viewer: &Viewer) -> Markup {
                                 td { (badge(r.state)) }
                                 td.code.hide-narrow { @if signed_in { (r.collaborator_code) } @else { (mask_code(&r.collaborator_code)) } }
                                 td.num.hide-narrow { (r.attempts) }
-                                td.hide-narrow { (when(&r.received_at)) }
+                                td.hide-narrow.nowrap { (when(&r.received_at)) }
                                 td {
                                     @if let (Some(e), Some(at)) = (r.last_event, &r.last_at) {
                                         (e.as_str()) " " span.muted { (age(at, p.now)) }
                                         @if let Some(d) = &r.last_detail {
-                                            div.detail { (truncate(&clean(d), 90)) }
+                                            div.detail.hide-narrow { (truncate(&clean(d), 90)) }
                                         }
                                     }
                                 }
@@ -334,9 +348,16 @@ fn sort_head(l: &ListParams, by: SortBy, label: &str, class: &str) -> Markup {
     let current = l.sort == by;
     // A second click on the sorted column turns the order round; a first
     // click on text sorts A→Z, on numbers and times newest/largest first.
-    let first_desc = matches!(by, SortBy::Id | SortBy::Tries | SortBy::Received | SortBy::LastEvent);
+    let first_desc = matches!(
+        by,
+        SortBy::Id | SortBy::Tries | SortBy::Received | SortBy::LastEvent
+    );
     let desc = if current { !l.descending } else { first_desc };
-    let aria = current.then_some(if l.descending { "descending" } else { "ascending" });
+    let aria = current.then_some(if l.descending {
+        "descending"
+    } else {
+        "ascending"
+    });
     let arrow = match (current, l.descending) {
         (false, _) => "",
         (true, true) => " ↓",
@@ -363,7 +384,7 @@ fn health(p: &IndexPage<'_>) -> Markup {
     html! {
         div.grid {
             section.panel aria-labelledby="h-watcher" {
-                h2 #h-watcher style="margin-top:0" { "Mail watcher" }
+                h2 #h-watcher { "Mail watcher" }
                 @if p.mailboxes.is_empty() {
                     p.muted { @if p.watched { "Starting: no folder has reported yet." } @else { "No mailbox watched ([imap] is not configured)." } }
                 } @else {
@@ -393,7 +414,7 @@ fn health(p: &IndexPage<'_>) -> Markup {
                 }
             }
             section.panel aria-labelledby="h-worker" {
-                h2 #h-worker style="margin-top:0" { "Worker" }
+                h2 #h-worker { "Worker" }
                 dl.facts {
                     dt { "Filer" } dd #filer { (p.filer) }
                     dt { "Queue" } dd #queue { (p.queue.0) " queued · " (p.queue.1) " being filed" }
@@ -418,8 +439,16 @@ pub struct RequestPage<'a> {
 
 const ACTIONS: [(Action, &str, &str); 4] = [
     (Action::Retry, "retry", "Retry"),
-    (Action::Mark(RequestState::Requested), "requested", "Mark requested"),
-    (Action::Mark(RequestState::Granted), "granted", "Mark granted"),
+    (
+        Action::Mark(RequestState::Requested),
+        "requested",
+        "Mark requested",
+    ),
+    (
+        Action::Mark(RequestState::Granted),
+        "granted",
+        "Mark granted",
+    ),
     (Action::Cancel, "cancel", "Cancel"),
 ];
 
@@ -433,7 +462,10 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
             encode(&r.store_domain)
         )
     });
-    let leadsie_url = r.leadsie_request_url.as_deref().filter(|u| u.starts_with("https://"));
+    let leadsie_url = r
+        .leadsie_request_url
+        .as_deref()
+        .filter(|u| u.starts_with("https://"));
     html! {
         p { a href="/" { "← All requests" } }
         @if let Some(d) = p.done { p.flash.ok role="status" { (d) } }
@@ -457,7 +489,7 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
                     }
                 }
                 section.panel aria-labelledby="h-file" {
-                    h2 #h-file style="margin-top:0" { "File it by hand" }
+                    h2 #h-file { "File it by hand" }
                     p.muted { "Request access with this store and its code:" }
                     div.links {
                         a href=(PARTNER_DASHBOARD_URL) rel="noreferrer" target="_blank" { "Partner Dashboard" }
