@@ -281,7 +281,7 @@ pub fn index(p: &IndexPage<'_>, viewer: &Viewer) -> Markup {
                         @if !signed_in { " · codes are masked" (if viewer.can_sign_in { "; sign in to see them" } else { "" }) }
                     }
                     thead { tr {
-                        (sort_head(l, SortBy::Id, "#", "num"))
+                        (sort_head(l, SortBy::Id, "#", "num hide-narrow"))
                         (sort_head(l, SortBy::Store, "Store", ""))
                         (sort_head(l, SortBy::Client, "Client", "hide-narrow"))
                         (sort_head(l, SortBy::State, "State", ""))
@@ -293,7 +293,7 @@ pub fn index(p: &IndexPage<'_>, viewer: &Viewer) -> Markup {
                     tbody {
                         @for r in &p.rows {
                             tr data-id=(r.id) {
-                                td.num { a href={ "/requests/" (r.id) } { (r.id) } }
+                                td.num.hide-narrow { a href={ "/requests/" (r.id) } { (r.id) } }
                                 td { a.store href={ "/requests/" (r.id) } { (clean(&r.store_domain)) } }
                                 td.hide-narrow { (r.client_name.as_deref().map(clean).unwrap_or_default()) }
                                 td { (badge(r.state)) }
