@@ -126,9 +126,12 @@ pub async fn serve(
                 });
                 let serve = async {
                     match tls {
-                        // The handshake counts against the same lifetime.
+                        // A handshake is held to the header timeout, as
+                        // the headers are: a silent client frees its slot.
                         Some(acceptor) => {
-                            if let Ok(stream) = acceptor.accept(stream).await {
+                            if let Ok(Ok(stream)) =
+                                tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                            {
                                 serve_connection(stream, header_timeout, service).await;
                             }
                         }

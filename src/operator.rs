@@ -56,11 +56,14 @@ impl Action {
 
     /// The states this action applies to, for a refusal's message.
     fn allowed(self) -> Vec<RequestState> {
-        RequestState::ALL
-            .iter()
-            .copied()
-            .filter(|s| self.applies_to(*s))
-            .collect()
+        match self {
+            Action::Retry => RETRIABLE.to_vec(),
+            _ => RequestState::ALL
+                .iter()
+                .copied()
+                .filter(|s| self.applies_to(*s))
+                .collect(),
+        }
     }
 
     pub fn name(self) -> &'static str {

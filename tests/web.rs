@@ -656,6 +656,16 @@ async fn a_signed_in_operator_gets_a_strict_http_only_cookie() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    // Sign-in posted from another site is refused before the password.
+    let r = http
+        .post(format!("{}/login", site.base))
+        .header("Origin", "http://evil.example")
+        .form(&[("name", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
     let r = http
         .post(format!("{}/login", site.base))
         .form(&[
@@ -691,4 +701,82 @@ async fn a_signed_in_operator_gets_a_strict_http_only_cookie() {
     );
     assert_eq!(page.matches("<tr data-event=").count() as i64, n);
     site.stop().await;
+}
+
+/// `http.tls_cert_file` and `tls_key_file`: collabd speaks HTTPS itself,
+/// health and the page alike, and the session cookie is `Secure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_over_tls_the_cookie_is_secure() {
+    let certs = tempfile::tempdir().unwrap();
+    support::self_signed::make(certs.path());
+    let site = site(&format!(
+        "tls_cert_file = \"{}\"\ntls_key_file = \"{}\"",
+        certs.path().join("server.pem").display(),
+        certs.path().join("server.key").display()
+    ))
+    .await;
+    let base = site.base.replace("http://", "https://");
+    // The test's certificate is self-signed and marked CA: accepted here
+    // for what it is, since the point is that collabd speaks TLS.
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let page = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("shop001.myshopify.com"));
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("name", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Plain HTTP on the same port gets no page.
+    assert!(reqwest::get(format!("{}/", site.base)).await.is_err());
+    site.stop().await;
+}
+
+/// `collabd http-user NAME` reads the password from stdin and prints a
+/// line the users file accepts, without echoing the password.
+#[test]
+fn http_user_prints_a_users_file_line() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["http-user", "bob"])
+        .env_remove("COLLABD_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cret token\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        line.starts_with("bob:$argon2id$") && !line.contains("s3cret"),
+        "{line}"
+    );
+    let users = collabd::web::auth::Users::parse(&line).unwrap();
+    assert!(users.verify("bob", "s3cret token"));
+    assert!(!users.verify("bob", "s3cret"));
 }

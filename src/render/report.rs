@@ -373,7 +373,8 @@ fn short_time(t: &str) -> String {
         .unwrap_or_else(|| t.to_owned())
 }
 
-fn truncate(s: &str, max: usize) -> String {
+/// `s` cut to `max` characters, the last of them `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
     } else {

@@ -122,7 +122,17 @@ impl Web {
                     pages::login(self.users.is_empty(), q.get("next"), None),
                 );
             }
-            "/login" if post => return self.login(req).await,
+            "/login" if post => {
+                // Sign-in has no session yet to carry a CSRF token: a
+                // browser's Origin, when it sends one, must be this site.
+                if !same_origin(&req) {
+                    return text(
+                        StatusCode::FORBIDDEN,
+                        "refused: the sign-in form was sent from another site\n",
+                    );
+                }
+                return self.login(req).await;
+            }
             _ => {}
         }
         let (sid, session) = self.session(&req);
@@ -531,6 +541,26 @@ impl Web {
     }
 }
 
+/// No `Origin` (not a browser, or a same-origin GET), or one whose host
+/// and port are the `Host` the request was sent to. Behind a proxy, the
+/// proxy must pass `Host` on (Caddy does; nginx needs
+/// `proxy_set_header Host $host`).
+fn same_origin<B>(req: &Request<B>) -> bool {
+    let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin
+        .split_once("://")
+        .map_or(origin, |(_, rest)| rest)
+        .trim_end_matches('/');
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
 /// Where to go after signing in: a path on this site, never elsewhere.
 fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -605,7 +635,9 @@ fn secure_headers(r: &mut Reply) {
         "X-Content-Type-Options",
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("Referrer-Policy", HeaderValue::from_static("no-referrer"));
+    // same-origin, not no-referrer: under no-referrer a browser sends
+    // `Origin: null` with its own forms, and sign-in checks Origin.
+    h.insert("Referrer-Policy", HeaderValue::from_static("same-origin"));
     h.insert("X-Frame-Options", HeaderValue::from_static("DENY"));
     h.insert(
         "Content-Security-Policy",

@@ -9,7 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::{Query, Viewer, encode};
 use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
 use crate::operator::Action;
-use crate::render::report::{FolderHealth, folder_health};
+use crate::render::report::{FolderHealth, folder_health, truncate};
 use crate::store::web::{ListFilter, ListRow, MessageRow, SortBy, TimelineRow};
 use crate::store::{MailboxRow, Request};
 
@@ -367,15 +367,6 @@ fn sort_head(l: &ListParams, by: SortBy, label: &str, class: &str) -> Markup {
         th class=(class) aria-sort=[aria] scope="col" {
             a href=(l.href(None, Some((by, desc)), Some(1))) data-sort=(by.as_str()) { (label) (arrow) }
         }
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let cut: String = s.chars().take(max - 1).collect();
-        format!("{cut}…")
     }
 }
 

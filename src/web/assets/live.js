@@ -17,6 +17,7 @@
   var status = document.getElementById("live-status");
   if (!version || !parts.length || !window.fetch) { return; }
   var busy = false;
+  var paused = false;
   function say(text) { if (status) { status.textContent = text; } }
   function tick() {
     if (busy || document.hidden) { return; }
@@ -25,6 +26,7 @@
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
       .then(function (now) {
         now = now.trim();
+        if (paused) { paused = false; say("Live: updates appear by themselves"); }
         if (now === version) { return null; }
         return fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
           .then(function (r) { return r.text(); })
@@ -39,7 +41,7 @@
             say("Updated " + new Date().toLocaleTimeString());
           });
       })
-      .catch(function () { say("Live updates paused: collabd did not answer"); })
+      .catch(function () { paused = true; say("Live updates paused: collabd did not answer"); })
       .then(function () { busy = false; });
   }
   say("Live: updates appear by themselves");
