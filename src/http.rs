@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -210,10 +210,10 @@ fn tls_acceptor(
 /// One request: a match on method and path, each arm a handler that takes
 /// the request whole (so it can read a body).
 async fn route(h: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let get = req.method() == hyper::Method::GET || req.method() == hyper::Method::HEAD;
-    match (get, req.uri().path()) {
-        (true, "/healthz" | "/metrics") => answer(h, &req).await,
-        (false, "/healthz" | "/metrics") => plain(StatusCode::METHOD_NOT_ALLOWED, "GET only\n"),
+    let path = req.uri().path().to_owned();
+    match (req.method().clone(), path.as_str()) {
+        (Method::GET | Method::HEAD, "/healthz" | "/metrics") => answer(h, req).await,
+        (_, "/healthz" | "/metrics") => plain(StatusCode::METHOD_NOT_ALLOWED, "GET only\n"),
         _ => match &h.page {
             Some(page) => page.handle(req).await,
             None => plain(StatusCode::NOT_FOUND, "try /healthz or /metrics\n"),
@@ -229,7 +229,7 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
         .expect("static headers are valid")
 }
 
-async fn answer(h: &Health, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(h: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let reply = |status: StatusCode, kind: &str, body: String| {
         Response::builder()
             .status(status)
