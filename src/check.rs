@@ -67,19 +67,43 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
     }
     check_worker(&mut r, &settings).await;
     if let Some(http) = &settings.http {
-        let remote = if http.remote {
-            " (reachable from other hosts: http.allow_remote = true)"
-        } else {
-            ""
+        use crate::config::PageAccess;
+        let scheme = if http.tls.is_some() { "https" } else { "http" };
+        let remote = match (http.remote, http.page) {
+            (true, PageAccess::NotServed) => {
+                " (reachable from other hosts: http.allow_remote = true)"
+            }
+            (true, _) => " (reachable from other hosts)",
+            (false, _) => "",
         };
         r.line(
             true,
             "http",
             format!(
-                "/healthz and /metrics will be served on http://{}{remote}",
+                "/healthz and /metrics will be served on {scheme}://{}{remote}",
                 http.listen
             ),
         );
+        let page = match http.page {
+            PageAccess::NotServed => {
+                "the status page is not served: the listener is not loopback and no users are configured (http.users_file or the credential http-users)".to_owned()
+            }
+            PageAccess::SignIn => format!(
+                "the status page will be served on {scheme}://{}/; every page needs sign-in ({} user(s))",
+                http.listen,
+                http.users.len()
+            ),
+            PageAccess::OpenOnLoopback if http.users.is_empty() => format!(
+                "the status page will be served on {scheme}://{}/, read-only: no users are configured, so nobody can sign in to act",
+                http.listen
+            ),
+            PageAccess::OpenOnLoopback => format!(
+                "the status page will be served on {scheme}://{}/; readable without sign-in on loopback, actions need sign-in ({} user(s))",
+                http.listen,
+                http.users.len()
+            ),
+        };
+        r.line(true, "http", page);
     }
     match (&settings.leadsie, &settings.http) {
         (Some(l), Some(http)) => {

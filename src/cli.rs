@@ -116,6 +116,13 @@ pub enum Command {
     CheckConfig,
     /// The whole pipeline on shipped fixtures, in a throwaway database.
     Demo,
+    /// Print a status-page users-file line (`NAME:$argon2id$…`) for NAME,
+    /// reading the password (or a long random token) from stdin. Put the
+    /// line in `http.users_file` or the systemd credential `http-users`.
+    HttpUser {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -195,6 +202,9 @@ pub fn load_settings(cli: &Cli) -> Result<Settings, ConfigError> {
 /// stops `collabd run` (`main` cancels it on SIGTERM or SIGINT); the other
 /// commands finish on their own.
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
+    if let Command::HttpUser { name } = &cli.command {
+        return http_user(name);
+    }
     let loaded = load_settings(&cli);
     if let Command::CheckConfig = cli.command {
         // It reports a bad file as one of its checks.
@@ -227,11 +237,27 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
         Command::Run => crate::daemon::run(settings, shutdown)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::CheckConfig => unreachable!("handled before the settings are used"),
+        Command::CheckConfig | Command::HttpUser { .. } => {
+            unreachable!("handled before the settings are used")
+        }
         Command::Mark { id, state, who } => act(&settings, id, Action::Mark(state), &who).await,
         Command::Cancel { id, who } => act(&settings, id, Action::Cancel, &who).await,
         Command::Retry { id, who } => act(&settings, id, Action::Retry, &who).await,
     }
+}
+
+/// `collabd http-user NAME`: the password is the first line of stdin
+/// (typed, or piped from a password manager); the line goes to stdout.
+fn http_user(name: &str) -> Result<ExitCode> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let line = crate::web::auth::users_file_line(name, password)
+        .map_err(|e| anyhow::anyhow!("http-user {name}: {e}"))?;
+    writeln!(std::io::stdout().lock(), "{line}")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn act(settings: &Settings, id: RequestId, action: Action, who: &Who) -> Result<ExitCode> {

@@ -60,6 +60,16 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
         .map(|w| tokio::spawn(w.run(shutdown.clone())));
     let supervisor = tokio::spawn(Supervisor::new(notifier, watcher.clone()).run(shutdown.clone()));
     if let Some(http) = &settings.http {
+        let page = (http.page != crate::config::PageAccess::NotServed).then(|| {
+            Arc::new(crate::web::Web::new(
+                http,
+                db.clone(),
+                watcher.clone(),
+                filer.name().to_owned(),
+                w.notify.as_ref().and_then(|n| n.dev_org_id.clone()),
+                state_dir(&settings.database_path),
+            ))
+        });
         let health = crate::http::Health {
             db: db.clone(),
             watcher: watcher.clone(),
@@ -67,6 +77,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
                 .leadsie
                 .as_ref()
                 .map(|l| Arc::new(crate::leadsie::endpoint::Webhook::new(l, ingestor.clone()))),
+            page,
         };
         // Without the endpoint collabd still does its job: say so, go on.
         if let Err(e) = crate::http::serve(http, health, shutdown.clone()).await {
@@ -92,6 +103,15 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
     rejudging.abort();
     tracing::info!("collabd stopped");
     Ok(())
+}
+
+/// The state directory: where the database lives (`StateDirectory=`
+/// under systemd). The browser filer's screenshots are served from under it.
+fn state_dir(database: &std::path::Path) -> std::path::PathBuf {
+    match database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.to_owned(),
+        None => std::path::PathBuf::from("."),
+    }
 }
 
 /// Speaks for the daemon to systemd: how the watcher is doing (STATUS=),

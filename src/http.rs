@@ -1,6 +1,8 @@
 //! `[http] listen`: `/healthz` (200, or 503 when the watcher is unhealthy or
-//! the queue is stuck) and `/metrics` in Prometheus text format. Read-only;
-//! figures come from the database, the watcher's state from memory.
+//! the queue is stuck) and `/metrics` in Prometheus text format, both
+//! read-only (figures come from the database, the watcher's state from
+//! memory); every other address goes to the status page ([`crate::web`]),
+//! when it is served. Plain HTTP, or HTTPS with `http.tls_cert_file`.
 //!
 //! Whatever clients do, the listener never costs the daemon more than
 //! [`MAX_CONNECTIONS`] sockets: a client that is slow to send its headers is
@@ -16,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +46,9 @@ const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(60);
 pub struct Health {
     pub db: Db,
     pub watcher: Option<Arc<Watcher>>,
+    /// The status page; `None` when it is not served
+    /// ([`crate::config::PageAccess::NotServed`]).
+    pub page: Option<Arc<crate::web::Web>>,
     /// Leadsie's webhook, when `[leadsie] webhook = true`.
     pub leadsie: Option<Arc<crate::leadsie::endpoint::Webhook>>,
 }
@@ -56,15 +61,29 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<()> {
     let addr = settings.listen;
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on http.listen = {addr}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if settings.remote {
         tracing::warn!(
-            "health and metrics on http://{addr}/healthz and /metrics, reachable from other hosts (http.allow_remote = true); they have no authentication"
+            "health and metrics on {scheme}://{addr}/healthz and /metrics, reachable from other hosts; they have no authentication"
         );
     } else {
-        tracing::info!("health and metrics on http://{addr}/healthz and /metrics");
+        tracing::info!("health and metrics on {scheme}://{addr}/healthz and /metrics");
+    }
+    if health.page.is_some() {
+        tracing::info!(
+            "status page on {scheme}://{addr}/ ({})",
+            match settings.page {
+                crate::config::PageAccess::SignIn => "every page needs sign-in",
+                _ => "readable without sign-in on loopback; actions need sign-in",
+            }
+        );
     }
     let header_timeout = settings.header_timeout;
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -74,7 +93,7 @@ pub async fn serve(
         let mut refused: u64 = 0;
         let mut warned_at: Option<tokio::time::Instant> = None;
         loop {
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 a = listener.accept() => match a {
                     Ok(s) => s,
                     Err(e) => {
@@ -85,7 +104,6 @@ pub async fn serve(
                 },
                 _ = shutdown.cancelled() => return,
             };
-            let (stream, peer) = stream;
             let Ok(slot) = slots.clone().try_acquire_owned() else {
                 drop(stream);
                 refused += 1;
@@ -101,19 +119,29 @@ pub async fn serve(
                 continue;
             };
             let health = health.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     let health = health.clone();
-                    async move {
-                        Ok::<_, std::convert::Infallible>(route(&health, req, peer.ip()).await)
-                    }
+                    req.extensions_mut().insert(crate::web::Peer(peer));
+                    async move { Ok::<_, std::convert::Infallible>(route(&health, req).await) }
                 });
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let serve = async {
+                    match tls {
+                        // A handshake is held to the header timeout, as
+                        // the headers are: a silent client frees its slot.
+                        Some(acceptor) => {
+                            if let Ok(Ok(stream)) =
+                                tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                            {
+                                serve_connection(stream, header_timeout, service).await;
+                            }
+                        }
+                        None => serve_connection(stream, header_timeout, service).await,
+                    }
+                };
                 // Either way the connection is over; the client's loss.
-                let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+                let _ = tokio::time::timeout(CONNECTION_LIFETIME, serve).await;
                 drop(slot);
             });
         }
@@ -121,55 +149,110 @@ pub async fn serve(
     Ok(())
 }
 
-fn reply(status: StatusCode, kind: &str, body: String) -> Response<Full<Bytes>> {
+async fn serve_connection<I, S>(io: I, header_timeout: Duration, service: S)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = std::convert::Infallible,
+        >,
+    S::Future: Send + 'static,
+{
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .await;
+}
+
+/// HTTPS with the operator's certificate chain and key (rustls, ring).
+fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls;
+    let read = |p: &std::path::Path, what: &str| {
+        std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))
+    };
+    let certs = rustls_pemfile::certs(&mut read(cert, "http.tls_cert_file")?.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| {
+            format!(
+                "http.tls_cert_file {}: not PEM certificates",
+                cert.display()
+            )
+        })?;
+    if certs.is_empty() {
+        anyhow::bail!(
+            "http.tls_cert_file {}: no certificate in it (a PEM file with -----BEGIN CERTIFICATE-----)",
+            cert.display()
+        );
+    }
+    let key = rustls_pemfile::private_key(&mut read(key, "http.tls_key_file")?.as_slice())
+        .ok()
+        .flatten()
+        .with_context(|| {
+            format!(
+                "http.tls_key_file {}: no PEM private key in it",
+                key.display()
+            )
+        })?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("TLS protocol versions")?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .context("http.tls_cert_file and http.tls_key_file do not make a certificate and its key")?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// One request: a match on method and path, each arm a handler that takes
+/// the request whole (so it can read a body).
+async fn route(h: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    // The webhook's path, with its token: anything else under its prefix
+    // (a wrong token) goes on as any unknown path would, so nothing tells
+    // the two apart.
+    if let Some(webhook) = &h.leadsie {
+        let peer = req
+            .extensions()
+            .get::<crate::web::Peer>()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |p| p.0.ip());
+        match webhook.claim(&path, peer) {
+            crate::leadsie::endpoint::Claim::Mine => return webhook.answer(req, peer).await,
+            crate::leadsie::endpoint::Claim::Refused(r) => return r,
+            crate::leadsie::endpoint::Claim::NotMine => {}
+        }
+    }
+    match (req.method().clone(), path.as_str()) {
+        (Method::GET | Method::HEAD, "/healthz" | "/metrics") => answer(h, req).await,
+        (_, "/healthz" | "/metrics") => plain(StatusCode::METHOD_NOT_ALLOWED, "GET only\n"),
+        _ => match &h.page {
+            Some(page) => page.handle(req).await,
+            None => plain(StatusCode::NOT_FOUND, "try /healthz or /metrics\n"),
+        },
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
-        .header("Content-Type", kind)
-        .body(Full::new(Bytes::from(body)))
+        .header("Content-Type", "text/plain")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
         .expect("static headers are valid")
 }
 
-/// The answer for a path nothing is served at.
-fn not_found() -> Response<Full<Bytes>> {
-    reply(
-        StatusCode::NOT_FOUND,
-        "text/plain",
-        "try /healthz or /metrics\n".into(),
-    )
-}
-
-/// Sends each request to what serves its path.
-async fn route(
-    h: &Health,
-    req: Request<Incoming>,
-    peer: std::net::IpAddr,
-) -> Response<Full<Bytes>> {
-    if req
-        .uri()
-        .path()
-        .starts_with(crate::leadsie::endpoint::PREFIX)
-    {
-        return match &h.leadsie {
-            Some(webhook) => webhook.answer(req, peer, not_found()).await,
-            None => not_found(),
-        };
-    }
-    answer(h, &req).await
-}
-
-async fn answer(h: &Health, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let path = req.uri().path();
-    if path != "/healthz" && path != "/metrics" {
-        // Whatever the method: a wrong webhook token must look the same.
-        return not_found();
-    }
-    if req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD {
-        return reply(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain",
-            "GET only\n".into(),
-        );
-    }
+async fn answer(h: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let reply = |status: StatusCode, kind: &str, body: String| {
+        Response::builder()
+            .status(status)
+            .header("Content-Type", kind)
+            .body(Full::new(Bytes::from(body)))
+            .expect("static headers are valid")
+    };
     let now = chrono::Utc::now();
     let figures = match store::figures(&h.db.pool, &store::timestamp(now), STUCK_AFTER_S).await {
         Ok(f) => f,
@@ -191,12 +274,11 @@ async fn answer(h: &Health, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             };
             reply(status, "application/json", body)
         }
-        "/metrics" => reply(
+        _ => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4",
             metrics(h, &figures, now),
         ),
-        _ => not_found(),
     }
 }
 

@@ -25,6 +25,8 @@
 //!   (`render::clean`), and the status, show and ingest reports
 //!   (`render::report`).
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
+//! - [`web`] — the status page on the `[http]` listener: pages, sign-in,
+//!   sessions, CSRF and the operator's actions.
 
 pub mod check;
 pub mod cli;
@@ -47,4 +49,5 @@ pub mod sdnotify;
 pub mod secret;
 pub mod store;
 pub mod tls;
+pub mod web;
 pub mod worker;

@@ -35,8 +35,38 @@ pub enum Action {
     Retry,
 }
 
+/// The states a retry applies to: failed and logged ones are queued
+/// again, a queued one is made due now.
+const RETRIABLE: [RequestState; 3] = [
+    RequestState::Failed,
+    RequestState::Logged,
+    RequestState::Queued,
+];
+
 impl Action {
-    fn name(self) -> &'static str {
+    /// Whether this action applies to a request in state `from` (the
+    /// status page offers only these; [`apply`] checks again).
+    pub fn applies_to(self, from: RequestState) -> bool {
+        match self {
+            Action::Retry => RETRIABLE.contains(&from),
+            Action::Mark(to) => from.can_move_to(to),
+            Action::Cancel => from.can_move_to(RequestState::Cancelled),
+        }
+    }
+
+    /// The states this action applies to, for a refusal's message.
+    fn allowed(self) -> Vec<RequestState> {
+        match self {
+            Action::Retry => RETRIABLE.to_vec(),
+            _ => RequestState::ALL
+                .iter()
+                .copied()
+                .filter(|s| self.applies_to(*s))
+                .collect(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
         match self {
             Action::Mark(RequestState::Requested) => "mark requested",
             Action::Mark(_) => "mark granted",
@@ -109,21 +139,8 @@ pub async fn apply(
         }
         Action::Retry => RequestState::Queued,
     };
-    let retriable = [
-        RequestState::Failed,
-        RequestState::Logged,
-        RequestState::Queued,
-    ];
-    if !from.can_move_to(to) || (action == Action::Retry && !retriable.contains(&from)) {
-        let allowed: Vec<RequestState> = match action {
-            Action::Retry => retriable.to_vec(),
-            _ => RequestState::ALL
-                .iter()
-                .copied()
-                .filter(|s| s.can_move_to(to))
-                .collect(),
-        };
-        return Err(refuse(&allowed));
+    if !action.applies_to(from) {
+        return Err(refuse(&action.allowed()));
     }
     if !store::transition(&mut tx, id, from, to, &event, &now_s).await? {
         return Err(ActionError::Raced(id));

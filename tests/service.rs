@@ -453,9 +453,12 @@ fn the_notify_filer_emails_operators_through_a_real_smtp_server() {
     );
     let mail = server.spool();
     assert!(mail.contains("RCPT TO ops@agency.example"), "{mail}");
-    assert_eq!(
-        support::daemon::sql(&d.db, "select state from access_requests"),
-        "notified"
+    // The server has the email before the worker has heard the relay's
+    // last answer and committed: wait for the state, do not race it.
+    wait_for(
+        Duration::from_secs(15),
+        "the request to be notified",
+        || support::daemon::sql(&d.db, "select state from access_requests") == "notified",
     );
     assert!(!d.log().contains(smtp::PASSWORD), "{}", d.log());
 }

@@ -1,24 +1,50 @@
-//! `[http]`: where `/healthz` and `/metrics` are served, validated.
+//! `[http]`: where `/healthz`, `/metrics` and the status page are served,
+//! who may sign in to the page, and whether it speaks TLS itself; validated.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::raw::RawHttp;
 use super::{ConfigError, invalid};
+use crate::web::auth::Users;
 
 /// Validated `[http]` settings.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub listen: std::net::SocketAddr,
-    /// True when `listen` is not a loopback address (allowed by
-    /// `http.allow_remote`).
+    /// True when `listen` is not a loopback address.
     pub remote: bool,
     /// Frees a connection slot held by a client that is slow, or silent,
     /// in sending its headers: a slowloris cannot keep `/healthz` down.
     pub header_timeout: Duration,
+    /// Who the status page serves, and how.
+    pub page: PageAccess,
+    /// The status page's users (from `users_file` or the credential
+    /// `http-users`); empty when nobody can sign in.
+    pub users: Users,
+    /// PEM certificate chain and key when collabd serves HTTPS itself.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// Who may see the status page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAccess {
+    /// A loopback listener: pages are readable without signing in (codes
+    /// masked); actions and full codes need sign-in.
+    OpenOnLoopback,
+    /// Every page needs sign-in: a listener other hosts can reach, or
+    /// `http.require_sign_in = true`.
+    SignIn,
+    /// A remote listener with `allow_remote` and no users: only /healthz
+    /// and /metrics are served, as before the status page existed.
+    NotServed,
 }
 
 /// Monitoring sends its request at once; ten seconds is generous.
 pub const DEFAULT_HTTP_HEADER_TIMEOUT_S: u64 = 10;
+
+/// The systemd credential that holds the status page's users.
+pub const USERS_CREDENTIAL: &str = "http-users";
 
 pub(super) fn http_settings(h: RawHttp) -> Result<HttpSettings, ConfigError> {
     let listen: std::net::SocketAddr = h.listen.trim().parse().map_err(|_| {
@@ -30,16 +56,31 @@ pub(super) fn http_settings(h: RawHttp) -> Result<HttpSettings, ConfigError> {
             ),
         )
     })?;
+    let users = load_users(h.users_file.as_deref())?;
     // `::ffff:127.0.0.1` is loopback too.
     let remote = !listen.ip().to_canonical().is_loopback();
-    if remote && h.allow_remote != Some(true) {
+    let require = h.require_sign_in == Some(true);
+    if require && users.is_empty() {
         return Err(invalid(
-            "http.listen",
-            &format!(
-                "{listen} is not a loopback address, and /healthz and /metrics have no authentication; use 127.0.0.1 or [::1], or set http.allow_remote = true and let a firewall decide who reaches the port"
-            ),
+            "http.require_sign_in",
+            "no status-page users: make a line with `collabd http-user NAME` and put it in http.users_file or the systemd credential http-users",
         ));
     }
+    let page = if remote && !users.is_empty() || require {
+        PageAccess::SignIn
+    } else if remote {
+        if h.allow_remote != Some(true) {
+            return Err(invalid(
+                "http.listen",
+                &format!(
+                    "{listen} is not a loopback address, and no status-page users are configured, so /healthz and /metrics would have no authentication; use 127.0.0.1 or [::1], or give the page users (http.users_file or the systemd credential http-users, lines made by `collabd http-user NAME`) so that it asks everyone to sign in, or set http.allow_remote = true to serve only /healthz and /metrics and let a firewall decide who reaches the port"
+                ),
+            ));
+        }
+        PageAccess::NotServed
+    } else {
+        PageAccess::OpenOnLoopback
+    };
     let header_timeout = match h
         .header_timeout_seconds
         .unwrap_or(DEFAULT_HTTP_HEADER_TIMEOUT_S)
@@ -52,9 +93,46 @@ pub(super) fn http_settings(h: RawHttp) -> Result<HttpSettings, ConfigError> {
         }
         n => Duration::from_secs(n),
     };
+    let tls = match (h.tls_cert_file, h.tls_key_file) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => {
+            return Err(invalid(
+                "http.tls_cert_file",
+                "set both http.tls_cert_file and http.tls_key_file, or neither",
+            ));
+        }
+    };
     Ok(HttpSettings {
         listen,
         remote,
         header_timeout,
+        page,
+        users,
+        tls,
     })
+}
+
+/// The users file, else the credential `http-users` when systemd passed
+/// one; no users when neither exists.
+fn load_users(file: Option<&std::path::Path>) -> Result<Users, ConfigError> {
+    let (path, key) = match file {
+        Some(p) => (p.to_owned(), "http.users_file"),
+        None => match std::env::var_os("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
+            Some(dir) => {
+                let p = PathBuf::from(dir).join(USERS_CREDENTIAL);
+                if !p.exists() {
+                    return Ok(Users::default());
+                }
+                (
+                    p,
+                    "http.users_file (unset, so the systemd credential http-users)",
+                )
+            }
+            None => return Ok(Users::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| invalid(key, &format!("cannot read {}: {e}", path.display())))?;
+    Users::parse(&text).map_err(|e| invalid(key, &format!("{}: {e}", path.display())))
 }

@@ -27,7 +27,7 @@ mod tests;
 pub mod trust;
 pub mod worker;
 
-pub use http::{DEFAULT_HTTP_HEADER_TIMEOUT_S, HttpSettings};
+pub use http::{DEFAULT_HTTP_HEADER_TIMEOUT_S, HttpSettings, PageAccess, USERS_CREDENTIAL};
 pub use imap::{
     AfterProcessing, DEFAULT_MAX_MESSAGE_BYTES, ImapAuth, ImapSettings, MAX_POLL_SECONDS,
     OAuth2Settings, Security,

@@ -49,18 +49,29 @@ pub struct RawLog {
     pub level: Option<String>,
 }
 
-/// `[http]`: the health and metrics endpoint.
+/// `[http]`: the health and metrics endpoint and the status page.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     /// Address and port, e.g. "127.0.0.1:9464".
     pub listen: String,
-    /// The endpoint has no authentication, so a non-loopback `listen` is
-    /// refused unless this says the operator meant it.
+    /// /healthz and /metrics have no authentication, so a non-loopback
+    /// `listen` without status-page users is refused unless this says the
+    /// operator meant it (the status page is then not served).
     pub allow_remote: Option<bool>,
     /// A client must send a request's headers within this many seconds of
     /// connecting (or of its previous request), else it is disconnected.
     pub header_timeout_seconds: Option<u64>,
+    /// The status page's users, one `name:$argon2id$…` line each (made by
+    /// `collabd http-user NAME`); else the systemd credential `http-users`.
+    pub users_file: Option<PathBuf>,
+    /// Every page needs sign-in, even on a loopback listener (a listener
+    /// other hosts can reach always needs it).
+    pub require_sign_in: Option<bool>,
+    /// Serve HTTPS directly with this PEM certificate chain and key,
+    /// instead of behind a reverse proxy.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// `[imap]`: the mailbox the Leadsie emails are forwarded to.

@@ -330,3 +330,59 @@ fn imap_password_comes_from_a_file_and_never_prints() {
     .to_string();
     assert!(err.contains("/nonexistent/pw"), "{err}");
 }
+
+/// Who the status page serves follows from the listener and the users:
+/// a remote listener with users asks everyone to sign in; without users
+/// it needs allow_remote and then serves no page; require_sign_in needs
+/// users.
+#[test]
+fn the_status_page_access_follows_listener_and_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("http-users");
+    let line = crate::web::auth::users_file_line("alice", "pw").unwrap();
+    std::fs::write(&users, format!("{line}\n")).unwrap();
+    let http = |body: &str| parse(&format!("[http]\n{body}\n"));
+    let page = |body: &str| http(body).unwrap().http.unwrap().page;
+    let with_users = format!("users_file = \"{}\"", users.display());
+    assert_eq!(
+        page("listen = \"127.0.0.1:9464\""),
+        PageAccess::OpenOnLoopback
+    );
+    assert_eq!(
+        page(&format!("listen = \"0.0.0.0:9464\"\n{with_users}")),
+        PageAccess::SignIn
+    );
+    assert_eq!(
+        page(&format!(
+            "listen = \"127.0.0.1:9464\"\n{with_users}\nrequire_sign_in = true"
+        )),
+        PageAccess::SignIn
+    );
+    assert_eq!(
+        page("listen = \"0.0.0.0:9464\"\nallow_remote = true"),
+        PageAccess::NotServed
+    );
+    let err = http("listen = \"0.0.0.0:9464\"").unwrap_err().to_string();
+    assert!(
+        err.contains("is not a loopback address") && err.contains("collabd http-user NAME"),
+        "{err}"
+    );
+    let err = http("listen = \"127.0.0.1:9464\"\nrequire_sign_in = true")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("http.require_sign_in"), "{err}");
+    std::fs::write(&users, "alice:secret-in-plain-text\n").unwrap();
+    let err = http(&format!("listen = \"127.0.0.1:9464\"\n{with_users}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("http.users_file")
+            && err.contains("line 1")
+            && !err.contains("secret-in-plain"),
+        "{err}"
+    );
+    let err = http("listen = \"127.0.0.1:9464\"\ntls_cert_file = \"/x.pem\"")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tls_key_file"), "{err}");
+}

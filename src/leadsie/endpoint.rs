@@ -46,6 +46,13 @@ const REFUSALS_LOGGED_EVERY: std::time::Duration = std::time::Duration::from_sec
 /// waited long enough to be back at a full allowance are forgotten.
 const MAX_TRACKED_ADDRESSES: usize = 4096;
 
+/// What [`Webhook::claim`] found.
+pub enum Claim {
+    Mine,
+    Refused(Response<Full<Bytes>>),
+    NotMine,
+}
+
 /// The webhook, ready to serve: where deliveries are stored, the token to
 /// match, and each address's allowance.
 pub struct Webhook {
@@ -103,22 +110,31 @@ impl Webhook {
         r
     }
 
-    /// Answers a request whose path starts with [`PREFIX`]. `not_found` is
-    /// the listener's answer for an unknown path, given for a wrong token
-    /// so that nothing tells the two apart.
-    pub async fn answer(
-        &self,
-        req: Request<Incoming>,
-        peer: IpAddr,
-        not_found: Response<Full<Bytes>>,
-    ) -> Response<Full<Bytes>> {
-        let given = req.uri().path().strip_prefix(PREFIX).unwrap_or_default();
-        if !self.token_matches(given) {
-            if !self.misses.allow(peer, Instant::now()) {
-                return Self::too_many(peer, "wrong tokens tried too often", &self.refused_misses);
-            }
-            return not_found;
+    /// Whether a request for `path` from `peer` is the webhook's: its path
+    /// with the right token ([`Claim::Mine`]), or under its prefix with a
+    /// wrong one from a sender who has tried too often
+    /// ([`Claim::Refused`]). A wrong token within the allowance, like any
+    /// other path, is [`Claim::NotMine`]: the listener answers it as it
+    /// answers every path it does not know.
+    pub fn claim(&self, path: &str, peer: IpAddr) -> Claim {
+        let Some(given) = path.strip_prefix(PREFIX) else {
+            return Claim::NotMine;
+        };
+        if self.token_matches(given) {
+            return Claim::Mine;
         }
+        if !self.misses.allow(peer, Instant::now()) {
+            return Claim::Refused(Self::too_many(
+                peer,
+                "wrong tokens tried too often",
+                &self.refused_misses,
+            ));
+        }
+        Claim::NotMine
+    }
+
+    /// Answers a request [`Webhook::claim`] said is the webhook's.
+    pub async fn answer(&self, req: Request<Incoming>, peer: IpAddr) -> Response<Full<Bytes>> {
         if !self.deliveries.allow(peer, Instant::now()) {
             return Self::too_many(
                 peer,

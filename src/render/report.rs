@@ -183,19 +183,9 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
             .as_deref()
             .map(short_time)
             .unwrap_or_else(|| "never".into());
-        let stale = m
-            .last_contact_at
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .is_some_and(|t| chrono::Utc::now() - t.to_utc() > stale_after());
-        let health = match (m.state, m.connected) {
-            (s, true) if s.is_connected() && stale => {
-                "STALE (no contact for a long time: is collabd running?)"
-            }
-            (s, true) if s.is_connected() => "ok",
-            (WatcherState::Stopped, _) => "stopped",
-            (WatcherState::Backoff, _) => "FAILING",
-            _ => "connecting",
+        let health = match folder_health(m, chrono::Utc::now()) {
+            FolderHealth::Stale => "STALE (no contact for a long time: is collabd running?)",
+            h => h.label(),
         };
         writeln!(
             out,
@@ -335,6 +325,47 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
     Ok(())
 }
 
+/// How a watched folder is doing, as `status` and the status page say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderHealth {
+    Ok,
+    /// Connected, but no contact for longer than [`stale_after`]: is
+    /// collabd still running?
+    Stale,
+    /// Waiting to reconnect after an error.
+    Failing,
+    Stopped,
+    Connecting,
+}
+
+impl FolderHealth {
+    pub fn label(self) -> &'static str {
+        match self {
+            FolderHealth::Ok => "ok",
+            FolderHealth::Stale => "STALE",
+            FolderHealth::Failing => "FAILING",
+            FolderHealth::Stopped => "stopped",
+            FolderHealth::Connecting => "connecting",
+        }
+    }
+}
+
+/// Judges one `mailbox_state` row at `now`.
+pub fn folder_health(m: &store::MailboxRow, now: chrono::DateTime<chrono::Utc>) -> FolderHealth {
+    let stale = m
+        .last_contact_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .is_some_and(|t| now - t.to_utc() > stale_after());
+    match (m.state, m.connected) {
+        (s, true) if s.is_connected() && stale => FolderHealth::Stale,
+        (s, true) if s.is_connected() => FolderHealth::Ok,
+        (WatcherState::Stopped, _) => FolderHealth::Stopped,
+        (WatcherState::Backoff, _) => FolderHealth::Failing,
+        _ => FolderHealth::Connecting,
+    }
+}
+
 /// How long without contact before a watcher counts as stale: IDLE is
 /// renewed within 9 minutes and polls come at most [`MAX_POLL_SECONDS`]
 /// apart, so a live watcher touches last contact at least that often; a
@@ -350,7 +381,8 @@ fn short_time(t: &str) -> String {
         .unwrap_or_else(|| t.to_owned())
 }
 
-fn truncate(s: &str, max: usize) -> String {
+/// `s` cut to `max` characters, the last of them `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
     } else {

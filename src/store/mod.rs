@@ -13,6 +13,8 @@
 //! - [`events`] — a request's timeline and the announcement cursor.
 //! - [`mailbox`] — IMAP checkpoints, pending after-processing, watcher health.
 //! - [`reports`] — the status view, counts and figures for status and metrics.
+//! - [`web`] — the status page's read-only queries (not re-exported: callers
+//!   write `store::web::list_requests`).
 //!
 //! Every item is re-exported here: callers write `store::claim_next_request`.
 
@@ -23,6 +25,7 @@ pub mod mailbox;
 pub mod messages;
 pub mod reports;
 pub mod requests;
+pub mod web;
 
 pub use deferred::*;
 pub use events::*;

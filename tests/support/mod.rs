@@ -3,6 +3,7 @@
 //! openssl, and a small HTTP server for OAuth2 endpoints.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod corpus;
 pub mod daemon;
 pub mod dns;

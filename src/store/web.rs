@@ -1,0 +1,323 @@
+//! Read-only queries for the status page: one page of the requests table
+//! (filtered, searched, sorted), counts by state, a request's messages,
+//! messages that need a look, and the change marker the page polls. Every
+//! statement here is a plain SELECT: the page never takes the write lock
+//! the watcher and the worker wait on (the database is in WAL mode, so
+//! readers and the writer do not block each other).
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use super::Result;
+use crate::model::{EventKind, MessageKind, RequestState};
+
+/// A column the requests table can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Id,
+    Store,
+    Client,
+    State,
+    Code,
+    Tries,
+    Received,
+    LastEvent,
+}
+
+impl SortBy {
+    pub const ALL: [SortBy; 8] = [
+        SortBy::Id,
+        SortBy::Store,
+        SortBy::Client,
+        SortBy::State,
+        SortBy::Code,
+        SortBy::Tries,
+        SortBy::Received,
+        SortBy::LastEvent,
+    ];
+
+    /// The name in the page's address (`?sort=store`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortBy::Id => "id",
+            SortBy::Store => "store",
+            SortBy::Client => "client",
+            SortBy::State => "state",
+            SortBy::Code => "code",
+            SortBy::Tries => "tries",
+            SortBy::Received => "received",
+            SortBy::LastEvent => "last",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SortBy> {
+        SortBy::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+
+    /// The SQL it sorts by; ties go by id, so pages never overlap. Only
+    /// the code's last two digits (the part the page shows) order it.
+    fn expr(self) -> &'static str {
+        match self {
+            SortBy::Id => "r.id",
+            SortBy::Store => "r.store_domain",
+            SortBy::Client => "lower(coalesce(r.client_name, ''))",
+            SortBy::State => "r.state",
+            SortBy::Code => "substr(r.collaborator_code, 3)",
+            SortBy::Tries => "r.attempts",
+            SortBy::Received => "r.received_at",
+            // Event ids grow with time: the newest event has the highest.
+            SortBy::LastEvent => {
+                "(select max(e.id) from request_events e where e.request_id = r.id)"
+            }
+        }
+    }
+}
+
+/// What the requests table shows.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub state: Option<RequestState>,
+    /// Part of a store domain or client name, any case.
+    pub search: Option<String>,
+    pub sort: SortBy,
+    pub descending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One row of the requests table.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ListRow {
+    pub id: i64,
+    pub store_domain: String,
+    pub client_name: Option<String>,
+    pub state: RequestState,
+    #[serde(skip)]
+    pub collaborator_code: String,
+    pub attempts: i64,
+    pub received_at: String,
+    pub last_at: Option<String>,
+    pub last_event: Option<EventKind>,
+    pub last_detail: Option<String>,
+}
+
+/// `%`, `_` and `\` in a search are themselves, not wildcards.
+fn like_pattern(s: &str) -> String {
+    let mut p = String::with_capacity(s.len() + 2);
+    p.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// One page of requests and how many match the filter in all.
+pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<ListRow>, i64)> {
+    let search = f
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(like_pattern);
+    let filter = "(?1 is null or r.state = ?1)
+         and (?2 is null or r.store_domain like ?2 escape '\\' or r.client_name like ?2 escape '\\')";
+    let total: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from access_requests r where {filter}"
+    ))
+    .bind(f.state)
+    .bind(search.as_deref())
+    .fetch_one(pool)
+    .await?;
+    let dir = if f.descending { "desc" } else { "asc" };
+    // The page's ids first (an index serves most orders, and SQLite keeps
+    // only the top rows while it sorts); then only they look up their
+    // last event.
+    // A search matches few rows, found by scanning them all: then walking
+    // an index in order and testing each row would be slower than sorting
+    // the few that match, so a unary `+` keeps SQLite off the index.
+    let plus = if search.is_some() { "+" } else { "" };
+    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "select r.id from access_requests r where {filter}
+         order by {plus}{} {dir}, {plus}r.id {dir} limit ?3 offset ?4",
+        f.sort.expr()
+    ))
+    .bind(f.state)
+    .bind(search.as_deref())
+    .bind(f.limit)
+    .bind(f.offset)
+    .fetch_all(pool)
+    .await?;
+    if ids.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    let mut rows: Vec<ListRow> = sqlx::query_as(
+        "select p.id, p.store_domain, p.client_name, p.state, p.collaborator_code, p.attempts, p.received_at,
+                e.at as last_at, e.event as last_event, e.detail as last_detail
+         from access_requests p
+         left join request_events e
+           on e.id = (select max(x.id) from request_events x where x.request_id = p.id)
+         where p.id in (select value from json_each(?))",
+    )
+    .bind(list)
+    .fetch_all(pool)
+    .await?;
+    rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
+    Ok((rows, total))
+}
+
+/// How many requests are in each state.
+pub async fn counts_by_state(pool: &SqlitePool) -> Result<Vec<(RequestState, i64)>> {
+    Ok(
+        sqlx::query_as("select state, count(*) from access_requests group by state")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// A stored message as the page shows it (its raw bytes are fetched apart).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: i64,
+    pub message_id: Option<String>,
+    pub source: String,
+    pub source_ref: Option<String>,
+    pub mailbox: Option<String>,
+    pub from_addr: Option<String>,
+    pub original_from: Option<String>,
+    pub subject: Option<String>,
+    pub date: Option<String>,
+    pub kind: MessageKind,
+    pub reason: Option<String>,
+    pub raw_size: i64,
+    /// Whether the raw bytes are still kept.
+    pub has_raw: bool,
+    pub received_at: String,
+}
+
+const MESSAGE_COLUMNS: &str =
+    "id, message_id, source, source_ref, mailbox, from_addr, original_from, subject,
+    date, kind, reason, raw_size, raw is not null as has_raw, received_at";
+
+pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "select {MESSAGE_COLUMNS} from messages where id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A message's raw bytes, while they are kept.
+pub async fn message_raw(pool: &SqlitePool, id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar("select raw from messages where id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .flatten())
+}
+
+/// Messages that need a person — rejected, unparseable, or a grant that
+/// left part of the email unread — newest first, and how many there are.
+pub async fn needs_a_look(pool: &SqlitePool, limit: i64) -> Result<(Vec<MessageRow>, i64)> {
+    let filter = "kind in (?1, ?2) or (kind = ?3 and reason is not null)";
+    let rows = sqlx::query_as(&format!(
+        "select {MESSAGE_COLUMNS} from messages where {filter} order by id desc limit ?4"
+    ))
+    .bind(MessageKind::Rejected)
+    .bind(MessageKind::Unparseable)
+    .bind(MessageKind::LeadsieGrant)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!("select count(*) from messages where {filter}"))
+        .bind(MessageKind::Rejected)
+        .bind(MessageKind::Unparseable)
+        .bind(MessageKind::LeadsieGrant)
+        .fetch_one(pool)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The requests a message created or moved, as (id, store).
+pub async fn requests_of_message(pool: &SqlitePool, message: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "select distinct r.id, r.store_domain from request_events e
+         join access_requests r on r.id = e.request_id
+         where e.message_id = ?1
+         union select r.id, r.store_domain from access_requests r where r.source_message_id = ?1
+         order by 1",
+    )
+    .bind(message)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A request's timeline with event ids, for the page (screenshot links
+/// name the event).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimelineRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: crate::model::Actor,
+    pub event: EventKind,
+    pub from_state: Option<RequestState>,
+    pub to_state: Option<RequestState>,
+    pub detail: Option<String>,
+    pub message_id: Option<i64>,
+}
+
+pub async fn timeline(pool: &SqlitePool, request: i64) -> Result<Vec<TimelineRow>> {
+    Ok(sqlx::query_as(
+        "select id, at, actor, event, from_state, to_state, detail, message_id from request_events
+         where request_id = ? order by id",
+    )
+    .bind(request)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One event of a request, for its screenshot.
+pub async fn event_detail(pool: &SqlitePool, request: i64, event: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("select detail from request_events where id = ? and request_id = ?")
+            .bind(event)
+            .bind(request)
+            .fetch_optional(pool)
+            .await?
+            .flatten(),
+    )
+}
+
+/// Requests waiting for the worker: queued, and being filed now.
+pub async fn queue_depth(pool: &SqlitePool) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "select (select count(*) from access_requests where state = ?1),
+                (select count(*) from access_requests where state = ?2)",
+    )
+    .bind(RequestState::Queued)
+    .bind(RequestState::Filing)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Changes whenever anything the page shows may have changed: a new
+/// event, message or watcher report. Three index look-ups.
+pub async fn change_marker(pool: &SqlitePool) -> Result<String> {
+    let (e, m, w): (Option<i64>, Option<i64>, Option<String>) = sqlx::query_as(
+        "select (select max(id) from request_events), (select max(id) from messages),
+                (select max(updated_at) from mailbox_state)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(format!(
+        "{}.{}.{}",
+        e.unwrap_or(0),
+        m.unwrap_or(0),
+        w.unwrap_or_default()
+    ))
+}

@@ -1,0 +1,701 @@
+//! The status page on the `[http]` listener: every store, its state and
+//! its story, for people who do not use SSH. Server-rendered HTML (maud)
+//! with one stylesheet and one small script, all served from the binary.
+//!
+//! # Layout
+//!
+//! - this module — [`Web`] (what the page needs from the daemon), routing
+//!   of the page's addresses, who may see what, and the operator's actions
+//!   (through [`crate::operator`], the CLI's rules).
+//! - [`auth`] — users, passwords, sessions, CSRF tokens, the sign-in limit.
+//! - [`pages`] — the HTML of each page.
+//! - [`assets`] — the stylesheet and the script.
+//!
+//! Access: on a loopback listener pages are readable without signing in
+//! (codes masked); acting, full codes and raw mail need a signed-in
+//! operator, also on loopback. A listener other hosts can reach, or
+//! `http.require_sign_in = true`, needs sign-in for every page. Reads are
+//! plain SELECTs (`store::web`); the only writes are the actions.
+
+pub mod assets;
+pub mod auth;
+pub mod pages;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Bytes};
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderValue, LOCATION, SET_COOKIE};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::config::{HttpSettings, PageAccess};
+use crate::imap::Watcher;
+use crate::model::{RequestId, RequestState};
+use crate::operator::{self, Action};
+use crate::store::{self, Db};
+use auth::{LoginLimiter, Session, Sessions, Users};
+
+/// The address the request came from, put in its extensions by the
+/// listener (the sign-in limit counts per address).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// The session cookie's name.
+const COOKIE_NAME: &str = "collabd_session";
+/// Rows per page of the requests table.
+pub const PAGE_SIZE: i64 = 50;
+/// Largest form body read (sign-in, actions): a note is short.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// What the status page needs from the daemon.
+pub struct Web {
+    pub db: Db,
+    pub watcher: Option<Arc<Watcher>>,
+    pub access: PageAccess,
+    pub users: Users,
+    pub sessions: Sessions,
+    pub limiter: LoginLimiter,
+    /// The worker's filer, by name.
+    pub filer: String,
+    /// The Dev Dashboard organisation, for its pre-filled link.
+    pub dev_org_id: Option<String>,
+    /// The state directory (the database's): screenshots named by events
+    /// are served only from under it.
+    pub state_dir: PathBuf,
+    /// Served over TLS by collabd itself: cookies are `Secure`.
+    pub tls: bool,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+/// Who is looking at a page.
+pub struct Viewer {
+    pub session: Option<Session>,
+    /// Someone could sign in (users are configured).
+    pub can_sign_in: bool,
+}
+
+impl Web {
+    pub fn new(
+        settings: &HttpSettings,
+        db: Db,
+        watcher: Option<Arc<Watcher>>,
+        filer: String,
+        dev_org_id: Option<String>,
+        state_dir: PathBuf,
+    ) -> Web {
+        Web {
+            db,
+            watcher,
+            access: settings.page,
+            users: settings.users.clone(),
+            sessions: Sessions::default(),
+            limiter: LoginLimiter::default(),
+            filer,
+            dev_org_id,
+            state_dir,
+            tls: settings.tls.is_some(),
+        }
+    }
+
+    /// Answers one request for a page address (everything but /healthz
+    /// and /metrics).
+    pub async fn handle<B>(&self, req: Request<B>) -> Reply
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let path = req.uri().path().to_owned();
+        let method = req.method().clone();
+        let get = method == Method::GET || method == Method::HEAD;
+        let post = method == Method::POST;
+        // Assets and the sign-in page are for everyone.
+        match path.as_str() {
+            "/assets/style.css" if get => return asset("text/css", assets::STYLE),
+            "/assets/live.js" if get => return asset("text/javascript", assets::SCRIPT),
+            "/login" if get => {
+                let q = Query::parse(req.uri().query());
+                return html(
+                    StatusCode::OK,
+                    pages::login(self.users.is_empty(), q.get("next"), None),
+                );
+            }
+            "/login" if post => {
+                // Sign-in has no session yet to carry a CSRF token: a
+                // browser's Origin, when it sends one, must be this site.
+                if !same_origin(&req) {
+                    return text(
+                        StatusCode::FORBIDDEN,
+                        "refused: the sign-in form was sent from another site\n",
+                    );
+                }
+                return self.login(req).await;
+            }
+            _ => {}
+        }
+        let (sid, session) = self.session(&req);
+        if session.is_none() && self.access == PageAccess::SignIn {
+            return if get && path != "/live" {
+                redirect(&format!("/login?next={}", encode(&path_and_query(&req))))
+            } else {
+                text(StatusCode::UNAUTHORIZED, "sign in first\n")
+            };
+        }
+        let viewer = Viewer {
+            session,
+            can_sign_in: !self.users.is_empty(),
+        };
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let result = match (get, post, segments.as_slice()) {
+            (true, _, [""]) => self.index(&req, &viewer).await,
+            (true, _, ["live"]) => match store::web::change_marker(&self.db.pool).await {
+                Ok(m) => Ok(text(StatusCode::OK, &m)),
+                Err(e) => Err(e),
+            },
+            (true, _, ["requests", id]) => match parse_id(id) {
+                Some(id) => self.request(id, &req, &viewer).await,
+                None => Ok(not_found()),
+            },
+            (_, true, ["requests", id, "action"]) => match parse_id(id) {
+                Some(id) => return self.act(id, req, viewer.session).await,
+                None => Ok(not_found()),
+            },
+            (true, _, ["requests", id, "events", event, "screenshot"]) => {
+                match (parse_id(id), event.parse::<i64>().ok()) {
+                    (Some(id), Some(event)) => self.screenshot(id, event, &viewer).await,
+                    _ => Ok(not_found()),
+                }
+            }
+            (true, _, ["messages", id]) => match id.parse::<i64>() {
+                Ok(id) => self.message(id, &viewer).await,
+                Err(_) => Ok(not_found()),
+            },
+            (true, _, ["messages", id, "raw"]) => match id.parse::<i64>() {
+                Ok(id) => self.raw(id, &viewer).await,
+                Err(_) => Ok(not_found()),
+            },
+            (_, true, ["logout"]) => {
+                return match (&sid, &viewer.session) {
+                    (Some(sid), Some(s)) if csrf_ok(s, &read_form(req).await) => {
+                        self.sessions.end(sid);
+                        let mut r = redirect("/");
+                        set_cookie(
+                            &mut r,
+                            &format!(
+                                "{COOKIE_NAME}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
+                            ),
+                        );
+                        r
+                    }
+                    _ => text(
+                        StatusCode::FORBIDDEN,
+                        "refused: the form's CSRF token is missing or wrong; reload the page and try again\n",
+                    ),
+                };
+            }
+            (false, false, _) => Ok(text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST only\n")),
+            _ => Ok(not_found()),
+        };
+        result.unwrap_or_else(|e| {
+            tracing::warn!("status page {path}: {e}");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("the database did not answer: {e}\n"),
+            )
+        })
+    }
+
+    /// The session the cookie names, if it is live.
+    fn session<B>(&self, req: &Request<B>) -> (Option<String>, Option<Session>) {
+        let sid = req
+            .headers()
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == COOKIE_NAME)
+            .map(|(_, v)| v.to_owned());
+        let session = sid.as_deref().and_then(|id| self.sessions.get(id));
+        (sid, session)
+    }
+
+    async fn index<B>(&self, req: &Request<B>, viewer: &Viewer) -> store::Result<Reply> {
+        let q = Query::parse(req.uri().query());
+        let marker = store::web::change_marker(&self.db.pool).await?;
+        let list = pages::ListParams::from_query(&q);
+        let filter = list.filter(PAGE_SIZE);
+        let pool = &self.db.pool;
+        let (rows, total) = store::web::list_requests(pool, &filter).await?;
+        let counts = store::web::counts_by_state(pool).await?;
+        let (attention, attention_total) = store::web::needs_a_look(pool, 20).await?;
+        let mailboxes = store::mailbox_rows(pool).await?;
+        let queue = store::web::queue_depth(pool).await?;
+        let page = pages::IndexPage {
+            list,
+            rows,
+            total,
+            counts,
+            attention,
+            attention_total,
+            mailboxes,
+            watched: self.watcher.is_some(),
+            filer: &self.filer,
+            queue,
+            now: chrono::Utc::now(),
+        };
+        Ok(html(
+            StatusCode::OK,
+            pages::layout(
+                "Requests",
+                viewer,
+                Some(&marker),
+                pages::index(&page, viewer),
+            ),
+        ))
+    }
+
+    async fn request<B>(
+        &self,
+        id: RequestId,
+        req: &Request<B>,
+        viewer: &Viewer,
+    ) -> store::Result<Reply> {
+        let marker = store::web::change_marker(&self.db.pool).await?;
+        let mut conn = self.db.pool.acquire().await?;
+        let r = match store::get_request(&mut conn, id).await {
+            Ok(r) => r,
+            Err(store::Error::NoSuchRequest(_)) => return Ok(not_found()),
+            Err(e) => return Err(e),
+        };
+        drop(conn);
+        let timeline = store::web::timeline(&self.db.pool, id.0).await?;
+        let source = match r.source_message_id {
+            Some(m) => store::web::message(&self.db.pool, m).await?,
+            None => None,
+        };
+        let q = Query::parse(req.uri().query());
+        let shots: Vec<Option<i64>> = timeline
+            .iter()
+            .map(|e| {
+                e.detail
+                    .as_deref()
+                    .and_then(|d| self.screenshot_path(d))
+                    .map(|_| e.id)
+            })
+            .collect();
+        let page = pages::RequestPage {
+            r: &r,
+            timeline: &timeline,
+            screenshots: &shots,
+            source: source.as_ref(),
+            dev_org_id: self.dev_org_id.as_deref(),
+            done: q.get("done"),
+            error: q.get("error"),
+            now: chrono::Utc::now(),
+        };
+        Ok(html(
+            StatusCode::OK,
+            pages::layout(
+                &format!("#{} {}", r.id, r.store_domain),
+                viewer,
+                Some(&marker),
+                pages::request(&page, viewer),
+            ),
+        ))
+    }
+
+    async fn message(&self, id: i64, viewer: &Viewer) -> store::Result<Reply> {
+        let Some(m) = store::web::message(&self.db.pool, id).await? else {
+            return Ok(not_found());
+        };
+        let requests = store::web::requests_of_message(&self.db.pool, id).await?;
+        Ok(html(
+            StatusCode::OK,
+            pages::layout(
+                &format!("Message {id}"),
+                viewer,
+                None,
+                pages::message(&m, &requests, viewer),
+            ),
+        ))
+    }
+
+    /// The raw message, for signed-in operators only: it holds the code.
+    async fn raw(&self, id: i64, viewer: &Viewer) -> store::Result<Reply> {
+        if viewer.session.is_none() {
+            return Ok(text(
+                StatusCode::FORBIDDEN,
+                "sign in to download raw messages: they hold collaborator codes\n",
+            ));
+        }
+        let Some(raw) = store::web::message_raw(&self.db.pool, id).await? else {
+            return Ok(text(
+                StatusCode::NOT_FOUND,
+                "no raw bytes kept for this message (over database.max_raw_bytes, or past database.raw_retention_days)\n",
+            ));
+        };
+        let mut r = Response::new(Full::new(Bytes::from(raw)));
+        let h = r.headers_mut();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"message-{id}.eml\""))
+        {
+            h.insert("Content-Disposition", v);
+        }
+        secure_headers(&mut r);
+        Ok(r)
+    }
+
+    /// The browser filer's hook: an event whose detail says
+    /// `screenshot: <file>` (a PNG under the state directory, relative to
+    /// it or absolute) gets its picture shown on the timeline.
+    fn screenshot_path(&self, detail: &str) -> Option<PathBuf> {
+        let named = detail
+            .split("screenshot: ")
+            .nth(1)?
+            .split_whitespace()
+            .next()?;
+        let named = named.trim_end_matches([',', ';', ')']);
+        if !named.ends_with(".png") {
+            return None;
+        }
+        let path = Path::new(named);
+        let path = if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.state_dir.join(path)
+        };
+        let real = path.canonicalize().ok()?;
+        let base = self.state_dir.canonicalize().ok()?;
+        (real.starts_with(&base) && real.is_file()).then_some(real)
+    }
+
+    async fn screenshot(&self, id: RequestId, event: i64, viewer: &Viewer) -> store::Result<Reply> {
+        if viewer.session.is_none() {
+            return Ok(text(
+                StatusCode::FORBIDDEN,
+                "sign in to see screenshots: the form in them shows the collaborator code\n",
+            ));
+        }
+        let detail = store::web::event_detail(&self.db.pool, id.0, event).await?;
+        let Some(path) = detail.as_deref().and_then(|d| self.screenshot_path(d)) else {
+            return Ok(not_found());
+        };
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => {
+                let mut r = Response::new(Full::new(Bytes::from(bytes)));
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("image/png"));
+                secure_headers(&mut r);
+                Ok(r)
+            }
+            Err(_) => Ok(not_found()),
+        }
+    }
+
+    /// An operator's retry, cancel or mark, with the CLI's rules
+    /// ([`operator::apply`]), recorded under the signed-in name.
+    async fn act<B>(&self, id: RequestId, req: Request<B>, session: Option<Session>) -> Reply
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let Some(session) = session else {
+            return text(
+                StatusCode::FORBIDDEN,
+                "sign in to act on requests (actions always need sign-in, on loopback too)\n",
+            );
+        };
+        let form = read_form(req).await;
+        if !csrf_ok(&session, &form) {
+            return text(
+                StatusCode::FORBIDDEN,
+                "refused: the form's CSRF token is missing or wrong; reload the page and try again\n",
+            );
+        }
+        let action = match form.get("action") {
+            Some("retry") => Action::Retry,
+            Some("cancel") => Action::Cancel,
+            Some("requested") => Action::Mark(RequestState::Requested),
+            Some("granted") => Action::Mark(RequestState::Granted),
+            _ => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "action must be retry, cancel, requested or granted\n",
+                );
+            }
+        };
+        let note = form
+            .get("note")
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(500).collect::<String>());
+        let actor = crate::model::Actor::operator(&session.name);
+        let outcome = match self.db.pool.acquire().await {
+            Ok(mut conn) => operator::apply(
+                &mut conn,
+                id,
+                action,
+                &actor,
+                note.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("database: {e}")),
+        };
+        let back = format!("/requests/{}", id.0);
+        match outcome {
+            Ok(state) => {
+                tracing::info!(
+                    request = id.0,
+                    by = %session.name,
+                    "status page: {} (now {state})",
+                    action.name()
+                );
+                redirect(&format!(
+                    "{back}?done={}",
+                    encode(&format!(
+                        "{} by {}: now {state}",
+                        action.name(),
+                        session.name
+                    ))
+                ))
+            }
+            Err(e) => redirect(&format!("{back}?error={}", encode(&e))),
+        }
+    }
+
+    async fn login<B>(&self, req: Request<B>) -> Reply
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let ip = req
+            .extensions()
+            .get::<Peer>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.ip());
+        // Behind a TLS-terminating proxy the browser speaks HTTPS: the
+        // cookie must then never go out over plain HTTP either.
+        let proxied_https = req
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+        let form = read_form(req).await;
+        let next = form.get("next").map(str::to_owned);
+        let again = |status: StatusCode, message: &str| {
+            html(
+                status,
+                pages::login(self.users.is_empty(), next.as_deref(), Some(message)),
+            )
+        };
+        if self.users.is_empty() {
+            return again(
+                StatusCode::FORBIDDEN,
+                "No status-page users are configured.",
+            );
+        }
+        if let Some(wait) = self.limiter.blocked(ip) {
+            tracing::warn!("status page: sign-in from {ip} refused: too many failed attempts");
+            return again(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Too many failed sign-ins. Try again in {} seconds.",
+                    wait.as_secs().max(1)
+                ),
+            );
+        }
+        let name = form.get("name").unwrap_or_default().trim().to_owned();
+        let password = form.get("password").unwrap_or_default().to_owned();
+        let users = self.users.clone();
+        let n = name.clone();
+        let ok = tokio::task::spawn_blocking(move || users.verify(&n, &password))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            self.limiter.failed(ip);
+            tracing::warn!("status page: failed sign-in from {ip}");
+            return again(StatusCode::UNAUTHORIZED, "Wrong name or password.");
+        }
+        let (sid, _) = self.sessions.start(&name);
+        tracing::info!("status page: {name} signed in from {ip}");
+        let mut r = redirect(&safe_next(next.as_deref()));
+        let secure = if self.tls || proxied_https {
+            "; Secure"
+        } else {
+            ""
+        };
+        set_cookie(
+            &mut r,
+            &format!(
+                "{COOKIE_NAME}={sid}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                auth::SESSION_LIFETIME.as_secs()
+            ),
+        );
+        r
+    }
+}
+
+/// No `Origin` (not a browser, or a same-origin GET), or one whose host
+/// and port are the `Host` the request was sent to. Behind a proxy, the
+/// proxy must pass `Host` on (Caddy does; nginx needs
+/// `proxy_set_header Host $host`).
+fn same_origin<B>(req: &Request<B>) -> bool {
+    let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin
+        .split_once("://")
+        .map_or(origin, |(_, rest)| rest)
+        .trim_end_matches('/');
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Where to go after signing in: a path on this site, never elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn csrf_ok(s: &Session, form: &Query) -> bool {
+    form.get("csrf")
+        .is_some_and(|t| auth::same_token(t, &s.csrf))
+}
+
+fn parse_id(s: &str) -> Option<RequestId> {
+    s.parse::<RequestId>().ok()
+}
+
+fn path_and_query<B>(req: &Request<B>) -> String {
+    req.uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
+}
+
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A query string or form body, decoded.
+#[derive(Debug, Default)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(q: Option<&str>) -> Query {
+        Query(
+            form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A form body, up to [`MAX_FORM_BYTES`]; an unreadable one is empty (and
+/// then fails its CSRF check).
+async fn read_form<B>(req: Request<B>) -> Query
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match Limited::new(req.into_body(), MAX_FORM_BYTES)
+        .collect()
+        .await
+    {
+        Ok(c) => Query::parse(Some(&String::from_utf8_lossy(&c.to_bytes()))),
+        Err(_) => Query::default(),
+    }
+}
+
+/// Headers every page answer carries: no caching, no framing, and only
+/// our own stylesheet, script and images.
+fn secure_headers(r: &mut Reply) {
+    let h = r.headers_mut();
+    h.insert("Cache-Control", HeaderValue::from_static("no-store"));
+    h.insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
+    // same-origin, not no-referrer: under no-referrer a browser sends
+    // `Origin: null` with its own forms, and sign-in checks Origin.
+    h.insert("Referrer-Policy", HeaderValue::from_static("same-origin"));
+    h.insert("X-Frame-Options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "Content-Security-Policy",
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+}
+
+fn html(status: StatusCode, body: maud::Markup) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(body.into_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    secure_headers(&mut r);
+    r
+}
+
+fn text(status: StatusCode, body: &str) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    secure_headers(&mut r);
+    r
+}
+
+fn asset(kind: &'static str, body: &'static str) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    r.headers_mut().insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
+    r.headers_mut()
+        .insert("Cache-Control", HeaderValue::from_static("max-age=300"));
+    r
+}
+
+fn not_found() -> Reply {
+    text(StatusCode::NOT_FOUND, "no such page\n")
+}
+
+fn redirect(to: &str) -> Reply {
+    let mut r = text(StatusCode::SEE_OTHER, "");
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}
+
+fn set_cookie(r: &mut Reply, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+}

@@ -1,0 +1,782 @@
+//! The status page in a real headless Chromium (Debian's chromium and
+//! chromium-driver, through fantoccini), served by `collabd::daemon::run`
+//! with a seeded SQLite file: what the page shows is what the database
+//! holds; filter, search, sort and paging work; a request's timeline is
+//! whole; an action changes the state and names the operator; a form
+//! without its CSRF token is refused; sign-in is required where the
+//! configuration says so; a message ingested while the page is open
+//! appears without a reload. Screenshots go to target/screenshots/.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+use support::browser::Driver;
+use support::daemon::{count, grant, sql};
+use support::dovecot::free_port;
+use tokio_util::sync::CancellationToken;
+
+const PASSWORD: &str = "correct horse battery";
+/// A 1×1 PNG: the browser filer's screenshot stand-in for the hook test.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+/// A daemon with the status page, on a seeded database.
+struct Site {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    base: String,
+    shutdown: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Site {
+    async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), t).await;
+        }
+    }
+
+    /// Runs `collabd ingest` on the site's database, as an operator would.
+    fn ingest(&self, name: &str, bytes: &[u8]) {
+        let f = self.dir.path().join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .args([
+                "ingest",
+                "--db",
+                self.db.to_str().unwrap(),
+                f.to_str().unwrap(),
+            ])
+            .env("COLLABD__TRUST__REQUIRE", "none")
+            .env_remove("COLLABD_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// 120 requests in every state, a rejected message, two watched folders
+/// (one failing), a screenshot event; then the daemon with `[http]` plus
+/// `http_extra`.
+async fn site(http_extra: &str) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("collabd.db");
+    let files: Vec<PathBuf> = (1..=120)
+        .map(|i| {
+            let f = dir.path().join(format!("grant-{i}.eml"));
+            std::fs::write(
+                &f,
+                grant(
+                    &format!("shop{i:03}"),
+                    &format!("{:04}", (i * 37) % 10000),
+                    i,
+                ),
+            )
+            .unwrap();
+            f
+        })
+        .collect();
+    let rejected = dir.path().join("rejected.eml");
+    std::fs::write(
+        &rejected,
+        "From: Someone <someone@random.example>\r\nTo: ops@agency.example\r\nSubject: Leadsie: store access\r\n\
+         Date: Mon, 02 Nov 2026 09:00:00 +0000\r\nMessage-ID: <x1@random.example>\r\nContent-Type: text/plain\r\n\r\n\
+         Shopify\r\nStore URL: https://evil.myshopify.com\r\nCollaborator code: 5555\r\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["ingest", "--db", db.to_str().unwrap()])
+        .args(&files)
+        .arg(&rejected)
+        .env("COLLABD__TRUST__REQUIRE", "none")
+        .env_remove("COLLABD_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every state, and received times that do not follow the ids.
+    sql(
+        &db,
+        "update access_requests set
+           state = case id % 7 when 0 then 'granted' when 1 then 'notified' when 2 then 'requested'
+                   when 3 then 'failed' when 4 then 'declined' when 5 then 'logged' else 'cancelled' end,
+           attempts = id % 4,
+           received_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ((id * 37) % 1000) || ' minutes');
+         insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, last_error,
+             last_error_at, state, reconnects, next_retry_at, updated_at)
+         values ('ops@agency.example/INBOX', 1, 40, 0, strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 minutes'),
+             'connection refused by imap.agency.example', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 minutes'),
+             'backoff', 3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+1 minutes'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+           ('ops@agency.example/Leadsie', 1, 12, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), null, null,
+             'idle', 0, null, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));",
+    );
+    // The browser filer's hook: an event naming a screenshot under the
+    // state directory (the database's).
+    std::fs::create_dir_all(dir.path().join("shots")).unwrap();
+    use base64::Engine as _;
+    std::fs::write(
+        dir.path().join("shots/request-5.png"),
+        base64::engine::general_purpose::STANDARD
+            .decode(PNG)
+            .unwrap(),
+    )
+    .unwrap();
+    sql(
+        &db,
+        "insert into request_events (request_id, at, actor, event, detail)
+         values (5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 'worker', 'retry',
+                 'browser filer: the form did not answer as expected; screenshot: shots/request-5.png');",
+    );
+    let users = dir.path().join("http-users");
+    std::fs::write(
+        &users,
+        format!(
+            "{}\n",
+            collabd::web::auth::users_file_line("alice", PASSWORD).unwrap()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let cfg = dir.path().join("collabd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[worker]\nfiler = \"log\"\npoll_seconds = 1\n\
+             [http]\nlisten = \"127.0.0.1:{port}\"\nusers_file = \"{}\"\n{http_extra}\n",
+            db.display(),
+            users.display()
+        ),
+    )
+    .unwrap();
+    let mut settings = collabd::config::Settings::load(Some(&cfg)).unwrap();
+    settings.trust.require = collabd::mail::Require::None;
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(collabd::daemon::run(settings, shutdown.clone()));
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the daemon did not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Site {
+        dir,
+        db,
+        base,
+        shutdown,
+        task: Some(task),
+    }
+}
+
+/// Waits (up to 20 s) until `check` says yes.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap() {
+        out.push(e.text().await.unwrap_or_default().trim().to_owned());
+    }
+    out
+}
+
+async fn attrs(c: &Client, css: &str, attr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap() {
+        out.push(e.attr(attr).await.unwrap().unwrap_or_default());
+    }
+    out
+}
+
+fn lines(db: &Path, q: &str) -> Vec<String> {
+    sql(db, q).lines().map(str::to_owned).collect()
+}
+
+fn screenshots_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn save_screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshots_dir().join(name), png).unwrap();
+}
+
+async fn sign_in(c: &Client, base: &str, next: &str) {
+    c.goto(&format!("{base}/login?next={next}")).await.unwrap();
+    c.find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("alice")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css(".login button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("sign-in to finish", || async {
+        c.current_url().await.is_ok_and(|u| u.path() == next)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_shows_the_database_and_acts_on_it() {
+    let site = site("").await;
+    let db = site.db.clone();
+    let base = site.base.clone();
+    let mut driver = Driver::start();
+    let c = driver.session(1280, 1000, false).await;
+
+    // Counts by state, and the first page, as the database has them.
+    c.goto(&format!("{base}/")).await.unwrap();
+    for state in lines(&db, "select distinct state from access_requests") {
+        let shown = texts(&c, &format!("a[data-state='{state}'] .n")).await;
+        let n = count(
+            &db,
+            &format!("select count(*) from access_requests where state = '{state}'"),
+        );
+        assert_eq!(shown, vec![n.to_string()], "count of {state}");
+    }
+    assert_eq!(
+        texts(&c, "ul.counts li:first-child .n").await,
+        vec!["120".to_owned()]
+    );
+    let want = lines(
+        &db,
+        "select id from access_requests order by received_at desc, id desc limit 50",
+    );
+    assert_eq!(attrs(&c, "#requests tbody tr", "data-id").await, want);
+    let caption = texts(&c, "#requests caption").await.concat();
+    assert!(caption.contains("1–50 of 120"), "{caption}");
+    // Signed out, every code is masked.
+    let codes = texts(&c, "#requests td.code").await;
+    assert!(codes.iter().all(|t| t.starts_with("**")), "{codes:?}");
+    // Needs a look: the rejected message, with its reason.
+    let look = count(
+        &db,
+        "select count(*) from messages where kind in ('rejected', 'unparseable')",
+    );
+    assert_eq!(
+        texts(&c, "#needs-a-look .muted").await,
+        vec![format!("({look})")]
+    );
+    let page = c.source().await.unwrap();
+    assert!(page.contains("is not on a trusted Leadsie domain"));
+    // The watcher per folder, and the worker.
+    assert_eq!(
+        texts(&c, "li[data-mailbox='ops@agency.example/INBOX'] .badge").await,
+        vec!["FAILING".to_owned()]
+    );
+    assert_eq!(
+        texts(&c, "li[data-mailbox='ops@agency.example/Leadsie'] .badge").await,
+        vec!["ok".to_owned()]
+    );
+    assert!(page.contains("connection refused by imap.agency.example"));
+    assert_eq!(texts(&c, "#filer").await, vec!["log".to_owned()]);
+    save_screenshot(&c, "index-light-laptop.png").await;
+
+    // Filter by state.
+    c.find(Locator::Css("select[name=state]"))
+        .await
+        .unwrap()
+        .select_by_value("failed")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the failed filter", || async {
+        c.current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("state=failed")))
+    })
+    .await;
+    let failed = count(
+        &db,
+        "select count(*) from access_requests where state = 'failed'",
+    );
+    let badges = texts(&c, "#requests tbody .badge").await;
+    assert_eq!(badges.len() as i64, failed.min(50));
+    assert!(badges.iter().all(|b| b == "failed"), "{badges:?}");
+
+    // Search by store, from the unfiltered list.
+    c.goto(&format!("{base}/")).await.unwrap();
+    c.find(Locator::Css("input[name=q]"))
+        .await
+        .unwrap()
+        .send_keys("shop01")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the search", || async {
+        c.current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("q=shop01")))
+    })
+    .await;
+    let mut found = texts(&c, "#requests tbody a.store").await;
+    found.sort();
+    let mut want = lines(
+        &db,
+        "select store_domain from access_requests where store_domain like '%shop01%'",
+    );
+    want.sort();
+    assert_eq!(found, want);
+
+    // Sort by store, both ways; the search stays.
+    c.find(Locator::Css("a[data-sort=store]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("sorting by store", || async {
+        c.current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("sort=store&dir=asc")))
+    })
+    .await;
+    let asc = texts(&c, "#requests tbody a.store").await;
+    let mut sorted = asc.clone();
+    sorted.sort();
+    assert_eq!(asc, sorted);
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap()
+            .contains("q=shop01")
+    );
+    c.find(Locator::Css("a[data-sort=store]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("sorting by store, descending", || async {
+        c.current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("sort=store&dir=desc")))
+    })
+    .await;
+    let desc = texts(&c, "#requests tbody a.store").await;
+    sorted.reverse();
+    assert_eq!(desc, sorted);
+
+    // Paging through the whole table.
+    c.goto(&format!("{base}/?sort=id&dir=asc")).await.unwrap();
+    c.find(Locator::Css("a[rel=next]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("page 2", || async {
+        c.current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("page=2")))
+    })
+    .await;
+    let ids = attrs(&c, "#requests tbody tr", "data-id").await;
+    assert_eq!(
+        ids,
+        lines(
+            &db,
+            "select id from access_requests order by id limit 50 offset 50"
+        )
+    );
+
+    // A request's whole timeline, signed out: the screenshot is kept, not shown.
+    c.goto(&format!("{base}/requests/5")).await.unwrap();
+    let events = attrs(&c, "#timeline tbody tr", "data-event").await;
+    assert_eq!(
+        events,
+        lines(
+            &db,
+            "select event from request_events where request_id = 5 order by id"
+        )
+    );
+    assert!(
+        c.source()
+            .await
+            .unwrap()
+            .contains("Screenshot kept (sign in to see it)")
+    );
+    assert_eq!(
+        texts(&c, "#verdict").await,
+        vec!["leadsie_grant".to_owned()]
+    );
+
+    // Signed in: full codes, the screenshot, and actions.
+    sign_in(&c, &base, "/requests/5").await;
+    let code = sql(
+        &db,
+        "select collaborator_code from access_requests where id = 5",
+    );
+    assert_eq!(texts(&c, "#code").await, vec![code]);
+    let shown: serde_json::Value = c
+        .execute(
+            "return document.querySelector('.shot img').naturalWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, serde_json::json!(1), "the screenshot loads");
+    save_screenshot(&c, "request-light-laptop.png").await;
+
+    // An action: request 8 is notified (8 % 7 = 1); mark it granted.
+    assert_eq!(
+        sql(&db, "select state from access_requests where id = 8"),
+        "notified"
+    );
+    c.goto(&format!("{base}/requests/8")).await.unwrap();
+    c.find(Locator::Css("textarea[name=note]"))
+        .await
+        .unwrap()
+        .send_keys("merchant approved on the phone")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[value=granted]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the action's answer", || async {
+        c.find(Locator::Css(".flash.ok")).await.is_ok()
+    })
+    .await;
+    assert_eq!(
+        sql(&db, "select state from access_requests where id = 8"),
+        "granted"
+    );
+    assert_eq!(
+        sql(
+            &db,
+            "select actor || '|' || detail from request_events where request_id = 8 order by id desc limit 1"
+        ),
+        "operator:alice|mark granted: merchant approved on the phone"
+    );
+
+    // The same session, but a form without its CSRF token: refused.
+    assert_eq!(
+        sql(&db, "select state from access_requests where id = 15"),
+        "notified"
+    );
+    let status = c
+        .execute_async(
+            "const done = arguments[0];
+             fetch('/requests/15/action', {method: 'POST', credentials: 'same-origin',
+                 headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'action=cancel'})
+               .then(r => done(r.status), () => done(0));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, serde_json::json!(403));
+    assert_eq!(
+        sql(&db, "select state from access_requests where id = 15"),
+        "notified"
+    );
+
+    // Live: a search that matches nothing yet; a message arrives; the row
+    // appears without a reload, and the search is still there.
+    c.goto(&format!("{base}/?q=fresh-store")).await.unwrap();
+    assert!(texts(&c, "#requests tbody tr").await.is_empty());
+    c.execute("window.notReloaded = true; return 1", vec![])
+        .await
+        .unwrap();
+    site.ingest("fresh.eml", &grant("fresh-store", "4321", 999));
+    eventually("the new request to appear on the open page", || async {
+        texts(&c, "#requests tbody a.store").await == vec!["fresh-store.myshopify.com".to_owned()]
+    })
+    .await;
+    let same_page: serde_json::Value = c
+        .execute("return window.notReloaded === true", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        same_page,
+        serde_json::json!(true),
+        "the page was not reloaded"
+    );
+    let q = c
+        .find(Locator::Css("input[name=q]"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(q.as_deref(), Some("fresh-store"));
+    c.close().await.unwrap();
+
+    // The other widths and the dark scheme, for the README and reviewers.
+    for (dark, width, height, name) in [
+        (false, 390, 1400, "light-phone"),
+        (true, 1280, 1000, "dark-laptop"),
+        (true, 390, 1400, "dark-phone"),
+    ] {
+        let c = driver.session(width, height, dark).await;
+        let is_dark: serde_json::Value = c
+            .execute(
+                "return matchMedia('(prefers-color-scheme: dark)').matches",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(is_dark, serde_json::json!(dark), "{name}");
+        c.goto(&format!("{base}/")).await.unwrap();
+        save_screenshot(&c, &format!("index-{name}.png")).await;
+        c.goto(&format!("{base}/requests/5")).await.unwrap();
+        save_screenshot(&c, &format!("request-{name}.png")).await;
+        c.close().await.unwrap();
+    }
+    site.stop().await;
+}
+
+/// With `http.require_sign_in = true` — what a listener other hosts can
+/// reach gets from the same code path — nothing is shown signed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_out_visitors_see_nothing_when_sign_in_is_required() {
+    let site = site("require_sign_in = true").await;
+    let base = site.base.clone();
+    let mut driver = Driver::start();
+    let c = driver.session(1280, 900, false).await;
+    for path in ["/", "/requests/5", "/messages/1"] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        let url = c.current_url().await.unwrap();
+        assert_eq!(url.path(), "/login", "{path}");
+        let page = c.source().await.unwrap();
+        assert!(
+            !page.contains("shop0") && !page.contains("id=\"requests\""),
+            "{path}: {page}"
+        );
+    }
+    // Without a browser too: the change marker is refused, raw mail sends
+    // the client to sign in.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http.get(format!("{base}/live")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = http
+        .get(format!("{base}/messages/1/raw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/login?next=%2Fmessages%2F1%2Fraw");
+    let r = http
+        .post(format!("{base}/requests/8/action"))
+        .form(&[("action", "cancel")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // Health and metrics stay as they were.
+    let r = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert!(r.status().is_success() || r.status().as_u16() == 503);
+
+    // Wrong passwords are limited; then even the right one waits.
+    for _ in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
+        let r = http
+            .post(format!("{base}/login"))
+            .form(&[("name", "alice"), ("password", "guess")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("name", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    site.stop().await;
+}
+
+/// A browser from the same address that signed in fine before the
+/// limit: the cookie is HttpOnly and SameSite=Strict, and the page opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_operator_gets_a_strict_http_only_cookie() {
+    let site = site("require_sign_in = true").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Sign-in posted from another site is refused before the password.
+    let r = http
+        .post(format!("{}/login", site.base))
+        .header("Origin", "http://evil.example")
+        .form(&[("name", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = http
+        .post(format!("{}/login", site.base))
+        .form(&[
+            ("name", "alice"),
+            ("password", PASSWORD),
+            ("next", "/requests/5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/requests/5");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let page = http
+        .get(format!("{}/requests/5", site.base))
+        .header("Cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("shop005.myshopify.com"), "{page}");
+    let n = count(
+        &site.db,
+        "select count(*) from request_events where request_id = 5",
+    );
+    assert_eq!(page.matches("<tr data-event=").count() as i64, n);
+    site.stop().await;
+}
+
+/// `http.tls_cert_file` and `tls_key_file`: collabd speaks HTTPS itself,
+/// health and the page alike, and the session cookie is `Secure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_over_tls_the_cookie_is_secure() {
+    let certs = tempfile::tempdir().unwrap();
+    support::self_signed::make(certs.path());
+    let site = site(&format!(
+        "tls_cert_file = \"{}\"\ntls_key_file = \"{}\"",
+        certs.path().join("server.pem").display(),
+        certs.path().join("server.key").display()
+    ))
+    .await;
+    let base = site.base.replace("http://", "https://");
+    // The test's certificate is self-signed and marked CA: accepted here
+    // for what it is, since the point is that collabd speaks TLS.
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let page = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("shop001.myshopify.com"));
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("name", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Plain HTTP on the same port gets no page.
+    assert!(reqwest::get(format!("{}/", site.base)).await.is_err());
+    site.stop().await;
+}
+
+/// `collabd http-user NAME` reads the password from stdin and prints a
+/// line the users file accepts, without echoing the password.
+#[test]
+fn http_user_prints_a_users_file_line() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(["http-user", "bob"])
+        .env_remove("COLLABD_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cret token\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        line.starts_with("bob:$argon2id$") && !line.contains("s3cret"),
+        "{line}"
+    );
+    let users = collabd::web::auth::Users::parse(&line).unwrap();
+    assert!(users.verify("bob", "s3cret token"));
+    assert!(!users.verify("bob", "s3cret"));
+}
