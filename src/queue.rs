@@ -13,12 +13,16 @@ pub enum Failure {
     Transient(String),
     /// Trying again will not help (a 4xx, a refused code, a bad config).
     Permanent(String),
+    /// Nothing can be filed until someone acts outside the request (the
+    /// browser's dashboard session lapsed): back to the queue with backoff,
+    /// and never given up for it.
+    Waiting(String),
 }
 
 impl Failure {
     pub fn message(&self) -> &str {
         match self {
-            Failure::Transient(m) | Failure::Permanent(m) => m,
+            Failure::Transient(m) | Failure::Permanent(m) | Failure::Waiting(m) => m,
         }
     }
 }
@@ -78,7 +82,8 @@ pub fn decide(
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Decision {
-    if matches!(failure, Failure::Permanent(_)) || attempt >= policy.max_attempts {
+    let waiting = matches!(failure, Failure::Waiting(_));
+    if matches!(failure, Failure::Permanent(_)) || (attempt >= policy.max_attempts && !waiting) {
         return Decision::GiveUp;
     }
     let scaled = backoff(policy.base_delay, policy.max_delay, attempt, jitter);

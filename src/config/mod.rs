@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::mail::{Classifier, OutcomeRules, TrustPolicy};
 use crate::model::OutcomeResult;
 
+pub mod browser;
 pub mod env;
 pub mod http;
 pub mod imap;
@@ -25,6 +26,7 @@ mod tests;
 pub mod trust;
 pub mod worker;
 
+pub use browser::BrowserSettings;
 pub use http::{DEFAULT_HTTP_HEADER_TIMEOUT_S, HttpSettings};
 pub use imap::{
     AfterProcessing, DEFAULT_MAX_MESSAGE_BYTES, ImapAuth, ImapSettings, MAX_POLL_SECONDS,
@@ -116,7 +118,8 @@ impl Settings {
         let (trust, nameservers) = trust::trust_settings(raw.trust)?;
         let outcome_patterns = trust::outcome_patterns(raw.shopify)?;
         let mut insecure = Vec::new();
-        let worker = worker::worker_settings(raw.worker, &mut insecure)?;
+        let database_path = raw.database.path.unwrap_or_else(default_database_path);
+        let worker = worker::worker_settings(raw.worker, &database_path, &mut insecure)?;
         let imap = raw
             .imap
             .map(|m| imap::imap_settings(m, &mut insecure))
@@ -135,7 +138,7 @@ impl Settings {
             imap,
             http,
             insecure,
-            database_path: raw.database.path.unwrap_or_else(default_database_path),
+            database_path,
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
             raw_retention_days: raw
                 .database

@@ -12,10 +12,12 @@
 //! - [`requests`] — access requests and every state change.
 //! - [`events`] — a request's timeline and the announcement cursor.
 //! - [`mailbox`] — IMAP checkpoints, pending after-processing, watcher health.
+//! - [`browser`] — the browser filer's session health, submissions and syncs.
 //! - [`reports`] — the status view, counts and figures for status and metrics.
 //!
 //! Every item is re-exported here: callers write `store::claim_next_request`.
 
+pub mod browser;
 mod columns;
 pub mod deferred;
 pub mod events;
@@ -24,6 +26,7 @@ pub mod messages;
 pub mod reports;
 pub mod requests;
 
+pub use browser::*;
 pub use deferred::*;
 pub use events::*;
 pub use mailbox::*;
