@@ -83,6 +83,9 @@ pub enum Filled {
 /// How long a form that loaded may take to show its store field, and a
 /// validated store its code field, before the page is called unknown.
 const STEP: Duration = Duration::from_secs(10);
+/// How long a loaded page that is not the form (or no longer shows it) may
+/// keep changing (scripts, redirects) before what it says is final.
+const SETTLE: Duration = Duration::from_secs(3);
 
 fn step_deadline(deadline: Instant) -> Instant {
     deadline.min(Instant::now() + STEP)
@@ -148,7 +151,7 @@ pub async fn fill(
         }
         if snap.loaded {
             let at = *loaded_at.get_or_insert_with(Instant::now);
-            if at.elapsed() >= STEP / 2 {
+            if at.elapsed() >= SETTLE {
                 return Some(Err(landing_unknown(s, snap)));
             }
         }
@@ -256,6 +259,9 @@ pub async fn submit(
         .await?;
     let p = &s.patterns;
     let answer_by = deadline.min(Instant::now() + STEP * 2);
+    // A page without the form that has loaded and settled, saying nothing
+    // known, is unknown without waiting out the whole step.
+    let mut gone_at: Option<Instant> = None;
     let (answer, snap) = page::wait_for(client, &sels, answer_by, |snap| {
         if let Some(o) = not_the_form(s, snap) {
             return Some(o);
@@ -274,6 +280,17 @@ pub async fn submit(
         }
         if let Some(phrase) = said(&p.requested) {
             return Some(Outcome::Requested(format!("the dashboard says “{phrase}”")));
+        }
+        if snap.loaded && snap.found("submit").count == 0 {
+            let at = *gone_at.get_or_insert_with(Instant::now);
+            if at.elapsed() >= SETTLE {
+                return Some(Outcome::Unknown(format!(
+                    "after “send”, the page ({}) said nothing the filer recognises",
+                    shown(&snap.url)
+                )));
+            }
+        } else {
+            gone_at = None;
         }
         None
     })

@@ -60,7 +60,7 @@ const SNAPSHOT_JS: &str = r#"
 const sels = arguments[0];
 const out = {
   url: String(location.href),
-  text: document.body ? String(document.body.innerText || '').toLowerCase() : '',
+  text: document.body ? String(document.body.innerText || '').toLowerCase().replace(/[\u2018\u2019]/g, "'") : '',
   loaded: document.readyState === 'complete',
   found: {},
 };

@@ -97,6 +97,7 @@ impl Default for OutcomePatterns {
                 "store not found",
                 "store was not found",
                 "couldn't find",
+                "find a store",
                 "could not find",
                 "can't find",
                 "cannot find",

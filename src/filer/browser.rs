@@ -43,6 +43,9 @@ struct Inner {
     db: tokio::sync::OnceCell<Db>,
     /// The one browser, held for a whole filing: one tab at a time.
     browser: tokio::sync::Mutex<Option<Browser>>,
+    /// The running browser's process group (0: none), readable while a
+    /// filing holds the browser.
+    pgid: std::sync::atomic::AtomicI32,
     announcer: Option<NotifyFiler>,
 }
 
@@ -63,6 +66,7 @@ impl BrowserFiler {
                 settings,
                 db: tokio::sync::OnceCell::new(),
                 browser: tokio::sync::Mutex::new(None),
+                pgid: std::sync::atomic::AtomicI32::new(0),
                 announcer,
             }),
         }
@@ -88,12 +92,7 @@ impl BrowserFiler {
 
     /// The running browser's process group, if one runs (for tests).
     pub async fn process_group(&self) -> Option<i32> {
-        self.inner
-            .browser
-            .lock()
-            .await
-            .as_ref()
-            .and_then(Browser::process_group)
+        Some(self.inner.pgid.load(std::sync::atomic::Ordering::SeqCst)).filter(|p| *p != 0)
     }
 
     /// Stops the browser (it starts again on the next filing).
@@ -101,6 +100,9 @@ impl BrowserFiler {
         if let Some(b) = self.inner.browser.lock().await.take() {
             b.stop().await;
         }
+        self.inner
+            .pgid
+            .store(0, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Runs `work` with a live browser, within the budget; a browser that
@@ -123,7 +125,12 @@ impl BrowserFiler {
                 }
             }
             if slot.is_none() {
-                *slot = Some(Browser::start(s, &Launch::default(), budget).await?);
+                let b = Browser::start(s, &Launch::default(), budget).await?;
+                self.inner.pgid.store(
+                    b.process_group().unwrap_or(0),
+                    std::sync::atomic::Ordering::SeqCst,
+                );
+                *slot = Some(b);
             }
             let client = slot.as_ref().map(|b| b.client.clone());
             match client {
@@ -131,7 +138,13 @@ impl BrowserFiler {
                 None => Err(BrowserError::Start("no browser".into())),
             }
         };
-        match tokio::time::timeout(budget, run).await {
+        let result = tokio::time::timeout(budget, run).await;
+        if !matches!(result, Ok(Ok(_))) {
+            self.inner
+                .pgid
+                .store(0, std::sync::atomic::Ordering::SeqCst);
+        }
+        match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 if let Some(b) = slot.take() {
@@ -393,6 +406,17 @@ impl BrowserFiler {
             )),
             Err(f) => Err(f.message().to_owned()),
         }
+    }
+
+    /// Loads `url` in the filer's browser and returns where it ended (what
+    /// `collabd browser login` uses to open the sign-in page).
+    pub async fn open(&self, url: &str) -> Result<String, Failure> {
+        let url = url.to_owned();
+        self.with_browser(async |client, _| {
+            client.goto(&url).await?;
+            Ok(client.current_url().await?.to_string())
+        })
+        .await
     }
 
     /// After an operator signed in: queued requests that waited for it are
