@@ -110,6 +110,18 @@ mod tests {
     }
 
     #[test]
+    fn waiting_backs_off_and_is_never_given_up() {
+        let p = RetryPolicy::new(3);
+        let w = Failure::Waiting("browser login needed".into());
+        for attempt in [1, 3, 50] {
+            assert!(matches!(
+                decide(&p, attempt, &w, now(), 1.0),
+                Decision::RetryAt(at) if at > now()
+            ));
+        }
+    }
+
+    #[test]
     fn backoff_doubles_is_capped_and_jittered() {
         let p = RetryPolicy::default();
         let t = Failure::Transient("timeout".into());

@@ -3,7 +3,8 @@
 //! (fantoccini) with the persistent profile that holds the operator's
 //! dashboard login. Owns starting, checking and killing them; what is done
 //! with the page lives in [`form`] (filing), [`page`] (reading what a page
-//! says, keeping evidence) and [`sync`] (the Collaborations list). Knows
+//! says, keeping evidence), [`sync`] (the Collaborations list) and
+//! [`login`] (`collabd browser login`). Knows
 //! nothing of the queue.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::config::BrowserSettings;
 
 pub mod form;
+pub mod login;
 pub mod page;
 pub mod sync;
 
