@@ -361,3 +361,65 @@ async fn the_collaborations_list_closes_requests_once() {
     assert!(rig.timeline(a).await.contains("Collaborations list"));
     rig.done().await;
 }
+
+/// Runs the collabd binary with a config that points the browser filer at
+/// the replica and the rig's profile.
+async fn collabd(rig: &Rig, args: &[&str]) -> (bool, String) {
+    let config = rig.dir.path().join("collabd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\npath = \"{db}\"\n[worker]\nfiler = \"browser\"\n[worker.browser]\n\
+             org_id = \"1\"\nstate_dir = \"{state}\"\nform_url = \"{form}\"\nlist_url = \"{list}\"\n",
+            db = rig.dir.path().join("collabd.db").display(),
+            state = rig.dir.path().join("browser").display(),
+            form = rig.replica.form_url(),
+            list = rig.replica.list_url(),
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .arg("--config")
+        .arg(&config)
+        .args(args)
+        .env_remove("COLLABD_DB")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_checks_the_session_syncs_and_says_when_a_login_is_needed() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("shop-d", "1004").await;
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "requested");
+    // The CLI uses the same profile: the filer's browser must be closed.
+    rig.filer.shutdown().await;
+    rig.replica.set_status("shop-d", "Active");
+    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("requested → granted"), "{out}");
+    assert_eq!(rig.state(id).await.0, "granted");
+    let (_, out) = collabd(&rig, &["check-config"]).await;
+    assert!(out.contains("the dashboard session is signed in"), "{out}");
+    rig.replica.lapse();
+    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
+    assert!(!ok);
+    assert!(out.contains("browser login needed"), "{out}");
+    let (_, out) = collabd(&rig, &["browser", "status"]).await;
+    assert!(out.contains("browser login needed"), "{out}");
+    let (_, out) = collabd(&rig, &["status"]).await;
+    assert!(out.contains("browser login needed"), "{out}");
+    let (_, out) = collabd(&rig, &["check-config"]).await;
+    assert!(out.contains("browser login needed"), "{out}");
+    rig.done().await;
+}
