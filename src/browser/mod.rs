@@ -85,6 +85,14 @@ fn chromium_args(s: &BrowserSettings, launch: &Launch) -> Vec<String> {
         "--disable-dev-shm-usage".into(),
         "--password-store=basic".into(),
         "--window-size=1280,1024".into(),
+        // Fewer processes, less memory: the browser only ever shows the
+        // dashboard, one tab at a time (see `cargo bench --bench browser`).
+        "--in-process-gpu".into(),
+        "--renderer-process-limit=1".into(),
+        "--disable-extensions".into(),
+        "--disable-site-isolation-trials".into(),
+        "--enable-features=NetworkServiceInProcess2,NetworkServiceInProcess".into(),
+        "--disable-features=SpareRendererForSitePerProcess,Translate,OptimizationHints,MediaRouter,site-per-process,IsolateOrigins".into(),
     ];
     if s.headless && !launch.visible {
         args.push("--headless=new".into());

@@ -203,6 +203,9 @@ pub struct BrowserSettings {
     pub per_hour: Option<u32>,
     /// How often the Collaborations list is read; `None` never.
     pub sync_every: Option<Duration>,
+    /// The browser is closed after this long without work (it starts again,
+    /// in about a second, for the next filing); `None` keeps it running.
+    pub idle_close: Option<Duration>,
     /// Run Chromium without a window (always, unless `browser login` asks).
     pub headless: bool,
     /// More Chromium flags (e.g. `--proxy-server=…`).
@@ -245,6 +248,7 @@ fn defaults(state_dir: PathBuf) -> BrowserSettings {
         budget: Duration::from_secs(60),
         per_hour: Some(6),
         sync_every: Some(Duration::from_secs(3600)),
+        idle_close: Some(Duration::from_secs(300)),
         headless: true,
         args: Vec::new(),
     }
@@ -410,6 +414,11 @@ pub(super) fn browser_settings(
             ));
         }
         Some(n) => Some(n),
+    };
+    s.idle_close = match b.idle_close_minutes {
+        None => s.idle_close,
+        Some(0) => None,
+        Some(m) => Some(Duration::from_secs(m.saturating_mul(60))),
     };
     s.sync_every = match b.sync_minutes {
         None => s.sync_every,

@@ -167,6 +167,8 @@ pub struct RawBrowser {
     pub per_hour: Option<u32>,
     /// Minutes between reads of the Collaborations list (default 60; 0 never).
     pub sync_minutes: Option<u64>,
+    /// Minutes without work after which Chromium is closed (default 5; 0 never).
+    pub idle_close_minutes: Option<u64>,
     pub headless: Option<bool>,
     #[serde(default)]
     pub args: Vec<String>,

@@ -46,6 +46,8 @@ struct Inner {
     /// The running browser's process group (0: none), readable while a
     /// filing holds the browser.
     pgid: std::sync::atomic::AtomicI32,
+    /// When the browser last finished work, for closing it when idle.
+    last_used: std::sync::Mutex<Instant>,
     announcer: Option<NotifyFiler>,
 }
 
@@ -67,6 +69,7 @@ impl BrowserFiler {
                 db: tokio::sync::OnceCell::new(),
                 browser: tokio::sync::Mutex::new(None),
                 pgid: std::sync::atomic::AtomicI32::new(0),
+                last_used: std::sync::Mutex::new(Instant::now()),
                 announcer,
             }),
         }
@@ -133,12 +136,21 @@ impl BrowserFiler {
                 *slot = Some(b);
             }
             let client = slot.as_ref().map(|b| b.client.clone());
-            match client {
-                Some(c) => work(&c, deadline).await,
-                None => Err(BrowserError::Start("no browser".into())),
+            let Some(c) = client else {
+                return Err(BrowserError::Start("no browser".into()));
+            };
+            let result = work(&c, deadline).await;
+            // An idle browser holds a blank page: less memory, and no form
+            // with a code in it left open.
+            if result.is_ok() {
+                let _ = c.goto("about:blank").await;
             }
+            result
         };
         let result = tokio::time::timeout(budget, run).await;
+        if let Ok(mut at) = self.inner.last_used.lock() {
+            *at = Instant::now();
+        }
         if !matches!(result, Ok(Ok(_))) {
             self.inner
                 .pgid
@@ -338,25 +350,65 @@ impl BrowserFiler {
         }
     }
 
-    /// Reads the list every `sync_every` until `shutdown`.
+    /// Until `shutdown`: reads the list every `sync_every`, and closes the
+    /// browser once it has been idle for `idle_close` (an idle filer then
+    /// holds no Chromium at all).
     pub async fn run_sync(self, shutdown: CancellationToken) {
-        let Some(every) = self.inner.settings.sync_every else {
-            return;
-        };
+        let s = &self.inner.settings;
+        let tick = [s.sync_every, s.idle_close]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|d| d.min(Duration::from_secs(30)));
+        let Some(tick) = tick else { return };
+        let mut next_sync = s.sync_every.map(|e| Instant::now() + e);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(every) => {}
+                _ = tokio::time::sleep(tick) => {}
             }
-            match self.sync_once().await {
-                Ok(changes) => tracing::info!(
-                    changed = changes.len(),
-                    "read the dashboard's Collaborations list"
-                ),
-                Err(e) => tracing::warn!("{e:#}"),
+            if let (Some(at), Some(every)) = (next_sync, s.sync_every)
+                && Instant::now() >= at
+            {
+                next_sync = Some(Instant::now() + every);
+                match self.sync_once().await {
+                    Ok(changes) => tracing::info!(
+                        changed = changes.len(),
+                        "read the dashboard's Collaborations list"
+                    ),
+                    Err(e) => tracing::warn!("{e:#}"),
+                }
             }
+            self.close_if_idle().await;
         }
         self.shutdown().await;
+    }
+
+    /// Closes the browser if nothing used it for `idle_close`.
+    pub async fn close_if_idle(&self) {
+        let Some(idle) = self.inner.settings.idle_close else {
+            return;
+        };
+        let since = self
+            .inner
+            .last_used
+            .lock()
+            .map(|t| t.elapsed())
+            .unwrap_or_default();
+        if since < idle {
+            return;
+        }
+        // A filing in progress holds the browser: it is not idle.
+        let Ok(mut slot) = self.inner.browser.try_lock() else {
+            return;
+        };
+        if let Some(b) = slot.take() {
+            tracing::debug!("closing the idle browser");
+            b.stop().await;
+            self.inner
+                .pgid
+                .store(0, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     /// Whether the dashboard session works, as `check-config` and
