@@ -97,9 +97,13 @@ fn chromium_args(s: &BrowserSettings, launch: &Launch) -> Vec<String> {
     if s.headless && !launch.visible {
         args.push("--headless=new".into());
     }
-    // Chromium refuses to run as root with its sandbox on.
+    // Chromium refuses to run as root with its sandbox on; under systemd
+    // deploy/collabd-browser.conf forbids what its sandbox needs and sets
+    // COLLABD_BROWSER_NO_SANDBOX, the service's sandbox standing in for it.
     // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if unsafe { libc::geteuid() } == 0
+        || std::env::var_os("COLLABD_BROWSER_NO_SANDBOX").is_some_and(|v| v == "1")
+    {
         args.push("--no-sandbox".into());
     }
     if let Some(port) = launch.debugging_port {
