@@ -8,6 +8,7 @@
 //! `cargo bench --bench browser`. Asserts only that every request was filed.
 
 #[path = "../tests/support/replica.rs"]
+#[allow(dead_code)]
 mod replica;
 
 use std::sync::Arc;

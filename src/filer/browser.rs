@@ -43,6 +43,9 @@ struct Inner {
     db: tokio::sync::OnceCell<Db>,
     /// The one browser, held for a whole filing: one tab at a time.
     browser: tokio::sync::Mutex<Option<Browser>>,
+    /// Held from the rate check to the end of the filing, so filings the
+    /// worker runs at once cannot all pass the check together.
+    filing: tokio::sync::Mutex<()>,
     /// The running browser's process group (0: none), readable while a
     /// filing holds the browser.
     pgid: std::sync::atomic::AtomicI32,
@@ -68,6 +71,7 @@ impl BrowserFiler {
                 settings,
                 db: tokio::sync::OnceCell::new(),
                 browser: tokio::sync::Mutex::new(None),
+                filing: tokio::sync::Mutex::new(()),
                 pgid: std::sync::atomic::AtomicI32::new(0),
                 last_used: std::sync::Mutex::new(Instant::now()),
                 announcer,
@@ -508,6 +512,7 @@ impl Filer for BrowserFiler {
             .await
             .map_err(|e| Failure::Transient(format!("browser filer: {e}")))?
             .clone();
+        let _turn = self.inner.filing.lock().await;
         self.rate_limited(&db).await?;
         let (outcome, evidence) = self
             .with_browser(async |client, deadline| {
