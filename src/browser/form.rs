@@ -112,21 +112,26 @@ pub fn form_url(s: &BrowserSettings, domain: &str) -> String {
         .replace("{domain}", domain)
 }
 
-/// What a page that is not (yet) the form is: a sign-in, a challenge.
-fn not_the_form(s: &BrowserSettings, snap: &Snapshot) -> Option<Outcome> {
+/// What a page that is not (yet) the form is: a sign-in, a challenge. With
+/// `before`, only a challenge the page started showing since counts (a
+/// "protected by reCAPTCHA" line on the form itself is no challenge).
+fn not_the_form(s: &BrowserSettings, snap: &Snapshot, before: Option<&str>) -> Option<Outcome> {
     if let Some(p) = url_matches(&s.patterns.login_url, &snap.url) {
         return Some(Outcome::LoginRequired(format!(
             "redirected to a sign-in page ({}; matched “{p}”)",
             shown(&snap.url)
         )));
     }
-    if let Some(p) = page::find(&s.patterns.challenge, &snap.text) {
-        return Some(Outcome::Challenge(format!(
+    let challenge = match before {
+        Some(before) => fresh(&s.patterns.challenge, before, &snap.text),
+        None => page::find(&s.patterns.challenge, &snap.text),
+    };
+    challenge.map(|p| {
+        Outcome::Challenge(format!(
             "the page asks for a challenge (“{p}”) at {}",
             shown(&snap.url)
-        )));
-    }
-    None
+        ))
+    })
 }
 
 /// Opens the form and fills it in; stops early with an outcome when the
@@ -143,11 +148,11 @@ pub async fn fill(
     // and settled without showing the form.
     let mut loaded_at: Option<Instant> = None;
     let (landing, snap) = page::wait_for(client, &sels, deadline, |snap| {
-        if let Some(o) = not_the_form(s, snap) {
-            return Some(Err(o));
-        }
-        if snap.visible("store") {
+        if snap.visible("store") && url_matches(&s.patterns.login_url, &snap.url).is_none() {
             return Some(Ok(()));
+        }
+        if let Some(o) = not_the_form(s, snap, None) {
+            return Some(Err(o));
         }
         if snap.loaded {
             let at = *loaded_at.get_or_insert_with(Instant::now);
@@ -176,7 +181,7 @@ pub async fn fill(
     store.send_keys(job.domain).await?;
     let p = &s.patterns;
     let (validated, snap) = page::wait_for(client, &sels, step_deadline(deadline), |snap| {
-        if let Some(o) = not_the_form(s, snap) {
+        if let Some(o) = not_the_form(s, snap, Some(&baseline)) {
             return Some(o);
         }
         let said = |list: &[String]| fresh(list, &baseline, &snap.text).map(str::to_owned);
@@ -220,7 +225,7 @@ pub async fn fill(
     }
 
     let (ready, snap) = page::wait_for(client, &sels, step_deadline(deadline), |snap| {
-        if let Some(o) = not_the_form(s, snap) {
+        if let Some(o) = not_the_form(s, snap, Some(&baseline)) {
             return Some(o);
         }
         let said = |list: &[String]| fresh(list, &baseline, &snap.text).map(str::to_owned);
@@ -263,7 +268,7 @@ pub async fn submit(
     // known, is unknown without waiting out the whole step.
     let mut gone_at: Option<Instant> = None;
     let (answer, snap) = page::wait_for(client, &sels, answer_by, |snap| {
-        if let Some(o) = not_the_form(s, snap) {
+        if let Some(o) = not_the_form(s, snap, Some(before)) {
             return Some(o);
         }
         let said = |list: &[String]| fresh(list, before, &snap.text).map(str::to_owned);

@@ -130,8 +130,17 @@ impl Browser {
             ))
         })?;
         clear_stale_lock(&profile)?;
+        // Chromium writes beside its profile too ($HOME/.config, caches):
+        // under systemd or `sudo -u collabd` HOME may be missing or not
+        // collabd's, so it gets one in the state directory.
+        let home = s.state_dir.join("home");
+        std::fs::create_dir_all(&home)
+            .map_err(|e| BrowserError::Start(format!("cannot create {}: {e}", home.display())))?;
         let mut cmd = tokio::process::Command::new(&s.chromedriver);
         cmd.arg("--port=0")
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -350,6 +350,7 @@ fn form_page(store: &str, error: Option<&str>) -> String {
   <textarea id="collaboration-request-message" name="message"></textarea>
   <button id="collaboration-request-submit-button" type="submit" disabled>Send request</button>
 </form>
+<footer>This page is protected by reCAPTCHA. Pending requests expire after 7 days.</footer>
 <script>
 const input = document.getElementById('store-url-input');
 const status = document.getElementById('store-status');
