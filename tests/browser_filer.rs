@@ -34,10 +34,14 @@ struct Rig {
 }
 
 async fn rig(tweak: impl FnOnce(&mut BrowserSettings)) -> Rig {
+    rig_on(false, tweak).await
+}
+
+async fn rig_on(spa: bool, tweak: impl FnOnce(&mut BrowserSettings)) -> Rig {
     let turn = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("collabd.db")).await.unwrap();
-    let replica = replica::start().await;
+    let replica = replica::start_variant(spa).await;
     let mut s = BrowserSettings::with(
         dir.path().join("browser"),
         &replica.form_url(),
@@ -422,4 +426,91 @@ async fn the_cli_checks_the_session_syncs_and_says_when_a_login_is_needed() {
     let (_, out) = collabd(&rig, &["check-config"]).await;
     assert!(out.contains("browser login needed"), "{out}");
     rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_markup_with_the_documented_selectors_files_the_same() {
+    let rig = rig_on(true, |s| s.permissions = vec!["customers".into()]).await;
+    let ok = rig.request("spa-ok", "0105").await;
+    let wrong = rig.request("spa-wrong", "0000").await;
+    let pending = rig.request("pending-spa", "1234").await;
+    let missing = rig.request("missing-spa", "1234").await;
+    rig.file().await;
+    let (state, error) = rig.state(ok).await;
+    assert_eq!(state, "requested", "{error:?}\n{}", rig.timeline(ok).await);
+    assert_eq!(
+        rig.replica.submissions(),
+        vec![(
+            "spa-ok".to_owned(),
+            "0105".to_owned(),
+            vec!["customers".to_owned()]
+        )]
+    );
+    let (state, error) = rig.state(wrong).await;
+    assert_eq!(state, "failed");
+    assert!(error.unwrap().contains("wrong or expired"));
+    assert_eq!(rig.state(pending).await.0, "requested");
+    let (state, error) = rig.state(missing).await;
+    assert_eq!(state, "failed");
+    assert!(error.unwrap().contains("does not know the store"));
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_reads_the_list_and_closes_an_idle_browser() {
+    let rig = rig(|s| {
+        s.sync_every = Some(Duration::from_secs(1));
+        s.idle_close = Some(Duration::from_secs(2));
+    })
+    .await;
+    let id = rig.request("shop-e", "1005").await;
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "requested");
+    rig.replica.set_status("shop-e", "Active");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let schedule = tokio::spawn(rig.filer.clone().run_sync(shutdown.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while rig.state(id).await.0 != "granted" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Syncs keep the browser busy every second here; once they stop it idles.
+    shutdown.cancel();
+    schedule.await.unwrap();
+    assert_eq!(
+        rig.filer.process_group().await,
+        None,
+        "stopped with the daemon"
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let rig2 = rig_free(&rig, |s| s.idle_close = Some(Duration::from_secs(1)));
+    rig2.open(&format!(
+        "{}/dashboard/1/stores/collaborations",
+        rig.replica.base
+    ))
+    .await
+    .unwrap();
+    assert!(rig2.process_group().await.is_some());
+    let schedule = tokio::spawn(rig2.clone().run_sync(shutdown.clone()));
+    while rig2.process_group().await.is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle browser was never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shutdown.cancel();
+    schedule.await.unwrap();
+    rig.done().await;
+}
+
+/// Another filer on the rig's profile and database, with other settings.
+fn rig_free(rig: &Rig, tweak: impl FnOnce(&mut BrowserSettings)) -> BrowserFiler {
+    let mut s = rig.filer.settings().clone();
+    s.sync_every = None;
+    tweak(&mut s);
+    BrowserFiler::with_db(s, rig.db.clone())
 }

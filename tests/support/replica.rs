@@ -38,6 +38,10 @@ pub struct Replica {
     pub seen: Arc<Mutex<Seen>>,
     /// Told when a `stall-` store's validation arrives.
     pub stalled: Arc<tokio::sync::Notify>,
+    /// The page written another way: the same documented selectors and
+    /// behaviour, other markup — a single-page form sent by `fetch` that
+    /// answers in place, hidden styled checkboxes, other wording.
+    pub spa: bool,
 }
 
 impl Replica {
@@ -78,6 +82,10 @@ impl Replica {
 }
 
 pub async fn start() -> Replica {
+    start_variant(false).await
+}
+
+pub async fn start_variant(spa: bool) -> Replica {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let replica = Replica {
@@ -87,6 +95,7 @@ pub async fn start() -> Replica {
             ..Seen::default()
         })),
         stalled: Arc::new(tokio::sync::Notify::new()),
+        spa,
     };
     let r = replica.clone();
     tokio::spawn(async move {
@@ -237,7 +246,33 @@ async fn answer(r: &Replica, req: Request<Incoming>) -> Response<Full<Bytes>> {
         if handle.starts_with("hang-") {
             std::future::pending::<()>().await;
         }
+        if r.spa {
+            return page(200, spa_page(&get("store_url")));
+        }
         return page(200, form_page(&get("store_url"), None));
+    }
+    if path == "/api/collaborations" && method == hyper::Method::POST {
+        let form = pairs(&body);
+        let field = |k: &str| {
+            form.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let handle = handle_of(&field("store"));
+        let code = field("code");
+        if code == "0000" {
+            return json("{\"error\":\"code\"}");
+        }
+        let permissions = field("permissions")
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let mut s = r.seen.lock().unwrap();
+        s.submissions.push((handle.clone(), code, permissions));
+        s.list.insert(handle, "Request sent".into());
+        return json("{\"ok\":true}");
     }
     if path.ends_with("/stores/collaborations") && method == hyper::Method::POST {
         let form = pairs(&body);
@@ -381,6 +416,72 @@ input.addEventListener('input', () => {{
 document.querySelectorAll('input[name="permissions[]"]').forEach(b => b.addEventListener('change', update));
 </script>
 </body></html>"#,
+        store = escape(store)
+    )
+}
+
+/// The same form as a single-page app: other structure and wording, the
+/// documented selectors kept.
+fn spa_page(store: &str) -> String {
+    format!(
+        r#"<!doctype html><html><head><title>Dev Dashboard</title>
+<style>.box input {{ position: absolute; left: -10000px; }} .box span {{ padding: 4px; border: 1px solid #999; }}</style>
+</head><body><div id="app"><section class="card">
+<h2>Request access</h2>
+<form id="collaboration-request-form" novalidate>
+  <div class="row"><span>Store</span><input id="store-url-input" type="text" value="{store}"></div>
+  <p class="hint" id="hint"></p>
+  <div class="row" id="code-row"></div>
+  <div class="perms">
+    <label class="box"><input type="checkbox" name="permissions[]" value="products"><span>Products</span></label>
+    <label class="box"><input type="checkbox" name="permissions[]" value="customers"><span>Customers</span></label>
+  </div>
+  <textarea id="collaboration-request-message" placeholder="Message (optional)"></textarea>
+  <button id="collaboration-request-submit-button" type="button" aria-disabled="true" disabled>Send request</button>
+  <p id="answer" role="alert"></p>
+</form></section></div>
+<script>
+const $ = s => document.querySelector(s);
+let ok = false, t;
+function sync() {{
+  const b = $('#collaboration-request-submit-button');
+  const on = ok && document.querySelectorAll('input[name="permissions[]"]:checked').length > 0;
+  b.disabled = !on; b.setAttribute('aria-disabled', String(!on));
+}}
+$('#store-url-input').addEventListener('input', e => {{
+  ok = false; $('#code-row').textContent = ''; $('#hint').textContent = ''; sync();
+  clearTimeout(t);
+  t = setTimeout(() => fetch('/api/stores/validate?store=' + encodeURIComponent(e.target.value))
+    .then(r => r.json()).then(b => {{
+      if (b.status === 'ok') {{
+        setTimeout(() => {{
+          const i = document.createElement('input');
+          i.name = 'collaborator_request_code'; i.autocomplete = 'off';
+          $('#code-row').append('Code ', i); ok = true; sync();
+        }}, 150);
+      }} else if (b.status === 'pending') {{
+        $('#hint').textContent = 'You have a pending request for this store already.';
+      }} else {{
+        $('#hint').textContent = 'This store couldn’t be found. Check the URL.';
+      }}
+    }}), 400);
+}});
+document.querySelectorAll('input[name="permissions[]"]').forEach(c => c.addEventListener('change', sync));
+$('#collaboration-request-submit-button').addEventListener('click', async () => {{
+  const body = new URLSearchParams({{
+    store: $('#store-url-input').value,
+    code: $('input[name="collaborator_request_code"]').value,
+    permissions: Array.from(document.querySelectorAll('input[name="permissions[]"]:checked')).map(c => c.value).join(','),
+  }});
+  const r = await fetch('/api/collaborations', {{ method: 'POST', body }});
+  const b = await r.json();
+  if (b.ok) {{
+    $('#app').innerHTML = '<div class="toast">Your request has been sent. The store owner has 7 days to accept it.</div>';
+  }} else {{
+    $('#answer').textContent = 'That code doesn’t match. Ask the store owner for a new one.';
+  }}
+}});
+</script></body></html>"#,
         store = escape(store)
     )
 }
