@@ -514,3 +514,17 @@ fn rig_free(rig: &Rig, tweak: impl FnOnce(&mut BrowserSettings)) -> BrowserFiler
     tweak(&mut s);
     BrowserFiler::with_db(s, rig.db.clone())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hourly_limit_holds_requests_back_without_failing_them() {
+    let rig = rig(|s| s.per_hour = Some(1)).await;
+    let first = rig.request("shop-f", "1006").await;
+    let second = rig.request("shop-g", "1007").await;
+    rig.file().await;
+    assert_eq!(rig.state(first).await.0, "requested");
+    let (state, error) = rig.state(second).await;
+    assert_eq!(state, "queued");
+    assert!(error.unwrap().contains("worker.browser.per_hour = 1"));
+    assert_eq!(rig.replica.submissions().len(), 1);
+    rig.done().await;
+}
