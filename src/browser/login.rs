@@ -107,10 +107,9 @@ pub async fn login(
     filer.check_session().await.map_err(|e| {
         anyhow::anyhow!("signed in, but the headless browser does not see the session: {e}")
     })?;
-    let woken = filer.wake_waiters().await?;
     filer.shutdown().await;
     println!(
-        "Signed in: the headless browser sees the dashboard. {woken} waiting request(s) will be filed now."
+        "Signed in: the headless browser sees the dashboard; requests that waited for the login are due now."
     );
     Ok(())
 }

@@ -289,7 +289,19 @@ impl BrowserFiler {
                     "{LOGIN_NEEDED}: {why}; requests wait until an operator runs `collabd browser login`"
                 );
             }
-            (Ok(true), None) => tracing::info!("the browser's dashboard session works"),
+            (Ok(true), None) => {
+                tracing::info!("the browser's dashboard session works");
+                match store::wake_login_waiters(&db.pool, LOGIN_NEEDED, &now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        requests = n,
+                        "requests that waited for the login are due now"
+                    ),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot make the requests that waited for the login due")
+                    }
+                }
+            }
             (Ok(false), _) => {}
         }
         let Some(why) = lapsed else { return };
@@ -473,13 +485,6 @@ impl BrowserFiler {
             Ok(client.current_url().await?.to_string())
         })
         .await
-    }
-
-    /// After an operator signed in: queued requests that waited for it are
-    /// due now.
-    pub async fn wake_waiters(&self) -> store::Result<u64> {
-        let db = self.db().await?;
-        store::wake_login_waiters(&db.pool, LOGIN_NEEDED, &now()).await
     }
 
     async fn rate_limited(&self, db: &Db) -> Result<(), Failure> {
