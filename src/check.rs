@@ -305,6 +305,24 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
             reachable(r, "filer webhook", h.url(), filer::shown_url(h.url())).await
         }
         Ok(ConfiguredFiler::Notify(_)) => r.line(true, "filer", "notify (channels below)"),
+        Ok(ConfiguredFiler::Browser(b)) => {
+            // Starts the browser, loads the dashboard's form, and says
+            // whether the saved session is signed in.
+            let dry = if b.settings().dry_run {
+                " (dry_run: forms are filled, never sent)"
+            } else {
+                ""
+            };
+            match b.check_session().await {
+                Ok(()) => r.line(
+                    true,
+                    "filer",
+                    format!("browser: Chromium started, the dashboard session is signed in{dry}"),
+                ),
+                Err(e) => r.line(false, "filer", format!("browser: {e}")),
+            }
+            b.shutdown().await;
+        }
     }
     let Some(n) = &w.notify else {
         return;

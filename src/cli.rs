@@ -123,6 +123,31 @@ pub enum Command {
         #[arg(value_name = "NAME")]
         name: String,
     },
+    /// The browser filer's dashboard session and Collaborations list
+    /// ([worker.browser]; stop the daemon first: they use its browser profile).
+    Browser {
+        #[command(subcommand)]
+        action: BrowserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrowserAction {
+    /// Sign in to the dashboard once, in the profile the filer uses: a window
+    /// when there is a display, else remote debugging on loopback for an SSH
+    /// tunnel. Then checks the session works.
+    Login {
+        /// Use remote debugging even when there is a display.
+        #[arg(long)]
+        remote: bool,
+        /// The loopback port for remote debugging.
+        #[arg(long, default_value_t = 9222)]
+        port: u16,
+    },
+    /// Read the Collaborations list now and record what changed.
+    Sync,
+    /// Whether the dashboard session works, from what the filer last saw.
+    Status,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -221,6 +246,9 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
         Command::Status { state, json } => {
             let db = open_existing(&settings.database_path).await?;
             render::report::print_status(&db, state, json, &mut std::io::stdout().lock()).await?;
+            if !json && let Some(what) = crate::filer::browser::health(&db).await? {
+                println!("{what}: run `collabd browser login`");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { id, json } => {
@@ -243,6 +271,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
         Command::Mark { id, state, who } => act(&settings, id, Action::Mark(state), &who).await,
         Command::Cancel { id, who } => act(&settings, id, Action::Cancel, &who).await,
         Command::Retry { id, who } => act(&settings, id, Action::Retry, &who).await,
+        Command::Browser { action } => browser(&settings, action).await,
     }
 }
 
@@ -257,6 +286,48 @@ fn http_user(name: &str) -> Result<ExitCode> {
     let line = crate::web::auth::users_file_line(name, password)
         .map_err(|e| anyhow::anyhow!("http-user {name}: {e}"))?;
     writeln!(std::io::stdout().lock(), "{line}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode> {
+    let Some(s) = settings.worker.browser.clone() else {
+        anyhow::bail!(
+            "config setting worker.browser: there is no [worker.browser] table; the browser filer needs one with org_id"
+        );
+    };
+    let filer = crate::filer::BrowserFiler::new(
+        s.clone(),
+        crate::filer::notify::announcer(&settings.worker)?,
+    );
+    match action {
+        BrowserAction::Login { remote, port } => {
+            let mode = crate::browser::login::Mode::detect(port, remote);
+            crate::browser::login::login(&s, &filer, mode, crate::filer::browser::LOGIN_WAIT)
+                .await?;
+        }
+        BrowserAction::Sync => {
+            let changes = filer.sync_once().await;
+            filer.shutdown().await;
+            let changes = changes?;
+            for (id, from, to) in &changes {
+                println!("request #{id}: {from} → {to}");
+            }
+            println!("{} change(s) from the Collaborations list", changes.len());
+        }
+        BrowserAction::Status => {
+            let db = open_existing(&settings.database_path).await?;
+            let session = crate::store::browser_session(&db.pool).await?;
+            match session.state.as_str() {
+                "login_needed" => println!(
+                    "browser login needed since {} ({}); run `collabd browser login`",
+                    session.since,
+                    session.detail.unwrap_or_default()
+                ),
+                "ok" => println!("the dashboard session works (since {})", session.since),
+                _ => println!("the browser filer has not used the dashboard yet"),
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

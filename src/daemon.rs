@@ -78,6 +78,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
                 .as_ref()
                 .map(|l| Arc::new(crate::leadsie::endpoint::Webhook::new(l, ingestor.clone()))),
             page,
+            browser_filer: matches!(filer, ConfiguredFiler::Browser(_)),
         };
         // Without the endpoint collabd still does its job: say so, go on.
         if let Err(e) = crate::http::serve(http, health, shutdown.clone()).await {
@@ -89,7 +90,15 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
         mailboxes = ?watcher.iter().flat_map(|w| w.folders.iter().map(|f| f.name.clone())).collect::<Vec<_>>(),
         "collabd running"
     );
+    // The browser filer also reads the dashboard's Collaborations list.
+    let syncing = match &filer {
+        ConfiguredFiler::Browser(b) => Some(tokio::spawn(b.clone().run_sync(shutdown.clone()))),
+        _ => None,
+    };
     serve_worker(db, filer, &settings, announcer, shutdown.clone()).await;
+    if let Some(task) = syncing {
+        let _ = tokio::time::timeout(STOP_GRACE, task).await;
+    }
     if let Some(task) = watching
         && tokio::time::timeout(STOP_GRACE, task).await.is_err()
     {

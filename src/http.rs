@@ -51,6 +51,9 @@ pub struct Health {
     pub page: Option<Arc<crate::web::Web>>,
     /// Leadsie's webhook, when `[leadsie] webhook = true`.
     pub leadsie: Option<Arc<crate::leadsie::endpoint::Webhook>>,
+    /// The filer is the browser: `/healthz` fails while its dashboard
+    /// session needs a login.
+    pub browser_filer: bool,
 }
 
 /// Binds now (so a bad address is reported at start) and serves until
@@ -266,7 +269,12 @@ async fn answer(h: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
     };
     match req.uri().path() {
         "/healthz" => {
-            let (healthy, body) = healthz(h, &figures);
+            let browser = if h.browser_filer {
+                crate::filer::browser::health(&h.db).await.ok().flatten()
+            } else {
+                None
+            };
+            let (healthy, body) = healthz(h, &figures, browser);
             let status = if healthy {
                 StatusCode::OK
             } else {
@@ -284,8 +292,13 @@ async fn answer(h: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
 
 /// Healthy when every watched folder is connected (syncing, idle or
 /// polling) and keeping to its deadlines, and nothing in the queue is stuck.
-fn healthz(h: &Health, f: &Figures) -> (bool, String) {
+fn healthz(h: &Health, f: &Figures, browser: Option<&str>) -> (bool, String) {
     let mut problems = Vec::new();
+    if let Some(b) = browser {
+        problems.push(format!(
+            "{b}: requests for the browser filer wait until an operator runs `collabd browser login`"
+        ));
+    }
     let mut folders = Vec::new();
     for s in h.watcher.iter().flat_map(|w| w.folders.iter()) {
         let state = s.state();

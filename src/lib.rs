@@ -16,6 +16,8 @@
 //!   backend, and `filer::from_settings`, which builds the configured one.
 //! - [`relay`] — the notify filer's SMTP relay, CA-trusted or pinned.
 //! - [`tls`] — which server certificates are trusted, and refusals explained.
+//! - [`browser`] — the Chromium collabd owns for the browser filer: its
+//!   processes, the form, outcomes read from pages, the Collaborations list.
 //! - [`worker`] — claims due requests, files them, records the result.
 //! - [`daemon`] — `collabd run`: watcher, worker and `Supervisor` until the
 //!   shutdown it is given fires.
@@ -28,6 +30,7 @@
 //! - [`web`] — the status page on the `[http]` listener: pages, sign-in,
 //!   sessions, CSRF and the operator's actions.
 
+pub mod browser;
 pub mod check;
 pub mod cli;
 pub mod config;

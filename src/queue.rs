@@ -13,12 +13,16 @@ pub enum Failure {
     Transient(String),
     /// Trying again will not help (a 4xx, a refused code, a bad config).
     Permanent(String),
+    /// Nothing can be filed until someone acts outside the request (the
+    /// browser's dashboard session lapsed): back to the queue with backoff,
+    /// and never given up for it.
+    Waiting(String),
 }
 
 impl Failure {
     pub fn message(&self) -> &str {
         match self {
-            Failure::Transient(m) | Failure::Permanent(m) => m,
+            Failure::Transient(m) | Failure::Permanent(m) | Failure::Waiting(m) => m,
         }
     }
 }
@@ -78,7 +82,8 @@ pub fn decide(
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Decision {
-    if matches!(failure, Failure::Permanent(_)) || attempt >= policy.max_attempts {
+    let waiting = matches!(failure, Failure::Waiting(_));
+    if matches!(failure, Failure::Permanent(_)) || (attempt >= policy.max_attempts && !waiting) {
         return Decision::GiveUp;
     }
     let scaled = backoff(policy.base_delay, policy.max_delay, attempt, jitter);
@@ -102,6 +107,18 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn waiting_backs_off_and_is_never_given_up() {
+        let p = RetryPolicy::new(3);
+        let w = Failure::Waiting("browser login needed".into());
+        for attempt in [1, 3, 50] {
+            assert!(matches!(
+                decide(&p, attempt, &w, now(), 1.0),
+                Decision::RetryAt(at) if at > now()
+            ));
+        }
     }
 
     #[test]

@@ -287,7 +287,9 @@ impl<F: Filer + 'static> Worker<F> {
                     Decision::GiveUp => {
                         let why = match failure {
                             Failure::Permanent(_) => "a permanent error",
-                            Failure::Transient(_) => "the last allowed attempt",
+                            Failure::Transient(_) | Failure::Waiting(_) => {
+                                "the last allowed attempt"
+                            }
                         };
                         let detail =
                             format!("attempt {attempt} failed with {why}: {}", failure.message());

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::mail::{Classifier, OutcomeRules, TrustPolicy};
 use crate::model::OutcomeResult;
 
+pub mod browser;
 pub mod env;
 pub mod http;
 pub mod imap;
@@ -27,6 +28,7 @@ mod tests;
 pub mod trust;
 pub mod worker;
 
+pub use browser::BrowserSettings;
 pub use http::{DEFAULT_HTTP_HEADER_TIMEOUT_S, HttpSettings, PageAccess, USERS_CREDENTIAL};
 pub use imap::{
     AfterProcessing, DEFAULT_MAX_MESSAGE_BYTES, ImapAuth, ImapSettings, MAX_POLL_SECONDS,
@@ -121,7 +123,8 @@ impl Settings {
         let (trust, nameservers) = trust::trust_settings(raw.trust)?;
         let outcome_patterns = trust::outcome_patterns(raw.shopify)?;
         let mut insecure = Vec::new();
-        let worker = worker::worker_settings(raw.worker, &mut insecure)?;
+        let database_path = raw.database.path.unwrap_or_else(default_database_path);
+        let worker = worker::worker_settings(raw.worker, &database_path, &mut insecure)?;
         let imap = raw
             .imap
             .map(|m| imap::imap_settings(m, &mut insecure))
@@ -142,7 +145,7 @@ impl Settings {
             http,
             leadsie,
             insecure,
-            database_path: raw.database.path.unwrap_or_else(default_database_path),
+            database_path,
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
             raw_retention_days: raw
                 .database

@@ -132,7 +132,7 @@ pub struct RawOAuth2 {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorker {
-    /// log, notify, webhook or command.
+    /// log, notify, webhook, command or browser.
     pub filer: Option<String>,
     pub concurrency: Option<usize>,
     pub max_attempts: Option<u32>,
@@ -145,6 +145,60 @@ pub struct RawWorker {
     pub command: Option<RawCommand>,
     pub webhook: Option<RawWebhook>,
     pub notify: Option<RawNotify>,
+    pub browser: Option<RawBrowser>,
+}
+
+/// `[worker.browser]`: the opt-in browser filer (see README, "The browser
+/// filer"). Every URL, selector and phrase has a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBrowser {
+    /// The organisation's id in the dashboard's URLs.
+    pub org_id: Option<String>,
+    /// dev (the default) or partners.
+    pub dashboard: Option<String>,
+    pub chromium: Option<PathBuf>,
+    pub chromedriver: Option<PathBuf>,
+    /// Where the profile and evidence live (default: browser/ beside the database).
+    pub state_dir: Option<PathBuf>,
+    pub form_url: Option<String>,
+    pub list_url: Option<String>,
+    pub form_selector: Option<String>,
+    pub store_selector: Option<String>,
+    pub code_selector: Option<String>,
+    pub permissions_selector: Option<String>,
+    pub message_selector: Option<String>,
+    pub submit_selector: Option<String>,
+    pub list_row_selector: Option<String>,
+    pub requested_patterns: Option<Vec<String>>,
+    pub wrong_code_patterns: Option<Vec<String>>,
+    pub store_not_found_patterns: Option<Vec<String>>,
+    pub already_patterns: Option<Vec<String>>,
+    pub challenge_patterns: Option<Vec<String>>,
+    pub login_url_patterns: Option<Vec<String>>,
+    pub login_text_patterns: Option<Vec<String>>,
+    pub list_pending_patterns: Option<Vec<String>>,
+    pub list_granted_patterns: Option<Vec<String>>,
+    pub list_declined_patterns: Option<Vec<String>>,
+    pub list_expired_patterns: Option<Vec<String>>,
+    pub list_removed_patterns: Option<Vec<String>>,
+    /// Permission boxes to tick, by value or label; empty ticks them all.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    pub message: Option<String>,
+    /// Fill the form and keep a screenshot, but never submit.
+    #[serde(default)]
+    pub dry_run: bool,
+    pub budget_seconds: Option<u64>,
+    /// Submissions an hour at most (default 6; 0 turns the limit off).
+    pub per_hour: Option<u32>,
+    /// Minutes between reads of the Collaborations list (default 60; 0 never).
+    pub sync_minutes: Option<u64>,
+    /// Minutes without work after which Chromium is closed (default 5; 0 never).
+    pub idle_close_minutes: Option<u64>,
+    pub headless: Option<bool>,
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -27,6 +27,8 @@ pub enum FilerSettings {
     },
     /// Uses [`WorkerSettings::notify`]'s channels.
     Notify,
+    /// Uses [`WorkerSettings::browser`].
+    Browser,
 }
 
 /// `[worker.notify]`: where people are told to file, and of outcomes.
@@ -59,6 +61,9 @@ pub struct WorkerSettings {
     /// The notify filer's channels; also where outcomes are announced, with
     /// any filer.
     pub notify: Option<NotifyChannels>,
+    /// `[worker.browser]`, when written: the browser filer's settings, also
+    /// what `collabd browser login|sync` use.
+    pub browser: Option<super::BrowserSettings>,
     pub concurrency: usize,
     pub max_attempts: u32,
     pub lease: Duration,
@@ -76,6 +81,7 @@ impl Default for WorkerSettings {
         WorkerSettings {
             filer: None,
             notify: None,
+            browser: None,
             concurrency: 4,
             max_attempts: 8,
             // A worker that dies mid-filing loses its claim after this.
@@ -91,8 +97,13 @@ impl Default for WorkerSettings {
 
 pub(super) fn worker_settings(
     w: RawWorker,
+    database_path: &std::path::Path,
     insecure: &mut Vec<String>,
 ) -> Result<WorkerSettings, ConfigError> {
+    let browser = w
+        .browser
+        .map(|b| super::browser::browser_settings(b, database_path))
+        .transpose()?;
     let secs = |v: Option<u64>, default: u64, key: &str| -> Result<Duration, ConfigError> {
         match v.unwrap_or(default) {
             0 => Err(invalid(key, "must be at least 1 second")),
@@ -275,10 +286,19 @@ pub(super) fn worker_settings(
             }
             FilerSettings::Notify
         }
+        "browser" => {
+            if browser.is_none() {
+                return Err(invalid(
+                    "worker.browser",
+                    "filer = \"browser\" needs a [worker.browser] table with `org_id` (and an operator signed in once with `collabd browser login`)",
+                ));
+            }
+            FilerSettings::Browser
+        }
         other => {
             return Err(invalid(
                 "worker.filer",
-                &format!("`{other}` is not one of: log, notify, webhook, command"),
+                &format!("`{other}` is not one of: log, notify, webhook, command, browser"),
             ));
         }
     })}).transpose()?;
@@ -304,6 +324,7 @@ pub(super) fn worker_settings(
     Ok(WorkerSettings {
         filer,
         notify,
+        browser,
         concurrency,
         max_attempts,
         lease: secs(w.lease_seconds, d.lease.as_secs(), "worker.lease_seconds")?,

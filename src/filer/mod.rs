@@ -8,6 +8,7 @@
 //! - [`command`] — the operator's program, the request as JSON on stdin.
 //! - [`webhook`] — a signed POST to the operator's endpoint.
 //! - [`notify`] — tells people to file it, by Slack and/or email.
+//! - [`browser`] — files it in the dashboard itself (opt-in).
 
 use std::fmt;
 use std::future::Future;
@@ -20,11 +21,13 @@ use crate::model::{PARTNER_DASHBOARD_URL, RequestId, RequestState, mask_code};
 use crate::queue::Failure;
 use crate::store::Request;
 
+pub mod browser;
 pub mod command;
 pub mod log;
 pub mod notify;
 pub mod webhook;
 
+pub use browser::BrowserFiler;
 pub use command::CommandFiler;
 pub use log::LogFiler;
 pub use notify::{EmailChannel, NotifyFiler, SmtpTransport, smtp_transport};
@@ -121,6 +124,7 @@ pub enum ConfiguredFiler {
     Command(CommandFiler),
     Webhook(WebhookFiler),
     Notify(NotifyFiler),
+    Browser(BrowserFiler),
 }
 
 /// Builds the filer `w.filer` names. Errors name the setting to fix: with
@@ -159,6 +163,12 @@ pub fn from_settings(w: &WorkerSettings) -> anyhow::Result<ConfiguredFiler> {
         FilerSettings::Notify => ConfiguredFiler::Notify(
             notify::announcer(w)?.context("filer = \"notify\" needs [worker.notify]")?,
         ),
+        FilerSettings::Browser => ConfiguredFiler::Browser(BrowserFiler::new(
+            w.browser
+                .clone()
+                .context("filer = \"browser\" needs [worker.browser]")?,
+            notify::announcer(w)?,
+        )),
     })
 }
 
@@ -169,6 +179,7 @@ impl Filer for ConfiguredFiler {
             ConfiguredFiler::Command(f) => f.name(),
             ConfiguredFiler::Webhook(f) => f.name(),
             ConfiguredFiler::Notify(f) => f.name(),
+            ConfiguredFiler::Browser(f) => f.name(),
         }
     }
 
@@ -178,6 +189,7 @@ impl Filer for ConfiguredFiler {
             ConfiguredFiler::Command(f) => f.file(r).await,
             ConfiguredFiler::Webhook(f) => f.file(r).await,
             ConfiguredFiler::Notify(f) => f.file(r).await,
+            ConfiguredFiler::Browser(f) => f.file(r).await,
         }
     }
 }

@@ -12,12 +12,14 @@
 //! - [`requests`] — access requests and every state change.
 //! - [`events`] — a request's timeline and the announcement cursor.
 //! - [`mailbox`] — IMAP checkpoints, pending after-processing, watcher health.
+//! - [`browser`] — the browser filer's session health, submissions and syncs.
 //! - [`reports`] — the status view, counts and figures for status and metrics.
 //! - [`web`] — the status page's read-only queries (not re-exported: callers
 //!   write `store::web::list_requests`).
 //!
 //! Every item is re-exported here: callers write `store::claim_next_request`.
 
+pub mod browser;
 mod columns;
 pub mod deferred;
 pub mod events;
@@ -27,6 +29,7 @@ pub mod reports;
 pub mod requests;
 pub mod web;
 
+pub use browser::*;
 pub use deferred::*;
 pub use events::*;
 pub use mailbox::*;

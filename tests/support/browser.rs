@@ -84,11 +84,10 @@ impl Driver {
             "goog:chromeOptions".into(),
             serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
         );
-        // fantoccini's HTTP client asks rustls for the process's provider;
-        // collabd uses ring (whichever test installs it first wins).
-        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-        let client = ClientBuilder::rustls()
-            .expect("rustls for fantoccini")
+        // chromedriver on loopback speaks plain HTTP: no TLS connector,
+        // as collabd's own browser filer connects to it.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
             .capabilities(caps)
             .connect(&self.url)
             .await

@@ -9,5 +9,6 @@ pub mod daemon;
 pub mod dns;
 pub mod dovecot;
 pub mod http;
+pub mod replica;
 pub mod self_signed;
 pub mod smtp;

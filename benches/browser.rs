@@ -1,0 +1,164 @@
+//! Prints the browser filer's figures against the loopback replica of the
+//! dashboard (tests/support/replica.rs) with Debian's headless Chromium:
+//! the time of one filing end to end with a warm browser (claim, form,
+//! validation, submit, answer, commit), the cold start, and the memory the
+//! idle browser adds (RSS and PSS of chromedriver + Chromium, which share
+//! pages, so PSS is the fair sum), and after the idle browser is closed.
+//! With any other filer no browser runs.
+//! `cargo bench --bench browser`. Asserts only that every request was filed.
+
+#[path = "../tests/support/replica.rs"]
+#[allow(dead_code)]
+mod replica;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use collabd::config::{BrowserSettings, WorkerSettings};
+use collabd::filer::BrowserFiler;
+use collabd::store::{self, Db};
+use collabd::worker::Worker;
+
+const WARM_FILINGS: usize = 10;
+
+/// (RSS, PSS) in KiB of every process in group `pgid`.
+fn group_memory(pgid: i32) -> (u64, u64, usize) {
+    let (mut rss, mut pss, mut n) = (0, 0, 0);
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return (0, 0, 0);
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        // After the command: state, ppid, pgrp.
+        if fields.get(2).and_then(|g| g.parse::<i32>().ok()) != Some(pgid) {
+            continue;
+        }
+        n += 1;
+        let rollup =
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        let field = |name: &str| {
+            rollup
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        rss += field("Rss:");
+        pss += field("Pss:");
+        if std::env::var_os("BENCH_PS").is_some() {
+            let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let kind = cmd
+                .split('\0')
+                .find(|a| a.starts_with("--type="))
+                .unwrap_or(cmd.split('\0').next().unwrap_or_default());
+            println!(
+                "    {pid}: RSS {} kB, PSS {} kB, {kind}",
+                field("Rss:"),
+                field("Pss:")
+            );
+        }
+    }
+    (rss, pss, n)
+}
+
+async fn request(db: &Db, store: &str) {
+    let now = store::timestamp(Utc::now());
+    sqlx::query(
+        "insert into access_requests (store_domain, collaborator_code, state, next_attempt_at, received_at, created_at, updated_at)
+         values (?, '0105', 'queued', ?, ?, ?, ?)",
+    )
+    .bind(format!("{store}.myshopify.com"))
+    .bind(&now)
+    .bind(&now)
+    .bind(&now)
+    .bind(&now)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("collabd.db")).await.unwrap();
+    let replica = replica::start().await;
+    let mut s = BrowserSettings::with(
+        dir.path().join("browser"),
+        &replica.form_url(),
+        &replica.list_url(),
+    );
+    s.per_hour = None;
+    s.idle_close = Some(Duration::from_secs(6));
+    if let Ok(extra) = std::env::var("BENCH_CHROMIUM_ARGS") {
+        s.args = extra.split_whitespace().map(str::to_owned).collect();
+    }
+    let filer = BrowserFiler::with_db(s, db.clone());
+    let cold = Instant::now();
+    filer.open(&replica.login_url()).await.unwrap();
+    let cold = cold.elapsed();
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        filer.clone(),
+        &WorkerSettings::default(),
+    ));
+
+    let mut times = Vec::new();
+    for i in 0..WARM_FILINGS {
+        request(&db, &format!("bench-{i}")).await;
+        let t = Instant::now();
+        worker.run_due(Utc::now()).await.unwrap();
+        times.push(t.elapsed());
+    }
+    let filed: i64 =
+        sqlx::query_scalar("select count(*) from access_requests where state = 'requested'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(filed as usize, WARM_FILINGS, "every request filed");
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("browser filer against the replica ({WARM_FILINGS} filings, warm browser):");
+    println!(
+        "  cold start (chromedriver + Chromium + first page): {:.0} ms",
+        ms(cold)
+    );
+    println!(
+        "  one filing end to end: median {:.0} ms, fastest {:.0} ms, slowest {:.0} ms",
+        ms(times[times.len() / 2]),
+        ms(times[0]),
+        ms(times[times.len() - 1])
+    );
+
+    // Idle: the browser stays up between filings.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pgid = filer.process_group().await.expect("the browser runs");
+    let (rss, pss, n) = group_memory(pgid);
+
+    println!(
+        "  idle browser ({n} processes): RSS {:.0} MB (shared pages counted per process), PSS {:.0} MB",
+        rss as f64 / 1024.0,
+        pss as f64 / 1024.0
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    filer.close_if_idle().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (rss, _, left) = group_memory(pgid);
+    println!(
+        "  after worker.browser.idle_close_minutes (6 s here): {left} browser processes left, RSS {:.0} MB (unreaped zombies count as processes)",
+        rss as f64 / 1024.0
+    );
+    println!(
+        "  with filer = log/notify/webhook/command no BrowserFiler is built: no browser process, 0 MB"
+    );
+}

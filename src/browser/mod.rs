@@ -1,0 +1,298 @@
+//! The browser collabd owns for the browser filer: one chromedriver and the
+//! Chromium it starts, in their own process group, driven over WebDriver
+//! (fantoccini) with the persistent profile that holds the operator's
+//! dashboard login. Owns starting, checking and killing them; what is done
+//! with the page lives in [`form`] (filing), [`page`] (reading what a page
+//! says, keeping evidence), [`sync`] (the Collaborations list) and
+//! [`login`] (`collabd browser login`). Knows
+//! nothing of the queue.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::wd::TimeoutConfiguration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::config::BrowserSettings;
+
+pub mod form;
+pub mod login;
+pub mod page;
+pub mod sync;
+
+/// Why the browser could not be started or used.
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error(
+        "cannot start {program}: {source} (install Debian's chromium and chromium-driver, or set worker.browser.chromedriver / chromium)"
+    )]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Start(String),
+    #[error(
+        "the browser profile {0} is in use by another Chromium (process {1}); is `collabd browser login` still open? Close it and try again"
+    )]
+    ProfileInUse(PathBuf, u32),
+    #[error("the browser stopped answering: {0}; it will be restarted")]
+    WebDriver(#[from] fantoccini::error::CmdError),
+    #[error("cannot keep evidence in {path}: {source}")]
+    Evidence {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// How the browser is started: headless for the filer, with a window or
+/// with remote debugging for `collabd browser login`.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    pub visible: bool,
+    /// Chromium's DevTools on this loopback port (a login on a server).
+    pub debugging_port: Option<u16>,
+}
+
+/// A running chromedriver + Chromium with a WebDriver session. Dropping it
+/// kills the whole process group, so no Chromium outlives its owner.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    driver: tokio::process::Child,
+    /// chromedriver's process group; Chromium and its helpers inherit it.
+    pgid: Option<i32>,
+}
+
+impl std::fmt::Debug for Browser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Browser").field("pgid", &self.pgid).finish()
+    }
+}
+
+/// The flags Chromium always gets: no first-run UI, nothing that reaches
+/// out to Google on its own, a fixed window size for screenshots.
+fn chromium_args(s: &BrowserSettings, launch: &Launch) -> Vec<String> {
+    let mut args = vec![
+        format!("--user-data-dir={}", s.profile_dir().display()),
+        "--disable-gpu".into(),
+        "--no-first-run".into(),
+        "--no-default-browser-check".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-default-apps".into(),
+        "--disable-dev-shm-usage".into(),
+        "--password-store=basic".into(),
+        "--window-size=1280,1024".into(),
+        // Fewer processes, less memory: the browser only ever shows the
+        // dashboard, one tab at a time (see `cargo bench --bench browser`).
+        "--in-process-gpu".into(),
+        "--renderer-process-limit=1".into(),
+        "--disable-extensions".into(),
+        "--disable-site-isolation-trials".into(),
+        "--enable-features=NetworkServiceInProcess2,NetworkServiceInProcess".into(),
+        "--disable-features=SpareRendererForSitePerProcess,Translate,OptimizationHints,MediaRouter,site-per-process,IsolateOrigins".into(),
+    ];
+    if s.headless && !launch.visible {
+        args.push("--headless=new".into());
+    }
+    // Chromium refuses to run as root with its sandbox on; under systemd
+    // deploy/collabd-browser.conf forbids what its sandbox needs and sets
+    // COLLABD_BROWSER_NO_SANDBOX, the service's sandbox standing in for it.
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0
+        || std::env::var_os("COLLABD_BROWSER_NO_SANDBOX").is_some_and(|v| v == "1")
+    {
+        args.push("--no-sandbox".into());
+    }
+    if let Some(port) = launch.debugging_port {
+        args.push("--remote-debugging-address=127.0.0.1".into());
+        args.push(format!("--remote-debugging-port={port}"));
+    }
+    args.extend(s.args.iter().cloned());
+    args
+}
+
+impl Browser {
+    /// Starts chromedriver on a free loopback port, then Chromium through
+    /// it, within `within`.
+    pub async fn start(
+        s: &BrowserSettings,
+        launch: &Launch,
+        within: Duration,
+    ) -> Result<Browser, BrowserError> {
+        let profile = s.profile_dir();
+        std::fs::create_dir_all(&profile).map_err(|e| {
+            BrowserError::Start(format!(
+                "cannot create the browser profile {}: {e}",
+                profile.display()
+            ))
+        })?;
+        clear_stale_lock(&profile)?;
+        // Chromium writes beside its profile too ($HOME/.config, caches):
+        // under systemd or `sudo -u collabd` HOME may be missing or not
+        // collabd's, so it gets one in the state directory.
+        let home = s.state_dir.join("home");
+        std::fs::create_dir_all(&home)
+            .map_err(|e| BrowserError::Start(format!("cannot create {}: {e}", home.display())))?;
+        let mut cmd = tokio::process::Command::new(&s.chromedriver);
+        cmd.arg("--port=0")
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut driver = cmd.spawn().map_err(|source| BrowserError::Spawn {
+            program: s.chromedriver.display().to_string(),
+            source,
+        })?;
+        let pgid = driver.id().and_then(|p| i32::try_from(p).ok());
+        let mut browser_guard = Guard(pgid);
+        let stdout = driver.stdout.take();
+        let port = tokio::time::timeout(within, async {
+            let mut lines = BufReader::new(stdout?).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                    return rest.trim_end_matches('.').trim().parse::<u16>().ok();
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            BrowserError::Start(format!(
+                "{} did not say which port it listens on within {}s",
+                s.chromedriver.display(),
+                within.as_secs()
+            ))
+        })?;
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": s.chromium,
+                "args": chromium_args(s, launch),
+                "excludeSwitches": ["enable-automation"],
+            }),
+        );
+        caps.insert("pageLoadStrategy".into(), "normal".into());
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = tokio::time::timeout(
+            within,
+            fantoccini::ClientBuilder::new(connector)
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{port}")),
+        )
+        .await
+        .map_err(|_| {
+            BrowserError::Start(format!(
+                "Chromium ({}) did not start within {}s",
+                s.chromium.display(),
+                within.as_secs()
+            ))
+        })?
+        .map_err(|e| {
+            BrowserError::Start(format!(
+                "Chromium ({}) did not start: {e}",
+                s.chromium.display()
+            ))
+        })?;
+        client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(Duration::from_secs(10)),
+                Some(within),
+                Some(Duration::ZERO),
+            ))
+            .await?;
+        browser_guard.0 = None;
+        Ok(Browser {
+            client,
+            driver,
+            pgid,
+        })
+    }
+
+    /// Whether the browser still answers, within a short wait.
+    pub async fn alive(&self) -> bool {
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), self.client.current_url()).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Ends the session politely (Chromium writes its profile), then kills
+    /// whatever is left.
+    pub async fn stop(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
+        kill_group(self.pgid.take());
+        let _ = self.driver.start_kill();
+    }
+
+    /// The process group, for tests that kill the browser mid-filing.
+    pub fn process_group(&self) -> Option<i32> {
+        self.pgid
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        kill_group(self.pgid.take());
+    }
+}
+
+/// Kills the group if `start` fails part-way.
+struct Guard(Option<i32>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        kill_group(self.0.take());
+    }
+}
+
+fn kill_group(pgid: Option<i32>) {
+    if let Some(pgid) = pgid.filter(|p| *p > 1) {
+        // SAFETY: kill has no memory preconditions; a negative pid names
+        // the process group collabd created for this browser only.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Chromium leaves `SingletonLock` (a link to `host-pid`) in the profile.
+/// One left by a Chromium that is gone (killed with its owner, or a zombie
+/// not yet reaped) is removed; a live one means someone uses the profile.
+fn clear_stale_lock(profile: &Path) -> Result<(), BrowserError> {
+    let lock = profile.join("SingletonLock");
+    let Ok(target) = std::fs::read_link(&lock) else {
+        return Ok(());
+    };
+    let pid = target
+        .to_string_lossy()
+        .rsplit('-')
+        .next()
+        .and_then(|p| p.parse::<u32>().ok());
+    if let Some(pid) = pid {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state is the field after the parenthesised command name.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        let is_chromium = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.contains("chrom"));
+        if matches!(state, Some(s) if s != "Z" && s != "X") && is_chromium {
+            return Err(BrowserError::ProfileInUse(profile.to_owned(), pid));
+        }
+    }
+    for name in ["SingletonLock", "SingletonSocket", "SingletonCookie"] {
+        let _ = std::fs::remove_file(profile.join(name));
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The dashboard as a second witness: reading the Collaborations list
+//! (each row's store and status, by the configured row selector and status
+//! phrases) and applying what changed to the requests — granted, declined,
+//! expired, access removed — on the same timeline as Shopify's emails. A
+//! request already in the state the list shows is left alone, so an email
+//! and the list saying the same thing are one outcome.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use sqlx::Connection;
+use tokio::time::Instant;
+
+use super::BrowserError;
+use super::form::shown;
+use super::page::{self, url_matches};
+use crate::config::BrowserSettings;
+use crate::model::{Actor, EventKind, RequestState};
+use crate::store::{self, Db, Event};
+
+/// What the list says of one collaboration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListStatus {
+    Pending,
+    Granted,
+    Declined,
+    Expired,
+    Removed,
+}
+
+impl ListStatus {
+    /// The request state it means.
+    pub fn state(self) -> RequestState {
+        match self {
+            ListStatus::Pending => RequestState::Requested,
+            ListStatus::Granted => RequestState::Granted,
+            ListStatus::Declined => RequestState::Declined,
+            ListStatus::Expired => RequestState::Expired,
+            ListStatus::Removed => RequestState::Revoked,
+        }
+    }
+}
+
+/// One row of the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRow {
+    pub store: String,
+    pub status: Option<ListStatus>,
+    /// The status phrase that matched.
+    pub said: Option<String>,
+}
+
+/// Why the list could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListProblem {
+    LoginRequired(String),
+    Unknown(String),
+}
+
+static STORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[a-z0-9][a-z0-9_-]*\.myshopify\.com").expect("a valid pattern"));
+
+/// Reads one row's text: its store domain and status.
+pub fn read_row(s: &BrowserSettings, text: &str) -> Option<ListRow> {
+    let text = text.to_lowercase();
+    let store = STORE.find(&text)?.as_str().to_owned();
+    let l = &s.list;
+    // Ends first: "access removed" must not read as "active" and the like.
+    let status = [
+        (ListStatus::Removed, &l.removed),
+        (ListStatus::Expired, &l.expired),
+        (ListStatus::Declined, &l.declined),
+        (ListStatus::Pending, &l.pending),
+        (ListStatus::Granted, &l.granted),
+    ]
+    .into_iter()
+    .find_map(|(st, phrases)| page::find(phrases, &text).map(|p| (st, p.to_owned())));
+    Some(ListRow {
+        store,
+        status: status.as_ref().map(|(s, _)| *s),
+        said: status.map(|(_, p)| p),
+    })
+}
+
+/// Opens the Collaborations list and reads its rows.
+pub async fn read_list(
+    client: &fantoccini::Client,
+    s: &BrowserSettings,
+    deadline: Instant,
+) -> Result<Result<Vec<ListRow>, ListProblem>, BrowserError> {
+    let url = s.list.url.replace("{org_id}", &s.org_id);
+    client.goto(&url).await?;
+    let sels = [("row", s.list.row.as_str())];
+    let mut loaded_at: Option<Instant> = None;
+    let (seen, snap) = page::wait_for(client, &sels, deadline, |snap| {
+        if url_matches(&s.patterns.login_url, &snap.url).is_some() {
+            return Some(false);
+        }
+        if snap.found("row").count > 0 {
+            return Some(true);
+        }
+        // An empty list is a list too, once the page has settled.
+        let at = *loaded_at.get_or_insert_with(Instant::now);
+        (snap.loaded && at.elapsed() >= std::time::Duration::from_secs(3)).then_some(true)
+    })
+    .await?;
+    if let Some(e) = snap.found("row").error {
+        return Ok(Err(ListProblem::Unknown(format!(
+            "worker.browser.list_row_selector is not valid CSS: {e}"
+        ))));
+    }
+    match seen {
+        Some(true) => {}
+        Some(false) => {
+            return Ok(Err(ListProblem::LoginRequired(format!(
+                "redirected to a sign-in page ({})",
+                shown(&snap.url)
+            ))));
+        }
+        None => {
+            return Ok(Err(ListProblem::Unknown(format!(
+                "the Collaborations list at {} did not load",
+                shown(&snap.url)
+            ))));
+        }
+    }
+    let texts = client
+        .execute(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(r => String(r.innerText || ''));",
+            vec![s.list.row.as_str().into()],
+        )
+        .await?;
+    let rows = texts
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str())
+                .filter_map(|t| read_row(s, t))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Ok(rows))
+}
+
+/// What applying a list changed: (request id, from, to).
+pub type Changes = Vec<(crate::model::RequestId, RequestState, RequestState)>;
+
+/// Moves each store's newest request to what the list says, where that is
+/// a move the request's state allows and not where it already is.
+pub async fn apply(db: &Db, rows: &[ListRow], now: &str) -> store::Result<Changes> {
+    let mut changes = Vec::new();
+    let mut conn = db.pool.acquire().await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    for row in rows {
+        let Some(status) = row.status else { continue };
+        let to = status.state();
+        let requests = store::requests_for_store(&mut tx, &row.store).await?;
+        // The newest request that is not settled another way.
+        let Some(r) = requests.iter().find(|r| {
+            !matches!(
+                r.state,
+                RequestState::Cancelled | RequestState::Superseded | RequestState::Failed
+            )
+        }) else {
+            continue;
+        };
+        // A request the worker holds (`filing`) is left to it.
+        if r.state == to || r.state == RequestState::Filing || !r.state.can_move_to(to) {
+            continue;
+        }
+        let detail = format!(
+            "the dashboard's Collaborations list says “{}” for {}",
+            row.said.as_deref().unwrap_or_default(),
+            row.store
+        );
+        let e = Event {
+            request_id: Some(r.id),
+            message_id: None,
+            actor: &Actor::Shopify,
+            event: EventKind::Outcome,
+            from_state: None,
+            to_state: None,
+            detail: Some(&detail),
+        };
+        if store::transition(&mut tx, r.id, r.state, to, &e, now).await? {
+            if to == RequestState::Requested {
+                store::set_filed_at(&mut tx, r.id, now).await?;
+            }
+            changes.push((r.id, r.state, to));
+        }
+    }
+    tx.commit().await?;
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_read_store_and_status_with_ends_first() {
+        let s = BrowserSettings::with("/tmp".into(), "http://x", "http://x");
+        let r = read_row(&s, "Acme Shop\nacme.myshopify.com\tActive").unwrap();
+        assert_eq!(
+            (r.store.as_str(), r.status),
+            ("acme.myshopify.com", Some(ListStatus::Granted))
+        );
+        let r = read_row(&s, "b.myshopify.com Access removed").unwrap();
+        assert_eq!(r.status, Some(ListStatus::Removed));
+        let r = read_row(&s, "c.myshopify.com Request sent").unwrap();
+        assert_eq!(r.status, Some(ListStatus::Pending));
+        assert!(read_row(&s, "no store here").is_none());
+    }
+}

@@ -1,0 +1,537 @@
+//! The browser filer against a local replica of the dashboard's form flow
+//! (tests/support/replica.rs), driven by Debian's real headless Chromium
+//! and chromedriver: each outcome the page can show, a hanging page, a
+//! browser killed mid-filing, a crash mid-submit, a lapsed session and a
+//! new login, a dry run, and the Collaborations list as a second witness.
+
+mod support;
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use collabd::config::{BrowserSettings, WorkerSettings};
+use collabd::filer::BrowserFiler;
+use collabd::filer::browser::health;
+use collabd::model::RequestId;
+use collabd::store::{self, Db};
+use collabd::worker::Worker;
+use sqlx::Row;
+use support::replica::{self, Replica};
+
+/// One Chromium at a time: the machine has two cores, and a filing's
+/// budget should not be spent waiting for another test's browser.
+static ONE_AT_A_TIME: LazyLock<tokio::sync::Mutex<()>> =
+    LazyLock::new(|| tokio::sync::Mutex::new(()));
+
+struct Rig {
+    dir: tempfile::TempDir,
+    db: Db,
+    replica: Replica,
+    filer: BrowserFiler,
+    worker: Arc<Worker<BrowserFiler>>,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn rig(tweak: impl FnOnce(&mut BrowserSettings)) -> Rig {
+    rig_on(false, tweak).await
+}
+
+async fn rig_on(spa: bool, tweak: impl FnOnce(&mut BrowserSettings)) -> Rig {
+    let turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("collabd.db")).await.unwrap();
+    let replica = replica::start_variant(spa).await;
+    let mut s = BrowserSettings::with(
+        dir.path().join("browser"),
+        &replica.form_url(),
+        &replica.list_url(),
+    );
+    s.budget = Duration::from_secs(25);
+    s.per_hour = None;
+    tweak(&mut s);
+    let filer = BrowserFiler::with_db(s, db.clone());
+    // The operator's one sign-in, kept in the profile when the browser
+    // closes (as after `collabd browser login`): every filing below starts
+    // a browser that must find the session there.
+    filer.open(&replica.login_url()).await.unwrap();
+    filer.shutdown().await;
+    let worker = Arc::new(Worker::new(
+        db.clone(),
+        filer.clone(),
+        &WorkerSettings::default(),
+    ));
+    Rig {
+        dir,
+        db,
+        replica,
+        filer,
+        worker,
+        _turn: turn,
+    }
+}
+
+impl Rig {
+    async fn request(&self, store: &str, code: &str) -> RequestId {
+        let now = store::timestamp(Utc::now());
+        let id: i64 = sqlx::query_scalar(
+            "insert into access_requests (store_domain, collaborator_code, state, next_attempt_at, received_at, created_at, updated_at)
+             values (?, ?, 'queued', ?, ?, ?, ?) returning id",
+        )
+        .bind(format!("{store}.myshopify.com"))
+        .bind(code)
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap();
+        RequestId(id)
+    }
+
+    /// Files whatever is due, as if `ahead` from now.
+    async fn file_due(&self, ahead: chrono::Duration) {
+        self.worker.run_due(Utc::now() + ahead).await.unwrap();
+    }
+
+    async fn file(&self) {
+        self.file_due(chrono::Duration::zero()).await;
+    }
+
+    async fn state(&self, id: RequestId) -> (String, Option<String>) {
+        let row = sqlx::query("select state, last_error from access_requests where id = ?")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    }
+
+    async fn timeline(&self, id: RequestId) -> String {
+        store::events_for(&self.db.pool, id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?}\n", e))
+            .collect()
+    }
+
+    async fn done(self) {
+        self.filer.shutdown().await;
+    }
+}
+
+/// The files an outcome kept, named in `text`.
+fn evidence_in(text: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let grab = |ext: &str| {
+        let end = text.find(&format!(".{ext}")).expect("evidence named") + ext.len() + 1;
+        let start = text[..end].rfind(' ').unwrap() + 1;
+        std::path::PathBuf::from(&text[start..end])
+    };
+    (grab("png"), grab("html"))
+}
+
+fn assert_png(path: &std::path::Path) {
+    let bytes = std::fs::read(path).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 1000,
+        "{} is not a real PNG ({} bytes)",
+        path.display(),
+        bytes.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_filed_and_the_code_goes_into_the_code_field_only() {
+    let rig = rig(|s| {
+        s.permissions = vec!["orders".into(), "Themes".into()];
+        s.message = Some("Hello from the agency".into());
+    })
+    .await;
+    let id = rig.request("acme-1", "0105").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "requested", "{error:?}\n{}", rig.timeline(id).await);
+    assert_eq!(
+        rig.replica.submissions(),
+        vec![(
+            "acme-1".to_owned(),
+            "0105".to_owned(),
+            vec!["orders".to_owned(), "themes".to_owned()]
+        )]
+    );
+    let urls = rig.replica.seen.lock().unwrap().urls.clone();
+    assert!(urls.iter().all(|u| !u.contains("0105")), "{urls:?}");
+    let timeline = rig.timeline(id).await;
+    assert!(timeline.contains("request sent"), "{timeline}");
+    assert!(!timeline.contains("0105"), "{timeline}");
+    assert_eq!(health(&rig.db).await.unwrap(), None);
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_fails_the_request_and_asks_for_a_new_code() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("acme-2", "0000").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "failed");
+    let error = error.unwrap();
+    assert!(
+        error.contains("ask the client for a new collaborator code"),
+        "{error}"
+    );
+    assert!(error.contains("wrong or expired"), "{error}");
+    assert!(rig.replica.submissions().is_empty());
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_store_fails_and_nothing_is_sent() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("missing-1", "1234").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "failed");
+    assert!(error.unwrap().contains("does not know the store"));
+    assert!(rig.replica.submissions().is_empty());
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_request_is_recorded_as_requested_without_sending_another() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("pending-1", "1234").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "requested", "{error:?}");
+    assert!(rig.timeline(id).await.contains("already pending"));
+    assert!(rig.replica.submissions().is_empty());
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_and_an_unknown_page_keep_evidence_and_are_not_retried() {
+    let rig = rig(|_| {}).await;
+    let challenge = rig.request("challenge-1", "4821").await;
+    let weird = rig.request("weird-1", "4821").await;
+    rig.file().await;
+    for (id, says) in [(challenge, "challenge"), (weird, "does not recognise")] {
+        let (state, error) = rig.state(id).await;
+        assert_eq!(state, "failed", "{error:?}");
+        let error = error.unwrap();
+        assert!(error.contains(says), "{error}");
+        let (png, html) = evidence_in(&error);
+        assert!(png.starts_with(rig.dir.path()), "{}", png.display());
+        assert!(!png.to_string_lossy().contains("4821"));
+        assert_png(&png);
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(!page.contains("4821"), "the code is masked in kept pages");
+        assert!(
+            rig.timeline(id).await.contains(".png"),
+            "`show` names the files"
+        );
+    }
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_fills_the_form_keeps_a_screenshot_and_sends_nothing() {
+    let rig = rig(|s| s.dry_run = true).await;
+    let id = rig.request("acme-3", "7777").await;
+    rig.file().await;
+    let (state, _) = rig.state(id).await;
+    assert_eq!(state, "logged");
+    let timeline = rig.timeline(id).await;
+    let (png, _) = evidence_in(&timeline);
+    assert_png(&png);
+    assert!(rig.replica.submissions().is_empty());
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_page_ends_within_the_budget_and_the_browser_is_restarted() {
+    let rig = rig(|s| s.budget = Duration::from_secs(8)).await;
+    let hang = rig.request("hang-1", "1111").await;
+    let before = rig.filer.process_group().await;
+    rig.file().await;
+    let (state, error) = rig.state(hang).await;
+    assert_eq!(state, "queued", "a hang is retried later");
+    assert!(error.unwrap().contains("budget_seconds"));
+    assert_eq!(
+        rig.filer.process_group().await,
+        None,
+        "the hung browser is gone"
+    );
+    let ok = rig.request("acme-4", "2222").await;
+    rig.file().await;
+    assert_eq!(rig.state(ok).await.0, "requested");
+    assert_ne!(rig.filer.process_group().await, before);
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_killed_mid_filing_is_restarted() {
+    let rig = rig(|_| {}).await;
+    let stalled = rig.request("stall-1", "3333").await;
+    let worker = rig.worker.clone();
+    let filing = tokio::spawn(async move { worker.run_due(Utc::now()).await });
+    rig.replica.stalled.notified().await;
+    let pgid = rig.filer.process_group().await.expect("a browser runs");
+    // SAFETY: the group is the test's own browser.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    filing.await.unwrap().unwrap();
+    let (state, error) = rig.state(stalled).await;
+    assert_eq!(state, "queued", "{error:?}");
+    let ok = rig.request("acme-5", "4444").await;
+    rig.file().await;
+    let (state, error) = rig.state(ok).await;
+    assert_eq!(state, "requested", "{error:?}");
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_submit_is_checked_on_the_dashboard_not_sent_again() {
+    let rig = rig(|s| s.budget = Duration::from_secs(8)).await;
+    let id = rig.request("crash-1", "5555").await;
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "queued");
+    assert_eq!(rig.replica.submissions().len(), 1);
+    rig.file_due(chrono::Duration::hours(2)).await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "requested", "{error:?}");
+    assert_eq!(rig.replica.submissions().len(), 1, "never sent twice");
+    assert!(rig.timeline(id).await.contains("nothing was sent again"));
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
+    let rig = rig(|_| {}).await;
+    rig.replica.lapse();
+    let id = rig.request("acme-6", "6666").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "queued", "waits, never fails");
+    assert!(error.unwrap().starts_with("browser login needed"));
+    assert_eq!(health(&rig.db).await.unwrap(), Some("browser login needed"));
+    let told = store::browser_session(&rig.db.pool).await.unwrap().told_at;
+    assert!(told.is_some());
+    // Many attempts later it still waits, and operators were told once.
+    for hours in [2, 4, 8, 16, 32, 64, 128, 256, 512] {
+        rig.file_due(chrono::Duration::hours(hours)).await;
+    }
+    assert_eq!(rig.state(id).await.0, "queued");
+    assert_eq!(
+        store::browser_session(&rig.db.pool).await.unwrap().told_at,
+        told
+    );
+    // The operator signs in again.
+    rig.filer.open(&rig.replica.login_url()).await.unwrap();
+    // The check sees the session and makes the waiting request due, its
+    // waits no longer counted against it.
+    rig.filer.check_session().await.unwrap();
+    assert_eq!(health(&rig.db).await.unwrap(), None);
+    let attempts: i64 = sqlx::query_scalar("select attempts from access_requests where id = ?")
+        .bind(id)
+        .fetch_one(&rig.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 0);
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "requested");
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_collaborations_list_closes_requests_once() {
+    let rig = rig(|_| {}).await;
+    let a = rig.request("shop-a", "1001").await;
+    let b = rig.request("shop-b", "1002").await;
+    let c = rig.request("shop-c", "1003").await;
+    rig.file().await;
+    for id in [a, b, c] {
+        assert_eq!(rig.state(id).await.0, "requested");
+    }
+    rig.replica.set_status("shop-a", "Active");
+    rig.replica.set_status("shop-b", "Declined");
+    rig.replica.set_status("shop-c", "Expired");
+    let changes = rig.filer.sync_once().await.unwrap();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert_eq!(rig.state(a).await.0, "granted");
+    assert_eq!(rig.state(b).await.0, "declined");
+    assert_eq!(rig.state(c).await.0, "expired");
+    // Saying it again changes nothing: one outcome, not two.
+    assert!(rig.filer.sync_once().await.unwrap().is_empty());
+    rig.replica.set_status("shop-a", "Access removed");
+    rig.filer.sync_once().await.unwrap();
+    assert_eq!(rig.state(a).await.0, "revoked");
+    assert!(rig.timeline(a).await.contains("Collaborations list"));
+    rig.done().await;
+}
+
+/// Runs the collabd binary with a config that points the browser filer at
+/// the replica and the rig's profile.
+async fn collabd(rig: &Rig, args: &[&str]) -> (bool, String) {
+    let config = rig.dir.path().join("collabd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\npath = \"{db}\"\n[worker]\nfiler = \"browser\"\n[worker.browser]\n\
+             org_id = \"1\"\nstate_dir = \"{state}\"\nform_url = \"{form}\"\nlist_url = \"{list}\"\n",
+            db = rig.dir.path().join("collabd.db").display(),
+            state = rig.dir.path().join("browser").display(),
+            form = rig.replica.form_url(),
+            list = rig.replica.list_url(),
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .arg("--config")
+        .arg(&config)
+        .args(args)
+        .env_remove("COLLABD_DB")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_checks_the_session_syncs_and_says_when_a_login_is_needed() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("shop-d", "1004").await;
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "requested");
+    // The CLI uses the same profile: the filer's browser must be closed.
+    rig.filer.shutdown().await;
+    rig.replica.set_status("shop-d", "Active");
+    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("requested → granted"), "{out}");
+    assert_eq!(rig.state(id).await.0, "granted");
+    let (_, out) = collabd(&rig, &["check-config"]).await;
+    assert!(out.contains("the dashboard session is signed in"), "{out}");
+    rig.replica.lapse();
+    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
+    assert!(!ok);
+    assert!(out.contains("browser login needed"), "{out}");
+    let (_, out) = collabd(&rig, &["browser", "status"]).await;
+    assert!(out.contains("browser login needed"), "{out}");
+    let (_, out) = collabd(&rig, &["status"]).await;
+    assert!(out.contains("browser login needed"), "{out}");
+    let (_, out) = collabd(&rig, &["check-config"]).await;
+    assert!(out.contains("browser login needed"), "{out}");
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_markup_with_the_documented_selectors_files_the_same() {
+    let rig = rig_on(true, |s| s.permissions = vec!["customers".into()]).await;
+    let ok = rig.request("spa-ok", "0105").await;
+    let wrong = rig.request("spa-wrong", "0000").await;
+    let pending = rig.request("pending-spa", "1234").await;
+    let missing = rig.request("missing-spa", "1234").await;
+    rig.file().await;
+    let (state, error) = rig.state(ok).await;
+    assert_eq!(state, "requested", "{error:?}\n{}", rig.timeline(ok).await);
+    assert_eq!(
+        rig.replica.submissions(),
+        vec![(
+            "spa-ok".to_owned(),
+            "0105".to_owned(),
+            vec!["customers".to_owned()]
+        )]
+    );
+    let (state, error) = rig.state(wrong).await;
+    assert_eq!(state, "failed");
+    assert!(error.unwrap().contains("wrong or expired"));
+    assert_eq!(rig.state(pending).await.0, "requested");
+    let (state, error) = rig.state(missing).await;
+    assert_eq!(state, "failed");
+    assert!(error.unwrap().contains("does not know the store"));
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_reads_the_list_and_closes_an_idle_browser() {
+    let rig = rig(|s| {
+        s.sync_every = Some(Duration::from_secs(1));
+        s.idle_close = Some(Duration::from_secs(2));
+    })
+    .await;
+    let id = rig.request("shop-e", "1005").await;
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "requested");
+    rig.replica.set_status("shop-e", "Active");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let schedule = tokio::spawn(rig.filer.clone().run_sync(shutdown.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while rig.state(id).await.0 != "granted" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Syncs keep the browser busy every second here; once they stop it idles.
+    shutdown.cancel();
+    schedule.await.unwrap();
+    assert_eq!(
+        rig.filer.process_group().await,
+        None,
+        "stopped with the daemon"
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let rig2 = rig_free(&rig, |s| s.idle_close = Some(Duration::from_secs(1)));
+    rig2.open(&format!(
+        "{}/dashboard/1/stores/collaborations",
+        rig.replica.base
+    ))
+    .await
+    .unwrap();
+    assert!(rig2.process_group().await.is_some());
+    let schedule = tokio::spawn(rig2.clone().run_sync(shutdown.clone()));
+    while rig2.process_group().await.is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle browser was never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shutdown.cancel();
+    schedule.await.unwrap();
+    rig.done().await;
+}
+
+/// Another filer on the rig's profile and database, with other settings.
+fn rig_free(rig: &Rig, tweak: impl FnOnce(&mut BrowserSettings)) -> BrowserFiler {
+    let mut s = rig.filer.settings().clone();
+    s.sync_every = None;
+    tweak(&mut s);
+    BrowserFiler::with_db(s, rig.db.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hourly_limit_holds_requests_back_without_failing_them() {
+    let rig = rig(|s| s.per_hour = Some(1)).await;
+    let first = rig.request("shop-f", "1006").await;
+    let second = rig.request("shop-g", "1007").await;
+    rig.file().await;
+    assert_eq!(rig.state(first).await.0, "requested");
+    let (state, error) = rig.state(second).await;
+    assert_eq!(state, "queued");
+    assert!(error.unwrap().contains("worker.browser.per_hour = 1"));
+    assert_eq!(rig.replica.submissions().len(), 1);
+    rig.done().await;
+}
