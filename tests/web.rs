@@ -644,6 +644,50 @@ async fn signed_out_visitors_see_nothing_when_sign_in_is_required() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 429);
+    // Another name from the same address (behind a proxy, everyone's) is
+    // not locked out by alice's failures.
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("name", "carol"), ("password", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    site.stop().await;
+}
+
+/// A loopback page left open reads without sign-in from this host, but a
+/// request a reverse proxy forwarded must sign in: it came from wherever
+/// the proxy is reachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_request_to_an_open_loopback_page_must_sign_in() {
+    let site = site("").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http.get(format!("{}/", site.base)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    for (header, value) in [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("X-Forwarded-Proto", "https"),
+        ("Forwarded", "for=203.0.113.9"),
+    ] {
+        let r = http
+            .get(format!("{}/requests/5", site.base))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "{header}");
+        assert!(
+            r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login"),
+            "{header}"
+        );
+    }
     site.stop().await;
 }
 
@@ -666,6 +710,23 @@ async fn a_signed_in_operator_gets_a_strict_http_only_cookie() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert!(r.headers().get("set-cookie").is_none());
+    // After sign-in, never to another site: a tab or a backslash that a
+    // browser would drop or turn into a slash sends it home instead.
+    for next in [
+        "/\t/evil.example/",
+        "/\\evil.example",
+        "//evil.example",
+        "https://evil.example",
+    ] {
+        let r = http
+            .post(format!("{}/login", site.base))
+            .form(&[("name", "alice"), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "{next:?}");
+        assert_eq!(r.headers()["location"], "/", "{next:?}");
+    }
     let r = http
         .post(format!("{}/login", site.base))
         .form(&[

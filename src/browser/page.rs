@@ -152,7 +152,7 @@ impl std::fmt::Display for Evidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "screenshot {}, page {}",
+            "screenshot: {}, page: {}",
             self.screenshot.display(),
             self.html.display()
         )

@@ -46,7 +46,10 @@ pub const DEFAULT_HTTP_HEADER_TIMEOUT_S: u64 = 10;
 /// The systemd credential that holds the status page's users.
 pub const USERS_CREDENTIAL: &str = "http-users";
 
-pub(super) fn http_settings(h: RawHttp) -> Result<HttpSettings, ConfigError> {
+pub(super) fn http_settings(
+    h: RawHttp,
+    insecure: &mut Vec<String>,
+) -> Result<HttpSettings, ConfigError> {
     let listen: std::net::SocketAddr = h.listen.trim().parse().map_err(|_| {
         invalid(
             "http.listen",
@@ -103,6 +106,11 @@ pub(super) fn http_settings(h: RawHttp) -> Result<HttpSettings, ConfigError> {
             ));
         }
     };
+    if remote && page == PageAccess::SignIn && tls.is_none() {
+        insecure.push(format!(
+            "http.listen: {listen} asks for sign-in over plain HTTP (no http.tls_cert_file), so passwords and session cookies cross the network unencrypted; serve TLS with tls_cert_file and tls_key_file, or listen on loopback behind a TLS reverse proxy"
+        ));
+    }
     Ok(HttpSettings {
         listen,
         remote,

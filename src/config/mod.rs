@@ -137,7 +137,10 @@ impl Settings {
                 &format!("`{level}` is not a level (error, warn, info, debug, trace) or filter"),
             ));
         }
-        let http = raw.http.map(http::http_settings).transpose()?;
+        let http = raw
+            .http
+            .map(|h| http::http_settings(h, &mut insecure))
+            .transpose()?;
         let leadsie = leadsie::leadsie_settings(raw.leadsie, http.is_some())?;
         Ok(Settings {
             worker,

@@ -174,27 +174,31 @@ impl Sessions {
     }
 }
 
-/// Failed sign-ins allowed per address in [`LOGIN_WINDOW`], and from
-/// everyone together (a spread-out guesser).
+/// Failed sign-ins allowed per address and name in [`LOGIN_WINDOW`], and
+/// from everyone together (a spread-out guesser). Per name as well as per
+/// address: behind a reverse proxy every sign-in comes from the proxy's
+/// address, and one person's typos, or a stranger's guesses at one name,
+/// must not lock everyone else out.
 pub const LOGIN_FAILURES_PER_ADDRESS: usize = 5;
-pub const LOGIN_FAILURES_TOTAL: usize = 50;
+pub const LOGIN_FAILURES_TOTAL: usize = 500;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Counts failed sign-ins; once an address (or everyone) has failed too
 /// often in the window, sign-in is refused without checking the password.
 #[derive(Default)]
-pub struct LoginLimiter(Mutex<Vec<(IpAddr, Instant)>>);
+pub struct LoginLimiter(Mutex<Vec<(IpAddr, String, Instant)>>);
 
 impl LoginLimiter {
-    /// `Some(wait)` when `ip` must wait before trying again.
-    pub fn blocked(&self, ip: IpAddr) -> Option<Duration> {
+    /// `Some(wait)` when `ip` must wait before trying `name` again.
+    pub fn blocked(&self, ip: IpAddr, name: &str) -> Option<Duration> {
         let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        v.retain(|(_, t)| now.duration_since(*t) < LOGIN_WINDOW);
+        v.retain(|(_, _, t)| now.duration_since(*t) < LOGIN_WINDOW);
+        let name = name.to_lowercase();
         let mine: Vec<Instant> = v
             .iter()
-            .filter(|(a, _)| *a == ip)
-            .map(|(_, t)| *t)
+            .filter(|(a, n, _)| *a == ip && *n == name)
+            .map(|(_, _, t)| *t)
             .collect();
         let oldest = |ts: &mut dyn Iterator<Item = Instant>| {
             ts.min()
@@ -204,14 +208,16 @@ impl LoginLimiter {
             return oldest(&mut mine.into_iter());
         }
         if v.len() >= LOGIN_FAILURES_TOTAL {
-            return oldest(&mut v.iter().map(|(_, t)| *t));
+            return oldest(&mut v.iter().map(|(_, _, t)| *t));
         }
         None
     }
 
-    pub fn failed(&self, ip: IpAddr) {
+    pub fn failed(&self, ip: IpAddr, name: &str) {
         let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        v.push((ip, Instant::now()));
+        // Names are cut, so a flood of long ones cannot grow the list's memory.
+        let name: String = name.to_lowercase().chars().take(64).collect();
+        v.push((ip, name, Instant::now()));
     }
 }
 
@@ -252,14 +258,15 @@ mod tests {
     }
 
     #[test]
-    fn sign_in_is_limited_per_address() {
+    fn sign_in_is_limited_per_address_and_name() {
         let l = LoginLimiter::default();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..LOGIN_FAILURES_PER_ADDRESS {
-            assert!(l.blocked(ip).is_none());
-            l.failed(ip);
+            assert!(l.blocked(ip, "alice").is_none());
+            l.failed(ip, "Alice");
         }
-        assert!(l.blocked(ip).is_some());
-        assert!(l.blocked("192.0.2.2".parse().unwrap()).is_none());
+        assert!(l.blocked(ip, "alice").is_some());
+        assert!(l.blocked(ip, "bob").is_none());
+        assert!(l.blocked("192.0.2.2".parse().unwrap(), "alice").is_none());
     }
 }

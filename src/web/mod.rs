@@ -57,6 +57,8 @@ pub struct Web {
     pub users: Users,
     pub sessions: Sessions,
     pub limiter: LoginLimiter,
+    /// Password checks running now (at most two).
+    pub checking: tokio::sync::Semaphore,
     /// The worker's filer, by name.
     pub filer: String,
     /// The Dev Dashboard organisation, for its pre-filled link.
@@ -93,6 +95,7 @@ impl Web {
             users: settings.users.clone(),
             sessions: Sessions::default(),
             limiter: LoginLimiter::default(),
+            checking: tokio::sync::Semaphore::new(2),
             filer,
             dev_org_id,
             state_dir,
@@ -136,7 +139,15 @@ impl Web {
             _ => {}
         }
         let (sid, session) = self.session(&req);
-        if session.is_none() && self.access == PageAccess::SignIn {
+        // A request a proxy forwarded came from wherever the proxy is
+        // reachable, not from this host: on a loopback listener left open,
+        // it must sign in all the same.
+        let forwarded = ["x-forwarded-for", "x-forwarded-proto", "forwarded"]
+            .iter()
+            .any(|h| req.headers().contains_key(*h));
+        let sign_in_needed = self.access == PageAccess::SignIn
+            || (self.access == PageAccess::OpenOnLoopback && forwarded);
+        if session.is_none() && sign_in_needed {
             return if get && path != "/live" {
                 redirect(&format!("/login?next={}", encode(&path_and_query(&req))))
             } else {
@@ -355,15 +366,7 @@ impl Web {
     /// `screenshot: <file>` (a PNG under the state directory, relative to
     /// it or absolute) gets its picture shown on the timeline.
     fn screenshot_path(&self, detail: &str) -> Option<PathBuf> {
-        let named = detail
-            .split("screenshot: ")
-            .nth(1)?
-            .split_whitespace()
-            .next()?;
-        let named = named.trim_end_matches([',', ';', ')']);
-        if !named.ends_with(".png") {
-            return None;
-        }
+        let named = named_screenshot(detail)?;
         let path = Path::new(named);
         let path = if path.is_absolute() {
             path.to_owned()
@@ -500,7 +503,8 @@ impl Web {
                 "No status-page users are configured.",
             );
         }
-        if let Some(wait) = self.limiter.blocked(ip) {
+        let name_tried = form.get("name").unwrap_or_default().trim().to_lowercase();
+        if let Some(wait) = self.limiter.blocked(ip, &name_tried) {
             tracing::warn!("status page: sign-in from {ip} refused: too many failed attempts");
             return again(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -512,13 +516,21 @@ impl Web {
         }
         let name = form.get("name").unwrap_or_default().trim().to_owned();
         let password = form.get("password").unwrap_or_default().to_owned();
+        // Each check costs an argon2 hash (about 19 MiB and tens of
+        // milliseconds): two at a time, so a burst cannot pile them up.
+        let Ok(_checking) = self.checking.try_acquire() else {
+            return again(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-ins at once. Try again in a moment.",
+            );
+        };
         let users = self.users.clone();
         let n = name.clone();
         let ok = tokio::task::spawn_blocking(move || users.verify(&n, &password))
             .await
             .unwrap_or(false);
         if !ok {
-            self.limiter.failed(ip);
+            self.limiter.failed(ip, &name);
             tracing::warn!("status page: failed sign-in from {ip}");
             return again(StatusCode::UNAUTHORIZED, "Wrong name or password.");
         }
@@ -561,10 +573,29 @@ fn same_origin<B>(req: &Request<B>) -> bool {
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
+/// The PNG an event's detail names as `screenshot: <file>`, as the browser
+/// filer writes it ([`crate::browser::page::Evidence`]).
+fn named_screenshot(detail: &str) -> Option<&str> {
+    let named = detail
+        .split("screenshot: ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .trim_end_matches([',', ';', ')']);
+    named.ends_with(".png").then_some(named)
+}
+
 /// Where to go after signing in: a path on this site, never elsewhere.
+/// Only the characters this site's own addresses use: browsers drop tabs
+/// and line breaks from a `Location` (`/<TAB>/evil.example` would become
+/// `//evil.example`) and read `\` as `/`.
 fn safe_next(next: Option<&str>) -> String {
+    let plain = |n: &str| {
+        n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/?=&%._~-+".contains(&b))
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && plain(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -697,5 +728,38 @@ fn redirect(to: &str) -> Reply {
 fn set_cookie(r: &mut Reply, cookie: &str) {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         r.headers_mut().append(SET_COOKIE, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_filers_evidence_is_found_in_its_event() {
+        let e = crate::browser::page::Evidence {
+            screenshot: "/var/lib/collabd/browser/evidence/r7-a2-challenge.png".into(),
+            html: "/var/lib/collabd/browser/evidence/r7-a2-challenge.html".into(),
+        };
+        let detail = format!("a challenge (CAPTCHA or two-step); kept for a look: {e}");
+        assert_eq!(
+            named_screenshot(&detail),
+            Some("/var/lib/collabd/browser/evidence/r7-a2-challenge.png")
+        );
+        assert_eq!(named_screenshot("screenshot: notes.txt"), None);
+    }
+
+    #[test]
+    fn after_sign_in_only_this_sites_paths() {
+        for bad in [
+            "/\t/evil.example",
+            "/\\evil.example",
+            "//evil.example",
+            "https://x",
+            "/a b",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/requests/5?x=1")), "/requests/5?x=1");
     }
 }
