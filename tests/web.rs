@@ -756,6 +756,21 @@ async fn a_signed_in_operator_gets_a_strict_http_only_cookie() {
         .await
         .unwrap();
     assert!(page.contains("shop005.myshopify.com"), "{page}");
+    // A link cannot put words on the page: what an action did is kept in
+    // the session, not read from the address.
+    let spoofed = http
+        .get(format!(
+            "{}/requests/5?error=Session+expired%2C+sign+in+at+evil.example&done=ok",
+            site.base
+        ))
+        .header("Cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!spoofed.contains("evil.example"), "{spoofed}");
     let n = count(
         &site.db,
         "select count(*) from request_events where request_id = 5",

@@ -59,6 +59,10 @@ pub struct Web {
     pub limiter: LoginLimiter,
     /// Password checks running now (at most two).
     pub checking: tokio::sync::Semaphore,
+    /// What an action did, shown once on the next page of the session that
+    /// acted (by session id; ok or not, and the text). Kept here rather
+    /// than in the address, so a link cannot put words on the page.
+    pub flashes: std::sync::Mutex<std::collections::HashMap<String, (bool, String)>>,
     /// The worker's filer, by name.
     pub filer: String,
     /// The Dev Dashboard organisation, for its pre-filled link.
@@ -96,6 +100,7 @@ impl Web {
             sessions: Sessions::default(),
             limiter: LoginLimiter::default(),
             checking: tokio::sync::Semaphore::new(2),
+            flashes: std::sync::Mutex::new(std::collections::HashMap::new()),
             filer,
             dev_org_id,
             state_dir,
@@ -166,11 +171,11 @@ impl Web {
                 Err(e) => Err(e),
             },
             (true, _, ["requests", id]) => match parse_id(id) {
-                Some(id) => self.request(id, &req, &viewer).await,
+                Some(id) => self.request(id, &viewer, sid.as_deref()).await,
                 None => Ok(not_found()),
             },
             (_, true, ["requests", id, "action"]) => match parse_id(id) {
-                Some(id) => return self.act(id, req, viewer.session).await,
+                Some(id) => return self.act(id, req, viewer.session, sid.as_deref()).await,
                 None => Ok(not_found()),
             },
             (true, _, ["requests", id, "events", event, "screenshot"]) => {
@@ -268,11 +273,11 @@ impl Web {
         ))
     }
 
-    async fn request<B>(
+    async fn request(
         &self,
         id: RequestId,
-        req: &Request<B>,
         viewer: &Viewer,
+        sid: Option<&str>,
     ) -> store::Result<Reply> {
         let marker = store::web::change_marker(&self.db.pool).await?;
         let mut conn = self.db.pool.acquire().await?;
@@ -287,7 +292,12 @@ impl Web {
             Some(m) => store::web::message(&self.db.pool, m).await?,
             None => None,
         };
-        let q = Query::parse(req.uri().query());
+        let flash = sid.and_then(|sid| {
+            self.flashes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(sid)
+        });
         let shots: Vec<Option<i64>> = timeline
             .iter()
             .map(|e| {
@@ -303,8 +313,8 @@ impl Web {
             screenshots: &shots,
             source: source.as_ref(),
             dev_org_id: self.dev_org_id.as_deref(),
-            done: q.get("done"),
-            error: q.get("error"),
+            done: flash.as_ref().filter(|f| f.0).map(|f| f.1.as_str()),
+            error: flash.as_ref().filter(|f| !f.0).map(|f| f.1.as_str()),
             now: chrono::Utc::now(),
         };
         Ok(html(
@@ -403,7 +413,13 @@ impl Web {
 
     /// An operator's retry, cancel or mark, with the CLI's rules
     /// ([`operator::apply`]), recorded under the signed-in name.
-    async fn act<B>(&self, id: RequestId, req: Request<B>, session: Option<Session>) -> Reply
+    async fn act<B>(
+        &self,
+        id: RequestId,
+        req: Request<B>,
+        session: Option<Session>,
+        sid: Option<&str>,
+    ) -> Reply
     where
         B: Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -461,17 +477,27 @@ impl Web {
                     "status page: {} (now {state})",
                     action.name()
                 );
-                redirect(&format!(
-                    "{back}?done={}",
-                    encode(&format!(
-                        "{} by {}: now {state}",
-                        action.name(),
-                        session.name
-                    ))
-                ))
+                self.flash(
+                    sid,
+                    true,
+                    format!("{} by {}: now {state}", action.name(), session.name),
+                );
+                redirect(&back)
             }
-            Err(e) => redirect(&format!("{back}?error={}", encode(&e))),
+            Err(e) => {
+                self.flash(sid, false, e);
+                redirect(&back)
+            }
         }
+    }
+
+    /// Keeps an action's result for the session's next page.
+    fn flash(&self, sid: Option<&str>, ok: bool, text: String) {
+        let Some(sid) = sid else { return };
+        let mut f = self.flashes.lock().unwrap_or_else(|p| p.into_inner());
+        // One per session, and sessions are few: drop any that outlived theirs.
+        f.retain(|s, _| self.sessions.get(s).is_some());
+        f.insert(sid.to_owned(), (ok, text));
     }
 
     async fn login<B>(&self, req: Request<B>) -> Reply
