@@ -309,6 +309,69 @@ async fn a_crash_mid_submit_is_checked_on_the_dashboard_not_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_whose_claim_ran_out_sends_nothing() {
+    let rig = rig(|_| {}).await;
+    assert_eq!(
+        rig.worker.concurrency, 1,
+        "the browser filer claims one at a time"
+    );
+    let id = rig.request("lease-1", "7171").await;
+    // Attempt 1's lease ran out and attempt 2 claimed the request; attempt
+    // 1 only now gets to the button.
+    sqlx::query("update access_requests set state = 'filing', attempts = 2 where id = ?")
+        .bind(id)
+        .execute(&rig.db.pool)
+        .await
+        .unwrap();
+    let stale = collabd::filer::FilingRequest {
+        id,
+        attempt: 1,
+        store_domain: "lease-1.myshopify.com".into(),
+        collaborator_code: "7171".into(),
+        client_name: None,
+        client_email: None,
+        leadsie_request_name: None,
+        leadsie_request_url: None,
+    };
+    let err = collabd::filer::Filer::file(&rig.filer, &stale)
+        .await
+        .unwrap_err();
+    assert!(err.message().contains("nothing was sent"), "{err:?}");
+    assert!(
+        rig.replica.submissions().is_empty(),
+        "never sent by a lost claim"
+    );
+    let rows: i64 = sqlx::query_scalar("select count(*) from browser_submission")
+        .fetch_one(&rig.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_that_reached_shopify_is_never_filed_again() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("reached-1", "7272").await;
+    // An earlier attempt sent it and read the answer, but its result was
+    // thrown away (its claim had run out).
+    sqlx::query(
+        "insert into browser_submission (request_id, attempt, started_at, finished_at, result)
+         values (?, 1, '2026-11-27T10:00:00Z', '2026-11-27T10:00:05Z', 'requested')",
+    )
+    .bind(id)
+    .execute(&rig.db.pool)
+    .await
+    .unwrap();
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "requested", "{error:?}");
+    assert!(rig.replica.submissions().is_empty(), "never sent twice");
+    assert!(rig.timeline(id).await.contains("nothing was sent again"));
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
     let rig = rig(|_| {}).await;
     rig.replica.lapse();

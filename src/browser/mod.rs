@@ -39,6 +39,12 @@ pub enum BrowserError {
     ProfileInUse(PathBuf, u32),
     #[error("the browser stopped answering: {0}; it will be restarted")]
     WebDriver(#[from] fantoccini::error::CmdError),
+    /// The attempt's claim ran out before the button was pressed (another
+    /// attempt may own the request): nothing was sent.
+    #[error(
+        "this attempt's claim on the request ran out before “send” was pressed; nothing was sent (a newer attempt owns the request)"
+    )]
+    ClaimLost,
     #[error("cannot keep evidence in {path}: {source}")]
     Evidence {
         path: PathBuf,

@@ -162,6 +162,10 @@ impl BrowserFiler {
         }
         match result {
             Ok(Ok(v)) => Ok(v),
+            // The browser is fine; only this attempt is over.
+            Ok(Err(e @ BrowserError::ClaimLost)) => {
+                Err(Failure::Transient(format!("browser filer: {e}")))
+            }
             Ok(Err(e)) => {
                 if let Some(b) = slot.take() {
                     b.stop().await;
@@ -194,6 +198,20 @@ impl BrowserFiler {
             domain: &r.store_domain,
             code: &r.collaborator_code,
         };
+        // A submission of an earlier attempt already reached Shopify (its
+        // result was then lost: the claim had run out, say): done, never
+        // filed again.
+        if let Some((attempt, result, at)) = store::reached_submission(&db.pool, r.id)
+            .await
+            .map_err(db_error)?
+        {
+            return Ok((
+                Outcome::Already(format!(
+                    "attempt {attempt}'s submission reached Shopify ({result}, {at}); nothing was sent again"
+                )),
+                None,
+            ));
+        }
         if let Some(o) = self
             .check_earlier_submission(db, client, r, deadline)
             .await?
@@ -207,9 +225,23 @@ impl BrowserFiler {
             Filled::Ready { before } => {
                 // Written before the press: after a crash from here on, the
                 // next attempt checks the dashboard instead of pressing again.
-                let row = store::begin_submission(&db.pool, r.id, r.attempt, &now())
-                    .await
-                    .map_err(db_error)?;
+                // Only while this attempt still holds the claim, which is
+                // extended past the filing's deadline: an attempt whose lease
+                // ran out (another attempt may own the request) sends nothing.
+                let left = deadline.saturating_duration_since(Instant::now());
+                let lease_until = Utc::now()
+                    + chrono::Duration::from_std(left + Duration::from_secs(60))
+                        .unwrap_or(chrono::Duration::minutes(10));
+                let row = store::hold_and_begin_submission(
+                    &db.pool,
+                    r.id,
+                    r.attempt,
+                    &store::timestamp(lease_until),
+                    &now(),
+                )
+                .await
+                .map_err(db_error)?
+                .ok_or(BrowserError::ClaimLost)?;
                 let o = form::submit(client, s, &before, deadline).await?;
                 // An unknown answer may or may not have reached Shopify: it
                 // stays open, so a retry checks first.
@@ -509,6 +541,13 @@ impl BrowserFiler {
 impl Filer for BrowserFiler {
     fn name(&self) -> &'static str {
         "browser"
+    }
+
+    /// One browser, one filing at a time: a request claimed while another
+    /// is being filed would only wait for the browser with its lease
+    /// running down.
+    fn one_at_a_time(&self) -> bool {
+        true
     }
 
     async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
