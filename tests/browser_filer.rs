@@ -309,6 +309,31 @@ async fn a_crash_mid_submit_is_checked_on_the_dashboard_not_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_check_that_cannot_confirm_sends_nothing_and_asks_a_person() {
+    let rig = rig(|s| s.budget = Duration::from_secs(8)).await;
+    let gone = rig.request("crash-2", "5656").await;
+    let odd = rig.request("crash-3", "5757").await;
+    rig.file().await;
+    assert_eq!(rig.replica.submissions().len(), 2);
+    // The list does not show one store (its row loads late) and shows the
+    // other with a status the filer does not know.
+    rig.replica.forget("crash-2");
+    rig.replica.set_status("crash-3", "Under review");
+    rig.file_due(chrono::Duration::hours(2)).await;
+    for id in [gone, odd] {
+        let (state, error) = rig.state(id).await;
+        assert_eq!(state, "failed", "{error:?}");
+        assert!(error.unwrap().contains("nothing was sent again"));
+    }
+    assert_eq!(
+        rig.replica.submissions().len(),
+        2,
+        "never sent on an absence"
+    );
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attempt_whose_claim_ran_out_sends_nothing() {
     let rig = rig(|_| {}).await;
     assert_eq!(

@@ -191,7 +191,7 @@ impl Default for ListSettings {
     fn default() -> Self {
         ListSettings {
             url: DEV_LIST_URL.into(),
-            row: "table tbody tr, [role=\"row\"]".into(),
+            row: "table tbody tr, [role=\"row\"]:not(:has([role=\"columnheader\"]))".into(),
             pending: strings(&["request sent", "pending"]),
             granted: strings(&["active", "accepted", "approved"]),
             declined: strings(&["declined", "rejected", "denied"]),

@@ -259,8 +259,9 @@ impl BrowserFiler {
 
     /// An earlier attempt pressed "send" and never read the answer (a crash,
     /// a hang): the Collaborations list says whether it reached Shopify. If
-    /// it did, that is the outcome; if the list does not show the store,
-    /// the form is filled again (it says so itself if a request is pending).
+    /// it shows the store pending or granted, that is the outcome; anything
+    /// else is unknown (an absence the list cannot confirm), never a reason
+    /// to send again without a person's `collabd retry`.
     async fn check_earlier_submission(
         &self,
         db: &Db,
@@ -286,26 +287,58 @@ impl BrowserFiler {
                 ))));
             }
         };
-        let seen = rows.iter().find(|row| {
-            row.store == r.store_domain
-                && matches!(row.status, Some(ListStatus::Pending | ListStatus::Granted))
-        });
+        // Only a row for this store with a status that says the request
+        // is there counts. Anything else — an empty list, no row for the
+        // store (rows load late), a status not recognised — cannot prove
+        // that nothing was sent: the outcome is unknown, for a person to
+        // look at, and nothing is sent again on it.
+        let store_rows: Vec<_> = rows
+            .iter()
+            .filter(|row| row.store == r.store_domain)
+            .collect();
+        let seen = store_rows
+            .iter()
+            .find(|row| matches!(row.status, Some(ListStatus::Pending | ListStatus::Granted)));
         let (result, outcome) = match seen {
             Some(row) => (
                 "checked: on the dashboard",
-                Some(Outcome::Already(format!(
+                Outcome::Already(format!(
                     "attempt {attempt}'s submission ({at}) reached Shopify: the Collaborations list says “{}”; nothing was sent again",
                     row.said.as_deref().unwrap_or_default()
-                ))),
+                )),
             ),
-            None => ("checked: not on the dashboard", None),
+            None => {
+                let listed = if rows.is_empty() {
+                    "shows no rows".to_owned()
+                } else if store_rows.is_empty() {
+                    format!("has no row for {}", r.store_domain)
+                } else if store_rows.iter().any(|row| row.status.is_none()) {
+                    format!(
+                        "shows {} with a status the filer does not recognise",
+                        r.store_domain
+                    )
+                } else {
+                    format!(
+                        "shows {} only as declined, expired or removed",
+                        r.store_domain
+                    )
+                };
+                (
+                    "checked: not confirmed",
+                    Outcome::Unknown(format!(
+                        "attempt {attempt} pressed “send” at {at} and its answer was never read; the Collaborations list {listed}, which does not prove it was not sent, so nothing was sent again (check the dashboard; `collabd retry` files it again)"
+                    )),
+                )
+            }
         };
+        // Checked once: an operator's retry after an unknown outcome files
+        // again (the form itself says when a request is already pending).
         for (row, ..) in earlier {
             store::finish_submission(&db.pool, row, result, &now())
                 .await
                 .map_err(db_error)?;
         }
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
     /// Records the session's health; tells operators once when it lapses.

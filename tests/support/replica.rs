@@ -72,6 +72,11 @@ impl Replica {
         self.seen.lock().unwrap().submissions.clone()
     }
 
+    /// The list stops showing `handle` (as when its rows load late).
+    pub fn forget(&self, handle: &str) {
+        self.seen.lock().unwrap().list.remove(handle);
+    }
+
     pub fn set_status(&self, handle: &str, status: &str) {
         self.seen
             .lock()
