@@ -461,6 +461,62 @@ async fn the_collaborations_list_closes_requests_once() {
     rig.done().await;
 }
 
+#[tokio::test]
+async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
+    use collabd::browser::sync::{ListRow, ListStatus, apply};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("collabd.db")).await.unwrap();
+    let now = store::timestamp(Utc::now());
+    let mut ids = Vec::new();
+    for (store, state) in [
+        ("mixed", "requested"),
+        ("fresh", "queued"),
+        ("plain", "requested"),
+    ] {
+        let id: i64 = sqlx::query_scalar(
+            "insert into access_requests (store_domain, collaborator_code, state, received_at, created_at, updated_at)
+             values (?, '1234', ?, ?, ?, ?) returning id",
+        )
+        .bind(format!("{store}.myshopify.com"))
+        .bind(state)
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let row = |store: &str, status| ListRow {
+        store: format!("{store}.myshopify.com"),
+        status: Some(status),
+        said: Some("said".into()),
+    };
+    let rows = [
+        // An old expired request beside the live one.
+        row("mixed", ListStatus::Expired),
+        row("mixed", ListStatus::Pending),
+        // An earlier request's row; the newest is not filed yet.
+        row("fresh", ListStatus::Declined),
+        row("plain", ListStatus::Granted),
+    ];
+    let changes = apply(&db, &rows, &now).await.unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let state = |id: i64| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("select state from access_requests where id = ?")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(state(ids[0]).await, "requested");
+    assert_eq!(state(ids[1]).await, "queued");
+    assert_eq!(state(ids[2]).await, "granted");
+}
+
 /// Runs the collabd binary with a config that points the browser filer at
 /// the replica and the rig's profile.
 async fn collabd(rig: &Rig, args: &[&str]) -> (bool, String) {

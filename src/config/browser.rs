@@ -180,6 +180,9 @@ pub struct ListSettings {
     pub url: String,
     /// Each collaboration's row; its text holds the store and its status.
     pub row: String,
+    /// The status within a row (its first match); when the row has none,
+    /// the row's text without its store domain is read instead.
+    pub status: String,
     pub pending: Vec<String>,
     pub granted: Vec<String>,
     pub declined: Vec<String>,
@@ -192,6 +195,7 @@ impl Default for ListSettings {
         ListSettings {
             url: DEV_LIST_URL.into(),
             row: "table tbody tr, [role=\"row\"]:not(:has([role=\"columnheader\"]))".into(),
+            status: ".Polaris-Badge, [class*=\"badge\" i], [class*=\"status\" i]".into(),
             pending: strings(&["request sent", "pending"]),
             granted: strings(&["active", "accepted", "approved"]),
             declined: strings(&["declined", "rejected", "denied"]),
@@ -354,6 +358,7 @@ pub(super) fn browser_settings(
     set(&mut sel.message, b.message_selector);
     set(&mut sel.submit, b.submit_selector);
     set(&mut s.list.row, b.list_row_selector);
+    set(&mut s.list.status, b.list_status_selector);
     let p = &mut s.patterns;
     setv(
         &mut p.requested,
