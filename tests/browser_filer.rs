@@ -334,6 +334,27 @@ async fn a_crash_check_that_cannot_confirm_sends_nothing_and_asks_a_person() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn success_and_an_error_at_once_is_unknown_and_checked_before_any_retry() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("both-1", "7373").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "failed", "never read as a wrong code and retried");
+    let error = error.unwrap();
+    assert!(error.contains("says both"), "{error}");
+    assert!(!error.contains("7373"), "{error}");
+    let open: i64 = sqlx::query_scalar(
+        "select count(*) from browser_submission where request_id = ? and finished_at is null",
+    )
+    .bind(id)
+    .fetch_one(&rig.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(open, 1, "left open, so a retry checks the list first");
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attempt_whose_claim_ran_out_sends_nothing() {
     let rig = rig(|_| {}).await;
     assert_eq!(

@@ -211,6 +211,10 @@ pub async fn fill(
         }
     }
 
+    // What the page says once the store validated and the code field
+    // appeared (help text that comes with the field, say) is no answer:
+    // only what it says after the code is typed counts.
+    let baseline = snap.text.clone();
     // The code goes into its field and nowhere else.
     let code = client.find(Locator::Css(&s.selectors.code)).await?;
     code.clear().await?;
@@ -272,6 +276,13 @@ pub async fn submit(
             return Some(o);
         }
         let said = |list: &[String]| fresh(list, before, &snap.text).map(str::to_owned);
+        let refused = said(&p.wrong_code).or_else(|| said(&p.store_not_found));
+        // Success and an error at once: which is true is not known.
+        if let (Some(ok), Some(bad)) = (said(&p.requested), &refused) {
+            return Some(Outcome::Unknown(format!(
+                "after “send”, the page says both “{ok}” and “{bad}”"
+            )));
+        }
         if let Some(phrase) = said(&p.wrong_code) {
             return Some(Outcome::WrongCode(format!("the dashboard says “{phrase}”")));
         }

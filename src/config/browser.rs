@@ -136,10 +136,8 @@ impl Default for OutcomePatterns {
                 "already sent",
                 "already been sent",
                 "request already exists",
-                "is pending",
-                "request pending",
-                "pending approval",
-                "awaiting approval",
+                // Not "is pending", "pending approval" or "awaiting approval":
+                // too loose, a help text can say them of anything.
             ]),
             challenge: strings(&[
                 "captcha",

@@ -243,9 +243,13 @@ impl BrowserFiler {
                 .map_err(db_error)?
                 .ok_or(BrowserError::ClaimLost)?;
                 let o = form::submit(client, s, &before, deadline).await?;
-                // An unknown answer may or may not have reached Shopify: it
-                // stays open, so a retry checks first.
-                if !matches!(o, Outcome::Unknown(_)) {
+                // An unknown answer, or a challenge or sign-in page instead
+                // of one, may or may not have reached Shopify: it stays
+                // open, so a retry checks the list first.
+                if !matches!(
+                    o,
+                    Outcome::Unknown(_) | Outcome::Challenge(_) | Outcome::LoginRequired(_)
+                ) {
                     store::finish_submission(&db.pool, row, o.label(), &now())
                         .await
                         .map_err(db_error)?;
