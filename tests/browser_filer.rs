@@ -237,6 +237,21 @@ async fn a_challenge_and_an_unknown_page_keep_evidence_and_are_not_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_that_cannot_be_kept_does_not_turn_an_unknown_page_into_a_retry() {
+    let rig = rig(|_| {}).await;
+    // Where the evidence goes is a file, not a directory: it cannot be kept.
+    let evidence = rig.filer.settings().evidence_dir();
+    std::fs::create_dir_all(evidence.parent().unwrap()).unwrap();
+    std::fs::write(&evidence, "not a directory").unwrap();
+    let id = rig.request("weird-2", "4822").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "failed", "still unknown, not retried: {error:?}");
+    assert!(error.unwrap().contains("does not recognise"));
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_fills_the_form_keeps_a_screenshot_and_sends_nothing() {
     let rig = rig(|s| s.dry_run = true).await;
     let id = rig.request("acme-3", "7777").await;

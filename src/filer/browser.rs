@@ -216,7 +216,7 @@ impl BrowserFiler {
             .check_earlier_submission(db, client, r, deadline)
             .await?
         {
-            let evidence = form::evidence(client, s, job, &o).await?;
+            let evidence = keep_evidence(client, s, job, &o).await;
             return Ok((o, evidence));
         }
         let outcome = match form::fill(client, s, job, deadline).await? {
@@ -257,7 +257,7 @@ impl BrowserFiler {
                 o
             }
         };
-        let evidence = form::evidence(client, s, job, &outcome).await?;
+        let evidence = keep_evidence(client, s, job, &outcome).await;
         Ok((outcome, evidence))
     }
 
@@ -653,6 +653,24 @@ impl Filer for BrowserFiler {
                 "the dashboard showed a page the browser filer does not recognise: {why}{kept}; look at it, then `collabd retry {}` or file by hand",
                 r.id
             ))),
+        }
+    }
+}
+
+/// Keeps the evidence `outcome` calls for. A failure to keep it (a full
+/// disk, a browser that no longer answers) is logged and changes nothing:
+/// an unknown page or a challenge stays what it is, never a blind retry.
+async fn keep_evidence(
+    client: &fantoccini::Client,
+    s: &BrowserSettings,
+    job: Job<'_>,
+    outcome: &Outcome,
+) -> Option<form::Evidence> {
+    match form::evidence(client, s, job, outcome).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(request = %job.id, outcome = outcome.label(), error = %e, "cannot keep the page's evidence");
+            None
         }
     }
 }
