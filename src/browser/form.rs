@@ -61,12 +61,24 @@ impl Outcome {
 }
 
 /// One request to file, as the form needs it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Job<'a> {
     pub id: RequestId,
     pub attempt: i64,
     pub domain: &'a str,
     pub code: &'a str,
+}
+
+/// `{:?}` never shows the whole code.
+impl std::fmt::Debug for Job<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("attempt", &self.attempt)
+            .field("domain", &self.domain)
+            .field("code", &crate::model::mask_code(self.code))
+            .finish()
+    }
 }
 
 /// A form filled in and ready to send, or an outcome reached before that.
@@ -404,4 +416,20 @@ pub async fn evidence(
     )
     .await
     .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_never_shows_its_code() {
+        let job = Job {
+            id: RequestId(1),
+            attempt: 1,
+            domain: "a.myshopify.com",
+            code: "4821",
+        };
+        assert!(!format!("{job:?}").contains("4821"));
+    }
 }

@@ -143,6 +143,24 @@ impl Browser {
         std::fs::create_dir_all(&home)
             .map_err(|e| BrowserError::Start(format!("cannot create {}: {e}", home.display())))?;
         let mut cmd = tokio::process::Command::new(&s.chromedriver);
+        // chromedriver and Chromium get only what they need, never
+        // collabd's environment (which may hold secrets such as
+        // COLLABD_IMAP_PASSWORD).
+        cmd.env_clear();
+        let mut keep = vec!["PATH", "LANG", "LC_ALL", "TZ", "COLLABD_BROWSER_NO_SANDBOX"];
+        if launch.visible {
+            keep.extend([
+                "DISPLAY",
+                "WAYLAND_DISPLAY",
+                "XAUTHORITY",
+                "XDG_RUNTIME_DIR",
+            ]);
+        }
+        for key in keep {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
         cmd.arg("--port=0")
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
