@@ -284,6 +284,7 @@ impl<F: Filer + 'static> Worker<F> {
                             &mut tx,
                             request.id,
                             request.attempts,
+                            !matches!(failure, Failure::Waiting(_)),
                             &at_s,
                             failure.message(),
                             &event(EventKind::Retry, &detail),

@@ -713,5 +713,11 @@ async fn the_hourly_limit_holds_requests_back_without_failing_them() {
     assert_eq!(state, "queued");
     assert!(error.unwrap().contains("worker.browser.per_hour = 1"));
     assert_eq!(rig.replica.submissions().len(), 1);
+    let attempts: i64 = sqlx::query_scalar("select attempts from access_requests where id = ?")
+        .bind(second)
+        .fetch_one(&rig.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 0, "a wait is not an attempt");
     rig.done().await;
 }

@@ -76,8 +76,8 @@ pub async fn mark_login_told(pool: &SqlitePool, now: &str) -> Result<bool> {
 }
 
 /// Queued requests that wait for a login are made due now (after a login),
-/// their attempts counted afresh: the waits backed off like failures, but
-/// must not bring the request nearer to being given up.
+/// their attempts counted afresh: waiting must not bring a request nearer
+/// to being given up.
 pub async fn wake_login_waiters(pool: &SqlitePool, prefix: &str, now: &str) -> Result<u64> {
     Ok(sqlx::query(
         "update access_requests set next_attempt_at = ?1, updated_at = ?1, attempts = 0
