@@ -182,6 +182,22 @@ pub async fn fill(
     }
     match landing {
         Some(Ok(())) => {}
+        // A settled page that only mentions signing in is a sign-in page
+        // when it has a password field; otherwise it is unknown.
+        Some(Err(Outcome::LoginRequired(why))) if why.starts_with(ASKS_TO_SIGN_IN) => {
+            let password = client
+                .find_all(Locator::Css("input[type=\"password\"]"))
+                .await?;
+            return Ok(Filled::Done(if password.is_empty() {
+                Outcome::Unknown(format!(
+                    "the form's store field ({}) is not on the page at {}, which mentions signing in but has no password field",
+                    s.selectors.store,
+                    shown(&snap.url)
+                ))
+            } else {
+                Outcome::LoginRequired(why)
+            }));
+        }
         Some(Err(o)) => return Ok(Filled::Done(o)),
         None => return Ok(Filled::Done(landing_unknown(s, &snap))),
     }
@@ -237,7 +253,14 @@ pub async fn fill(
     {
         let m = client.find(Locator::Css(&s.selectors.message)).await?;
         m.clear().await?;
-        m.send_keys(message).await?;
+        // A newline typed into a one-line <input> submits the form.
+        let tag = m.tag_name().await?.to_lowercase();
+        let message = if tag == "textarea" {
+            message.clone()
+        } else {
+            message.replace(['\r', '\n'], " ")
+        };
+        m.send_keys(&message).await?;
     }
 
     let (ready, snap) = page::wait_for(client, &sels, step_deadline(deadline), |snap| {
@@ -376,10 +399,12 @@ async fn tick_permissions(
     Ok(())
 }
 
+const ASKS_TO_SIGN_IN: &str = "the page asks to sign in";
+
 fn landing_unknown(s: &BrowserSettings, snap: &Snapshot) -> Outcome {
     if let Some(p) = page::find(&s.patterns.login_text, &snap.text) {
         return Outcome::LoginRequired(format!(
-            "the page asks to sign in (“{p}”) at {}",
+            "{ASKS_TO_SIGN_IN} (“{p}”) at {}",
             shown(&snap.url)
         ));
     }
