@@ -14,8 +14,8 @@ pub enum Failure {
     /// Trying again will not help (a 4xx, a refused code, a bad config).
     Permanent(String),
     /// Nothing can be filed until someone acts outside the request (the
-    /// browser's dashboard session lapsed): back to the queue with backoff,
-    /// and never given up for it.
+    /// browser's dashboard session lapsed): back to the queue after a fixed
+    /// delay, never counted as an attempt and never given up for it.
     Waiting(String),
 }
 
@@ -86,7 +86,11 @@ pub fn decide(
     if matches!(failure, Failure::Permanent(_)) || (attempt >= policy.max_attempts && !waiting) {
         return Decision::GiveUp;
     }
-    let scaled = backoff(policy.base_delay, policy.max_delay, attempt, jitter);
+    // A wait does not count as an attempt (the worker gives it back), so
+    // its delay cannot grow with the attempts: a fixed 4–8 minutes (a new
+    // login makes waiting requests due at once anyway).
+    let step = if waiting { 5 } else { attempt };
+    let scaled = backoff(policy.base_delay, policy.max_delay, step, jitter);
     let delay = chrono::Duration::from_std(scaled).unwrap_or(chrono::Duration::hours(1));
     Decision::RetryAt(now + delay)
 }

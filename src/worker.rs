@@ -52,12 +52,19 @@ impl<F: Filer + 'static> Worker<F> {
     /// A worker filing through `filer` as `settings` say; no announcer
     /// until one is set.
     pub fn new(db: Db, filer: F, settings: &WorkerSettings) -> Worker<F> {
+        let concurrency = if filer.one_at_a_time() {
+            1
+        } else {
+            settings.concurrency
+        };
         Worker {
             db,
             filer,
             policy: RetryPolicy::new(settings.max_attempts),
             lease: settings.lease,
-            concurrency: settings.concurrency,
+            // The browser filer files one at a time: more claims would only
+            // queue for the browser while their leases ran down.
+            concurrency,
             poll_interval: settings.poll,
             remind_after: chrono::Duration::days(settings.remind_after_days.into()),
             expire_after: chrono::Duration::days(settings.expire_after_days.into()),
@@ -277,6 +284,7 @@ impl<F: Filer + 'static> Worker<F> {
                             &mut tx,
                             request.id,
                             request.attempts,
+                            !matches!(failure, Failure::Waiting(_)),
                             &at_s,
                             failure.message(),
                             &event(EventKind::Retry, &detail),

@@ -237,6 +237,21 @@ async fn a_challenge_and_an_unknown_page_keep_evidence_and_are_not_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_that_cannot_be_kept_does_not_turn_an_unknown_page_into_a_retry() {
+    let rig = rig(|_| {}).await;
+    // Where the evidence goes is a file, not a directory: it cannot be kept.
+    let evidence = rig.filer.settings().evidence_dir();
+    std::fs::create_dir_all(evidence.parent().unwrap()).unwrap();
+    std::fs::write(&evidence, "not a directory").unwrap();
+    let id = rig.request("weird-2", "4822").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "failed", "still unknown, not retried: {error:?}");
+    assert!(error.unwrap().contains("does not recognise"));
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_fills_the_form_keeps_a_screenshot_and_sends_nothing() {
     let rig = rig(|s| s.dry_run = true).await;
     let id = rig.request("acme-3", "7777").await;
@@ -309,6 +324,115 @@ async fn a_crash_mid_submit_is_checked_on_the_dashboard_not_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_check_that_cannot_confirm_sends_nothing_and_asks_a_person() {
+    let rig = rig(|s| s.budget = Duration::from_secs(8)).await;
+    let gone = rig.request("crash-2", "5656").await;
+    let odd = rig.request("crash-3", "5757").await;
+    rig.file().await;
+    assert_eq!(rig.replica.submissions().len(), 2);
+    // The list does not show one store (its row loads late) and shows the
+    // other with a status the filer does not know.
+    rig.replica.forget("crash-2");
+    rig.replica.set_status("crash-3", "Under review");
+    rig.file_due(chrono::Duration::hours(2)).await;
+    for id in [gone, odd] {
+        let (state, error) = rig.state(id).await;
+        assert_eq!(state, "failed", "{error:?}");
+        assert!(error.unwrap().contains("nothing was sent again"));
+    }
+    assert_eq!(
+        rig.replica.submissions().len(),
+        2,
+        "never sent on an absence"
+    );
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn success_and_an_error_at_once_is_unknown_and_checked_before_any_retry() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("both-1", "7373").await;
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "failed", "never read as a wrong code and retried");
+    let error = error.unwrap();
+    assert!(error.contains("says both"), "{error}");
+    assert!(!error.contains("7373"), "{error}");
+    let open: i64 = sqlx::query_scalar(
+        "select count(*) from browser_submission where request_id = ? and finished_at is null",
+    )
+    .bind(id)
+    .fetch_one(&rig.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(open, 1, "left open, so a retry checks the list first");
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_whose_claim_ran_out_sends_nothing() {
+    let rig = rig(|_| {}).await;
+    assert_eq!(
+        rig.worker.concurrency, 1,
+        "the browser filer claims one at a time"
+    );
+    let id = rig.request("lease-1", "7171").await;
+    // Attempt 1's lease ran out and attempt 2 claimed the request; attempt
+    // 1 only now gets to the button.
+    sqlx::query("update access_requests set state = 'filing', attempts = 2 where id = ?")
+        .bind(id)
+        .execute(&rig.db.pool)
+        .await
+        .unwrap();
+    let stale = collabd::filer::FilingRequest {
+        id,
+        attempt: 1,
+        store_domain: "lease-1.myshopify.com".into(),
+        collaborator_code: "7171".into(),
+        client_name: None,
+        client_email: None,
+        leadsie_request_name: None,
+        leadsie_request_url: None,
+    };
+    let err = collabd::filer::Filer::file(&rig.filer, &stale)
+        .await
+        .unwrap_err();
+    assert!(err.message().contains("nothing was sent"), "{err:?}");
+    assert!(
+        rig.replica.submissions().is_empty(),
+        "never sent by a lost claim"
+    );
+    let rows: i64 = sqlx::query_scalar("select count(*) from browser_submission")
+        .fetch_one(&rig.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_that_reached_shopify_is_never_filed_again() {
+    let rig = rig(|_| {}).await;
+    let id = rig.request("reached-1", "7272").await;
+    // An earlier attempt sent it and read the answer, but its result was
+    // thrown away (its claim had run out).
+    sqlx::query(
+        "insert into browser_submission (request_id, attempt, started_at, finished_at, result)
+         values (?, 1, '2026-11-27T10:00:00Z', '2026-11-27T10:00:05Z', 'requested')",
+    )
+    .bind(id)
+    .execute(&rig.db.pool)
+    .await
+    .unwrap();
+    rig.file().await;
+    let (state, error) = rig.state(id).await;
+    assert_eq!(state, "requested", "{error:?}");
+    assert!(rig.replica.submissions().is_empty(), "never sent twice");
+    assert!(rig.timeline(id).await.contains("nothing was sent again"));
+    rig.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
     let rig = rig(|_| {}).await;
     rig.replica.lapse();
@@ -371,6 +495,62 @@ async fn the_collaborations_list_closes_requests_once() {
     assert_eq!(rig.state(a).await.0, "revoked");
     assert!(rig.timeline(a).await.contains("Collaborations list"));
     rig.done().await;
+}
+
+#[tokio::test]
+async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
+    use collabd::browser::sync::{ListRow, ListStatus, apply};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("collabd.db")).await.unwrap();
+    let now = store::timestamp(Utc::now());
+    let mut ids = Vec::new();
+    for (store, state) in [
+        ("mixed", "requested"),
+        ("fresh", "queued"),
+        ("plain", "requested"),
+    ] {
+        let id: i64 = sqlx::query_scalar(
+            "insert into access_requests (store_domain, collaborator_code, state, received_at, created_at, updated_at)
+             values (?, '1234', ?, ?, ?, ?) returning id",
+        )
+        .bind(format!("{store}.myshopify.com"))
+        .bind(state)
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let row = |store: &str, status| ListRow {
+        store: format!("{store}.myshopify.com"),
+        status: Some(status),
+        said: Some("said".into()),
+    };
+    let rows = [
+        // An old expired request beside the live one.
+        row("mixed", ListStatus::Expired),
+        row("mixed", ListStatus::Pending),
+        // An earlier request's row; the newest is not filed yet.
+        row("fresh", ListStatus::Declined),
+        row("plain", ListStatus::Granted),
+    ];
+    let changes = apply(&db, &rows, &now).await.unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let state = |id: i64| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("select state from access_requests where id = ?")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(state(ids[0]).await, "requested");
+    assert_eq!(state(ids[1]).await, "queued");
+    assert_eq!(state(ids[2]).await, "granted");
 }
 
 /// Runs the collabd binary with a config that points the browser filer at
@@ -533,5 +713,11 @@ async fn the_hourly_limit_holds_requests_back_without_failing_them() {
     assert_eq!(state, "queued");
     assert!(error.unwrap().contains("worker.browser.per_hour = 1"));
     assert_eq!(rig.replica.submissions().len(), 1);
+    let attempts: i64 = sqlx::query_scalar("select attempts from access_requests where id = ?")
+        .bind(second)
+        .fetch_one(&rig.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 0, "a wait is not an attempt");
     rig.done().await;
 }

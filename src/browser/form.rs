@@ -61,12 +61,24 @@ impl Outcome {
 }
 
 /// One request to file, as the form needs it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Job<'a> {
     pub id: RequestId,
     pub attempt: i64,
     pub domain: &'a str,
     pub code: &'a str,
+}
+
+/// `{:?}` never shows the whole code.
+impl std::fmt::Debug for Job<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("attempt", &self.attempt)
+            .field("domain", &self.domain)
+            .field("code", &crate::model::mask_code(self.code))
+            .finish()
+    }
 }
 
 /// A form filled in and ready to send, or an outcome reached before that.
@@ -170,6 +182,22 @@ pub async fn fill(
     }
     match landing {
         Some(Ok(())) => {}
+        // A settled page that only mentions signing in is a sign-in page
+        // when it has a password field; otherwise it is unknown.
+        Some(Err(Outcome::LoginRequired(why))) if why.starts_with(ASKS_TO_SIGN_IN) => {
+            let password = client
+                .find_all(Locator::Css("input[type=\"password\"]"))
+                .await?;
+            return Ok(Filled::Done(if password.is_empty() {
+                Outcome::Unknown(format!(
+                    "the form's store field ({}) is not on the page at {}, which mentions signing in but has no password field",
+                    s.selectors.store,
+                    shown(&snap.url)
+                ))
+            } else {
+                Outcome::LoginRequired(why)
+            }));
+        }
         Some(Err(o)) => return Ok(Filled::Done(o)),
         None => return Ok(Filled::Done(landing_unknown(s, &snap))),
     }
@@ -211,6 +239,10 @@ pub async fn fill(
         }
     }
 
+    // What the page says once the store validated and the code field
+    // appeared (help text that comes with the field, say) is no answer:
+    // only what it says after the code is typed counts.
+    let baseline = snap.text.clone();
     // The code goes into its field and nowhere else.
     let code = client.find(Locator::Css(&s.selectors.code)).await?;
     code.clear().await?;
@@ -221,7 +253,14 @@ pub async fn fill(
     {
         let m = client.find(Locator::Css(&s.selectors.message)).await?;
         m.clear().await?;
-        m.send_keys(message).await?;
+        // A newline typed into a one-line <input> submits the form.
+        let tag = m.tag_name().await?.to_lowercase();
+        let message = if tag == "textarea" {
+            message.clone()
+        } else {
+            message.replace(['\r', '\n'], " ")
+        };
+        m.send_keys(&message).await?;
     }
 
     let (ready, snap) = page::wait_for(client, &sels, step_deadline(deadline), |snap| {
@@ -272,6 +311,13 @@ pub async fn submit(
             return Some(o);
         }
         let said = |list: &[String]| fresh(list, before, &snap.text).map(str::to_owned);
+        let refused = said(&p.wrong_code).or_else(|| said(&p.store_not_found));
+        // Success and an error at once: which is true is not known.
+        if let (Some(ok), Some(bad)) = (said(&p.requested), &refused) {
+            return Some(Outcome::Unknown(format!(
+                "after “send”, the page says both “{ok}” and “{bad}”"
+            )));
+        }
         if let Some(phrase) = said(&p.wrong_code) {
             return Some(Outcome::WrongCode(format!("the dashboard says “{phrase}”")));
         }
@@ -353,10 +399,12 @@ async fn tick_permissions(
     Ok(())
 }
 
+const ASKS_TO_SIGN_IN: &str = "the page asks to sign in";
+
 fn landing_unknown(s: &BrowserSettings, snap: &Snapshot) -> Outcome {
     if let Some(p) = page::find(&s.patterns.login_text, &snap.text) {
         return Outcome::LoginRequired(format!(
-            "the page asks to sign in (“{p}”) at {}",
+            "{ASKS_TO_SIGN_IN} (“{p}”) at {}",
             shown(&snap.url)
         ));
     }
@@ -393,4 +441,20 @@ pub async fn evidence(
     )
     .await
     .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_never_shows_its_code() {
+        let job = Job {
+            id: RequestId(1),
+            attempt: 1,
+            domain: "a.myshopify.com",
+            code: "4821",
+        };
+        assert!(!format!("{job:?}").contains("4821"));
+    }
 }

@@ -39,6 +39,12 @@ pub enum BrowserError {
     ProfileInUse(PathBuf, u32),
     #[error("the browser stopped answering: {0}; it will be restarted")]
     WebDriver(#[from] fantoccini::error::CmdError),
+    /// The attempt's claim ran out before the button was pressed (another
+    /// attempt may own the request): nothing was sent.
+    #[error(
+        "this attempt's claim on the request ran out before “send” was pressed; nothing was sent (a newer attempt owns the request)"
+    )]
+    ClaimLost,
     #[error("cannot keep evidence in {path}: {source}")]
     Evidence {
         path: PathBuf,
@@ -137,6 +143,24 @@ impl Browser {
         std::fs::create_dir_all(&home)
             .map_err(|e| BrowserError::Start(format!("cannot create {}: {e}", home.display())))?;
         let mut cmd = tokio::process::Command::new(&s.chromedriver);
+        // chromedriver and Chromium get only what they need, never
+        // collabd's environment (which may hold secrets such as
+        // COLLABD_IMAP_PASSWORD).
+        cmd.env_clear();
+        let mut keep = vec!["PATH", "LANG", "LC_ALL", "TZ", "COLLABD_BROWSER_NO_SANDBOX"];
+        if launch.visible {
+            keep.extend([
+                "DISPLAY",
+                "WAYLAND_DISPLAY",
+                "XAUTHORITY",
+                "XDG_RUNTIME_DIR",
+            ]);
+        }
+        for key in keep {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
         cmd.arg("--port=0")
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))

@@ -1,9 +1,10 @@
 //! The dashboard as a second witness: reading the Collaborations list
-//! (each row's store and status, by the configured row selector and status
-//! phrases) and applying what changed to the requests — granted, declined,
-//! expired, access removed — on the same timeline as Shopify's emails. A
-//! request already in the state the list shows is left alone, so an email
-//! and the list saying the same thing are one outcome.
+//! (each row's store, and its status from the status cell by the configured
+//! selectors and whole-word status phrases) and applying what changed to
+//! the filed requests — granted, declined, expired, access removed — on the
+//! same timeline as Shopify's emails. A request already in the state the
+//! list shows is left alone, so an email and the list saying the same thing
+//! are one outcome; a store whose rows disagree is left alone too.
 
 use std::sync::LazyLock;
 
@@ -60,10 +61,17 @@ pub enum ListProblem {
 static STORE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[a-z0-9][a-z0-9_-]*\.myshopify\.com").expect("a valid pattern"));
 
-/// Reads one row's text: its store domain and status.
-pub fn read_row(s: &BrowserSettings, text: &str) -> Option<ListRow> {
+/// Reads one row: its store domain (from the row's text) and its status,
+/// from the status cell's text when the row has one (`status`), else from
+/// the row's text with the store domain taken out. Phrases match whole
+/// words only ("inactive" is not "active"), never inside the store name.
+pub fn read_row(s: &BrowserSettings, text: &str, status: Option<&str>) -> Option<ListRow> {
     let text = text.to_lowercase();
     let store = STORE.find(&text)?.as_str().to_owned();
+    let said = match status.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(cell) => cell.to_lowercase(),
+        None => STORE.replace_all(&text, " ").into_owned(),
+    };
     let l = &s.list;
     // Ends first: "access removed" must not read as "active" and the like.
     let status = [
@@ -74,11 +82,25 @@ pub fn read_row(s: &BrowserSettings, text: &str) -> Option<ListRow> {
         (ListStatus::Granted, &l.granted),
     ]
     .into_iter()
-    .find_map(|(st, phrases)| page::find(phrases, &text).map(|p| (st, p.to_owned())));
+    .find_map(|(st, phrases)| find_words(phrases, &said).map(|p| (st, p.to_owned())));
     Some(ListRow {
         store,
         status: status.as_ref().map(|(s, _)| *s),
         said: status.map(|(_, p)| p),
+    })
+}
+
+/// The first phrase found in `text` (lowercase) as whole words.
+fn find_words<'a>(phrases: &'a [String], text: &str) -> Option<&'a str> {
+    phrases.iter().map(String::as_str).find(|p| {
+        let p = p.to_lowercase();
+        !p.is_empty()
+            && text.match_indices(&p).any(|(at, _)| {
+                let before = text[..at].chars().next_back();
+                let after = text[at + p.len()..].chars().next();
+                let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-');
+                !word(before) && !word(after)
+            })
     })
 }
 
@@ -126,16 +148,20 @@ pub async fn read_list(
     }
     let texts = client
         .execute(
-            "return Array.from(document.querySelectorAll(arguments[0])).map(r => String(r.innerText || ''));",
-            vec![s.list.row.as_str().into()],
+            "let st = null; return Array.from(document.querySelectorAll(arguments[0])).map(r => { \
+               try { st = r.querySelector(arguments[1]); } catch (e) { st = null; } \
+               return [String(r.innerText || ''), st ? String(st.innerText || '') : null]; });",
+            vec![s.list.row.as_str().into(), s.list.status.as_str().into()],
         )
         .await?;
     let rows = texts
         .as_array()
         .map(|a| {
             a.iter()
-                .filter_map(|t| t.as_str())
-                .filter_map(|t| read_row(s, t))
+                .filter_map(|t| {
+                    let text = t.get(0)?.as_str()?;
+                    read_row(s, text, t.get(1).and_then(|c| c.as_str()))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -146,12 +172,31 @@ pub async fn read_list(
 pub type Changes = Vec<(crate::model::RequestId, RequestState, RequestState)>;
 
 /// Moves each store's newest request to what the list says, where that is
-/// a move the request's state allows and not where it already is.
+/// a move the request's state allows and not where it already is. Only a
+/// request that was filed (requested, notified, granted) is moved: a row is
+/// about an earlier request when the newest is still queued. A store whose
+/// rows say different things (an old "Expired" beside a new "Request
+/// sent") is skipped rather than guessed at.
 pub async fn apply(db: &Db, rows: &[ListRow], now: &str) -> store::Result<Changes> {
     let mut changes = Vec::new();
+    let mut by_store: std::collections::BTreeMap<&str, Vec<&ListRow>> = Default::default();
+    for row in rows {
+        by_store.entry(row.store.as_str()).or_default().push(row);
+    }
     let mut conn = db.pool.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    for row in rows {
+    for (domain, rows) in by_store {
+        let statuses: std::collections::BTreeSet<_> =
+            rows.iter().map(|r| r.status.map(|s| s as u8)).collect();
+        if statuses.len() > 1 {
+            tracing::info!(
+                store = domain,
+                rows = rows.len(),
+                "the Collaborations list shows this store with different statuses; left alone"
+            );
+            continue;
+        }
+        let row = rows[0];
         let Some(status) = row.status else { continue };
         let to = status.state();
         let requests = store::requests_for_store(&mut tx, &row.store).await?;
@@ -164,8 +209,13 @@ pub async fn apply(db: &Db, rows: &[ListRow], now: &str) -> store::Result<Change
         }) else {
             continue;
         };
-        // A request the worker holds (`filing`) is left to it.
-        if r.state == to || r.state == RequestState::Filing || !r.state.can_move_to(to) {
+        // Only a filed request; one the worker holds (`filing`) is left
+        // to it, a queued one was not filed yet.
+        let filed = matches!(
+            r.state,
+            RequestState::Requested | RequestState::Notified | RequestState::Granted
+        );
+        if !filed || r.state == to || !r.state.can_move_to(to) {
             continue;
         }
         let detail = format!(
@@ -200,15 +250,32 @@ mod tests {
     #[test]
     fn rows_read_store_and_status_with_ends_first() {
         let s = BrowserSettings::with("/tmp".into(), "http://x", "http://x");
-        let r = read_row(&s, "Acme Shop\nacme.myshopify.com\tActive").unwrap();
+        let r = read_row(&s, "Acme Shop\nacme.myshopify.com\tActive", None).unwrap();
         assert_eq!(
             (r.store.as_str(), r.status),
             ("acme.myshopify.com", Some(ListStatus::Granted))
         );
-        let r = read_row(&s, "b.myshopify.com Access removed").unwrap();
+        let r = read_row(&s, "b.myshopify.com Access removed", None).unwrap();
         assert_eq!(r.status, Some(ListStatus::Removed));
-        let r = read_row(&s, "c.myshopify.com Request sent").unwrap();
+        let r = read_row(&s, "c.myshopify.com Request sent", None).unwrap();
         assert_eq!(r.status, Some(ListStatus::Pending));
-        assert!(read_row(&s, "no store here").is_none());
+        assert!(read_row(&s, "no store here", None).is_none());
+    }
+
+    #[test]
+    fn the_status_is_whole_words_never_the_store_name() {
+        let s = BrowserSettings::with("/tmp".into(), "http://x", "http://x");
+        let r = read_row(&s, "expired-goods.myshopify.com Active", None).unwrap();
+        assert_eq!(r.status, Some(ListStatus::Granted));
+        let r = read_row(&s, "pending-shop.myshopify.com Inactive", None).unwrap();
+        assert_eq!(r.status, None, "inactive is not active");
+        // The status cell wins over the rest of the row.
+        let r = read_row(
+            &s,
+            "Revoked Goods\nrg.myshopify.com Request sent",
+            Some("Request sent"),
+        )
+        .unwrap();
+        assert_eq!(r.status, Some(ListStatus::Pending));
     }
 }

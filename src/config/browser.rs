@@ -136,10 +136,8 @@ impl Default for OutcomePatterns {
                 "already sent",
                 "already been sent",
                 "request already exists",
-                "is pending",
-                "request pending",
-                "pending approval",
-                "awaiting approval",
+                // Not "is pending", "pending approval" or "awaiting approval":
+                // too loose, a help text can say them of anything.
             ]),
             challenge: strings(&[
                 "captcha",
@@ -180,6 +178,9 @@ pub struct ListSettings {
     pub url: String,
     /// Each collaboration's row; its text holds the store and its status.
     pub row: String,
+    /// The status within a row (its first match); when the row has none,
+    /// the row's text without its store domain is read instead.
+    pub status: String,
     pub pending: Vec<String>,
     pub granted: Vec<String>,
     pub declined: Vec<String>,
@@ -191,7 +192,8 @@ impl Default for ListSettings {
     fn default() -> Self {
         ListSettings {
             url: DEV_LIST_URL.into(),
-            row: "table tbody tr, [role=\"row\"]".into(),
+            row: "table tbody tr, [role=\"row\"]:not(:has([role=\"columnheader\"]))".into(),
+            status: ".Polaris-Badge, [class*=\"badge\" i], [class*=\"status\" i]".into(),
             pending: strings(&["request sent", "pending"]),
             granted: strings(&["active", "accepted", "approved"]),
             declined: strings(&["declined", "rejected", "denied"]),
@@ -354,6 +356,7 @@ pub(super) fn browser_settings(
     set(&mut sel.message, b.message_selector);
     set(&mut sel.submit, b.submit_selector);
     set(&mut s.list.row, b.list_row_selector);
+    set(&mut s.list.status, b.list_status_selector);
     let p = &mut s.patterns;
     setv(
         &mut p.requested,

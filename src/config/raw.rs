@@ -170,6 +170,7 @@ pub struct RawBrowser {
     pub message_selector: Option<String>,
     pub submit_selector: Option<String>,
     pub list_row_selector: Option<String>,
+    pub list_status_selector: Option<String>,
     pub requested_patterns: Option<Vec<String>>,
     pub wrong_code_patterns: Option<Vec<String>>,
     pub store_not_found_patterns: Option<Vec<String>>,

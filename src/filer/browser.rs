@@ -162,6 +162,10 @@ impl BrowserFiler {
         }
         match result {
             Ok(Ok(v)) => Ok(v),
+            // The browser is fine; only this attempt is over.
+            Ok(Err(e @ BrowserError::ClaimLost)) => {
+                Err(Failure::Transient(format!("browser filer: {e}")))
+            }
             Ok(Err(e)) => {
                 if let Some(b) = slot.take() {
                     b.stop().await;
@@ -194,11 +198,25 @@ impl BrowserFiler {
             domain: &r.store_domain,
             code: &r.collaborator_code,
         };
+        // A submission of an earlier attempt already reached Shopify (its
+        // result was then lost: the claim had run out, say): done, never
+        // filed again.
+        if let Some((attempt, result, at)) = store::reached_submission(&db.pool, r.id)
+            .await
+            .map_err(db_error)?
+        {
+            return Ok((
+                Outcome::Already(format!(
+                    "attempt {attempt}'s submission reached Shopify ({result}, {at}); nothing was sent again"
+                )),
+                None,
+            ));
+        }
         if let Some(o) = self
             .check_earlier_submission(db, client, r, deadline)
             .await?
         {
-            let evidence = form::evidence(client, s, job, &o).await?;
+            let evidence = keep_evidence(client, s, job, &o).await;
             return Ok((o, evidence));
         }
         let outcome = match form::fill(client, s, job, deadline).await? {
@@ -207,13 +225,31 @@ impl BrowserFiler {
             Filled::Ready { before } => {
                 // Written before the press: after a crash from here on, the
                 // next attempt checks the dashboard instead of pressing again.
-                let row = store::begin_submission(&db.pool, r.id, r.attempt, &now())
-                    .await
-                    .map_err(db_error)?;
+                // Only while this attempt still holds the claim, which is
+                // extended past the filing's deadline: an attempt whose lease
+                // ran out (another attempt may own the request) sends nothing.
+                let left = deadline.saturating_duration_since(Instant::now());
+                let lease_until = Utc::now()
+                    + chrono::Duration::from_std(left + Duration::from_secs(60))
+                        .unwrap_or(chrono::Duration::minutes(10));
+                let row = store::hold_and_begin_submission(
+                    &db.pool,
+                    r.id,
+                    r.attempt,
+                    &store::timestamp(lease_until),
+                    &now(),
+                )
+                .await
+                .map_err(db_error)?
+                .ok_or(BrowserError::ClaimLost)?;
                 let o = form::submit(client, s, &before, deadline).await?;
-                // An unknown answer may or may not have reached Shopify: it
-                // stays open, so a retry checks first.
-                if !matches!(o, Outcome::Unknown(_)) {
+                // An unknown answer, or a challenge or sign-in page instead
+                // of one, may or may not have reached Shopify: it stays
+                // open, so a retry checks the list first.
+                if !matches!(
+                    o,
+                    Outcome::Unknown(_) | Outcome::Challenge(_) | Outcome::LoginRequired(_)
+                ) {
                     store::finish_submission(&db.pool, row, o.label(), &now())
                         .await
                         .map_err(db_error)?;
@@ -221,14 +257,15 @@ impl BrowserFiler {
                 o
             }
         };
-        let evidence = form::evidence(client, s, job, &outcome).await?;
+        let evidence = keep_evidence(client, s, job, &outcome).await;
         Ok((outcome, evidence))
     }
 
     /// An earlier attempt pressed "send" and never read the answer (a crash,
     /// a hang): the Collaborations list says whether it reached Shopify. If
-    /// it did, that is the outcome; if the list does not show the store,
-    /// the form is filled again (it says so itself if a request is pending).
+    /// it shows the store pending or granted, that is the outcome; anything
+    /// else is unknown (an absence the list cannot confirm), never a reason
+    /// to send again without a person's `collabd retry`.
     async fn check_earlier_submission(
         &self,
         db: &Db,
@@ -254,26 +291,58 @@ impl BrowserFiler {
                 ))));
             }
         };
-        let seen = rows.iter().find(|row| {
-            row.store == r.store_domain
-                && matches!(row.status, Some(ListStatus::Pending | ListStatus::Granted))
-        });
+        // Only a row for this store with a status that says the request
+        // is there counts. Anything else — an empty list, no row for the
+        // store (rows load late), a status not recognised — cannot prove
+        // that nothing was sent: the outcome is unknown, for a person to
+        // look at, and nothing is sent again on it.
+        let store_rows: Vec<_> = rows
+            .iter()
+            .filter(|row| row.store == r.store_domain)
+            .collect();
+        let seen = store_rows
+            .iter()
+            .find(|row| matches!(row.status, Some(ListStatus::Pending | ListStatus::Granted)));
         let (result, outcome) = match seen {
             Some(row) => (
                 "checked: on the dashboard",
-                Some(Outcome::Already(format!(
+                Outcome::Already(format!(
                     "attempt {attempt}'s submission ({at}) reached Shopify: the Collaborations list says “{}”; nothing was sent again",
                     row.said.as_deref().unwrap_or_default()
-                ))),
+                )),
             ),
-            None => ("checked: not on the dashboard", None),
+            None => {
+                let listed = if rows.is_empty() {
+                    "shows no rows".to_owned()
+                } else if store_rows.is_empty() {
+                    format!("has no row for {}", r.store_domain)
+                } else if store_rows.iter().any(|row| row.status.is_none()) {
+                    format!(
+                        "shows {} with a status the filer does not recognise",
+                        r.store_domain
+                    )
+                } else {
+                    format!(
+                        "shows {} only as declined, expired or removed",
+                        r.store_domain
+                    )
+                };
+                (
+                    "checked: not confirmed",
+                    Outcome::Unknown(format!(
+                        "attempt {attempt} pressed “send” at {at} and its answer was never read; the Collaborations list {listed}, which does not prove it was not sent, so nothing was sent again (check the dashboard; `collabd retry` files it again)"
+                    )),
+                )
+            }
         };
+        // Checked once: an operator's retry after an unknown outcome files
+        // again (the form itself says when a request is already pending).
         for (row, ..) in earlier {
             store::finish_submission(&db.pool, row, result, &now())
                 .await
                 .map_err(db_error)?;
         }
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
     /// Records the session's health; tells operators once when it lapses.
@@ -511,6 +580,13 @@ impl Filer for BrowserFiler {
         "browser"
     }
 
+    /// One browser, one filing at a time: a request claimed while another
+    /// is being filed would only wait for the browser with its lease
+    /// running down.
+    fn one_at_a_time(&self) -> bool {
+        true
+    }
+
     async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
         let db = self
             .db()
@@ -577,6 +653,24 @@ impl Filer for BrowserFiler {
                 "the dashboard showed a page the browser filer does not recognise: {why}{kept}; look at it, then `collabd retry {}` or file by hand",
                 r.id
             ))),
+        }
+    }
+}
+
+/// Keeps the evidence `outcome` calls for. A failure to keep it (a full
+/// disk, a browser that no longer answers) is logged and changes nothing:
+/// an unknown page or a challenge stays what it is, never a blind retry.
+async fn keep_evidence(
+    client: &fantoccini::Client,
+    s: &BrowserSettings,
+    job: Job<'_>,
+    outcome: &Outcome,
+) -> Option<form::Evidence> {
+    match form::evidence(client, s, job, outcome).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(request = %job.id, outcome = outcome.label(), error = %e, "cannot keep the page's evidence");
+            None
         }
     }
 }

@@ -112,6 +112,13 @@ pub trait Filer: Send + Sync {
     /// Files one request. Errors say whether a retry can help; their message
     /// goes on the timeline and must not contain the full code.
     fn file(&self, request: &FilingRequest) -> impl Future<Output = Result<Filed, Failure>> + Send;
+
+    /// Whether the worker must claim one request at a time for this filer
+    /// (whatever `[worker] concurrency` says), because it files one at a
+    /// time anyway.
+    fn one_at_a_time(&self) -> bool {
+        false
+    }
 }
 
 /// The filer `[worker] filer` chose, built and ready: what `collabd run`
@@ -181,6 +188,10 @@ impl Filer for ConfiguredFiler {
             ConfiguredFiler::Notify(f) => f.name(),
             ConfiguredFiler::Browser(f) => f.name(),
         }
+    }
+
+    fn one_at_a_time(&self) -> bool {
+        matches!(self, ConfiguredFiler::Browser(_))
     }
 
     async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {

@@ -76,8 +76,8 @@ pub async fn mark_login_told(pool: &SqlitePool, now: &str) -> Result<bool> {
 }
 
 /// Queued requests that wait for a login are made due now (after a login),
-/// their attempts counted afresh: the waits backed off like failures, but
-/// must not bring the request nearer to being given up.
+/// their attempts counted afresh: waiting must not bring a request nearer
+/// to being given up.
 pub async fn wake_login_waiters(pool: &SqlitePool, prefix: &str, now: &str) -> Result<u64> {
     Ok(sqlx::query(
         "update access_requests set next_attempt_at = ?1, updated_at = ?1, attempts = 0
@@ -88,6 +88,51 @@ pub async fn wake_login_waiters(pool: &SqlitePool, prefix: &str, now: &str) -> R
     .execute(pool)
     .await?
     .rows_affected())
+}
+
+/// A submission about to be made, if attempt `attempt` still holds the
+/// request's claim: in one `BEGIN IMMEDIATE` transaction, checks that the
+/// request is `filing` under that attempt, extends its lease to at least
+/// `lease_until` (so it cannot be reclaimed while the answer is read), and
+/// records the submission. Returns its row id, or `None` when the claim was
+/// lost (its lease ran out and another attempt took it): nothing may be
+/// sent then.
+pub async fn hold_and_begin_submission(
+    pool: &SqlitePool,
+    id: RequestId,
+    attempt: i64,
+    lease_until: &str,
+    now: &str,
+) -> Result<Option<i64>> {
+    use sqlx::Connection;
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let held = sqlx::query(
+        "update access_requests set lease_until = max(coalesce(lease_until, ?1), ?1), updated_at = ?2
+         where id = ?3 and state = ?4 and attempts = ?5",
+    )
+    .bind(lease_until)
+    .bind(now)
+    .bind(id)
+    .bind(crate::model::RequestState::Filing)
+    .bind(attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if held == 0 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let row = sqlx::query_scalar(
+        "insert into browser_submission (request_id, attempt, started_at) values (?, ?, ?) returning id",
+    )
+    .bind(id)
+    .bind(attempt)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(row))
 }
 
 /// A submission about to be made; returns its row id.
@@ -155,4 +200,27 @@ pub async fn record_sync(
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// What a finished submission reads when the request reached Shopify: the
+/// page said so, or a later check found it on the Collaborations list.
+pub const SUBMISSION_REACHED: [&str; 3] = ["requested", "already", "checked: on the dashboard"];
+
+/// The latest finished submission for `id` that reached Shopify, if any:
+/// (attempt, result, finished_at). Such a request is never filed again.
+pub async fn reached_submission(
+    pool: &SqlitePool,
+    id: RequestId,
+) -> Result<Option<(i64, String, String)>> {
+    Ok(sqlx::query_as(
+        "select attempt, result, finished_at from browser_submission
+         where request_id = ? and finished_at is not null and result in (?, ?, ?)
+         order by id desc limit 1",
+    )
+    .bind(id)
+    .bind(SUBMISSION_REACHED[0])
+    .bind(SUBMISSION_REACHED[1])
+    .bind(SUBMISSION_REACHED[2])
+    .fetch_optional(pool)
+    .await?)
 }

@@ -271,11 +271,17 @@ pub async fn finish_attempt(
 }
 
 /// Puts a request whose filing failed back in the queue until `at`, if
-/// attempt `attempt` still holds it.
+/// attempt `attempt` still holds it. An attempt that only waited (`counted`
+/// false: a lapsed login, an hourly limit) is given back: the next claim
+/// has the same number again, and waits never use up `max_attempts`. The
+/// fence stays sound: no other attempt can hold that number while the
+/// request is queued.
+#[allow(clippy::too_many_arguments)]
 pub async fn retry_attempt_at(
     conn: &mut SqliteConnection,
     id: RequestId,
     attempt: i64,
+    counted: bool,
     at: &str,
     error: &str,
     e: &Event<'_>,
@@ -283,13 +289,15 @@ pub async fn retry_attempt_at(
 ) -> Result<bool> {
     let changed = sqlx::query(
         "update access_requests
-         set state = ?, lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?
+         set state = ?, lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?,
+             attempts = attempts - ?
          where id = ? and state = ? and attempts = ?",
     )
     .bind(RequestState::Queued)
     .bind(at)
     .bind(error)
     .bind(now)
+    .bind(if counted { 0 } else { 1 })
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)

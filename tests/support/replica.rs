@@ -9,6 +9,7 @@
 //! `missing-` (not found), `pending-` (a request is pending), `hang-` (the
 //! form never loads), `stall-` (validation never answers, and the test is
 //! told), `challenge-`, `weird-` (an unexpected page after sending),
+//! `both-` (after sending, a success and an error at once),
 //! `crash-` (the request is recorded, then the answer never comes). The code
 //! `0000` is refused as wrong.
 
@@ -70,6 +71,11 @@ impl Replica {
 
     pub fn submissions(&self) -> Vec<(String, String, Vec<String>)> {
         self.seen.lock().unwrap().submissions.clone()
+    }
+
+    /// The list stops showing `handle` (as when its rows load late).
+    pub fn forget(&self, handle: &str) {
+        self.seen.lock().unwrap().list.remove(handle);
     }
 
     pub fn set_status(&self, handle: &str, status: &str) {
@@ -315,6 +321,14 @@ async fn answer(r: &Replica, req: Request<Incoming>) -> Response<Full<Bytes>> {
         }
         if handle.starts_with("crash-") {
             std::future::pending::<()>().await;
+        }
+        if handle.starts_with("both-") {
+            return page(
+                200,
+                "<!doctype html><html><body><div role=\"status\">Collaborator request sent.</div>\
+                 <div role=\"alert\">The collaborator request code is invalid.</div></body></html>"
+                    .into(),
+            );
         }
         if handle.starts_with("weird-") {
             return page(
