@@ -135,23 +135,6 @@ pub async fn hold_and_begin_submission(
     Ok(Some(row))
 }
 
-/// A submission about to be made; returns its row id.
-pub async fn begin_submission(
-    pool: &SqlitePool,
-    id: RequestId,
-    attempt: i64,
-    now: &str,
-) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "insert into browser_submission (request_id, attempt, started_at) values (?, ?, ?) returning id",
-    )
-    .bind(id)
-    .bind(attempt)
-    .bind(now)
-    .fetch_one(pool)
-    .await?)
-}
-
 pub async fn finish_submission(pool: &SqlitePool, row: i64, result: &str, now: &str) -> Result<()> {
     sqlx::query("update browser_submission set finished_at = ?, result = ? where id = ?")
         .bind(now)
