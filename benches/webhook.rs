@@ -6,22 +6,19 @@
 //! the count). It prints figures and asserts only that every delivery was
 //! answered 200 and stored as one request.
 
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::daemon::count;
+use support::dovecot::free_port;
+
 const TOKEN: &str = "bench-token-0123456789abcdef0123456789";
 const CLIENTS: usize = 8;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn payload(n: usize) -> String {
     serde_json::json!({
@@ -36,20 +33,6 @@ fn payload(n: usize) -> String {
         ]
     })
     .to_string()
-}
-
-fn count(db: &std::path::Path, q: &str) -> i64 {
-    let out = Command::new("sqlite3")
-        .arg("-cmd")
-        .arg(".timeout 5000")
-        .arg(db)
-        .arg(q)
-        .output()
-        .expect("sqlite3 is installed");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(-1)
 }
 
 fn main() {

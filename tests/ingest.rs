@@ -664,6 +664,26 @@ async fn ordinary_mail_is_recorded_without_its_bytes() {
     assert_eq!(kept[2].1.as_deref(), Some(&piped[..]));
 }
 
+/// A database file migrated only up to `version`, as an older collabd
+/// left it.
+async fn database_at_version(path: &std::path::Path, version: i64) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let mut old = sqlx::migrate!("./migrations");
+    old.migrations = old
+        .migrations
+        .iter()
+        .filter(|m| m.version <= version)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    old.run(&pool).await.unwrap();
+    pool
+}
+
 /// A database from before the `logged` state: the rebuild keeps every
 /// request and event, and a dry run's request recorded as `notified` becomes
 /// `logged`, while one a person was told of stays `notified`.
@@ -672,20 +692,7 @@ async fn upgrading_relabels_dry_runs_and_keeps_everything_else() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let mut old = sqlx::migrate!("./migrations");
-        old.migrations = old
-            .migrations
-            .iter()
-            .filter(|m| m.version <= 5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into();
-        old.run(&pool).await.unwrap();
+        let pool = database_at_version(&path, 5).await;
         for (id, detail) in [
             (
                 1,
@@ -739,20 +746,7 @@ async fn upgrading_to_the_webhook_source_keeps_messages_requests_and_events() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let mut old = sqlx::migrate!("./migrations");
-        old.migrations = old
-            .migrations
-            .iter()
-            .filter(|m| m.version <= 6)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into();
-        old.run(&pool).await.unwrap();
+        let pool = database_at_version(&path, 6).await;
         for q in [
             "insert into messages (id, sha256, source, mailbox, uidvalidity, uid, kind, raw, raw_size, received_at)
              values (7, 'aa', 'imap', 'ops/INBOX', 1, 3, 'leadsie_grant', x'4142', 2, '2026-11-01T00:00:00Z')",

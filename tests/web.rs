@@ -210,6 +210,26 @@ async fn texts(c: &Client, css: &str) -> Vec<String> {
     out
 }
 
+/// Clicks the element `css` finds.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the element `css` finds, as real key events.
+async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 async fn attrs(c: &Client, css: &str, attr: &str) -> Vec<String> {
     let mut out = Vec::new();
     for e in c.find_all(Locator::Css(css)).await.unwrap() {
@@ -235,24 +255,9 @@ async fn save_screenshot(c: &Client, name: &str) {
 
 async fn sign_in(c: &Client, base: &str, next: &str) {
     c.goto(&format!("{base}/login?next={next}")).await.unwrap();
-    c.find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css(".login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(c, "input[name=name]", "alice").await;
+    type_into(c, "input[name=password]", PASSWORD).await;
+    click(c, ".login button[type=submit]").await;
     eventually("sign-in to finish", || async {
         c.current_url().await.is_ok_and(|u| u.path() == next)
     })
@@ -322,12 +327,7 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
         .select_by_value("failed")
         .await
         .unwrap();
-    c.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.filters button[type=submit]").await;
     eventually("the failed filter", || async {
         c.current_url()
             .await
@@ -344,18 +344,8 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
 
     // Search by store, from the unfiltered list.
     c.goto(&format!("{base}/")).await.unwrap();
-    c.find(Locator::Css("input[name=q]"))
-        .await
-        .unwrap()
-        .send_keys("shop01")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, "input[name=q]", "shop01").await;
+    click(&c, "form.filters button[type=submit]").await;
     eventually("the search", || async {
         c.current_url()
             .await
@@ -372,12 +362,7 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
     assert_eq!(found, want);
 
     // Sort by store, both ways; the search stays.
-    c.find(Locator::Css("a[data-sort=store]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "a[data-sort=store]").await;
     eventually("sorting by store", || async {
         c.current_url()
             .await
@@ -396,12 +381,7 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
             .unwrap()
             .contains("q=shop01")
     );
-    c.find(Locator::Css("a[data-sort=store]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "a[data-sort=store]").await;
     eventually("sorting by store, descending", || async {
         c.current_url()
             .await
@@ -414,12 +394,7 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
 
     // Paging through the whole table.
     c.goto(&format!("{base}/?sort=id&dir=asc")).await.unwrap();
-    c.find(Locator::Css("a[rel=next]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "a[rel=next]").await;
     eventually("page 2", || async {
         c.current_url()
             .await
@@ -479,18 +454,8 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
         "notified"
     );
     c.goto(&format!("{base}/requests/8")).await.unwrap();
-    c.find(Locator::Css("textarea[name=note]"))
-        .await
-        .unwrap()
-        .send_keys("merchant approved on the phone")
-        .await
-        .unwrap();
-    c.find(Locator::Css("button[value=granted]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, "textarea[name=note]", "merchant approved on the phone").await;
+    click(&c, "button[value=granted]").await;
     eventually("the action's answer", || async {
         c.find(Locator::Css(".flash.ok")).await.is_ok()
     })
