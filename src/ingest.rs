@@ -60,21 +60,90 @@ pub enum Judged {
 /// fails: a message over budget is `unparseable`, one whose DNS did not
 /// answer is [`Judged::Deferred`].
 pub async fn judge(classifier: &Classifier, verifier: &Verifier, raw: &[u8]) -> Judged {
-    let task = {
+    let mut judged = judge_all(classifier, verifier, &[raw]).await;
+    judged.pop().expect("one verdict per message")
+}
+
+/// [`judge`] for a batch, in order: classified on at most one thread per
+/// core (a thread per message made a backfill mostly thread hand-offs),
+/// each message still within its own [`CLASSIFY_BUDGET`], then the DKIM
+/// checks side by side (their DNS waits overlap).
+pub async fn judge_all(
+    classifier: &Classifier,
+    verifier: &Verifier,
+    raws: &[&[u8]],
+) -> Vec<Judged> {
+    let lanes = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, raws.len().max(1));
+    let per_lane = raws.len().div_ceil(lanes).max(1);
+    let classified = futures_util::future::join_all(raws.chunks(per_lane).map(|chunk| {
         let classifier = classifier.clone();
-        let bytes = raw.to_vec();
-        tokio::task::spawn_blocking(move || classifier.classify(&bytes))
-    };
-    let c = match tokio::time::timeout(CLASSIFY_BUDGET, task).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => Classification::unreadable(format!(
-            "could not be read: the classifier failed ({e}); please report this message"
-        )),
-        Err(_) => Classification::unreadable(format!(
-            "too complex to read: classification took over {} s and was abandoned",
-            CLASSIFY_BUDGET.as_secs()
-        )),
-    };
+        classify_lane(move |raw| classifier.classify(raw), CLASSIFY_BUDGET, chunk)
+    }))
+    .await;
+    futures_util::future::join_all(
+        classified
+            .into_iter()
+            .flatten()
+            .map(|c| settle(classifier, verifier, c)),
+    )
+    .await
+}
+
+/// Classifies `raws` with `classify` one after another on one blocking
+/// thread, in order. Each message gets `budget` from the moment the one
+/// before it finished: one that overruns (or panics the classifier) is
+/// recorded as unreadable and the rest go on on a fresh thread; the
+/// abandoned thread finishes on its own.
+async fn classify_lane<F>(classify: F, budget: Duration, raws: &[&[u8]]) -> Vec<Classification>
+where
+    F: Fn(&[u8]) -> Classification + Clone + Send + 'static,
+{
+    let mut out = Vec::with_capacity(raws.len());
+    while out.len() < raws.len() {
+        let rest: Vec<Vec<u8>> = raws[out.len()..].iter().map(|r| r.to_vec()).collect();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = {
+            let classify = classify.clone();
+            tokio::task::spawn_blocking(move || {
+                for raw in rest {
+                    if tx.send(classify(&raw)).is_err() {
+                        return;
+                    }
+                }
+            })
+        };
+        loop {
+            match tokio::time::timeout(budget, rx.recv()).await {
+                Ok(Some(c)) => out.push(c),
+                // Every message of this run classified.
+                Ok(None) if out.len() == raws.len() => break,
+                Ok(None) => {
+                    let why = match task.await {
+                        Err(e) => e.to_string(),
+                        Ok(()) => "it stopped early".to_owned(),
+                    };
+                    out.push(Classification::unreadable(format!(
+                        "could not be read: the classifier failed ({why}); please report this message"
+                    )));
+                    break;
+                }
+                Err(_) => {
+                    out.push(Classification::unreadable(format!(
+                        "too complex to read: classification took over {} s and was abandoned",
+                        budget.as_secs_f64()
+                    )));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Checks a classified message's DKIM signature, when it carries a check.
+async fn settle(classifier: &Classifier, verifier: &Verifier, c: Classification) -> Judged {
     let Some(check) = c.dkim.as_ref() else {
         return Judged::Ready(c);
     };
@@ -118,6 +187,12 @@ impl Ingestor {
     /// `unparseable`, one whose DNS did not answer is [`Judged::Deferred`].
     pub async fn judge(&self, raw: &[u8]) -> Judged {
         judge(&self.classifier, &self.verifier, raw).await
+    }
+
+    /// [`Ingestor::judge`] for a batch, in order, on at most one thread
+    /// per core.
+    pub async fn judge_all(&self, raws: &[&[u8]]) -> Vec<Judged> {
+        judge_all(&self.classifier, &self.verifier, raws).await
     }
 
     /// Classifies and stores one message in its own transaction, on a
@@ -675,5 +750,31 @@ mod tests {
             "zeta-co.myshopify.com"
         );
         assert!(slug_domain("!!!").is_none());
+    }
+
+    /// A lane keeps order, and one message that hangs or panics the
+    /// classifier costs only itself: the messages after it are still read.
+    #[tokio::test]
+    async fn a_lane_outlives_a_hanging_or_failing_message() {
+        let classify = |raw: &[u8]| match raw {
+            b"hang" => {
+                std::thread::sleep(Duration::from_secs(3));
+                Classification::unreadable("late".into())
+            }
+            b"panic" => panic!("classifier bug"),
+            other => Classification::unreadable(String::from_utf8_lossy(other).into_owned()),
+        };
+        let raws: [&[u8]; 5] = [b"first", b"hang", b"second", b"panic", b"third"];
+        let got = classify_lane(classify, Duration::from_millis(300), &raws).await;
+        let reasons: Vec<String> = got
+            .iter()
+            .map(|c| c.reason.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(reasons.len(), 5, "{reasons:?}");
+        assert!(reasons[0].contains("first"), "{reasons:?}");
+        assert!(reasons[1].contains("too complex"), "{reasons:?}");
+        assert!(reasons[2].contains("second"), "{reasons:?}");
+        assert!(reasons[3].contains("classifier failed"), "{reasons:?}");
+        assert!(reasons[4].contains("third"), "{reasons:?}");
     }
 }

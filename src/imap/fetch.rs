@@ -21,7 +21,7 @@ use crate::model::{Actor, EventKind};
 use crate::store::{self, Event, Source};
 
 /// Bodies are downloaded in batches of at most this many messages…
-const BATCH_MESSAGES: usize = 64;
+const BATCH_MESSAGES: usize = 256;
 /// …and about this many bytes, so memory stays small whatever the mailbox.
 const BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -226,10 +226,7 @@ impl Watcher {
         end: usize,
         bodies: &HashMap<u32, Fetch>,
     ) -> Result<(usize, Vec<u32>, u32)> {
-        let judged = futures_util::future::join_all(
-            batch.iter().map(|h| self.judge_one(h, bodies.get(&h.uid))),
-        )
-        .await;
+        let judged = self.judge_batch(batch, bodies).await;
         let now = chrono::Utc::now();
         let now_s = store::timestamp(now);
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -405,16 +402,34 @@ impl Watcher {
         Ok(())
     }
 
-    /// Judges one downloaded candidate: its bytes, the verdict, and when
-    /// the server received it. `None` when it was not downloaded (over
-    /// the size limit, or expunged between the two fetches).
-    async fn judge_one<'f>(&self, h: &Head, fetched: Option<&'f Fetch>) -> Option<Judgement<'f>> {
-        let fetched = fetched.filter(|_| h.size <= self.settings.max_message_bytes)?;
-        let raw = fetched.body()?;
-        let received = fetched
-            .internal_date()
-            .map(|d| d.with_timezone(&chrono::Utc));
-        Some((raw, self.ingestor.judge(raw).await, received))
+    /// Judges a batch's downloaded candidates together (see
+    /// [`crate::ingest::judge_all`]): for each, its bytes, the verdict and
+    /// when the server received it; `None` for one not downloaded (over the
+    /// size limit, or expunged between the two fetches).
+    async fn judge_batch<'f>(
+        &self,
+        batch: &[&Head],
+        bodies: &'f HashMap<u32, Fetch>,
+    ) -> Vec<Option<Judgement<'f>>> {
+        let fetched: Vec<Option<(&'f [u8], &'f Fetch)>> = batch
+            .iter()
+            .map(|h| {
+                let f = bodies
+                    .get(&h.uid)
+                    .filter(|_| h.size <= self.settings.max_message_bytes)?;
+                Some((f.body()?, f))
+            })
+            .collect();
+        let raws: Vec<&[u8]> = fetched.iter().flatten().map(|(raw, _)| *raw).collect();
+        let mut verdicts = self.ingestor.judge_all(&raws).await.into_iter();
+        fetched
+            .into_iter()
+            .map(|f| {
+                let (raw, fetch) = f?;
+                let received = fetch.internal_date().map(|d| d.with_timezone(&chrono::Utc));
+                Some((raw, verdicts.next()?, received))
+            })
+            .collect()
     }
 
     /// Stores one candidate as judged (or records why it was not

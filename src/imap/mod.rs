@@ -35,7 +35,7 @@ pub use status::FolderStatus;
 pub use watcher::Watcher;
 
 /// Headers are fetched this many UIDs at a time.
-const UID_WINDOW: u32 = 500;
+const UID_WINDOW: u32 = 2000;
 /// Bounded commands in the longest after-processing action: COPY, STORE
 /// and EXPUNGE, two of them with a reply stream to drain.
 const AFTER_PROCESSING_STEPS: u32 = 5;
