@@ -22,11 +22,24 @@ use collabd::worker::Worker;
 
 const WARM_FILINGS: usize = 10;
 
-/// (RSS, PSS) in KiB of every process in group `pgid`.
-fn group_memory(pgid: i32) -> (u64, u64, usize) {
-    let (mut rss, mut pss, mut n) = (0, 0, 0);
+/// Memory of a process group, in KiB.
+#[derive(Default)]
+struct Memory {
+    processes: usize,
+    rss: u64,
+    pss: u64,
+    /// PSS of anonymous memory: what the browser allocated.
+    pss_anon: u64,
+    /// PSS of mapped files: Chromium's binary and data files, clean pages
+    /// of the page cache that the kernel can drop and read again.
+    pss_file: u64,
+}
+
+/// The memory of every process in group `pgid`.
+fn group_memory(pgid: i32) -> Memory {
+    let mut m = Memory::default();
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return (0, 0, 0);
+        return m;
     };
     for e in dir.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
@@ -43,7 +56,7 @@ fn group_memory(pgid: i32) -> (u64, u64, usize) {
         if fields.get(2).and_then(|g| g.parse::<i32>().ok()) != Some(pgid) {
             continue;
         }
-        n += 1;
+        m.processes += 1;
         let rollup =
             std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
         let field = |name: &str| {
@@ -54,8 +67,10 @@ fn group_memory(pgid: i32) -> (u64, u64, usize) {
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        rss += field("Rss:");
-        pss += field("Pss:");
+        m.rss += field("Rss:");
+        m.pss += field("Pss:");
+        m.pss_anon += field("Pss_Anon:");
+        m.pss_file += field("Pss_File:");
         if std::env::var_os("BENCH_PS").is_some() {
             let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let kind = cmd
@@ -69,7 +84,7 @@ fn group_memory(pgid: i32) -> (u64, u64, usize) {
             );
         }
     }
-    (rss, pss, n)
+    m
 }
 
 async fn request(db: &Db, store: &str) {
@@ -143,20 +158,24 @@ async fn main() {
     // Idle: the browser stays up between filings.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pgid = filer.process_group().await.expect("the browser runs");
-    let (rss, pss, n) = group_memory(pgid);
-
+    let m = group_memory(pgid);
+    let mb = |kb: u64| kb as f64 / 1024.0;
     println!(
-        "  idle browser ({n} processes): RSS {:.0} MB (shared pages counted per process), PSS {:.0} MB",
-        rss as f64 / 1024.0,
-        pss as f64 / 1024.0
+        "  idle browser ({} processes): PSS {:.0} MB = {:.0} MB allocated + {:.0} MB of mapped files (Chromium's own binary and data); RSS {:.0} MB counting shared pages once per process",
+        m.processes,
+        mb(m.pss),
+        mb(m.pss_anon),
+        mb(m.pss_file),
+        mb(m.rss)
     );
     tokio::time::sleep(Duration::from_secs(4)).await;
     filer.close_if_idle().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (rss, _, left) = group_memory(pgid);
+    let after = group_memory(pgid);
     println!(
-        "  after worker.browser.idle_close_minutes (6 s here): {left} browser processes left, RSS {:.0} MB (unreaped zombies count as processes)",
-        rss as f64 / 1024.0
+        "  after worker.browser.idle_close_minutes (6 s here): {} browser processes left, RSS {:.0} MB (unreaped zombies count as processes)",
+        after.processes,
+        mb(after.rss)
     );
     println!(
         "  with filer = log/notify/webhook/command no BrowserFiler is built: no browser process, 0 MB"

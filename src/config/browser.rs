@@ -276,7 +276,7 @@ fn defaults(state_dir: PathBuf) -> BrowserSettings {
         budget: Duration::from_secs(60),
         per_hour: Some(6),
         sync_every: Some(Duration::from_secs(3600)),
-        idle_close: Some(Duration::from_secs(300)),
+        idle_close: Some(Duration::from_secs(60)),
         headless: true,
         args: Vec::new(),
     }
