@@ -721,3 +721,169 @@ async fn the_hourly_limit_holds_requests_back_without_failing_them() {
     assert_eq!(attempts, 0, "a wait is not an attempt");
     rig.done().await;
 }
+
+/// Polls `cond` every 200 ms for up to `secs` seconds without blocking the
+/// runtime's workers (the replica answers on them); whether it came true.
+async fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while !cond() {
+        if start.elapsed() > Duration::from_secs(secs) {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    true
+}
+
+/// Chromium processes still running on `profile`.
+fn browsers_on(profile: &std::path::Path) -> usize {
+    let needle = format!("--user-data-dir={}", profile.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+/// The whole chain as an operator runs it: `collabd run` with
+/// `filer = "browser"` reads a Leadsie email from a real Dovecot,
+/// queues it, files it on the dashboard replica in its own Chromium (the
+/// profile signed in beforehand), and leaves no browser behind on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collabd_run_files_an_emailed_grant_in_its_own_browser() {
+    use support::daemon::{Daemon, grant, sql};
+    use support::dovecot::{Dovecot, Options};
+    let rig = rig(|_| {}).await;
+    let dc = Dovecot::start(Options::default());
+    let mut d = Daemon::tls(&dc, "");
+    let config = std::fs::read_to_string(&d.cfg)
+        .unwrap()
+        .replace("filer = \"log\"", "filer = \"browser\"")
+        .replace(
+            "poll_seconds = 1\n",
+            &format!(
+                "poll_seconds = 1\n[worker.browser]\norg_id = \"1\"\nstate_dir = \"{state}\"\n\
+                 form_url = \"{form}\"\nlist_url = \"{list}\"\npermissions = [\"products\"]\n",
+                state = rig.dir.path().join("browser").display(),
+                form = rig.replica.form_url(),
+                list = rig.replica.list_url(),
+            ),
+        );
+    assert!(config.contains("filer = \"browser\""), "{config}");
+    std::fs::write(&d.cfg, config).unwrap();
+    d.start();
+    dc.append("INBOX", &[grant("run-shop", "4242", 1)]);
+    let db = d.db.clone();
+    let filed = within(60, || {
+        sql(&db, "select state from access_requests") == "requested"
+    })
+    .await;
+    assert!(
+        filed,
+        "not filed within 60 s: {}\n{}",
+        sql(&db, "select state, last_error from access_requests"),
+        d.log()
+    );
+    assert_eq!(
+        rig.replica.submissions(),
+        vec![(
+            "run-shop".to_owned(),
+            "4242".to_owned(),
+            vec!["products".to_owned()]
+        )]
+    );
+    let events = sql(&db, "select group_concat(event, ' ') from request_events");
+    assert!(events.contains("filed"), "{events}");
+    let log = d.log();
+    assert!(!log.contains("4242"), "the code reached the log:\n{log}");
+    let profile = rig.dir.path().join("browser").join("profile");
+    assert!(browsers_on(&profile) > 0, "the daemon's browser runs");
+    let (_, code) = d.sigterm();
+    assert_eq!(code, Some(0), "{}", d.log());
+    assert!(
+        within(10, || browsers_on(&profile) == 0).await,
+        "Chromium left running after SIGTERM"
+    );
+    rig.done().await;
+}
+
+/// `collabd browser login` on a server with no display: Chromium listens
+/// for DevTools on loopback, the tunnel command is printed, an operator's
+/// browser attached to that port signs in, and the command sees the form,
+/// checks the session headless and says so; filings work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
+    use tokio::io::AsyncBufReadExt;
+    let rig = rig(|_| {}).await;
+    rig.replica.lapse();
+    // Writes the config; the session has lapsed.
+    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
+    assert!(!ok && out.contains("browser login needed"), "{out}");
+    let port = support::dovecot::free_port();
+    let mut login = tokio::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .arg("--config")
+        .arg(rig.dir.path().join("collabd.toml"))
+        .args(["browser", "login", "--remote", "--port", &port.to_string()])
+        .env_remove("COLLABD_DB")
+        .env_remove("DISPLAY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(login.stdout.take().unwrap()).lines();
+    let mut said = String::new();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
+    {
+        said.push_str(&line);
+        said.push('\n');
+        if line.starts_with("Waiting up to") {
+            break;
+        }
+    }
+    assert!(
+        said.contains(&format!("ssh -N -L {port}:127.0.0.1:{port} ")),
+        "{said}"
+    );
+    // Nothing but loopback listens.
+    let listening = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let hex = format!(":{port:04X} ");
+    let lines_with_port: Vec<&str> = listening.lines().filter(|l| l.contains(&hex)).collect();
+    assert!(
+        !lines_with_port.is_empty()
+            && lines_with_port
+                .iter()
+                .all(|l| l.trim_start().split_whitespace().nth(1).is_some_and(|a| a.starts_with("0100007F:"))),
+        "{lines_with_port:?}"
+    );
+    // The operator, through the tunnel: the tab shows Shopify's sign-in.
+    let driver = support::browser::Driver::start();
+    let operator = driver.attach(port).await;
+    let shown = operator.current_url().await.unwrap();
+    assert!(shown.path().starts_with("/login"), "{shown}");
+    operator.goto(&rig.replica.login_url()).await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(90), login.wait())
+        .await
+        .expect("the login command ends once the form shows")
+        .unwrap();
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    assert!(status.success(), "{said}{rest}");
+    assert!(rest.contains("Signed in"), "{rest}");
+    drop(operator);
+    drop(driver);
+    let (_, out) = collabd(&rig, &["browser", "status"]).await;
+    assert!(!out.contains("browser login needed"), "{out}");
+    let id = rig.request("after-login", "2468").await;
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "requested");
+    rig.done().await;
+}

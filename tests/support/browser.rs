@@ -97,6 +97,25 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// A session on a Chromium that is already running with remote
+    /// debugging on `127.0.0.1:port`, as an operator's Chrome reaches one
+    /// through `chrome://inspect` and an SSH tunnel: its open tab.
+    pub async fn attach(&self, port: u16) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "debuggerAddress": format!("127.0.0.1:{port}") }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("chromedriver attaches to the running Chromium")
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
