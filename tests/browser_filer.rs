@@ -856,9 +856,10 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
     let lines_with_port: Vec<&str> = listening.lines().filter(|l| l.contains(&hex)).collect();
     assert!(
         !lines_with_port.is_empty()
-            && lines_with_port
-                .iter()
-                .all(|l| l.trim_start().split_whitespace().nth(1).is_some_and(|a| a.starts_with("0100007F:"))),
+            && lines_with_port.iter().all(|l| l
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|a| a.starts_with("0100007F:"))),
         "{lines_with_port:?}"
     );
     // The operator, through the tunnel: the tab shows Shopify's sign-in.
@@ -886,4 +887,60 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
     rig.file().await;
     assert_eq!(rig.state(id).await.0, "requested");
     rig.done().await;
+}
+
+/// Kept evidence never shows the code: the code field is drawn as discs,
+/// and text or another field that repeats it (an echo, an error quoting
+/// it) shows it masked, in the screenshot as in the kept HTML. Other
+/// numbers stay as they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_evidence_masks_the_code_wherever_the_page_repeats_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut driver = support::browser::Driver::start();
+    let client = driver.session(800, 600, false).await;
+    client.goto("about:blank").await.unwrap();
+    client
+        .execute(
+            "document.open(); document.write(arguments[0]); document.close(); return null;",
+            vec![
+                "<!doctype html><title>Request store access</title>\
+                 <p>You are sending code 4821 to shop-x.</p>\
+                 <input name=\"collaborator_request_code\" value=\"4821\">\
+                 <input id=\"other\" value=\"ref 4821\"><p>Order 1234</p>"
+                    .into(),
+            ],
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kept = collabd::browser::page::keep_evidence(
+        &client,
+        dir.path(),
+        "input[name=\"collaborator_request_code\"]",
+        RequestId(7),
+        1,
+        "unknown",
+        "4821",
+    )
+    .await
+    .unwrap();
+    let shown = client
+        .execute(
+            "const f = document.querySelector('input[name=\"collaborator_request_code\"]'); \
+             return [document.body.innerText, document.getElementById('other').value, \
+             getComputedStyle(f).webkitTextSecurity].join('|');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let shown = shown.as_str().unwrap();
+    assert!(!shown.contains("4821"), "{shown}");
+    assert!(shown.contains("code **21 to shop-x"), "{shown}");
+    assert!(shown.contains("ref **21"), "{shown}");
+    assert!(shown.contains("Order 1234"), "{shown}");
+    assert!(shown.ends_with("|disc"), "{shown}");
+    let html = std::fs::read_to_string(&kept.html).unwrap();
+    assert!(!html.contains("4821"), "{html}");
+    assert_png(&kept.screenshot);
+    client.close().await.unwrap();
 }

@@ -173,12 +173,11 @@ pub async fn keep_evidence(
     label: &str,
     code: &str,
 ) -> Result<Evidence, BrowserError> {
+    // The code field shows discs; any other text or field that repeats the
+    // code (an echo, an error message quoting it) shows it masked, in the
+    // screenshot and in the HTML alike. The outcome has been read already.
     let _ = client
-        .execute(
-            "try { for (const e of document.querySelectorAll(arguments[0])) \
-             { e.style.setProperty('-webkit-text-security', 'disc'); } } catch (e) {} return null;",
-            vec![code_selector.into()],
-        )
+        .execute(HIDE_CODE, vec![code_selector.into(), code.into(), mask_code(code).into()])
         .await;
     let png = client.screenshot().await?;
     let mut html = client.source().await?;
@@ -196,6 +195,27 @@ pub async fn keep_evidence(
         html: page,
     })
 }
+
+/// Run in the page before its evidence is kept: arguments are the code
+/// field's selector, the code and its masked form.
+const HIDE_CODE: &str = r#"
+const [selector, code, masked] = arguments;
+let fields = [];
+try { fields = Array.from(document.querySelectorAll(selector)); } catch (e) {}
+for (const e of fields) { e.style.setProperty('-webkit-text-security', 'disc'); }
+if (code) {
+  const walk = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (n.nodeValue.includes(code)) { n.nodeValue = n.nodeValue.split(code).join(masked); }
+  }
+  for (const e of document.querySelectorAll('input, textarea')) {
+    if (!fields.includes(e) && typeof e.value === 'string' && e.value.includes(code)) {
+      e.value = e.value.split(code).join(masked);
+    }
+  }
+}
+return null;
+"#;
 
 /// Writes a file only its owner can read, in a directory only its owner
 /// can enter: screenshots show the store and the client's details.
