@@ -318,6 +318,34 @@ impl<F: Filer + 'static> Worker<F> {
         tx.commit().await?;
         if !held {
             tracing::warn!(request = %request.id, attempt = request.attempts, "the claim expired before filing finished; a newer attempt owns the request");
+            return Ok(());
+        }
+        // The journal tells what the timeline does, the code masked even
+        // where a filer's answer quoted it.
+        let store = request.store_domain.as_str();
+        let code = request.collaborator_code.as_str();
+        let masked = |t: &str| {
+            if code.is_empty() {
+                t.to_owned()
+            } else {
+                t.replace(code, &crate::model::mask_code(code))
+            }
+        };
+        match &result {
+            Ok(filed) => tracing::info!(
+                request = %request.id,
+                store,
+                state = filed.state.as_str(),
+                "filed: {}",
+                masked(&filed.detail)
+            ),
+            Err(failure) => tracing::warn!(
+                request = %request.id,
+                store,
+                attempt = request.attempts,
+                "filing attempt failed: {}",
+                masked(failure.message())
+            ),
         }
         Ok(())
     }

@@ -735,8 +735,8 @@ async fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     true
 }
 
-/// Chromium processes still running on `profile`.
-fn browsers_on(profile: &std::path::Path) -> usize {
+/// The Chromium processes running on `profile`.
+fn browser_pids(profile: &std::path::Path) -> Vec<String> {
     let needle = format!("--user-data-dir={}", profile.display());
     std::fs::read_dir("/proc")
         .unwrap()
@@ -746,7 +746,12 @@ fn browsers_on(profile: &std::path::Path) -> usize {
                 .map(|c| String::from_utf8_lossy(&c).contains(&needle))
                 .unwrap_or(false)
         })
-        .count()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn browsers_on(profile: &std::path::Path) -> usize {
+    browser_pids(profile).len()
 }
 
 /// The whole chain as an operator runs it: `collabd run` with
@@ -802,6 +807,45 @@ async fn collabd_run_files_an_emailed_grant_in_its_own_browser() {
     assert!(!log.contains("4242"), "the code reached the log:\n{log}");
     let profile = rig.dir.path().join("browser").join("profile");
     assert!(browsers_on(&profile) > 0, "the daemon's browser runs");
+    // While the daemon's browser is open, the CLI leaves the profile alone
+    // and says why.
+    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("in use by another collabd process"), "{out}");
+    // Killed outright (outside systemd nothing kills its process group),
+    // the daemon leaves its Chromium behind; started again, it stops that
+    // one and files the next grant in a browser of its own.
+    d.sigkill();
+    let left: Vec<String> = browser_pids(&profile);
+    assert!(!left.is_empty(), "Chromium outlives a SIGKILLed collabd");
+    d.start();
+    dc.append("INBOX", &[grant("after-kill", "5353", 2)]);
+    let filed = within(60, || {
+        sql(
+            &db,
+            "select state from access_requests where store_domain = 'after-kill.myshopify.com'",
+        ) == "requested"
+    })
+    .await;
+    assert!(
+        filed,
+        "not filed after the restart: {}\n{}",
+        sql(
+            &db,
+            "select store_domain, state, last_error from access_requests"
+        ),
+        d.log()
+    );
+    let now = browser_pids(&profile);
+    assert!(
+        left.iter().all(|p| !now.contains(p)),
+        "the orphaned Chromium {left:?} still runs beside {now:?}"
+    );
+    assert!(
+        d.log().contains("left running on the profile"),
+        "{}",
+        d.log()
+    );
     let (_, code) = d.sigterm();
     assert_eq!(code, Some(0), "{}", d.log());
     assert!(

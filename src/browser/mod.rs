@@ -37,6 +37,11 @@ pub enum BrowserError {
         "the browser profile {0} is in use by another Chromium (process {1}); is `collabd browser login` still open? Close it and try again"
     )]
     ProfileInUse(PathBuf, u32),
+    /// Another live collabd process owns the profile's browser.
+    #[error(
+        "the browser profile {0} is in use by another collabd process (the daemon's browser, or `collabd browser login`); try again when it is done (the daemon closes an idle browser after worker.browser.idle_close_minutes)"
+    )]
+    ProfileBusy(PathBuf),
     #[error("the browser stopped answering: {0}; it will be restarted")]
     WebDriver(#[from] fantoccini::error::CmdError),
     /// The attempt's claim ran out before the button was pressed (another
@@ -68,6 +73,9 @@ pub struct Browser {
     driver: tokio::process::Child,
     /// chromedriver's process group; Chromium and its helpers inherit it.
     pgid: Option<i32>,
+    /// `state_dir/browser.lock`, locked while this browser lives: the
+    /// kernel lets go of it when its process dies, however it dies.
+    _owner: std::fs::File,
 }
 
 impl std::fmt::Debug for Browser {
@@ -113,6 +121,10 @@ fn chromium_args(s: &BrowserSettings, launch: &Launch) -> Vec<String> {
         || std::env::var_os("COLLABD_BROWSER_NO_SANDBOX").is_some_and(|v| v == "1")
     {
         args.push("--no-sandbox".into());
+        // Without the sandbox the zygote is of no use, and it still calls
+        // into the namespace sandbox (a CHECK that kills it under
+        // RestrictNamespaces=yes): every process is started directly.
+        args.push("--no-zygote".into());
     }
     if let Some(port) = launch.debugging_port {
         args.push("--remote-debugging-address=127.0.0.1".into());
@@ -137,6 +149,7 @@ impl Browser {
                 profile.display()
             ))
         })?;
+        let owner = own_profile(s)?;
         clear_stale_lock(&profile)?;
         // Chromium writes beside its profile too ($HOME/.config, caches):
         // under systemd or `sudo -u collabd` HOME may be missing or not
@@ -241,6 +254,7 @@ impl Browser {
             client,
             driver,
             pgid,
+            _owner: owner,
         })
     }
 
@@ -289,6 +303,96 @@ fn kill_group(pgid: Option<i32>) {
             libc::kill(-pgid, libc::SIGKILL);
         }
     }
+}
+
+/// Takes `state_dir/browser.lock` for the browser about to start. Taken by
+/// another live process: that process owns the profile, and this one
+/// leaves it alone. Free: whoever held it is gone, so a Chromium still on
+/// the profile was left behind by an owner that was killed (SIGKILL, the
+/// OOM killer; outside systemd nothing kills its process group) and is
+/// stopped here, so the profile's lock does not keep every later start out.
+fn own_profile(s: &BrowserSettings) -> Result<std::fs::File, BrowserError> {
+    use std::os::fd::AsRawFd;
+    let path = s.state_dir.join("browser.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| BrowserError::Start(format!("cannot open {}: {e}", path.display())))?;
+    // SAFETY: flock on a descriptor this function owns; no memory involved.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(BrowserError::ProfileBusy(s.profile_dir()));
+    }
+    stop_orphans(&s.profile_dir());
+    Ok(file)
+}
+
+/// Kills every Chromium process running on `profile` (there is no owner
+/// left to do it), and waits up to 5 s for them to go.
+fn stop_orphans(profile: &Path) {
+    let needle = format!("--user-data-dir={}", profile.display());
+    let on_profile = || -> Vec<i32> {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        dir.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == needle.as_bytes()))
+            })
+            .collect()
+    };
+    let orphans = on_profile();
+    if orphans.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        pids = ?orphans,
+        "stopping a browser left running on the profile by a collabd process that was killed"
+    );
+    // SAFETY: getpgrp has no preconditions and cannot fail.
+    let own_group = unsafe { libc::getpgrp() };
+    for pid in &orphans {
+        // The group collabd made for its chromedriver holds the orphaned
+        // chromedriver too; any other Chromium is stopped on its own.
+        let target = match group_of(*pid) {
+            Some(g)
+                if g > 1
+                    && g != own_group
+                    && std::fs::read_to_string(format!("/proc/{g}/comm"))
+                        .is_ok_and(|c| c.trim() == "chromedriver") =>
+            {
+                -g
+            }
+            _ => *pid,
+        };
+        // SAFETY: kill has no memory preconditions; the target runs
+        // Chromium on collabd's own profile (or is the chromedriver that
+        // started it), and no live collabd owns it.
+        unsafe {
+            libc::kill(target, libc::SIGKILL);
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline
+        && on_profile().iter().any(|pid| orphans.contains(pid))
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A process's group, from `/proc/PID/stat` (the third field after the
+/// command name).
+fn group_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
 }
 
 /// Chromium leaves `SingletonLock` (a link to `host-pid`) in the profile.

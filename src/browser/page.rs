@@ -177,7 +177,10 @@ pub async fn keep_evidence(
     // code (an echo, an error message quoting it) shows it masked, in the
     // screenshot and in the HTML alike. The outcome has been read already.
     let _ = client
-        .execute(HIDE_CODE, vec![code_selector.into(), code.into(), mask_code(code).into()])
+        .execute(
+            HIDE_CODE,
+            vec![code_selector.into(), code.into(), mask_code(code).into()],
+        )
         .await;
     let png = client.screenshot().await?;
     let mut html = client.source().await?;

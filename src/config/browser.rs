@@ -261,7 +261,11 @@ impl BrowserSettings {
 
 fn defaults(state_dir: PathBuf) -> BrowserSettings {
     BrowserSettings {
-        chromium: "/usr/bin/chromium".into(),
+        // Debian's binary itself, not the /usr/bin/chromium wrapper: the
+        // wrapper refuses to start when /proc/cpuinfo is hidden (the unit's
+        // ProcSubset=pid) and adds Google API keys and flags from
+        // /etc/chromium.d that the filer has no use for.
+        chromium: "/usr/lib/chromium/chromium".into(),
         chromedriver: "/usr/bin/chromedriver".into(),
         database_path: state_dir.join("collabd.db"),
         state_dir,
