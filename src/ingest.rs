@@ -67,11 +67,24 @@ pub async fn judge(classifier: &Classifier, verifier: &Verifier, raw: &[u8]) -> 
 /// [`judge`] for a batch, in order: classified on at most one thread per
 /// core (a thread per message made a backfill mostly thread hand-offs),
 /// each message still within its own [`CLASSIFY_BUDGET`], then the DKIM
-/// checks side by side (their DNS waits overlap).
+/// checks side by side (their DNS waits overlap). Exactly one verdict per
+/// message.
 pub async fn judge_all(
     classifier: &Classifier,
     verifier: &Verifier,
     raws: &[&[u8]],
+) -> Vec<Judged> {
+    judge_all_with(classifier, verifier, raws, &|| {}).await
+}
+
+/// [`judge_all`], calling `progress` each time a message is classified, so
+/// a watchdog sees a long batch move (a lane takes its messages one after
+/// another, each with its own budget).
+pub async fn judge_all_with(
+    classifier: &Classifier,
+    verifier: &Verifier,
+    raws: &[&[u8]],
+    progress: &(dyn Fn() + Sync),
 ) -> Vec<Judged> {
     let lanes = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -79,64 +92,80 @@ pub async fn judge_all(
     let per_lane = raws.len().div_ceil(lanes).max(1);
     let classified = futures_util::future::join_all(raws.chunks(per_lane).map(|chunk| {
         let classifier = classifier.clone();
-        classify_lane(move |raw| classifier.classify(raw), CLASSIFY_BUDGET, chunk)
+        classify_lane(
+            move |raw| classifier.classify(raw),
+            CLASSIFY_BUDGET,
+            chunk,
+            progress,
+        )
     }))
     .await;
-    futures_util::future::join_all(
+    let judged = futures_util::future::join_all(
         classified
             .into_iter()
             .flatten()
             .map(|c| settle(classifier, verifier, c)),
     )
-    .await
+    .await;
+    debug_assert_eq!(judged.len(), raws.len());
+    judged
 }
 
 /// Classifies `raws` with `classify` one after another on one blocking
-/// thread, in order. Each message gets `budget` from the moment the one
-/// before it finished: one that overruns (or panics the classifier) is
-/// recorded as unreadable and the rest go on on a fresh thread; the
-/// abandoned thread finishes on its own.
-async fn classify_lane<F>(classify: F, budget: Duration, raws: &[&[u8]]) -> Vec<Classification>
+/// thread, in order, and returns exactly one classification per message.
+/// Each message gets `budget` from the moment the one before it finished:
+/// one that overruns (or panics the classifier) is recorded as unreadable
+/// and the rest go on on a fresh thread; the abandoned thread finishes on
+/// its own. The bytes are copied once, and shared by every thread.
+async fn classify_lane<F>(
+    classify: F,
+    budget: Duration,
+    raws: &[&[u8]],
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Classification>
 where
     F: Fn(&[u8]) -> Classification + Clone + Send + 'static,
 {
+    let copies: Arc<Vec<Vec<u8>>> = Arc::new(raws.iter().map(|r| r.to_vec()).collect());
     let mut out = Vec::with_capacity(raws.len());
     while out.len() < raws.len() {
-        let rest: Vec<Vec<u8>> = raws[out.len()..].iter().map(|r| r.to_vec()).collect();
+        let start = out.len();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let task = {
             let classify = classify.clone();
+            let copies = Arc::clone(&copies);
             tokio::task::spawn_blocking(move || {
-                for raw in rest {
-                    if tx.send(classify(&raw)).is_err() {
+                for raw in &copies[start..] {
+                    if tx.send(classify(raw)).is_err() {
                         return;
                     }
                 }
             })
         };
-        loop {
-            match tokio::time::timeout(budget, rx.recv()).await {
-                Ok(Some(c)) => out.push(c),
-                // Every message of this run classified.
-                Ok(None) if out.len() == raws.len() => break,
+        while out.len() < raws.len() {
+            let verdict = match tokio::time::timeout(budget, rx.recv()).await {
+                Ok(Some(c)) => {
+                    out.push(c);
+                    progress();
+                    continue;
+                }
                 Ok(None) => {
                     let why = match task.await {
                         Err(e) => e.to_string(),
                         Ok(()) => "it stopped early".to_owned(),
                     };
-                    out.push(Classification::unreadable(format!(
+                    format!(
                         "could not be read: the classifier failed ({why}); please report this message"
-                    )));
-                    break;
+                    )
                 }
-                Err(_) => {
-                    out.push(Classification::unreadable(format!(
-                        "too complex to read: classification took over {} s and was abandoned",
-                        budget.as_secs_f64()
-                    )));
-                    break;
-                }
-            }
+                Err(_) => format!(
+                    "too complex to read: classification took over {} s and was abandoned",
+                    budget.as_secs_f64()
+                ),
+            };
+            out.push(Classification::unreadable(verdict));
+            progress();
+            break;
         }
     }
     out
@@ -190,9 +219,9 @@ impl Ingestor {
     }
 
     /// [`Ingestor::judge`] for a batch, in order, on at most one thread
-    /// per core.
-    pub async fn judge_all(&self, raws: &[&[u8]]) -> Vec<Judged> {
-        judge_all(&self.classifier, &self.verifier, raws).await
+    /// per core; `progress` is called as each message is classified.
+    pub async fn judge_all(&self, raws: &[&[u8]], progress: &(dyn Fn() + Sync)) -> Vec<Judged> {
+        judge_all_with(&self.classifier, &self.verifier, raws, progress).await
     }
 
     /// Classifies and stores one message in its own transaction, on a
@@ -758,14 +787,19 @@ mod tests {
     async fn a_lane_outlives_a_hanging_or_failing_message() {
         let classify = |raw: &[u8]| match raw {
             b"hang" => {
-                std::thread::sleep(Duration::from_secs(3));
+                std::thread::sleep(Duration::from_secs(4));
                 Classification::unreadable("late".into())
             }
             b"panic" => panic!("classifier bug"),
             other => Classification::unreadable(String::from_utf8_lossy(other).into_owned()),
         };
         let raws: [&[u8]; 5] = [b"first", b"hang", b"second", b"panic", b"third"];
-        let got = classify_lane(classify, Duration::from_millis(300), &raws).await;
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let got = classify_lane(classify, Duration::from_secs(1), &raws, &|| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })
+        .await;
+        assert_eq!(seen.into_inner(), 5, "progress once per message");
         let reasons: Vec<String> = got
             .iter()
             .map(|c| c.reason.clone().unwrap_or_default())

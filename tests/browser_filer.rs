@@ -735,6 +735,16 @@ async fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     true
 }
 
+/// Whether `text` holds `code` as a number of its own (not inside a
+/// longer one, such as a timestamp's microseconds).
+fn has_code(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 /// The Chromium processes running on `profile`.
 fn browser_pids(profile: &std::path::Path) -> Vec<String> {
     let needle = format!("--user-data-dir={}", profile.display());
@@ -804,7 +814,7 @@ async fn collabd_run_files_an_emailed_grant_in_its_own_browser() {
     let events = sql(&db, "select group_concat(event, ' ') from request_events");
     assert!(events.contains("filed"), "{events}");
     let log = d.log();
-    assert!(!log.contains("4242"), "the code reached the log:\n{log}");
+    assert!(!has_code(&log, "4242"), "the code reached the log:\n{log}");
     let profile = rig.dir.path().join("browser").join("profile");
     assert!(browsers_on(&profile) > 0, "the daemon's browser runs");
     // While the daemon's browser is open, the CLI leaves the profile alone
@@ -875,7 +885,7 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
         .env_remove("COLLABD_DB")
         .env_remove("DISPLAY")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(rig.dir.path().join("login.err")).unwrap())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -894,9 +904,18 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
         said.contains(&format!("ssh -N -L {port}:127.0.0.1:{port} ")),
         "{said}"
     );
-    // Nothing but loopback listens.
-    let listening = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    // Nothing but loopback listens: no IPv6 socket on the port, and every
+    // IPv4 one on 127.0.0.1.
     let hex = format!(":{port:04X} ");
+    let v6 = std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
+    assert!(
+        !v6.lines().any(|l| l
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|a| a.ends_with(&hex[..5]))),
+        "{v6}"
+    );
+    let listening = std::fs::read_to_string("/proc/net/tcp").unwrap();
     let lines_with_port: Vec<&str> = listening.lines().filter(|l| l.contains(&hex)).collect();
     assert!(
         !lines_with_port.is_empty()
@@ -921,7 +940,8 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
         rest.push_str(&line);
         rest.push('\n');
     }
-    assert!(status.success(), "{said}{rest}");
+    let err = std::fs::read_to_string(rig.dir.path().join("login.err")).unwrap_or_default();
+    assert!(status.success(), "{said}{rest}{err}");
     assert!(rest.contains("Signed in"), "{rest}");
     drop(operator);
     drop(driver);
@@ -950,12 +970,33 @@ async fn kept_evidence_masks_the_code_wherever_the_page_repeats_it() {
                 "<!doctype html><title>Request store access</title>\
                  <p>You are sending code 4821 to shop-x.</p>\
                  <input name=\"collaborator_request_code\" value=\"4821\">\
-                 <input id=\"other\" value=\"ref 4821\"><p>Order 1234</p>"
+                 <input id=\"other\" value=\"ref 4821\"><p>Order 1234</p>\
+                 <div id=\"host\"></div><iframe srcdoc=\"<p>frame 4821</p>\"></iframe>"
                     .into(),
             ],
         )
         .await
         .unwrap();
+    client
+        .execute(
+            "document.getElementById('host').attachShadow({mode: 'open'}).innerHTML = \
+             '<span>shadow 4821</span>'; return null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let frame_text = "const d = document.querySelector('iframe').contentDocument; \
+                      return d && d.body ? d.body.innerText : '';";
+    let mut loaded = false;
+    for _ in 0..50 {
+        let t = client.execute(frame_text, vec![]).await.unwrap();
+        if t.as_str().is_some_and(|t| t.contains("frame")) {
+            loaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(loaded, "the frame loads");
     let dir = tempfile::tempdir().unwrap();
     let kept = collabd::browser::page::keep_evidence(
         &client,
@@ -972,6 +1013,8 @@ async fn kept_evidence_masks_the_code_wherever_the_page_repeats_it() {
         .execute(
             "const f = document.querySelector('input[name=\"collaborator_request_code\"]'); \
              return [document.body.innerText, document.getElementById('other').value, \
+             document.getElementById('host').shadowRoot.textContent, \
+             document.querySelector('iframe').contentDocument.body.innerText, \
              getComputedStyle(f).webkitTextSecurity].join('|');",
             vec![],
         )
@@ -982,9 +1025,47 @@ async fn kept_evidence_masks_the_code_wherever_the_page_repeats_it() {
     assert!(shown.contains("code **21 to shop-x"), "{shown}");
     assert!(shown.contains("ref **21"), "{shown}");
     assert!(shown.contains("Order 1234"), "{shown}");
+    assert!(shown.contains("shadow **21"), "{shown}");
+    assert!(shown.contains("frame **21"), "{shown}");
     assert!(shown.ends_with("|disc"), "{shown}");
     let html = std::fs::read_to_string(&kept.html).unwrap();
     assert!(!html.contains("4821"), "{html}");
     assert_png(&kept.screenshot);
     client.close().await.unwrap();
+}
+
+/// The worker's usual concurrency (4) does not reach the browser: three
+/// due requests are claimed and filed one after another, each claim only
+/// once the filing before it has finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_due_requests_are_claimed_and_filed_one_at_a_time() {
+    let rig = rig(|_| {}).await;
+    assert!(WorkerSettings::default().concurrency > 1);
+    let ids = [
+        rig.request("seq-1", "1001").await,
+        rig.request("seq-2", "1002").await,
+        rig.request("seq-3", "1003").await,
+    ];
+    rig.file().await;
+    for id in ids {
+        assert_eq!(rig.state(id).await.0, "requested");
+    }
+    let order: Vec<(i64, String)> = sqlx::query_as(
+        "select request_id, event from request_events
+         where event in ('claimed', 'filed') order by id",
+    )
+    .fetch_all(&rig.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(order.len(), 6, "{order:?}");
+    for pair in order.chunks(2) {
+        assert_eq!(pair[0].1, "claimed", "{order:?}");
+        assert_eq!(pair[1].1, "filed", "{order:?}");
+        assert_eq!(
+            pair[0].0, pair[1].0,
+            "a claim before the last filing ended: {order:?}"
+        );
+    }
+    assert_eq!(rig.replica.submissions().len(), 3);
+    rig.done().await;
 }

@@ -39,7 +39,7 @@ pub enum BrowserError {
     ProfileInUse(PathBuf, u32),
     /// Another live collabd process owns the profile's browser.
     #[error(
-        "the browser profile {0} is in use by another collabd process (the daemon's browser, or `collabd browser login`); try again when it is done (the daemon closes an idle browser after worker.browser.idle_close_minutes)"
+        "the browser profile {0} is in use by another collabd process (the daemon's browser, or `collabd browser login`); try again when it is done (the daemon closes an idle browser after worker.browser.idle_close_minutes, unless that is 0)"
     )]
     ProfileBusy(PathBuf),
     #[error("the browser stopped answering: {0}; it will be restarted")]
@@ -76,6 +76,7 @@ pub struct Browser {
     /// `state_dir/browser.lock`, locked while this browser lives: the
     /// kernel lets go of it when its process dies, however it dies.
     _owner: std::fs::File,
+    profile: PathBuf,
 }
 
 impl std::fmt::Debug for Browser {
@@ -149,7 +150,14 @@ impl Browser {
                 profile.display()
             ))
         })?;
-        let owner = own_profile(s)?;
+        // Scanning /proc and waiting for an orphan to die block: off the
+        // runtime, which also runs IMAP, HTTP and the watchdog.
+        let owner = {
+            let (state_dir, profile) = (s.state_dir.clone(), profile.clone());
+            tokio::task::spawn_blocking(move || own_profile(&state_dir, &profile))
+                .await
+                .map_err(|e| BrowserError::Start(format!("cannot check the profile: {e}")))??
+        };
         clear_stale_lock(&profile)?;
         // Chromium writes beside its profile too ($HOME/.config, caches):
         // under systemd or `sudo -u collabd` HOME may be missing or not
@@ -255,6 +263,7 @@ impl Browser {
             driver,
             pgid,
             _owner: owner,
+            profile,
         })
     }
 
@@ -268,10 +277,18 @@ impl Browser {
 
     /// Ends the session politely (Chromium writes its profile), then kills
     /// whatever is left.
+    /// The profile's lock is let go only once its processes are gone, so
+    /// the next start does not find them still dying.
     pub async fn stop(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
+        let running = on_profile(&self.profile);
         kill_group(self.pgid.take());
         let _ = self.driver.start_kill();
+        let profile = self.profile.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            wait_gone(&profile, &running, Duration::from_secs(5))
+        })
+        .await;
     }
 
     /// The process group, for tests that kill the browser mid-filing.
@@ -311,40 +328,62 @@ fn kill_group(pgid: Option<i32>) {
 /// the profile was left behind by an owner that was killed (SIGKILL, the
 /// OOM killer; outside systemd nothing kills its process group) and is
 /// stopped here, so the profile's lock does not keep every later start out.
-fn own_profile(s: &BrowserSettings) -> Result<std::fs::File, BrowserError> {
+fn own_profile(state_dir: &Path, profile: &Path) -> Result<std::fs::File, BrowserError> {
     use std::os::fd::AsRawFd;
-    let path = s.state_dir.join("browser.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    let path = state_dir.join("browser.lock");
+    // Read-only is enough for flock, so a lock file someone else created
+    // (a `sudo collabd …` run as root) still serves the service's user.
+    let file = std::fs::File::open(&path)
+        .or_else(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+            } else {
+                Err(e)
+            }
+        })
         .map_err(|e| BrowserError::Start(format!("cannot open {}: {e}", path.display())))?;
     // SAFETY: flock on a descriptor this function owns; no memory involved.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(BrowserError::ProfileBusy(s.profile_dir()));
+        return Err(BrowserError::ProfileBusy(profile.to_owned()));
     }
-    stop_orphans(&s.profile_dir());
+    stop_orphans(profile);
     Ok(file)
+}
+
+/// The live processes running Chromium on `profile` (a zombie has no
+/// command line, so it is not one).
+fn on_profile(profile: &Path) -> Vec<i32> {
+    let needle = format!("--user-data-dir={}", profile.display());
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == needle.as_bytes()))
+        })
+        .collect()
+}
+
+/// Waits up to `limit` until none of `pids` runs on `profile` any more.
+fn wait_gone(profile: &Path, pids: &[i32], limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline
+        && on_profile(profile).iter().any(|pid| pids.contains(pid))
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Kills every Chromium process running on `profile` (there is no owner
 /// left to do it), and waits up to 5 s for them to go.
 fn stop_orphans(profile: &Path) {
-    let needle = format!("--user-data-dir={}", profile.display());
-    let on_profile = || -> Vec<i32> {
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        dir.flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == needle.as_bytes()))
-            })
-            .collect()
-    };
-    let orphans = on_profile();
+    let orphans = on_profile(profile);
     if orphans.is_empty() {
         return;
     }
@@ -375,12 +414,7 @@ fn stop_orphans(profile: &Path) {
             libc::kill(target, libc::SIGKILL);
         }
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while std::time::Instant::now() < deadline
-        && on_profile().iter().any(|pid| orphans.contains(pid))
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_gone(profile, &orphans, Duration::from_secs(5));
 }
 
 /// A process's group, from `/proc/PID/stat` (the third field after the

@@ -176,12 +176,13 @@ pub async fn keep_evidence(
     // The code field shows discs; any other text or field that repeats the
     // code (an echo, an error message quoting it) shows it masked, in the
     // screenshot and in the HTML alike. The outcome has been read already.
-    let _ = client
+    // Fails closed: a page the script cannot run in is not photographed.
+    client
         .execute(
             HIDE_CODE,
             vec![code_selector.into(), code.into(), mask_code(code).into()],
         )
-        .await;
+        .await?;
     let png = client.screenshot().await?;
     let mut html = client.source().await?;
     if !code.is_empty() {
@@ -206,17 +207,26 @@ const [selector, code, masked] = arguments;
 let fields = [];
 try { fields = Array.from(document.querySelectorAll(selector)); } catch (e) {}
 for (const e of fields) { e.style.setProperty('-webkit-text-security', 'disc'); }
-if (code) {
-  const walk = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
-  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-    if (n.nodeValue.includes(code)) { n.nodeValue = n.nodeValue.split(code).join(masked); }
-  }
-  for (const e of document.querySelectorAll('input, textarea')) {
-    if (!fields.includes(e) && typeof e.value === 'string' && e.value.includes(code)) {
-      e.value = e.value.split(code).join(masked);
+// Text and fields in the page, its open shadow roots and its same-origin
+// frames.
+function hide(root) {
+  const walk = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+  for (let n = walk.currentNode; n; n = walk.nextNode()) {
+    if (n.nodeType === Node.TEXT_NODE) {
+      if (n.nodeValue.includes(code)) { n.nodeValue = n.nodeValue.split(code).join(masked); }
+      continue;
+    }
+    if ((n.tagName === 'INPUT' || n.tagName === 'TEXTAREA') && !fields.includes(n)
+        && typeof n.value === 'string' && n.value.includes(code)) {
+      n.value = n.value.split(code).join(masked);
+    }
+    if (n.shadowRoot) { hide(n.shadowRoot); }
+    if (n.tagName === 'IFRAME') {
+      try { if (n.contentDocument) { hide(n.contentDocument.documentElement); } } catch (e) {}
     }
   }
 }
+if (code) { hide(document.documentElement); }
 return null;
 "#;
 

@@ -265,7 +265,7 @@ fn defaults(state_dir: PathBuf) -> BrowserSettings {
         // wrapper refuses to start when /proc/cpuinfo is hidden (the unit's
         // ProcSubset=pid) and adds Google API keys and flags from
         // /etc/chromium.d that the filer has no use for.
-        chromium: "/usr/lib/chromium/chromium".into(),
+        chromium: default_chromium(),
         chromedriver: "/usr/bin/chromedriver".into(),
         database_path: state_dir.join("collabd.db"),
         state_dir,
@@ -283,6 +283,17 @@ fn defaults(state_dir: PathBuf) -> BrowserSettings {
         idle_close: Some(Duration::from_secs(60)),
         headless: true,
         args: Vec::new(),
+    }
+}
+
+/// Debian's Chromium binary when it is there, else the `/usr/bin/chromium`
+/// command other systems install.
+fn default_chromium() -> PathBuf {
+    let binary = Path::new("/usr/lib/chromium/chromium");
+    if binary.exists() {
+        binary.to_owned()
+    } else {
+        PathBuf::from("/usr/bin/chromium")
     }
 }
 

@@ -166,6 +166,11 @@ impl BrowserFiler {
             Ok(Err(e @ BrowserError::ClaimLost)) => {
                 Err(Failure::Transient(format!("browser filer: {e}")))
             }
+            // Another collabd (a `browser login` under way) has the profile:
+            // a wait, which uses up no attempt.
+            Ok(Err(e @ BrowserError::ProfileBusy(_))) => {
+                Err(Failure::Waiting(format!("browser filer: {e}")))
+            }
             Ok(Err(e)) => {
                 if let Some(b) = slot.take() {
                     b.stop().await;

@@ -226,7 +226,7 @@ impl Watcher {
         end: usize,
         bodies: &HashMap<u32, Fetch>,
     ) -> Result<(usize, Vec<u32>, u32)> {
-        let judged = self.judge_batch(batch, bodies).await;
+        let judged = self.judge_batch(status, batch, bodies).await;
         let now = chrono::Utc::now();
         let now_s = store::timestamp(now);
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -408,6 +408,7 @@ impl Watcher {
     /// size limit, or expunged between the two fetches).
     async fn judge_batch<'f>(
         &self,
+        status: &FolderStatus,
         batch: &[&Head],
         bodies: &'f HashMap<u32, Fetch>,
     ) -> Vec<Option<Judgement<'f>>> {
@@ -421,13 +422,23 @@ impl Watcher {
             })
             .collect();
         let raws: Vec<&[u8]> = fetched.iter().flatten().map(|(raw, _)| *raw).collect();
-        let mut verdicts = self.ingestor.judge_all(&raws).await.into_iter();
+        // Each verdict is progress: the batch's deadline moves with it.
+        let progress = || status.extend_within(crate::ingest::CLASSIFY_BUDGET * 2);
+        let mut verdicts = self.ingestor.judge_all(&raws, &progress).await.into_iter();
         fetched
             .into_iter()
             .map(|f| {
                 let (raw, fetch) = f?;
                 let received = fetch.internal_date().map(|d| d.with_timezone(&chrono::Utc));
-                Some((raw, verdicts.next()?, received))
+                // One verdict per message by construction; were one missing,
+                // the message is kept as unreadable, never skipped.
+                let verdict = verdicts.next().unwrap_or_else(|| {
+                    crate::ingest::Judged::Ready(crate::mail::Classification::unreadable(
+                        "could not be read: no verdict came back for it; please report this message"
+                            .into(),
+                    ))
+                });
+                Some((raw, verdict, received))
             })
             .collect()
     }
