@@ -321,6 +321,13 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
                 ),
                 Err(e) => r.line(false, "filer", format!("browser: {e}")),
             }
+            if b.settings().permissions.is_empty() {
+                r.warn(
+                    "filer",
+                    "browser: worker.browser.permissions is not set, so every permission box on the form is ticked \
+                     (the broadest request a merchant can get); list the ones the agency needs, by box value or label",
+                );
+            }
             b.shutdown().await;
         }
     }

@@ -602,6 +602,10 @@ async fn the_cli_checks_the_session_syncs_and_says_when_a_login_is_needed() {
     assert_eq!(rig.state(id).await.0, "granted");
     let (_, out) = collabd(&rig, &["check-config"]).await;
     assert!(out.contains("the dashboard session is signed in"), "{out}");
+    assert!(
+        out.contains("WARN filer: browser: worker.browser.permissions is not set"),
+        "{out}"
+    );
     rig.replica.lapse();
     let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
     assert!(!ok);
