@@ -276,9 +276,8 @@ impl Browser {
     }
 
     /// Ends the session politely (Chromium writes its profile), then kills
-    /// whatever is left.
-    /// The profile's lock is let go only once its processes are gone, so
-    /// the next start does not find them still dying.
+    /// whatever is left. The profile's lock is let go only once its
+    /// processes are gone, so the next start does not find them dying.
     pub async fn stop(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
         let running = on_profile(&self.profile);
