@@ -1073,3 +1073,142 @@ async fn several_due_requests_are_claimed_and_filed_one_at_a_time() {
     assert_eq!(rig.replica.submissions().len(), 3);
     rig.done().await;
 }
+
+/// An X server of its own (Xvfb) on a free display; dropped, it is killed.
+struct Display {
+    child: std::process::Child,
+    name: String,
+}
+
+impl Display {
+    fn start() -> Display {
+        for n in 70..120 {
+            if std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                || std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            {
+                continue;
+            }
+            let mut child = std::process::Command::new("Xvfb")
+                .args([
+                    &format!(":{n}"),
+                    "-screen",
+                    "0",
+                    "1280x1024x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("Xvfb is installed (apt-get install xvfb)");
+            let socket = format!("/tmp/.X11-unix/X{n}");
+            for _ in 0..100 {
+                if std::path::Path::new(&socket).exists() {
+                    return Display {
+                        child,
+                        name: format!(":{n}"),
+                    };
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("no free X display for Xvfb");
+    }
+
+    /// Runs xdotool on this display; its standard output.
+    fn xdotool(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.name)
+            .output()
+            .expect("xdotool is installed (apt-get install xdotool)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `collabd browser login` where there is a display: a visible Chromium
+/// window opens at the dashboard (Shopify's sign-in, the session having
+/// lapsed); the operator signs in in that window — here xdotool types into
+/// its address bar on an Xvfb display — and the command sees the form,
+/// checks the session headless and says so; filings work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_login_in_a_window_signs_the_profile_in_again() {
+    use tokio::io::AsyncBufReadExt;
+    let rig = rig(|_| {}).await;
+    rig.replica.lapse();
+    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
+    assert!(!ok && out.contains("browser login needed"), "{out}");
+    let display = Display::start();
+    let mut login = tokio::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .arg("--config")
+        .arg(rig.dir.path().join("collabd.toml"))
+        .args(["browser", "login"])
+        .env_remove("COLLABD_DB")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("DISPLAY", &display.name)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(rig.dir.path().join("login.err")).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(login.stdout.take().unwrap()).lines();
+    let mut said = String::new();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
+    {
+        said.push_str(&line);
+        said.push('\n');
+        if line.starts_with("Waiting up to") {
+            break;
+        }
+    }
+    assert!(said.contains("A Chromium window is open"), "{said}");
+    // The window, as the operator sees it: on the display, showing the
+    // sign-in page.
+    let mut window = String::new();
+    for _ in 0..100 {
+        window = display.xdotool(&["search", "--onlyvisible", "--name", "Log in"]);
+        if !window.trim().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let window = window.lines().next().unwrap_or_default().trim().to_owned();
+    assert!(!window.is_empty(), "no visible window titled \"Log in\"");
+    display.xdotool(&["windowactivate", "--sync", &window]);
+    display.xdotool(&["windowfocus", "--sync", &window]);
+    display.xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+    display.xdotool(&["type", "--delay", "20", &rig.replica.login_url()]);
+    display.xdotool(&["key", "Return"]);
+    let status = tokio::time::timeout(Duration::from_secs(90), login.wait())
+        .await
+        .expect("the login command ends once the form shows")
+        .unwrap();
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    let err = std::fs::read_to_string(rig.dir.path().join("login.err")).unwrap_or_default();
+    assert!(status.success(), "{said}{rest}{err}");
+    assert!(rest.contains("Signed in"), "{rest}");
+    let (_, out) = collabd(&rig, &["browser", "status"]).await;
+    assert!(!out.contains("browser login needed"), "{out}");
+    let id = rig.request("after-window", "1357").await;
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "requested");
+    rig.done().await;
+}
