@@ -869,41 +869,84 @@ async fn collabd_run_files_an_emailed_grant_in_its_own_browser() {
     rig.done().await;
 }
 
+/// A running `collabd browser login` for `rig`, its standard output read
+/// up to the "Waiting up to" line (what it told the operator is `said`).
+struct Login {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    said: String,
+    err: std::path::PathBuf,
+}
+
+impl Login {
+    async fn start(rig: &Rig, args: &[&str], env: &[(&str, &str)]) -> Login {
+        use tokio::io::AsyncBufReadExt;
+        let err = rig.dir.path().join("login.err");
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .arg("--config")
+            .arg(rig.dir.path().join("collabd.toml"))
+            .args(["browser", "login"])
+            .args(args)
+            .env_remove("COLLABD_DB")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut said = String::new();
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
+        {
+            said.push_str(&line);
+            said.push('\n');
+            if line.starts_with("Waiting up to") {
+                break;
+            }
+        }
+        Login {
+            child,
+            lines,
+            said,
+            err,
+        }
+    }
+
+    /// Waits for the command to end once the operator has signed in, and
+    /// checks it says so.
+    async fn signed_in(mut self) {
+        let status = tokio::time::timeout(Duration::from_secs(90), self.child.wait())
+            .await
+            .expect("the login command ends once the form shows")
+            .unwrap();
+        let mut rest = String::new();
+        while let Ok(Some(line)) = self.lines.next_line().await {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        let err = std::fs::read_to_string(&self.err).unwrap_or_default();
+        assert!(status.success(), "{}{rest}{err}", self.said);
+        assert!(rest.contains("Signed in"), "{rest}");
+    }
+}
+
 /// `collabd browser login` on a server with no display: Chromium listens
 /// for DevTools on loopback, the tunnel command is printed, an operator's
 /// browser attached to that port signs in, and the command sees the form,
 /// checks the session headless and says so; filings work again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
-    use tokio::io::AsyncBufReadExt;
     let rig = rig(|_| {}).await;
     rig.replica.lapse();
     // Writes the config; the session has lapsed.
     let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
     assert!(!ok && out.contains("browser login needed"), "{out}");
     let port = support::dovecot::free_port();
-    let mut login = tokio::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .arg("--config")
-        .arg(rig.dir.path().join("collabd.toml"))
-        .args(["browser", "login", "--remote", "--port", &port.to_string()])
-        .env_remove("COLLABD_DB")
-        .env_remove("DISPLAY")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(rig.dir.path().join("login.err")).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(login.stdout.take().unwrap()).lines();
-    let mut said = String::new();
-    while let Ok(Ok(Some(line))) =
-        tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
-    {
-        said.push_str(&line);
-        said.push('\n');
-        if line.starts_with("Waiting up to") {
-            break;
-        }
-    }
+    let login = Login::start(&rig, &["--remote", "--port", &port.to_string()], &[]).await;
+    let said = &login.said;
     assert!(
         said.contains(&format!("ssh -N -L {port}:127.0.0.1:{port} ")),
         "{said}"
@@ -935,18 +978,7 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
     let shown = operator.current_url().await.unwrap();
     assert!(shown.path().starts_with("/login"), "{shown}");
     operator.goto(&rig.replica.login_url()).await.unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(90), login.wait())
-        .await
-        .expect("the login command ends once the form shows")
-        .unwrap();
-    let mut rest = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        rest.push_str(&line);
-        rest.push('\n');
-    }
-    let err = std::fs::read_to_string(rig.dir.path().join("login.err")).unwrap_or_default();
-    assert!(status.success(), "{said}{rest}{err}");
-    assert!(rest.contains("Signed in"), "{rest}");
+    login.signed_in().await;
     drop(operator);
     drop(driver);
     let (_, out) = collabd(&rig, &["browser", "status"]).await;
@@ -1146,35 +1178,13 @@ impl Drop for Display {
 /// checks the session headless and says so; filings work again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_login_in_a_window_signs_the_profile_in_again() {
-    use tokio::io::AsyncBufReadExt;
     let rig = rig(|_| {}).await;
     rig.replica.lapse();
     let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
     assert!(!ok && out.contains("browser login needed"), "{out}");
     let display = Display::start();
-    let mut login = tokio::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .arg("--config")
-        .arg(rig.dir.path().join("collabd.toml"))
-        .args(["browser", "login"])
-        .env_remove("COLLABD_DB")
-        .env_remove("WAYLAND_DISPLAY")
-        .env("DISPLAY", &display.name)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(rig.dir.path().join("login.err")).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(login.stdout.take().unwrap()).lines();
-    let mut said = String::new();
-    while let Ok(Ok(Some(line))) =
-        tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
-    {
-        said.push_str(&line);
-        said.push('\n');
-        if line.starts_with("Waiting up to") {
-            break;
-        }
-    }
+    let login = Login::start(&rig, &[], &[("DISPLAY", display.name.as_str())]).await;
+    let said = &login.said;
     assert!(said.contains("A Chromium window is open"), "{said}");
     // The window, as the operator sees it: on the display, showing the
     // sign-in page.
@@ -1193,18 +1203,7 @@ async fn browser_login_in_a_window_signs_the_profile_in_again() {
     display.xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
     display.xdotool(&["type", "--delay", "20", &rig.replica.login_url()]);
     display.xdotool(&["key", "Return"]);
-    let status = tokio::time::timeout(Duration::from_secs(90), login.wait())
-        .await
-        .expect("the login command ends once the form shows")
-        .unwrap();
-    let mut rest = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        rest.push_str(&line);
-        rest.push('\n');
-    }
-    let err = std::fs::read_to_string(rig.dir.path().join("login.err")).unwrap_or_default();
-    assert!(status.success(), "{said}{rest}{err}");
-    assert!(rest.contains("Signed in"), "{rest}");
+    login.signed_in().await;
     let (_, out) = collabd(&rig, &["browser", "status"]).await;
     assert!(!out.contains("browser login needed"), "{out}");
     let id = rig.request("after-window", "1357").await;
