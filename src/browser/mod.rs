@@ -143,6 +143,23 @@ impl Browser {
         launch: &Launch,
         within: Duration,
     ) -> Result<Browser, BrowserError> {
+        match Browser::start_once(s, launch, within).await {
+            // Chromium now and then exits while it starts (seen about once
+            // in a hundred starts on a loaded machine): one more try before
+            // the filing is given back to the queue.
+            Err(BrowserError::Start(why)) if why.contains("session not created") => {
+                tracing::warn!("Chromium exited while starting ({why}); starting it once more");
+                Browser::start_once(s, launch, within).await
+            }
+            other => other,
+        }
+    }
+
+    async fn start_once(
+        s: &BrowserSettings,
+        launch: &Launch,
+        within: Duration,
+    ) -> Result<Browser, BrowserError> {
         let profile = s.profile_dir();
         std::fs::create_dir_all(&profile).map_err(|e| {
             BrowserError::Start(format!(
