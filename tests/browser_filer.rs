@@ -869,6 +869,27 @@ async fn collabd_run_files_an_emailed_grant_in_its_own_browser() {
     rig.done().await;
 }
 
+/// A rig whose dashboard session has lapsed, as `collabd browser sync`
+/// reports (which also writes the config the CLI reads).
+async fn lapsed_rig() -> Rig {
+    let rig = rig(|_| {}).await;
+    rig.replica.lapse();
+    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
+    assert!(!ok && out.contains("browser login needed"), "{out}");
+    rig
+}
+
+/// After a new login: the CLI no longer says a login is needed, and a
+/// request is filed.
+async fn files_again(rig: Rig, store: &str, code: &str) {
+    let (_, out) = collabd(&rig, &["browser", "status"]).await;
+    assert!(!out.contains("browser login needed"), "{out}");
+    let id = rig.request(store, code).await;
+    rig.file().await;
+    assert_eq!(rig.state(id).await.0, "requested");
+    rig.done().await;
+}
+
 /// A running `collabd browser login` for `rig`, its standard output read
 /// up to the "Waiting up to" line (what it told the operator is `said`).
 struct Login {
@@ -939,11 +960,7 @@ impl Login {
 /// checks the session headless and says so; filings work again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
-    let rig = rig(|_| {}).await;
-    rig.replica.lapse();
-    // Writes the config; the session has lapsed.
-    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
-    assert!(!ok && out.contains("browser login needed"), "{out}");
+    let rig = lapsed_rig().await;
     let port = support::dovecot::free_port();
     let login = Login::start(&rig, &["--remote", "--port", &port.to_string()], &[]).await;
     let said = &login.said;
@@ -981,12 +998,7 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
     login.signed_in().await;
     drop(operator);
     drop(driver);
-    let (_, out) = collabd(&rig, &["browser", "status"]).await;
-    assert!(!out.contains("browser login needed"), "{out}");
-    let id = rig.request("after-login", "2468").await;
-    rig.file().await;
-    assert_eq!(rig.state(id).await.0, "requested");
-    rig.done().await;
+    files_again(rig, "after-login", "2468").await;
 }
 
 /// Kept evidence never shows the code: the code field is drawn as discs,
@@ -1178,10 +1190,7 @@ impl Drop for Display {
 /// checks the session headless and says so; filings work again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_login_in_a_window_signs_the_profile_in_again() {
-    let rig = rig(|_| {}).await;
-    rig.replica.lapse();
-    let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
-    assert!(!ok && out.contains("browser login needed"), "{out}");
+    let rig = lapsed_rig().await;
     let display = Display::start();
     let login = Login::start(&rig, &[], &[("DISPLAY", display.name.as_str())]).await;
     let said = &login.said;
@@ -1204,10 +1213,5 @@ async fn browser_login_in_a_window_signs_the_profile_in_again() {
     display.xdotool(&["type", "--delay", "20", &rig.replica.login_url()]);
     display.xdotool(&["key", "Return"]);
     login.signed_in().await;
-    let (_, out) = collabd(&rig, &["browser", "status"]).await;
-    assert!(!out.contains("browser login needed"), "{out}");
-    let id = rig.request("after-window", "1357").await;
-    rig.file().await;
-    assert_eq!(rig.state(id).await.0, "requested");
-    rig.done().await;
+    files_again(rig, "after-window", "1357").await;
 }
