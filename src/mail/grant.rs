@@ -231,33 +231,11 @@ impl<'a> Lines<'a> {
 /// work a hostile email can cause (the grants it may queue are fewer still).
 pub const MAX_STORES: usize = 50;
 
-/// Shopify's "collaborator (request) code" as its admin, and Leadsie's
-/// emails in the same language, write it in German, French, Spanish,
-/// Italian, Portuguese and Dutch; lower case, longest first. Each is read
-/// as the English label, so every rule about the label holds for them.
-const LOCALISED_CODE_LABELS: &[&str] = &[
-    "código de solicitação de colaborador",
-    "código de solicitud de colaborador",
-    "code de demande de collaborateur",
-    "codice di richiesta collaboratore",
-    "code voor medewerkersverzoeken",
-    "code für mitarbeiteranfragen",
-    "código de colaborador",
-    "código do colaborador",
-    "code de collaborateur",
-    "codice collaboratore",
-    "code collaborateur",
-    "mitarbeiteranfrage-code",
-    "mitarbeiter-code",
-    "mitarbeitercode",
-    "medewerkerscode",
-];
-
 /// `text` with each localised collaborator-code label written as the
 /// English one ("Collaborator code"); borrowed when there is none.
 fn english_code_labels(text: &str) -> std::borrow::Cow<'_, str> {
     let mut out: Option<String> = None;
-    for label in LOCALISED_CODE_LABELS {
+    for label in super::lang::LOCALISED_CODE_LABELS {
         let current = out.as_deref().unwrap_or(text);
         if find_ic(current, label).is_none() {
             continue;

@@ -6,6 +6,7 @@ pub mod address;
 pub mod auth;
 pub mod forward;
 pub mod grant;
+pub mod lang;
 pub mod link;
 mod mime;
 pub mod outcome;
