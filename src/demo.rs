@@ -62,6 +62,9 @@ async fn states(db: &Db) -> Result<BTreeMap<i64, (String, String)>> {
         .collect())
 }
 
+/// The agency the demo's forwarded emails come from.
+const DEMO_AGENCY: &str = "agency.example";
+
 pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode> {
     let tmp =
         tempfile::tempdir().context("cannot create a temporary directory for the demo database")?;
@@ -74,6 +77,11 @@ pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode
     // rule still applies.
     let mut settings = settings.clone();
     settings.trust.require = crate::mail::Require::None;
+    // The demo's colleague forwards from the agency's own domain: list it,
+    // as an operator lists theirs (no inline forward is believed otherwise).
+    if settings.trust.forwarders.is_none() {
+        settings.trust.forwarders = Some(vec![DEMO_AGENCY.to_owned()]);
+    }
     let ingestor = settings.ingestor(db.clone())?;
     println!(
         "collabd demo: {} emails and a Leadsie webhook delivery into {}\n",

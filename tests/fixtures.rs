@@ -30,7 +30,15 @@ fn all_fixtures() -> Vec<PathBuf> {
 
 #[test]
 fn every_fixture_matches_its_expected_json() {
-    let classifier = Classifier::with_defaults();
+    // The fixtures' colleagues forward from the agency's domains, listed as
+    // an operator lists theirs: no inline forward is believed otherwise.
+    let classifier = Classifier::new(
+        collabd::mail::TrustPolicy {
+            forwarders: Some(vec!["agency.com".into(), "agency.example".into()]),
+            ..collabd::mail::TrustPolicy::default()
+        },
+        collabd::mail::OutcomeRules::new(&[]).unwrap(),
+    );
     // The attack corpus is read as a careful operator runs collabd: with
     // the agency's forwarders listed.
     let guarded = Classifier::new(

@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use mail_parser::{HeaderName, Message, PartType};
 
 use super::address::parse_mailbox;
-use super::text::{html_to_text, normalise, unquote};
+use super::hops;
+use super::text::{html_to_text, normalise};
 
 /// How deep we follow forwards of forwards before giving up.
 const MAX_DEPTH: usize = 8;
@@ -100,18 +101,19 @@ pub enum Route {
 pub struct Unwrapped<'a> {
     /// Everyone who handed the message on, outermost first.
     pub forwarders: Vec<Sender>,
-    /// The sender of the innermost message. `None` only when
+    /// The sender of the message whose words are read. `None` only when
     /// [`Unwrapped::identity_problem`] says why.
     pub original: Option<Sender>,
-    /// Why some hop has no established sender: the outer From missing,
-    /// repeated or malformed, an attached message without a sender, a
-    /// forward header that names nobody. Such a message is never trusted.
+    /// Why some hop above the original has no established sender: the
+    /// outer From missing, repeated or malformed, an attached message
+    /// without a sender, a forward header or attribution line that names
+    /// nobody. Such a message is never trusted.
     pub identity_problem: Option<String>,
-    /// How the innermost message reached us.
+    /// How the original reached us.
     pub route: Route,
-    /// The message whose body was read: the outer one or the innermost
-    /// attached one. Its own DKIM signature, aligned with [`Unwrapped::signer`],
-    /// is what vouches for what it says (inline forwards included: only their
+    /// The message whose body was read: the outer one or an attached one.
+    /// Its own DKIM signature, aligned with [`Unwrapped::signer`], is what
+    /// vouches for what it says (inline forwards included: only their
     /// forwarder can vouch for typed text).
     pub signed: Option<&'a Message<'a>>,
     /// The From of [`Unwrapped::signed`].
@@ -119,15 +121,224 @@ pub struct Unwrapped<'a> {
     /// Every message in the chain, outermost first: failures reported on any
     /// of them count.
     pub chain: Vec<&'a Message<'a>>,
-    /// The innermost message's subject.
+    /// The original's subject.
     pub subject: String,
-    /// The innermost message's body as text (its text/plain part, else its
-    /// HTML part converted), cut to what follows the last inline forward
-    /// header block.
+    /// What the original says: its part of the body between its own header
+    /// (block, attribution line or MIME header) and the next hop, if any.
+    /// Hops below it are the history it quoted, not its words.
     pub text: Cow<'a, str>,
-    /// The HTML alternative, kept unconverted until needed: most messages
-    /// are read from their text part alone.
+    /// The HTML alternative of the message read, kept unconverted until
+    /// needed: most messages are read from their text part alone.
     pub html_alternative: Option<&'a str>,
+    /// Which inline hop of the HTML alternative holds the original's words
+    /// (0: the message itself), with the sender it must name.
+    html_hop: usize,
+}
+
+/// One message in the chain, as MIME shows it.
+struct Level<'a> {
+    msg: &'a Message<'a>,
+    sender: Result<Sender, String>,
+    route: Route,
+    text: Cow<'a, str>,
+    html: Option<&'a str>,
+    hops: Vec<hops::Hop>,
+}
+
+/// A place a sender may stand: a message of the chain or an inline hop
+/// within one.
+#[derive(Clone, Copy)]
+enum Place {
+    Message(usize),
+    Inline(usize, usize),
+}
+
+/// Reads one message's body: its text part (or its HTML made text), the
+/// inline hops in it, and its HTML alternative. When the text part shows
+/// no forward but the HTML does (Yahoo's text part runs a forward's header
+/// together in ways no shape survives), the HTML is what is read.
+fn read_body<'a>(msg: &'a Message<'a>) -> (Cow<'a, str>, Option<&'a str>, Vec<hops::Hop>) {
+    let (plain, html) = body_texts(msg);
+    let plain = plain.map(|p| capped(p, MAX_TEXT_BYTES));
+    // HTML is mostly markup: allow it more bytes for the same text.
+    let html = html.map(|h| capped(h, 4 * MAX_TEXT_BYTES));
+    match (plain, html) {
+        (Some(p), h) => {
+            let text = normalise(p);
+            let found = hops::find(&text);
+            if found.is_empty()
+                && let Some(h) = h
+            {
+                let converted = html_to_text(h);
+                let in_html = hops::find(&converted);
+                if !in_html.is_empty() {
+                    return (Cow::Owned(converted), None, in_html);
+                }
+            }
+            (text, h, found)
+        }
+        (None, Some(h)) => {
+            let text = html_to_text(h);
+            let found = hops::find(&text);
+            (Cow::Owned(text), None, found)
+        }
+        (None, None) => (Cow::Borrowed(""), None, Vec::new()),
+    }
+}
+
+/// Unwraps forwards of every kind, hop by hop: the outer message, the
+/// inline forwards typed into its body, the message attached to it, the
+/// inline forwards in that one, and so on. The original is the outermost
+/// hop whose sender `trusted` accepts (what Leadsie or Shopify wrote), or,
+/// when none is, the innermost hop. Every hop above the
+/// original must name its sender; the first that does not is the identity
+/// problem. Hops below the original are the history it quoted.
+pub fn unwrap<'a>(msg: &'a Message<'a>, trusted: &dyn Fn(&Sender) -> bool) -> Unwrapped<'a> {
+    let mut out = Unwrapped::default();
+    let mut auto = None;
+    // Server-side auto-forwards keep From but say who forwarded.
+    let mut outer_route = Route::Direct;
+    match auto_forwarder(msg) {
+        Ok(Some(s)) => {
+            auto = Some(Ok(s));
+            outer_route = Route::AutoForward;
+        }
+        Ok(None) => {}
+        Err(p) => auto = Some(Err(p)),
+    }
+
+    let mut levels: Vec<Level<'a>> = Vec::new();
+    let mut current = msg;
+    for depth in 0..=MAX_DEPTH {
+        let what = match depth {
+            0 => "the message",
+            1 => "the attached message",
+            _ => "a nested attached message",
+        };
+        let (text, html, found) = read_body(current);
+        levels.push(Level {
+            msg: current,
+            sender: header_sender(current, what),
+            route: if depth == 0 {
+                outer_route
+            } else {
+                Route::Attached
+            },
+            text,
+            html,
+            hops: found,
+        });
+        match attached_message(current) {
+            Some(inner) if depth < MAX_DEPTH => current = inner,
+            _ => break,
+        }
+    }
+    out.chain = levels.iter().map(|l| l.msg).collect();
+
+    let mut places = Vec::new();
+    for (li, level) in levels.iter().enumerate() {
+        places.push(Place::Message(li));
+        places.extend((0..level.hops.len()).map(|h| Place::Inline(li, h)));
+    }
+    let sender_at = |p: Place| -> &Result<Sender, String> {
+        match p {
+            Place::Message(l) => &levels[l].sender,
+            Place::Inline(l, h) => &levels[l].hops[h].sender,
+        }
+    };
+    let first_trusted = places
+        .iter()
+        .position(|&p| sender_at(p).as_ref().is_ok_and(|s| trusted(s)));
+    // With no trusted sender anywhere, the innermost hop is read (for the
+    // reason a spoof is refused), and every hop must name its sender.
+    let k = first_trusted.unwrap_or(places.len() - 1);
+
+    match auto {
+        Some(Ok(s)) => out.forwarders.push(s),
+        Some(Err(p)) => out.identity_problem = Some(p),
+        None => {}
+    }
+    for (n, &p) in places[..=k].iter().enumerate() {
+        match sender_at(p) {
+            Ok(s) if n < k => out.forwarders.push(s.clone()),
+            Ok(s) => out.original = Some(s.clone()),
+            Err(why) => {
+                if out.identity_problem.is_none() {
+                    let hop = match p {
+                        Place::Message(_) => why.clone(),
+                        Place::Inline(..) => {
+                            format!("hop {} of the forward chain: {why}", n + 1)
+                        }
+                    };
+                    out.identity_problem = Some(hop);
+                }
+            }
+        }
+    }
+
+    let (level_index, hop) = match places[k] {
+        Place::Message(l) => (l, None),
+        Place::Inline(l, h) => (l, Some(h)),
+    };
+    let level = levels.swap_remove(level_index);
+    out.signed = Some(level.msg);
+    out.signer = level.sender.as_ref().ok().cloned();
+    out.route = match hop {
+        None => level.route,
+        Some(_) => Route::Inline,
+    };
+    let message_subject = level.msg.subject().unwrap_or("").trim().to_owned();
+    out.subject = match hop {
+        Some(h) => level.hops[h].subject.clone().unwrap_or(message_subject),
+        None => message_subject,
+    };
+    let segment = hop.map_or(0, |h| h + 1);
+    let range = {
+        let segs = hops::segments(&level.text, &level.hops);
+        let s = segs[segment];
+        let start = s.as_ptr() as usize - level.text.as_ptr() as usize;
+        start..start + s.len()
+    };
+    out.text = match level.text {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[range]),
+        Cow::Owned(o) if range.start == 0 && range.end == o.len() => Cow::Owned(o),
+        Cow::Owned(o) => Cow::Owned(o[range].to_owned()),
+    };
+    out.html_alternative = level.html;
+    out.html_hop = segment;
+    if out.original.is_none() && out.identity_problem.is_none() {
+        out.identity_problem = Some("no sender could be established".into());
+    }
+    out
+}
+
+impl Unwrapped<'_> {
+    /// The HTML alternative as text, cut to the original's words as the
+    /// text part was: a second chance when the text part says nothing
+    /// useful. `None` when the HTML's hops do not name the same sender.
+    pub fn html_alternative_text(&self) -> Option<String> {
+        let text = html_to_text(self.html_alternative?);
+        let found = hops::find(&text);
+        let segment = if self.html_hop == 0 {
+            0
+        } else {
+            let want = self.original.as_ref()?;
+            let same = |h: &hops::Hop| h.sender.as_ref().is_ok_and(|s| s.address == want.address);
+            // The same hop where it names the same sender; else the first
+            // hop that does.
+            let at = if found.get(self.html_hop - 1).is_some_and(same) {
+                self.html_hop - 1
+            } else {
+                found.iter().position(same)?
+            };
+            // Every hop above it must name a sender in this version too.
+            if found[..at].iter().any(|h| h.sender.is_err()) {
+                return None;
+            }
+            at + 1
+        };
+        Some(hops::segments(&text, &found)[segment].to_owned())
+    }
 }
 
 /// The one sender of a message's header block, RFC 5322 strict: exactly one
@@ -188,114 +399,6 @@ fn auto_forwarder(msg: &Message<'_>) -> Result<Option<Sender>, String> {
     }
 }
 
-fn problem(out: &mut Unwrapped<'_>, p: String) {
-    if out.identity_problem.is_none() {
-        out.identity_problem = Some(p);
-    }
-}
-
-/// Unwraps forwards of every kind, outermost first. Every hop must have an
-/// established sender; the first that does not is the identity problem.
-pub fn unwrap<'a>(msg: &'a Message<'a>) -> Unwrapped<'a> {
-    let mut out = Unwrapped::default();
-    let outer = header_sender(msg, "the message");
-    if let Err(p) = &outer {
-        problem(&mut out, p.clone());
-    }
-    // Server-side auto-forwards keep From but say who forwarded.
-    match auto_forwarder(msg) {
-        Ok(Some(s)) => {
-            out.forwarders.push(s);
-            out.route = Route::AutoForward;
-        }
-        Ok(None) => {}
-        Err(p) => problem(&mut out, p),
-    }
-
-    let mut current = msg;
-    let mut current_sender = outer.ok();
-    out.chain.push(msg);
-    for depth in 0..MAX_DEPTH {
-        let Some(inner) = attached_message(current) else {
-            break;
-        };
-        match current_sender.take() {
-            Some(s) => out.forwarders.push(s),
-            None => problem(&mut out, "a forwarding hop has no sender".into()),
-        }
-        current = inner;
-        out.route = Route::Attached;
-        out.chain.push(inner);
-        let what = if depth == 0 {
-            "the attached message"
-        } else {
-            "a nested attached message"
-        };
-        current_sender = match header_sender(current, what) {
-            Ok(s) => Some(s),
-            Err(p) => {
-                problem(&mut out, p);
-                None
-            }
-        };
-    }
-    out.signed = Some(current);
-    out.signer = current_sender.clone();
-    out.original = current_sender;
-    out.subject = current.subject().unwrap_or("").trim().to_owned();
-
-    let (plain, html) = body_texts(current);
-    let plain = plain.map(|p| capped(p, MAX_TEXT_BYTES));
-    // HTML is mostly markup: allow it more bytes for the same text.
-    let html = html.map(|h| capped(h, 4 * MAX_TEXT_BYTES));
-    let (text, html_alternative) = match (plain, html) {
-        (Some(p), h) => (normalise(p), h),
-        (None, Some(h)) => (Cow::Owned(html_to_text(h)), None),
-        (None, None) => (Cow::Borrowed(""), None),
-    };
-    let (blocks, rest_start) = forward_blocks(&text);
-    for block in blocks {
-        match out.original.take() {
-            Some(prev) => out.forwarders.push(prev),
-            None => problem(
-                &mut out,
-                "an inline forward's forwarder has no sender".into(),
-            ),
-        }
-        if block.from.is_none() {
-            problem(
-                &mut out,
-                "an inline forward's From line names no single address".into(),
-            );
-        }
-        out.original = block.from;
-        out.route = Route::Inline;
-        if let Some(subject) = block.subject {
-            out.subject = subject;
-        }
-    }
-    if out.original.is_none() && out.identity_problem.is_none() {
-        out.identity_problem = Some("no sender could be established".into());
-    }
-    out.text = match text {
-        Cow::Borrowed(s) => Cow::Borrowed(&s[rest_start..]),
-        Cow::Owned(s) if rest_start == 0 => Cow::Owned(s),
-        Cow::Owned(s) => Cow::Owned(s[rest_start..].to_owned()),
-    };
-    out.html_alternative = html_alternative;
-    out
-}
-
-impl Unwrapped<'_> {
-    /// The HTML alternative as text, past its forward header blocks: a second
-    /// chance when the text part says nothing useful.
-    pub fn html_alternative_text(&self) -> Option<String> {
-        let text = html_to_text(self.html_alternative?);
-        let (_, start) = forward_blocks(&text);
-        Some(text[start..].to_owned())
-    }
-}
-
 /// The first `message/rfc822` part of this message, if any.
 fn attached_message<'a>(msg: &'a Message<'a>) -> Option<&'a Message<'a>> {
     msg.parts.iter().find_map(|p| match &p.body {
@@ -324,353 +427,4 @@ fn body_texts<'a>(msg: &'a Message<'a>) -> (Option<&'a str>, Option<&'a str>) {
         }
     }
     (plain, html)
-}
-
-/// One inline forward's header block (`From:` … `Subject:`).
-#[derive(Debug)]
-pub struct ForwardBlock {
-    /// `None` when the block's From line names no single address: a hop
-    /// without a sender, which makes the whole message untrusted.
-    pub from: Option<Sender>,
-    pub subject: Option<String>,
-}
-
-/// The labels of a forward's header block in one language, lower-case, as
-/// Outlook (desktop and web), Gmail, Apple Mail and Thunderbird write them.
-/// Blocks are found by a run of such lines holding a From and a date or
-/// subject, so the separator line above them ("Weitergeleitete Nachricht",
-/// "Message transféré", …) does not matter and is not listed.
-struct Labels {
-    #[allow(dead_code)] // names the row for a reader
-    language: &'static str,
-    from: &'static [&'static str],
-    sent: &'static [&'static str],
-    to: &'static [&'static str],
-    cc: &'static [&'static str],
-    subject: &'static [&'static str],
-}
-
-const LANGUAGES: &[Labels] = &[
-    Labels {
-        language: "English",
-        from: &["from"],
-        sent: &["sent", "date"],
-        to: &["to"],
-        cc: &["cc", "bcc", "reply-to"],
-        subject: &["subject"],
-    },
-    Labels {
-        language: "German",
-        from: &["von", "absender"],
-        sent: &["gesendet", "datum"],
-        to: &["an", "empfänger"],
-        cc: &["cc", "kopie", "bcc", "antwort an"],
-        subject: &["betreff"],
-    },
-    Labels {
-        language: "French",
-        from: &["de", "expéditeur"],
-        sent: &["envoyé", "date"],
-        to: &["à", "a", "pour", "destinataire"],
-        cc: &["cc", "cci", "répondre à"],
-        subject: &["objet", "sujet"],
-    },
-    Labels {
-        language: "Spanish",
-        from: &["de", "remitente"],
-        sent: &["enviado", "fecha", "enviado el"],
-        to: &["para", "destinatario"],
-        cc: &["cc", "cco"],
-        subject: &["asunto"],
-    },
-    Labels {
-        language: "Italian",
-        from: &["da", "mittente"],
-        sent: &["inviato", "data"],
-        to: &["a", "destinatario"],
-        cc: &["cc", "ccn"],
-        subject: &["oggetto"],
-    },
-    Labels {
-        language: "Portuguese",
-        from: &["de", "remetente"],
-        sent: &["enviado", "enviada", "data", "enviado em"],
-        to: &["para", "destinatário"],
-        cc: &["cc", "cco"],
-        subject: &["assunto"],
-    },
-    Labels {
-        language: "Dutch",
-        from: &["van", "afzender"],
-        sent: &["verzonden", "datum"],
-        to: &["aan"],
-        cc: &["cc", "bcc"],
-        subject: &["onderwerp"],
-    },
-    Labels {
-        language: "Polish",
-        from: &["od", "nadawca"],
-        sent: &["wysłano", "wysłane", "data"],
-        to: &["do", "adresat"],
-        cc: &["dw", "udw", "cc"],
-        subject: &["temat"],
-    },
-    Labels {
-        language: "Russian",
-        from: &["от", "отправитель"],
-        sent: &["отправлено", "дата"],
-        to: &["кому", "получатель"],
-        cc: &["копия", "cc"],
-        subject: &["тема"],
-    },
-    Labels {
-        language: "Japanese",
-        from: &["差出人", "送信者", "送信元"],
-        sent: &["送信日時", "日付", "日時"],
-        to: &["宛先"],
-        cc: &["cc"],
-        subject: &["件名"],
-    },
-    Labels {
-        language: "Chinese",
-        from: &["发件人", "寄件者", "寄件人"],
-        sent: &[
-            "发送时间",
-            "日期",
-            "時間",
-            "傳送時間",
-            "寄件日期",
-            "发送日期",
-        ],
-        to: &["收件人"],
-        cc: &["抄送", "副本"],
-        subject: &["主题", "主旨"],
-    },
-];
-
-/// What a label means, whatever its language.
-fn field_of(label: &str) -> Option<&'static str> {
-    let lower;
-    let label = if label.bytes().any(|b| b.is_ascii_uppercase()) || !label.is_ascii() {
-        lower = label.to_lowercase();
-        lower.as_str()
-    } else {
-        label
-    };
-    LANGUAGES.iter().find_map(|l| {
-        let has = |set: &[&str]| set.contains(&label);
-        if has(l.from) {
-            Some("from")
-        } else if has(l.sent) {
-            Some("sent")
-        } else if has(l.subject) {
-            Some("subject")
-        } else if has(l.to) || has(l.cc) {
-            Some("to")
-        } else {
-            None
-        }
-    })
-}
-
-/// Splits `*From:* x` (or `De : x`, `差出人：x`) into ("from", "x") when the
-/// line is a forward header line; the value may be empty when it stands on
-/// the next line.
-fn header_line(line: &str) -> Option<(&'static str, &str)> {
-    let l = line.trim_start_matches(['*', '_', '|']).trim_start();
-    let colon = l
-        .char_indices()
-        .take(24)
-        .find(|(_, c)| matches!(c, ':' | '：'))?;
-    let name = l[..colon.0].trim_end_matches(['*', '_']).trim();
-    if name.is_empty() {
-        return None;
-    }
-    let field = field_of(name)?;
-    let value = l[colon.0 + colon.1.len_utf8()..]
-        .trim_start_matches(['*', '_', '|', ' ', '\t'])
-        .trim();
-    Some((field, value))
-}
-
-/// Reads a forward block's From value, which a mail client wrote for people:
-/// `Name <a@b>` (the name may hold commas or an `@`), `a@b`, or Outlook's
-/// `Name [mailto:a@b]`. Exactly one bracketed address, or one bare mailbox;
-/// anything else names nobody, and the caller treats that as a hop without
-/// a sender.
-pub fn parse_address_line(value: &str) -> Option<Sender> {
-    let value = value.trim().trim_end_matches(['*', '_']).trim();
-    let angles = value.matches('<').count();
-    let mailtos = value.matches("[mailto:").count();
-    let (name, inner) = match (angles, mailtos) {
-        (1, 0) => {
-            let open = value.find('<')?;
-            let close = open + value[open..].find('>')?;
-            if !value[close + 1..].trim().is_empty() {
-                return None;
-            }
-            (&value[..open], &value[open + 1..close])
-        }
-        (0, 1) if value.ends_with(']') => {
-            let open = value.find("[mailto:")?;
-            (&value[..open], &value[open + 8..value.len() - 1])
-        }
-        (0, 0) => {
-            let m = parse_mailbox(value).ok()?;
-            return Some(Sender::from_mailbox(m.address, m.name.as_deref()));
-        }
-        _ => return None,
-    };
-    let m = parse_mailbox(inner).ok()?;
-    let name = name.trim().trim_matches('"').trim();
-    Some(Sender::from_mailbox(
-        m.address,
-        (!name.is_empty()).then_some(name),
-    ))
-}
-
-/// Finds inline forward header blocks, in order, each searched for after the
-/// previous one; returns them and the byte offset where the innermost body
-/// starts (0 when there is no block).
-pub fn forward_blocks(text: &str) -> (Vec<ForwardBlock>, usize) {
-    let mut blocks = Vec::new();
-    let mut offset = 0;
-    while blocks.len() < MAX_DEPTH {
-        match find_block(&text[offset..]) {
-            Some((block, end)) => {
-                blocks.push(block);
-                offset += end;
-            }
-            None => break,
-        }
-    }
-    (blocks, offset)
-}
-
-/// Whether any line could be a forward's From line: a cheap check before
-/// the line-by-line search, since most bodies hold no forward at all.
-fn has_from_header(text: &str) -> bool {
-    text.lines()
-        .any(|l| matches!(header_line(unquote(l).trim()), Some(("from", _))))
-}
-
-/// Finds the first header block with a From address and a Subject, Date or
-/// Sent line; returns it and the byte offset just past its last line. One
-/// pass over the lines, holding only the current run of header lines.
-fn find_block(text: &str) -> Option<(ForwardBlock, usize)> {
-    // Cheap check first: most bodies have no forward at all, and a header
-    // block needs a From line.
-    if !has_from_header(text) {
-        return None;
-    }
-    let mut subject: Option<String> = None;
-    let mut dated = false;
-    let mut in_run = false;
-    let mut run_end = 0;
-    let mut pos = 0;
-    // `None` while no From line was seen; `Some(None)` when it names no
-    // single address.
-    let mut from: Option<Option<Sender>> = None;
-    // A label whose value is on the next line.
-    let mut pending: Option<&'static str> = None;
-    let finish = |from: &mut Option<Option<Sender>>,
-                  subject: &mut Option<String>,
-                  dated: bool,
-                  end: usize| match (from.take(), dated) {
-        (Some(from), true) => Some((
-            ForwardBlock {
-                from,
-                subject: subject.take(),
-            },
-            end,
-        )),
-        _ => None,
-    };
-    for raw in text.split_inclusive('\n') {
-        pos += raw.len();
-        let line = unquote(raw.trim_end_matches(['\n', '\r'])).trim();
-        let header = header_line(line).or_else(|| {
-            // A value on the line after its label (Thunderbird's table, some
-            // HTML layouts): it belongs to the label left open.
-            let name = pending.take()?;
-            (!line.is_empty()).then_some((name, line))
-        });
-        match header {
-            Some((name, "")) => {
-                if !in_run {
-                    in_run = true;
-                    from = None;
-                    subject = None;
-                    dated = false;
-                }
-                pending = Some(name);
-                run_end = pos;
-            }
-            Some((name, v)) => {
-                if !in_run {
-                    in_run = true;
-                    from = None;
-                    subject = None;
-                    dated = false;
-                }
-                match name {
-                    "from" if from.is_none() => from = Some(parse_address_line(v)),
-                    "subject" => {
-                        subject = Some(v.to_owned());
-                        dated = true;
-                    }
-                    "sent" => dated = true,
-                    _ => {}
-                }
-                run_end = pos;
-            }
-            None if in_run => {
-                in_run = false;
-                if let Some(found) = finish(&mut from, &mut subject, dated, run_end) {
-                    return Some(found);
-                }
-            }
-            None => {}
-        }
-    }
-    if in_run {
-        return finish(&mut from, &mut subject, dated, run_end);
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn address_lines() {
-        let s = parse_address_line("Leadsie <Notifications@Leadsie.com>").unwrap();
-        assert_eq!(s.address, "notifications@leadsie.com");
-        assert_eq!(s.name.as_deref(), Some("Leadsie"));
-        let s = parse_address_line("Leadsie [mailto:hi@leadsie.com]").unwrap();
-        assert_eq!(s.domain(), "leadsie.com");
-        assert!(parse_address_line("nobody").is_none());
-    }
-
-    #[test]
-    fn outlook_and_thunderbird_blocks() {
-        let outlook = "FYI\n\n________________________________\nFrom: Leadsie <hi@leadsie.com>\nSent: Monday\nTo: me@agency.com\nSubject: Access granted\n\nBody here\n";
-        let (blocks, start) = forward_blocks(outlook);
-        assert_eq!(blocks.len(), 1);
-        assert_eq!(blocks[0].subject.as_deref(), Some("Access granted"));
-        assert!(outlook[start..].contains("Body here"));
-        assert!(!outlook[start..].contains("FYI"));
-
-        let tb = "-------- Forwarded Message --------\nSubject: \tHi\nDate: \tMon\nFrom: \tLeadsie <hi@leadsie.com>\nTo: \tme@x.com\n\nBody";
-        let (blocks, _) = forward_blocks(tb);
-        assert_eq!(blocks[0].from.as_ref().unwrap().address, "hi@leadsie.com");
-    }
-
-    #[test]
-    fn a_from_line_alone_is_not_a_forward() {
-        let (blocks, start) = forward_blocks("From: someone@example.com\n\nhello");
-        assert!(blocks.is_empty());
-        assert_eq!(start, 0);
-    }
 }

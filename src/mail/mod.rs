@@ -6,10 +6,12 @@ pub mod address;
 pub mod auth;
 pub mod forward;
 pub mod grant;
+mod hops;
 pub mod lang;
 pub mod link;
 mod mime;
 pub mod outcome;
+mod shape;
 pub mod text;
 
 use mail_parser::{HeaderName, MessageParser, PartType};
@@ -551,7 +553,8 @@ impl Classifier {
             return Classification::new(MessageKind::Ignored, NOT_FROM_US, meta_of(&msg))
                 .into_unrelated();
         }
-        let unwrapped = forward::unwrap(&msg);
+        let trusted = |s: &Sender| self.trust.is_leadsie(s) || self.trust.is_shopify(s);
+        let unwrapped = forward::unwrap(&msg, &trusted);
         let mut meta = meta_of(&msg);
         if let Some(problem) = &unwrapped.identity_problem {
             return Classification::new(
@@ -583,6 +586,15 @@ impl Classifier {
         };
         if !c.acts() {
             return c;
+        }
+        if unwrapped.route == Route::Inline && self.trust.forwarders.is_none() {
+            let by = unwrapped
+                .forwarders
+                .last()
+                .map_or("(nobody)", |f| f.address.as_str());
+            return c.reject(format!(
+                "an inline forward (typed into {by}'s message) is believed only from a forwarder listed in [trust] forwarders, and none is listed; list the addresses or domains that forward Leadsie mail to this mailbox"
+            ));
         }
         if let Some(f) = unwrapped
             .forwarders

@@ -1050,7 +1050,7 @@ mod tests {
                 "From: Shopify <partners@shopify.com>\r\nSubject: x\r\n{headers}\r\nhello\r\n"
             );
             let msg = crate::mail::lean_parser().parse(raw.as_bytes()).unwrap();
-            let u = super::super::forward::unwrap(&msg);
+            let u = super::super::forward::unwrap(&msg, &|_| false);
             bulk_headers(&u, &own)
         };
         assert!(judge("Precedence: bulk\r\n").is_some());
