@@ -59,6 +59,7 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
             format!("{what}; use TLS and remove insecure = true"),
         );
     }
+    check_trust(&mut r, &settings.trust);
     check_database(&mut r, &settings.database_path).await;
     if let Some(imap) = &settings.imap {
         check_imap(&mut r, imap).await;
@@ -129,6 +130,61 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Which routes can make a request happen under `[trust]`, and what
+/// vouches for each: an operator sees at a glance what is open.
+fn check_trust(r: &mut Report, t: &crate::mail::TrustPolicy) {
+    use crate::mail::Require;
+    let evidence = match t.require {
+        Require::Dkim => "a DKIM signature collabd verifies itself".to_owned(),
+        Require::Dmarc => format!(
+            "dmarc=pass recorded by {}",
+            t.authserv_id.as_deref().unwrap_or("(no authserv_id set)")
+        ),
+        Require::None => "nothing ([trust] require = \"none\": identity rules only)".to_owned(),
+    };
+    let senders = t
+        .leadsie_domains
+        .iter()
+        .chain(&t.shopify_domains)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    r.line(
+        true,
+        "trust",
+        format!("direct mail from {senders}: open, vouched for by {evidence}"),
+    );
+    r.line(
+        true,
+        "trust",
+        format!("forwards as attachments (message/rfc822): open, the attached original vouched for by {evidence}"),
+    );
+    let arc = if t.arc_sealers.is_empty() {
+        "no ARC seal is believed ([trust] arc_sealers is empty)".to_owned()
+    } else {
+        format!("or an ARC seal from {}", t.arc_sealers.join(", "))
+    };
+    r.line(
+        true,
+        "trust",
+        format!("server-side auto-forwards: open, vouched for by the original's own signature, {arc}"),
+    );
+    match &t.forwarders {
+        None => r.warn(
+            "trust",
+            "inline forwards (typed by a mail client): closed, because [trust] forwarders is unset; list the addresses or domains that forward Leadsie mail to this mailbox to open them",
+        ),
+        Some(list) => r.line(
+            true,
+            "trust",
+            format!(
+                "inline forwards (typed by a mail client): open from {}; every hop's sender must be listed",
+                list.join(", ")
+            ),
+        ),
     }
 }
 

@@ -235,14 +235,14 @@ pub const HEADER_LABELS: &[HeaderLabels] = &[
     ),
     labels(
         "Russian",
-        &["от", "отправитель"],
+        &["от", "от кого", "отправитель"],
         &["отправлено", "дата", "отправлено в"],
         &["кому", "получатель", "копия"],
         &["тема"],
     ),
     labels(
         "Ukrainian",
-        &["від", "відправник"],
+        &["від", "від кого", "відправник"],
         &["надіслано", "відправлено", "дата"],
         &["кому", "одержувач", "отримувач", "копія"],
         &["тема"],
@@ -256,7 +256,7 @@ pub const HEADER_LABELS: &[HeaderLabels] = &[
     ),
     labels(
         "Turkish",
-        &["kimden", "gönderen"],
+        &["kimden", "gönderen", "gönderici"],
         &["gönderildi", "gönderilme", "tarih", "gönderme tarihi"],
         &["kime", "alıcı", "bilgi", "cc"],
         &["konu"],
@@ -319,9 +319,9 @@ pub const HEADER_LABELS: &[HeaderLabels] = &[
     ),
     labels(
         "Japanese",
-        &["差出人", "送信者", "送信元"],
+        &["差出人", "送信者", "送信元", "送信者名"],
         &["送信日時", "日付", "日時", "送信日"],
-        &["宛先", "cc", "bcc", "受信者"],
+        &["宛先", "送信先", "cc", "bcc", "受信者"],
         &["件名"],
     ),
     labels(
