@@ -328,13 +328,16 @@ fn corpus_is_deterministic_and_wide() {
     }
     for &depth in clientgen::DEPTHS {
         for &twin in clientgen::TWINS {
-            let possible = match (depth, twin) {
+            let possible = !matches!(
+                (depth, twin),
                 (clientgen::Depth::One, clientgen::Twin::StrangerHop)
-                | (clientgen::Depth::One, clientgen::Twin::ForeignHop)
-                | (clientgen::Depth::Mime, clientgen::Twin::ForeignHop) => false,
-                _ => true,
-            };
-            let n = a.iter().filter(|v| v.depth == depth && v.twin == twin).count();
+                    | (clientgen::Depth::One, clientgen::Twin::ForeignHop)
+                    | (clientgen::Depth::Mime, clientgen::Twin::ForeignHop)
+            );
+            let n = a
+                .iter()
+                .filter(|v| v.depth == depth && v.twin == twin)
+                .count();
             assert_eq!(
                 n > 0,
                 possible,
@@ -347,7 +350,11 @@ fn corpus_is_deterministic_and_wide() {
     }
     let mut seen = std::collections::HashSet::new();
     for v in &a {
-        assert!(seen.insert(&v.raw), "{} repeats an earlier message", v.name());
+        assert!(
+            seen.insert(&v.raw),
+            "{} repeats an earlier message",
+            v.name()
+        );
     }
 }
 

@@ -14,7 +14,7 @@ mod locales;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-pub use locales::{Foreign, Loc, FOREIGN, LOCALES};
+pub use locales::{FOREIGN, Foreign, LOCALES, Loc};
 
 // ---------------------------------------------------------------------------
 // Deterministic choices
@@ -147,7 +147,10 @@ impl Client {
             LOCALES.iter().filter(|l| codes.contains(&l.code)).collect()
         };
         let all_but = |codes: &[&str]| -> Vec<&'static Loc> {
-            LOCALES.iter().filter(|l| !codes.contains(&l.code)).collect()
+            LOCALES
+                .iter()
+                .filter(|l| !codes.contains(&l.code))
+                .collect()
         };
         match self {
             // macOS and iOS have no Estonian interface.
@@ -573,10 +576,7 @@ fn leadsie_text(g: &Grant, rid: u32) -> String {
         g.client, g.client
     );
     for (store, code) in &g.stores {
-        let _ = write!(
-            s,
-            "Shopify\nStore: {store}\nCollaborator code: {code}\n\n"
-        );
+        let _ = write!(s, "Shopify\nStore: {store}\nCollaborator code: {code}\n\n");
     }
     let _ = write!(
         s,
@@ -778,7 +778,9 @@ fn render_client(
             } else {
                 m.to.angle()
             };
-            let cc = rng.chance(20).then(|| Person::new("Ops Team", "ops@mail.agency.com"));
+            let cc = rng
+                .chance(20)
+                .then(|| Person::new("Ops Team", "ops@mail.agency.com"));
             let mut text = format!(
                 "{note}\n\n---------- Forwarded message ---------\n{} {}\nDate: {when}\nSubject: {}\nTo: {to_text}\n",
                 lab(loc.gmail_from, ink),
@@ -1148,7 +1150,10 @@ fn render_client(
         }
         Client::HubSpot => {
             let (sep_words, [from, dt, to, subj]) = if loc.code == "ja" {
-                ("メッセージを転送", ["送信元：", "日付：", "送信先：", "件名："])
+                (
+                    "メッセージを転送",
+                    ["送信元：", "日付：", "送信先：", "件名："],
+                )
             } else if loc.code == "en" {
                 ("Forwarded message", loc.std)
             } else {
@@ -1393,8 +1398,12 @@ fn render_client(
             };
             let sep = format!("------- {sep_words} -------");
             let when = if loc.code == "en" {
-                date("On {DAY}, {MONTH} {d}nd, {yyyy} at {h}:{mi} {ap}", loc, m.when)
-                    .replace("3nd", "3rd")
+                date(
+                    "On {DAY}, {MONTH} {d}nd, {yyyy} at {h}:{mi} {ap}",
+                    loc,
+                    m.when,
+                )
+                .replace("3nd", "3rd")
             } else {
                 date(loc.d_outlook, loc, m.when)
             };
@@ -1573,9 +1582,9 @@ fn qp(s: &str) -> String {
         let mut col = 0;
         for (i, &b) in bytes.iter().enumerate() {
             let last = i + 1 == bytes.len();
-            let piece = if (b == b' ' || b == b'\t') && last {
-                format!("={b:02X}")
-            } else if b == b'=' || !(b == b' ' || b == b'\t' || (33..=126).contains(&b)) {
+            let blank = b == b' ' || b == b'\t';
+            let encode = b == b'=' || (blank && last) || !(blank || (33..=126).contains(&b));
+            let piece = if encode {
                 format!("={b:02X}")
             } else {
                 (b as char).to_string()
@@ -1610,10 +1619,9 @@ fn write_part(p: &Part, tag: &str, seq: &mut u32, out: &mut Vec<u8>) {
                 (c, _) => c,
             };
             let (name, encoded) = match cte {
-                Cte::Bit7 | Cte::Bit8 => (
-                    if cte == Cte::Bit7 { "7bit" } else { "8bit" },
-                    crlf(body),
-                ),
+                Cte::Bit7 | Cte::Bit8 => {
+                    (if cte == Cte::Bit7 { "7bit" } else { "8bit" }, crlf(body))
+                }
                 Cte::Qp => ("quoted-printable", qp(body)),
                 Cte::B64 => ("base64", b64(body.as_bytes())),
             };
@@ -1706,9 +1714,9 @@ fn boundary_tag(c: Option<Client>) -> &'static str {
     match c {
         Some(Client::AppleMail) => "Apple-Mail=_",
         Some(Client::Gmail | Client::GmailReply) => "000000000000",
-        Some(Client::Outlook2013 | Client::Outlook2019 | Client::OutlookWeb | Client::NewOutlook) => {
-            "_000_"
-        }
+        Some(
+            Client::Outlook2013 | Client::Outlook2019 | Client::OutlookWeb | Client::NewOutlook,
+        ) => "_000_",
         Some(Client::ThunderbirdText | Client::ThunderbirdHtml) => "------------",
         _ => "----=_Part_",
     }
@@ -1905,7 +1913,7 @@ fn build(id: usize, plan: &Plan) -> Variant {
     let original = if plan.twin == Twin::NotLeadsie {
         person(&mut rng, NOT_LEADSIE)
     } else {
-        let name: &str = *rng.pick(LEADSIE_NAMES);
+        let name = LEADSIE_NAMES[rng.below(LEADSIE_NAMES.len())];
         let mut p = Person::new(name, LEADSIE_ADDR);
         p.quoted = rng.chance(30);
         if p.quoted {
@@ -2052,7 +2060,9 @@ fn build(id: usize, plan: &Plan) -> Variant {
             subject: &msg.subject,
             when: msg.when,
             id: format!("cg-{id}.{}@mail.agency.com", rng.next()),
-            mailer: last_client.map(Client::mailer).filter(|(_, v)| !v.is_empty()),
+            mailer: last_client
+                .map(Client::mailer)
+                .filter(|(_, v)| !v.is_empty()),
         },
         &body,
         boundary_tag(last_client),
