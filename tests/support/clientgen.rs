@@ -86,6 +86,10 @@ pub enum Client {
     Fastmail,
     Spark,
     Mutt,
+    /// Outlook for iOS and Android.
+    OutlookMobile,
+    /// Samsung Email on Android.
+    SamsungEmail,
 }
 
 pub const CLIENTS: &[Client] = &[
@@ -111,6 +115,8 @@ pub const CLIENTS: &[Client] = &[
     Client::Fastmail,
     Client::Spark,
     Client::Mutt,
+    Client::OutlookMobile,
+    Client::SamsungEmail,
 ];
 
 impl Client {
@@ -138,6 +144,8 @@ impl Client {
             Client::Fastmail => "fastmail",
             Client::Spark => "spark",
             Client::Mutt => "mutt",
+            Client::OutlookMobile => "outlook-mobile",
+            Client::SamsungEmail => "samsung-email",
         }
     }
 
@@ -178,7 +186,9 @@ impl Client {
             | Client::NewOutlook
             | Client::ThunderbirdText
             | Client::ThunderbirdHtml
-            | Client::Roundcube => LOCALES.iter().collect(),
+            | Client::Roundcube
+            | Client::OutlookMobile
+            | Client::SamsungEmail => LOCALES.iter().collect(),
         }
     }
 
@@ -207,6 +217,8 @@ impl Client {
             Client::Fastmail => ("User-Agent", "Cyrus-JMAP/3.11.0"),
             Client::Spark => ("X-Readdle-Message-ID", "spark-generated"),
             Client::Mutt => ("User-Agent", "NeoMutt/20231103"),
+            Client::OutlookMobile => ("X-Mailer", "Outlook for iOS and Android"),
+            Client::SamsungEmail => ("X-Mailer", "Samsung Email 6.1.90.16"),
         }
     }
 }
@@ -530,6 +542,9 @@ struct Msg {
     html: Option<String>,
     /// An attached original the forward carries along.
     attachment: Option<Vec<u8>>,
+    /// Leadsie's emails may carry a Reply-To; Apple Mail and Thunderbird
+    /// show it as one more row of the header block.
+    reply_to: Option<Person>,
 }
 
 impl Msg {
@@ -734,6 +749,11 @@ fn render_client(
                     (to, m.to.angle(), m.to.html()),
                 ]
             };
+            let mut rows = rows;
+            if let Some(r) = &m.reply_to {
+                d.push("reply-to".into());
+                rows.push((reply_to_label(loc), r.angle(), r.html()));
+            }
             let mut block = format!("{}\n\n", loc.apple_intro);
             for (l, v, _) in &rows {
                 let _ = writeln!(block, "{} {v}", lab(l, ink));
@@ -862,6 +882,20 @@ fn render_client(
             } else {
                 ""
             };
+            let cc = rng
+                .chance(15)
+                .then(|| Person::new("Ops Team", "ops@mail.agency.com"));
+            let cc_text = cc
+                .as_ref()
+                .map(|p| format!("{} {}\n", cc_label(loc), p.angle()))
+                .unwrap_or_default();
+            let cc_html = cc
+                .as_ref()
+                .map(|p| format!("<b>{}</b> {}<br>", hlab(cc_label(loc), ink, loc), p.html()))
+                .unwrap_or_default();
+            if cc.is_some() {
+                d.push("cc".into());
+            }
             let plain_compose = rng.chance(20);
             let sep = if plain_compose {
                 d.push("plain-text compose".into());
@@ -874,7 +908,7 @@ fn render_client(
                 String::new()
             };
             let text = format!(
-                "{note}\n\n{sep}{mark}{} {}\n{mark}{} {when}\n{mark}{} {}\n{mark}{} {}\n\n{}",
+                "{note}\n\n{sep}{mark}{} {}\n{mark}{} {when}\n{mark}{} {}\n{cc_text}{mark}{} {}\n\n{}",
                 lab(from, ink),
                 ltr(loc, from_text),
                 lab(sent, ink),
@@ -891,7 +925,7 @@ fn render_client(
                 format!(
                     "<div class=\"WordSection1\"{dir}><p class=\"MsoNormal\"><span lang=\"{lang}\">{}</span><o:p></o:p></p><p class=\"MsoNormal\"><o:p>&nbsp;</o:p></p>\n\
                      <div><div style=\"border:none;border-top:solid {colour} 1.0pt;padding:3.0pt 0cm 0cm 0cm\">\n\
-                     <p class=\"MsoNormal\"{dir}><b><span lang=\"{lang}\">{}</span></b><span lang=\"{lang}\"> {}<br><b>{}</b> {}<br><b>{}</b> {}<br><b>{}</b> {}<o:p></o:p></span></p></div></div>\n\
+                     <p class=\"MsoNormal\"{dir}><b><span lang=\"{lang}\">{}</span></b><span lang=\"{lang}\"> {}<br><b>{}</b> {}<br><b>{}</b> {}<br>{cc_html}<b>{}</b> {}<o:p></o:p></span></p></div></div>\n\
                      <p class=\"MsoNormal\"><o:p>&nbsp;</o:p></p>\n{inner}\n</div>",
                     esc(&note),
                     hlab(from, ink, loc),
@@ -1045,8 +1079,16 @@ fn render_client(
             } else {
                 m.to.angle()
             };
+            let rt = m
+                .reply_to
+                .as_ref()
+                .map(|r| (reply_to_label(loc), r))
+                .filter(|(l, _)| !l.is_empty());
+            let rt_text = rt
+                .map(|(l, r)| format!("{} \t{}\n", lab(l, ink), r.angle()))
+                .unwrap_or_default();
             let text = format!(
-                "{note}\n\n\n{}\n{} \t{}\n{} \t{when}\n{} \t{}\n{} \t{to_text}\n\n\n\n{}",
+                "{note}\n\n\n{}\n{} \t{}\n{} \t{when}\n{} \t{}\n{rt_text}{} \t{to_text}\n\n\n\n{}",
                 loc.tb_sep,
                 lab(subj, ink),
                 m.subject,
@@ -1064,7 +1106,7 @@ fn render_client(
             };
             let html = (c == Client::ThunderbirdHtml).then(|| {
                 format!(
-                    "<p>{}</p>\n<div class=\"moz-forward-container\"><br><br>{}\n<table class=\"moz-email-headers-table\" cellspacing=\"0\" cellpadding=\"0\" border=\"0\"><tbody>\n{}{}{}{}</tbody></table><br><br>\n{inner}\n</div>",
+                    "<p>{}</p>\n<div class=\"moz-forward-container\"><br><br>{}\n<table class=\"moz-email-headers-table\" cellspacing=\"0\" cellpadding=\"0\" border=\"0\"><tbody>\n{}{}{}{}{}</tbody></table><br><br>\n{inner}\n</div>",
                     esc(&note),
                     esc(loc.tb_sep),
                     row(subj, esc(&m.subject)),
@@ -1078,6 +1120,7 @@ fn render_client(
                             m.from.addr
                         )
                     ),
+                    rt.map(|(l, r)| row(l, r.html())).unwrap_or_default(),
                     row(
                         to,
                         format!(
@@ -1101,7 +1144,19 @@ fn render_client(
                 "es" => ["De:", "Enviado:", "Para:", "Asunto:"],
                 _ => loc.outlook,
             };
-            let when = format!("{} GMT", date(loc.d_outlook, loc, m.when));
+            let when = match loc.code {
+                "en" => date(
+                    "{DAY}, {MONTH} {d}, {yyyy}, {hh}:{mi}:{ss} {ap} GMT",
+                    loc,
+                    m.when,
+                ),
+                "de" => date(
+                    "{DAY}, {d}. {MONTH} {yyyy}, {HH}:{mi}:{ss} MEZ",
+                    loc,
+                    m.when,
+                ),
+                _ => format!("{} GMT", date(loc.d_outlook, loc, m.when)),
+            };
             let to_text = if rng.chance(50) {
                 format!("\"{}\" <{}>", m.to.addr, m.to.addr)
             } else {
@@ -1479,6 +1534,88 @@ fn render_client(
                 prefix: "Fwd:".into(),
             }
         }
+        Client::OutlookMobile => {
+            let [from, sent, to, subj] = loc.outlook;
+            let when = date(loc.d_outlook, loc, m.when);
+            let sig = "Get Outlook for iOS<https://aka.ms/o0ukef>";
+            let text = format!(
+                "{note}\n\n{sig}\n________________________________\n{} {}\n{} {when}\n{} {}\n{} {}\n\n{}",
+                lab(from, ink),
+                ltr(loc, m.from.angle()),
+                lab(sent, ink),
+                lab(to, ink),
+                ltr(loc, m.to.angle()),
+                lab(subj, ink),
+                m.subject,
+                m.text
+            );
+            let dir = if loc.rtl { "rtl" } else { "ltr" };
+            let html = format!(
+                "<div dir=\"{dir}\">{}</div><div dir=\"ltr\"><br></div><div id=\"ms-outlook-mobile-signature\" dir=\"ltr\">Get <a href=\"https://aka.ms/o0ukef\">Outlook for iOS</a></div>\n\
+                 <div id=\"mail-editor-reference-message-container\" dir=\"{dir}\"><hr style=\"display:inline-block;width:98%\" tabindex=\"-1\">\
+                 <div id=\"divRplyFwdMsg\" dir=\"{dir}\"><font face=\"Calibri, sans-serif\" style=\"font-size:11pt\" color=\"#000000\"><b>{}</b> {}<br><b>{}</b> {}<br><b>{}</b> {}<br><b>{}</b> {}</font><div>&nbsp;</div></div>\n{}</div>",
+                esc(&note),
+                hlab(from, ink, loc),
+                ltr(loc, esc(&m.from.angle())),
+                hlab(sent, ink, loc),
+                esc(&when),
+                hlab(to, ink, loc),
+                ltr(loc, esc(&m.to.angle())),
+                hlab(subj, ink, loc),
+                esc(&m.subject),
+                if m.html.is_some() {
+                    x_prefixed(&inner)
+                } else {
+                    inner
+                }
+            );
+            Fwd {
+                text,
+                html: Some(html),
+                prefix: loc.fw.into(),
+            }
+        }
+        Client::SamsungEmail => {
+            let [from, dt, to, subj] = loc.std.map(ascii_colon);
+            let words = match loc.code {
+                "en" => "Original message",
+                "de" => "Ursprüngliche Nachricht",
+                _ => loc.orig_msg,
+            };
+            let when = format!("{} (GMT+00:00)", date(loc.d_num, loc, m.when));
+            // Samsung Email leaves a space after each value.
+            let text = format!(
+                "{note}\n\n\n\n-------- {words} --------\n{} {} \n{} {when} \n{} {} \n{} {} \n\n{}",
+                lab(&from, ink),
+                m.from.angle(),
+                lab(&dt, ink),
+                lab(&to, ink),
+                m.to.angle(),
+                lab(&subj, ink),
+                m.subject,
+                m.text
+            );
+            let html = format!(
+                "<div dir=\"auto\">{}</div><div dir=\"auto\"><br></div><div id=\"composer_signature\" dir=\"auto\"><br></div><div dir=\"auto\"><br></div>\
+                 <div align=\"left\" dir=\"auto\" style=\"font-size:100%;color:#000000\"><!-- originalMessage --><div>-------- {} --------</div>\
+                 <div>{} {} </div><div>{} {} </div><div>{} {} </div><div>{} {} </div><div><br></div></div>{inner}",
+                esc(&note),
+                esc(words),
+                hlab(&from, ink, loc),
+                esc(&m.from.angle()),
+                hlab(&dt, ink, loc),
+                esc(&when),
+                hlab(&to, ink, loc),
+                esc(&m.to.angle()),
+                hlab(&subj, ink, loc),
+                esc(&m.subject)
+            );
+            Fwd {
+                text,
+                html: Some(html),
+                prefix: "Fwd:".into(),
+            }
+        }
         Client::Mutt => {
             let text = format!(
                 "{note}\n\n----- Forwarded message from {} -----\n\nDate: {}\nFrom: {}\nTo: {}\nSubject: {}\n\n{}\n----- End forwarded message -----\n",
@@ -1495,6 +1632,61 @@ fn render_client(
                 prefix: "Fwd:".into(),
             }
         }
+    }
+}
+
+/// The Reply-To row of Apple Mail's and Thunderbird's header block.
+fn reply_to_label(loc: &Loc) -> &'static str {
+    match loc.code {
+        "de" => "Antwort an:",
+        "fr" => "Répondre à:",
+        "es" | "pt-BR" => "Responder a:",
+        "pt" => "Responder A:",
+        "it" => "Rispondi a:",
+        "nl" => "Antwoord aan:",
+        "da" | "nb" => "Svar til:",
+        "sv" => "Svara till:",
+        "fi" => "Vastaus:",
+        "pl" => "Odpowiedź-do:",
+        "cs" => "Odpověď na:",
+        "sk" => "Odpovedať-Pre:",
+        "hu" => "Válaszcím:",
+        "hr" => "Odgovori na:",
+        "ro" => "Răspuns către:",
+        "tr" => "Yanıt Adresi:",
+        "ru" => "Ответ-Кому:",
+        "uk" => "Кому відповісти:",
+        "ja" => "返信先:",
+        "zh-CN" => "回复至:",
+        "zh-TW" => "回覆至:",
+        "ko" => "회신 주소:",
+        _ => "Reply-To:",
+    }
+}
+
+/// Outlook's Cc label.
+fn cc_label(loc: &Loc) -> &'static str {
+    match loc.code {
+        "sv" => "Kopia:",
+        "fi" => "Kopio:",
+        "et" => "Koopia:",
+        "pl" => "DW:",
+        "cs" => "Kopie:",
+        "sk" => "Kópia:",
+        "hu" => "Másolatot kap:",
+        "hr" => "Kopija:",
+        "tr" => "Bilgi:",
+        "ru" => "Копия:",
+        "uk" => "Копія:",
+        "el" => "Κοιν.:",
+        "he" => "עותק:",
+        "ar" => "نسخة:",
+        "ja" | "vi" => "CC:",
+        "zh-CN" => "抄送:",
+        "zh-TW" => "副本:",
+        "ko" => "참조:",
+        "th" => "สำเนาถึง:",
+        _ => "Cc:",
     }
 }
 
@@ -1671,6 +1863,7 @@ impl std::fmt::Write for VecWriter<'_> {
 
 struct Headers<'a> {
     from: &'a Person,
+    reply_to: Option<&'a Person>,
     to: &'a Person,
     subject: &'a str,
     when: When,
@@ -1693,6 +1886,9 @@ fn message(h: &Headers<'_>, body: &Part, tag: &str) -> Vec<u8> {
         h.when.rfc(),
         h.id
     );
+    if let Some(r) = h.reply_to {
+        let _ = write!(VecWriter(&mut out), "Reply-To: {}\r\n", r.header());
+    }
     if let Some((name, value)) = h.mailer {
         let _ = write!(VecWriter(&mut out), "{name}: {value}\r\n");
     }
@@ -1937,6 +2133,9 @@ fn build(id: usize, plan: &Plan) -> Variant {
         text: leadsie_text(&grant, rid),
         html: Some(leadsie_html(&grant, rid)),
         attachment: None,
+        reply_to: rng
+            .chance(30)
+            .then(|| Person::new("Leadsie Support", "support@leadsie.com")),
     };
     let last_client = match plan.hops[n - 1] {
         Writer::Client(c, _) => Some(c),
@@ -1975,6 +2174,7 @@ fn build(id: usize, plan: &Plan) -> Variant {
                     when: msg.when,
                     id: format!("lead-{id}-{rid}@mail.leadsie.com"),
                     mailer: None,
+                    reply_to: msg.reply_to.as_ref(),
                 },
                 &Part::Alt(vec![
                     Part::Text {
@@ -2002,6 +2202,7 @@ fn build(id: usize, plan: &Plan) -> Variant {
                 text: fwd.text,
                 html: fwd.html,
                 attachment: Some(raw),
+                reply_to: None,
             };
             continue;
         }
@@ -2014,6 +2215,7 @@ fn build(id: usize, plan: &Plan) -> Variant {
             text: fwd.text,
             html: fwd.html,
             attachment: msg.attachment.take(),
+            reply_to: None,
         };
     }
 
@@ -2060,6 +2262,7 @@ fn build(id: usize, plan: &Plan) -> Variant {
             subject: &msg.subject,
             when: msg.when,
             id: format!("cg-{id}.{}@mail.agency.com", rng.next()),
+            reply_to: None,
             mailer: last_client
                 .map(Client::mailer)
                 .filter(|(_, v)| !v.is_empty()),
