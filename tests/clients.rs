@@ -23,85 +23,16 @@
 
 #[path = "support/clientgen.rs"]
 mod clientgen;
+#[path = "support/verdict.rs"]
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use clientgen::{Expect, Variant};
-use collabd::mail::{Classification, Classifier, OutcomeRules, Require, TrustPolicy};
-use collabd::model::MessageKind;
-use mail_parser::{MessageParser, PartType};
-
-fn classifier() -> Classifier {
-    Classifier::new(
-        TrustPolicy {
-            forwarders: Some(vec!["agency.com".into()]),
-            require: Require::None,
-            ..TrustPolicy::default()
-        },
-        OutcomeRules::new(&[]).unwrap(),
-    )
-}
-
-/// How a variant's answer went wrong.
-enum Miss {
-    /// Fewer grants than expected, or another kind, but nothing false.
-    Missed(String),
-    /// A grant the message does not give, or any grant from a twin.
-    Wrong(String),
-}
-
-fn pairs(c: &Classification) -> Vec<(String, String)> {
-    let mut got: Vec<(String, String)> = c
-        .grants
-        .iter()
-        .map(|g| (g.store.as_str().to_owned(), g.code.expose().to_owned()))
-        .collect();
-    got.sort();
-    got
-}
-
-fn show(pairs: &[(String, String)]) -> String {
-    let items: Vec<String> = pairs.iter().map(|(s, c)| format!("{s}={c}")).collect();
-    format!("[{}]", items.join(" "))
-}
-
-fn judge(v: &Variant, c: &Classification) -> Result<(), Miss> {
-    let got = pairs(c);
-    let reason = c.reason.as_deref().unwrap_or("-");
-    match &v.expect {
-        Expect::Grants(want) => {
-            let wrong: Vec<(String, String)> =
-                got.iter().filter(|g| !want.contains(g)).cloned().collect();
-            if !wrong.is_empty() {
-                return Err(Miss::Wrong(format!(
-                    "WRONG grant {} (want {}; kind {}, reason: {reason})",
-                    show(&wrong),
-                    show(want),
-                    c.kind
-                )));
-            }
-            if c.kind != MessageKind::LeadsieGrant || &got != want {
-                return Err(Miss::Missed(format!(
-                    "want leadsie_grant {}, got {} {} (reason: {reason})",
-                    show(want),
-                    c.kind,
-                    show(&got)
-                )));
-            }
-        }
-        Expect::NoGrant(why) => {
-            if c.kind == MessageKind::LeadsieGrant || !got.is_empty() {
-                return Err(Miss::Wrong(format!(
-                    "WRONG grant {} from a message with none ({why}); kind {}",
-                    show(&got),
-                    c.kind
-                )));
-            }
-        }
-    }
-    Ok(())
-}
+use clientgen::Variant;
+use collabd::mail::Classification;
+use mail_parser::MessageParser;
+use verdict::{Miss, Tables, bodies, classifier, judge};
 
 /// A failure's reason with the particulars (addresses, numbers, quoted
 /// text) taken out, so that failures of one shape count together.
@@ -154,13 +85,6 @@ fn role(word: &str) -> &'static str {
     }
 }
 
-#[derive(Default)]
-struct Tally {
-    total: usize,
-    pass: usize,
-    wrong: usize,
-}
-
 fn selected() -> Vec<Variant> {
     let only = std::env::var("CLIENTGEN_ONLY").ok();
     clientgen::corpus()
@@ -180,8 +104,7 @@ fn classifier_reads_every_client_forward() {
     }
 
     let dims = ["client", "locale", "chain depth", "twin", "body parts"];
-    let mut tables: Vec<(Vec<String>, BTreeMap<String, Tally>)> =
-        dims.iter().map(|_| Default::default()).collect();
+    let mut tables = Tables::new(&dims);
     let mut failures: Vec<(bool, String)> = Vec::new();
     let mut shapes: BTreeMap<String, (usize, String)> = BTreeMap::new();
     // One-hop genuine misses: client → locales, in corpus order.
@@ -189,7 +112,7 @@ fn classifier_reads_every_client_forward() {
     let (mut pass, mut wrong) = (0, 0);
     for v in &corpus {
         let c = classifier.classify(&v.raw);
-        let verdict = judge(v, &c);
+        let verdict = judge(&v.expect, &c);
         let keys: [Vec<String>; 5] = [
             v.clients().iter().map(|s| s.to_string()).collect(),
             v.langs().iter().map(|s| s.to_string()).collect(),
@@ -197,18 +120,9 @@ fn classifier_reads_every_client_forward() {
             vec![v.twin.name().to_owned()],
             vec![v.parts.name().to_owned()],
         ];
-        for ((order, table), keys) in tables.iter_mut().zip(keys) {
+        for (dim, keys) in keys.iter().enumerate() {
             for key in keys {
-                if !table.contains_key(&key) {
-                    order.push(key.clone());
-                }
-                let t = table.entry(key).or_default();
-                t.total += 1;
-                match &verdict {
-                    Ok(()) => t.pass += 1,
-                    Err(Miss::Wrong(_)) => t.wrong += 1,
-                    Err(Miss::Missed(_)) => {}
-                }
+                tables.count(dim, key, &verdict);
             }
         }
         match verdict {
@@ -247,24 +161,7 @@ fn classifier_reads_every_client_forward() {
         failures.len(),
         elapsed
     );
-    for (dim, (order, table)) in dims.iter().zip(&tables) {
-        let _ = writeln!(
-            report,
-            "\n{dim:<22} {:>6} {:>6} {:>6} {:>6}",
-            "total", "pass", "fail", "wrong"
-        );
-        for key in order {
-            let t = &table[key];
-            let _ = writeln!(
-                report,
-                "  {key:<20} {:>6} {:>6} {:>6} {:>6}",
-                t.total,
-                t.pass,
-                t.total - t.pass,
-                t.wrong
-            );
-        }
-    }
+    tables.write(&mut report);
     if failures.is_empty() {
         println!("{report}");
         return;
@@ -355,16 +252,6 @@ fn corpus_is_deterministic_and_wide() {
             "{} repeats an earlier message",
             v.name()
         );
-    }
-}
-
-fn bodies(msg: &mail_parser::Message<'_>, out: &mut Vec<String>) {
-    for part in &msg.parts {
-        match &part.body {
-            PartType::Text(t) | PartType::Html(t) => out.push(t.to_string()),
-            PartType::Message(m) => bodies(m, out),
-            _ => {}
-        }
     }
 }
 
