@@ -48,10 +48,6 @@ pub(super) fn ascii_colon(label: &str) -> String {
     label.replace('：', ":")
 }
 
-pub(super) fn note_text(loc: &Loc) -> String {
-    loc.note.to_owned()
-}
-
 pub(super) fn render(w: &Writer, m: &Msg, ink: &Ink, rng: &mut Lcg, d: &mut Vec<String>) -> Fwd {
     match *w {
         Writer::Client(c, loc) => render_client(c, loc, m, ink, rng, d),
@@ -102,7 +98,7 @@ pub(super) fn render_client(
     rng: &mut Lcg,
     d: &mut Vec<String>,
 ) -> Fwd {
-    let note = note_text(loc);
+    let note = loc.note;
     let inner = m.html_or_text();
     match c {
         Client::AppleMail => {
@@ -158,7 +154,7 @@ pub(super) fn render_client(
             let dir = if loc.rtl { "rtl" } else { "ltr" };
             let html = format!(
                 "<div dir=\"{dir}\">{}<br id=\"lineBreakAtBeginningOfMessage\"><div><br><blockquote type=\"cite\"><div>{}</div><br class=\"Apple-interchange-newline\">{rows_html}<br><div>{inner}</div></blockquote></div><br></div>",
-                esc(&note),
+                esc(note),
                 esc(loc.apple_intro)
             );
             Fwd {
@@ -193,7 +189,7 @@ pub(super) fn render_client(
                 .unwrap_or_default();
             let html = format!(
                 "<div dir=\"ltr\">{}<br><br><div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">---------- Forwarded message ---------<br>{} <strong class=\"gmail_sendername\" dir=\"auto\">{}</strong> <span dir=\"auto\">&lt;{}&gt;</span><br>Date: {}<br>Subject: {}<br>To: {}<br>{cc_html}</div><br><br>{inner}</div></div>",
-                esc(&note),
+                esc(note),
                 hlab(loc.gmail_from, ink, loc),
                 esc(m.from.display()),
                 link(&m.from.addr),
@@ -224,7 +220,7 @@ pub(super) fn render_client(
             );
             let html = format!(
                 "<div dir=\"ltr\">{}</div><br><div class=\"gmail_quote gmail_quote_container\"><div dir=\"ltr\" class=\"gmail_attr\">{attr_html}<br></div><blockquote class=\"gmail_quote\" style=\"margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);padding-left:1ex\">{inner}</blockquote></div>",
-                esc(&note)
+                esc(note)
             );
             Fwd {
                 text,
@@ -303,7 +299,7 @@ pub(super) fn render_client(
                      <div><div style=\"border:none;border-top:solid {colour} 1.0pt;padding:3.0pt 0cm 0cm 0cm\">\n\
                      <p class=\"MsoNormal\"{dir}><b><span lang=\"{lang}\">{}</span></b><span lang=\"{lang}\"> {}<br><b>{}</b> {}<br><b>{}</b> {}<br>{cc_html}<b>{}</b> {}<o:p></o:p></span></p></div></div>\n\
                      <p class=\"MsoNormal\"><o:p>&nbsp;</o:p></p>\n{inner}\n</div>",
-                    esc(&note),
+                    esc(note),
                     hlab(from, ink, loc),
                     ltr(loc, from_html),
                     hlab(sent, ink, loc),
@@ -332,7 +328,7 @@ pub(super) fn render_client(
                 "<div class=\"WordSection1\"><p class=\"MsoNormal\"><span style=\"font-size:11.0pt\">{}<o:p></o:p></span></p>\n\
                  <div id=\"MAC_OUTLOOK_ATTRIBUTION_BLOCKQUOTE\"><p class=\"MsoNormal\"><span style=\"font-size:11.0pt\">{attr_html}<o:p></o:p></span></p></div>\n\
                  <blockquote style=\"BORDER-LEFT: #B5C4DF 5 solid; PADDING:0 0 0 5; MARGIN: 0 0 0 5;\" id=\"MAC_OUTLOOK_ATTRIBUTION_BLOCKQUOTE\">\n{inner}\n</blockquote></div>",
-                esc(&note)
+                esc(note)
             );
             Fwd {
                 text,
@@ -359,7 +355,7 @@ pub(super) fn render_client(
                  <div id=\"mail-editor-reference-message-container\"><div class=\"ms-outlook-mobile-reference-message skipProofing\">\
                  <div style=\"border:none;border-top:solid #B5C4DF 1.0pt;padding:3.0pt 0cm 0cm 0cm\"><p class=\"MsoNormal\" style=\"margin-bottom:12.0pt\">\
                  <b><span style=\"font-size:12.0pt;color:black\">{} </span></b><span style=\"font-size:12.0pt;color:black\">{}<br><b>{} </b>{}<br><b>{} </b>{}<br><b>{} </b>{}<o:p></o:p></span></p></div>\n{inner}\n</div></div></div>",
-                esc(&note),
+                esc(note),
                 hlab(&from, ink, loc),
                 ltr(loc, m.from.html()),
                 hlab(&dt, ink, loc),
@@ -414,7 +410,7 @@ pub(super) fn render_client(
                     "<div dir=\"{dir}\"><div style=\"font-family:Calibri,Arial,Helvetica,sans-serif;font-size:12pt;color:rgb(0,0,0)\">{}</div></div>\n\
                      <div id=\"appendonsend\"></div>\n<hr style=\"display:inline-block;width:98%\" tabindex=\"-1\">\n\
                      <div id=\"divRplyFwdMsg\" dir=\"{dir}\"><font face=\"Calibri, sans-serif\" style=\"font-size:11pt\" color=\"#000000\"><b>{}</b> {from_html}<br><b>{}</b> {}<br><b>{}</b> {to_html}<br><b>{}</b> {}</font><div>&nbsp;</div></div>\n{inner}",
-                    esc(&note),
+                    esc(note),
                     hlab(from, ink, loc),
                     hlab(sent, ink, loc),
                     esc(&when),
@@ -427,7 +423,7 @@ pub(super) fn render_client(
                     "<div class=\"elementToProof\" dir=\"{dir}\" style=\"font-family: Aptos, Aptos_EmbeddedFont, Aptos_MSFontService, Calibri, Helvetica, sans-serif; font-size: 12pt; color: rgb(0, 0, 0);\">{}</div>\n\
                      <div id=\"appendonsend\"></div>\n<hr style=\"display: inline-block; width: 98%;\">\n\
                      <div id=\"divRplyFwdMsg\" dir=\"{dir}\"><span style=\"font-family: Calibri, sans-serif; font-size: 11pt; color: rgb(0, 0, 0);\"><b>{}</b>&nbsp;{from_html}<br><b>{}</b>&nbsp;{}<br><b>{}</b>&nbsp;{to_html}<br><b>{}</b>&nbsp;{}</span>\n<div>&nbsp;</div></div>\n{inner}",
-                    esc(&note),
+                    esc(note),
                     hlab(from, ink, loc),
                     hlab(sent, ink, loc),
                     esc(&when),
@@ -483,7 +479,7 @@ pub(super) fn render_client(
             let html = (c == Client::ThunderbirdHtml).then(|| {
                 format!(
                     "<p>{}</p>\n<div class=\"moz-forward-container\"><br><br>{}\n<table class=\"moz-email-headers-table\" cellspacing=\"0\" cellpadding=\"0\" border=\"0\"><tbody>\n{}{}{}{}{}</tbody></table><br><br>\n{inner}\n</div>",
-                    esc(&note),
+                    esc(note),
                     esc(loc.tb_sep),
                     row(subj, esc(&m.subject)),
                     row(dt, when.clone()),
@@ -566,7 +562,7 @@ pub(super) fn render_client(
                 "<div class=\"ydp{n}yahoo-style-wrap\" style=\"font-family:Helvetica Neue, Helvetica, Arial, sans-serif;font-size:13px;\"><div dir=\"ltr\" data-setdir=\"false\">{}</div><div><br></div>\n\
                  <div id=\"ydp{n}yahoo_quoted_{n}\" class=\"ydp{n}yahoo_quoted\"><div style=\"font-family:'Helvetica Neue', Helvetica, Arial, sans-serif;font-size:13px;color:#26282a;\">\n\
                  <div>{}</div>{}{}{}{}<div><br></div><div><br></div>\n<div id=\"yiv{n}\">{inner}</div></div></div></div>",
-                esc(&note),
+                esc(note),
                 esc(&sep),
                 row(from, esc(&m.from.angle())),
                 row(to, esc(&to_text)),
@@ -585,8 +581,6 @@ pub(super) fn render_client(
                     "メッセージを転送",
                     ["送信元：", "日付：", "送信先：", "件名："],
                 )
-            } else if loc.code == "en" {
-                ("Forwarded message", loc.std)
             } else {
                 (loc.fwd_msg, loc.std)
             };
@@ -605,7 +599,7 @@ pub(super) fn render_client(
             );
             let html = format!(
                 "<div>{}</div><div><br></div><div class=\"hs_reply\"><div>{}<br>{} {}<br>{} {}<br>{} {}<br>{} {}<br></div><br>{inner}</div>",
-                esc(&note),
+                esc(note),
                 esc(&sep),
                 hlab(from, ink, loc),
                 m.from.html(),
@@ -648,7 +642,7 @@ pub(super) fn render_client(
             );
             let html = format!(
                 "<div>{}</div><br><div>{sep}<br>{} {}<br>{} {}<br>{} {}<br>{} {}<br></div><blockquote style=\"margin:0 0 0 .8ex;border-left:1px #ccc solid;padding-left:1ex\">{inner}</blockquote>",
-                esc(&note),
+                esc(note),
                 hlab(from, ink, loc),
                 m.from.html(),
                 hlab(dt, ink, loc),
@@ -703,7 +697,7 @@ pub(super) fn render_client(
             );
             let html = format!(
                 "<div>{}</div><div>&nbsp;</div><blockquote type=\"cite\"><div>---------- {} ----------</div><div>{} {}</div><div>{} &quot;{}&quot; &lt;{}&gt;</div><div>{} {}</div><div>{} {}</div><div>&nbsp;</div><div>&nbsp;</div>{inner}</blockquote>",
-                esc(&note),
+                esc(note),
                 esc(words),
                 hlab(from, ink, loc),
                 m.from.html(),
@@ -748,7 +742,7 @@ pub(super) fn render_client(
             };
             let html = format!(
                 "<p>{}</p>\n<p><br></p>\n<p>-------- {} --------</p>\n<table border=\"0\" cellpadding=\"0\" cellspacing=\"0\"><tbody>{}{}{}{}</tbody></table>\n<br>\n{inner}",
-                esc(&note),
+                esc(note),
                 esc(words),
                 row(subj, esc(&m.subject)),
                 row(dt, when.clone()),
@@ -777,7 +771,7 @@ pub(super) fn render_client(
                     "<div>{}<br></div><div class=\"zmail_extra_hr\" style=\"border-top: 1px solid rgb(204, 204, 204); height: 0px; margin-top: 10px; margin-bottom: 10px; line-height: 0px;\"><br></div>\
                      <div class=\"zmail_extra\" data-zmail_extra=\"\"><div><br></div><div id=\"Zm-_Id_-Sgn1\">---- On {when} <b>{}</b> &lt;{}&gt; wrote ----<br></div><div><br></div>\
                      <blockquote style=\"margin: 0px;\">{inner}</blockquote></div>",
-                    esc(&note),
+                    esc(note),
                     esc(m.from.display()),
                     link(&m.from.addr)
                 );
@@ -802,7 +796,7 @@ pub(super) fn render_client(
             let html = format!(
                 "<div>{}<br></div><div class=\"zmail_extra_hr\" style=\"border-top: 1px solid rgb(204, 204, 204); height: 0px; margin-top: 10px; margin-bottom: 10px; line-height: 0px;\"><br></div>\
                  <div class=\"zmail_extra\" data-zmail_extra=\"\"><div><br></div><div>{}<br>{} {}<br>{} &lt;{}&gt;<br>{} {}<br>{} {}<br>{}<br></div><div><br></div></div><div>{inner}</div>",
-                esc(&note),
+                esc(note),
                 esc(&sep),
                 hlab(from, ink, loc),
                 m.from.html(),
@@ -852,7 +846,7 @@ pub(super) fn render_client(
             let html = format!(
                 "<div style=\"font-family: Arial, sans-serif; font-size: 14px;\">{}</div><div style=\"font-family: Arial, sans-serif; font-size: 14px;\"><br></div>\
                  <div class=\"protonmail_quote\">\n{sep}<br>\n{} {}<br>\n{} {}<br>\n{} {}<br>\n{} {}<br>\n<br>\n<blockquote class=\"protonmail_quote\" type=\"cite\">\n{inner}\n</blockquote><br>\n</div>",
-                esc(&note),
+                esc(note),
                 hlab(from, ink, loc),
                 m.from.html(),
                 hlab(dt, ink, loc),
@@ -880,7 +874,7 @@ pub(super) fn render_client(
             let html = format!(
                 "<div>{}<br></div><div><br></div><div>----- Original message -----</div>\
                  <div>From: {}</div><div>To: {}</div><div>Subject: {}</div><div>Date: {}</div><div><br></div>{inner}",
-                esc(&note),
+                esc(note),
                 m.from.html(),
                 m.to.html(),
                 esc(&m.subject),
@@ -902,7 +896,7 @@ pub(super) fn render_client(
             let html = format!(
                 "<div name=\"messageBodySection\"><div dir=\"auto\">{}</div></div>\
                  <div name=\"messageReplySection\">{attr_html}<br>\n<blockquote type=\"cite\" style=\"margin: 5px 5px; padding-left: 10px; border-left: thin solid #1abc9c;\">{inner}</blockquote></div>",
-                esc(&note)
+                esc(note)
             );
             Fwd {
                 text,
@@ -930,7 +924,7 @@ pub(super) fn render_client(
                 "<div dir=\"{dir}\">{}</div><div dir=\"ltr\"><br></div><div id=\"ms-outlook-mobile-signature\" dir=\"ltr\">Get <a href=\"https://aka.ms/o0ukef\">Outlook for iOS</a></div>\n\
                  <div id=\"mail-editor-reference-message-container\" dir=\"{dir}\"><hr style=\"display:inline-block;width:98%\" tabindex=\"-1\">\
                  <div id=\"divRplyFwdMsg\" dir=\"{dir}\"><font face=\"Calibri, sans-serif\" style=\"font-size:11pt\" color=\"#000000\"><b>{}</b> {}<br><b>{}</b> {}<br><b>{}</b> {}<br><b>{}</b> {}</font><div>&nbsp;</div></div>\n{}</div>",
-                esc(&note),
+                esc(note),
                 hlab(from, ink, loc),
                 ltr(loc, esc(&m.from.angle())),
                 hlab(sent, ink, loc),
@@ -975,7 +969,7 @@ pub(super) fn render_client(
                 "<div dir=\"auto\">{}</div><div dir=\"auto\"><br></div><div id=\"composer_signature\" dir=\"auto\"><br></div><div dir=\"auto\"><br></div>\
                  <div align=\"left\" dir=\"auto\" style=\"font-size:100%;color:#000000\"><!-- originalMessage --><div>-------- {} --------</div>\
                  <div>{} {} </div><div>{} {} </div><div>{} {} </div><div>{} {} </div><div><br></div></div>{inner}",
-                esc(&note),
+                esc(note),
                 esc(words),
                 hlab(&from, ink, loc),
                 esc(&m.from.angle()),
