@@ -17,92 +17,14 @@
 
 #[path = "support/mailgen.rs"]
 mod mailgen;
+#[path = "support/verdict.rs"]
+mod verdict;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use collabd::mail::{Classification, Classifier, OutcomeRules, Require, TrustPolicy};
-use collabd::model::MessageKind;
-use mail_parser::{MessageParser, PartType};
+use mail_parser::MessageParser;
 use mailgen::{Expect, Variant};
-
-fn classifier() -> Classifier {
-    Classifier::new(
-        TrustPolicy {
-            forwarders: Some(vec!["agency.com".into()]),
-            require: Require::None,
-            ..TrustPolicy::default()
-        },
-        OutcomeRules::new(&[]).unwrap(),
-    )
-}
-
-/// How a variant's answer went wrong.
-enum Miss {
-    /// Fewer grants than expected, or another kind, but nothing false.
-    Missed(String),
-    /// A grant for a store or code the message does not give: the worse kind.
-    Wrong(String),
-}
-
-fn pairs(c: &Classification) -> Vec<(String, String)> {
-    let mut got: Vec<(String, String)> = c
-        .grants
-        .iter()
-        .map(|g| (g.store.as_str().to_owned(), g.code.expose().to_owned()))
-        .collect();
-    got.sort();
-    got
-}
-
-fn show(pairs: &[(String, String)]) -> String {
-    let items: Vec<String> = pairs.iter().map(|(s, c)| format!("{s}={c}")).collect();
-    format!("[{}]", items.join(" "))
-}
-
-fn judge(v: &Variant, c: &Classification) -> Result<(), Miss> {
-    let got = pairs(c);
-    let reason = c.reason.as_deref().unwrap_or("-");
-    match &v.expect {
-        Expect::Grants(want) => {
-            let wrong: Vec<(String, String)> =
-                got.iter().filter(|g| !want.contains(g)).cloned().collect();
-            if !wrong.is_empty() {
-                return Err(Miss::Wrong(format!(
-                    "WRONG grant {} (want {}; kind {}, reason: {reason})",
-                    show(&wrong),
-                    show(want),
-                    c.kind
-                )));
-            }
-            if c.kind != MessageKind::LeadsieGrant || &got != want {
-                return Err(Miss::Missed(format!(
-                    "want leadsie_grant {}, got {} {} (reason: {reason})",
-                    show(want),
-                    c.kind,
-                    show(&got)
-                )));
-            }
-        }
-        Expect::NoGrant(why) => {
-            if c.kind == MessageKind::LeadsieGrant || !got.is_empty() {
-                return Err(Miss::Wrong(format!(
-                    "WRONG grant {} from a message with none ({why}); kind {}",
-                    show(&got),
-                    c.kind
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-#[derive(Default)]
-struct Tally {
-    total: usize,
-    pass: usize,
-    wrong: usize,
-}
+use verdict::{Miss, Tables, bodies, classifier, judge};
 
 fn selected() -> Vec<Variant> {
     let only = std::env::var("MAILGEN_ONLY").ok();
@@ -124,13 +46,12 @@ fn classifier_reads_every_generated_variant() {
 
     // dimension → value → tally, in the order values first appear.
     let dims = ["layout", "forward style", "language", "encoding", "charset"];
-    let mut tables: Vec<(Vec<String>, BTreeMap<String, Tally>)> =
-        dims.iter().map(|_| Default::default()).collect();
+    let mut tables = Tables::new(&dims);
     let mut failures: Vec<(bool, String)> = Vec::new();
     let (mut pass, mut wrong) = (0, 0);
     for v in &corpus {
         let c = classifier.classify(&v.raw);
-        let verdict = judge(v, &c);
+        let verdict = judge(&v.expect, &c);
         let keys = [
             v.layout.name().to_owned(),
             v.style.name().to_owned(),
@@ -138,17 +59,8 @@ fn classifier_reads_every_generated_variant() {
             v.cte_name().to_owned(),
             v.charset.name().to_owned(),
         ];
-        for ((order, table), key) in tables.iter_mut().zip(keys) {
-            if !table.contains_key(&key) {
-                order.push(key.clone());
-            }
-            let t = table.entry(key).or_default();
-            t.total += 1;
-            match &verdict {
-                Ok(()) => t.pass += 1,
-                Err(Miss::Wrong(_)) => t.wrong += 1,
-                Err(Miss::Missed(_)) => {}
-            }
+        for (dim, key) in keys.iter().enumerate() {
+            tables.count(dim, key, &verdict);
         }
         match verdict {
             Ok(()) => pass += 1,
@@ -175,24 +87,7 @@ fn classifier_reads_every_generated_variant() {
         failures.len(),
         elapsed
     );
-    for (dim, (order, table)) in dims.iter().zip(&tables) {
-        let _ = writeln!(
-            report,
-            "\n{dim:<22} {:>6} {:>6} {:>6} {:>6}",
-            "total", "pass", "fail", "wrong"
-        );
-        for key in order {
-            let t = &table[key];
-            let _ = writeln!(
-                report,
-                "  {key:<20} {:>6} {:>6} {:>6} {:>6}",
-                t.total,
-                t.pass,
-                t.total - t.pass,
-                t.wrong
-            );
-        }
-    }
+    tables.write(&mut report);
     if failures.is_empty() {
         println!("{report}");
         return;
@@ -329,17 +224,6 @@ fn strip_tags(s: &str) -> String {
         }
     }
     out
-}
-
-fn bodies(msg: &mail_parser::Message<'_>, out: &mut Vec<String>) {
-    for part in &msg.parts {
-        match &part.body {
-            PartType::Text(t) => out.push(t.to_string()),
-            PartType::Html(h) => out.push(h.to_string()),
-            PartType::Message(m) => bodies(m, out),
-            _ => {}
-        }
-    }
 }
 
 /// A check on the generator, not on collabd: every variant parses, its

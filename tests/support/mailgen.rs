@@ -431,48 +431,12 @@ const GMAIL_SEP_EN: &str = "---------- Forwarded message ---------";
 // Deterministic choices
 // ---------------------------------------------------------------------------
 
-/// A 64-bit LCG (Knuth's MMIX constants); the high bits are the output.
-pub struct Lcg(u64);
-
-impl Lcg {
-    pub fn new(seed: u64) -> Lcg {
-        Lcg(seed ^ 0x9e37_79b9_7f4a_7c15)
-    }
-
-    pub fn next(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) as u32
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        self.next() as usize % n
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    /// True `percent` times in a hundred.
-    pub fn chance(&mut self, percent: u32) -> bool {
-        self.next() % 100 < percent
-    }
-}
+use crate::verdict::header_text;
+pub use crate::verdict::{Expect, Lcg};
 
 // ---------------------------------------------------------------------------
 // Variants
 // ---------------------------------------------------------------------------
-
-/// The known answer for one message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// A `leadsie_grant` with exactly these (store, code) pairs, sorted.
-    Grants(Vec<(String, String)>),
-    /// No grant at all: the reason a reader would give.
-    NoGrant(&'static str),
-}
 
 pub struct Variant {
     pub id: usize,
@@ -1456,32 +1420,6 @@ fn render(part: &Part, enc: &Enc, rng: &mut Lcg, out: &mut Vec<u8>) {
             }
         }
     }
-}
-
-/// A header value as RFC 2047 encoded words when it is not ASCII.
-fn header_text(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_owned();
-    }
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in s.chars() {
-        if chunk.len() + c.len_utf8() > 39 {
-            words.push(std::mem::take(&mut chunk));
-        }
-        chunk.push(c);
-    }
-    words.push(chunk);
-    words
-        .iter()
-        .map(|w| {
-            format!(
-                "=?UTF-8?B?{}?=",
-                base64::engine::general_purpose::STANDARD.encode(w)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\r\n ")
 }
 
 fn message(
