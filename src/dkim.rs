@@ -5,10 +5,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use mail_auth::arc::ArcError;
+use mail_auth::common::crypto::CryptoError;
+use mail_auth::dkim::DkimError;
 use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator};
+use mail_auth::{AuthenticatedMessage, DkimResult, DnsError, Error, MessageAuthenticator};
 
-use crate::mail::auth::parse_results;
+use crate::mail::auth::{self, AuthResults, parse_results};
 use crate::mail::{DkimCheck, DkimVerdict, aligned, domain_within};
 
 /// How long one verification may wait on DNS before it counts as a
@@ -60,9 +63,10 @@ impl Verifier {
         Ok(Verifier { auth })
     }
 
-    /// Verifies `check`: a signature that passes and aligns with
-    /// `check.domain`, or for an auto-forward an ARC chain sealed by a
-    /// trusted sealer whose first results header vouches for the domain.
+    /// Verifies `check`: each reported failure it leaves for ARC is
+    /// explained by a trusted chain, and (when a signature is needed) a
+    /// signature that passes and aligns with `check.domain`, or where ARC
+    /// may vouch, a trusted chain whose first sealer saw one.
     pub async fn verify(&self, check: &DkimCheck) -> DkimVerdict {
         match tokio::time::timeout(DNS_BUDGET, self.verify_inner(check)).await {
             Ok(v) => v,
@@ -77,92 +81,236 @@ impl Verifier {
         let Some(msg) = AuthenticatedMessage::parse(&check.message) else {
             return DkimVerdict::Fail("the message could not be read for DKIM".into());
         };
-        let aligned = |d: &str| {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            aligned(&d, &check.domain)
-        };
-        let outputs = self.auth.verify_dkim(&msg).await;
         let mut temp = None;
+        let mut signature = if check.signature_needed {
+            self.signature(&msg, &check.domain, &mut temp).await
+        } else {
+            Ok(String::new())
+        };
+        let chain = if check.arc && (signature.is_err() || !check.vouch_needed.is_empty()) {
+            Some(self.trusted_chain(&msg, &check.arc_sealers).await)
+        } else {
+            None
+        };
+
+        // Every failure left for ARC must be explained, or the message is
+        // rejected whatever its signature says.
+        let mut notes = Vec::new();
+        for f in &check.vouch_needed {
+            let why = match &chain {
+                Some(Ok(ch)) => match auth::first_sealer_vouches(&ch.first, f) {
+                    Ok(()) => {
+                        notes.push(format!("{}, which ARC vouches for", f.describe()));
+                        continue;
+                    }
+                    Err(e) => format!("the ARC chain sealed by {} is valid, but {e}", ch.sealers),
+                },
+                Some(Err(ChainProblem::Temporary(e))) => return DkimVerdict::TempError(e.clone()),
+                Some(Err(ChainProblem::Refused(e))) => e.clone(),
+                None => "the message may not be vouched for by ARC".into(),
+            };
+            return DkimVerdict::Unvouched(format!(
+                "{}, and no trusted ARC chain vouches for it: {why}",
+                f.describe()
+            ));
+        }
+
+        if let Err(seen) = &mut signature {
+            match &chain {
+                Some(Ok(ch)) if auth::first_sealer_saw_pass(&ch.first, &check.domain) => {
+                    signature = Ok(format!("arc=pass sealed by {}", ch.sealers));
+                }
+                Some(Ok(ch)) => seen.push(format!(
+                    "the ARC chain sealed by {} is valid, but its first results (i=1) record no pass for {}",
+                    ch.sealers, check.domain
+                )),
+                Some(Err(ChainProblem::Temporary(e))) => temp = Some(format!("ARC: {e}")),
+                Some(Err(ChainProblem::Refused(e))) => seen.push(e.clone()),
+                None => {}
+            }
+        }
+        match signature {
+            Ok(pass) => {
+                notes.insert(0, pass);
+                notes.retain(|n| !n.is_empty());
+                DkimVerdict::Pass(notes.join("; "))
+            }
+            Err(_) if temp.is_some() => DkimVerdict::TempError(temp.unwrap_or_default()),
+            Err(seen) if seen.is_empty() => DkimVerdict::Fail("no DKIM signature".into()),
+            Err(seen) => DkimVerdict::Fail(seen.join("; ")),
+        }
+    }
+
+    /// The message's own signatures: `Ok` with what passed, aligned with
+    /// `domain`, or `Err` with what each signature showed, in words a
+    /// person reads. A DNS failure is left in `temp`.
+    async fn signature(
+        &self,
+        msg: &AuthenticatedMessage<'_>,
+        domain: &str,
+        temp: &mut Option<String>,
+    ) -> Result<String, Vec<String>> {
         let mut seen = Vec::new();
-        for o in &outputs {
-            let d = o.signature().map(|s| s.d.clone()).unwrap_or_default();
+        // Signatures mail-auth set aside unverified: those with a body
+        // length (`l=`) and those it could not read.
+        for e in &msg.errors {
+            if !e.name.eq_ignore_ascii_case(b"DKIM-Signature") {
+                continue;
+            }
+            let parsed = mail_auth::dkim::Signature::parse(e.value).ok();
+            let d = parsed.as_ref().map_or("", |s| s.d.as_str());
+            seen.push(match (&e.header, parsed.as_ref()) {
+                (Error::Dkim(DkimError::SignatureLength), Some(s)) => partial_body(&s.d, s.l),
+                (err, _) if d.is_empty() => {
+                    format!("a DKIM-Signature that cannot be read ({err})")
+                }
+                (err, _) => format!("{d}'s signature (d={d}) cannot be read ({err})"),
+            });
+        }
+        for o in self.auth.verify_dkim(msg).await {
+            // The set-aside ones, described above.
+            let Some(sig) = o.signature() else {
+                continue;
+            };
+            let d = sig.d.trim_end_matches('.').to_ascii_lowercase();
             // A body-length limit (`l=`) signs only a prefix: anyone could
             // append a grant to a genuine message. Such a signature proves
             // nothing about the text collabd reads.
-            if o.signature().is_some_and(|s| s.l > 0) {
-                seen.push(format!(
-                    "d={d}: signs only the first {} body bytes (l=)",
-                    o.signature().map_or(0, |s| s.l)
-                ));
+            if sig.l > 0 {
+                seen.push(partial_body(&d, sig.l));
                 continue;
             }
             match o.result() {
-                DkimResult::Pass if aligned(&d) => {
-                    return DkimVerdict::Pass(format!("dkim=pass d={d}"));
-                }
-                DkimResult::TempError(e) => temp = Some(format!("d={d}: {e}")),
-                r => seen.push(format!("d={d}: {}", short(r))),
+                DkimResult::Pass if aligned(&d, domain) => return Ok(format!("dkim=pass d={d}")),
+                DkimResult::Pass => seen.push(format!(
+                    "a valid signature by {d} (d={d}), which is not {domain}"
+                )),
+                DkimResult::TempError(e) => *temp = Some(format!("d={d}: {e}")),
+                r => seen.push(format!("{d}'s signature (d={d}): {}", in_words(r))),
             }
         }
-        if !check.arc_sealers.is_empty() {
-            let arc = self.auth.verify_arc(&msg).await;
-            match arc.result() {
-                DkimResult::Pass => {
-                    // The first sealer saw the message as the original
-                    // sender sent it; believe it only when it is trusted.
-                    if let Some(first) = arc.sets().iter().min_by_key(|s| s.seal.header.i) {
-                        let sealer = first.seal.header.d.to_ascii_lowercase();
-                        let trusted = check.arc_sealers.iter().any(|t| domain_within(&sealer, t));
-                        let vouches =
-                            parse_results(&String::from_utf8_lossy(first.results.value), false)
-                                .is_some_and(|ar| {
-                                    ar.results.iter().any(|r| {
-                                        r.result == "pass"
-                                            && matches!(r.method.as_str(), "dkim" | "dmarc")
-                                            && r.props.iter().any(|(k, v)| {
-                                                matches!(
-                                                    k.as_str(),
-                                                    "header.d" | "header.from" | "header.i"
-                                                ) && aligned(v.rsplit('@').next().unwrap_or(v))
-                                            })
-                                    })
-                                });
-                        if trusted && vouches {
-                            return DkimVerdict::Pass(format!("arc=pass sealed by {sealer}"));
-                        }
-                        seen.push(format!(
-                            "ARC sealed by {sealer}{}",
-                            if trusted {
-                                " does not vouch for the sender"
-                            } else {
-                                ", not in [trust] arc_sealers"
-                            }
-                        ));
-                    }
-                }
-                DkimResult::TempError(e) => temp = Some(format!("ARC: {e}")),
-                DkimResult::None => {}
-                r => seen.push(format!("ARC: {}", short(r))),
+        Err(seen)
+    }
+
+    /// The message's ARC chain, when it is valid and every seal in it is by
+    /// one of `sealers`, with its first sealer's results. Who sealed is read
+    /// before any DNS: an unlisted sealer ends it there. Every sealer must
+    /// be listed, not only the first: a hop not listed could have changed
+    /// the message after a trusted one recorded what it saw.
+    async fn trusted_chain(
+        &self,
+        msg: &AuthenticatedMessage<'_>,
+        sealers: &[String],
+    ) -> Result<Chain, ChainProblem> {
+        if msg.as_headers.is_empty() {
+            return Err(ChainProblem::Refused("it carries no ARC seal".into()));
+        }
+        let mut names: Vec<String> = Vec::new();
+        for seal in &msg.as_headers {
+            let d = seal.header.d.trim_end_matches('.').to_ascii_lowercase();
+            if !sealers.iter().any(|t| domain_within(&d, t)) {
+                let listed = if sealers.is_empty() {
+                    "which is not listed in [trust] arc_sealers (empty: no ARC seal is believed)"
+                } else {
+                    "which is not listed in [trust] arc_sealers"
+                };
+                return Err(ChainProblem::Refused(format!(
+                    "it is ARC-sealed by {d}, {listed}; add {d} there if it is the server that forwards this mail to collabd"
+                )));
+            }
+            if !names.contains(&d) {
+                names.push(d);
             }
         }
-        if let Some(t) = temp {
-            return DkimVerdict::TempError(t);
+        let sealers = names.join(", ");
+        let arc = self.auth.verify_arc(msg).await;
+        match arc.result() {
+            DkimResult::Pass => {}
+            DkimResult::TempError(e) => return Err(ChainProblem::Temporary(format!("{e}"))),
+            r => {
+                return Err(ChainProblem::Refused(format!(
+                    "its ARC chain (sealed by {sealers}) is not valid: {}",
+                    arc_in_words(r)
+                )));
+            }
         }
-        if seen.is_empty() {
-            DkimVerdict::Fail("no DKIM signature".into())
-        } else {
-            DkimVerdict::Fail(seen.join("; "))
-        }
+        let Some(first) = arc.sets().first() else {
+            return Err(ChainProblem::Refused("its ARC chain has no sets".into()));
+        };
+        Ok(Chain {
+            sealers,
+            first: parse_results(&String::from_utf8_lossy(first.results.value), true),
+        })
     }
 }
 
-fn short(r: &DkimResult) -> String {
-    match r {
-        DkimResult::Pass => "pass, but not aligned".into(),
-        DkimResult::Neutral(e) => format!("neutral ({e})"),
-        DkimResult::Fail(e) => format!("fail ({e})"),
-        DkimResult::PermError(e) => format!("permerror ({e})"),
-        DkimResult::TempError(e) => format!("temperror ({e})"),
-        DkimResult::None => "none".into(),
+/// A valid ARC chain sealed only by trusted sealers.
+struct Chain {
+    /// Who sealed it, for reasons.
+    sealers: String,
+    /// The first sealer's `ARC-Authentication-Results` (i=1): what it saw
+    /// of the message as its sender sent it.
+    first: AuthResults,
+}
+
+enum ChainProblem {
+    /// DNS did not answer: judge again later.
+    Temporary(String),
+    Refused(String),
+}
+
+fn partial_body(d: &str, l: u64) -> String {
+    format!(
+        "{d}'s signature (d={d}) covers only the first {l} bytes of the body (l=): what follows them could have been added by anyone"
+    )
+}
+
+/// What a DKIM result means, for a person.
+fn in_words(r: &DkimResult) -> String {
+    let e = match r {
+        DkimResult::Pass => return "valid".into(),
+        DkimResult::None => return "none".into(),
+        DkimResult::Neutral(e)
+        | DkimResult::Fail(e)
+        | DkimResult::PermError(e)
+        | DkimResult::TempError(e) => e,
+    };
+    match e {
+        Error::Dkim(DkimError::FailedBodyHashMatch) => {
+            "the body was changed after it was signed".into()
+        }
+        Error::Crypto(CryptoError::FailedVerification) => {
+            "the signed header fields were changed after signing, or the signature is forged".into()
+        }
+        Error::Dkim(DkimError::SignatureExpired) => "the signature has expired (x=)".into(),
+        Error::Dkim(DkimError::RevokedPublicKey) => "its key has been revoked in DNS".into(),
+        Error::Dkim(DkimError::FailedAuidMatch) => "its i= is outside its d= domain".into(),
+        Error::Dns(DnsError::RecordNotFound(_)) => "its key is not published in DNS".into(),
+        e => e.to_string(),
+    }
+}
+
+/// What an ARC result means, for a person.
+fn arc_in_words(r: &DkimResult) -> String {
+    let e = match r {
+        DkimResult::Pass | DkimResult::None => return in_words(r),
+        DkimResult::Neutral(e)
+        | DkimResult::Fail(e)
+        | DkimResult::PermError(e)
+        | DkimResult::TempError(e) => e,
+    };
+    match e {
+        Error::Arc(ArcError::FailedBodyHashMatch) => {
+            "the body was changed after the last ARC seal".into()
+        }
+        Error::Arc(ArcError::BrokenChain) => "a set is missing or unreadable".into(),
+        Error::Arc(ArcError::InvalidCV) => {
+            "a sealer recorded the chain as already broken (cv=fail)".into()
+        }
+        Error::Arc(ArcError::InvalidInstance(i)) => format!("set i={i} is missing or repeated"),
+        Error::Crypto(CryptoError::FailedVerification) => {
+            "a seal or the last ARC message signature does not verify: the message or the chain was changed after sealing".into()
+        }
+        _ => in_words(r),
     }
 }

@@ -12,13 +12,17 @@ use collabd::ingest::{Ingestor, Judged, judge};
 use collabd::mail::{Classifier, OutcomeRules, Require, TrustPolicy};
 use collabd::model::MessageKind;
 use collabd::store::{Db, Source};
+use mail_auth::arc::ArcSealer;
 use mail_auth::common::crypto::Ed25519Key;
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::DkimSigner;
+use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use mail_auth::{AuthenticatedMessage, AuthenticationResults, MessageAuthenticator};
 use support::dns::Dns;
 
 struct Key {
     key: Ed25519Key,
+    der: Vec<u8>,
     public: String,
 }
 
@@ -26,7 +30,7 @@ fn key() -> Key {
     let der = Ed25519Key::generate_pkcs8().unwrap();
     let key = Ed25519Key::from_pkcs8_der(&der).unwrap();
     let public = base64::engine::general_purpose::STANDARD.encode(key.public_key());
-    Key { key, public }
+    Key { key, der, public }
 }
 
 fn publish(dns: &Dns, k: &Key, selector: &str, domain: &str) {
@@ -48,14 +52,15 @@ fn sign(k: Key, selector: &str, domain: &str, msg: &str) -> String {
 }
 
 fn classifier(forwarders: Option<Vec<String>>) -> Classifier {
-    Classifier::new(
-        TrustPolicy {
-            forwarders,
-            require: Require::Dkim,
-            ..TrustPolicy::default()
-        },
-        OutcomeRules::new(&[]).unwrap(),
-    )
+    policy(TrustPolicy {
+        forwarders,
+        require: Require::Dkim,
+        ..TrustPolicy::default()
+    })
+}
+
+fn policy(trust: TrustPolicy) -> Classifier {
+    Classifier::new(trust, OutcomeRules::new(&[]).unwrap())
 }
 
 const LEADSIE: &str = "From: Leadsie <notifications@leadsie.com>\nTo: ops@agency.com\nSubject: Acme Co has granted you access\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nMessage-ID: <g1@leadsie.com>\n\nShopify\nStore URL: acme-co.myshopify.com\nCollaborator code: 0105\n";
@@ -92,9 +97,13 @@ async fn a_direct_leadsie_email_counts_only_with_its_aligned_signature() {
         "{why}"
     );
     let altered = signed.replace("0105", "9999");
-    assert_eq!(
-        kind(&verdict(&c, &dns, &altered).await).0,
-        MessageKind::Rejected
+    let (k, why) = kind(&verdict(&c, &dns, &altered).await);
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(
+        why.contains(
+            "leadsie.com's signature (d=leadsie.com): the body was changed after it was signed"
+        ),
+        "{why}"
     );
 
     // A signature over only a prefix of the body (l=) lets anyone append a
@@ -120,7 +129,11 @@ async fn a_direct_leadsie_email_counts_only_with_its_aligned_signature() {
     );
     let (k, why) = kind(&verdict(&c, &dns, &appended).await);
     assert_eq!(k, MessageKind::Rejected, "{why}");
-    assert!(why.contains("l="), "{why}");
+    assert!(
+        why.contains("leadsie.com's signature (d=leadsie.com) covers only the first"),
+        "says whose signature covers part of the body: {why}"
+    );
+    assert!(why.contains("(l=)"), "{why}");
 
     // A bare LF ends the headers for a mail reader but not for a DKIM
     // verifier: text slipped in there would be read but not verified.
@@ -271,4 +284,270 @@ async fn signatures_cover_the_attachments_the_parser_never_decodes() {
     );
     let (k, why) = kind(&verdict(&c, &dns, &forward).await);
     assert_eq!(k, MessageKind::LeadsieGrant, "{why}");
+}
+
+/// A mailbox provider on the test's DNS: what it records on receipt, as
+/// the first ARC sealer does, is what mail-auth itself verifies.
+fn provider(dns: &Dns) -> MessageAuthenticator {
+    let mut ns = NameServerConfig::udp_and_tcp(dns.addr.ip());
+    for c in &mut ns.connections {
+        c.port = dns.addr.port();
+    }
+    MessageAuthenticator::new(
+        ResolverConfig::from_name_servers(vec![ns]),
+        ResolverOpts::default(),
+    )
+    .unwrap()
+}
+
+/// `received` after `provider` (authserv-id `mx.google.example`) got it:
+/// verified as it arrived, changed as forwarders do (`change`), then
+/// ARC-sealed by `sealer` with what it recorded on receipt.
+async fn sealed(
+    provider: &MessageAuthenticator,
+    received: &str,
+    change: impl Fn(&str) -> String,
+    sealer: (&Key, &str),
+) -> String {
+    let incoming = AuthenticatedMessage::parse(received.as_bytes()).unwrap();
+    let dkim = provider.verify_dkim(&incoming).await;
+    let results =
+        AuthenticationResults::new("mx.google.example").with_dkim_results(&dkim, "leadsie.com");
+    let changed = change(received);
+    let outgoing = AuthenticatedMessage::parse(changed.as_bytes()).unwrap();
+    let chain = provider.verify_arc(&outgoing).await;
+    let key = Ed25519Key::from_pkcs8_der(&sealer.0.der).unwrap();
+    let set = ArcSealer::from_key(key)
+        .domain(sealer.1)
+        .selector("arc")
+        .headers(["From", "Subject", "Date", "Resent-From"])
+        .seal(&outgoing, &results, &chain)
+        .unwrap();
+    format!("{}{changed}", set.to_header())
+}
+
+/// A server-side auto-forward as a mailbox provider sends it: it says who
+/// forwarded and adds a footer, which breaks Leadsie's body hash.
+fn auto_forward(m: &str) -> String {
+    format!("Resent-From: ann@agency.example\r\n{m}-- \r\nForwarded by the agency's mail\r\n")
+}
+
+/// The receiving server's own record, as it arrives on top.
+fn received_by(ar: &str, m: &str) -> String {
+    format!("Authentication-Results: mx.agency.example; {ar}\r\n{m}")
+}
+
+fn sealers(require: Require, arc_sealers: &[&str]) -> Classifier {
+    policy(TrustPolicy {
+        require,
+        authserv_id: Some("mx.agency.example".into()),
+        arc_sealers: arc_sealers.iter().map(|s| s.to_string()).collect(),
+        ..TrustPolicy::default()
+    })
+}
+
+/// How collabd judges `raw` under `require`, with `listed` as
+/// `[trust] arc_sealers`.
+async fn under(dns: &Dns, require: Require, listed: &[&str], raw: &str) -> (MessageKind, String) {
+    kind(&verdict(&sealers(require, listed), dns, raw).await)
+}
+
+const BROKE: &str = "dkim=fail header.i=@leadsie.com; dmarc=fail header.from=leadsie.com; arc=pass";
+
+/// RFC 8617 as large receivers apply it: an auto-forward that broke
+/// Leadsie's signature arrives with the receiving server's dkim=fail and a
+/// valid ARC chain whose first sealer recorded dkim=pass. With that sealer
+/// in `[trust] arc_sealers` the failure is what ARC vouches for; with any
+/// part of that missing, it still rejects, and says which part.
+#[tokio::test]
+async fn an_arc_seal_by_a_trusted_sealer_vouches_for_the_signature_a_forward_broke() {
+    let dns = Dns::start().await;
+    let leadsie = key();
+    publish(&dns, &leadsie, "s1", "leadsie.com");
+    let google = key();
+    publish(&dns, &google, "arc", "google.example");
+    let relay = key();
+    publish(&dns, &relay, "arc", "relay.example");
+    let mx = provider(&dns);
+    let signed = sign(leadsie, "s1", "leadsie.com", LEADSIE);
+    let forwarded = sealed(&mx, &signed, auto_forward, (&google, "google.example")).await;
+    let arrived = received_by(BROKE, &forwarded);
+
+    // Vouched: accepted under every `require`.
+    for require in [Require::Dkim, Require::Dmarc, Require::None] {
+        let (k, why) = under(&dns, require, &["google.example"], &arrived).await;
+        assert_eq!(k, MessageKind::LeadsieGrant, "require={require:?}: {why}");
+    }
+    // Comments, folding and quoted values in the receiving server's header.
+    let commented = received_by(
+        "dkim (a footer was added) =\r\n\tfail header . i = \"@leadsie.com\" (s1);\r\n dmarc = fail (p=reject) header.from=\"leadsie.com\"; arc=pass (i=1 google.example)",
+        &forwarded,
+    );
+    let (k, why) = under(&dns, Require::None, &["google.example"], &commented).await;
+    assert_eq!(k, MessageKind::LeadsieGrant, "{why}");
+    // An auto-forward that dropped its Resent-From is direct mail with ARC
+    // sets: vouched alike.
+    let google2 = key();
+    publish(&dns, &google2, "arc", "mail.google.example");
+    let plain_forward = |m: &str| format!("{m}-- \r\nForwarded by the agency's mail\r\n");
+    let direct = received_by(
+        BROKE,
+        &sealed(
+            &mx,
+            &sign(key_published(&dns, "s9"), "s9", "leadsie.com", LEADSIE),
+            plain_forward,
+            (&google2, "mail.google.example"),
+        )
+        .await,
+    );
+    let (k, why) = under(&dns, Require::None, &["google.example"], &direct).await;
+    assert_eq!(k, MessageKind::LeadsieGrant, "{why}");
+
+    // The sealer not listed: rejected, naming the sealer and the setting.
+    for listed in [&[][..], &["other.example"][..]] {
+        let (k, why) = under(&dns, Require::None, listed, &arrived).await;
+        assert_eq!(k, MessageKind::Rejected, "{why}");
+        assert!(
+            why.contains("mx.agency.example recorded dkim=fail for leadsie.com"),
+            "{why}"
+        );
+        assert!(why.contains("ARC-sealed by google.example"), "{why}");
+        assert!(why.contains("[trust] arc_sealers"), "{why}");
+    }
+    // Under require = "dkim" without the receiving server's record, the
+    // reason names the broken body and the unlisted sealer.
+    let (k, why) = under(&dns, Require::Dkim, &[], &forwarded).await;
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(
+        why.contains("the body was changed after it was signed"),
+        "{why}"
+    );
+    assert!(
+        why.contains("ARC-sealed by google.example, which is not listed in [trust] arc_sealers"),
+        "{why}"
+    );
+
+    // A second sealer not listed could have changed the message after the
+    // trusted one: the chain is not believed.
+    let resealed = {
+        let incoming = AuthenticatedMessage::parse(forwarded.as_bytes()).unwrap();
+        let chain = mx.verify_arc(&incoming).await;
+        let results = AuthenticationResults::new("mx.relay.example");
+        let key = Ed25519Key::from_pkcs8_der(&relay.der).unwrap();
+        let set = ArcSealer::from_key(key)
+            .domain("relay.example")
+            .selector("arc")
+            .headers(["From", "Subject", "Date"])
+            .seal(&incoming, &results, &chain)
+            .unwrap();
+        format!("{}{forwarded}", set.to_header())
+    };
+    let (k, why) = under(
+        &dns,
+        Require::None,
+        &["google.example"],
+        &received_by(BROKE, &resealed),
+    )
+    .await;
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(why.contains("ARC-sealed by relay.example"), "{why}");
+    // With the relay listed too, the chain is believed.
+    let (k, why) = under(
+        &dns,
+        Require::None,
+        &["google.example", "relay.example"],
+        &received_by(BROKE, &resealed),
+    )
+    .await;
+    assert_eq!(k, MessageKind::LeadsieGrant, "{why}");
+
+    // Changed after sealing: the chain does not verify.
+    let tampered = arrived.replace("0105", "6666");
+    let (k, why) = under(&dns, Require::None, &["google.example"], &tampered).await;
+    assert_eq!(k, MessageKind::Rejected, "{why}");
+    assert!(why.contains("is not valid"), "{why}");
+
+    // A failure for another domain, or an arc=fail, is nothing ARC
+    // explains.
+    for ar in [
+        "dkim=fail header.d=agency.example; arc=pass",
+        "dkim=fail header.i=@leadsie.com; arc=fail",
+    ] {
+        let (k, why) = under(
+            &dns,
+            Require::None,
+            &["google.example", "agency.example"],
+            &received_by(ar, &forwarded),
+        )
+        .await;
+        assert_eq!(k, MessageKind::Rejected, "{ar}: {why}");
+    }
+}
+
+/// The first sealer must have seen Leadsie's signature pass: a message
+/// that reached it already broken (or never signed) is not vouched for,
+/// however valid the seal.
+#[tokio::test]
+async fn an_arc_seal_vouches_only_for_what_its_first_sealer_saw_pass() {
+    let dns = Dns::start().await;
+    let leadsie = key();
+    publish(&dns, &leadsie, "s1", "leadsie.com");
+    let google = key();
+    publish(&dns, &google, "arc", "google.example");
+    let mx = provider(&dns);
+    let broken_on_arrival = sign(leadsie, "s1", "leadsie.com", LEADSIE).replace("0105", "6666");
+    let forwarded = sealed(
+        &mx,
+        &broken_on_arrival,
+        auto_forward,
+        (&google, "google.example"),
+    )
+    .await;
+    assert!(
+        forwarded.contains("dkim=neutral") || forwarded.contains("dkim=fail"),
+        "the first sealer recorded the broken signature"
+    );
+    for require in [Require::None, Require::Dkim] {
+        let (k, why) = under(
+            &dns,
+            require,
+            &["google.example"],
+            &received_by(BROKE, &forwarded),
+        )
+        .await;
+        assert_eq!(k, MessageKind::Rejected, "{why}");
+        assert!(why.contains("first results (i=1"), "{why}");
+    }
+}
+
+/// The finding: `dmarc = fail` with spaces around `=` was not read as a
+/// failure, and `require = "none"` granted. On mail no ARC chain could
+/// explain it rejects, with comments, quotes or a missing `;`.
+#[tokio::test]
+async fn a_dmarc_failure_written_with_spaces_rejects_under_require_none() {
+    let dns = Dns::start().await;
+    let leadsie = LEADSIE.replace('\n', "\r\n");
+    for ar in [
+        "dmarc = fail header.from=leadsie.com",
+        "dmarc (checked) = (result) fail header.from = \"leadsie.com\"",
+        "spf=pass smtp.mailfrom=leadsie.com dmarc=fail header.from=leadsie.com",
+    ] {
+        let raw = received_by(ar, &leadsie);
+        let (k, why) = under(&dns, Require::None, &["google.example"], &raw).await;
+        assert_eq!(k, MessageKind::Rejected, "{ar}: {why}");
+        assert!(
+            why.contains("mx.agency.example recorded dmarc=fail for leadsie.com"),
+            "{why}"
+        );
+    }
+    // Without a failure, the same message is a grant under "none".
+    let raw = received_by("dmarc=pass header.from=leadsie.com", &leadsie);
+    let (k, why) = under(&dns, Require::None, &["google.example"], &raw).await;
+    assert_eq!(k, MessageKind::LeadsieGrant, "{why}");
+}
+
+fn key_published(dns: &Dns, selector: &str) -> Key {
+    let k = key();
+    publish(dns, &k, selector, "leadsie.com");
+    k
 }

@@ -128,24 +128,40 @@ pub struct Classification {
     pub unrelated: bool,
 }
 
-/// The signature that must verify before a message's grant or outcome counts.
+/// What must verify before a message's grant or outcome counts: its
+/// signature (`[trust] require = "dkim"`), and an ARC chain for each
+/// reported failure only ARC can explain (whatever `require` says).
 #[derive(Debug, Clone)]
 pub struct DkimCheck {
     /// The domain a passing signature must align with.
     pub domain: String,
     /// The bytes to verify: the outer message, or the attached original.
     pub message: Vec<u8>,
-    /// A server-side auto-forward: an ARC chain sealed by one of
-    /// `[trust] arc_sealers` may vouch instead of the original signature.
+    /// Whether an ARC chain may vouch: a server-side auto-forward, or
+    /// direct mail (an auto-forward that dropped its Resent- or
+    /// X-Forwarded- headers), that carries ARC sets.
+    pub arc: bool,
+    /// `[trust] arc_sealers`: the only sealers whose chains are believed.
     pub arc_sealers: Vec<String>,
     pub route: Route,
+    /// `[trust] require = "dkim"`: a signature aligned with `domain` (or,
+    /// where `arc` allows, a trusted chain whose first sealer saw one)
+    /// must verify. False when the check is there only for `vouch_needed`.
+    pub signature_needed: bool,
+    /// Failures reported on the message that a trusted ARC chain must
+    /// explain, each of them, or the message is rejected.
+    pub vouch_needed: Vec<auth::Failure>,
 }
 
 /// What DKIM (and ARC) verification found, for [`Classifier::settle`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DkimVerdict {
     Pass(String),
+    /// No signature (or seal) vouches for the sender.
     Fail(String),
+    /// A reported failure that no trusted ARC chain explains: the whole
+    /// reason.
+    Unvouched(String),
     /// DNS did not answer: judge the message again later.
     TempError(String),
 }
@@ -608,47 +624,65 @@ impl Classifier {
         }
         let mut domains: Vec<&str> = unwrapped.forwarders.iter().map(Sender::domain).collect();
         domains.push(original.domain());
-        if let Some(failure) = auth::reported_failure(&unwrapped.chain, &domains) {
-            return c.reject(failure);
-        }
+        // ARC may vouch for a server-side auto-forward, or direct mail that
+        // is one without its Resent- or X-Forwarded- headers, when sealed.
+        let arc = matches!(unwrapped.route, Route::AutoForward | Route::Direct)
+            && auth::has_arc_sets(&msg);
+        let vouch_needed =
+            match auth::reported_failures(&unwrapped.chain, &domains, original.domain(), arc) {
+                Ok(v) => v,
+                Err(failure) => return c.reject(failure),
+            };
         let (Some(signed), Some(signer)) = (unwrapped.signed, unwrapped.signer.as_ref()) else {
             return c.reject("no message in the chain has a sender who could vouch for it".into());
         };
         match self.trust.require {
-            Require::None => {}
+            Require::None | Require::Dkim => {}
             Require::Dmarc => {
-                let outer = unwrapped.forwarders.first().unwrap_or(&original).domain();
+                // DMARC is about the outer From, which an auto-forward
+                // keeps: the original sender's.
+                let outer = match unwrapped.route {
+                    Route::AutoForward => original.domain(),
+                    _ => unwrapped.forwarders.first().unwrap_or(&original).domain(),
+                };
                 let id = self.trust.authserv_id.as_deref().unwrap_or("");
-                if id.is_empty() || !auth::trusted_pass(&msg, id, "dmarc", outer) {
+                // A dmarc=fail left for ARC is the pass ARC must restore.
+                let vouched = vouch_needed.iter().any(|f| {
+                    f.authserv_id == id
+                        && !f.arc
+                        && f.result.as_ref().is_some_and(|r| r.method == "dmarc")
+                        && aligned(&f.about, outer)
+                });
+                if id.is_empty() || !(vouched || auth::trusted_pass(&msg, id, "dmarc", outer)) {
                     return c.reject(format!(
                         "[trust] require = \"dmarc\", but the receiving server ({}) recorded no dmarc=pass for {outer}",
                         if id.is_empty() { "no authserv_id set" } else { id }
                     ));
                 }
             }
-            Require::Dkim => {
-                if let Some(why) = ambiguous_header_block(signed) {
-                    return c.reject(format!(
-                        "the signed message's header block is malformed ({why}): a DKIM verifier and a mail reader could disagree on where its body starts"
-                    ));
-                }
-                c.dkim = Some(DkimCheck {
-                    domain: signer.domain().to_owned(),
-                    // The outer message's signature covers the bytes as
-                    // they arrived, not the reading copy.
-                    message: if std::ptr::eq(signed, &msg) {
-                        raw.to_vec()
-                    } else {
-                        signed.raw_message().to_vec()
-                    },
-                    arc_sealers: if unwrapped.route == Route::AutoForward {
-                        self.trust.arc_sealers.clone()
-                    } else {
-                        Vec::new()
-                    },
-                    route: unwrapped.route,
-                });
+        }
+        let signature_needed = self.trust.require == Require::Dkim;
+        if signature_needed || !vouch_needed.is_empty() {
+            if let Some(why) = ambiguous_header_block(signed) {
+                return c.reject(format!(
+                    "the signed message's header block is malformed ({why}): a DKIM verifier and a mail reader could disagree on where its body starts"
+                ));
             }
+            c.dkim = Some(DkimCheck {
+                domain: signer.domain().to_owned(),
+                // The outer message's signature covers the bytes as
+                // they arrived, not the reading copy.
+                message: if std::ptr::eq(signed, &msg) {
+                    raw.to_vec()
+                } else {
+                    signed.raw_message().to_vec()
+                },
+                arc,
+                arc_sealers: self.trust.arc_sealers.clone(),
+                route: unwrapped.route,
+                signature_needed,
+                vouch_needed,
+            });
         }
         c
     }
@@ -667,11 +701,12 @@ impl Classifier {
         };
         match v {
             DkimVerdict::Pass(_) => (c, None),
+            DkimVerdict::Unvouched(why) => (c.reject(why), None),
             DkimVerdict::Fail(why) => {
                 let how = match check.route {
                     Route::Inline => "the forwarder's own message",
                     Route::Attached => "the attached original",
-                    Route::AutoForward => "the auto-forwarded original (or an ARC seal)",
+                    Route::AutoForward => "the auto-forwarded original",
                     Route::Direct => "the message",
                 };
                 let reason = format!(
