@@ -170,7 +170,9 @@ fn check_trust(r: &mut Report, t: &crate::mail::TrustPolicy) {
     r.line(
         true,
         "trust",
-        format!("server-side auto-forwards: open, vouched for by the original's own signature, {arc}"),
+        format!(
+            "server-side auto-forwards: open, vouched for by the original's own signature, {arc}"
+        ),
     );
     match &t.forwarders {
         None => r.warn(

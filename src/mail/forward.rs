@@ -276,6 +276,25 @@ pub fn unwrap<'a>(msg: &'a Message<'a>, trusted: &dyn Fn(&Sender) -> bool) -> Un
         }
     }
 
+    // A forward that could not be read above the original hides a hop.
+    if out.identity_problem.is_none() {
+        for (n, &p) in places[..k].iter().enumerate() {
+            let (l, segment) = match p {
+                Place::Message(l) => (l, 0),
+                Place::Inline(l, h) => (l, h + 1),
+            };
+            let level = &levels[l];
+            let text = hops::segments(&level.text, &level.hops)[segment];
+            if let Some(line) = hops::unread_forward(text) {
+                out.identity_problem = Some(format!(
+                    "hop {} of the forward chain holds a forward header that could not be read (\"{line}\"); nothing below it can be attributed",
+                    n + 2
+                ));
+                break;
+            }
+        }
+    }
+
     let (level_index, hop) = match places[k] {
         Place::Message(l) => (l, None),
         Place::Inline(l, h) => (l, Some(h)),

@@ -118,6 +118,30 @@ pub fn segments<'t>(text: &'t str, hops: &[Hop]) -> Vec<&'t str> {
     out
 }
 
+/// The first line of `segment` that still looks like part of a forward
+/// although no hop was read there: a sender's header line with an address
+/// (a block whose date or shape did not survive), or an attribution-shaped
+/// line. Text above the original that holds one hides a hop, so nothing
+/// below it may be believed.
+pub fn unread_forward(segment: &str) -> Option<String> {
+    if !segment.contains('@') {
+        return None;
+    }
+    for l in lines_of(segment) {
+        let c = l.content.as_ref();
+        if !c.contains('@') {
+            continue;
+        }
+        let sender_line = fields_of(c)
+            .iter()
+            .any(|f| shape::role(f.label) == Some(Role::From) && shape::has_address(f.value));
+        if sender_line || shape::attribution(c, false).is_some() {
+            return Some(shorten(c));
+        }
+    }
+    None
+}
+
 /// A header line: one field, or the pieces of a Yahoo line run together.
 fn fields_of(content: &str) -> Vec<Field<'_>> {
     if let Some(pieces) = shape::split_run_together(content) {
@@ -183,6 +207,22 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
                 }
                 None => break,
             }
+        }
+        // A second block glued under a complete one (HTML made text keeps
+        // no blank line between them) starts at its sender's line, or at a
+        // role the first one already had.
+        let complete = fields.iter().any(|(f, _)| shape::has_address(f.value))
+            && fields.iter().any(|(f, _)| shape::is_date(f.value));
+        if complete
+            && found.iter().any(|f| match shape::role(f.label) {
+                Some(Role::From) => true,
+                Some(r @ (Role::Date | Role::Subject)) => {
+                    fields.iter().any(|(_, seen)| *seen == Some(r))
+                }
+                _ => false,
+            })
+        {
+            break;
         }
         open_label = None;
         for f in found {
@@ -270,7 +310,8 @@ fn describe(fields: &[(Field<'_>, Option<Role>)]) -> String {
 fn attribution_at(lines: &[Line<'_>], i: usize, last: Option<&Hop>) -> Option<(Hop, usize)> {
     let line = &lines[i];
     let c = line.content.as_ref();
-    if !(c.ends_with(':') || c.ends_with('：') || c.ends_with(": ")) {
+    let wrapped = c.starts_with("---") && c.ends_with("---") && c.contains('@');
+    if !(c.ends_with(':') || c.ends_with('：') || wrapped) {
         return None;
     }
     let next = lines[i + 1..].iter().find(|l| !l.content.is_empty());

@@ -257,7 +257,13 @@ pub const HEADER_LABELS: &[HeaderLabels] = &[
     labels(
         "Turkish",
         &["kimden", "gönderen", "gönderici"],
-        &["gönderildi", "gönderilme", "tarih", "gönderme tarihi"],
+        &[
+            "gönderildi",
+            "gönderilen",
+            "gönderilme",
+            "tarih",
+            "gönderme tarihi",
+        ],
         &["kime", "alıcı", "bilgi", "cc"],
         &["konu"],
     ),

@@ -81,8 +81,15 @@ fn label_shaped(label: &str) -> bool {
     for c in label.chars() {
         if c.is_alphabetic() {
             letters += 1;
-        } else if !(c.is_whitespace() || matches!(c, '-' | '.' | '\'' | '/' | '\u{a0}'))
-            || c.is_numeric()
+        } else if c.is_numeric() {
+            return false;
+        } else if !(c.is_whitespace()
+            || matches!(c, '-' | '.' | '\'' | '/' | '\u{a0}')
+            // Combining marks (Thai vowels and tones, Hindi matras) are
+            // part of a word; std has no test for them, so any other
+            // character outside ASCII passes, punctuation of its own kept
+            // out by the colon search and the word limit.
+            || (!c.is_ascii() && !c.is_ascii_punctuation()))
         {
             return false;
         }
@@ -396,7 +403,15 @@ pub fn attribution(line: &str, need_verb: bool) -> Option<Attribution> {
     if t.len() > MAX_ATTRIBUTION_BYTES {
         return None;
     }
-    let body = t.strip_suffix(':').or_else(|| t.strip_suffix('：'))?;
+    let dashes = |c: char| matches!(c, '-' | '—' | '–');
+    // Zoho wraps it in dashes instead of ending it with a colon:
+    // `---- On <date> <name> <addr> wrote ----`.
+    let wrapped = t.starts_with("---") && t.ends_with("---");
+    let body = if wrapped {
+        t.trim_matches(dashes).trim()
+    } else {
+        t.strip_suffix(':').or_else(|| t.strip_suffix('：'))?
+    };
     // A header line ("Subject:") or a separator's words are not one.
     if field(t).is_some_and(|f| f.value.is_empty()) && !is_date(body) {
         return None;
@@ -418,14 +433,33 @@ pub fn attribution(line: &str, need_verb: bool) -> Option<Attribution> {
     Some(Attribution { sender })
 }
 
-/// How many addresses a line holds (an `<a<mailto:a>>` pair counts once).
+/// How many different addresses a line holds: an `<a<mailto:a>>` pair,
+/// or a display name that is the address itself (`"a@b" <a@b>`), counts
+/// once. Each `@` is widened to the address around it, whatever script
+/// or punctuation stands beside it.
 fn count_addresses(s: &str) -> usize {
-    let s = without_mailto_links(s);
-    s.split(|c: char| {
-        c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | ',' | ';')
-    })
-    .filter(|w| has_address(w.trim_start_matches("mailto:")))
-    .count()
+    let b = s.as_bytes();
+    let mut seen: Vec<String> = Vec::new();
+    for at in memchr::memchr_iter(b'@', b) {
+        let mut start = at;
+        while start > 0 && is_local_byte(b[start - 1]) {
+            start -= 1;
+        }
+        let mut end = at + 1;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || matches!(b[end], b'.' | b'-')) {
+            end += 1;
+        }
+        let addr = s[start..end].trim_matches('.').to_ascii_lowercase();
+        if has_address(&addr) && !seen.contains(&addr) {
+            seen.push(addr);
+        }
+    }
+    seen.len()
+}
+
+/// A byte of an address's local part as people write them (no quotes).
+fn is_local_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&*+-/=?^_`{|}~.".contains(&c)
 }
 
 /// The line with its addresses taken out, so `12:46` is read as a time and

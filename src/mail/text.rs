@@ -93,6 +93,9 @@ pub fn html_to_text(html: &str) -> String {
     let mut last_was_space = true;
     // The store the open link goes to, and where its text starts.
     let mut link: Option<(String, usize)> = None;
+    // Open <blockquote> elements: their lines are written `> `-quoted, as
+    // a text part quotes, so a quoted original keeps its shape.
+    let mut quote = 0usize;
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'<' {
@@ -183,13 +186,20 @@ pub fn html_to_text(html: &str) -> String {
                     out.push('\n');
                 }
                 last_was_space = true;
+                if eq_ic(name, "blockquote") {
+                    quote = if closing {
+                        quote.saturating_sub(1)
+                    } else {
+                        (quote + 1).min(MAX_QUOTE)
+                    };
+                }
             }
             continue;
         }
         if b == b'&'
             && let Some((decoded, len)) = decode_entity(&html[i..])
         {
-            push_char(&mut out, decoded, &mut last_was_space);
+            push_char(&mut out, decoded, &mut last_was_space, quote);
             i += len;
             continue;
         }
@@ -200,6 +210,7 @@ pub fn html_to_text(html: &str) -> String {
                     last_was_space = true;
                 }
             } else {
+                quote_line(&mut out, quote);
                 out.push(b as char);
                 last_was_space = false;
             }
@@ -207,7 +218,7 @@ pub fn html_to_text(html: &str) -> String {
             continue;
         }
         let ch = html[i..].chars().next().unwrap_or(' ');
-        push_char(&mut out, ch, &mut last_was_space);
+        push_char(&mut out, ch, &mut last_was_space, quote);
         i += ch.len_utf8();
     }
     trim_trailing_spaces(&mut out);
@@ -284,7 +295,19 @@ fn skip_element(bytes: &[u8], from: usize, name: &str) -> usize {
     bytes.len()
 }
 
-fn push_char(out: &mut String, ch: char, last_was_space: &mut bool) {
+/// How deep blockquotes are written as quotes; deeper ones read as this.
+const MAX_QUOTE: usize = 16;
+
+/// At the start of a line inside `quote` blockquotes, writes their `> `.
+fn quote_line(out: &mut String, quote: usize) {
+    if quote > 0 && (out.is_empty() || out.ends_with('\n')) {
+        for _ in 0..quote {
+            out.push_str("> ");
+        }
+    }
+}
+
+fn push_char(out: &mut String, ch: char, last_was_space: &mut bool, quote: usize) {
     if is_invisible(ch) {
         return;
     }
@@ -294,6 +317,7 @@ fn push_char(out: &mut String, ch: char, last_was_space: &mut bool) {
             *last_was_space = true;
         }
     } else {
+        quote_line(out, quote);
         out.push(ch);
         *last_was_space = false;
     }
