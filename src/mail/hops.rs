@@ -265,17 +265,31 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
             )
         })
     } else {
-        match fields
+        // No label says which line is the sender's: the first line with an
+        // address is, as every client orders its block (From first, or
+        // Subject and Date before From and To). When it is not the first
+        // line and no second address follows it, the first line may be a
+        // sender written by name alone and the address a recipient's: then
+        // the block names nobody for certain.
+        let addressed: Vec<usize> = fields
             .iter()
-            .find(|(f, r)| r.is_none() && shape::has_address(f.value))
-        {
+            .enumerate()
+            .filter(|(_, (f, r))| r.is_none() && shape::has_address(f.value))
+            .map(|(n, _)| n)
+            .collect();
+        let certain = match addressed.first() {
+            Some(0) => true,
+            Some(_) => fields.iter().filter(|(f, _)| shape::has_address(f.value)).count() >= 2,
+            None => false,
+        };
+        match addressed.first().filter(|_| certain).map(|&n| &fields[n]) {
             Some((f, _)) => shape::sender_of(f.value).ok_or_else(|| {
                 format!(
                     "the forward header block ({described}) names no single address for its sender"
                 )
             }),
             None => Err(format!(
-                "the forward header block ({described}) names no sender: its addresses are all recipients"
+                "the forward header block ({described}) names no sender for certain: no line is labelled as the sender's, and its addresses may all be recipients"
             )),
         }
     };
