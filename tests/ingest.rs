@@ -35,6 +35,7 @@ async fn env() -> Env {
             classifier: Classifier::identity_only(),
             max_raw_bytes: 1 << 20,
             verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
+            review: collabd::config::Review::None,
         },
         _dir: dir,
     }
