@@ -352,15 +352,7 @@ async fn the_status_page_approves_and_operators_hear_of_each_wait() {
     .await;
     let port = support::dovecot::free_port();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("http-users");
-    std::fs::write(
-        &users,
-        format!(
-            "{}\n",
-            collabd::web::auth::users_file_line("alice", PASSWORD).unwrap()
-        ),
-    )
-    .unwrap();
+    let users = support::daemon::users_file(dir.path(), "alice", PASSWORD);
     let rig = Rig::new(
         "all",
         &format!(
