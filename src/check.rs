@@ -274,7 +274,7 @@ fn check_review(r: &mut Report, w: &crate::config::WorkerSettings) {
     use crate::config::Review;
     let which = match w.review {
         Review::None => return,
-        Review::NewStores => "requests for stores never requested before",
+        Review::NewStores => "a request for a store never requested before",
         Review::All => "every new request",
     };
     r.line(
