@@ -158,6 +158,7 @@ fn main() {
  classifier: classifier.clone(),
  max_raw_bytes: 2 << 20,
  verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
+ review: collabd::config::Review::None,
  };
         let total = 10_000;
         // Distinct bytes for each message, so none is a duplicate.

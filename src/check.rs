@@ -327,6 +327,29 @@ async fn server_folders(sess: &mut conn::ImapSession, limit: Duration) -> String
     }
 }
 
+/// Which requests wait for review, and whether anyone will hear of them.
+fn check_review(r: &mut Report, w: &crate::config::WorkerSettings) {
+    use crate::config::Review;
+    let which = match w.review {
+        Review::None => return,
+        Review::NewStores => "a request for a store never requested before",
+        Review::All => "every new request",
+    };
+    r.line(
+        true,
+        "review",
+        format!(
+            "{which} waits in awaiting_review until an operator approves it (`collabd approve ID` or the status page)"
+        ),
+    );
+    if w.notify.is_none() {
+        r.warn(
+            "review",
+            "there is no [worker.notify]: nobody is told when a request awaits review; watch `collabd status --state awaiting_review` or the status page, or add slack_webhooks or email",
+        );
+    }
+}
+
 /// Builds the filer and the notify channels as `collabd run` would, then
 /// tries what they reach.
 async fn check_worker(r: &mut Report, settings: &Settings) {
@@ -389,6 +412,7 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
             b.shutdown().await;
         }
     }
+    check_review(r, w);
     let Some(n) = &w.notify else {
         return;
     };

@@ -94,6 +94,14 @@ pub enum Command {
         #[command(flatten)]
         who: Who,
     },
+    /// Approve a request awaiting review ([worker] review): it is queued,
+    /// and the worker files it.
+    Approve {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[command(flatten)]
+        who: Who,
+    },
     /// Cancel an open request (it will not be filed).
     Cancel {
         #[arg(value_parser = parse_id)]
@@ -269,6 +277,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
             unreachable!("handled before the settings are used")
         }
         Command::Mark { id, state, who } => act(&settings, id, Action::Mark(state), &who).await,
+        Command::Approve { id, who } => act(&settings, id, Action::Approve, &who).await,
         Command::Cancel { id, who } => act(&settings, id, Action::Cancel, &who).await,
         Command::Retry { id, who } => act(&settings, id, Action::Retry, &who).await,
         Command::Browser { action } => browser(&settings, action).await,

@@ -34,6 +34,12 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
     let filer = crate::filer::from_settings(w)?;
     // Where operators hear of outcomes: the notify channels, with any filer.
     let announcer = crate::filer::notify::announcer(w)?;
+    if w.review != crate::config::Review::None && announcer.is_none() {
+        tracing::warn!(
+            review = w.review.as_str(),
+            "worker.review is on but there is no [worker.notify]: nobody is told when a request awaits review (see `collabd status --state awaiting_review` or the status page)"
+        );
+    }
     let db = Db::open(&settings.database_path).await?;
     let ingestor = settings.ingestor(db.clone())?;
     let watcher = match &settings.imap {

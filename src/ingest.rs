@@ -12,6 +12,7 @@ use sqlx::sqlite::SqliteConnection;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::Review;
 use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier, Grant, Outcome};
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState, StoreDomain};
@@ -40,6 +41,10 @@ pub struct Ingestor {
     pub max_raw_bytes: u64,
     /// Checks DKIM signatures over DNS when `[trust] require = "dkim"`.
     pub verifier: Arc<Verifier>,
+    /// Which new requests wait for an operator's approval (`[worker]
+    /// review`); decided where requests are created, for mail and the
+    /// webhook alike.
+    pub review: Review,
 }
 
 /// The longest one message may take to classify. Extraction is linear and
@@ -382,7 +387,16 @@ impl Ingestor {
             return Ok(IngestReport::duplicate(id));
         };
         let mut report = IngestReport::new(message, c.kind, true, c.reason.clone());
-        apply(conn, c, message, &received_s, &now_s, &mut report).await?;
+        apply(
+            conn,
+            c,
+            message,
+            &received_s,
+            &now_s,
+            self.review,
+            &mut report,
+        )
+        .await?;
         Ok(report)
     }
 }
@@ -481,11 +495,12 @@ async fn apply(
     message: i64,
     received: &str,
     now: &str,
+    review: Review,
     report: &mut IngestReport,
 ) -> store::Result<()> {
     if c.kind == MessageKind::LeadsieGrant {
         for g in &c.grants {
-            apply_grant(conn, g, message, Some(received), now, report).await?;
+            apply_grant(conn, g, message, Some(received), now, review, report).await?;
         }
     }
     if let Some(outcome) = &c.outcome {
@@ -494,12 +509,17 @@ async fn apply(
     Ok(())
 }
 
+/// Creates the request a grant asks for — the one place requests are made,
+/// for mail and the webhook alike — or notes a grant seen before, and
+/// supersedes the store's older open requests. Whether the new request
+/// waits for review is decided here, from `review`.
 async fn apply_grant(
     conn: &mut SqliteConnection,
     g: &Grant,
     message: i64,
     date: Option<&str>,
     now: &str,
+    review: Review,
     report: &mut IngestReport,
 ) -> store::Result<()> {
     if let Some(existing) = store::find_request(conn, &g.store, &g.code).await? {
@@ -532,11 +552,11 @@ async fn apply_grant(
         report.seen_again.push(existing.id);
         return Ok(());
     }
-    let open: Vec<_> = store::requests_for_store(conn, g.store.as_str())
-        .await?
-        .into_iter()
-        .filter(|r| r.state.is_open())
-        .collect();
+    // Every earlier request for the store, in any state: one is enough to
+    // make it a store the agency has seen.
+    let earlier = store::requests_for_store(conn, g.store.as_str()).await?;
+    let seen_before = !earlier.is_empty();
+    let open: Vec<_> = earlier.into_iter().filter(|r| r.state.is_open()).collect();
     // A merchant who regenerates the code invalidates the old one: the newer
     // grant wins. Order by when each message was received (never by its
     // Date header, which the sender writes), so a late re-forward of an old
@@ -565,13 +585,30 @@ async fn apply_grant(
         report.created.push(id);
         return Ok(());
     }
-    let id = store::create_request(
-        conn,
-        &new_request(RequestState::Queued),
-        now,
-        "Leadsie grant received",
-    )
-    .await?;
+    // With review on, a newer code for a store whose request still awaits
+    // review waits too: a merchant's new code must not skip the review.
+    let inherits = open.iter().any(|r| r.state == RequestState::AwaitingReview);
+    let why = match (review, seen_before, inherits) {
+        (Review::None, _, _) => None,
+        (Review::All, _, _) => Some("review = \"all\""),
+        (Review::NewStores, false, _) => {
+            Some("review = \"new-stores\": no request for this store before")
+        }
+        (Review::NewStores, true, true) => {
+            Some("a newer code for a store whose request was still awaiting review")
+        }
+        (Review::NewStores, true, false) => None,
+    };
+    let (state, detail) = match why {
+        Some(why) => (
+            RequestState::AwaitingReview,
+            format!(
+                "Leadsie grant received; awaiting review ({why}): approve with `collabd approve` or on the status page, or cancel"
+            ),
+        ),
+        None => (RequestState::Queued, "Leadsie grant received".to_owned()),
+    };
+    let id = store::create_request(conn, &new_request(state), now, &detail).await?;
     report.created.push(id);
     for old in open {
         let detail = format!(

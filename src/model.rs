@@ -274,6 +274,9 @@ pub const PARTNER_DASHBOARD_URL: &str =
 text_enum! {
     /// Where a request stands (`access_requests.state`); see docs/design.md.
     RequestState {
+        /// Waits for an operator's approval before the worker may file it
+        /// (`[worker] review`).
+        AwaitingReview = "awaiting_review",
         Queued = "queued",
         Filing = "filing",
         Requested = "requested",
@@ -293,11 +296,12 @@ impl RequestState {
     /// Open requests still wait on someone: us, the operator or the merchant.
     /// A newer code for the same store supersedes an open request. A
     /// `logged` one (the dry-run `log` filer's) is open too: nobody was told,
-    /// so it waits on the operator.
+    /// so it waits on the operator; so does one awaiting review.
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            RequestState::Queued
+            RequestState::AwaitingReview
+                | RequestState::Queued
                 | RequestState::Filing
                 | RequestState::Requested
                 | RequestState::Notified
@@ -319,14 +323,23 @@ impl RequestState {
         use RequestState::*;
         match (self, to) {
             (Queued, Filing) | (Filing, Queued) => true,
+            // An operator's approval; the worker never claims a request
+            // awaiting review.
+            (AwaitingReview, Queued) => true,
             (Filing, Requested | Notified | Logged | Failed) => true,
             // Filed again: after a failure, or for real after a dry run.
             (Failed | Logged, Queued) => true,
             // Operator marks and Shopify replies can come before the worker
-            // has run (someone filed by hand).
-            (Queued | Notified | Logged, Requested) => true,
-            (Queued | Filing | Requested | Notified | Logged | Expired, Granted) => true,
-            (Queued | Filing | Requested | Notified | Logged | Expired, Declined) => true,
+            // has run (someone filed by hand), also while a review waits.
+            (AwaitingReview | Queued | Notified | Logged, Requested) => true,
+            (
+                AwaitingReview | Queued | Filing | Requested | Notified | Logged | Expired,
+                Granted,
+            ) => true,
+            (
+                AwaitingReview | Queued | Filing | Requested | Notified | Logged | Expired,
+                Declined,
+            ) => true,
             // A logged request was never filed: Shopify cannot drop it.
             (Requested | Notified, Expired) => true,
             (Granted, Revoked) => true,
@@ -519,6 +532,14 @@ mod tests {
         assert!(!Logged.can_move_to(Expired) && !Queued.can_move_to(Logged));
         assert!(!Granted.can_move_to(Superseded));
         assert!(!Declined.can_move_to(Granted));
+        // Review: approval queues it, cancel and a newer code end it, the
+        // worker never takes it and nothing expires it.
+        assert!(AwaitingReview.is_open());
+        assert!(AwaitingReview.can_move_to(Queued));
+        assert!(AwaitingReview.can_move_to(Cancelled) && AwaitingReview.can_move_to(Superseded));
+        assert!(!AwaitingReview.can_move_to(Filing) && !AwaitingReview.can_move_to(Expired));
+        assert!(!AwaitingReview.mail_may_move_to(Granted));
+        assert!(!Queued.can_move_to(AwaitingReview) && !Failed.can_move_to(AwaitingReview));
     }
 
     #[test]

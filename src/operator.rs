@@ -1,6 +1,7 @@
-//! What an operator does to a request by hand — mark it requested or
-//! granted, cancel it, retry it — each checked against the state machine and
-//! recorded in `request_events` with who did it and when. No SQL of its own.
+//! What an operator does to a request by hand — approve one awaiting
+//! review, mark it requested or granted, cancel it, retry it — each checked
+//! against the state machine and recorded in `request_events` with who did
+//! it and when. No SQL of its own.
 
 use chrono::{DateTime, Utc};
 use sqlx::Connection;
@@ -33,6 +34,8 @@ pub enum Action {
     Cancel,
     /// Queue a failed request again, or a waiting one for now.
     Retry,
+    /// Let the worker file a request awaiting review: it becomes queued.
+    Approve,
 }
 
 /// The states a retry applies to: failed and logged ones are queued
@@ -51,6 +54,7 @@ impl Action {
             Action::Retry => RETRIABLE.contains(&from),
             Action::Mark(to) => from.can_move_to(to),
             Action::Cancel => from.can_move_to(RequestState::Cancelled),
+            Action::Approve => from == RequestState::AwaitingReview,
         }
     }
 
@@ -72,6 +76,7 @@ impl Action {
             Action::Mark(_) => "mark granted",
             Action::Cancel => "cancel",
             Action::Retry => "retry",
+            Action::Approve => "approve",
         }
     }
 }
@@ -137,7 +142,7 @@ pub async fn apply(
             tx.commit().await.map_err(store::Error::from)?;
             return Ok(from);
         }
-        Action::Retry => RequestState::Queued,
+        Action::Retry | Action::Approve => RequestState::Queued,
     };
     if !action.applies_to(from) {
         return Err(refuse(&action.allowed()));

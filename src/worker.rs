@@ -112,7 +112,8 @@ impl<F: Filer + 'static> Worker<F> {
     }
 
     /// Expires requests the merchant never answered and reminds about those
-    /// waiting long, each once, in one transaction.
+    /// waiting long (on the merchant, or for review), each once, in one
+    /// transaction.
     pub async fn sweep(&self, now: DateTime<Utc>) -> store::Result<Sweep> {
         let now_s = store::timestamp(now);
         let mut done = Sweep::default();
@@ -132,13 +133,29 @@ impl<F: Filer + 'static> Worker<F> {
                 done.expired.push(id);
             }
         }
-        for (id, from, store_domain) in
-            store::waiting_since(&mut tx, &store::timestamp(now - self.remind_after), true).await?
-        {
-            let detail = format!(
-                "still {from} {} days after filing; ask the client to approve the request for {store_domain} (Shopify admin → Settings → Users and permissions) before Shopify drops it",
-                days(self.remind_after)
-            );
+        let remind_before = store::timestamp(now - self.remind_after);
+        let mut reminders: Vec<(crate::model::RequestId, String)> =
+            store::waiting_since(&mut tx, &remind_before, true)
+                .await?
+                .into_iter()
+                .map(|(id, from, store_domain)| (id, format!(
+                    "still {from} {} days after filing; ask the client to approve the request for {store_domain} (Shopify admin → Settings → Users and permissions) before Shopify drops it",
+                    days(self.remind_after)
+                )))
+                .collect();
+        // A request awaiting review never expires: nothing was filed, so
+        // Shopify's clock has not started, and only an operator ends the
+        // wait. Operators are reminded of it once.
+        reminders.extend(
+            store::awaiting_review_since(&mut tx, &remind_before)
+                .await?
+                .into_iter()
+                .map(|(id, store_domain)| (id, format!(
+                    "still awaiting review {} days after it arrived; approve it (`collabd approve {id}`, or on the status page) or cancel it, so that {store_domain} is filed or dropped",
+                    days(self.remind_after)
+                ))),
+        );
+        for (id, detail) in reminders {
             let e = Event {
                 request_id: Some(id),
                 ..event(EventKind::Reminder, &detail)
@@ -152,8 +169,9 @@ impl<F: Filer + 'static> Worker<F> {
     }
 
     /// Tells operators about outcomes (granted, declined, revoked, failed,
-    /// expired) and reminders not yet announced, oldest first. Stops at the
-    /// first message no channel took, to try it again on the next pass.
+    /// expired), requests awaiting review and reminders not yet announced,
+    /// oldest first. Stops at the first message no channel took, to try it
+    /// again on the next pass.
     pub async fn announce(&self, now: DateTime<Utc>) -> store::Result<usize> {
         let Some(notify) = &self.announcer else {
             return Ok(0);
@@ -167,6 +185,16 @@ impl<F: Filer + 'static> Worker<F> {
             let client = crate::render::line(a.client_name.as_deref().unwrap_or("a client"));
             let detail = crate::render::line(a.detail.as_deref().unwrap_or(""));
             let (subject, body) = match a.to_state.filter(|_| a.event != EventKind::Reminder) {
+                Some(RequestState::AwaitingReview) => (
+                    format!("Review {} ({client}) before it is filed", a.store_domain),
+                    format!(
+                        "Request #{id} for {} ({client}) is awaiting review: nothing is filed until an operator approves it.\n\
+                         Approve: collabd approve {id} (or Approve on the status page)\n\
+                         Cancel: collabd cancel {id}\n{detail}\n",
+                        a.store_domain,
+                        id = a.request_id
+                    ),
+                ),
                 Some(state) => (
                     format!("{} is {state} ({client})", a.store_domain),
                     format!(

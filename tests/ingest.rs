@@ -44,6 +44,7 @@ async fn env() -> Env {
             ),
             max_raw_bytes: 1 << 20,
             verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
+            review: collabd::config::Review::None,
         },
         _dir: dir,
     }
@@ -828,4 +829,96 @@ async fn upgrading_to_the_webhook_source_keeps_messages_requests_and_events() {
             .unwrap(),
         2
     );
+}
+
+/// A database from before `awaiting_review`: the rebuild of
+/// access_requests admits the new state and keeps every request, id, event
+/// and reference, and the view and indexes come back exactly as they were.
+#[tokio::test]
+async fn upgrading_to_awaiting_review_keeps_requests_events_view_and_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let schema = "select type || ' ' || name || ': ' || sql from sqlite_master
+                  where (tbl_name = 'access_requests' and type = 'index' and sql is not null)
+                     or name = 'request_status'
+                  order by name";
+    let before: Vec<(String,)>;
+    {
+        let pool = database_at_version(&path, 9).await;
+        for q in [
+            "insert into messages (id, sha256, source, kind, raw_size, received_at)
+             values (7, 'aa', 'file', 'leadsie_grant', 2, '2026-11-01T00:00:00Z')",
+            "insert into access_requests (id, store_domain, collaborator_code, client_name, state, attempts, source_message_id, received_at, filed_at, created_at, updated_at)
+             values (4, 'a.myshopify.com', '0105', 'Acme', 'requested', 2, 7, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z')",
+            "insert into access_requests (id, store_domain, collaborator_code, state, received_at, created_at, updated_at)
+             values (9, 'b.myshopify.com', '0042', 'logged', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')",
+            "insert into request_events (id, request_id, message_id, at, actor, event, to_state, detail)
+             values (12, 4, 7, '2026-11-01T00:00:00Z', 'leadsie', 'created', 'queued', 'Leadsie grant received')",
+            "insert into request_events (id, request_id, at, actor, event, from_state, to_state)
+             values (13, 4, '2026-11-01T01:00:00Z', 'worker', 'filed', 'filing', 'requested')",
+            "insert into browser_submission (request_id, attempt, started_at) values (4, 2, '2026-11-01T01:00:00Z')",
+        ] {
+            sqlx::query(q).execute(&pool).await.unwrap();
+        }
+        let refused = sqlx::query(
+            "insert into access_requests (store_domain, collaborator_code, state, received_at, created_at, updated_at)
+             values ('c.myshopify.com', '1111', 'awaiting_review', 'x', 'x', 'x')",
+        )
+        .execute(&pool)
+        .await;
+        assert!(refused.is_err(), "version 9 has no awaiting_review");
+        before = sqlx::query_as(schema).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let db = Db::open(&path).await.unwrap();
+    let after: Vec<(String,)> = sqlx::query_as(schema).fetch_all(&db.pool).await.unwrap();
+    assert_eq!(after, before, "the view and the indexes are as they were");
+    assert_eq!(after.len(), 6, "{after:?}");
+    let requests: Vec<(i64, String, String, i64, Option<String>)> = sqlx::query_as(
+        "select id, store_domain, state, attempts, filed_at from access_requests order by id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        requests,
+        vec![
+            (
+                4,
+                "a.myshopify.com".into(),
+                "requested".into(),
+                2,
+                Some("2026-11-01T01:00:00Z".into())
+            ),
+            (9, "b.myshopify.com".into(), "logged".into(), 0, None),
+        ]
+    );
+    let joined: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "select e.id, r.id, coalesce(e.message_id, 0) from request_events e
+         join access_requests r on r.id = e.request_id order by e.id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(joined, vec![(12, 4, 7), (13, 4, 0)]);
+    let broken: Vec<(String,)> = sqlx::query_as("select \"table\" from pragma_foreign_key_check")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+    sqlx::query(
+        "insert into access_requests (store_domain, collaborator_code, state, received_at, created_at, updated_at)
+         values ('c.myshopify.com', '1111', 'awaiting_review', 'x', 'x', 'x')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let view: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("select store_domain, state, last_event from request_status order by id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(view.len(), 3);
+    assert_eq!(view[0].2.as_deref(), Some("filed"));
+    assert_eq!(view[2].1, "awaiting_review");
 }

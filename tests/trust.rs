@@ -223,6 +223,7 @@ async fn when_dns_fails_the_message_waits_and_is_judged_again() {
         classifier: classifier(None),
         max_raw_bytes: 1 << 20,
         verifier: Arc::new(Verifier::new(&[dns.addr]).unwrap()),
+        review: collabd::config::Review::None,
     };
     let now = chrono::Utc::now();
     let r = ingestor

@@ -143,15 +143,7 @@ async fn site(http_extra: &str) -> Site {
          values (5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 'worker', 'retry',
                  'browser filer: the form did not answer as expected; screenshot: shots/request-5.png');",
     );
-    let users = dir.path().join("http-users");
-    std::fs::write(
-        &users,
-        format!(
-            "{}\n",
-            collabd::web::auth::users_file_line("alice", PASSWORD).unwrap()
-        ),
-    )
-    .unwrap();
+    let users = support::daemon::users_file(dir.path(), "alice", PASSWORD);
     let port = free_port();
     let cfg = dir.path().join("collabd.toml");
     std::fs::write(

@@ -967,6 +967,7 @@ mod webhook_and_notify {
             classifier: Classifier::identity_only(),
             max_raw_bytes: 1 << 20,
             verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
+            review: collabd::config::Review::None,
         };
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
         for f in ["01-leadsie-acme.eml", "04-shopify-acme-granted.eml"] {

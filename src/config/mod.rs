@@ -39,7 +39,7 @@ pub use raw::{
     RawCommand, RawConfig, RawDatabase, RawHttp, RawImap, RawLeadsie, RawLog, RawNotify, RawOAuth2,
     RawShopify, RawTrust, RawWebhook, RawWorker,
 };
-pub use worker::{FilerSettings, NotifyChannels, SmtpSettings, WorkerSettings};
+pub use worker::{FilerSettings, NotifyChannels, Review, SmtpSettings, WorkerSettings};
 
 /// An error in the configuration: it names the file, the setting and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -168,13 +168,14 @@ impl Settings {
     }
 
     /// The one way to build an [`Ingestor`](crate::ingest::Ingestor) from settings: classifier, DKIM
-    /// verifier and raw-size cap together.
+    /// verifier, raw-size cap and review policy together.
     pub fn ingestor(&self, db: crate::store::Db) -> anyhow::Result<crate::ingest::Ingestor> {
         Ok(crate::ingest::Ingestor {
             db,
             classifier: self.classifier(),
             max_raw_bytes: self.max_raw_bytes,
             verifier: std::sync::Arc::new(crate::dkim::Verifier::new(&self.nameservers)?),
+            review: self.worker.review,
         })
     }
 }

@@ -142,6 +142,9 @@ pub struct RawWorker {
     pub rate_per_minute: Option<u32>,
     pub remind_after_days: Option<u32>,
     pub expire_after_days: Option<u32>,
+    /// none, new-stores or all: which new requests wait for an operator's
+    /// approval before they are filed.
+    pub review: Option<String>,
     pub command: Option<RawCommand>,
     pub webhook: Option<RawWebhook>,
     pub notify: Option<RawNotify>,

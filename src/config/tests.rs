@@ -109,6 +109,35 @@ fn worker_settings_are_checked() {
 }
 
 #[test]
+fn review_defaults_to_none_and_a_bad_value_names_the_setting() {
+    assert_eq!(parse("").unwrap().worker.review, Review::None);
+    for (text, want) in [
+        ("none", Review::None),
+        ("new-stores", Review::NewStores),
+        ("all", Review::All),
+    ] {
+        let s = parse(&format!("[worker]\nreview = \"{text}\"\n")).unwrap();
+        assert_eq!(s.worker.review, want, "{text}");
+    }
+    for bad in ["new_stores", "yes", "All"] {
+        let err = parse(&format!("[worker]\nreview = \"{bad}\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config setting worker.review")
+                && err.contains(bad)
+                && err.contains("none, new-stores, all"),
+            "{err}"
+        );
+    }
+    let err = parse("[worker]\nreview = true\n").unwrap_err().to_string();
+    assert!(
+        err.contains("line 2") && err.contains("expected a string"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_webhook_secret_may_be_inline_but_not_twice() {
     let s = parse("[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://x.example/h\"\nsecret = \"s3\"\n").unwrap();
     assert!(matches!(

@@ -1,6 +1,6 @@
 //! `[worker]`: which filer files requests and how (`[worker.command]`,
-//! `[worker.webhook]`, `[worker.notify]`), retries, pacing, reminders and
-//! expiry — validated, with each default written once.
+//! `[worker.webhook]`, `[worker.notify]`), retries, pacing, reminders,
+//! expiry and review — validated, with each default written once.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,6 +51,37 @@ pub struct SmtpSettings {
     pub tls_pin: Option<crate::tls::Pin>,
 }
 
+/// `[worker] review`: which new requests wait for an operator's approval
+/// (`awaiting_review`) before the worker may file them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Review {
+    /// Every request is queued at once (the default).
+    #[default]
+    None,
+    /// Only a request for a store the agency never had a request for, in
+    /// any state, waits.
+    NewStores,
+    /// Every request waits.
+    All,
+}
+
+impl Review {
+    pub const ALL: [Review; 3] = [Review::None, Review::NewStores, Review::All];
+
+    /// The value as the file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Review::None => "none",
+            Review::NewStores => "new-stores",
+            Review::All => "all",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Review> {
+        Review::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
 /// Validated `[worker]` settings.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -71,6 +102,8 @@ pub struct WorkerSettings {
     pub rate_per_minute: Option<u32>,
     pub remind_after_days: u32,
     pub expire_after_days: u32,
+    /// Which new requests wait for an operator's approval.
+    pub review: Review,
 }
 
 /// Every `[worker]` default, written once: what the file leaves out comes
@@ -91,6 +124,7 @@ impl Default for WorkerSettings {
             remind_after_days: 3,
             // Shopify drops a pending request after seven days.
             expire_after_days: 7,
+            review: Review::None,
         }
     }
 }
@@ -321,6 +355,18 @@ pub(super) fn worker_settings(
             "reminders come after at least a day and before expire_after_days",
         ));
     }
+    let review = match w.review.as_deref() {
+        None => d.review,
+        Some(name) => Review::parse(name).ok_or_else(|| {
+            invalid(
+                "worker.review",
+                &format!(
+                    "`{name}` is not one of: {} (\"new-stores\" asks for stores never requested before, \"all\" for every request)",
+                    Review::ALL.map(Review::as_str).join(", ")
+                ),
+            )
+        })?,
+    };
     Ok(WorkerSettings {
         filer,
         notify,
@@ -340,6 +386,7 @@ pub(super) fn worker_settings(
         },
         remind_after_days: remind,
         expire_after_days: expire,
+        review,
     })
 }
 

@@ -121,6 +121,16 @@ pub async fn print_status(
             state.map(|s| format!(" in state {s}")).unwrap_or_default()
         )?;
     }
+    let awaiting = rows
+        .iter()
+        .filter(|r| r.state == RequestState::AwaitingReview)
+        .count();
+    if awaiting > 0 {
+        writeln!(
+            out,
+            "\n{awaiting} request(s) awaiting review: nothing is filed for them until `collabd approve ID` (or cancel ID)"
+        )?;
+    }
 
     let counts = store::message_counts(&db.pool).await?;
     let total: i64 = counts.iter().map(|c| c.1).sum();
@@ -273,6 +283,13 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
     }
     if let Some(u) = &r.leadsie_request_url {
         writeln!(out, "  leadsie link       {}", line(u))?;
+    }
+    if r.state == RequestState::AwaitingReview {
+        writeln!(
+            out,
+            "  review             awaiting an operator: `collabd approve {}` queues it for filing, `collabd cancel {}` drops it",
+            r.id, r.id
+        )?;
     }
     writeln!(out, "  attempts           {}", r.attempts)?;
     if let Some(e) = &r.last_error {

@@ -50,17 +50,18 @@ pub struct Announcement {
     pub detail: Option<String>,
 }
 
-/// Outcome and reminder events after the announcement cursor, oldest first.
+/// Outcome, awaiting-review and reminder events after the announcement
+/// cursor, oldest first.
 pub async fn pending_announcements(
     conn: &mut SqliteConnection,
     limit: i64,
 ) -> Result<Vec<Announcement>> {
-    use RequestState::{Declined, Expired, Failed, Granted, Revoked};
+    use RequestState::{AwaitingReview, Declined, Expired, Failed, Granted, Revoked};
     Ok(sqlx::query_as(
         "select e.id as event_id, e.request_id, r.store_domain, r.client_name, e.event, e.to_state, e.detail
          from request_events e join access_requests r on r.id = e.request_id
          where e.id > (select last_event_id from announcement_cursor where id = 1)
-           and (e.to_state in (?2, ?3, ?4, ?5, ?6) or e.event = ?7)
+           and (e.to_state in (?2, ?3, ?4, ?5, ?6, ?8) or e.event = ?7)
          order by e.id limit ?1",
     )
     .bind(limit)
@@ -70,6 +71,7 @@ pub async fn pending_announcements(
     .bind(Failed)
     .bind(Expired)
     .bind(EventKind::Reminder)
+    .bind(AwaitingReview)
     .fetch_all(&mut *conn)
     .await?)
 }

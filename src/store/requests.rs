@@ -317,7 +317,8 @@ pub async fn retry_attempt_at(
 }
 
 /// Requests waiting on the merchant (`requested` or `notified`) filed at or
-/// before `filed_before`; with `unreminded`, only those without a reminder yet.
+/// before `filed_before`; with `unreminded`, only those without a reminder
+/// since they were filed (one about a wait for review does not count).
 pub async fn waiting_since(
     conn: &mut SqliteConnection,
     filed_before: &str,
@@ -327,13 +328,34 @@ pub async fn waiting_since(
         "select r.id, r.state, r.store_domain from access_requests r
          where r.state in (?3, ?4) and r.filed_at <= ?1
            and (?2 = 0 or not exists
-                (select 1 from request_events e where e.request_id = r.id and e.event = ?5))
+                (select 1 from request_events e
+                 where e.request_id = r.id and e.event = ?5 and e.at >= r.filed_at))
          order by r.id",
     )
     .bind(filed_before)
     .bind(unreminded)
     .bind(RequestState::Requested)
     .bind(RequestState::Notified)
+    .bind(EventKind::Reminder)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Requests awaiting review since `created_before` or earlier that have
+/// had no reminder yet, as (id, store domain).
+pub async fn awaiting_review_since(
+    conn: &mut SqliteConnection,
+    created_before: &str,
+) -> Result<Vec<(RequestId, String)>> {
+    Ok(sqlx::query_as(
+        "select r.id, r.store_domain from access_requests r
+         where r.state = ?2 and r.created_at <= ?1
+           and not exists
+               (select 1 from request_events e where e.request_id = r.id and e.event = ?3)
+         order by r.id",
+    )
+    .bind(created_before)
+    .bind(RequestState::AwaitingReview)
     .bind(EventKind::Reminder)
     .fetch_all(&mut *conn)
     .await?)

@@ -411,7 +411,7 @@ impl Web {
         }
     }
 
-    /// An operator's retry, cancel or mark, with the CLI's rules
+    /// An operator's approval, retry, cancel or mark, with the CLI's rules
     /// ([`operator::apply`]), recorded under the signed-in name.
     async fn act<B>(
         &self,
@@ -438,6 +438,7 @@ impl Web {
             );
         }
         let action = match form.get("action") {
+            Some("approve") => Action::Approve,
             Some("retry") => Action::Retry,
             Some("cancel") => Action::Cancel,
             Some("requested") => Action::Mark(RequestState::Requested),
@@ -445,7 +446,7 @@ impl Web {
             _ => {
                 return text(
                     StatusCode::BAD_REQUEST,
-                    "action must be retry, cancel, requested or granted\n",
+                    "action must be approve, retry, cancel, requested or granted\n",
                 );
             }
         };

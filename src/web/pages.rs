@@ -213,7 +213,8 @@ pub fn age(t: &str, now: DateTime<Utc>) -> String {
 }
 
 /// The order states are counted in at the top: the pipeline's order.
-const STATE_ORDER: [RequestState; 12] = [
+const STATE_ORDER: [RequestState; 13] = [
+    RequestState::AwaitingReview,
     RequestState::Queued,
     RequestState::Filing,
     RequestState::Notified,
@@ -428,7 +429,8 @@ pub struct RequestPage<'a> {
     pub now: DateTime<Utc>,
 }
 
-const ACTIONS: [(Action, &str, &str); 4] = [
+const ACTIONS: [(Action, &str, &str); 5] = [
+    (Action::Approve, "approve", "Approve"),
     (Action::Retry, "retry", "Retry"),
     (
         Action::Mark(RequestState::Requested),
@@ -501,17 +503,23 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
                         label { "Note (kept on the timeline)" textarea name="note" rows="1" maxlength="500" {} }
                         @for (a, value, label) in offered {
                             @let danger = *a == Action::Cancel;
-                            button type="submit" name="action" value=(value) class=[danger.then_some("danger")]
+                            @let class = if danger { Some("danger") } else if *a == Action::Approve { Some("primary") } else { None };
+                            button type="submit" name="action" value=(value) class=[class]
                                 data-confirm=[danger.then_some("Cancel this request? It will not be filed.")] { (label) }
                         }
                     }
-                    p.muted { "Recorded as operator:" (s.name) ", with the same rules as " code { "collabd mark/cancel/retry" } "." }
+                    @if r.state == RequestState::AwaitingReview {
+                        p.muted #review { "Awaiting review: nothing is filed for this store until it is approved. Approve queues it for the "
+                            "worker; Cancel drops it." }
+                    }
+                    p.muted { "Recorded as operator:" (s.name) ", with the same rules as " code { "collabd approve/mark/cancel/retry" } "." }
                 }
             } @else if viewer.can_sign_in {
-                p { a href={ "/login?next=/requests/" (r.id) } { "Sign in" } " to retry, cancel or mark this request." }
+                p { a href={ "/login?next=/requests/" (r.id) } { "Sign in" } " to approve, retry, cancel or mark this request." }
             } @else {
                 p.muted { "Actions need a signed-in operator, and no status-page users are configured: use "
-                    code { "collabd mark " (r.id) " granted" } " (or requested, cancel, retry) on the server." }
+                    @if r.state == RequestState::AwaitingReview { code { "collabd approve " (r.id) } " (or " code { "cancel" } ") on the server." }
+                    @else { code { "collabd mark " (r.id) " granted" } " (or requested, cancel, retry) on the server." } }
             }
         }
         div #live-2 data-live {

@@ -29,6 +29,15 @@ pub fn newsletter(n: usize, pad: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A status-page users file in `dir` with one user, the line as `collabd
+/// http-user` prints it.
+pub fn users_file(dir: &Path, name: &str, password: &str) -> PathBuf {
+    let path = dir.join("http-users");
+    let line = collabd::web::auth::users_file_line(name, password).unwrap();
+    std::fs::write(&path, format!("{line}\n")).unwrap();
+    path
+}
+
 pub fn sql(db: &Path, q: &str) -> String {
     let out = Command::new("sqlite3")
         .arg("-cmd")
