@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod code_label;
 pub mod forward;
 pub mod grant;
 pub mod lang;
