@@ -717,6 +717,23 @@ fn column_of_stores(lower: &[&str], head_at: usize, width: usize, candidates: &[
         .unwrap_or(candidates[0])
 }
 
+/// `text` without the lines that sit under another platform's heading
+/// (a Meta or Google section): what a Leadsie email says about Shopify or
+/// about no platform in particular.
+pub(crate) fn outside_other_platforms(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let lines = Lines::new(text, &lower);
+    let (sections, _) = lines.sections();
+    let mut out = String::with_capacity(text.len());
+    for (line, section) in lines.orig.iter().zip(sections) {
+        if section != Section::Other {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The domain a table cell names, if any: `harborgoods.com`,
 /// `https://www.harborgoods.com/`, `Harbor Home (harborgoods.com)`; never
 /// an address.

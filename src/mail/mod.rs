@@ -12,6 +12,7 @@ pub mod link;
 mod mime;
 pub mod outcome;
 pub mod text;
+pub mod veto;
 
 use mail_parser::{HeaderName, MessageParser, PartType};
 use serde::Serialize;
@@ -677,8 +678,11 @@ impl Classifier {
     }
 
     fn shopify(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+        if let Some(v) = veto::shopify(u) {
+            return v.shopify(meta);
+        }
         let subject = u.subject.as_str();
-        let bulk = outcome::bulk_headers(u, &self.trust.shopify_domains);
+        let bulk = veto::bulk(u, &self.trust.shopify_domains);
         let mut reading = self.outcomes.read(subject, &u.text, bulk.as_deref());
         if reading == outcome::Reading::Silent
             && let Some(html) = u.html_alternative_text()
@@ -704,6 +708,9 @@ impl Classifier {
     }
 
     fn leadsie(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+        if let Some(v) = veto::leadsie(u, &self.trust.leadsie_domains) {
+            return v.leadsie(u, meta);
+        }
         // Both alternatives are read: a text part that is a stub ("view
         // this email in your browser") must not hide the HTML's content.
         // The one that names more stores with their codes wins; on a tie,
