@@ -218,11 +218,25 @@ fn trust_settings_change_the_verdict() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["kind"], "rejected");
     assert!(v["reason"].as_str().unwrap().contains("ops@agency.example"));
-    let out = collabd(&["parse", f.to_str().unwrap()]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    std::fs::write(&cfg, "[trust]\nforwarders = [\"agency.example\"]\n").unwrap();
+    let listed = collabd(&[
+        "parse",
+        "--config",
+        cfg.to_str().unwrap(),
+        f.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(
         v["kind"], "leadsie_grant",
-        "any forwarder is allowed by default"
+        "the forwarder's domain is listed"
+    );
+    // With no forwarder listed, no typed forward is believed.
+    let out = collabd(&["parse", f.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "rejected");
+    assert!(
+        v["reason"].as_str().unwrap().contains("[trust] forwarders"),
+        "{v}"
     );
 }
 

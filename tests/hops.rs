@@ -25,21 +25,112 @@ fn listed() -> Classifier {
 /// A middle hop's header block in one language: (language, from, date,
 /// to, subject labels, a date as that language's clients write it).
 const MIDDLE: &[(&str, &str, &str, &str, &str, &str)] = &[
-    ("en", "From", "Sent", "To", "Subject", "Monday, November 2, 2026 10:00 AM"),
-    ("de", "Von", "Gesendet", "An", "Betreff", "Montag, 2. November 2026 10:00"),
-    ("fr", "De", "Envoyé", "À", "Objet", "lundi 2 novembre 2026 10:00"),
-    ("sv", "Från", "Skickat", "Till", "Ämne", "den 2 november 2026 10:00"),
-    ("pl", "Od", "Wysłano", "Do", "Temat", "poniedziałek, 2 listopada 2026 10:00"),
-    ("tr", "Kimden", "Gönderildi", "Kime", "Konu", "2 Kasım 2026 Pazartesi 10:00"),
-    ("el", "Από", "Στάλθηκε", "Προς", "Θέμα", "Δευτέρα, 2 Νοεμβρίου 2026 10:00 π.μ."),
-    ("he", "מאת", "נשלח", "אל", "נושא", "יום שני 2 נובמבר 2026 10:00"),
-    ("ar", "من", "تم الإرسال", "إلى", "الموضوع", "الاثنين، ٢ نوفمبر ٢٠٢٦ ١٠:٠٠ ص"),
-    ("ja", "差出人", "送信日時", "宛先", "件名", "2026年11月2日 10:00"),
-    ("ko", "보낸 사람", "보낸 날짜", "받는 사람", "제목", "2026년 11월 2일 월요일 오전 10:00"),
+    (
+        "en",
+        "From",
+        "Sent",
+        "To",
+        "Subject",
+        "Monday, November 2, 2026 10:00 AM",
+    ),
+    (
+        "de",
+        "Von",
+        "Gesendet",
+        "An",
+        "Betreff",
+        "Montag, 2. November 2026 10:00",
+    ),
+    (
+        "fr",
+        "De",
+        "Envoyé",
+        "À",
+        "Objet",
+        "lundi 2 novembre 2026 10:00",
+    ),
+    (
+        "sv",
+        "Från",
+        "Skickat",
+        "Till",
+        "Ämne",
+        "den 2 november 2026 10:00",
+    ),
+    (
+        "pl",
+        "Od",
+        "Wysłano",
+        "Do",
+        "Temat",
+        "poniedziałek, 2 listopada 2026 10:00",
+    ),
+    (
+        "tr",
+        "Kimden",
+        "Gönderildi",
+        "Kime",
+        "Konu",
+        "2 Kasım 2026 Pazartesi 10:00",
+    ),
+    (
+        "el",
+        "Από",
+        "Στάλθηκε",
+        "Προς",
+        "Θέμα",
+        "Δευτέρα, 2 Νοεμβρίου 2026 10:00 π.μ.",
+    ),
+    (
+        "he",
+        "מאת",
+        "נשלח",
+        "אל",
+        "נושא",
+        "יום שני 2 נובמבר 2026 10:00",
+    ),
+    (
+        "ar",
+        "من",
+        "تم الإرسال",
+        "إلى",
+        "الموضوع",
+        "الاثنين، ٢ نوفمبر ٢٠٢٦ ١٠:٠٠ ص",
+    ),
+    (
+        "ja",
+        "差出人",
+        "送信日時",
+        "宛先",
+        "件名",
+        "2026年11月2日 10:00",
+    ),
+    (
+        "ko",
+        "보낸 사람",
+        "보낸 날짜",
+        "받는 사람",
+        "제목",
+        "2026년 11월 2일 월요일 오전 10:00",
+    ),
     ("th", "จาก", "ส่ง", "ถึง", "เรื่อง", "2 พฤศจิกายน 2569 10:00"),
-    ("vi", "Từ", "Đã gửi", "Đến", "Chủ đề", "Thứ Hai, 2 tháng 11, 2026 10:00"),
+    (
+        "vi",
+        "Từ",
+        "Đã gửi",
+        "Đến",
+        "Chủ đề",
+        "Thứ Hai, 2 tháng 11, 2026 10:00",
+    ),
     // Labels no list here knows (Welsh): the shape alone makes it a hop.
-    ("cy", "Oddi wrth", "Anfonwyd", "At", "Pwnc", "Dydd Llun, 2 Tachwedd 2026 10:00"),
+    (
+        "cy",
+        "Oddi wrth",
+        "Anfonwyd",
+        "At",
+        "Pwnc",
+        "Dydd Llun, 2 Tachwedd 2026 10:00",
+    ),
 ];
 
 const LEADSIE: &str = "________________________________\nFrom: Leadsie <notifications@leadsie.com>\nSent: Monday, November 2, 2026 9:00 AM\nTo: bo@agency.com\nSubject: Acme Co granted you access\n\nShopify\nStore URL: acme-co.myshopify.com\nCollaborator code: 0473\n";
@@ -89,7 +180,10 @@ fn a_middle_hop_from_a_stranger_rejects_in_every_language() {
         let got = c.classify(&chain(lang, "Eve <eve@evil.example>"));
         assert_eq!(got.kind, MessageKind::Rejected, "{}", lang.0);
         assert!(
-            got.reason.as_deref().unwrap_or("").contains("eve@evil.example"),
+            got.reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("eve@evil.example"),
             "{}: {:?}",
             lang.0,
             got.reason

@@ -8,7 +8,8 @@ use std::sync::LazyLock;
 use memchr::memmem;
 use serde::Serialize;
 
-use super::text::{contains_ic, find_ic, unquote};
+use super::code_label;
+use super::text::{contains_ic, unquote};
 
 use crate::model::{CollaboratorCode, StoreDomain};
 
@@ -231,31 +232,9 @@ impl<'a> Lines<'a> {
 /// work a hostile email can cause (the grants it may queue are fewer still).
 pub const MAX_STORES: usize = 50;
 
-/// `text` with each localised collaborator-code label written as the
-/// English one ("Collaborator code"); borrowed when there is none.
-fn english_code_labels(text: &str) -> std::borrow::Cow<'_, str> {
-    let mut out: Option<String> = None;
-    for label in super::lang::LOCALISED_CODE_LABELS {
-        let current = out.as_deref().unwrap_or(text);
-        if find_ic(current, label).is_none() {
-            continue;
-        }
-        let mut next = String::with_capacity(current.len());
-        let mut rest = current;
-        while let Some(at) = find_ic(rest, label) {
-            next.push_str(&rest[..at]);
-            next.push_str("Collaborator code");
-            rest = &rest[at + label.len()..];
-        }
-        next.push_str(rest);
-        out = Some(next);
-    }
-    out.map_or(std::borrow::Cow::Borrowed(text), std::borrow::Cow::Owned)
-}
-
 /// Extracts grants from a Leadsie email's subject and body text.
 pub fn extract(subject: &str, text: &str) -> Extraction {
-    let text = english_code_labels(text);
+    let text = code_label::canonical(text);
     let text = text.as_ref();
     let lower_text = text.to_ascii_lowercase();
     let mut out = Extraction {
@@ -319,6 +298,31 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
                 None if labels_a_code(l) && !hedged => events.push(Event::NoCode),
                 None => {}
             }
+        }
+        // A bare "Code" is the code only beside a store, in no other
+        // platform's section: "Code: 2025" in a footer is not.
+        if !collaborator_lines[i]
+            && let Some(value) = code_label::after_bare_label(body)
+        {
+            let other = sections.get_or_insert_with(|| lines.sections()).0[i] == Section::Other;
+            if !other && beside_a_store(&lines, &store_lines, i) {
+                let hedged = HEDGES.iter().any(|h| l.contains(h));
+                let next = next_nonempty(&lines.lower, i).map(|j| (j, lines.lower[j]));
+                match read_value(value, next) {
+                    Some((code, used_next)) => {
+                        out.code_seen = true;
+                        if !hedged {
+                            events.push(Event::Code(code));
+                        }
+                        i = used_next.unwrap_or(i) + 1;
+                        continue;
+                    }
+                    None if !hedged && !value.is_empty() => events.push(Event::NoCode),
+                    None => {}
+                }
+            }
+            i += 1;
+            continue;
         }
         if !maybe_label
             || NAME_LABELS
@@ -482,12 +486,24 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
         ));
     }
 
-    if !out.grants.is_empty() && !table.custom_domains.is_empty() && out.problem.is_none() {
-        // The other rows still become requests; this one needs a person.
-        out.problem = Some(format!(
-            "the Shopify store {} is given by a custom domain; the request needs its permanent <handle>.myshopify.com domain",
-            table.custom_domains.join(", ")
-        ));
+    if !out.grants.is_empty() && out.problem.is_none() {
+        // The other rows still become requests; these need a person.
+        let mut problems = Vec::new();
+        if !table.custom_domains.is_empty() {
+            problems.push(format!(
+                "the Shopify store {} is given by a custom domain; the request needs its permanent <handle>.myshopify.com domain",
+                table.custom_domains.join(", ")
+            ));
+        }
+        if !table.names_only.is_empty() {
+            problems.push(format!(
+                "the Shopify store {} is named without a domain; the request needs its permanent <handle>.myshopify.com domain",
+                table.names_only.join(", ")
+            ));
+        }
+        if !problems.is_empty() {
+            out.problem = Some(problems.join("; "));
+        }
     }
     if !out.grants.is_empty() {
         let url_lines = lines.marks(&lower_text, &[&LEADSIE_URL]);
@@ -524,6 +540,8 @@ struct Tables {
     /// The line of each pair, to check the section it sits in.
     rows: Vec<usize>,
     custom_domains: Vec<String>,
+    /// Shopify rows with a code whose store cell is a name, no domain.
+    names_only: Vec<String>,
     /// Lines that were table rows, so the label reader skips them.
     consumed: Vec<bool>,
 }
@@ -550,28 +568,48 @@ fn read_tables(lower: &[&str]) -> Tables {
             continue;
         }
         let head = cells(lower[i]);
-        let store_col = head.iter().position(|c| {
-            STORE_LABELS.iter().any(|(l, _)| c == l)
-                || matches!(*c, "store domain" | "domain" | "url")
+        let store_cols: Vec<usize> = (0..head.len())
+            .filter(|&k| {
+                STORE_LABELS.iter().any(|(l, _)| head[k] == *l)
+                    || matches!(head[k], "store domain" | "domain" | "url")
+            })
+            .collect();
+        let store_col = match store_cols.as_slice() {
+            [] => None,
+            [only] => Some(*only),
+            several => Some(column_of_stores(lower, i, head.len(), several)),
+        };
+        // "Collaborator code", a named label in any language, or the bare
+        // word, with a qualifier or not; a "Postal code" is not ours.
+        let code_col = head.iter().position(|c| {
+            code_label::is_code_column(c) || (c.contains("collaborator") && c.contains("code"))
         });
-        // "Collaborator code" or plain "Code"; a "Postal code" is not ours.
-        let code_col = head
-            .iter()
-            .position(|c| *c == "code" || (c.contains("collaborator") && c.contains("code")));
         // A store column under a label in no list ("Boutique", "Tienda"):
-        // the one column whose first row holds a store's own domain, beside
-        // a column labelled as the collaborator code.
+        // the one column whose rows hold stores' own domains (any row: the
+        // first may give a custom domain), beside a column labelled as the
+        // collaborator code.
         let store_col = store_col.or_else(|| {
             let cc = code_col.filter(|&cc| head[cc].contains("collaborator"))?;
-            let first = cells(lower.get(i + 1)?);
-            if first.len() != head.len() {
-                return None;
+            let permanent =
+                |c: &str| c.contains(".myshopify.com") || c.contains("admin.shopify.com/store/");
+            let mut columns = lower[i + 1..]
+                .iter()
+                .take_while(|l| l.contains('|'))
+                .take(MAX_STORES)
+                .map(|l| cells(l))
+                .filter(|row| row.len() == head.len())
+                .flat_map(|row| {
+                    (0..row.len())
+                        .filter(|&k| k != cc && permanent(row[k]))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<usize>>();
+            columns.sort_unstable();
+            columns.dedup();
+            match columns.as_slice() {
+                [k] => Some(*k),
+                _ => None,
             }
-            let mut stores = first.iter().enumerate().filter(|&(k, c)| {
-                k != cc && (c.contains(".myshopify.com") || c.contains("admin.shopify.com/store/"))
-            });
-            let (k, _) = stores.next()?;
-            stores.next().is_none().then_some(k)
         });
         let (Some(sc), Some(cc)) = (store_col, code_col) else {
             i += 1;
@@ -627,23 +665,94 @@ fn read_tables(lower: &[&str]) -> Tables {
                 }
                 // Another platform's row (an ad account, a Business Manager)
                 // or a custom domain: never paired with a neighbour's code.
-                None => {
-                    let words = scan_words(lower[j]);
-                    if !words.other_head
-                        && store_cell.contains('.')
-                        && !store_cell.contains(' ')
-                        && code.is_some()
-                    {
-                        t.custom_domains
-                            .push(store_cell.trim_matches('/').to_owned());
+                // A Shopify row with a code but no permanent domain must not
+                // vanish: it is reported beside the rows that were read.
+                None if code.is_some() => {
+                    if let Some(domain) = domain_in(store_cell) {
+                        t.custom_domains.push(domain.to_owned());
+                    } else if scan_words(lower[j]).shopify_head && !store_cell.is_empty() {
+                        t.names_only.push(store_cell.to_owned());
                     }
                 }
+                None => {}
             }
             j += 1;
         }
         i = j;
     }
     t
+}
+
+/// Which of several store columns ("Store" beside "Store URL") holds the
+/// stores' domains: the one whose rows name the most permanent domains,
+/// then the most domain-shaped values, else the first.
+fn column_of_stores(lower: &[&str], head_at: usize, width: usize, candidates: &[usize]) -> usize {
+    let rows: Vec<Vec<&str>> = lower[head_at + 1..]
+        .iter()
+        .take_while(|l| l.contains('|'))
+        .take(MAX_STORES)
+        .map(|l| cells(l))
+        .filter(|r| r.len() == width)
+        .collect();
+    let score = |k: usize| {
+        let permanent = rows
+            .iter()
+            .filter(|r| {
+                r[k].contains(".myshopify.com")
+                    || r[k].contains("admin.shopify.com/store/")
+                    || r[k].contains(LINK_MARK)
+            })
+            .count();
+        let domain_shaped = rows
+            .iter()
+            .filter(|r| r[k].contains('.') && !r[k].contains(' '))
+            .count();
+        (permanent, domain_shaped)
+    };
+    candidates
+        .iter()
+        .copied()
+        .rev()
+        .max_by_key(|&k| score(k))
+        .unwrap_or(candidates[0])
+}
+
+/// `text` without the lines that sit under another platform's heading
+/// (a Meta or Google section): what a Leadsie email says about Shopify or
+/// about no platform in particular.
+pub(crate) fn outside_other_platforms(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let lines = Lines::new(text, &lower);
+    let (sections, _) = lines.sections();
+    let mut out = String::with_capacity(text.len());
+    for (line, section) in lines.orig.iter().zip(sections) {
+        if section != Section::Other {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The domain a table cell names, if any: `harborgoods.com`,
+/// `https://www.harborgoods.com/`, `Harbor Home (harborgoods.com)`; never
+/// an address.
+fn domain_in(cell: &str) -> Option<&str> {
+    cell.split(|c: char| c.is_whitespace() || "()[]<>,;\"'".contains(c))
+        .filter(|t| !t.contains('@'))
+        .map(|t| {
+            let t = t.split_once("://").map_or(t, |(_, rest)| rest);
+            t.split('/').next().unwrap_or("").trim_end_matches('.')
+        })
+        .find(|host| {
+            let tld = host.rsplit_once('.').map_or("", |(_, tld)| tld);
+            host.contains('.')
+                && tld.len() >= 2
+                && tld.bytes().all(|b| b.is_ascii_alphabetic())
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        })
 }
 
 fn grant(store: StoreDomain, code: CollaboratorCode) -> Grant {
@@ -705,6 +814,28 @@ fn pair(events: Vec<Event>) -> Vec<(StoreDomain, Option<CollaboratorCode>)> {
 
 fn next_nonempty(lines: &[&str], i: usize) -> Option<usize> {
     (i + 1..lines.len().min(i + 4)).find(|&j| !lines[j].is_empty())
+}
+
+/// How far a bare code label may stand from its store, in lines.
+const CARD_LINES: usize = 4;
+
+/// Whether line `i` sits in a store's card: a store (a permanent domain,
+/// or a store label with a value) on one of the few lines before it or the
+/// two after it, with no other platform's heading in between.
+fn beside_a_store(lines: &Lines<'_>, store_lines: &[bool], i: usize) -> bool {
+    let names_store = |j: usize| {
+        let body = lines.lower[j].trim_start_matches(['*', '-', '•', '|', '#', '_', ' ', '\t']);
+        store_lines[j] || store_label(body).is_some_and(|(v, _)| !v.is_empty())
+    };
+    let before = (i.saturating_sub(CARD_LINES)..i)
+        .rev()
+        .take_while(|&j| {
+            let w = scan_words(lines.orig[j]);
+            !w.other_head || w.shopify_head
+        })
+        .any(names_store);
+    let after = (i + 1..lines.lower.len().min(i + 3)).any(names_store);
+    before || after
 }
 
 /// Returns what follows `label` at the start of `line` when the label stands
@@ -772,7 +903,16 @@ fn code_after_label(
     if let Some(colon) = rest.rfind(':') {
         rest = &rest[colon + 1..];
     }
-    let rest = strip_separators(rest.trim_start_matches(['s', ')']));
+    read_value(rest.trim_start_matches(['s', ')']), next)
+}
+
+/// Reads a code from what follows its label on the line, or alone on the
+/// next line when nothing does.
+fn read_value(
+    rest: &str,
+    next: Option<(usize, &str)>,
+) -> Option<(CollaboratorCode, Option<usize>)> {
+    let rest = strip_separators(rest);
     if rest.is_empty() {
         let (j, next_line) = next?;
         let value = strip_separators(next_line);
@@ -1110,7 +1250,7 @@ mod localised_tests {
         );
         assert!(ex.grants.is_empty(), "{ex:?}");
         assert!(matches!(
-            english_code_labels("no label here"),
+            code_label::canonical("no label here"),
             std::borrow::Cow::Borrowed(_)
         ));
     }

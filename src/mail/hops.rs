@@ -279,7 +279,13 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
             .collect();
         let certain = match addressed.first() {
             Some(0) => true,
-            Some(_) => fields.iter().filter(|(f, _)| shape::has_address(f.value)).count() >= 2,
+            Some(_) => {
+                fields
+                    .iter()
+                    .filter(|(f, _)| shape::has_address(f.value))
+                    .count()
+                    >= 2
+            }
             None => false,
         };
         match addressed.first().filter(|_| certain).map(|&n| &fields[n]) {

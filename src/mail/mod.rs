@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod code_label;
 pub mod forward;
 pub mod grant;
 mod hops;
@@ -13,6 +14,7 @@ mod mime;
 pub mod outcome;
 mod shape;
 pub mod text;
+pub mod veto;
 
 use mail_parser::{HeaderName, MessageParser, PartType};
 use serde::Serialize;
@@ -723,8 +725,11 @@ impl Classifier {
     }
 
     fn shopify(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+        if let Some(v) = veto::shopify(u) {
+            return v.shopify(meta);
+        }
         let subject = u.subject.as_str();
-        let bulk = outcome::bulk_headers(u, &self.trust.shopify_domains);
+        let bulk = veto::bulk(u, &self.trust.shopify_domains);
         let mut reading = self.outcomes.read(subject, &u.text, bulk.as_deref());
         if reading == outcome::Reading::Silent
             && let Some(html) = u.html_alternative_text()
@@ -750,6 +755,9 @@ impl Classifier {
     }
 
     fn leadsie(&self, u: &forward::Unwrapped<'_>, meta: MessageMeta) -> Classification {
+        if let Some(v) = veto::leadsie(u, &self.trust.leadsie_domains) {
+            return v.leadsie(u, meta);
+        }
         // Both alternatives are read: a text part that is a stub ("view
         // this email in your browser") must not hide the HTML's content.
         // The one that names more stores with their codes wins; on a tie,

@@ -9,14 +9,13 @@
 //! store's name.
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use mail_parser::Message;
 use regex::Regex;
 use serde::Serialize;
 
-use super::domain_within;
-use super::forward::{Route, Unwrapped};
 use super::grant::{find_store_domains, strip_reply_prefixes};
+use super::lang;
 use super::text::{contains_ic, find_ic, unquote};
+use super::veto::{MAX_CANDIDATES, states_a_fact};
 use crate::model::{OutcomeResult, StoreDomain};
 
 /// Shopify's answer about one store.
@@ -231,111 +230,6 @@ const STILL_OPEN: &[&str] = &[
 /// Words that, anywhere in the sentence, say the request is still open.
 const PENDING: &[&str] = &["yet", "pending", "awaiting", "waiting", "still"];
 
-/// Newsletter and marketing vocabulary. One strong signal, or two different
-/// weak ones, anywhere in the subject or body makes the email marketing.
-const MARKETING_STRONG: &[&str] = &[
-    "unsubscribe",
-    "unsubscribed",
-    "newsletter",
-    "newsletters",
-    "webinar",
-    "webinars",
-    "email preferences",
-    "e-mail preferences",
-    "manage preferences",
-    "manage your preferences",
-    "update your preferences",
-    "subscription preferences",
-    "marketing preferences",
-    "communication preferences",
-    "opt out",
-    "opt-out",
-    "view in browser",
-    "view in your browser",
-    "view this email",
-    "view it online",
-    "view online",
-    "what's new",
-    "what\u{2019}s new",
-    "whats new",
-    "product update",
-    "product updates",
-    "product news",
-    "in this issue",
-    "this issue",
-    "digest",
-    "roundup",
-    "round-up",
-    "recap",
-    "register now",
-    "register today",
-    "register here",
-    "save your seat",
-    "save my seat",
-    "reserve your spot",
-    "reserve your seat",
-    "rsvp",
-    "blog",
-    "blogs",
-    "podcast",
-    "livestream",
-    "ebook",
-    "e-book",
-    "promo code",
-    "special offer",
-    "limited time",
-    "you subscribed",
-    "you signed up",
-    "you opted in",
-    "marketing email",
-    "marketing emails",
-    "promotional",
-    "edition",
-    "editions",
-    "changelog",
-    "release notes",
-    "monthly update",
-    "weekly update",
-    "month in review",
-    "year in review",
-];
-
-const MARKETING_WEAK: &[&str] = &[
-    "learn more",
-    "read more",
-    "tip",
-    "tips",
-    "introducing",
-    "announcing",
-    "now available",
-    "new feature",
-    "new features",
-    "check out",
-    "best practices",
-    "we're excited",
-    "we\u{2019}re excited",
-    "we are excited",
-    "partners like you",
-    "this month",
-    "this week",
-    "upcoming",
-    "don't miss",
-    "don\u{2019}t miss",
-    "join us",
-    "spotlight",
-    "success story",
-    "case study",
-    "highlights",
-    "announcement",
-    "launch",
-    "launched",
-    "launching",
-    "our new",
-    "example",
-    "for example",
-    "sample",
-];
-
 /// Ways Shopify names a store without its domain; group 1 is the name.
 const STORE_NAME_PATTERNS: &[&str] = &[
     r#"(?i)(?:access\s+to|request\s+(?:for|to\s+access)|collaborator\s+(?:account|access)\s+(?:for|on|to))\s+(?:the\s+)?(?:store\s+)?["“']?(.+?)["”']?\s+(?:was|has|is|were|had|have|did)(?:n['’]t)?\b"#,
@@ -401,9 +295,11 @@ impl OutcomeRules {
             .collect();
         let builtin: Vec<&str> = BUILTIN.iter().map(|(_, p)| *p).collect();
         let hedges: Vec<&str> = HEDGES_BEFORE.iter().chain(PENDING).copied().collect();
-        let marketing: Vec<&str> = MARKETING_STRONG
-            .iter()
-            .chain(MARKETING_WEAK)
+        // Newsletter and marketing vocabulary: one strong signal (a
+        // footer's included), or two different weak ones, anywhere in the
+        // subject or body makes the email marketing.
+        let marketing: Vec<&str> = strong_marketing()
+            .chain(lang::MARKETING_WEAK)
             .copied()
             .collect();
         Ok(OutcomeRules {
@@ -427,7 +323,7 @@ impl OutcomeRules {
     }
 
     /// Reads one text of a Shopify email. `bulk` says why the message's
-    /// headers mark it as bulk mail, if they do ([`bulk_headers`]).
+    /// headers mark it as bulk mail, if they do ([`super::veto::bulk`]).
     pub fn read(&self, subject: &str, body: &str, bulk: Option<&str>) -> Reading {
         let subject = strip_reply_prefixes(subject);
         let about_access = |t: &str| {
@@ -558,7 +454,23 @@ impl OutcomeRules {
     /// The outcome one sentence states about your request, if it states one
     /// as a fact.
     fn answer_in(&self, s: &str) -> Option<OutcomeResult> {
-        let (start, _, i) = self.builtin.find(s).next()?;
+        // Small print about when access ends ("collaborator access is
+        // removed automatically if nobody logs in for 90 days") is a rule,
+        // not news: the sentence that answers the request is.
+        let lower = s.to_ascii_lowercase();
+        let (start, _, i) = self
+            .builtin
+            .find(s)
+            .take(MAX_CANDIDATES)
+            .find(|&(st, en, i)| {
+                BUILTIN[i].0 != OutcomeResult::Revoked
+                    || states_a_fact(
+                        &lower,
+                        st,
+                        en,
+                        &[lang::MODAL_AUXILIARIES, lang::PRESENT_AUXILIARIES],
+                    )
+            })?;
         let refers = self.refs.find(s).any(|(rs, _, _)| {
             let before = s[..rs].trim_end();
             let word = before
@@ -588,13 +500,14 @@ impl OutcomeRules {
     fn marketing(&self, subject: &str, body: &str) -> Option<String> {
         let mut weak: Vec<&str> = Vec::new();
         let body = &body[..list_footer_start(body)];
+        let strong = strong_marketing().count();
         for text in [subject, body] {
             for (s, e, i) in self.marketing.find(text) {
                 let phrase = &text[s..e];
-                if i < MARKETING_STRONG.len() {
+                if i < strong {
                     return Some(format!("\"{phrase}\""));
                 }
-                let canon = MARKETING_WEAK[i - MARKETING_STRONG.len()];
+                let canon = lang::MARKETING_WEAK[i - strong];
                 if !weak.contains(&canon) {
                     weak.push(canon);
                 }
@@ -691,7 +604,7 @@ fn normalise(s: &str) -> String {
 /// The sentences of the body's first `max_lines` non-blank lines: quoting
 /// removed, hard-wrapped lines joined, split after `.`, `!` or `?` followed
 /// by a space (so `acme.myshopify.com` and "Acme Co." stay whole).
-fn sentences(body: &str, max_lines: usize) -> Vec<String> {
+pub(crate) fn sentences(body: &str, max_lines: usize) -> Vec<String> {
     let mut paragraphs: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut last_len = 0;
@@ -768,51 +681,9 @@ fn abbreviation(before: &str) -> bool {
         .any(|a| word.eq_ignore_ascii_case(a))
 }
 
-/// Why the innermost message's own headers mark it as bulk mail, if they
-/// do: `Precedence: bulk` (or `junk`), a `List-Id` on one of the sender's
-/// own domains, or a `List-Unsubscribe` that is not a discussion list's
-/// (a list that relays mail carries its own `List-Id`, so a Google Group the
-/// agency receives Shopify's mail through does not count). An inline
-/// forward's headers are the forwarder's, so it has none to judge.
-pub fn bulk_headers(u: &Unwrapped<'_>, own_domains: &[String]) -> Option<String> {
-    if u.route == Route::Inline {
-        return None;
-    }
-    let msg = u.signed?;
-    if let Some(p) = header(msg, "Precedence") {
-        let p = p.trim().to_ascii_lowercase();
-        if p.starts_with("bulk") || p.starts_with("junk") {
-            return Some(format!("Precedence: {p}"));
-        }
-    }
-    let names_own = |v: &str| {
-        v.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
-            .filter(|t| t.contains('.'))
-            .any(|host| own_domains.iter().any(|d| domain_within(host, d)))
-    };
-    let list_id = header(msg, "List-Id");
-    if let Some(id) = list_id.filter(|id| names_own(id)) {
-        return Some(format!("List-Id: {}", id.trim()));
-    }
-    if let Some(unsub) = header(msg, "List-Unsubscribe")
-        && (list_id.is_none() || names_own(unsub))
-    {
-        return Some("a List-Unsubscribe header".into());
-    }
-    None
-}
-
-/// The first header called `name` (any case), as text.
-fn header<'a>(msg: &'a Message<'a>, name: &str) -> Option<&'a str> {
-    let h = msg
-        .headers()
-        .iter()
-        .find(|h| h.name().eq_ignore_ascii_case(name))?;
-    h.value().as_text().or_else(|| {
-        msg.raw_message
-            .get(h.offset_start as usize..h.offset_end as usize)
-            .and_then(|b| std::str::from_utf8(b).ok())
-    })
+/// Strong signs of marketing: a footer's words, then a newsletter's.
+fn strong_marketing() -> impl Iterator<Item = &'static &'static str> {
+    lang::MARKETING_FOOTER.iter().chain(lang::MARKETING_STRONG)
 }
 
 #[cfg(test)]
@@ -1040,30 +911,6 @@ mod tests {
             .unwrap();
         assert_eq!(o.result, OutcomeResult::Granted);
         assert_eq!(o.store_name.as_deref(), Some("Acme Co"));
-    }
-
-    #[test]
-    fn bulk_headers_of_the_innermost_message() {
-        let own = vec!["shopify.com".to_owned()];
-        let judge = |headers: &str| {
-            let raw = format!(
-                "From: Shopify <partners@shopify.com>\r\nSubject: x\r\n{headers}\r\nhello\r\n"
-            );
-            let msg = crate::mail::lean_parser().parse(raw.as_bytes()).unwrap();
-            let u = super::super::forward::unwrap(&msg, &|_| false);
-            bulk_headers(&u, &own)
-        };
-        assert!(judge("Precedence: bulk\r\n").is_some());
-        assert!(judge("List-Unsubscribe: <https://email.shopify.com/u?x=1>\r\n").is_some());
-        assert!(judge("List-Id: Partner news <news.partners.shopify.com>\r\n").is_some());
-        // A Google Group relaying Shopify's mail to the agency is not bulk.
-        assert!(
-            judge(
-                "Precedence: list\r\nList-Id: <ops.agency.example>\r\nList-Unsubscribe: <mailto:googlegroups-manage+1+unsubscribe@googlegroups.com>\r\n"
-            )
-            .is_none()
-        );
-        assert!(judge("").is_none());
     }
 
     #[test]

@@ -450,6 +450,104 @@ impl Words {
     }
 }
 
+/// `s` lower-cased wherever that keeps each character's length in bytes
+/// (nearly every letter of every script), so offsets in the result are
+/// offsets in `s`. Borrows when `s` has no upper-case letter.
+pub fn fold_case(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Cow::Borrowed(s);
+        }
+        return Cow::Owned(s.to_ascii_lowercase());
+    }
+    if !s.chars().any(char::is_uppercase) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let mut lower = c.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(l), None) if l.len_utf8() == c.len_utf8() => out.push(l),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A letter or digit of a script that separates words with spaces: CJK
+/// text has no spaces, so a phrase in it has no word boundary to check.
+fn word_char(c: char) -> bool {
+    c.is_alphanumeric() && (c as u32) < 0x2E80
+}
+
+/// Whether `text[start..end]` stands as words: no letter runs on into it,
+/// and it is not part of a domain, address or path (`agency.example`,
+/// `ops@example.com`).
+pub fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let joined = |edge: Option<char>, beside: Option<char>, beyond: Option<char>| {
+        let Some(beside) = beside else { return false };
+        if word_char(beside) && edge.is_some_and(word_char) {
+            return true;
+        }
+        matches!(beside, '.' | '@' | '/' | '_' | '-') && beyond.is_some_and(word_char)
+    };
+    let mut before = text[..start].chars().rev();
+    let mut after = text[end..].chars();
+    let phrase = &text[start..end];
+    !joined(phrase.chars().next(), before.next(), before.next())
+        && !joined(phrase.chars().next_back(), after.next(), after.next())
+}
+
+/// Phrases in any language, found case-insensitively as whole words: the
+/// leftmost, longest one at each place.
+#[derive(Debug, Clone)]
+pub struct PhraseSet {
+    ac: aho_corasick::AhoCorasick,
+    phrases: Vec<&'static str>,
+}
+
+/// One phrase found: where it stands in the text and which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub start: usize,
+    pub end: usize,
+    pub phrase: &'static str,
+}
+
+impl PhraseSet {
+    /// The phrases of `lists`, lower case as `lang.rs` writes them.
+    pub fn new<'a>(lists: impl IntoIterator<Item = &'a [&'static str]>) -> PhraseSet {
+        let mut phrases: Vec<&'static str> = Vec::new();
+        for p in lists.into_iter().flatten() {
+            if !phrases.contains(p) {
+                phrases.push(p);
+            }
+        }
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&phrases)
+            .expect("built-in phrases build");
+        PhraseSet { ac, phrases }
+    }
+
+    /// Every phrase standing alone in `folded`, a text [`fold_case`] made.
+    pub fn find_in<'a>(&'a self, folded: &'a str) -> impl Iterator<Item = Found> + 'a {
+        self.ac
+            .find_iter(folded)
+            .filter(|m| stands_alone(folded, m.start(), m.end()))
+            .map(|m| Found {
+                start: m.start(),
+                end: m.end(),
+                phrase: self.phrases[m.pattern().as_usize()],
+            })
+    }
+
+    /// The first phrase standing alone in `text`, any case.
+    pub fn first(&self, text: &str) -> Option<Found> {
+        self.find_in(&fold_case(text)).next()
+    }
+}
+
 /// Case-insensitive ASCII `contains`.
 pub fn contains_ic(hay: &str, needle: &str) -> bool {
     find_ic(hay, needle).is_some()
