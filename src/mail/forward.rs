@@ -133,6 +133,9 @@ pub struct Unwrapped<'a> {
     /// Which inline hop of the HTML alternative holds the original's words
     /// (0: the message itself), with the sender it must name.
     html_hop: usize,
+    /// The senders of the inline hops above the original in the text part
+    /// read: the HTML alternative must show the same ones.
+    inline_above: Vec<String>,
 }
 
 /// One message in the chain, as MIME shows it.
@@ -325,6 +328,14 @@ pub fn unwrap<'a>(msg: &'a Message<'a>, trusted: &dyn Fn(&Sender) -> bool) -> Un
     };
     out.html_alternative = level.html;
     out.html_hop = segment;
+    out.inline_above = level.hops[..hop.unwrap_or(0)]
+        .iter()
+        .map(|h| {
+            h.sender
+                .as_ref()
+                .map_or_else(|e| e.clone(), |s| s.address.clone())
+        })
+        .collect();
     if out.original.is_none() && out.identity_problem.is_none() {
         out.identity_problem = Some("no sender could be established".into());
     }
@@ -350,8 +361,17 @@ impl Unwrapped<'_> {
             } else {
                 found.iter().position(same)?
             };
-            // Every hop above it must name a sender in this version too.
-            if found[..at].iter().any(|h| h.sender.is_err()) {
+            // The hops above it must be the text part's, sender by sender:
+            // a version that adds or changes a hop is not the same message.
+            let above: Vec<String> = found[..at]
+                .iter()
+                .map(|h| {
+                    h.sender
+                        .as_ref()
+                        .map_or_else(|e| e.clone(), |s| s.address.clone())
+                })
+                .collect();
+            if found[..at].iter().any(|h| h.sender.is_err()) || above != self.inline_above {
                 return None;
             }
             at + 1

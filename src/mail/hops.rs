@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::forward::Sender;
-use super::lang::{CONTENT_LABELS, Role};
+use super::lang::{CONTENT_LABELS, Role, WROTE};
 use super::shape::{self, Field};
 
 /// How many hops one body may hold before the rest is not read.
@@ -124,11 +124,14 @@ pub fn segments<'t>(text: &'t str, hops: &[Hop]) -> Vec<&'t str> {
 /// line. Text above the original that holds one hides a hop, so nothing
 /// below it may be believed.
 pub fn unread_forward(segment: &str) -> Option<String> {
-    if !segment.contains('@') {
-        return None;
-    }
     for l in lines_of(segment) {
         let c = l.content.as_ref();
+        if (c.ends_with(':') || c.ends_with('：')) && c.chars().count() > 3 {
+            let lower = c.to_lowercase();
+            if WROTE.iter().any(|w| lower.contains(w)) && shape::is_date(c) {
+                return Some(shorten(c));
+            }
+        }
         if !c.contains('@') {
             continue;
         }
@@ -165,6 +168,19 @@ fn opens_block(lines: &[Line<'_>], first: usize) -> bool {
         || prev.depth != lines[first].depth
 }
 
+/// Whether line `first` follows a separator, an introducing line ending in
+/// a colon, or a change of quoting (blank lines between allowed).
+fn introduced(lines: &[Line<'_>], first: usize) -> bool {
+    let Some(prev) = lines[..first].iter().rev().find(|l| !l.content.is_empty()) else {
+        return false;
+    };
+    let c = prev.content.as_ref();
+    shape::is_separator(c)
+        || c.ends_with(':')
+        || c.ends_with('：')
+        || prev.depth != lines[first].depth
+}
+
 /// A header block starting at line `i`: its hop and the line after it.
 fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
     let depth = lines[i].depth;
@@ -189,24 +205,25 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
             break;
         }
         let found = fields_of(content);
+        // The value of a label left open is the next line, as written,
+        // unless that line is itself a header line.
+        if let Some(label) = open_label.take()
+            && !found
+                .first()
+                .is_some_and(|f| shape::role(f.label).is_some())
+        {
+            let field = Field {
+                label,
+                value: content,
+            };
+            fields.push((field, shape::role(label)));
+            j += 1;
+            continue;
+        }
         // What the message itself says (a store, a code, a client) ends
         // the block: some clients put the body right under it.
-        if found.iter().any(|f| is_content(f.label)) {
+        if found.is_empty() || found.iter().any(|f| is_content(f.label)) {
             break;
-        }
-        if found.is_empty() {
-            match open_label.take() {
-                Some(label) => {
-                    let field = Field {
-                        label,
-                        value: content,
-                    };
-                    fields.push((field, shape::role(label)));
-                    j += 1;
-                    continue;
-                }
-                None => break,
-            }
         }
         // A second block glued under a complete one (HTML made text keeps
         // no blank line between them) starts at its sender's line, or at a
@@ -241,22 +258,55 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
     let dated = fields.iter().any(|(f, r)| {
         *r != Some(Role::From) && !shape::has_address(f.value) && shape::is_date(f.value)
     });
+    let known = fields.iter().filter(|(_, r)| r.is_some()).count();
+    let froms = fields
+        .iter()
+        .filter(|(_, r)| *r == Some(Role::From))
+        .count();
+    let has_from = froms > 0;
+    let described = describe(&fields);
+    let marker = lines[i].range.start..lines[j - 1].range.end;
+    let unnamed = |why: String| {
+        Some((
+            Hop {
+                sender: Err(why),
+                subject: None,
+                marker: marker.clone(),
+            },
+            j,
+        ))
+    };
+    // Outlook writes a sender it knows by name alone: a dated block of
+    // header labels with no address is still a hop, one that names nobody.
+    if !mailbox && dated && has_from && known >= 3 {
+        return unnamed(format!(
+            "the forward header block ({described}) gives its sender by name only, with no address"
+        ));
+    }
     if !mailbox || !dated {
         return None;
     }
-    let known = fields.iter().filter(|(_, r)| r.is_some()).count();
-    let has_from = fields.iter().any(|(_, r)| *r == Some(Role::From));
     // A block of labels no language here knows needs more lines to be
     // believed a forward: it cannot be told from content by its words.
     if known == 0 && fields.len() < 3 {
         return None;
     }
     // A block stands apart from the text above it, unless its labels leave
-    // no doubt (a sender's line among three or more header lines).
+    // no doubt (a sender's line among three or more header lines). One
+    // whose labels no language here knows stands under a separator or an
+    // introducing line, as clients write it: a signature's `M: … / E: …`
+    // lines are no forward.
     if !opens_block(lines, i) && !(has_from && fields.len() >= 3) {
         return None;
     }
-    let described = describe(&fields);
+    if known == 0 && !introduced(lines, i) {
+        return None;
+    }
+    if froms > 1 {
+        return unnamed(format!(
+            "the forward header block ({described}) has {froms} sender lines"
+        ));
+    }
     let sender = if has_from {
         let (f, _) = fields.iter().find(|(_, r)| *r == Some(Role::From))?;
         shape::sender_of(f.value).ok_or_else(|| {
@@ -303,7 +353,6 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
         .iter()
         .find(|(_, r)| *r == Some(Role::Subject))
         .map(|(f, _)| f.value.to_owned());
-    let marker = lines[i].range.start..lines[j - 1].range.end;
     Some((
         Hop {
             sender,
@@ -365,7 +414,25 @@ fn attribution_at(lines: &[Line<'_>], i: usize, last: Option<&Hop>) -> Option<(H
             }
         }
     }
-    let (a, first) = best?;
+    let Some((a, first)) = best else {
+        // An attribution too long or too wrapped to read ("… wrote:" over
+        // a quoted original) still hides a sender: a hop that names nobody.
+        let lower = c.to_lowercase();
+        let verb = WROTE.iter().any(|w| lower.contains(w));
+        return (verb && deeper && !c.contains(['/', '|'])).then(|| {
+            (
+                Hop {
+                    sender: Err(format!(
+                        "the attribution line \"{}\" could not be read",
+                        shorten(c)
+                    )),
+                    subject: None,
+                    marker: line.range.clone(),
+                },
+                i + 1,
+            )
+        });
+    };
     let sender = a.sender.ok_or_else(|| {
         format!(
             "the attribution line \"{}\" names no single address for the sender of what it quotes",
@@ -415,7 +482,7 @@ mod tests {
         assert_eq!(senders(tb), vec![Ok("hi@leadsie.com".into())]);
 
         // Labels no list knows: the first mailbox that is no recipient.
-        let unknown = "\nOddi wrth: Eve <eve@evil.example>\nAnfonwyd: 2 Tachwedd 2026 10:00\nAt: ann@agency.com\nPwnc: Fwd\n\nhi";
+        let unknown = "________________________________\nOddi wrth: Eve <eve@evil.example>\nAnfonwyd: 2 Tachwedd 2026 10:00\nAt: ann@agency.com\nPwnc: Fwd\n\nhi";
         assert_eq!(senders(unknown), vec![Ok("eve@evil.example".into())]);
     }
 
@@ -425,6 +492,12 @@ mod tests {
         let hops = find(t);
         assert_eq!(hops.len(), 1);
         assert!(hops[0].sender.is_err());
+    }
+
+    #[test]
+    fn a_signature_is_not_a_forward() {
+        let sig = "Thanks,\nAnn\n\nM: +44 20 7946 2100\nE: ann@agency.com\nW: www.agency.com\n";
+        assert!(find(sig).is_empty());
     }
 
     #[test]

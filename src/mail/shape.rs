@@ -134,11 +134,26 @@ fn without_mailto_links(value: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(at) = rest.find("<mailto:") {
-        out.push_str(&rest[..at]);
-        match rest[at..].find('>') {
-            Some(end) => rest = &rest[at + end + 1..],
-            None => {
-                rest = "";
+        let before = &rest[..at];
+        let inner_end = rest[at..].find('>').map(|e| at + e);
+        let target = inner_end.map(|e| &rest[at + 8..e]);
+        // Only the link residue of the address just before it goes: a
+        // `<mailto:` anywhere else is left for the address reader to refuse.
+        let echoes = target.is_some_and(|t| {
+            !t.is_empty()
+                && before
+                    .trim_end()
+                    .to_ascii_lowercase()
+                    .ends_with(&t.trim().to_ascii_lowercase())
+        });
+        match (echoes, inner_end) {
+            (true, Some(e)) => {
+                out.push_str(before);
+                rest = &rest[e + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..at + 8]);
+                rest = &rest[at + 8..];
             }
         }
     }
@@ -171,6 +186,11 @@ fn is_addr_byte(c: u8) -> bool {
 /// one address; anything else (none, or several) names nobody, and the
 /// caller treats that as a hop without a sender.
 pub fn sender_of(value: &str) -> Option<Sender> {
+    // One person: a value naming two addresses (a display name that holds
+    // another address, a link to another one) names nobody for certain.
+    if count_addresses(value) != 1 {
+        return None;
+    }
     let value = without_mailto_links(value);
     let value = value
         .trim()
@@ -243,6 +263,9 @@ fn digit(c: char) -> Option<u32> {
 /// Buddhist-era year such as 2569) beside a day. Month names are not
 /// needed: every client writes a year or a time.
 pub fn is_date(value: &str) -> bool {
+    // A telephone number (`+44 20 7946 2100`) is no date: its digits go.
+    let value = without_phone_numbers(value);
+    let value = value.as_ref();
     // Numbers and what separates them, read once.
     let mut numbers: Vec<(u32, usize)> = Vec::new(); // (value, digits)
     let mut seps: Vec<char> = Vec::new(); // the character after each number
@@ -298,6 +321,30 @@ pub fn is_date(value: &str) -> bool {
     year && day
 }
 
+/// `value` without international telephone numbers: a `+` and the digits,
+/// spaces, dots, dashes and brackets after it.
+fn without_phone_numbers(value: &str) -> Cow<'_, str> {
+    if !value.contains('+') {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '+' && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+            while chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_digit() || matches!(n, ' ' | '.' | '-' | '(' | ')'))
+            {
+                chars.next();
+            }
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Whether a line separates a forward from the text above it: a run of
 /// dashes, underscores or equals signs, alone or around words
 /// (`---------- Forwarded message ---------`, `-----Original Message-----`,
@@ -350,6 +397,11 @@ pub fn split_run_together(line: &str) -> Option<Vec<&str>> {
     if cuts.len() < 2 || !from {
         return None;
     }
+    // Yahoo's line opens with its separator; a line that opens with a label
+    // is one header line, whatever its value holds.
+    if !line[..cuts[0]].trim_start().starts_with("---") {
+        return None;
+    }
     let mut pieces = Vec::with_capacity(cuts.len() + 1);
     let mut prev = 0;
     for c in cuts {
@@ -370,10 +422,13 @@ fn known_label_ending(head: &str) -> Option<(usize, Role)> {
         if !(c.is_uppercase() || (c.is_alphabetic() && !c.is_lowercase())) {
             continue;
         }
-        if head[..start]
-            .chars()
-            .next_back()
-            .is_some_and(char::is_lowercase)
+        // "To" inside "auto" is no label; a label in a script without
+        // case (收件人) may follow anything.
+        if c.is_uppercase()
+            && head[..start]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_lowercase)
         {
             continue;
         }
