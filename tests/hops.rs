@@ -225,9 +225,7 @@ fn without_forwarders_no_typed_forward_is_believed_but_an_attachment_is() {
             .unwrap_or_default()
             .contains("[trust] forwarders")
     );
-    let attached = format!(
-        "From: Eve <eve@gmail.example>\r\nSubject: Fwd: access\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: Leadsie <notifications@leadsie.com>\r\nSubject: Acme Co granted you access\r\n\r\nShopify\r\nStore URL: acme-co.myshopify.com\r\nCollaborator code: 0473\r\n--b--\r\n"
-    );
+    let attached = "From: Eve <eve@gmail.example>\r\nSubject: Fwd: access\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: Leadsie <notifications@leadsie.com>\r\nSubject: Acme Co granted you access\r\n\r\nShopify\r\nStore URL: acme-co.myshopify.com\r\nCollaborator code: 0473\r\n--b--\r\n";
     let got = open.classify(attached.as_bytes());
     assert_eq!(got.kind, MessageKind::LeadsieGrant, "{:?}", got.reason);
 }

@@ -251,7 +251,7 @@ pub fn unwrap<'a>(msg: &'a Message<'a>, trusted: &dyn Fn(&Sender) -> bool) -> Un
     };
     let first_trusted = places
         .iter()
-        .position(|&p| sender_at(p).as_ref().is_ok_and(|s| trusted(s)));
+        .position(|&p| sender_at(p).as_ref().is_ok_and(trusted));
     // With no trusted sender anywhere, the innermost hop is read (for the
     // reason a spoof is refused), and every hop must name its sender.
     let k = first_trusted.unwrap_or(places.len() - 1);

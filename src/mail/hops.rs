@@ -208,9 +208,7 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
         // The value of a label left open is the next line, as written,
         // unless that line is itself a header line.
         if let Some(label) = open_label.take()
-            && !found
-                .first()
-                .is_some_and(|f| shape::role(f.label).is_some())
+            && found.first().is_none_or(|f| shape::role(f.label).is_none())
         {
             let field = Field {
                 label,
@@ -296,7 +294,7 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
     // whose labels no language here knows stands under a separator or an
     // introducing line, as clients write it: a signature's `M: … / E: …`
     // lines are no forward.
-    if !opens_block(lines, i) && !(has_from && fields.len() >= 3) {
+    if !(opens_block(lines, i) || (has_from && fields.len() >= 3)) {
         return None;
     }
     if known == 0 && !introduced(lines, i) {

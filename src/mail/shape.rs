@@ -79,18 +79,20 @@ fn label_shaped(label: &str) -> bool {
     }
     let mut letters = 0;
     for c in label.chars() {
+        if c.is_numeric() {
+            return false;
+        }
         if c.is_alphabetic() {
             letters += 1;
-        } else if c.is_numeric() {
-            return false;
-        } else if !(c.is_whitespace()
-            || matches!(c, '-' | '.' | '\'' | '/' | '\u{a0}')
-            // Combining marks (Thai vowels and tones, Hindi matras) are
-            // part of a word; std has no test for them, so any other
-            // character outside ASCII passes, punctuation of its own kept
-            // out by the colon search and the word limit.
-            || (!c.is_ascii() && !c.is_ascii_punctuation()))
-        {
+            continue;
+        }
+        // Combining marks (Thai vowels and tones, Hindi matras) are part
+        // of a word; std has no test for them, so any character outside
+        // ASCII passes, punctuation of its own kept out by the colon
+        // search and the word limit.
+        let allowed =
+            c.is_whitespace() || matches!(c, '-' | '.' | '\'' | '/' | '\u{a0}') || !c.is_ascii();
+        if !allowed {
             return false;
         }
     }
