@@ -168,19 +168,6 @@ fn opens_block(lines: &[Line<'_>], first: usize) -> bool {
         || prev.depth != lines[first].depth
 }
 
-/// Whether line `first` follows a separator, an introducing line ending in
-/// a colon, or a change of quoting (blank lines between allowed).
-fn introduced(lines: &[Line<'_>], first: usize) -> bool {
-    let Some(prev) = lines[..first].iter().rev().find(|l| !l.content.is_empty()) else {
-        return false;
-    };
-    let c = prev.content.as_ref();
-    shape::is_separator(c)
-        || c.ends_with(':')
-        || c.ends_with('：')
-        || prev.depth != lines[first].depth
-}
-
 /// A header block starting at line `i`: its hop and the line after it.
 fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
     let depth = lines[i].depth;
@@ -290,14 +277,10 @@ fn block_at(lines: &[Line<'_>], i: usize) -> Option<(Hop, usize)> {
         return None;
     }
     // A block stands apart from the text above it, unless its labels leave
-    // no doubt (a sender's line among three or more header lines). One
-    // whose labels no language here knows stands under a separator or an
-    // introducing line, as clients write it: a signature's `M: … / E: …`
-    // lines are no forward.
+    // no doubt (a sender's line among three or more header lines). One of
+    // labels no language here knows is still a hop, whatever stands above
+    // it: missing it would hand its sender's words to the hop above.
     if !(opens_block(lines, i) || (has_from && fields.len() >= 3)) {
-        return None;
-    }
-    if known == 0 && !introduced(lines, i) {
         return None;
     }
     if froms > 1 {
