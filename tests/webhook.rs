@@ -472,7 +472,7 @@ fn ingest_webhook_replays_a_saved_payload_and_check_config_says_the_endpoint_is_
     let (_, out, _) = h.collabd(&["check-config"]);
     let line = out
         .lines()
-        .find(|l| l.contains("leadsie"))
+        .find(|l| l.contains(" leadsie: "))
         .unwrap_or_else(|| panic!("no leadsie line:\n{out}"));
     assert!(line.contains("webhook is on"), "{line}");
     assert!(!line.contains(TOKEN), "the whole token was printed: {line}");
