@@ -32,7 +32,7 @@ use std::fmt::Write as _;
 use clientgen::Variant;
 use collabd::mail::Classification;
 use mail_parser::MessageParser;
-use verdict::{Miss, Tables, bodies, classifier, judge};
+use verdict::{Misreads, Tables, bodies, classifier, judge};
 
 /// A failure's reason with the particulars (addresses, numbers, quoted
 /// text) taken out, so that failures of one shape count together.
@@ -86,11 +86,7 @@ fn role(word: &str) -> &'static str {
 }
 
 fn selected() -> Vec<Variant> {
-    let only = std::env::var("CLIENTGEN_ONLY").ok();
-    clientgen::corpus()
-        .into_iter()
-        .filter(|v| only.as_deref().is_none_or(|o| v.name().contains(o)))
-        .collect()
+    verdict::selected("CLIENTGEN_ONLY", clientgen::corpus(), Variant::name)
 }
 
 #[test]
@@ -98,18 +94,14 @@ fn classifier_reads_every_client_forward() {
     let started = std::time::Instant::now();
     let corpus = selected();
     let classifier = classifier();
-    let dump = std::env::var_os("CLIENTGEN_DUMP").map(std::path::PathBuf::from);
-    if let Some(dir) = &dump {
-        std::fs::create_dir_all(dir).unwrap();
-    }
 
     let dims = ["client", "locale", "chain depth", "twin", "body parts"];
     let mut tables = Tables::new(&dims);
-    let mut failures: Vec<(bool, String)> = Vec::new();
+    let mut failures = Misreads::new("CLIENTGEN_DUMP");
     let mut shapes: BTreeMap<String, (usize, String)> = BTreeMap::new();
     // One-hop genuine misses: client → locales, in corpus order.
     let mut cells: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    let (mut pass, mut wrong) = (0, 0);
+    let mut pass = 0;
     for v in &corpus {
         let c = classifier.classify(&v.raw);
         let verdict = judge(&v.expect, &c);
@@ -128,11 +120,7 @@ fn classifier_reads_every_client_forward() {
         match verdict {
             Ok(()) => pass += 1,
             Err(miss) => {
-                let (is_wrong, why) = match miss {
-                    Miss::Wrong(w) => (true, w),
-                    Miss::Missed(m) => (false, m),
-                };
-                wrong += usize::from(is_wrong);
+                let is_wrong = failures.record(v.name(), v.id, &v.raw, miss);
                 let entry = shapes
                     .entry(shape(v, &c, is_wrong))
                     .or_insert_with(|| (0, v.name()));
@@ -144,10 +132,6 @@ fn classifier_reads_every_client_forward() {
                         None => cells.push((client, vec![lang])),
                     }
                 }
-                failures.push((is_wrong, format!("{}: {why}", v.name())));
-                if let Some(dir) = &dump {
-                    std::fs::write(dir.join(format!("{}.eml", v.id)), &v.raw).unwrap();
-                }
             }
         }
     }
@@ -156,13 +140,14 @@ fn classifier_reads_every_client_forward() {
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "\nclient corpus: {} variants, {pass} pass, {} fail ({wrong} with a WRONG grant), {:.2?}",
+        "\nclient corpus: {} variants, {pass} pass, {} fail ({} with a WRONG grant), {:.2?}",
         corpus.len(),
-        failures.len(),
+        failures.list.len(),
+        failures.wrong,
         elapsed
     );
     tables.write(&mut report);
-    if failures.is_empty() {
+    if failures.list.is_empty() {
         println!("{report}");
         return;
     }
@@ -178,20 +163,11 @@ fn classifier_reads_every_client_forward() {
     for (s, (n, example)) in common.iter().take(15) {
         let _ = writeln!(report, "  {n:>5}  {s}\n         e.g. {example}");
     }
-    // Wrong grants first: a missed grant waits for a person, a wrong one
-    // asks a stranger's store for access.
-    failures.sort_by_key(|(wrong, _)| !wrong);
-    let _ = writeln!(report, "\nfirst failures (wrong grants first):");
     let all = std::env::var_os("CLIENTGEN_ALL").is_some();
-    for (_, f) in failures.iter().take(if all { usize::MAX } else { 40 }) {
-        let _ = writeln!(report, "  {f}");
-    }
-    if failures.len() > 40 && !all {
-        let _ = writeln!(report, "  … and {} more", failures.len() - 40);
-    }
+    failures.write_first(&mut report, if all { usize::MAX } else { 40 });
     panic!(
         "{} of {} client variants were misread:{report}",
-        failures.len(),
+        failures.list.len(),
         corpus.len()
     );
 }

@@ -24,14 +24,10 @@ use std::fmt::Write as _;
 
 use mail_parser::MessageParser;
 use mailgen::{Expect, Variant};
-use verdict::{Miss, Tables, bodies, classifier, judge};
+use verdict::{Misreads, Tables, bodies, classifier, judge};
 
 fn selected() -> Vec<Variant> {
-    let only = std::env::var("MAILGEN_ONLY").ok();
-    mailgen::corpus()
-        .into_iter()
-        .filter(|v| only.as_deref().is_none_or(|o| v.name().contains(o)))
-        .collect()
+    verdict::selected("MAILGEN_ONLY", mailgen::corpus(), Variant::name)
 }
 
 #[test]
@@ -39,16 +35,12 @@ fn classifier_reads_every_generated_variant() {
     let started = std::time::Instant::now();
     let corpus = selected();
     let classifier = classifier();
-    let dump = std::env::var_os("MAILGEN_DUMP").map(std::path::PathBuf::from);
-    if let Some(dir) = &dump {
-        std::fs::create_dir_all(dir).unwrap();
-    }
 
     // dimension → value → tally, in the order values first appear.
     let dims = ["layout", "forward style", "language", "encoding", "charset"];
     let mut tables = Tables::new(&dims);
-    let mut failures: Vec<(bool, String)> = Vec::new();
-    let (mut pass, mut wrong) = (0, 0);
+    let mut failures = Misreads::new("MAILGEN_DUMP");
+    let mut pass = 0;
     for v in &corpus {
         let c = classifier.classify(&v.raw);
         let verdict = judge(&v.expect, &c);
@@ -65,15 +57,7 @@ fn classifier_reads_every_generated_variant() {
         match verdict {
             Ok(()) => pass += 1,
             Err(miss) => {
-                let (is_wrong, why) = match miss {
-                    Miss::Wrong(w) => (true, w),
-                    Miss::Missed(m) => (false, m),
-                };
-                wrong += usize::from(is_wrong);
-                failures.push((is_wrong, format!("{}: {why}", v.name())));
-                if let Some(dir) = &dump {
-                    std::fs::write(dir.join(format!("{}.eml", v.id)), &v.raw).unwrap();
-                }
+                failures.record(v.name(), v.id, &v.raw, miss);
             }
         }
     }
@@ -82,29 +66,21 @@ fn classifier_reads_every_generated_variant() {
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "\ngenerated corpus: {} variants, {pass} pass, {} fail ({wrong} with a WRONG grant), {:.2?}",
+        "\ngenerated corpus: {} variants, {pass} pass, {} fail ({} with a WRONG grant), {:.2?}",
         corpus.len(),
-        failures.len(),
+        failures.list.len(),
+        failures.wrong,
         elapsed
     );
     tables.write(&mut report);
-    if failures.is_empty() {
+    if failures.list.is_empty() {
         println!("{report}");
         return;
     }
-    // Wrong grants first: a missed grant waits for a person, a wrong one
-    // asks a stranger's store for access.
-    failures.sort_by_key(|(wrong, _)| !wrong);
-    let _ = writeln!(report, "\nfirst failures (wrong grants first):");
-    for (_, f) in failures.iter().take(30) {
-        let _ = writeln!(report, "  {f}");
-    }
-    if failures.len() > 30 {
-        let _ = writeln!(report, "  … and {} more", failures.len() - 30);
-    }
+    failures.write_first(&mut report, 30);
     panic!(
         "{} of {} generated variants were misread:{report}",
-        failures.len(),
+        failures.list.len(),
         corpus.len()
     );
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use collabd::filer::LogFiler;
 use collabd::store::Db;
 use collabd::worker::Worker;
-use support::daemon::{grant, sql};
+use support::daemon::{collabd_cli, grant, sql};
 
 /// A config file and database for one test, and the binary run on them.
 struct Rig {
@@ -44,19 +44,9 @@ impl Rig {
 
     /// Runs `collabd ARGS --config CFG`; returns (exit code, stdout, stderr).
     fn collabd(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
-            .args(args)
-            .args(["--config", self.cfg.to_str().unwrap()])
-            .env("COLLABD__TRUST__REQUIRE", "none")
-            .env_remove("COLLABD_CONFIG")
-            .env_remove("COLLABD_DB")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let mut all = args.to_vec();
+        all.extend(["--config", self.cfg.to_str().unwrap()]);
+        collabd_cli(&all, &[("COLLABD__TRUST__REQUIRE", "none")])
     }
 
     /// `collabd ingest` of `bytes` saved as `name` (`--webhook` when the

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use support::daemon::{Daemon, count, grant, sql, wait_for};
+use support::daemon::{Daemon, collabd_cli, count, grant, sql, wait_for};
 use support::dovecot::{self, Dovecot, Options};
 
 const TOKEN: &str = "3f9c2a7be41d08f6a5c3e9b27d4f1a60c8e2b5d7";
@@ -58,17 +58,9 @@ impl Hook {
     }
 
     fn collabd(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
-            .args(["--config", self.d.cfg.to_str().unwrap()])
-            .args(args)
-            .env_remove("COLLABD_DB")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let mut all = vec!["--config", self.d.cfg.to_str().unwrap()];
+        all.extend(args);
+        collabd_cli(&all, &[])
     }
 }
 

@@ -328,14 +328,7 @@ pub fn unwrap<'a>(msg: &'a Message<'a>, trusted: &dyn Fn(&Sender) -> bool) -> Un
     };
     out.html_alternative = level.html;
     out.html_hop = segment;
-    out.inline_above = level.hops[..hop.unwrap_or(0)]
-        .iter()
-        .map(|h| {
-            h.sender
-                .as_ref()
-                .map_or_else(|e| e.clone(), |s| s.address.clone())
-        })
-        .collect();
+    out.inline_above = hops::senders(&level.hops[..hop.unwrap_or(0)]);
     if out.original.is_none() && out.identity_problem.is_none() {
         out.identity_problem = Some("no sender could be established".into());
     }
@@ -363,15 +356,9 @@ impl Unwrapped<'_> {
             };
             // The hops above it must be the text part's, sender by sender:
             // a version that adds or changes a hop is not the same message.
-            let above: Vec<String> = found[..at]
-                .iter()
-                .map(|h| {
-                    h.sender
-                        .as_ref()
-                        .map_or_else(|e| e.clone(), |s| s.address.clone())
-                })
-                .collect();
-            if found[..at].iter().any(|h| h.sender.is_err()) || above != self.inline_above {
+            if found[..at].iter().any(|h| h.sender.is_err())
+                || hops::senders(&found[..at]) != self.inline_above
+            {
                 return None;
             }
             at + 1

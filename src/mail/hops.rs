@@ -28,6 +28,18 @@ pub struct Hop {
     pub marker: Range<usize>,
 }
 
+/// Each hop's sender address, or why it names none: what two readings of
+/// one body are compared by.
+pub fn senders(hops: &[Hop]) -> Vec<String> {
+    hops.iter()
+        .map(|h| {
+            h.sender
+                .as_ref()
+                .map_or_else(|e| e.clone(), |s| s.address.clone())
+        })
+        .collect()
+}
+
 /// A body's lines with what the search needs of each.
 struct Line<'a> {
     /// Byte range in the text, line end included.

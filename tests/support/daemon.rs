@@ -8,6 +8,24 @@ use std::time::{Duration, Instant};
 
 use super::dovecot::{self, Dovecot};
 
+/// Runs the collabd command line with `args` and `env` (no database or
+/// config path inherited from the test's environment); returns the exit
+/// code, stdout and stderr.
+pub fn collabd_cli(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("COLLABD_CONFIG")
+        .env_remove("COLLABD_DB")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A Leadsie grant for `store` with `code`, as Leadsie sends it.
 pub fn grant(store: &str, code: &str, n: usize) -> Vec<u8> {
     format!(

@@ -183,6 +183,66 @@ impl Tables {
     }
 }
 
+/// The variants whose name contains the text of environment variable
+/// `var` (all of them when it is unset).
+pub fn selected<V>(var: &str, corpus: Vec<V>, name: impl Fn(&V) -> String) -> Vec<V> {
+    let only = std::env::var(var).ok();
+    corpus
+        .into_iter()
+        .filter(|v| only.as_deref().is_none_or(|o| name(v).contains(o)))
+        .collect()
+}
+
+/// The misread variants of a run: each named with why, wrong grants
+/// counted, and each written as `<dir>/<id>.eml` when environment variable
+/// `dump_var` names a directory.
+pub struct Misreads {
+    pub list: Vec<(bool, String)>,
+    pub wrong: usize,
+    dump: Option<std::path::PathBuf>,
+}
+
+impl Misreads {
+    pub fn new(dump_var: &str) -> Misreads {
+        let dump = std::env::var_os(dump_var).map(std::path::PathBuf::from);
+        if let Some(dir) = &dump {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        Misreads {
+            list: Vec::new(),
+            wrong: 0,
+            dump,
+        }
+    }
+
+    /// Records one miss; says whether it was a wrong grant.
+    pub fn record(&mut self, name: String, id: usize, raw: &[u8], miss: Miss) -> bool {
+        let (is_wrong, why) = match miss {
+            Miss::Wrong(w) => (true, w),
+            Miss::Missed(m) => (false, m),
+        };
+        self.wrong += usize::from(is_wrong);
+        self.list.push((is_wrong, format!("{name}: {why}")));
+        if let Some(dir) = &self.dump {
+            std::fs::write(dir.join(format!("{id}.eml")), raw).unwrap();
+        }
+        is_wrong
+    }
+
+    /// The first `limit` misses, wrong grants first: a missed grant waits
+    /// for a person, a wrong one asks a stranger's store for access.
+    pub fn write_first(&mut self, report: &mut String, limit: usize) {
+        self.list.sort_by_key(|(wrong, _)| !wrong);
+        let _ = writeln!(report, "\nfirst failures (wrong grants first):");
+        for (_, f) in self.list.iter().take(limit) {
+            let _ = writeln!(report, "  {f}");
+        }
+        if self.list.len() > limit {
+            let _ = writeln!(report, "  … and {} more", self.list.len() - limit);
+        }
+    }
+}
+
 /// A header value as RFC 2047 encoded words when it is not ASCII.
 pub fn header_text(s: &str) -> String {
     if s.is_ascii() {
