@@ -46,6 +46,7 @@ pub mod mail;
 pub mod model;
 pub mod operator;
 pub mod queue;
+pub mod redact;
 pub mod relay;
 pub mod render;
 pub mod sdnotify;

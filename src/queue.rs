@@ -25,6 +25,15 @@ impl Failure {
             Failure::Transient(m) | Failure::Permanent(m) | Failure::Waiting(m) => m,
         }
     }
+
+    /// The same failure with its message rewritten (masked, say).
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Failure {
+        match self {
+            Failure::Transient(m) => Failure::Transient(f(m)),
+            Failure::Permanent(m) => Failure::Permanent(f(m)),
+            Failure::Waiting(m) => Failure::Waiting(f(m)),
+        }
+    }
 }
 
 /// Retry settings: exponential backoff with jitter, capped, and a limit on

@@ -281,7 +281,18 @@ impl<F: Filer + 'static> Worker<F> {
 
     async fn file_one(&self, request: Request, clock: Clock) -> store::Result<()> {
         let filing = FilingRequest::from(&request);
-        let result = self.filer.file(&filing).await;
+        // Whatever a filer says comes from outside (a command's output, a
+        // webhook's answer, a page's text) and may quote the code in any
+        // form: it is masked once, here, before the timeline or the
+        // journal sees it.
+        let hide = crate::redact::Redactor::one(request.collaborator_code.as_str());
+        let result = match self.filer.file(&filing).await {
+            Ok(filed) => Ok(crate::filer::Filed {
+                detail: hide.apply(&filed.detail).into_owned(),
+                ..filed
+            }),
+            Err(failure) => Err(failure.map_message(|m| hide.apply(&m).into_owned())),
+        };
         let now = clock.now();
         let now_s = store::timestamp(now);
         let mut conn = self.db.pool.acquire().await?;
@@ -348,31 +359,24 @@ impl<F: Filer + 'static> Worker<F> {
             tracing::warn!(request = %request.id, attempt = request.attempts, "the claim expired before filing finished; a newer attempt owns the request");
             return Ok(());
         }
-        // The journal tells what the timeline does, the code masked even
-        // where a filer's answer quoted it.
-        let store = request.store_domain.as_str();
-        let code = request.collaborator_code.as_str();
-        let masked = |t: &str| {
-            if code.is_empty() {
-                t.to_owned()
-            } else {
-                t.replace(code, &crate::model::mask_code(code))
-            }
-        };
+        // The journal tells what the timeline does (already masked), with
+        // the store masked too: a store's name can quote the code.
+        let store = hide.apply(request.store_domain.as_str());
+        let store = store.as_ref();
         match &result {
             Ok(filed) => tracing::info!(
                 request = %request.id,
                 store,
                 state = filed.state.as_str(),
                 "filed: {}",
-                masked(&filed.detail)
+                filed.detail
             ),
             Err(failure) => tracing::warn!(
                 request = %request.id,
                 store,
                 attempt = request.attempts,
                 "filing attempt failed: {}",
-                masked(failure.message())
+                failure.message()
             ),
         }
         Ok(())

@@ -1082,6 +1082,81 @@ async fn kept_evidence_masks_the_code_wherever_the_page_repeats_it() {
     client.close().await.unwrap();
 }
 
+/// A code split so no plain search finds it — across elements, by
+/// zero-width spaces, into CSS `::after` content (a string or an
+/// attribute), or spaced in a field — is blanked in the page before the
+/// screenshot and starred in the kept HTML; canvases are hidden. Text that
+/// only has the digits apart, with words between, stays readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_evidence_masks_a_code_split_across_elements_and_styles() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut driver = support::browser::Driver::start();
+    let client = driver.session(800, 600, false).await;
+    client.goto("about:blank").await.unwrap();
+    client
+        .execute(
+            "document.open(); document.write(arguments[0]); document.close(); return null;",
+            vec![
+                "<!doctype html><title>Request store access</title>\
+                 <style>.after::after { content: \"21\"; } .attr::after { content: attr(data-x); }</style>\
+                 <p id=\"a\">You are sending code 48<b>21</b> to shop-x.</p>\
+                 <p id=\"b\">zero 4\u{200B}8\u{200B}2\u{200B}1 here</p>\
+                 <p id=\"c\" class=\"after\">pseudo 48</p>\
+                 <p id=\"d\">data <span class=\"attr\" data-x=\"21\">48</span></p>\
+                 <p id=\"e\">Order 1234 and 48 then 21 later</p>\
+                 <input id=\"f\" value=\"48 21\">\
+                 <canvas id=\"g\" width=\"50\" height=\"20\"></canvas>"
+                    .into(),
+            ],
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kept = collabd::browser::page::keep_evidence(
+        &client,
+        dir.path(),
+        "input[name=\"collaborator_request_code\"]",
+        RequestId(8),
+        1,
+        "unknown",
+        "4821",
+    )
+    .await
+    .unwrap();
+    let seen = client
+        .execute(
+            "const q = id => document.getElementById(id); \
+             const after = id => getComputedStyle(q(id), '::after').content; \
+             const color = id => getComputedStyle(q(id)).color; \
+             return { a: q('a').textContent, b: q('b').textContent, \
+                      c: q('c').textContent, c_after: after('c'), c_color: color('c'), \
+                      d: q('d').textContent, d_after: getComputedStyle(q('d').firstElementChild, '::after').content, \
+                      e: q('e').textContent, e_color: color('e'), f: q('f').value, \
+                      g: getComputedStyle(q('g')).visibility };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let get = |k: &str| seen[k].as_str().unwrap_or_default().to_owned();
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    for k in ["a", "b", "c", "d", "f"] {
+        assert_eq!(digits(&get(k)), "", "{k}: {seen}");
+    }
+    assert_eq!(get("c_after"), "none", "{seen}");
+    assert_eq!(get("d_after"), "none", "{seen}");
+    assert_eq!(get("c_color"), "rgba(0, 0, 0, 0)", "{seen}");
+    assert_eq!(get("e"), "Order 1234 and 48 then 21 later", "{seen}");
+    assert_ne!(get("e_color"), "rgba(0, 0, 0, 0)", "{seen}");
+    assert_eq!(get("g"), "hidden", "{seen}");
+    let html = std::fs::read_to_string(&kept.html).unwrap();
+    for split in ["48<b>21", "4\u{200B}8\u{200B}2\u{200B}1", "48 21", "4821"] {
+        assert!(!html.contains(split), "{split:?} in {html}");
+    }
+    assert!(html.contains("Order 1234"), "{html}");
+    assert_png(&kept.screenshot);
+    client.close().await.unwrap();
+}
+
 /// The worker's usual concurrency (4) does not reach the browser: three
 /// due requests are claimed and filed one after another, each claim only
 /// once the filing before it has finished.

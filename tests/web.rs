@@ -648,6 +648,84 @@ async fn a_forwarded_request_to_an_open_loopback_page_must_sign_in() {
     site.stop().await;
 }
 
+/// A code quoted outside its column — in the subject, in the client's
+/// name — is masked wherever a signed-out reader sees it: the list, the
+/// request, the message; a signed-in operator sees it whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_quoted_in_a_subject_or_a_client_name_is_masked_when_signed_out() {
+    let site = site("").await;
+    site.ingest(
+        "quoted.eml",
+        b"From: Leadsie <notifications@leadsie.com>\r\nTo: ops@agency.example\r\n\
+          Subject: Sunrise Shop granted access, code 8642\r\n\
+          Date: Mon, 02 Nov 2026 09:00:00 +0000\r\nMessage-ID: <quoted-1@leadsie.com>\r\nMIME-Version: 1.0\r\n\
+          Content-Type: text/plain; charset=utf-8\r\n\r\nClient: Sunrise Shop (code 86 42)\r\n\r\nShopify\r\n\
+          Store URL: https://sunrise-shop.myshopify.com\r\nCollaborator code: 8642\r\n",
+    );
+    let id = lines(
+        &site.db,
+        "select id from access_requests where store_domain = 'sunrise-shop.myshopify.com'",
+    );
+    let message = lines(
+        &site.db,
+        "select source_message_id from access_requests where store_domain = 'sunrise-shop.myshopify.com'",
+    );
+    let client_name = lines(
+        &site.db,
+        "select client_name from access_requests where store_domain = 'sunrise-shop.myshopify.com'",
+    );
+    assert_eq!(
+        client_name,
+        ["Sunrise Shop (code 86 42)"],
+        "the name as the client wrote it"
+    );
+    let (id, message) = (&id[0], &message[0]);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = async |path: &str, cookie: Option<&str>| {
+        let mut r = http.get(format!("{}{path}", site.base));
+        if let Some(c) = cookie {
+            r = r.header("Cookie", c);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        r.text().await.unwrap()
+    };
+    for path in [
+        "/".to_owned(),
+        "/?q=sunrise".to_owned(),
+        format!("/requests/{id}"),
+        format!("/messages/{message}"),
+    ] {
+        let page = get(&path, None).await;
+        assert!(page.contains("Sunrise Shop"), "{path}: {page}");
+        for shown in ["8642", "86 42", "86&nbsp;42"] {
+            assert!(!page.contains(shown), "{path} shows {shown:?}: {page}");
+        }
+    }
+    let request = get(&format!("/requests/{id}"), None).await;
+    assert!(request.contains("Sunrise Shop (code ** 42)"), "{request}");
+    let message_page = get(&format!("/messages/{message}"), None).await;
+    assert!(
+        message_page.contains("granted access, code **42"),
+        "{message_page}"
+    );
+    // Signed in, the operator reads it as it came.
+    let r = http
+        .post(format!("{}/login", site.base))
+        .form(&[("name", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let page = get(&format!("/requests/{id}"), Some(&session)).await;
+    assert!(page.contains("Sunrise Shop (code 86 42)"), "{page}");
+    site.stop().await;
+}
+
 /// A browser from the same address that signed in fine before the
 /// limit: the cookie is HttpOnly and SameSite=Strict, and the page opens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -305,7 +305,20 @@ mod command_filer {
     }
 
     async fn run_with(body: &str, timeout: Duration) -> (tempfile::TempDir, Db, String) {
+        run_with_code(body, timeout, "0000").await
+    }
+
+    async fn run_with_code(
+        body: &str,
+        timeout: Duration,
+        code: &str,
+    ) -> (tempfile::TempDir, Db, String) {
         let (dir, db) = db_with_requests(1).await;
+        sqlx::query("update access_requests set collaborator_code = ?")
+            .bind(code)
+            .execute(&db.pool)
+            .await
+            .unwrap();
         let program = script(
             dir.path(),
             "filer.sh",
@@ -388,6 +401,34 @@ mod command_filer {
             .await
             .unwrap();
         assert!(!last_error.contains("0000"), "{last_error}");
+    }
+
+    /// The output is cut at 2,000 characters; where the cut falls is the
+    /// client's to choose (through the length of their name, echoed by
+    /// the command). Wherever it falls in the code, none of the code's
+    /// leading digits stay readable, on the timeline or in last_error.
+    #[tokio::test]
+    async fn a_cut_inside_the_code_leaves_none_of_it_readable() {
+        // "; stdout: " comes before the command's words, a space before
+        // the code.
+        for inside in 1..=3 {
+            let pad = 2000 - "; stdout: ".len() - 1 - inside;
+            let (_dir, db, detail) = run_with_code(
+                &format!("printf 'x%.0s' $(seq {pad}); echo ' 4821 refused'; exit 3"),
+                Duration::from_secs(10),
+                "4821",
+            )
+            .await;
+            let last_error: String = sqlx::query_scalar("select last_error from access_requests")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            for text in [&detail, &last_error] {
+                assert!(text.contains("xxxx"), "{text}");
+                let tail: String = text.chars().rev().take(8).collect();
+                assert!(!text.contains("48"), "cut {inside} into the code: …{tail}");
+            }
+        }
     }
 
     #[tokio::test]

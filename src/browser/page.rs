@@ -186,7 +186,9 @@ pub async fn keep_evidence(
     let png = client.screenshot().await?;
     let mut html = client.source().await?;
     if !code.is_empty() {
-        html = html.replace(code, &mask_code(code));
+        // What the script could not reach (an attribute, the title), in
+        // any written form of the code.
+        html = crate::redact::hide_code(&html, code).into_owned();
     }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let base = format!("request-{id}-attempt-{attempt}-{label}-{stamp}");
@@ -202,14 +204,40 @@ pub async fn keep_evidence(
 
 /// Run in the page before its evidence is kept: arguments are the code
 /// field's selector, the code and its masked form.
+///
+/// First, text and fields that quote the code whole show it masked, so the
+/// rest of the page stays readable. Then every element whose rendered text
+/// still holds the code's digits in order, split in any way (across
+/// elements such as `48<b>21</b>`, by zero-width or other separators, or
+/// in CSS `::before`/`::after` content), has its digits starred and its
+/// text blanked; the smallest such element is blanked, not the page.
+/// Canvases are hidden: what is drawn on them cannot be read. Pictures of
+/// text (an image of the code) are not recognised; the README says so.
 const HIDE_CODE: &str = r#"
 const [selector, code, masked] = arguments;
 let fields = [];
 try { fields = Array.from(document.querySelectorAll(selector)); } catch (e) {}
 for (const e of fields) { e.style.setProperty('-webkit-text-security', 'disc'); }
-// Text and fields in the page, its open shadow roots and its same-origin
-// frames.
-function hide(root) {
+const ZERO_WIDTH = /[\u00AD\u200B-\u200F\u2060-\u2064\uFEFF\u202A-\u202E\u2066-\u2069]/g;
+const DIGITS = '0123456789';
+const ZEROS = [0x30, 0xFF10, 0x660, 0x6F0, 0x966, 0x9E6, 0xE50];
+function ascii(s) {
+  let out = '';
+  for (const ch of s.replace(ZERO_WIDTH, '')) {
+    const c = ch.codePointAt(0);
+    const z = ZEROS.find(z => c >= z && c <= z + 9);
+    out += z === undefined ? ch : DIGITS[c - z];
+  }
+  return out;
+}
+// The code's digits in order, with at most three separators (not letters
+// or digits) between two of them.
+const SPLIT = new RegExp(code.split('').join('[^0-9\\p{L}]{0,3}'), 'u');
+const ANY_DIGIT = /[0-9\uFF10-\uFF19\u0660-\u0669\u06F0-\u06F9\u0966-\u096F\u09E6-\u09EF\u0E50-\u0E59]/g;
+function holds(s) { return SPLIT.test(ascii(s)); }
+// Whole quotes first: text and fields in the page, its open shadow roots
+// and its same-origin frames.
+function whole(root) {
   const walk = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
   for (let n = walk.currentNode; n; n = walk.nextNode()) {
     if (n.nodeType === Node.TEXT_NODE) {
@@ -217,16 +245,76 @@ function hide(root) {
       continue;
     }
     if ((n.tagName === 'INPUT' || n.tagName === 'TEXTAREA') && !fields.includes(n)
-        && typeof n.value === 'string' && n.value.includes(code)) {
-      n.value = n.value.split(code).join(masked);
+        && typeof n.value === 'string') {
+      if (n.value.includes(code)) { n.value = n.value.split(code).join(masked); }
+      if (holds(n.value)) { n.value = n.value.replace(ANY_DIGIT, '*'); }
     }
-    if (n.shadowRoot) { hide(n.shadowRoot); }
+    if (n.shadowRoot) { whole(n.shadowRoot); }
     if (n.tagName === 'IFRAME') {
-      try { if (n.contentDocument) { hide(n.contentDocument.documentElement); } } catch (e) {}
+      try { if (n.contentDocument) { whole(n.contentDocument.documentElement); } } catch (e) {}
     }
   }
 }
-if (code) { hide(document.documentElement); }
+// A pseudo-element's text: its quoted strings and attr() values.
+function pseudo(el, which) {
+  let c = '';
+  try { c = getComputedStyle(el, which).content; } catch (e) { return ''; }
+  if (!c || c === 'none' || c === 'normal') { return ''; }
+  let out = '';
+  c.replace(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|attr\(\s*([^)\s]+)\s*\)/g, (m, d, q, a) => {
+    if (a !== undefined) { out += el.getAttribute(a) || ''; }
+    else { out += (d !== undefined ? d : q).replace(/\\(.)/g, '$1'); }
+    return '';
+  });
+  return out;
+}
+// An element's rendered text: its pseudo-elements around its children
+// (and its shadow root's).
+const UNSEEN = ['SCRIPT', 'STYLE', 'TEMPLATE', 'TITLE', 'HEAD', 'NOSCRIPT', 'META', 'LINK'];
+function rendered(el) {
+  if (UNSEEN.includes(el.tagName) || el.hasAttribute('data-collabd-masked')) { return ''; }
+  let s = pseudo(el, '::before');
+  const kids = el.shadowRoot ? [...el.shadowRoot.childNodes, ...el.childNodes] : [...el.childNodes];
+  for (const k of kids) {
+    if (k.nodeType === Node.TEXT_NODE) { s += k.nodeValue; }
+    else if (k.nodeType === Node.ELEMENT_NODE) { s += rendered(k); }
+  }
+  return s + pseudo(el, '::after');
+}
+function blank(el) {
+  el.setAttribute('data-collabd-masked', '');
+  const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    n.nodeValue = n.nodeValue.replace(ANY_DIGIT, '*');
+  }
+  if (el.shadowRoot) { for (const k of el.shadowRoot.children) { blank(k); } }
+}
+// Children first, so the smallest element that holds a split code is the
+// one blanked; a parent is blanked only for an occurrence split across
+// children that each hold part of it.
+function split(el) {
+  const kids = el.shadowRoot ? [...el.shadowRoot.children, ...el.children] : [...el.children];
+  for (const k of kids) { split(k); }
+  if (el.tagName === 'IFRAME') {
+    try { if (el.contentDocument) { split(el.contentDocument.documentElement); } } catch (e) {}
+  }
+  if (holds(rendered(el))) { blank(el); }
+}
+function sheet(doc) {
+  const st = doc.createElement('style');
+  st.textContent = '[data-collabd-masked], [data-collabd-masked] * { color: transparent !important; text-shadow: none !important; }'
+    + ' [data-collabd-masked]::before, [data-collabd-masked]::after, [data-collabd-masked] *::before, [data-collabd-masked] *::after { content: none !important; }'
+    + ' canvas { visibility: hidden !important; }';
+  (doc.head || doc.documentElement).appendChild(st);
+}
+if (code) {
+  whole(document.documentElement);
+  split(document.documentElement);
+  sheet(document);
+  for (const f of document.querySelectorAll('iframe')) {
+    try { if (f.contentDocument) { sheet(f.contentDocument); } } catch (e) {}
+  }
+}
 return null;
 "#;
 

@@ -19,10 +19,13 @@ impl Filer for LogFiler {
 
     async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
         let code = mask_code(&r.collaborator_code);
+        // The store and the client's name are the client's words, and may
+        // quote the code: masked in the log as the code is.
+        let hide = crate::redact::Redactor::one(&r.collaborator_code);
         tracing::info!(
             request = %r.id,
-            store = %r.store_domain,
-            client = r.client_name.as_deref().unwrap_or("-"),
+            store = %hide.apply(&r.store_domain),
+            client = %hide.apply(r.client_name.as_deref().unwrap_or("-")),
             code = %code,
             "log filer: would request collaborator access"
         );

@@ -208,7 +208,10 @@ impl Filer for ConfiguredFiler {
 /// The most of a command's output kept on the timeline.
 const OUTPUT_LIMIT: usize = 2000;
 
-/// The command's output for the timeline: trimmed, capped, code masked.
+/// The command's output for the timeline: trimmed, the code masked in any
+/// form it is quoted, then capped. Masked before the cut: a cut inside the
+/// code (where it falls is the client's to choose, through the length of
+/// their name) would otherwise leave its first digits readable.
 pub(crate) fn captured(stdout: &[u8], stderr: &[u8], code: &str) -> String {
     let mut text = String::new();
     for (name, bytes) in [("stdout", stdout), ("stderr", stderr)] {
@@ -218,19 +221,7 @@ pub(crate) fn captured(stdout: &[u8], stderr: &[u8], code: &str) -> String {
             text.push_str(&format!("; {name}: {s}"));
         }
     }
-    if text.len() > OUTPUT_LIMIT {
-        let mut cut = OUTPUT_LIMIT;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    if code.is_empty() {
-        text
-    } else {
-        text.replace(code, &mask_code(code))
-    }
+    crate::redact::Redactor::one(code).apply_and_cut(&text, OUTPUT_LIMIT)
 }
 
 /// An endpoint as messages show it: scheme, host and path, without the

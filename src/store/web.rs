@@ -321,3 +321,14 @@ pub async fn change_marker(pool: &SqlitePool) -> Result<String> {
         w.unwrap_or_default()
     ))
 }
+
+/// Every request's code, for masking them in what a signed-out reader
+/// sees: any of them can be quoted in a subject, a client's name or a
+/// detail.
+pub async fn all_codes(pool: &SqlitePool) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT collaborator_code FROM access_requests")
+            .fetch_all(pool)
+            .await?,
+    )
+}

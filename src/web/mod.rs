@@ -81,6 +81,18 @@ pub struct Viewer {
     pub session: Option<Session>,
     /// Someone could sign in (users are configured).
     pub can_sign_in: bool,
+    /// The codes to mask in every field a signed-out reader sees (a
+    /// subject or a client's name can quote one); none when signed in.
+    pub hide: crate::redact::Redactor,
+}
+
+impl Viewer {
+    /// Text from outside, made safe to read and with codes masked for a
+    /// signed-out reader.
+    pub fn text(&self, s: &str) -> String {
+        let clean = crate::render::line(s);
+        self.hide.apply(&clean).into_owned()
+    }
 }
 
 impl Web {
@@ -159,9 +171,24 @@ impl Web {
                 text(StatusCode::UNAUTHORIZED, "sign in first\n")
             };
         }
+        let hide = if session.is_some() || path == "/live" {
+            crate::redact::Redactor::default()
+        } else {
+            match store::web::all_codes(&self.db.pool).await {
+                Ok(codes) => crate::redact::Redactor::new(codes.iter().map(String::as_str)),
+                Err(e) => {
+                    tracing::warn!("status page {path}: {e}");
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!("the database did not answer: {e}\n"),
+                    );
+                }
+            }
+        };
         let viewer = Viewer {
             session,
             can_sign_in: !self.users.is_empty(),
+            hide,
         };
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let result = match (get, post, segments.as_slice()) {
@@ -320,7 +347,7 @@ impl Web {
         Ok(html(
             StatusCode::OK,
             pages::layout(
-                &format!("#{} {}", r.id, r.store_domain),
+                &format!("#{} {}", r.id, viewer.text(&r.store_domain)),
                 viewer,
                 Some(&marker),
                 pages::request(&page, viewer),

@@ -63,6 +63,7 @@ pub fn login(no_users: bool, next: Option<&str>, error: Option<&str>) -> Markup 
     let viewer = Viewer {
         session: None,
         can_sign_in: !no_users,
+        hide: crate::redact::Redactor::default(),
     };
     layout(
         "Sign in",
@@ -295,8 +296,8 @@ pub fn index(p: &IndexPage<'_>, viewer: &Viewer) -> Markup {
                         @for r in &p.rows {
                             tr data-id=(r.id) {
                                 td.num.hide-narrow { a href={ "/requests/" (r.id) } { (r.id) } }
-                                td { a.store href={ "/requests/" (r.id) } { (clean(&r.store_domain)) } }
-                                td.hide-narrow { (r.client_name.as_deref().map(clean).unwrap_or_default()) }
+                                td { a.store href={ "/requests/" (r.id) } { (viewer.text(&r.store_domain)) } }
+                                td.hide-narrow { (r.client_name.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
                                 td { (badge(r.state)) }
                                 td.code.hide-narrow { @if signed_in { (r.collaborator_code) } @else { (mask_code(&r.collaborator_code)) } }
                                 td.num.hide-narrow { (r.attempts) }
@@ -305,7 +306,7 @@ pub fn index(p: &IndexPage<'_>, viewer: &Viewer) -> Markup {
                                     @if let (Some(e), Some(at)) = (r.last_event, &r.last_at) {
                                         (e.as_str()) " " span.muted { (age(at, p.now)) }
                                         @if let Some(d) = &r.last_detail {
-                                            div.detail.hide-narrow { (truncate(&clean(d), 90)) }
+                                            div.detail.hide-narrow { (truncate(&viewer.text(d), 90)) }
                                         }
                                     }
                                 }
@@ -334,9 +335,9 @@ pub fn index(p: &IndexPage<'_>, viewer: &Viewer) -> Markup {
                         tr {
                             td { a href={ "/messages/" (m.id) } { (when(&m.received_at)) } div.detail { (age(&m.received_at, p.now)) } }
                             td { (m.kind.as_str()) }
-                            td { (m.original_from.as_deref().or(m.from_addr.as_deref()).map(clean).unwrap_or_default())
-                                 div.detail { (m.subject.as_deref().map(clean).unwrap_or_default()) } }
-                            td { (m.reason.as_deref().map(clean).unwrap_or_default()) }
+                            td { (m.original_from.as_deref().or(m.from_addr.as_deref()).map(|s| viewer.text(s)).unwrap_or_default())
+                                 div.detail { (m.subject.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) } }
+                            td { (m.reason.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
                         }
                     } }
                 } }
@@ -464,21 +465,21 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
         @if let Some(d) = p.done { p.flash.ok role="status" { (d) } }
         @if let Some(e) = p.error { p.flash.err role="alert" { (e) } }
         div #live data-live {
-            h1 { span.store { (clean(&r.store_domain)) } (badge(r.state)) span.muted { "#" (r.id) } }
+            h1 { span.store { (viewer.text(&r.store_domain)) } (badge(r.state)) span.muted { "#" (r.id) } }
             div.grid {
                 section.panel aria-label="Request" {
                     dl.facts {
-                        dt { "Client" } dd { (r.client_name.as_deref().map(clean).unwrap_or_else(|| "—".into())) }
-                        @if let Some(e) = &r.client_email { dt { "Client email" } dd { (clean(e)) } }
+                        dt { "Client" } dd { (r.client_name.as_deref().map(|s| viewer.text(s)).unwrap_or_else(|| "—".into())) }
+                        @if let Some(e) = &r.client_email { dt { "Client email" } dd { (viewer.text(e)) } }
                         dt { "Code" } dd.code #code { @if signed_in { (r.collaborator_code) } @else { (mask_code(&r.collaborator_code)) " " span.muted { "(masked)" } } }
                         dt { "Tries" } dd { (r.attempts) }
                         dt { "Received" } dd { (when(&r.received_at)) " " span.muted { (age(&r.received_at, p.now)) } }
                         @if let Some(t) = &r.filed_at { dt { "Filed" } dd { (when(t)) } }
                         @if let Some(t) = &r.resolved_at { dt { "Resolved" } dd { (when(t)) } }
                         @if let Some(t) = &r.next_attempt_at { @if r.state == RequestState::Queued { dt { "Next attempt" } dd { (when(t)) } } }
-                        @if let Some(e) = &r.last_error { dt { "Last error" } dd { (clean(e)) } }
+                        @if let Some(e) = &r.last_error { dt { "Last error" } dd { (viewer.text(e)) } }
                         @if let Some(n) = &r.leadsie_request_name { dt { "Leadsie request" } dd {
-                            @if let Some(u) = leadsie_url { a href=(u) rel="noreferrer" { (clean(n)) } } @else { (clean(n)) } } }
+                            @if let Some(u) = leadsie_url { a href=(u) rel="noreferrer" { (viewer.text(n)) } } @else { (viewer.text(n)) } } }
                     }
                 }
                 section.panel aria-labelledby="h-file" {
@@ -529,11 +530,11 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
                 tbody { @for (e, shot) in p.timeline.iter().zip(p.screenshots) {
                     tr data-event=(e.event.as_str()) {
                         td { (when(&e.at)) div.detail { (age(&e.at, p.now)) } }
-                        td { (clean(&e.actor.to_string())) }
+                        td { (viewer.text(&e.actor.to_string())) }
                         td { (e.event.as_str()) }
                         td { @if let Some(f) = e.from_state { (badge(f)) " → " } @if let Some(t) = e.to_state { (badge(t)) } }
                         td {
-                            (e.detail.as_deref().map(clean).unwrap_or_default())
+                            (e.detail.as_deref().map(|s| viewer.text(s)).unwrap_or_default())
                             @if let Some(m) = e.message_id { div.detail { a href={ "/messages/" (m) } { "message " (m) } } }
                             @if let Some(ev) = shot {
                                 @let src = format!("/requests/{}/events/{ev}/screenshot", r.id);
@@ -559,15 +560,15 @@ fn message_facts(m: &MessageRow, viewer: &Viewer) -> Markup {
         section.panel aria-label="Email" {
             dl.facts {
                 dt { "Verdict" } dd #verdict { (m.kind.as_str()) }
-                @if let Some(r) = &m.reason { dt { "Reason" } dd { (clean(r)) } }
-                dt { "From" } dd { (m.from_addr.as_deref().map(clean).unwrap_or_default()) }
-                @if let Some(o) = &m.original_from { dt { "Originally from" } dd { (clean(o)) } }
-                dt { "Subject" } dd { (m.subject.as_deref().map(clean).unwrap_or_default()) }
-                @if let Some(d) = &m.date { dt { "Date" } dd { (clean(d)) } }
-                @if let Some(i) = &m.message_id { dt { "Message-ID" } dd { (clean(i)) } }
+                @if let Some(r) = &m.reason { dt { "Reason" } dd { (viewer.text(r)) } }
+                dt { "From" } dd { (m.from_addr.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
+                @if let Some(o) = &m.original_from { dt { "Originally from" } dd { (viewer.text(o)) } }
+                dt { "Subject" } dd { (m.subject.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
+                @if let Some(d) = &m.date { dt { "Date" } dd { (viewer.text(d)) } }
+                @if let Some(i) = &m.message_id { dt { "Message-ID" } dd { (viewer.text(i)) } }
                 dt { "Received" } dd { (when(&m.received_at)) }
                 dt { "Source" } dd {
-                    (m.source) @if let Some(b) = &m.mailbox { " · " (clean(b)) } @if let Some(f) = &m.source_ref { " · " (clean(f)) }
+                    (m.source) @if let Some(b) = &m.mailbox { " · " (viewer.text(b)) } @if let Some(f) = &m.source_ref { " · " (viewer.text(f)) }
                 }
                 dt { "Raw message" } dd {
                     @if !m.has_raw { span.muted { "not kept (" (m.raw_size) " bytes)" } }
@@ -586,7 +587,7 @@ pub fn message(m: &MessageRow, requests: &[(i64, String)], viewer: &Viewer) -> M
         (message_facts(m, viewer))
         h2 { "Requests it concerns" }
         @if requests.is_empty() { p.muted { "None." } }
-        @else { ul { @for (id, store) in requests { li { a href={ "/requests/" (id) } { "#" (id) " " (clean(store)) } } } } }
+        @else { ul { @for (id, store) in requests { li { a href={ "/requests/" (id) } { "#" (id) " " (viewer.text(store)) } } } } }
         (PreEscaped(""))
     }
 }
