@@ -59,6 +59,9 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
             format!("{what}; use TLS and remove insecure = true"),
         );
     }
+    for what in &settings.exposed {
+        r.warn("secrets", what.clone());
+    }
     check_trust(&mut r, &settings.trust);
     check_database(&mut r, &settings.database_path).await;
     if let Some(imap) = &settings.imap {

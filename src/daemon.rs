@@ -30,6 +30,9 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
     for what in &settings.insecure {
         tracing::warn!("{what}: secrets and codes cross the network unencrypted");
     }
+    for what in &settings.exposed {
+        tracing::warn!("{what}");
+    }
     let w = &settings.worker;
     let filer = crate::filer::from_settings(w)?;
     // Where operators hear of outcomes: the notify channels, with any filer.

@@ -203,6 +203,47 @@ fn a_bad_config_is_named_with_its_line() {
     );
 }
 
+/// A secret file every user can read is named, with its mode, by
+/// `check-config`, as OpenSSH names an unprotected key; once it is
+/// private, the warning goes.
+#[test]
+fn check_config_names_a_secret_file_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("http-users");
+    let line = collabd::web::auth::users_file_line("alice", "pw").unwrap();
+    std::fs::write(&users, format!("{line}\n")).unwrap();
+    std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let cfg = dir.path().join("collabd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:1\"\nusers_file = \"{}\"\n",
+            dir.path().join("c.db").display(),
+            users.display()
+        ),
+    )
+    .unwrap();
+    let check = || {
+        let out = collabd(&["check-config", "--config", cfg.to_str().unwrap()]);
+        text(&out.stdout)
+    };
+    let said = check();
+    let warning = said
+        .lines()
+        .find(|l| l.starts_with("WARN secrets:"))
+        .unwrap_or_else(|| panic!("no warning: {said}"));
+    assert!(
+        warning.contains("http.users_file")
+            && warning.contains(users.to_str().unwrap())
+            && warning.contains("0644"),
+        "{warning}"
+    );
+    assert!(!warning.contains("argon2"), "{warning}");
+    std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(!check().contains("WARN secrets"), "{}", check());
+}
+
 #[test]
 fn trust_settings_change_the_verdict() {
     let dir = tempfile::tempdir().unwrap();

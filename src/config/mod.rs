@@ -19,6 +19,7 @@ use crate::model::OutcomeResult;
 
 pub mod browser;
 pub mod env;
+mod exposed;
 pub mod http;
 pub mod imap;
 pub mod leadsie;
@@ -75,6 +76,10 @@ pub struct Settings {
     /// Connections without TLS that an `insecure = true` allowed, one line
     /// each naming the setting; `check-config` and `run` warn of them.
     pub insecure: Vec<String>,
+    /// Secret files (and a config file holding a secret) that other users
+    /// on the host can read, one line each naming the file and its mode;
+    /// `check-config` and `run` warn of them.
+    pub exposed: Vec<String>,
 }
 
 /// `[log] level` from the config file, read before logging starts; any
@@ -116,10 +121,14 @@ impl Settings {
         } else {
             env::overlay(&text, &shown, &overrides)?
         };
-        Settings::from_raw(raw)
+        let config_exposed = path.and_then(|p| exposed::exposed_config(p, &raw));
+        let mut settings = Settings::from_raw(raw)?;
+        settings.exposed.extend(config_exposed);
+        Ok(settings)
     }
 
     pub fn from_raw(raw: RawConfig) -> Result<Settings, ConfigError> {
+        let exposed = exposed::exposed_files(&raw);
         let (trust, nameservers) = trust::trust_settings(raw.trust)?;
         let outcome_patterns = trust::outcome_patterns(raw.shopify)?;
         let mut insecure = Vec::new();
@@ -148,6 +157,7 @@ impl Settings {
             http,
             leadsie,
             insecure,
+            exposed,
             database_path,
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
             raw_retention_days: raw
