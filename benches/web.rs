@@ -97,6 +97,8 @@ fn main() {
             page: PageAccess::OpenOnLoopback,
             users: Users::default(),
             tls: None,
+            hosts: collabd::net::Hosts::new("127.0.0.1:0".parse().unwrap(), &[]).unwrap(),
+            trusted_proxies: Vec::new(),
         };
         let web = Web::new(
             &settings,

@@ -27,6 +27,8 @@
 //!   (`render::clean`), and the status, show and ingest reports
 //!   (`render::report`).
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
+//! - [`net`] — who a request on the `[http]` listener is from (trusted
+//!   proxies, an IPv6 /64 as one source) and which `Host` names it answers.
 //! - [`web`] — the status page on the `[http]` listener: pages, sign-in,
 //!   sessions, CSRF and the operator's actions.
 
@@ -44,6 +46,7 @@ pub mod ingest;
 pub mod leadsie;
 pub mod mail;
 pub mod model;
+pub mod net;
 pub mod operator;
 pub mod queue;
 pub mod redact;

@@ -891,3 +891,365 @@ fn http_user_prints_a_users_file_line() {
     assert!(users.verify("bob", "s3cret token"));
     assert!(!users.verify("bob", "s3cret"));
 }
+
+/// The port of a site's base URL.
+fn port_of(base: &str) -> u16 {
+    base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// One GET over a fresh connection with `host` as the Host header (none
+/// when empty), answered within five seconds: the status and body, or
+/// `None` when the connection was closed or timed out first.
+fn get_as(port: u16, host: &str, path: &str, extra: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let host = if host.is_empty() {
+        String::new()
+    } else {
+        format!("Host: {host}\r\n")
+    };
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\n{host}{extra}Connection: close\r\n\r\n").as_bytes(),
+    )
+    .ok()?;
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    Some((status, body))
+}
+
+/// Connections from one client that keep a slot each and come back as
+/// soon as they are closed: `request` sent once connected (a sign-in whose
+/// body never finishes), or nothing at all (a silent socket).
+fn hold_slots(
+    port: u16,
+    clients: usize,
+    request: Option<&'static [u8]>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    (0..clients)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
+                    if let Some(r) = request {
+                        let _ = s.write_all(r);
+                    }
+                    let mut buf = [0u8; 512];
+                    while !stop.load(Ordering::Relaxed) {
+                        match s.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(_) => {}
+                            Err(e)
+                                if matches!(
+                                    e.kind(),
+                                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                                ) => {}
+                            Err(_) => break,
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Issue 23: one host with 100 connections that each send part of a
+/// sign-in and wait (or send nothing), reconnecting the moment they are
+/// closed, once held every slot and kept `/healthz` down. A probe from the
+/// same address (everything is 127.0.0.1 here, so per-source caps alone
+/// would not save it) still gets its answer: the listener drops the oldest
+/// connection that has not had a request answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_host_holding_every_slot_does_not_keep_healthz_down() {
+    let site = site("").await;
+    let port = port_of(&site.base);
+    const PARTIAL_SIGN_IN: &[u8] = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+        Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nname=al";
+    for (what, request) in [
+        ("partial sign-in bodies", Some(PARTIAL_SIGN_IN)),
+        ("silent sockets", None),
+    ] {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let holders = hold_slots(port, 100, request, stop.clone());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let answered = tokio::task::spawn_blocking(move || {
+            (0..20)
+                .filter(|_| {
+                    let ok = get_as(port, &format!("127.0.0.1:{port}"), "/healthz", "").is_some();
+                    std::thread::sleep(Duration::from_millis(250));
+                    ok
+                })
+                .count()
+        })
+        .await
+        .unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for h in holders {
+            let _ = h.join();
+        }
+        eprintln!("{what}: /healthz answered {answered} of 20 probes");
+        assert!(
+            answered >= 18,
+            "{what}: /healthz answered {answered} of 20 probes"
+        );
+    }
+    site.stop().await;
+}
+
+/// Issue 23: 505 wrong sign-ins (101 names × 5) from one address reached
+/// the cap for everyone together, and the operator at another address then
+/// got 429 with the right password. One address's failures now stop
+/// counting (and it is refused) well before that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_sign_ins_from_one_address_do_not_lock_out_the_operator() {
+    let site = site("").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut refused = 0;
+    for n in 0..=100 {
+        for _ in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
+            let r = http
+                .post(format!("{}/login", site.base))
+                .form(&[("name", format!("guess{n}")), ("password", "wrong".into())])
+                .send()
+                .await
+                .unwrap();
+            match r.status().as_u16() {
+                401 => {}
+                429 => refused += 1,
+                s => panic!("wrong sign-in answered {s}"),
+            }
+        }
+    }
+    // The operator, at another loopback address.
+    let operator = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = operator
+        .post(format!("{}/login", site.base))
+        .form(&[("name", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "the operator's sign-in");
+    assert!(
+        refused > 400,
+        "one address was refused only {refused} times"
+    );
+    site.stop().await;
+}
+
+/// Issue 23 (DNS rebinding): a page asked for under a name the attacker
+/// controls, pointed at 127.0.0.1, answered with stores, clients and
+/// emails. Only loopback names and the listener's own address are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_host_name_is_misdirected() {
+    let site = site("").await;
+    let port = port_of(&site.base);
+    for path in ["/", "/requests/7", "/messages/1", "/healthz", "/metrics"] {
+        for host in [
+            format!("attacker-rebind.example:{port}"),
+            "attacker-rebind.example".into(),
+            format!("localhost.attacker.example:{port}"),
+            format!("10.1.2.3:{port}"),
+        ] {
+            let (status, body) = get_as(port, &host, path, "").unwrap();
+            assert_eq!(status, 421, "{host} {path}");
+            assert!(
+                !body.contains("shop0") && body.contains("hostnames"),
+                "{host} {path}"
+            );
+        }
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "127.0.0.1".into(),
+        format!("collabd.localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("LOCALHOST.:{port}"),
+    ] {
+        let (status, body) = get_as(port, &host, "/requests/7", "").unwrap();
+        assert_eq!(status, 200, "{host}");
+        assert!(body.contains("shop007"), "{host}");
+    }
+    site.stop().await;
+}
+
+/// `http.hostnames`: the name a reverse proxy passes on is served; other
+/// names still are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_host_name_is_served() {
+    let site = site("hostnames = [\"Collabd.Example.com\"]").await;
+    let port = port_of(&site.base);
+    for host in ["collabd.example.com", "collabd.example.com:443"] {
+        let (status, body) = get_as(port, host, "/healthz", "").unwrap();
+        assert!(status == 200 || status == 503, "{host}: {status} {body}");
+    }
+    let (status, _) = get_as(port, "other.example.com", "/healthz", "").unwrap();
+    assert_eq!(status, 421);
+    site.stop().await;
+}
+
+/// Signs alice in over plain HTTP; the session cookie.
+async fn session_cookie(http: &reqwest::Client, base: &str) -> String {
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("name", "alice"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Issue 23: `x.png → collabd.db` in the evidence directory was served as
+/// a screenshot, the whole database with it. A symlink anywhere under the
+/// state directory is refused; a real PNG is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_in_the_state_directory_is_not_served_as_a_screenshot() {
+    let site = site("").await;
+    let state = site.dir.path();
+    let evidence = state.join("browser/evidence");
+    std::fs::create_dir_all(&evidence).unwrap();
+    std::os::unix::fs::symlink(&site.db, evidence.join("x.png")).unwrap();
+    std::os::unix::fs::symlink(state.join("shots"), state.join("linked")).unwrap();
+    sql(
+        &site.db,
+        &format!(
+            "insert into request_events (request_id, at, actor, event, detail)
+             values (7, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 'worker', 'retry',
+                     'browser filer: a challenge; screenshot: {}'),
+                    (7, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 'worker', 'retry',
+                     'browser filer: a challenge; screenshot: linked/request-5.png');",
+            evidence.join("x.png").display()
+        ),
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = session_cookie(&http, &site.base).await;
+    let get = |request: i64, event: String| {
+        let (http, cookie, base) = (http.clone(), cookie.clone(), site.base.clone());
+        async move {
+            let r = http
+                .get(format!(
+                    "{base}/requests/{request}/events/{event}/screenshot"
+                ))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap())
+        }
+    };
+    for like in ["%x.png%", "%linked/%"] {
+        let event = sql(
+            &site.db,
+            &format!("select id from request_events where request_id = 7 and detail like '{like}'"),
+        );
+        let (status, body) = get(7, event).await;
+        assert_eq!(status, 404, "{like}");
+        assert!(!body.starts_with(b"SQLite format"), "{like}");
+    }
+    let event = sql(
+        &site.db,
+        "select id from request_events where request_id = 5 and detail like '%request-5.png%'",
+    );
+    let (status, body) = get(5, event).await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with(b"\x89PNG"));
+    // The request's page shows no picture for the symlinks.
+    let page = http
+        .get(format!("{}/requests/7", site.base))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("/screenshot"), "{page}");
+    site.stop().await;
+}
+
+/// `http.trusted_proxies`: `X-Forwarded-For` names the client only when
+/// the connection comes from a listed proxy, and then its rightmost
+/// address that is not itself a proxy, so a client cannot pick its own
+/// name by prepending one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    let site = site("trusted_proxies = [\"127.0.0.3\", \"10.0.0.0/8\"]").await;
+    let client = |from: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(from))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let sign_in = |http: reqwest::Client, forwarded: &'static str, password: &'static str| {
+        let base = site.base.clone();
+        async move {
+            http.post(format!("{base}/login"))
+                .header("X-Forwarded-For", forwarded)
+                .form(&[("name", "alice"), ("password", password)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Not a proxy: whatever it forwards, it is 127.0.0.1.
+    let direct = client([127, 0, 0, 1]);
+    for n in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
+        let fake = [
+            "198.51.100.1",
+            "198.51.100.2",
+            "198.51.100.3",
+            "198.51.100.4",
+            "198.51.100.5",
+        ];
+        assert_eq!(sign_in(direct.clone(), fake[n], "guess").await, 401);
+    }
+    assert_eq!(sign_in(direct.clone(), "198.51.100.6", PASSWORD).await, 429);
+    // Through the proxy, each client counts for itself.
+    let proxy = client([127, 0, 0, 3]);
+    for _ in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
+        assert_eq!(sign_in(proxy.clone(), "203.0.113.7", "guess").await, 401);
+    }
+    assert_eq!(sign_in(proxy.clone(), "203.0.113.7", PASSWORD).await, 429);
+    // Prepending another address does not make a new client.
+    assert_eq!(
+        sign_in(proxy.clone(), "192.0.2.99, 203.0.113.7", PASSWORD).await,
+        429
+    );
+    // A chain through another trusted proxy still ends at the client.
+    assert_eq!(
+        sign_in(proxy.clone(), "203.0.113.7, 10.1.1.1", PASSWORD).await,
+        429
+    );
+    assert_eq!(sign_in(proxy.clone(), "203.0.113.8", PASSWORD).await, 303);
+    site.stop().await;
+}

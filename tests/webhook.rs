@@ -23,6 +23,11 @@ struct Hook {
 
 impl Hook {
     fn start(dc: Option<&Dovecot>, leadsie_extra: &str) -> Hook {
+        Hook::start_with(dc, "", leadsie_extra)
+    }
+
+    /// As [`Hook::start`], with `http_extra` in `[http]`.
+    fn start_with(dc: Option<&Dovecot>, http_extra: &str, leadsie_extra: &str) -> Hook {
         let mut d = match dc {
             Some(dc) => Daemon::tls(dc, ""),
             None => Daemon::new("port = 1\nsecurity = \"plain\""),
@@ -36,7 +41,7 @@ impl Hook {
             cfg.truncate(cfg.find("[imap]").unwrap());
         }
         cfg.push_str(&format!(
-            "\n[http]\nlisten = \"127.0.0.1:{port}\"\n[leadsie]\nwebhook = true\ntoken_file = \"{}\"\n{leadsie_extra}\n",
+            "\n[http]\nlisten = \"127.0.0.1:{port}\"\n{http_extra}\n[leadsie]\nwebhook = true\ntoken_file = \"{}\"\n{leadsie_extra}\n",
             token_file.display()
         ));
         std::fs::write(&d.cfg, cfg).unwrap();
@@ -352,6 +357,70 @@ fn a_burst_from_one_address_is_rate_limited_and_guessing_never_blocks_leadsie() 
         2,
         "one line for the guesses, one for the deliveries:\n{log}"
     );
+}
+
+/// One POST over a fresh connection with the given Host and extra header
+/// lines: the status.
+fn post_as(port: u16, host: &str, extra: &str, path: &str, body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"))
+}
+
+/// Issue 23: behind a reverse proxy listed in `http.trusted_proxies`, a
+/// delivery is recorded as from the client the proxy names, and the
+/// public name the proxy passes on is listed in `http.hostnames`; a name
+/// not listed (DNS rebinding) is answered 421 before the token is looked
+/// at.
+#[test]
+fn behind_a_trusted_proxy_a_delivery_names_the_forwarded_client() {
+    let h = Hook::start_with(
+        None,
+        "hostnames = [\"hooks.example.com\"]\ntrusted_proxies = [\"127.0.0.1\"]",
+        "",
+    );
+    let path = format!("/leadsie/{TOKEN}");
+    let body = payload("SUCCESS", vec![shopify("proxied-shop", "2323")]).to_string();
+    assert_eq!(
+        post_as(
+            h.port,
+            "hooks.example.com",
+            "X-Forwarded-For: 192.0.2.1, 198.51.100.7\r\n",
+            &path,
+            body.as_bytes()
+        ),
+        200,
+        "{}",
+        h.d.log()
+    );
+    assert_eq!(
+        sql(&h.d.db, "select source_ref from messages"),
+        "POST from 198.51.100.7 via 127.0.0.1"
+    );
+    let other = payload("SUCCESS", vec![shopify("rebound-shop", "2424")]).to_string();
+    assert_eq!(
+        post_as(
+            h.port,
+            "attacker-rebind.example",
+            "",
+            &path,
+            other.as_bytes()
+        ),
+        421
+    );
+    assert_eq!(count(&h.d.db, "select count(*) from messages"), 1);
 }
 
 #[test]

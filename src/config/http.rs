@@ -24,6 +24,13 @@ pub struct HttpSettings {
     pub users: Users,
     /// PEM certificate chain and key when collabd serves HTTPS itself.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The `Host` names answered (loopback names, the listener's own
+    /// address, `http.hostnames`); others get 421, so a page whose name an
+    /// attacker points at this host (DNS rebinding) reads nothing.
+    pub hosts: crate::net::Hosts,
+    /// `http.trusted_proxies`: connections from these may name their
+    /// client in `X-Forwarded-For`.
+    pub trusted_proxies: Vec<crate::net::Network>,
 }
 
 /// Who may see the status page.
@@ -106,6 +113,20 @@ pub(super) fn http_settings(
             ));
         }
     };
+    let hosts = crate::net::Hosts::new(listen, h.hostnames.as_deref().unwrap_or_default())
+        .map_err(|e| invalid("http.hostnames", &e))?;
+    let trusted_proxies = h
+        .trusted_proxies
+        .unwrap_or_default()
+        .iter()
+        .map(|p| crate::net::Network::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            invalid(
+                "http.trusted_proxies",
+                &format!("{e}; list the reverse proxies' addresses or networks, such as [\"127.0.0.1\", \"10.0.0.0/8\"]"),
+            )
+        })?;
     if remote && page == PageAccess::SignIn && tls.is_none() {
         insecure.push(format!(
             "http.listen: {listen} asks for sign-in over plain HTTP (no http.tls_cert_file), so passwords and session cookies cross the network unencrypted; serve TLS with tls_cert_file and tls_key_file, or listen on loopback behind a TLS reverse proxy"
@@ -118,6 +139,8 @@ pub(super) fn http_settings(
         page,
         users,
         tls,
+        hosts,
+        trusted_proxies,
     })
 }
 

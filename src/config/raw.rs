@@ -72,6 +72,13 @@ pub struct RawHttp {
     /// instead of behind a reverse proxy.
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
+    /// Names the listener answers to besides loopback names and its own
+    /// address (the public name a reverse proxy passes on as `Host`);
+    /// any other name is answered 421, which stops DNS rebinding.
+    pub hostnames: Option<Vec<String>>,
+    /// Reverse proxies (addresses or CIDR networks) whose
+    /// `X-Forwarded-For` names the client.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// `[imap]`: the mailbox the Leadsie emails are forwarded to.

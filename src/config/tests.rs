@@ -415,3 +415,31 @@ fn the_status_page_access_follows_listener_and_users() {
         .to_string();
     assert!(err.contains("tls_key_file"), "{err}");
 }
+
+/// `http.hostnames` and `http.trusted_proxies` are checked at load, and a
+/// bad entry is named with its key.
+#[test]
+fn host_names_and_trusted_proxies_are_checked() {
+    let http = |body: &str| parse(&format!("[http]\nlisten = \"127.0.0.1:9464\"\n{body}\n"));
+    let s = http("hostnames = [\"collabd.example.com\"]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]")
+        .unwrap()
+        .http
+        .unwrap();
+    assert!(s.hosts.allows("collabd.example.com:443") && !s.hosts.allows("evil.example"));
+    assert_eq!(s.trusted_proxies.len(), 3);
+    let err = http("trusted_proxies = [\"proxy.example\"]")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("http.trusted_proxies") && err.contains("proxy.example"),
+        "{err}"
+    );
+    let err = http("trusted_proxies = [\"10.0.0.0/40\"]")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("http.trusted_proxies"), "{err}");
+    let err = http("hostnames = [\"https://collabd.example.com/\"]")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("http.hostnames"), "{err}");
+}

@@ -8,12 +8,14 @@
 //! delivery (the same bytes) is a no-op 200. A body that is not a payload
 //! is stored as `rejected` before its 400.
 //!
-//! Two allowances per sender, so that nobody without the token can hold
-//! up Leadsie's deliveries (behind a reverse proxy every request comes
-//! from the proxy's address): deliveries with the right token, up to
-//! `[leadsie] rate_limit_per_minute` a minute; and attempts with a wrong
-//! one, [`MISSES_PER_MINUTE`] a minute, so the token cannot be found by
-//! trying. Past either, 429.
+//! Two allowances per sender (the client [`crate::net::client`] names: the
+//! connection's address, or behind a proxy in `http.trusted_proxies` the
+//! address it forwards; an IPv6 /64 is one sender), so that nobody without
+//! the token can hold up Leadsie's deliveries (behind a proxy not listed
+//! there, every request comes from the proxy's address): deliveries with
+//! the right token, up to `[leadsie] rate_limit_per_minute` a minute; and
+//! attempts with a wrong one, [`MISSES_PER_MINUTE`] a minute, so the token
+//! cannot be found by trying. Past either, 429.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,7 +23,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes};
 use hyper::{Method, Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
@@ -133,11 +135,21 @@ impl Webhook {
         Claim::NotMine
     }
 
-    /// Answers a request [`Webhook::claim`] said is the webhook's.
-    pub async fn answer(&self, req: Request<Incoming>, peer: IpAddr) -> Response<Full<Bytes>> {
-        if !self.deliveries.allow(peer, Instant::now()) {
+    /// Answers a request [`Webhook::claim`] said is the webhook's, from
+    /// `client` (through the trusted proxy `via`, when there was one).
+    pub async fn answer<B>(
+        &self,
+        req: Request<B>,
+        client: IpAddr,
+        via: Option<IpAddr>,
+    ) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if !self.deliveries.allow(client, Instant::now()) {
             return Self::too_many(
-                peer,
+                client,
                 "more deliveries than [leadsie] rate_limit_per_minute from one sender",
                 &self.refused_deliveries,
             );
@@ -177,8 +189,11 @@ impl Webhook {
                 );
             }
         };
-        self.store(&body, &Source::Webhook(format!("POST from {peer}")))
-            .await
+        let from = match via {
+            Some(proxy) => format!("POST from {client} via {proxy}"),
+            None => format!("POST from {client}"),
+        };
+        self.store(&body, &Source::Webhook(from)).await
     }
 
     /// Stores one body and says what happened, after the commit.
@@ -289,7 +304,7 @@ impl RateLimiter {
     }
 
     fn allow(&self, peer: IpAddr, now: Instant) -> bool {
-        let peer = sender(peer);
+        let peer = crate::net::source(peer);
         let mut buckets = self
             .buckets
             .lock()
@@ -309,19 +324,6 @@ impl RateLimiter {
         let allowed = tokens >= 1.0;
         buckets.insert(peer, (if allowed { tokens - 1.0 } else { tokens }, now));
         allowed
-    }
-}
-
-/// Whom an address stands for: an IPv4 address itself, an IPv6 address
-/// its /64 (one host usually holds a whole /64, and could otherwise send
-/// from a new address each time).
-fn sender(peer: IpAddr) -> IpAddr {
-    match peer.to_canonical() {
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        v4 => v4,
     }
 }
 

@@ -37,8 +37,9 @@ use crate::operator::{self, Action};
 use crate::store::{self, Db};
 use auth::{LoginLimiter, Session, Sessions, Users};
 
-/// The address the request came from, put in its extensions by the
-/// listener (the sign-in limit counts per address).
+/// The address the connection came from, put in the request's extensions
+/// by the listener; the sign-in limit counts per client
+/// ([`crate::net::client`]: this, or whom a trusted proxy names).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 
@@ -48,6 +49,9 @@ const COOKIE_NAME: &str = "collabd_session";
 pub const PAGE_SIZE: i64 = 50;
 /// Largest form body read (sign-in, actions): a note is short.
 const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Largest screenshot served: the browser filer's PNGs of one page are a
+/// few megabytes at most; anything bigger is not one of them.
+const MAX_SCREENSHOT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// What the status page needs from the daemon.
 pub struct Web {
@@ -72,6 +76,9 @@ pub struct Web {
     pub state_dir: PathBuf,
     /// Served over TLS by collabd itself: cookies are `Secure`.
     pub tls: bool,
+    /// `http.trusted_proxies`: whose `X-Forwarded-For` names the client
+    /// the sign-in limit counts.
+    pub trusted_proxies: Vec<crate::net::Network>,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -117,6 +124,7 @@ impl Web {
             dev_org_id,
             state_dir,
             tls: settings.tls.is_some(),
+            trusted_proxies: settings.trusted_proxies.clone(),
         }
     }
 
@@ -402,17 +410,38 @@ impl Web {
     /// The browser filer's hook: an event whose detail says
     /// `screenshot: <file>` (a PNG under the state directory, relative to
     /// it or absolute) gets its picture shown on the timeline.
+    ///
+    /// Only a regular file reached without a symlink below the state
+    /// directory: `x.png → collabd.db` once served the whole database
+    /// (issue 23). No `..` either, so the path stays under it as written.
     fn screenshot_path(&self, detail: &str) -> Option<PathBuf> {
-        let named = named_screenshot(detail)?;
-        let path = Path::new(named);
-        let path = if path.is_absolute() {
-            path.to_owned()
-        } else {
-            self.state_dir.join(path)
-        };
-        let real = path.canonicalize().ok()?;
+        let named = Path::new(named_screenshot(detail)?);
         let base = self.state_dir.canonicalize().ok()?;
-        (real.starts_with(&base) && real.is_file()).then_some(real)
+        let below = if named.is_absolute() {
+            named
+                .strip_prefix(&self.state_dir)
+                .or_else(|_| named.strip_prefix(&base))
+                .ok()?
+        } else {
+            named
+        };
+        let mut path = base.clone();
+        for part in below.components() {
+            match part {
+                std::path::Component::Normal(p) => path.push(p),
+                std::path::Component::CurDir => continue,
+                _ => return None,
+            }
+            // symlink_metadata: the link itself, never what it points at.
+            if path.symlink_metadata().ok()?.file_type().is_symlink() {
+                return None;
+            }
+        }
+        let regular = path.symlink_metadata().ok()?.file_type().is_file();
+        // Belt and braces: what the path resolves to is under the state
+        // directory too.
+        let inside = path.canonicalize().ok()?.starts_with(&base);
+        (regular && inside).then_some(path)
     }
 
     async fn screenshot(&self, id: RequestId, event: i64, viewer: &Viewer) -> store::Result<Reply> {
@@ -426,15 +455,15 @@ impl Web {
         let Some(path) = detail.as_deref().and_then(|d| self.screenshot_path(d)) else {
             return Ok(not_found());
         };
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => {
+        match tokio::task::spawn_blocking(move || read_regular_file(&path)).await {
+            Ok(Ok(bytes)) => {
                 let mut r = Response::new(Full::new(Bytes::from(bytes)));
                 r.headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("image/png"));
                 secure_headers(&mut r);
                 Ok(r)
             }
-            Err(_) => Ok(not_found()),
+            _ => Ok(not_found()),
         }
     }
 
@@ -533,10 +562,11 @@ impl Web {
         B: Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let ip = req
+        let peer = req
             .extensions()
             .get::<Peer>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.ip());
+        let ip = crate::net::client(peer, req.headers(), &self.trusted_proxies);
         // Behind a TLS-terminating proxy the browser speaks HTTPS: the
         // cookie must then never go out over plain HTTP either.
         let proxied_https = req
@@ -558,15 +588,21 @@ impl Web {
             );
         }
         let name_tried = form.get("name").unwrap_or_default().trim().to_lowercase();
-        if let Some(wait) = self.limiter.blocked(ip, &name_tried) {
-            tracing::warn!("status page: sign-in from {ip} refused: too many failed attempts");
-            return again(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "Too many failed sign-ins. Try again in {} seconds.",
-                    wait.as_secs().max(1)
-                ),
-            );
+        match self.limiter.check(ip, &name_tried) {
+            auth::Gate::Open => {}
+            auth::Gate::Shut(wait) => {
+                tracing::warn!("status page: sign-in from {ip} refused: too many failed attempts");
+                return again(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!(
+                        "Too many failed sign-ins. Try again in {} seconds.",
+                        wait.as_secs().max(1)
+                    ),
+                );
+            }
+            // Failures from many addresses together: everyone waits a
+            // little before the check, nobody is refused outright.
+            auth::Gate::Slow(delay) => tokio::time::sleep(delay).await,
         }
         let name = form.get("name").unwrap_or_default().trim().to_owned();
         let password = form.get("password").unwrap_or_default().to_owned();
@@ -605,6 +641,29 @@ impl Web {
         );
         r
     }
+}
+
+/// The file at `path`, if it is a regular file and its last component not
+/// a symlink (`O_NOFOLLOW`, so one swapped in after
+/// [`Web::screenshot_path`] looked is not followed; `O_NONBLOCK`, so a
+/// FIFO swapped in cannot hang the reader), up to
+/// [`MAX_SCREENSHOT_BYTES`].
+fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > MAX_SCREENSHOT_BYTES {
+        return Err(std::io::Error::other(
+            "not a regular file of a screenshot's size",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SCREENSHOT_BYTES).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// No `Origin` (not a browser, or a same-origin GET), or one whose host
