@@ -218,11 +218,16 @@ pub async fn apply(db: &Db, rows: &[ListRow], now: &str) -> store::Result<Change
         if !filed || r.state == to || !r.state.can_move_to(to) {
             continue;
         }
-        let detail = format!(
-            "the dashboard's Collaborations list says “{}” for {}",
-            row.said.as_deref().unwrap_or_default(),
-            row.store
-        );
+        // The list's words are the page's: masked before they are kept.
+        let detail = crate::redact::hide_code(
+            &format!(
+                "the dashboard's Collaborations list says “{}” for {}",
+                row.said.as_deref().unwrap_or_default(),
+                row.store
+            ),
+            &r.collaborator_code,
+        )
+        .into_owned();
         let e = Event {
             request_id: Some(r.id),
             message_id: None,
