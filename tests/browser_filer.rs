@@ -1290,3 +1290,237 @@ async fn browser_login_in_a_window_signs_the_profile_in_again() {
     login.signed_in().await;
     files_again(rig, "after-window", "1357").await;
 }
+
+/// What a second local user tries against the filer's browser, run as
+/// `nobody`: every listening loopback socket is asked the DevTools and
+/// WebDriver questions that would hand it the browser (and the session
+/// cookies in it), the browser's directories are read, and chromedriver's
+/// command line is read for its secret. One JSON object on stdout.
+const INTRUDER: &str = r#"
+import json, os, socket, sys
+
+state, driver_pid = sys.argv[1], sys.argv[2]
+
+def listeners():
+    found = []
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            addr, port = f[1].split(":")
+            if f[3] != "0A":
+                continue
+            loop4 = addr in ("0100007F", "00000000")
+            loop6 = addr in ("00000000000000000000000001000000", "0" * 32)
+            if loop4 or loop6:
+                found.append((family, int(port, 16), int(f[9])))
+    return found
+
+def ask(family, port, method, path, body=b""):
+    host = "127.0.0.1" if family == socket.AF_INET else "::1"
+    try:
+        s = socket.create_connection((host, port), timeout=2)
+    except OSError as e:
+        return {"error": str(e)}
+    try:
+        head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (method, path, port, len(body))
+        s.sendall(head.encode() + body)
+        data = b""
+        while True:
+            end = data.find(b"\r\n\r\n")
+            if end >= 0:
+                length = None
+                for h in data[:end].split(b"\r\n")[1:]:
+                    k, _, v = h.partition(b":")
+                    if k.strip().lower() == b"content-length":
+                        length = int(v.strip())
+                if length is not None and len(data) - end - 4 >= length:
+                    break
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError as e:
+        data += ("<%s>" % e).encode()
+    finally:
+        s.close()
+    text = data.decode("utf-8", "replace")
+    status = text.split(" ", 2)[1] if text.startswith("HTTP/") else ""
+    body = text.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in text else ""
+    devtools = status == "200" and "webSocketDebuggerUrl" in body
+    try:
+        webdriver = isinstance(json.loads(body), dict) and "value" in json.loads(body)
+    except ValueError:
+        webdriver = False
+    return {"status": status, "devtools": devtools, "webdriver": webdriver, "body": body[:300]}
+
+# A harmless program: enough to show that anyone could have run their own.
+session = json.dumps({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {"binary": "/bin/true"}}}}).encode()
+probed = []
+for family, port, inode in listeners():
+    answers = {}
+    for method, path, body in (("GET", "/json/version", b""), ("GET", "/json/list", b""),
+                               ("GET", "/status", b""), ("GET", "/sessions", b""),
+                               ("POST", "/session", session)):
+        answers[method + " " + path] = ask(family, port, method, path, body)
+    probed.append({"port": port, "inode": inode, "answers": answers})
+
+def attempt(what):
+    try:
+        what()
+        return "allowed"
+    except PermissionError:
+        return "refused"
+    except OSError as e:
+        return "error: %s" % e
+
+files = {
+    "list " + state: attempt(lambda: os.listdir(state)),
+    "list profile": attempt(lambda: os.listdir(os.path.join(state, "profile"))),
+    "list home": attempt(lambda: os.listdir(os.path.join(state, "home"))),
+    "read DevToolsActivePort": attempt(lambda: open(os.path.join(state, "profile", "DevToolsActivePort")).read()),
+    "read Cookies": attempt(lambda: open(os.path.join(state, "profile", "Default", "Cookies"), "rb").read()),
+}
+try:
+    cmdline = open("/proc/%s/cmdline" % driver_pid, "rb").read().decode("utf-8", "replace").split("\0")
+except OSError as e:
+    cmdline = ["<%s>" % e]
+print(json.dumps({"uid": os.getuid(), "probed": probed, "files": files, "cmdline": cmdline}))
+"#;
+
+/// The socket inodes the processes of `pgid` hold open (chromedriver's
+/// group, which Chromium and its helpers inherit).
+fn sockets_of_group(pgid: i32) -> std::collections::HashSet<u64> {
+    let mut inodes = std::collections::HashSet::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let group = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(2))
+            .and_then(|g| g.parse::<i32>().ok());
+        if group != Some(pgid) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(link) = std::fs::read_link(fd.path()) {
+                let link = link.to_string_lossy().into_owned();
+                if let Some(inode) = link
+                    .strip_prefix("socket:[")
+                    .and_then(|l| l.strip_suffix(']'))
+                    .and_then(|i| i.parse().ok())
+                {
+                    inodes.insert(inode);
+                }
+            }
+        }
+    }
+    inodes
+}
+
+/// Another local user gets nowhere near the filer's browser while it
+/// files: Chromium has no DevTools port (it speaks to chromedriver over
+/// pipes), chromedriver answers nothing without its secret path, whose
+/// bytes are gone from its command line, and the browser's directories
+/// (the profile holds the dashboard's session cookies) are the service
+/// user's alone. The directories around them are left traversable, so
+/// only the browser directories' own modes keep `nobody` out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_other_local_user_reaches_the_filers_browser() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "skipped: trying the browser as another local user needs root (runuser -u nobody)"
+        );
+        return;
+    }
+    let rig = rig(|s| s.budget = Duration::from_secs(90)).await;
+    std::fs::set_permissions(rig.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let stalled = rig.request("stall-2", "3434").await;
+    let worker = rig.worker.clone();
+    let filing = tokio::spawn(async move { worker.run_due(Utc::now()).await });
+    rig.replica.stalled.notified().await;
+    let pgid = rig.filer.process_group().await.expect("a browser runs");
+    let state = rig.dir.path().join("browser");
+    let out = tokio::process::Command::new("runuser")
+        .args(["-u", "nobody", "--", "python3", "-c", INTRUDER])
+        .arg(&state)
+        .arg(pgid.to_string())
+        .current_dir("/")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("runuser and python3 are installed");
+    let ours = sockets_of_group(pgid);
+    let still_filing = rig.filer.process_group().await == Some(pgid);
+    // SAFETY: the group is the test's own browser.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    filing.await.unwrap().unwrap();
+    assert!(still_filing, "the browser went away while it was probed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_ne!(seen["uid"], 0, "the probe ran as another user");
+    // Every socket of the browser's process group that another user can
+    // connect to says nothing that hands over the browser. Other programs'
+    // sockets on a shared machine are not this test's business.
+    let probed = seen["probed"].as_array().unwrap();
+    let theirs: Vec<&serde_json::Value> = probed
+        .iter()
+        .filter(|p| p["inode"].as_u64().is_some_and(|i| ours.contains(&i)))
+        .collect();
+    assert!(
+        !theirs.is_empty(),
+        "chromedriver's own port was not among those probed: {ours:?}\n{text}"
+    );
+    // Every way in that is found is reported, not just the first.
+    let mut found = Vec::new();
+    for p in &theirs {
+        for (asked, answer) in p["answers"].as_object().unwrap() {
+            if answer["devtools"] != false || answer["webdriver"] != false {
+                found.push(format!("port {} answered {asked}: {answer}", p["port"]));
+            }
+        }
+    }
+    for (what, result) in seen["files"].as_object().unwrap() {
+        if result != "refused" {
+            found.push(format!("{what}: {result}"));
+        }
+    }
+    let cmdline: Vec<&str> = seen["cmdline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    match cmdline.iter().find_map(|a| a.strip_prefix("--url-base=")) {
+        Some(base) if base.len() >= 64 && base.bytes().all(|b| b == b'x') => {}
+        Some(base) => found.push(format!(
+            "chromedriver's secret path is readable in its command line: {base}"
+        )),
+        None => found.push(format!("chromedriver has no secret path: {cmdline:?}")),
+    }
+    assert!(
+        found.is_empty(),
+        "another local user reaches the browser:\n{}",
+        found.join("\n")
+    );
+    let (state_now, error) = rig.state(stalled).await;
+    assert_eq!(state_now, "queued", "{error:?}");
+    rig.done().await;
+}

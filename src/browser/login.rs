@@ -1,7 +1,9 @@
 //! `collabd browser login`: an operator signs in to the dashboard once, in
 //! the browser profile the filer uses — in a visible window when there is
 //! a display, else through Chromium's remote debugging on loopback (reached
-//! over an SSH tunnel, whose command is printed) — then the session is
+//! over an SSH tunnel, whose command is printed; DevTools has no
+//! authentication, so its port is opened only here, on purpose, and closes
+//! with the browser once the operator has signed in) — then the session is
 //! checked with a fresh headless browser, and requests that waited for it
 //! are made due.
 
@@ -68,7 +70,8 @@ pub async fn login(
         Mode::Remote(port) => {
             let host = hostname();
             println!(
-                "No display here: Chromium listens for DevTools on 127.0.0.1:{port} only.\n\
+                "No display here: Chromium listens for DevTools on 127.0.0.1:{port} only, \
+                 until you have signed in (any local user could reach it meanwhile).\n\
                  On your own computer, open a tunnel:\n\n    ssh -N -L {port}:127.0.0.1:{port} {user}@{host}\n\n\
                  then in Chrome open chrome://inspect, add localhost:{port} under \"Configure…\", \
                  click \"inspect\" under the dashboard tab, and sign in there. \

@@ -63,6 +63,10 @@ pub enum BrowserError {
 pub struct Launch {
     pub visible: bool,
     /// Chromium's DevTools on this loopback port (a login on a server).
+    /// DevTools has no authentication: any local user who finds the port
+    /// owns the browser and its session cookies, so it is opened only for
+    /// the operator's sign-in, and lives only as long as that. Without it
+    /// Chromium speaks to chromedriver over pipes and listens on no port.
     pub debugging_port: Option<u16>,
 }
 
@@ -127,6 +131,12 @@ fn chromium_args(s: &BrowserSettings, launch: &Launch) -> Vec<String> {
         // RestrictNamespaces=yes): every process is started directly.
         args.push("--no-zygote".into());
     }
+    // chromedriver otherwise opens DevTools on a loopback port, which every
+    // local user can reach (and find in DevToolsActivePort, or by
+    // scanning): over pipes, only chromedriver reaches Chromium. With a
+    // debugging port as well (Chromium 156 takes both), chromedriver still
+    // uses the pipes and the port is the operator's alone.
+    args.push("--remote-debugging-pipe".into());
     if let Some(port) = launch.debugging_port {
         args.push("--remote-debugging-address=127.0.0.1".into());
         args.push(format!("--remote-debugging-port={port}"));
@@ -161,12 +171,10 @@ impl Browser {
         within: Duration,
     ) -> Result<Browser, BrowserError> {
         let profile = s.profile_dir();
-        std::fs::create_dir_all(&profile).map_err(|e| {
-            BrowserError::Start(format!(
-                "cannot create the browser profile {}: {e}",
-                profile.display()
-            ))
-        })?;
+        // The profile holds the dashboard's session cookies: the state
+        // directory, the profile and Chromium's home are collabd's alone.
+        private_dir(&s.state_dir)?;
+        private_dir(&profile)?;
         // Scanning /proc and waiting for an orphan to die block: off the
         // runtime, which also runs IMAP, HTTP and the watchdog.
         let owner = {
@@ -180,8 +188,7 @@ impl Browser {
         // under systemd or `sudo -u collabd` HOME may be missing or not
         // collabd's, so it gets one in the state directory.
         let home = s.state_dir.join("home");
-        std::fs::create_dir_all(&home)
-            .map_err(|e| BrowserError::Start(format!("cannot create {}: {e}", home.display())))?;
+        private_dir(&home)?;
         let mut cmd = tokio::process::Command::new(&s.chromedriver);
         // chromedriver and Chromium get only what they need, never
         // collabd's environment (which may hold secrets such as
@@ -201,7 +208,13 @@ impl Browser {
                 cmd.env(key, v);
             }
         }
+        // chromedriver has no authentication either: anyone who reaches
+        // its port can take over the session, or start a "browser" that is
+        // any program they like, as collabd's user. It answers only under
+        // this secret path, which is wiped from its command line below.
+        let secret = crate::web::auth::random_token();
         cmd.arg("--port=0")
+            .arg(format!("--url-base=/{secret}"))
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
@@ -214,7 +227,8 @@ impl Browser {
             program: s.chromedriver.display().to_string(),
             source,
         })?;
-        let pgid = driver.id().and_then(|p| i32::try_from(p).ok());
+        let driver_pid = driver.id();
+        let pgid = driver_pid.and_then(|p| i32::try_from(p).ok());
         let mut browser_guard = Guard(pgid);
         let stdout = driver.stdout.take();
         let port = tokio::time::timeout(within, async {
@@ -236,6 +250,10 @@ impl Browser {
                 within.as_secs()
             ))
         })?;
+        // chromedriver has parsed its arguments once it says its port.
+        if let Some(pid) = driver_pid {
+            hide_secret(pid, &secret);
+        }
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -251,7 +269,10 @@ impl Browser {
             within,
             fantoccini::ClientBuilder::new(connector)
                 .capabilities(caps)
-                .connect(&format!("http://127.0.0.1:{port}")),
+                // The trailing slash matters: fantoccini joins "session",
+                // "status" and the like onto this URL, and without it the
+                // secret would be replaced rather than kept.
+                .connect(&format!("http://127.0.0.1:{port}/{secret}/")),
         )
         .await
         .map_err(|_| {
@@ -475,4 +496,147 @@ fn clear_stale_lock(profile: &Path) -> Result<(), BrowserError> {
         let _ = std::fs::remove_file(profile.join(name));
     }
     Ok(())
+}
+
+/// Creates `dir` (and its parents) as 0700, and narrows one an older
+/// collabd left 0755: the profile's cookies, and DevToolsActivePort while
+/// `browser login --remote` runs, are for collabd's user only. A directory
+/// collabd may not chmod (owned by someone else) still works, with a
+/// warning naming it, since refusing to file would not make it private.
+fn private_dir(dir: &Path) -> Result<(), BrowserError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| BrowserError::Start(format!("cannot create {}: {e}", dir.display())))?;
+    let mode = std::fs::metadata(dir)
+        .map_err(|e| BrowserError::Start(format!("cannot read {}: {e}", dir.display())))?
+        .permissions()
+        .mode()
+        & 0o7777;
+    if mode & 0o077 != 0
+        && let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    {
+        tracing::warn!(
+            "{} is mode {mode:04o} and cannot be made 0700 ({e}): other local users may read the browser's profile, including the dashboard's session cookies; make it 0700 and owned by collabd's user",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Overwrites the secret in chromedriver's command line with 'x's, so
+/// `/proc/PID/cmdline`, which every local user can read, no longer shows
+/// it. chromedriver keeps its own copy of its arguments, so it still
+/// answers on the secret path. It was readable for the few milliseconds
+/// before this; `hidepid=invisible` on /proc closes that too. Failing
+/// (ptrace restrictions, a kernel without /proc/PID/mem) does not stop the
+/// filing: a warning names the risk, once per process.
+fn hide_secret(pid: u32, secret: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    if let Err(e) = overwrite_arg(pid, &format!("--url-base=/{secret}")) {
+        WARNED.call_once(|| {
+            tracing::warn!(
+                "cannot hide chromedriver's secret path in its command line ({e}): other local users can read it in /proc/{pid}/cmdline while the browser runs and drive the browser through it; mount /proc with hidepid=invisible"
+            );
+        });
+    }
+}
+
+/// Replaces `arg`'s value (after the first '=') in process `pid`'s
+/// argument area with 'x' bytes of the same length.
+fn overwrite_arg(pid: u32, arg: &str) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::FileExt;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // arg_start and arg_end are fields 48 and 49; the fields after the
+    // parenthesised command name start at field 3.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let field = |n: usize| -> std::io::Result<u64> {
+        fields
+            .get(n - 3)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| Error::new(ErrorKind::InvalidData, "no argument area in its stat"))
+    };
+    let (start, end) = (field(48)?, field(49)?);
+    let len = usize::try_from(end.saturating_sub(start))
+        .ok()
+        .filter(|l| *l > 0 && *l <= 1 << 20)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidData, "an odd argument area"))?;
+    let mem = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(format!("/proc/{pid}/mem"))?;
+    let mut area = vec![0u8; len];
+    mem.read_exact_at(&mut area, start)?;
+    let at = area
+        .split(|b| *b == 0)
+        .scan(0usize, |offset, a| {
+            let here = *offset;
+            *offset += a.len() + 1;
+            Some((here, a))
+        })
+        .find(|(_, a)| *a == arg.as_bytes())
+        .map(|(here, _)| here)
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "the argument is not there"))?;
+    let value = arg.find('=').map_or(0, |i| i + 1);
+    let wipe = vec![b'x'; arg.len() - value];
+    mem.write_all_at(&wipe, start + (at + value) as u64)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn browser_directories_are_made_private_new_or_left_0755_by_an_older_collabd() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+        private_dir(&old).unwrap();
+        assert_eq!(mode(&old), 0o700);
+        let new = dir.path().join("state").join("profile");
+        private_dir(&new).unwrap();
+        assert_eq!(mode(&new), 0o700);
+        assert_eq!(mode(new.parent().unwrap()), 0o700);
+    }
+
+    #[test]
+    fn a_secret_argument_is_wiped_from_a_child_command_line() {
+        let arg = "--url-base=/0123456789abcdef";
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 10", "sh", "--other", arg])
+            .spawn()
+            .unwrap();
+        // The kernel sets the argument area up before the child runs.
+        let pid = child.id();
+        std::thread::sleep(Duration::from_millis(100));
+        let absent = overwrite_arg(pid, "--absent=1").map_err(|e| e.kind());
+        let result = overwrite_arg(pid, arg);
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        result.unwrap();
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        assert!(args.contains(&&b"--other"[..]), "{args:?}");
+        assert!(
+            args.contains(&&b"--url-base=xxxxxxxxxxxxxxxxx"[..]),
+            "{:?}",
+            String::from_utf8_lossy(&cmdline)
+        );
+        assert_eq!(absent, Err(std::io::ErrorKind::NotFound));
+    }
 }
