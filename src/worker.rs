@@ -120,7 +120,7 @@ impl<F: Filer + 'static> Worker<F> {
         let mut conn = self.db.pool.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let days = |d: chrono::Duration| d.num_days();
-        for (id, from, _) in
+        for (id, from, _, _) in
             store::waiting_since(&mut tx, &store::timestamp(now - self.expire_after), false).await?
         {
             let detail = format!(
@@ -138,9 +138,10 @@ impl<F: Filer + 'static> Worker<F> {
             store::waiting_since(&mut tx, &remind_before, true)
                 .await?
                 .into_iter()
-                .map(|(id, from, store_domain)| (id, format!(
-                    "still {from} {} days after filing; ask the client to approve the request for {store_domain} (Shopify admin → Settings → Users and permissions) before Shopify drops it",
-                    days(self.remind_after)
+                .map(|(id, from, store_domain, code)| (id, format!(
+                    "still {from} {} days after filing; ask the client to approve the request for {} (Shopify admin → Settings → Users and permissions) before Shopify drops it",
+                    days(self.remind_after),
+                    crate::redact::hide_code(&store_domain, &code)
                 )))
                 .collect();
         // A request awaiting review never expires: nothing was filed, so
@@ -150,9 +151,10 @@ impl<F: Filer + 'static> Worker<F> {
             store::awaiting_review_since(&mut tx, &remind_before)
                 .await?
                 .into_iter()
-                .map(|(id, store_domain)| (id, format!(
-                    "still awaiting review {} days after it arrived; approve it (`collabd approve {id}`, or on the status page) or cancel it, so that {store_domain} is filed or dropped",
-                    days(self.remind_after)
+                .map(|(id, store_domain, code)| (id, format!(
+                    "still awaiting review {} days after it arrived; approve it (`collabd approve {id}`, or on the status page) or cancel it, so that {} is filed or dropped",
+                    days(self.remind_after),
+                    crate::redact::hide_code(&store_domain, &code)
                 ))),
         );
         for (id, detail) in reminders {

@@ -1001,6 +1001,21 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
     files_again(rig, "after-login", "2468").await;
 }
 
+/// Debian's Chromium showing `html`, written into a blank page.
+async fn page_with(html: &str) -> (support::browser::Driver, fantoccini::Client) {
+    let mut driver = support::browser::Driver::start();
+    let client = driver.session(800, 600, false).await;
+    client.goto("about:blank").await.unwrap();
+    client
+        .execute(
+            "document.open(); document.write(arguments[0]); document.close(); return null;",
+            vec![html.into()],
+        )
+        .await
+        .unwrap();
+    (driver, client)
+}
+
 /// Kept evidence never shows the code: the code field is drawn as discs,
 /// and text or another field that repeats it (an echo, an error quoting
 /// it) shows it masked, in the screenshot as in the kept HTML. Other
@@ -1008,23 +1023,14 @@ async fn browser_login_through_the_debugging_port_signs_the_profile_in_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_evidence_masks_the_code_wherever_the_page_repeats_it() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let mut driver = support::browser::Driver::start();
-    let client = driver.session(800, 600, false).await;
-    client.goto("about:blank").await.unwrap();
-    client
-        .execute(
-            "document.open(); document.write(arguments[0]); document.close(); return null;",
-            vec![
-                "<!doctype html><title>Request store access</title>\
-                 <p>You are sending code 4821 to shop-x.</p>\
-                 <input name=\"collaborator_request_code\" value=\"4821\">\
-                 <input id=\"other\" value=\"ref 4821\"><p>Order 1234</p>\
-                 <div id=\"host\"></div><iframe srcdoc=\"<p>frame 4821</p>\"></iframe>"
-                    .into(),
-            ],
-        )
-        .await
-        .unwrap();
+    let (_driver, client) = page_with(
+        "<!doctype html><title>Request store access</title>\
+         <p>You are sending code 4821 to shop-x.</p>\
+         <input name=\"collaborator_request_code\" value=\"4821\">\
+         <input id=\"other\" value=\"ref 4821\"><p>Order 1234</p>\
+         <div id=\"host\"></div><iframe srcdoc=\"<p>frame 4821</p>\"></iframe>",
+    )
+    .await;
     client
         .execute(
             "document.getElementById('host').attachShadow({mode: 'open'}).innerHTML = \
@@ -1090,27 +1096,18 @@ async fn kept_evidence_masks_the_code_wherever_the_page_repeats_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_evidence_masks_a_code_split_across_elements_and_styles() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let mut driver = support::browser::Driver::start();
-    let client = driver.session(800, 600, false).await;
-    client.goto("about:blank").await.unwrap();
-    client
-        .execute(
-            "document.open(); document.write(arguments[0]); document.close(); return null;",
-            vec![
-                "<!doctype html><title>Request store access</title>\
-                 <style>.after::after { content: \"21\"; } .attr::after { content: attr(data-x); }</style>\
-                 <p id=\"a\">You are sending code 48<b>21</b> to shop-x.</p>\
-                 <p id=\"b\">zero 4\u{200B}8\u{200B}2\u{200B}1 here</p>\
-                 <p id=\"c\" class=\"after\">pseudo 48</p>\
-                 <p id=\"d\">data <span class=\"attr\" data-x=\"21\">48</span></p>\
-                 <p id=\"e\">Order 1234 and 48 then 21 later</p>\
-                 <input id=\"f\" value=\"48 21\">\
-                 <canvas id=\"g\" width=\"50\" height=\"20\"></canvas>"
-                    .into(),
-            ],
-        )
-        .await
-        .unwrap();
+    let (_driver, client) = page_with(
+        "<!doctype html><title>Request store access</title>\
+         <style>.after::after { content: \"21\"; } .attr::after { content: attr(data-x); }</style>\
+         <p id=\"a\">You are sending code 48<b>21</b> to shop-x.</p>\
+         <p id=\"b\">zero 4\u{200B}8\u{200B}2\u{200B}1 here</p>\
+         <p id=\"c\" class=\"after\">pseudo 48</p>\
+         <p id=\"d\">data <span class=\"attr\" data-x=\"21\">48</span></p>\
+         <p id=\"e\">Order 1234 and 48 then 21 later</p>\
+         <input id=\"f\" value=\"48 21\">\
+         <canvas id=\"g\" width=\"50\" height=\"20\"></canvas>",
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let kept = collabd::browser::page::keep_evidence(
         &client,

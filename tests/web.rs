@@ -234,6 +234,23 @@ fn lines(db: &Path, q: &str) -> Vec<String> {
     sql(db, q).lines().map(str::to_owned).collect()
 }
 
+/// An HTTP client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The same, connecting from another loopback address (another source).
+fn no_redirects_from(from: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 fn screenshots_dir() -> PathBuf {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&d).unwrap();
@@ -560,10 +577,7 @@ async fn signed_out_visitors_see_nothing_when_sign_in_is_required() {
     }
     // Without a browser too: the change marker is refused, raw mail sends
     // the client to sign in.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     let r = http.get(format!("{base}/live")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
     let r = http
@@ -619,10 +633,7 @@ async fn signed_out_visitors_see_nothing_when_sign_in_is_required() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarded_request_to_an_open_loopback_page_must_sign_in() {
     let site = site("").await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     let r = http.get(format!("{}/", site.base)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     for (header, value) in [
@@ -680,10 +691,7 @@ async fn a_code_quoted_in_a_subject_or_a_client_name_is_masked_when_signed_out()
         "the name as the client wrote it"
     );
     let (id, message) = (&id[0], &message[0]);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     let get = async |path: &str, cookie: Option<&str>| {
         let mut r = http.get(format!("{}{path}", site.base));
         if let Some(c) = cookie {
@@ -731,10 +739,7 @@ async fn a_code_quoted_in_a_subject_or_a_client_name_is_masked_when_signed_out()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_in_operator_gets_a_strict_http_only_cookie() {
     let site = site("require_sign_in = true").await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     // Sign-in posted from another site is refused before the password.
     let r = http
         .post(format!("{}/login", site.base))
@@ -1018,10 +1023,7 @@ async fn one_host_holding_every_slot_does_not_keep_healthz_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_sign_ins_from_one_address_do_not_lock_out_the_operator() {
     let site = site("").await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     let mut refused = 0;
     for n in 0..=100 {
         for _ in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
@@ -1039,11 +1041,7 @@ async fn wrong_sign_ins_from_one_address_do_not_lock_out_the_operator() {
         }
     }
     // The operator, at another loopback address.
-    let operator = reqwest::Client::builder()
-        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let operator = no_redirects_from([127, 0, 0, 2]);
     let r = operator
         .post(format!("{}/login", site.base))
         .form(&[("name", "alice"), ("password", PASSWORD)])
@@ -1145,10 +1143,7 @@ async fn a_symlink_in_the_state_directory_is_not_served_as_a_screenshot() {
             evidence.join("x.png").display()
         ),
     );
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = no_redirects();
     let cookie = session_cookie(&http, &site.base).await;
     let get = |request: i64, event: String| {
         let (http, cookie, base) = (http.clone(), cookie.clone(), site.base.clone());
@@ -1201,13 +1196,7 @@ async fn a_symlink_in_the_state_directory_is_not_served_as_a_screenshot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
     let site = site("trusted_proxies = [\"127.0.0.3\", \"10.0.0.0/8\"]").await;
-    let client = |from: [u8; 4]| {
-        reqwest::Client::builder()
-            .local_address(std::net::IpAddr::from(from))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    };
+    let client = no_redirects_from;
     let sign_in = |http: reqwest::Client, forwarded: &'static str, password: &'static str| {
         let base = site.base.clone();
         async move {

@@ -323,9 +323,9 @@ pub async fn waiting_since(
     conn: &mut SqliteConnection,
     filed_before: &str,
     unreminded: bool,
-) -> Result<Vec<(RequestId, RequestState, String)>> {
+) -> Result<Vec<(RequestId, RequestState, String, String)>> {
     Ok(sqlx::query_as(
-        "select r.id, r.state, r.store_domain from access_requests r
+        "select r.id, r.state, r.store_domain, r.collaborator_code from access_requests r
          where r.state in (?3, ?4) and r.filed_at <= ?1
            and (?2 = 0 or not exists
                 (select 1 from request_events e
@@ -342,13 +342,13 @@ pub async fn waiting_since(
 }
 
 /// Requests awaiting review since `created_before` or earlier that have
-/// had no reminder yet, as (id, store domain).
+/// had no reminder yet, as (id, store domain, code).
 pub async fn awaiting_review_since(
     conn: &mut SqliteConnection,
     created_before: &str,
-) -> Result<Vec<(RequestId, String)>> {
+) -> Result<Vec<(RequestId, String, String)>> {
     Ok(sqlx::query_as(
-        "select r.id, r.store_domain from access_requests r
+        "select r.id, r.store_domain, r.collaborator_code from access_requests r
          where r.state = ?2 and r.created_at <= ?1
            and not exists
                (select 1 from request_events e where e.request_id = r.id and e.event = ?3)
