@@ -178,6 +178,7 @@ pub async fn serve(
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let (health, front, turn) = (health.clone(), front.clone(), turn.clone());
                     let mut req = req.map(|body| Watched::new(body, turn.clone()));
+                    req.extensions_mut().insert(turn.answering.clone());
                     req.extensions_mut().insert(crate::web::Peer(peer));
                     async move {
                         let response = route(&health, &front, req).await;
@@ -233,20 +234,22 @@ struct Front {
 #[derive(Default)]
 struct Turn {
     /// The server is answering a request (its body, if any, all read):
-    /// the client is not holding the slot, the server is.
-    answering: AtomicBool,
+    /// the client is not holding the slot, the server is. Shared with the
+    /// handler ([`crate::net::Answering`]), which gives the slot back to
+    /// the pool of droppable ones while it only waits (a slowed sign-in).
+    answering: crate::net::Answering,
     /// A request has been answered on it.
     answered: AtomicBool,
 }
 
 impl Turn {
     fn answering(&self) {
-        self.answering.store(true, Ordering::Relaxed);
+        self.answering.set(true);
     }
 
     fn answered(&self) {
         self.answered.store(true, Ordering::Relaxed);
-        self.answering.store(false, Ordering::Relaxed);
+        self.answering.set(false);
     }
 }
 
@@ -322,7 +325,7 @@ impl Connections {
     fn idlest(&self, among: impl Fn(&Open) -> bool) -> Option<u64> {
         self.open
             .iter()
-            .filter(|(_, c)| among(c) && !c.turn.answering.load(Ordering::Relaxed))
+            .filter(|(_, c)| among(c) && !c.turn.answering.get())
             .min_by_key(|(_, c)| (c.turn.answered.load(Ordering::Relaxed), c.opened))
             .map(|(id, _)| *id)
     }

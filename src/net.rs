@@ -13,8 +13,39 @@
 //!   attacker re-points at 127.0.0.1 (DNS rebinding) reads nothing.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hyper::HeaderMap;
+
+/// Whether the server, rather than the client, holds a connection now: set
+/// by the listener while a request is being answered (a connection being
+/// answered is never dropped for a newcomer), and put in each request's
+/// extensions so a handler that only waits (a slowed sign-in, a turn at
+/// the password check) can hand its slot back to the droppable ones for
+/// that time: otherwise waiting sign-ins could hold every slot.
+#[derive(Debug, Clone, Default)]
+pub struct Answering(Arc<AtomicBool>);
+
+impl Answering {
+    pub fn set(&self, on: bool) {
+        self.0.store(on, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Awaits `f` with the connection counted as the client's: a newcomer
+    /// that needs room may close it meanwhile.
+    pub async fn waiting<F: std::future::Future>(&self, f: F) -> F::Output {
+        let was = self.get();
+        self.set(false);
+        let out = f.await;
+        self.set(was);
+        out
+    }
+}
 
 /// An address, or a network in CIDR notation (`10.0.0.0/8`), as
 /// `http.trusted_proxies` lists them.
@@ -128,13 +159,14 @@ pub fn client(peer: IpAddr, headers: &HeaderMap, trusted: &[Network]) -> IpAddr 
     if !trusts(client) {
         return client;
     }
+    // Entry by entry, as bytes: a client's junk on the left of a value
+    // (a byte that is not text) must not cost the address its proxy
+    // appended on the right.
     let hops: Vec<Option<IpAddr>> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .flat_map(|v| match v.to_str() {
-            Ok(v) => v.split(',').map(hop).collect::<Vec<_>>(),
-            Err(_) => vec![None],
-        })
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|entry| std::str::from_utf8(entry).ok().and_then(hop))
         .collect();
     for hop in hops.into_iter().rev() {
         let Some(ip) = hop else { break };
@@ -340,6 +372,15 @@ mod tests {
         // Only trusted proxies: the leftmost.
         let h = xff(&["10.0.0.5, 10.0.0.6"]);
         assert_eq!(client(peer, &h, &trusted), ip("10.0.0.5"));
+        // A byte that is not text in what the client wrote does not cost
+        // the address the proxy appended (else every such sign-in would
+        // count against the proxy, and lock everyone behind it out).
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            hyper::header::HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7").unwrap(),
+        );
+        assert_eq!(client(peer, &h, &trusted), ip("198.51.100.7"));
     }
 
     #[test]

@@ -16,27 +16,51 @@ use std::borrow::Cow;
 /// Separators allowed between two digits of one occurrence.
 pub const MAX_GAP: usize = 3;
 
-/// The codes to hide, as digit values.
+/// The codes to hide: one bit for each of the 10,000 possible codes, so
+/// that every request's code costs nothing more to look for.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    codes: Vec<[u8; 4]>,
+    /// Empty when no code is to be hidden.
+    codes: Vec<bool>,
+    any: bool,
+    /// Every number written with four digits, whatever it is: for text
+    /// that may quote a code no request holds (a rejected message).
+    every: bool,
+}
+
+fn index(d: [u8; 4]) -> usize {
+    d.iter().fold(0, |n, x| n * 10 + usize::from(*x))
 }
 
 impl Redactor {
     /// Hides each of `codes` (four ASCII digits; anything else is ignored,
     /// as no code is shaped like it).
     pub fn new<'a>(codes: impl IntoIterator<Item = &'a str>) -> Redactor {
-        let mut out: Vec<[u8; 4]> = Vec::new();
+        let mut r = Redactor::default();
         for c in codes {
             let b = c.trim().as_bytes();
             if b.len() == 4 && b.iter().all(u8::is_ascii_digit) {
-                let d = [b[0] - b'0', b[1] - b'0', b[2] - b'0', b[3] - b'0'];
-                if !out.contains(&d) {
-                    out.push(d);
+                if r.codes.is_empty() {
+                    r.codes = vec![false; 10_000];
                 }
+                r.codes[index([b[0] - b'0', b[1] - b'0', b[2] - b'0', b[3] - b'0'])] = true;
+                r.any = true;
             }
         }
-        Redactor { codes: out }
+        r
+    }
+
+    fn hides(&self, d: [u8; 4]) -> bool {
+        self.any && self.codes[index(d)]
+    }
+
+    /// Hides every four-digit number (a run of exactly four digits, with
+    /// separators as for a code): `2026` too, for want of knowing.
+    pub fn every_code() -> Redactor {
+        Redactor {
+            every: true,
+            ..Redactor::default()
+        }
     }
 
     /// Hides one code.
@@ -45,13 +69,13 @@ impl Redactor {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.codes.is_empty()
+        !self.any && !self.every
     }
 
     /// `text` with every occurrence of a code masked; borrowed when there
     /// was none.
     pub fn apply<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if self.codes.is_empty() {
+        if self.is_empty() {
             return Cow::Borrowed(text);
         }
         let digits = digits_of(text);
@@ -67,6 +91,10 @@ impl Redactor {
                 end += 1;
             }
             let run = &digits[start..end];
+            if self.every && run.len() == 4 {
+                hide[start] = true;
+                hide[start + 1] = true;
+            }
             for w in 0..run.len().saturating_sub(3) {
                 let window = [
                     run[w].value,
@@ -74,7 +102,7 @@ impl Redactor {
                     run[w + 2].value,
                     run[w + 3].value,
                 ];
-                if self.codes.contains(&window) {
+                if self.hides(window) {
                     hide[start + w] = true;
                     hide[start + w + 1] = true;
                 }
@@ -131,7 +159,20 @@ impl Redactor {
                 continue;
             }
             let part: Vec<u8> = tail[tail.len() - k..].iter().map(|d| d.value).collect();
-            if self.codes.iter().any(|c| c[..k] == part[..]) {
+            // Any code that begins with these digits.
+            let begins = |rest: usize| {
+                (0..10usize.pow(rest as u32)).any(|n| {
+                    let mut d = [0u8; 4];
+                    d[..k].copy_from_slice(&part);
+                    let mut n = n;
+                    for slot in d[k..].iter_mut().rev() {
+                        *slot = (n % 10) as u8;
+                        n /= 10;
+                    }
+                    self.hides(d)
+                })
+            };
+            if begins(4 - k) {
                 let spans: Vec<(usize, usize)> = tail[tail.len() - k..]
                     .iter()
                     .map(|d| (d.start, d.end))
@@ -189,6 +230,11 @@ fn is_separator(c: char) -> bool {
         )
 }
 
+/// Whether `c` is a decimal digit in one of the scripts [`Redactor`] reads.
+pub fn is_digit(c: char) -> bool {
+    digit_value(c).is_some()
+}
+
 /// The value of a decimal digit in the scripts a code is written in: ASCII,
 /// full-width, Arabic-Indic, Persian, Devanagari, Bengali, Thai.
 fn digit_value(c: char) -> Option<u8> {
@@ -237,6 +283,15 @@ mod tests {
         }
         assert!(matches!(r.apply("order 1234"), Cow::Borrowed(_)));
         assert_eq!(Redactor::new(["x", "12345"]).apply("12345"), "12345");
+    }
+
+    #[test]
+    fn every_four_digit_number_when_no_code_is_known() {
+        let r = Redactor::every_code();
+        assert_eq!(
+            r.apply("code 86 42, order 12345, 7"),
+            "code ** 42, order 12345, 7"
+        );
     }
 
     #[test]

@@ -521,17 +521,36 @@ fn under_systemd_logs_are_native_journal_records_without_secrets() {
         &[("JOURNAL_STREAM", "8:12345")],
     )
     .wait_idle();
+    // Read as journald would, while the daemon runs: the socket's queue
+    // is short (net.unix.max_dgram_qlen, often 10), and a reader that
+    // waited for the end would leave the daemon blocked on a full queue.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let drain = {
+        let (socket, stop) = (socket.try_clone().unwrap(), stop.clone());
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                match socket.recv(&mut buf) {
+                    Ok(n) => got.push(buf[..n].to_vec()),
+                    Err(_) if stop.load(std::sync::atomic::Ordering::Relaxed) => return got,
+                    Err(_) => {}
+                }
+            }
+        })
+    };
     dc.append("INBOX", &[grant("journal-shop", "4821", 1)]);
     wait_for(Duration::from_secs(15), "the grant", || d.requests() == 1);
     wait_for(Duration::from_secs(15), "the worker to file it", || {
         support::daemon::sql(&d.db, "select state from access_requests") == "logged"
     });
     d.sigterm();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let datagrams = drain.join().unwrap();
 
     let mut records = Vec::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    while let Ok(n) = socket.recv(&mut buf) {
-        let raw = &buf[..n];
+    for raw in &datagrams {
+        let n = raw.len();
         assert!(
             !raw.windows(4).any(|w| w == b"4821"),
             "a full code reached the journal: {}",

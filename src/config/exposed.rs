@@ -68,7 +68,13 @@ pub fn exposed_config(path: &Path, raw: &RawConfig) -> Option<String> {
             .worker
             .webhook
             .as_ref()
-            .is_some_and(|w| w.secret.is_some())
+            .is_some_and(|w| w.secret.is_some() || w.url.contains('?') || url_has_password(&w.url))
+        // A Slack webhook's address is its key.
+        || raw
+            .worker
+            .notify
+            .as_ref()
+            .is_some_and(|n| !n.slack_webhooks.is_empty())
         || raw
             .worker
             .notify

@@ -49,6 +49,10 @@ const COOKIE_NAME: &str = "collabd_session";
 pub const PAGE_SIZE: i64 = 50;
 /// Largest form body read (sign-in, actions): a note is short.
 const MAX_FORM_BYTES: usize = 16 * 1024;
+/// How long a sign-in waits for its turn at the password check (two run
+/// at once) before it is told to try again: longer than the slowest
+/// slowdown, so an operator behind a burst of guesses still gets in.
+const CHECK_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Largest screenshot served: the browser filer's PNGs of one page are a
 /// few megabytes at most; anything bigger is not one of them.
 const MAX_SCREENSHOT_BYTES: u64 = 32 * 1024 * 1024;
@@ -99,6 +103,20 @@ impl Viewer {
     pub fn text(&self, s: &str) -> String {
         let clean = crate::render::line(s);
         self.hide.apply(&clean).into_owned()
+    }
+
+    /// The same for a message's subject and reason, which may quote a code
+    /// no request holds (a rejected or unreadable message): a signed-out
+    /// reader sees no four-digit number in them at all.
+    pub fn text_of_message(&self, s: &str) -> String {
+        let text = self.text(s);
+        if self.session.is_some() {
+            text
+        } else {
+            crate::redact::Redactor::every_code()
+                .apply(&text)
+                .into_owned()
+        }
     }
 }
 
@@ -179,7 +197,9 @@ impl Web {
                 text(StatusCode::UNAUTHORIZED, "sign in first\n")
             };
         }
-        let hide = if session.is_some() || path == "/live" {
+        let renders = get
+            && (path == "/" || path.starts_with("/requests/") || path.starts_with("/messages/"));
+        let hide = if session.is_some() || !renders {
             crate::redact::Redactor::default()
         } else {
             match store::web::all_codes(&self.db.pool).await {
@@ -276,7 +296,10 @@ impl Web {
     async fn index<B>(&self, req: &Request<B>, viewer: &Viewer) -> store::Result<Reply> {
         let q = Query::parse(req.uri().query());
         let marker = store::web::change_marker(&self.db.pool).await?;
-        let list = pages::ListParams::from_query(&q);
+        let mut list = pages::ListParams::from_query(&q);
+        if viewer.session.is_none() {
+            list.for_signed_out();
+        }
         let filter = list.filter(PAGE_SIZE);
         let pool = &self.db.pool;
         let (rows, total) = store::web::list_requests(pool, &filter).await?;
@@ -567,6 +590,14 @@ impl Web {
             .get::<Peer>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.ip());
         let ip = crate::net::client(peer, req.headers(), &self.trusted_proxies);
+        // While this sign-in only waits (slowed, or for its turn at the
+        // password check), its connection may be dropped for a newcomer,
+        // so waiting sign-ins cannot hold every slot.
+        let answering = req
+            .extensions()
+            .get::<crate::net::Answering>()
+            .cloned()
+            .unwrap_or_default();
         // Behind a TLS-terminating proxy the browser speaks HTTPS: the
         // cookie must then never go out over plain HTTP either.
         let proxied_https = req
@@ -602,13 +633,18 @@ impl Web {
             }
             // Failures from many addresses together: everyone waits a
             // little before the check, nobody is refused outright.
-            auth::Gate::Slow(delay) => tokio::time::sleep(delay).await,
+            auth::Gate::Slow(delay) => answering.waiting(tokio::time::sleep(delay)).await,
         }
         let name = form.get("name").unwrap_or_default().trim().to_owned();
         let password = form.get("password").unwrap_or_default().to_owned();
         // Each check costs an argon2 hash (about 19 MiB and tens of
-        // milliseconds): two at a time, so a burst cannot pile them up.
-        let Ok(_checking) = self.checking.try_acquire() else {
+        // milliseconds): two at a time, so a burst cannot pile them up; a
+        // sign-in waits its turn a while rather than being refused.
+        let turn = answering.waiting(tokio::time::timeout(
+            CHECK_TURN_WAIT,
+            self.checking.acquire(),
+        ));
+        let Ok(Ok(_checking)) = turn.await else {
             return again(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many sign-ins at once. Try again in a moment.",

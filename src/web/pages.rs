@@ -130,6 +130,19 @@ impl ListParams {
         }
     }
 
+    /// What a signed-out reader may ask: no digits in the search (a
+    /// search for `8642` would say which store's masked code it is, one
+    /// guess at a time) and no order by code (which would rank the hidden
+    /// digits).
+    pub fn for_signed_out(&mut self) {
+        self.search.retain(|c| !crate::redact::is_digit(c));
+        self.search = self.search.trim().to_owned();
+        if self.sort == SortBy::Code {
+            self.sort = SortBy::Received;
+            self.descending = true;
+        }
+    }
+
     pub fn filter(&self, limit: i64) -> ListFilter {
         ListFilter {
             state: self.state,
@@ -336,8 +349,8 @@ pub fn index(p: &IndexPage<'_>, viewer: &Viewer) -> Markup {
                             td { a href={ "/messages/" (m.id) } { (when(&m.received_at)) } div.detail { (age(&m.received_at, p.now)) } }
                             td { (m.kind.as_str()) }
                             td { (m.original_from.as_deref().or(m.from_addr.as_deref()).map(|s| viewer.text(s)).unwrap_or_default())
-                                 div.detail { (m.subject.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) } }
-                            td { (m.reason.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
+                                 div.detail { (m.subject.as_deref().map(|s| viewer.text_of_message(s)).unwrap_or_default()) } }
+                            td { (m.reason.as_deref().map(|s| viewer.text_of_message(s)).unwrap_or_default()) }
                         }
                     } }
                 } }
@@ -449,7 +462,11 @@ const ACTIONS: [(Action, &str, &str); 5] = [
 pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
     let r = p.r;
     let signed_in = viewer.session.is_some();
-    let dev = p.dev_org_id.map(|org| {
+    // The link names the store whole: for a signed-out reader, only when
+    // the store's name does not quote a code.
+    let dev_shown =
+        signed_in || viewer.text(&r.store_domain) == crate::render::line(&r.store_domain);
+    let dev = p.dev_org_id.filter(|_| dev_shown).map(|org| {
         format!(
             "https://dev.shopify.com/dashboard/{}/stores/collaborations/new?store_url={}",
             encode(org),
@@ -560,10 +577,10 @@ fn message_facts(m: &MessageRow, viewer: &Viewer) -> Markup {
         section.panel aria-label="Email" {
             dl.facts {
                 dt { "Verdict" } dd #verdict { (m.kind.as_str()) }
-                @if let Some(r) = &m.reason { dt { "Reason" } dd { (viewer.text(r)) } }
+                @if let Some(r) = &m.reason { dt { "Reason" } dd { (viewer.text_of_message(r)) } }
                 dt { "From" } dd { (m.from_addr.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
                 @if let Some(o) = &m.original_from { dt { "Originally from" } dd { (viewer.text(o)) } }
-                dt { "Subject" } dd { (m.subject.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
+                dt { "Subject" } dd { (m.subject.as_deref().map(|s| viewer.text_of_message(s)).unwrap_or_default()) }
                 @if let Some(d) = &m.date { dt { "Date" } dd { (viewer.text(d)) } }
                 @if let Some(i) = &m.message_id { dt { "Message-ID" } dd { (viewer.text(i)) } }
                 dt { "Received" } dd { (when(&m.received_at)) }

@@ -104,6 +104,8 @@ impl Daemon {
         let cfg = dir.path().join("collabd.toml");
         let pw = dir.path().join("imap-password");
         std::fs::write(&pw, format!("{}\n", dovecot::PASSWORD)).unwrap();
+        // As the README installs it: only its owner reads it.
+        std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         std::fs::write(
             &cfg,
             format!(
