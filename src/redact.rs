@@ -230,11 +230,6 @@ fn is_separator(c: char) -> bool {
         )
 }
 
-/// Whether `c` is a decimal digit in one of the scripts [`Redactor`] reads.
-pub fn is_digit(c: char) -> bool {
-    digit_value(c).is_some()
-}
-
 /// The value of a decimal digit in the scripts a code is written in: ASCII,
 /// full-width, Arabic-Indic, Persian, Devanagari, Bengali, Thai.
 fn digit_value(c: char) -> Option<u8> {

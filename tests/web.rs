@@ -713,6 +713,12 @@ async fn a_code_quoted_in_a_subject_or_a_client_name_is_masked_when_signed_out()
             assert!(!page.contains(shown), "{path} shows {shown:?}: {page}");
         }
     }
+    // A search cannot confirm the hidden digits one guess at a time.
+    for guess in ["86", "8642", "86 42"] {
+        let page = get(&format!("/?q={}", guess.replace(' ', "+")), None).await;
+        assert!(!page.contains("sunrise-shop"), "{guess}: {page}");
+    }
+    assert!(get("/?sort=code", None).await.contains("sunrise-shop"));
     let request = get(&format!("/requests/{id}"), None).await;
     assert!(request.contains("Sunrise Shop (code ** 42)"), "{request}");
     let message_page = get(&format!("/messages/{message}"), None).await;
@@ -731,6 +737,8 @@ async fn a_code_quoted_in_a_subject_or_a_client_name_is_masked_when_signed_out()
     let session = cookie.split(';').next().unwrap().to_owned();
     let page = get(&format!("/requests/{id}"), Some(&session)).await;
     assert!(page.contains("Sunrise Shop (code 86 42)"), "{page}");
+    let found = get("/?q=86", Some(&session)).await;
+    assert!(found.contains("sunrise-shop"), "{found}");
     site.stop().await;
 }
 

@@ -83,6 +83,10 @@ pub struct ListFilter {
     pub descending: bool,
     pub offset: i64,
     pub limit: i64,
+    /// A signed-out search: a search with digits does not match a store
+    /// or client whose name holds four digits or more (it may quote a
+    /// code, shown masked, and a match would confirm the hidden digits).
+    pub signed_out: bool,
 }
 
 /// One row of the requests table.
@@ -123,8 +127,20 @@ pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<Lis
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(like_pattern);
-    let filter = "(?1 is null or r.state = ?1)
-         and (?2 is null or r.store_domain like ?2 escape '\\' or r.client_name like ?2 escape '\\')";
+    let coded = "glob '*[0-9]*[0-9]*[0-9]*[0-9]*'";
+    let guarded = f.signed_out
+        && search
+            .as_deref()
+            .is_some_and(|s| s.chars().any(char::is_numeric));
+    let guard = if guarded {
+        format!(" and not (r.store_domain {coded} or coalesce(r.client_name, '') {coded})")
+    } else {
+        String::new()
+    };
+    let filter = format!(
+        "(?1 is null or r.state = ?1)
+         and (?2 is null or r.store_domain like ?2 escape '\\' or r.client_name like ?2 escape '\\'){guard}"
+    );
     let total: i64 = sqlx::query_scalar(&format!(
         "select count(*) from access_requests r where {filter}"
     ))

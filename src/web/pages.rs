@@ -101,6 +101,8 @@ pub struct ListParams {
     pub descending: bool,
     /// From 1.
     pub page: i64,
+    /// Asked by a signed-out reader ([`ListParams::for_signed_out`]).
+    pub signed_out: bool,
 }
 
 impl ListParams {
@@ -127,16 +129,17 @@ impl ListParams {
                 .and_then(|p| p.parse::<i64>().ok())
                 .unwrap_or(1)
                 .clamp(1, 1_000_000),
+            signed_out: false,
         }
     }
 
-    /// What a signed-out reader may ask: no digits in the search (a
-    /// search for `8642` would say which store's masked code it is, one
-    /// guess at a time) and no order by code (which would rank the hidden
-    /// digits).
+    /// What a signed-out reader may ask: a search with digits skips the
+    /// stores and clients whose names hold four digits (a search for
+    /// `8642` would otherwise say which store's masked code it is, one
+    /// guess at a time), and there is no order by code (which would rank
+    /// the hidden digits).
     pub fn for_signed_out(&mut self) {
-        self.search.retain(|c| !crate::redact::is_digit(c));
-        self.search = self.search.trim().to_owned();
+        self.signed_out = true;
         if self.sort == SortBy::Code {
             self.sort = SortBy::Received;
             self.descending = true;
@@ -151,6 +154,7 @@ impl ListParams {
             descending: self.descending,
             offset: (self.page - 1) * limit,
             limit,
+            signed_out: self.signed_out,
         }
     }
 
