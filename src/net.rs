@@ -347,6 +347,15 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_handler_that_only_waits_gives_its_connection_back_meanwhile() {
+        let answering = Answering::default();
+        answering.set(true);
+        let seen = answering.waiting(async { answering.get() }).await;
+        assert!(!seen, "droppable while it waits");
+        assert!(answering.get(), "the server's again once it answers");
+    }
+
     #[test]
     fn the_client_is_the_rightmost_address_not_a_trusted_proxy() {
         let trusted = nets(&["127.0.0.1", "10.0.0.0/8"]);
