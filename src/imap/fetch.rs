@@ -500,7 +500,9 @@ impl Watcher {
                     message_id = report.message,
                     kind = report.kind.as_str(),
                     created = ?report.created.iter().map(|r| r.0).collect::<Vec<_>>(),
-                    reason = report.reason.as_deref().unwrap_or(""),
+                    // A reason can quote the subject, and so a code.
+                    reason = %crate::redact::Redactor::every_code()
+                        .apply(report.reason.as_deref().unwrap_or("")),
                     "stored a message"
                 );
             }

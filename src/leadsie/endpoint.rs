@@ -221,7 +221,11 @@ impl Webhook {
                         "Leadsie webhook delivery stored"
                     );
                     if let Some(reason) = &report.reason {
-                        tracing::warn!(message_id = report.message, "needs a look: {reason}");
+                        tracing::warn!(
+                            message_id = report.message,
+                            "needs a look: {}",
+                            crate::redact::Redactor::every_code().apply(reason)
+                        );
                     }
                 } else {
                     tracing::info!(
