@@ -234,6 +234,18 @@ fn lines(db: &Path, q: &str) -> Vec<String> {
     sql(db, q).lines().map(str::to_owned).collect()
 }
 
+/// A page's text as a signed-in operator's browser gets it.
+async fn text_with_cookie(http: &reqwest::Client, url: &str, cookie: &str) -> String {
+    http.get(url)
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// An HTTP client that shows redirects instead of following them.
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -794,30 +806,19 @@ async fn a_signed_in_operator_gets_a_strict_http_only_cookie() {
     );
     assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
     let session = cookie.split(';').next().unwrap().to_owned();
-    let page = http
-        .get(format!("{}/requests/5", site.base))
-        .header("Cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_with_cookie(&http, &format!("{}/requests/5", site.base), &session).await;
     assert!(page.contains("shop005.myshopify.com"), "{page}");
     // A link cannot put words on the page: what an action did is kept in
     // the session, not read from the address.
-    let spoofed = http
-        .get(format!(
+    let spoofed = text_with_cookie(
+        &http,
+        &format!(
             "{}/requests/5?error=Session+expired%2C+sign+in+at+evil.example&done=ok",
             site.base
-        ))
-        .header("Cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        ),
+        &session,
+    )
+    .await;
     assert!(!spoofed.contains("evil.example"), "{spoofed}");
     let n = count(
         &site.db,
@@ -1184,15 +1185,7 @@ async fn a_symlink_in_the_state_directory_is_not_served_as_a_screenshot() {
     assert_eq!(status, 200);
     assert!(body.starts_with(b"\x89PNG"));
     // The request's page shows no picture for the symlinks.
-    let page = http
-        .get(format!("{}/requests/7", site.base))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_with_cookie(&http, &format!("{}/requests/7", site.base), &cookie).await;
     assert!(!page.contains("/screenshot"), "{page}");
     site.stop().await;
 }
