@@ -45,15 +45,7 @@ fn group_memory(pgid: i32) -> Memory {
         let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect();
-        // After the command: state, ppid, pgrp.
-        if fields.get(2).and_then(|g| g.parse::<i32>().ok()) != Some(pgid) {
+        if i32::try_from(pid).ok().and_then(collabd::browser::group_of) != Some(pgid) {
             continue;
         }
         m.processes += 1;

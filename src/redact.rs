@@ -158,27 +158,13 @@ impl Redactor {
             if tail.len() < k {
                 continue;
             }
-            let part: Vec<u8> = tail[tail.len() - k..].iter().map(|d| d.value).collect();
-            // Any code that begins with these digits.
-            let begins = |rest: usize| {
-                (0..10usize.pow(rest as u32)).any(|n| {
-                    let mut d = [0u8; 4];
-                    d[..k].copy_from_slice(&part);
-                    let mut n = n;
-                    for slot in d[k..].iter_mut().rev() {
-                        *slot = (n % 10) as u8;
-                        n /= 10;
-                    }
-                    self.hides(d)
-                })
-            };
-            if begins(4 - k) {
-                let spans: Vec<(usize, usize)> = tail[tail.len() - k..]
-                    .iter()
-                    .map(|d| (d.start, d.end))
-                    .collect();
-                for (s, e) in spans.into_iter().rev() {
-                    text.replace_range(s..e, "*");
+            let part = &tail[tail.len() - k..];
+            let prefix = part.iter().fold(0, |n, d| n * 10 + usize::from(d.value));
+            // The codes that begin with these digits are one run of the table.
+            let width = 10usize.pow(4 - k as u32);
+            if self.any && self.codes[prefix * width..(prefix + 1) * width].contains(&true) {
+                for d in part.iter().rev() {
+                    text.replace_range(d.start..d.end, "*");
                 }
                 return;
             }

@@ -739,14 +739,7 @@ async fn a_code_quoted_in_a_subject_or_a_client_name_is_masked_when_signed_out()
         "{message_page}"
     );
     // Signed in, the operator reads it as it came.
-    let r = http
-        .post(format!("{}/login", site.base))
-        .form(&[("name", "alice"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let session = cookie.split(';').next().unwrap().to_owned();
+    let session = session_cookie(&http, &site.base).await;
     let page = get(&format!("/requests/{id}"), Some(&session)).await;
     assert!(page.contains("Sunrise Shop (code 86 42)"), "{page}");
     let found = get("/?q=86", Some(&session)).await;

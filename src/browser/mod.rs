@@ -454,16 +454,20 @@ fn stop_orphans(profile: &Path) {
     wait_gone(profile, &orphans, Duration::from_secs(5));
 }
 
-/// A process's group, from `/proc/PID/stat` (the third field after the
-/// command name).
-fn group_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+/// Field `n` of a `/proc/PID/stat` line as proc(5) numbers them (3 is the
+/// state, 5 the group, 48 and 49 the argument area): counted after the
+/// parenthesised command name, which may itself hold spaces and `)`.
+fn stat_field(stat: &str, n: usize) -> Option<&str> {
     stat.rsplit(')')
         .next()?
         .split_whitespace()
-        .nth(2)?
-        .parse()
-        .ok()
+        .nth(n.checked_sub(3)?)
+}
+
+/// A process's group, from `/proc/PID/stat`.
+pub fn group_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_field(&stat, 5)?.parse().ok()
 }
 
 /// Chromium leaves `SingletonLock` (a link to `host-pid`) in the profile.
@@ -481,11 +485,7 @@ fn clear_stale_lock(profile: &Path) -> Result<(), BrowserError> {
         .and_then(|p| p.parse::<u32>().ok());
     if let Some(pid) = pid {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // The state is the field after the parenthesised command name.
-        let state = stat
-            .rsplit(')')
-            .next()
-            .and_then(|r| r.split_whitespace().next());
+        let state = stat_field(&stat, 3);
         let is_chromium = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
             .is_ok_and(|c| c.contains("chrom"));
         if matches!(state, Some(s) if s != "Z" && s != "X") && is_chromium {
@@ -550,17 +550,8 @@ fn overwrite_arg(pid: u32, arg: &str) -> std::io::Result<()> {
     use std::io::{Error, ErrorKind};
     use std::os::unix::fs::FileExt;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // arg_start and arg_end are fields 48 and 49; the fields after the
-    // parenthesised command name start at field 3.
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
     let field = |n: usize| -> std::io::Result<u64> {
-        fields
-            .get(n - 3)
+        stat_field(&stat, n)
             .and_then(|f| f.parse().ok())
             .ok_or_else(|| Error::new(ErrorKind::InvalidData, "no argument area in its stat"))
     };

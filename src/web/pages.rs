@@ -468,8 +468,11 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
     let signed_in = viewer.session.is_some();
     // The link names the store whole: for a signed-out reader, only when
     // the store's name does not quote a code.
-    let dev_shown =
-        signed_in || viewer.text(&r.store_domain) == crate::render::line(&r.store_domain);
+    let dev_shown = signed_in
+        || matches!(
+            viewer.hide.apply(&r.store_domain),
+            std::borrow::Cow::Borrowed(_)
+        );
     let dev = p.dev_org_id.filter(|_| dev_shown).map(|org| {
         format!(
             "https://dev.shopify.com/dashboard/{}/stores/collaborations/new?store_url={}",
