@@ -153,13 +153,15 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("bench.db")).await.unwrap();
-        let ingestor = Ingestor {
- db: db.clone(),
+        let ingestor = Ingestor::new(
+            db.clone(),
+            collabd::ingest::Rules {
  classifier: classifier.clone(),
  max_raw_bytes: 2 << 20,
  verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
  review: collabd::config::Review::None,
- };
+ },
+        );
         let total = 10_000;
         // Distinct bytes for each message, so none is a duplicate.
         let messages: Vec<Vec<u8>> = (0..total)

@@ -69,6 +69,22 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE|-")]
         files: Vec<String>,
     },
+    /// Judge stored messages again under the settings of now (after adding
+    /// a forwarder, say) and apply what they say, as the daemon would: a
+    /// rejected grant becomes a request. Changes go on the timeline; a
+    /// second run changes nothing.
+    Rejudge {
+        /// Every message received since then (RFC 3339, or a date such as
+        /// 2026-11-02, midnight UTC).
+        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Name recorded as the actor (default: $SUDO_USER or $USER).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        /// Message ids (`collabd show` and the status page name them).
+        #[arg(value_name = "ID")]
+        ids: Vec<i64>,
+    },
     /// Where every store stands: the request_status table.
     Status {
         /// Only requests in this state.
@@ -201,6 +217,16 @@ fn parse_id(s: &str) -> Result<RequestId, String> {
     s.parse()
 }
 
+/// A time as `parse_time` reads it, or a date (midnight UTC).
+fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    parse_time(s).map_err(|_| {
+        format!("`{s}` is not a date such as 2026-11-02 or a time such as 2026-11-02T09:00:00Z")
+    })
+}
+
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.to_utc())
@@ -209,14 +235,28 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 
 impl Cli {
     /// The command line (exits with a usage error if it is wrong), noting
-    /// whether `--db` came from the environment.
+    /// whether `--db` came from the environment, with the configuration
+    /// file decided (see [`Cli::use_default_config`]).
     pub fn parse_args() -> Cli {
         use clap::parser::ValueSource;
         use clap::{CommandFactory, FromArgMatches};
         let matches = Cli::command().get_matches();
         let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
         cli.db_from_env = matches.value_source("db") == Some(ValueSource::EnvVariable);
+        cli.use_default_config(Path::new(crate::config::DEFAULT_CONFIG_PATH));
         cli
+    }
+
+    /// Without `--config` or COLLABD_CONFIG, every command but the demo
+    /// and `http-user` reads `default` (/etc/collabd/collabd.toml) when it
+    /// exists, so `collabd status` on a packaged host reads the database
+    /// and settings the service uses. The demo needs nothing external.
+    pub fn use_default_config(&mut self, default: &Path) {
+        if self.config.is_some() || matches!(self.command, Command::Demo | Command::HttpUser { .. })
+        {
+            return;
+        }
+        self.config = crate::config::default_config(default);
     }
 }
 
@@ -224,17 +264,31 @@ impl Cli {
 /// overrides), with `--db` (or COLLABD_DB) in place of `[database] path`.
 /// The one place the database path is decided.
 pub fn load_settings(cli: &Cli) -> Result<Settings, ConfigError> {
-    let mut settings = Settings::load(cli.config.as_deref())?;
-    if let Some(db) = &cli.db {
-        settings.database_path = db.clone();
+    load_settings_from(cli.config.as_deref(), cli.db.as_deref())
+}
+
+/// [`load_settings`] from the configuration file and `--db` alone: what
+/// a reload reads again.
+pub fn load_settings_from(
+    config: Option<&Path>,
+    db: Option<&Path>,
+) -> Result<Settings, ConfigError> {
+    let mut settings = Settings::load(config)?;
+    if let Some(db) = db {
+        settings.database_path = db.to_owned();
     }
     Ok(settings)
 }
 
 /// Runs one command; the error (if any) is printed by `main`. `shutdown`
-/// stops `collabd run` (`main` cancels it on SIGTERM or SIGINT); the other
-/// commands finish on their own.
-pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
+/// stops `collabd run` (`main` cancels it on SIGTERM or SIGINT) and
+/// `reload` reloads it (`main` feeds it SIGHUP); the other commands finish
+/// on their own.
+pub async fn run(
+    cli: Cli,
+    shutdown: CancellationToken,
+    reload: Option<crate::daemon::Reload>,
+) -> Result<ExitCode> {
     if let Command::HttpUser { name } = &cli.command {
         return http_user(name);
     }
@@ -251,6 +305,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
             received,
             files,
         } => ingest(&settings, &files, webhook, received).await,
+        Command::Rejudge { since, by, ids } => rejudge(&settings, since, by.as_deref(), &ids).await,
         Command::Status { state, json } => {
             let db = open_existing(&settings.database_path).await?;
             render::report::print_status(&db, state, json, &mut std::io::stdout().lock()).await?;
@@ -270,7 +325,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
             let keep = cli.db.as_deref().filter(|_| !cli.db_from_env);
             crate::demo::run(&settings, keep).await
         }
-        Command::Run => crate::daemon::run(settings, shutdown)
+        Command::Run => crate::daemon::run_with(settings, shutdown, reload)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::CheckConfig | Command::HttpUser { .. } => {
@@ -367,6 +422,90 @@ async fn open_existing(path: &Path) -> Result<Db> {
         );
     }
     Ok(Db::open(path).await?)
+}
+
+/// `collabd rejudge`: the messages named, or received since `since`,
+/// judged again; one line each, then a count.
+async fn rejudge(
+    settings: &Settings,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    by: Option<&str>,
+    ids: &[i64],
+) -> Result<ExitCode> {
+    use crate::ingest::Rejudged;
+    if since.is_none() && ids.is_empty() {
+        anyhow::bail!(
+            "say which messages to judge again: --since TIME (e.g. --since 2026-11-02) or their ids"
+        );
+    }
+    let db = open_existing(&settings.database_path).await?;
+    let ingestor = settings.ingestor(db)?;
+    let mut conn = ingestor.db.pool.acquire().await?;
+    let mut chosen = ids.to_vec();
+    if let Some(since) = since {
+        for id in store::message_ids_since(&mut conn, &store::timestamp(since)).await? {
+            if !chosen.contains(&id) {
+                chosen.push(id);
+            }
+        }
+    }
+    let actor = operator_name(by);
+    let (mut changed, mut same, mut not) = (0, 0, 0);
+    for id in chosen {
+        let line = match ingestor
+            .rejudge_stored(&mut conn, id, &actor, chrono::Utc::now())
+            .await?
+        {
+            Rejudged::Missing => {
+                not += 1;
+                format!("message #{id}: no such message")
+            }
+            Rejudged::NoBytes => {
+                not += 1;
+                format!(
+                    "message #{id}: its bytes are no longer kept ([database] raw_retention_days or max_raw_bytes), so it cannot be judged again"
+                )
+            }
+            Rejudged::Deferred(why) => {
+                not += 1;
+                format!(
+                    "message #{id}: not judged, its DKIM check needs DNS ({why}); try again later"
+                )
+            }
+            Rejudged::Unchanged(kind) => {
+                same += 1;
+                format!("message #{id}: still {kind}")
+            }
+            Rejudged::Changed {
+                was,
+                report,
+                left_open,
+            } => {
+                changed += 1;
+                let mut line = format!("{}; it was {was}", render::report::what_it_did(&report));
+                for (request, state) in left_open {
+                    line.push_str(&format!(
+                        "; request #{request} came from it and is still {state}: `collabd cancel {request}` if it should not be filed"
+                    ));
+                }
+                line
+            }
+        };
+        println!("{}", render::line(&line));
+    }
+    println!(
+        "{changed} changed, {same} unchanged{}",
+        if not > 0 {
+            format!(", {not} could not be judged again")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if not > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
@@ -493,10 +632,54 @@ async fn ingest(
 }
 
 async fn purge_raw(db: &Db, settings: &Settings) -> Result<()> {
-    if settings.raw_retention_days > 0 {
-        let cutoff =
-            chrono::Utc::now() - chrono::Duration::days(settings.raw_retention_days.into());
-        store::purge_raw_before(&db.pool, &store::timestamp(cutoff)).await?;
-    }
+    store::purge_raw_older_than(&db.pool, settings.raw_retention_days, chrono::Utc::now()).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("collabd").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn without_config_commands_read_the_default_file_when_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = dir.path().join("collabd.toml");
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        assert_eq!(status.config, None, "no file: defaults");
+
+        std::fs::write(&default, "[database]\npath = \"/x/collabd.db\"\n").unwrap();
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        assert_eq!(status.config.as_deref(), Some(default.as_path()));
+        assert_eq!(
+            load_settings(&status).unwrap().database_path,
+            std::path::PathBuf::from("/x/collabd.db")
+        );
+
+        // --config wins; the demo needs nothing external.
+        let mut given = cli(&["status", "--config", "/elsewhere.toml"]);
+        given.use_default_config(&default);
+        assert_eq!(given.config.as_deref(), Some(Path::new("/elsewhere.toml")));
+        let mut demo = cli(&["demo"]);
+        demo.use_default_config(&default);
+        assert_eq!(demo.config, None);
+    }
+
+    #[test]
+    fn a_default_file_that_cannot_be_read_is_an_error_not_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: it exists, and reading
+        // it fails whoever runs the test (root reads past permissions).
+        let default = dir.path().join("collabd.toml");
+        std::fs::create_dir(&default).unwrap();
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        let e = load_settings(&status).unwrap_err().to_string();
+        assert!(e.contains(&default.display().to_string()), "{e}");
+    }
 }

@@ -22,10 +22,31 @@ use crate::worker::Worker;
 /// How long shutdown may take before collabd stops waiting for the watcher.
 const STOP_GRACE: Duration = Duration::from_secs(8);
 
+/// What the process hands the daemon so that SIGHUP reloads it (see
+/// [`crate::reload`]); tests run the daemon without.
+pub struct Reload {
+    /// One item per SIGHUP.
+    pub signals: tokio::sync::mpsc::UnboundedReceiver<()>,
+    /// Reads the configuration again, as the command line did.
+    pub load: Box<dyn Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync>,
+    /// Sets the log level from `[log] level`; `None` when `RUST_LOG`
+    /// decides it.
+    pub set_log_level: Option<Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>>,
+}
+
 /// Runs the daemon until `shutdown` is cancelled, then stops its tasks and
 /// returns. Refuses to start (an error naming the setting) when the
 /// configured filer cannot be built.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> {
+    run_with(settings, shutdown, None).await
+}
+
+/// [`run`], reloading on each of `reload`'s signals.
+pub async fn run_with(
+    settings: Settings,
+    shutdown: CancellationToken,
+    reload: Option<Reload>,
+) -> Result<()> {
     let notifier = Arc::new(Notifier::from_env());
     for what in &settings.insecure {
         tracing::warn!("{what}: secrets and codes cross the network unencrypted");
@@ -67,9 +88,11 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
     let watching = watcher
         .clone()
         .map(|w| tokio::spawn(w.run(shutdown.clone())));
-    let supervisor = tokio::spawn(Supervisor::new(notifier, watcher.clone()).run(shutdown.clone()));
+    let supervisor =
+        tokio::spawn(Supervisor::new(notifier.clone(), watcher.clone()).run(shutdown.clone()));
+    let mut page = None;
     if let Some(http) = &settings.http {
-        let page = (http.page != crate::config::PageAccess::NotServed).then(|| {
+        page = (http.page != crate::config::PageAccess::NotServed).then(|| {
             Arc::new(crate::web::Web::new(
                 http,
                 db.clone(),
@@ -86,7 +109,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
                 .leadsie
                 .as_ref()
                 .map(|l| Arc::new(crate::leadsie::endpoint::Webhook::new(l, ingestor.clone()))),
-            page,
+            page: page.clone(),
             browser_filer: matches!(filer, ConfiguredFiler::Browser(_)),
         };
         // Without the endpoint collabd still does its job: say so, go on.
@@ -99,15 +122,35 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
         mailboxes = ?watcher.iter().flat_map(|w| w.folders.iter().map(|f| f.name.clone())).collect::<Vec<_>>(),
         "collabd running"
     );
-    // The browser filer also reads the dashboard's Collaborations list.
-    let syncing = match &filer {
-        ConfiguredFiler::Browser(b) => Some(tokio::spawn(b.clone().run_sync(shutdown.clone()))),
-        _ => None,
+    let purging = {
+        let (db, days, shutdown) = (db.clone(), settings.raw_retention_days, shutdown.clone());
+        tokio::spawn(purge_raw_daily(db, days, shutdown))
     };
-    serve_worker(db, filer, &settings, announcer, shutdown.clone()).await;
-    if let Some(task) = syncing {
-        let _ = tokio::time::timeout(STOP_GRACE, task).await;
+    let mut lane = WorkerLane::start(db, filer, announcer, &settings.worker, &shutdown);
+    if let Some(mut reload) = reload {
+        let live = crate::reload::Live {
+            ingestor: &ingestor,
+            page: page.as_deref(),
+            notifier: &notifier,
+        };
+        let mut settings = settings;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                signal = reload.signals.recv() => {
+                    if signal.is_none() {
+                        shutdown.cancelled().await;
+                        break;
+                    }
+                    crate::reload::reload(&mut settings, &mut lane, &reload, &live, &shutdown).await;
+                }
+            }
+        }
+    } else {
+        shutdown.cancelled().await;
     }
+    lane.stop().await;
+    purging.abort();
     if let Some(task) = watching
         && tokio::time::timeout(STOP_GRACE, task).await.is_err()
     {
@@ -219,15 +262,84 @@ impl Supervisor {
     }
 }
 
-async fn serve_worker(
-    db: Db,
-    filer: ConfiguredFiler,
-    settings: &Settings,
-    announcer: Option<NotifyFiler>,
-    shutdown: CancellationToken,
-) {
-    let mut worker = Worker::new(db, filer, &settings.worker);
-    worker.announcer = announcer;
-    tracing::info!(filer = worker.filer.name(), "worker running");
-    Arc::new(worker).run(shutdown).await;
+/// The worker and, for the browser filer, its Collaborations-list sync:
+/// what a reload of `[worker]` replaces.
+pub struct WorkerLane {
+    stop: CancellationToken,
+    worker: tokio::task::JoinHandle<()>,
+    syncing: Option<tokio::task::JoinHandle<()>>,
+    browser: Option<crate::filer::BrowserFiler>,
+    pub filer: &'static str,
+}
+
+impl WorkerLane {
+    /// Starts filing with `filer` until `shutdown` fires or the lane is
+    /// stopped.
+    pub fn start(
+        db: Db,
+        filer: ConfiguredFiler,
+        announcer: Option<NotifyFiler>,
+        settings: &crate::config::WorkerSettings,
+        shutdown: &CancellationToken,
+    ) -> WorkerLane {
+        let stop = shutdown.child_token();
+        // The browser filer also reads the dashboard's Collaborations list.
+        let browser = match &filer {
+            ConfiguredFiler::Browser(b) => Some(b.clone()),
+            _ => None,
+        };
+        let syncing = browser
+            .clone()
+            .map(|b| tokio::spawn(b.run_sync(stop.clone())));
+        let mut worker = Worker::new(db, filer, settings);
+        worker.announcer = announcer;
+        let name = worker.filer.name();
+        tracing::info!(filer = name, "worker running");
+        let worker = tokio::spawn(Arc::new(worker).run(stop.clone()));
+        WorkerLane {
+            stop,
+            worker,
+            syncing,
+            browser,
+            filer: name,
+        }
+    }
+
+    /// Stops the lane once the filings in hand are done, and closes its
+    /// browser.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        if let Err(e) = self.worker.await {
+            tracing::error!("the worker ended abnormally: {e}");
+        }
+        if let Some(task) = self.syncing {
+            let _ = tokio::time::timeout(STOP_GRACE, task).await;
+        }
+        if let Some(b) = self.browser {
+            b.shutdown().await;
+        }
+    }
+}
+
+/// Deletes the raw bytes of messages older than `[database]
+/// raw_retention_days` (0: kept for ever) at start and then daily; the
+/// classification and timeline stay.
+async fn purge_raw_daily(db: Db, days: u32, shutdown: CancellationToken) {
+    if days == 0 {
+        return;
+    }
+    loop {
+        match crate::store::purge_raw_older_than(&db.pool, days, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                messages = n,
+                "deleted the raw bytes of messages older than {days} days ([database] raw_retention_days)"
+            ),
+            Err(e) => tracing::warn!("could not purge old raw mail: {e}; trying again tomorrow"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(24 * 60 * 60)) => {}
+        }
+    }
 }

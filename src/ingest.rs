@@ -32,10 +32,19 @@ pub struct IngestReport {
     pub outcome_applied: Option<RequestId>,
 }
 
-/// Ingests messages under one classifier into one database.
-#[derive(Debug, Clone)]
+/// Ingests messages under one set of [`Rules`] into one database. Clones
+/// share the rules: [`Ingestor::replace_rules`] (the daemon's reload)
+/// changes them for the watcher, the webhook and the deferred-message
+/// lane at once, each message being judged under one set throughout.
+#[derive(Clone)]
 pub struct Ingestor {
     pub db: Db,
+    rules: Arc<std::sync::RwLock<Arc<Rules>>>,
+}
+
+/// How messages are judged and stored: what a reload may change.
+#[derive(Clone)]
+pub struct Rules {
     pub classifier: Classifier,
     /// Raw messages larger than this keep headers and classification only.
     pub max_raw_bytes: u64,
@@ -215,18 +224,44 @@ pub fn digest(raw: &[u8], source: &Source) -> String {
 }
 
 impl Ingestor {
+    pub fn new(db: Db, rules: Rules) -> Ingestor {
+        Ingestor {
+            db,
+            rules: Arc::new(std::sync::RwLock::new(Arc::new(rules))),
+        }
+    }
+
+    /// The rules in force now; a message is judged and stored under one
+    /// snapshot even if a reload replaces them meanwhile.
+    pub fn rules(&self) -> Arc<Rules> {
+        self.rules
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the rules for every clone of this ingestor.
+    pub fn replace_rules(&self, rules: Rules) {
+        *self
+            .rules
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(rules);
+    }
+
     /// Classifies a message off the async runtime within
     /// [`CLASSIFY_BUDGET`], then checks its DKIM signature when the trust
     /// policy asks for one. Never fails: a message over budget is
     /// `unparseable`, one whose DNS did not answer is [`Judged::Deferred`].
     pub async fn judge(&self, raw: &[u8]) -> Judged {
-        judge(&self.classifier, &self.verifier, raw).await
+        let rules = self.rules();
+        judge(&rules.classifier, &rules.verifier, raw).await
     }
 
     /// [`Ingestor::judge`] for a batch, in order, on at most one thread
     /// per core; `progress` is called as each message is classified.
     pub async fn judge_all(&self, raws: &[&[u8]], progress: &(dyn Fn() + Sync)) -> Vec<Judged> {
-        judge_all_with(&self.classifier, &self.verifier, raws, progress).await
+        let rules = self.rules();
+        judge_all_with(&rules.classifier, &rules.verifier, raws, progress).await
     }
 
     /// Classifies and stores one message in its own transaction, on a
@@ -366,7 +401,8 @@ impl Ingestor {
         // most a megabyte.
         let webhook = matches!(source, Source::Webhook(_))
             && raw.len() <= crate::leadsie::endpoint::MAX_BODY_BYTES;
-        let keep_raw = webhook || ((raw.len() as u64) <= self.max_raw_bytes && !elsewhere);
+        let rules = self.rules();
+        let keep_raw = webhook || ((raw.len() as u64) <= rules.max_raw_bytes && !elsewhere);
         let new = NewMessage {
             sha256: &sha,
             source,
@@ -393,7 +429,7 @@ impl Ingestor {
             message,
             &received_s,
             &now_s,
-            self.review,
+            rules.review,
             &mut report,
         )
         .await?;
@@ -461,6 +497,130 @@ impl Ingestor {
             tx.commit().await?;
         }
         Ok(stored)
+    }
+}
+
+/// What judging a stored message again did.
+#[derive(Debug)]
+pub enum Rejudged {
+    /// No message has that id.
+    Missing,
+    /// Its bytes are gone (past `raw_retention_days`, or over
+    /// `max_raw_bytes` when it arrived): it cannot be judged again.
+    NoBytes,
+    /// DNS did not answer its DKIM check: nothing changed.
+    Deferred(String),
+    /// The same verdict as before.
+    Unchanged(MessageKind),
+    /// A new verdict, recorded and applied.
+    Changed {
+        was: MessageKind,
+        report: IngestReport,
+        /// Open requests the message made before, which its new verdict
+        /// would not have made: left for the operator to cancel.
+        left_open: Vec<(RequestId, RequestState)>,
+    },
+}
+
+impl Ingestor {
+    /// Judges stored message `id` again under the rules in force and, when
+    /// the verdict changed, records it and applies it as ingesting would
+    /// have: a grant makes its request (or notes one seen before), an
+    /// outcome moves its request. `actor` is on the timeline. A second run
+    /// changes nothing. A request made under the old verdict is never
+    /// cancelled here: filing it may already be under way, and cancelling
+    /// is the operator's call (`collabd cancel`).
+    pub async fn rejudge_stored(
+        &self,
+        conn: &mut SqliteConnection,
+        id: i64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> store::Result<Rejudged> {
+        let Some(stored) = store::stored_message(conn, id).await? else {
+            return Ok(Rejudged::Missing);
+        };
+        let Some(raw) = &stored.raw else {
+            return Ok(Rejudged::NoBytes);
+        };
+        let rules = self.rules();
+        let c = match judge(&rules.classifier, &rules.verifier, raw).await {
+            Judged::Deferred(_, why) => return Ok(Rejudged::Deferred(why)),
+            Judged::Ready(c) => c,
+        };
+        if c.kind == stored.kind {
+            return Ok(Rejudged::Unchanged(c.kind));
+        }
+        let now_s = store::timestamp(now);
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        store::set_verdict(&mut tx, id, c.kind, c.reason.as_deref()).await?;
+        let detail = format!(
+            "message #{id} judged again under the settings of now: {} (was {}{})",
+            c.kind,
+            stored.kind,
+            stored
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        store::add_event(
+            &mut tx,
+            &Event {
+                request_id: None,
+                message_id: Some(id),
+                actor,
+                event: EventKind::Rejudged,
+                from_state: None,
+                to_state: None,
+                detail: Some(&detail),
+            },
+            &now_s,
+        )
+        .await?;
+        let mut report = IngestReport::new(id, c.kind, true, c.reason.clone());
+        apply(
+            &mut tx,
+            &c,
+            id,
+            &stored.received_at,
+            &now_s,
+            rules.review,
+            &mut report,
+        )
+        .await?;
+        for request in report.created.iter().chain(&report.seen_again) {
+            store::add_event(
+                &mut tx,
+                &Event {
+                    request_id: Some(*request),
+                    message_id: Some(id),
+                    actor,
+                    event: EventKind::Rejudged,
+                    from_state: None,
+                    to_state: None,
+                    detail: Some(&detail),
+                },
+                &now_s,
+            )
+            .await?;
+        }
+        let left_open = if stored.kind == MessageKind::LeadsieGrant {
+            store::requests_from_message(&mut tx, id)
+                .await?
+                .into_iter()
+                .filter(|r| r.state.is_open())
+                .map(|r| (r.id, r.state))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        tx.commit().await?;
+        Ok(Rejudged::Changed {
+            was: stored.kind,
+            report,
+            left_open,
+        })
     }
 }
 

@@ -21,6 +21,8 @@
 //! - [`worker`] — claims due requests, files them, records the result.
 //! - [`daemon`] — `collabd run`: watcher, worker and `Supervisor` until the
 //!   shutdown it is given fires.
+//! - [`reload`] — SIGHUP: the configuration read again, what can change
+//!   applied, what cannot named.
 //! - [`check`] — `collabd check-config`: each configured connection tried.
 //! - [`cli`] — the subcommands, and the one place settings are loaded.
 //! - [`render`] — what people read: text from mail made safe
@@ -51,6 +53,7 @@ pub mod operator;
 pub mod queue;
 pub mod redact;
 pub mod relay;
+pub mod reload;
 pub mod render;
 pub mod sdnotify;
 pub mod secret;

@@ -11,14 +11,23 @@ use tracing_subscriber::util::SubscriberInitExt;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = collabd::cli::Cli::parse_args();
-    init_logging(&cli);
+    let set_log_level = init_logging(&cli);
     let shutdown = CancellationToken::new();
+    let mut reload = None;
     if let Command::Run = cli.command {
         stop_on_signal(shutdown.clone());
+        let (config, db) = (cli.config.clone(), cli.db.clone());
+        reload = Some(collabd::daemon::Reload {
+            signals: reload_on_hangup(),
+            load: Box::new(move || {
+                collabd::cli::load_settings_from(config.as_deref(), db.as_deref())
+            }),
+            set_log_level,
+        });
     } else {
         end_on_closed_pipe();
     }
-    match collabd::cli::run(cli, shutdown).await {
+    match collabd::cli::run(cli, shutdown, reload).await {
         Ok(code) => code,
         Err(e) => {
             // An error can quote a request's text, which came from mail.
@@ -50,6 +59,29 @@ fn stop_on_signal(shutdown: CancellationToken) {
     });
 }
 
+/// SIGHUP (`systemctl reload collabd`) asks the daemon to read its
+/// configuration again: one item on the channel per signal. Installed
+/// before the daemon starts, so an early SIGHUP is not the default action
+/// (which would end the process).
+fn reload_on_hangup() -> tokio::sync::mpsc::UnboundedReceiver<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (send, receive) = tokio::sync::mpsc::unbounded_channel();
+    match signal(SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reading the configuration again");
+                    if send.send(()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Err(e) => tracing::error!("cannot listen for SIGHUP ({e}); reload by restarting"),
+    }
+    receive
+}
+
 /// One-shot commands end quietly when their reader goes away, as Unix
 /// tools do (`collabd ingest *.eml | head`): SIGPIPE back to its default
 /// action. Rust ignores it, which turns a write to a closed pipe into a
@@ -71,17 +103,29 @@ fn end_on_closed_pipe() {
 /// The level comes from `RUST_LOG`, else `[log] level` in the config file,
 /// else info for the daemon and warn for one-shot commands (which speak only
 /// on trouble). The format: journald fields under systemd (`JOURNAL_STREAM`
-/// set), human-readable text otherwise, or JSON lines when asked.
-fn init_logging(cli: &collabd::cli::Cli) {
+/// set), human-readable text otherwise, or JSON lines when asked. Returns
+/// how a reload sets the level, unless `RUST_LOG` decides it.
+type SetLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+fn init_logging(cli: &collabd::cli::Cli) -> Option<SetLevel> {
     let default_level = match cli.command {
         Command::Run => "info",
         _ => "warn",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+    let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
+    let by_env = from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| {
         let level = collabd::config::peek_log_level(cli.config.as_deref())
             .unwrap_or_else(|| default_level.to_owned());
         tracing_subscriber::EnvFilter::try_new(&level)
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
+    });
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let set_level: Option<SetLevel> = (!by_env).then(|| {
+        Box::new(move |level: &str| {
+            let filter =
+                tracing_subscriber::EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+            handle.reload(filter).map_err(|e| e.to_string())
+        }) as SetLevel
     });
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty());
     let registry = tracing_subscriber::registry()
@@ -119,6 +163,7 @@ fn init_logging(cli: &collabd::cli::Cli) {
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .init(),
     }
+    set_level
 }
 
 /// The protocol crates collabd uses log what goes over the wire at debug and

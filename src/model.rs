@@ -380,6 +380,9 @@ text_enum! {
         UnmatchedOutcome = "unmatched_outcome",
         /// A message over `imap.max_message_bytes` was not downloaded.
         SkippedOversize = "skipped_oversize",
+        /// A stored message was judged again under newer settings
+        /// (`collabd rejudge`) and its verdict changed.
+        Rejudged = "rejudged",
     }
 }
 

@@ -30,22 +30,24 @@ async fn env() -> Env {
     let db = Db::open(&path).await.unwrap();
     Env {
         path,
-        ingestor: Ingestor {
+        ingestor: Ingestor::new(
             db,
-            // Hand-written mail (no signatures), forwarded by the agency's
-            // own people, listed as an operator lists them.
-            classifier: Classifier::new(
-                collabd::mail::TrustPolicy {
-                    require: collabd::mail::Require::None,
-                    forwarders: Some(vec!["agency.example".into(), "agency.com".into()]),
-                    ..collabd::mail::TrustPolicy::default()
-                },
-                collabd::mail::OutcomeRules::new(&[]).unwrap(),
-            ),
-            max_raw_bytes: 1 << 20,
-            verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
-            review: collabd::config::Review::None,
-        },
+            collabd::ingest::Rules {
+                // Hand-written mail (no signatures), forwarded by the agency's
+                // own people, listed as an operator lists them.
+                classifier: Classifier::new(
+                    collabd::mail::TrustPolicy {
+                        require: collabd::mail::Require::None,
+                        forwarders: Some(vec!["agency.example".into(), "agency.com".into()]),
+                        ..collabd::mail::TrustPolicy::default()
+                    },
+                    collabd::mail::OutcomeRules::new(&[]).unwrap(),
+                ),
+                max_raw_bytes: 1 << 20,
+                verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
+                review: collabd::config::Review::None,
+            },
+        ),
         _dir: dir,
     }
 }
@@ -314,8 +316,10 @@ async fn spoofs_and_unparseable_mail_are_kept_but_make_no_request() {
 
 #[tokio::test]
 async fn oversized_messages_keep_headers_but_not_bytes() {
-    let mut e = env().await;
-    e.ingestor.max_raw_bytes = 100;
+    let e = env().await;
+    let mut rules = (*e.ingestor.rules()).clone();
+    rules.max_raw_bytes = 100;
+    e.ingestor.replace_rules(rules);
     e.ingest("leadsie/plain-text.eml", 0).await;
     assert_eq!(
         e.scalar("select count(*) from messages where raw is null and raw_size > 100")

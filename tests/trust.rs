@@ -218,13 +218,15 @@ async fn when_dns_fails_the_message_waits_and_is_judged_again() {
 
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("t.db")).await.unwrap();
-    let ingestor = Ingestor {
-        db: db.clone(),
-        classifier: classifier(None),
-        max_raw_bytes: 1 << 20,
-        verifier: Arc::new(Verifier::new(&[dns.addr]).unwrap()),
-        review: collabd::config::Review::None,
-    };
+    let ingestor = Ingestor::new(
+        db.clone(),
+        collabd::ingest::Rules {
+            classifier: classifier(None),
+            max_raw_bytes: 1 << 20,
+            verifier: Arc::new(Verifier::new(&[dns.addr]).unwrap()),
+            review: collabd::config::Review::None,
+        },
+    );
     let now = chrono::Utc::now();
     let r = ingestor
         .ingest(signed.as_bytes(), &Source::Stdin, now)

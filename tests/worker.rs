@@ -1003,13 +1003,15 @@ mod webhook_and_notify {
         let slack = serve(vec![(500, Duration::ZERO)]).await;
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("a.db")).await.unwrap();
-        let ingestor = Ingestor {
-            db: db.clone(),
-            classifier: Classifier::identity_only(),
-            max_raw_bytes: 1 << 20,
-            verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
-            review: collabd::config::Review::None,
-        };
+        let ingestor = Ingestor::new(
+            db.clone(),
+            collabd::ingest::Rules {
+                classifier: Classifier::identity_only(),
+                max_raw_bytes: 1 << 20,
+                verifier: std::sync::Arc::new(collabd::dkim::Verifier::new(&[]).unwrap()),
+                review: collabd::config::Review::None,
+            },
+        );
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
         for f in ["01-leadsie-acme.eml", "04-shopify-acme-granted.eml"] {
             if f.starts_with("04") {

@@ -76,10 +76,29 @@ pub struct Settings {
     /// Connections without TLS that an `insecure = true` allowed, one line
     /// each naming the setting; `check-config` and `run` warn of them.
     pub insecure: Vec<String>,
+    /// `[log] level`, which `RUST_LOG` overrides.
+    pub log_level: Option<String>,
     /// Secret files (and a config file holding a secret) that other users
     /// on the host can read, one line each naming the file and its mode;
     /// `check-config` and `run` warn of them.
     pub exposed: Vec<String>,
+}
+
+/// The configuration file a packaged host has: read when neither
+/// `--config` nor `COLLABD_CONFIG` names one.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/collabd/collabd.toml";
+
+/// The configuration file to read when none is given: `default` unless
+/// it does not exist (then none: defaults and the environment). A default
+/// that exists but cannot be read (`/etc/collabd` is root's and the collabd
+/// group's) is still returned, so that reading it reports why, rather than
+/// falling back to defaults that would show an empty database and "the
+/// webhook is off".
+pub fn default_config(default: &Path) -> Option<PathBuf> {
+    match std::fs::metadata(default) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        _ => Some(default.to_owned()),
+    }
 }
 
 /// `[log] level` from the config file, read before logging starts; any
@@ -152,6 +171,7 @@ impl Settings {
             .transpose()?;
         let leadsie = leadsie::leadsie_settings(raw.leadsie, http.is_some())?;
         Ok(Settings {
+            log_level: raw.log.level,
             worker,
             imap,
             http,
@@ -177,16 +197,21 @@ impl Settings {
         Classifier::new(self.trust.clone(), rules)
     }
 
-    /// The one way to build an [`Ingestor`](crate::ingest::Ingestor) from settings: classifier, DKIM
-    /// verifier, raw-size cap and review policy together.
-    pub fn ingestor(&self, db: crate::store::Db) -> anyhow::Result<crate::ingest::Ingestor> {
-        Ok(crate::ingest::Ingestor {
-            db,
+    /// The one way to build an [`Ingestor`](crate::ingest::Ingestor)'s
+    /// rules from settings: classifier, DKIM verifier, raw-size cap and
+    /// review policy together.
+    pub fn rules(&self) -> anyhow::Result<crate::ingest::Rules> {
+        Ok(crate::ingest::Rules {
             classifier: self.classifier(),
             max_raw_bytes: self.max_raw_bytes,
             verifier: std::sync::Arc::new(crate::dkim::Verifier::new(&self.nameservers)?),
             review: self.worker.review,
         })
+    }
+
+    /// An [`Ingestor`](crate::ingest::Ingestor) into `db` under these settings.
+    pub fn ingestor(&self, db: crate::store::Db) -> anyhow::Result<crate::ingest::Ingestor> {
+        Ok(crate::ingest::Ingestor::new(db, self.rules()?))
     }
 }
 

@@ -293,7 +293,7 @@ impl Watcher {
             heads.push(Head {
                 uid,
                 size: f.size.map_or(0, u64::from),
-                candidate: self.ingestor.classifier.is_candidate(header),
+                candidate: self.ingestor.rules().classifier.is_candidate(header),
                 summary: if f.size.is_some_and(|n| u64::from(n) > max_bytes) {
                     Some(header_summary(header))
                 } else {

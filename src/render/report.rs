@@ -20,11 +20,17 @@ use crate::store::{self, Db};
 pub fn describe(file: &str, r: &IngestReport) -> String {
     if !r.new {
         return format!(
-            "{file}: already ingested as message #{}; nothing changed",
+            "{file}: already ingested as message #{0}; nothing changed (to judge it again under new settings: `collabd rejudge {0}`)",
             r.message
         );
     }
-    let mut parts = vec![format!("{file}: message #{} {}", r.message, r.kind)];
+    format!("{file}: {}", what_it_did(r))
+}
+
+/// What storing a message did: its id and kind, the requests it made or
+/// moved, and why.
+pub fn what_it_did(r: &IngestReport) -> String {
+    let mut parts = vec![format!("message #{} {}", r.message, r.kind)];
     let ids = |v: &[RequestId]| {
         v.iter()
             .map(|i| format!("#{i}"))

@@ -135,6 +135,76 @@ pub async fn message_id_by_sha(conn: &mut SqliteConnection, sha256: &str) -> Res
     )
 }
 
+/// A stored message as `collabd rejudge` reads it back.
+#[derive(Debug)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub kind: MessageKind,
+    pub reason: Option<String>,
+    /// `None` once past `raw_retention_days`, or over `max_raw_bytes`.
+    pub raw: Option<Vec<u8>>,
+    pub received_at: String,
+}
+
+/// The message with this id, if stored.
+pub async fn stored_message(conn: &mut SqliteConnection, id: i64) -> Result<Option<StoredMessage>> {
+    let row = sqlx::query("select id, kind, reason, raw, received_at from messages where id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| {
+        Ok(StoredMessage {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            reason: r.try_get("reason")?,
+            raw: r.try_get("raw")?,
+            received_at: r.try_get("received_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// The ids of the messages received at or after `since`, oldest first.
+pub async fn message_ids_since(conn: &mut SqliteConnection, since: &str) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "select id from messages where received_at >= ? order by received_at, id",
+    )
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Records a message's new verdict (`collabd rejudge`).
+pub async fn set_verdict(
+    conn: &mut SqliteConnection,
+    id: i64,
+    kind: MessageKind,
+    reason: Option<&str>,
+) -> Result<()> {
+    sqlx::query("update messages set kind = ?, reason = ? where id = ?")
+        .bind(kind)
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops the raw bytes of messages received more than `days` days before
+/// `now` (`[database] raw_retention_days`; 0 keeps them); headers, kind and
+/// timeline stay. Returns how many messages lost theirs.
+pub async fn purge_raw_older_than(
+    pool: &SqlitePool,
+    days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    if days == 0 {
+        return Ok(0);
+    }
+    let cutoff = now - chrono::Duration::days(days.into());
+    purge_raw_before(pool, &super::timestamp(cutoff)).await
+}
+
 /// Drops raw bytes kept longer than the retention; headers and kind stay.
 pub async fn purge_raw_before(pool: &SqlitePool, cutoff: &str) -> Result<u64> {
     Ok(

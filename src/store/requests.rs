@@ -62,6 +62,21 @@ pub async fn find_request(
         .await?)
 }
 
+/// The requests a message created.
+pub async fn requests_from_message(
+    conn: &mut SqliteConnection,
+    message: i64,
+) -> Result<Vec<Request>> {
+    let sql = format!(
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
+         where r.source_message_id = ? order by r.id"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(message)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
 /// Every request for a store, newest first.
 pub async fn requests_for_store(conn: &mut SqliteConnection, store: &str) -> Result<Vec<Request>> {
     let sql = format!(

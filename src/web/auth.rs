@@ -17,7 +17,7 @@ const DECOY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0yX0aQwPp1BXl6y3nJk1vL8f5mQv0YJtU8dN1o7c2aQ";
 
 /// The status page's users, from the users file or the credential.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Users(Vec<(String, String)>);
 
 impl std::fmt::Debug for Users {
@@ -171,6 +171,12 @@ impl Sessions {
     pub fn end(&self, id: &str) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(id);
+    }
+
+    /// Ends the sessions of anyone no longer in `users`.
+    pub fn keep_only(&self, users: &Users) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, s| users.0.iter().any(|(name, _)| *name == s.name));
     }
 }
 

@@ -62,7 +62,8 @@ pub struct Web {
     pub db: Db,
     pub watcher: Option<Arc<Watcher>>,
     pub access: PageAccess,
-    pub users: Users,
+    /// Replaced by a reload (`systemctl reload collabd`).
+    users: std::sync::RwLock<Users>,
     pub sessions: Sessions,
     pub limiter: LoginLimiter,
     /// Password checks running now (at most two).
@@ -133,7 +134,7 @@ impl Web {
             db,
             watcher,
             access: settings.page,
-            users: settings.users.clone(),
+            users: std::sync::RwLock::new(settings.users.clone()),
             sessions: Sessions::default(),
             limiter: LoginLimiter::default(),
             checking: tokio::sync::Semaphore::new(2),
@@ -144,6 +145,24 @@ impl Web {
             tls: settings.tls.is_some(),
             trusted_proxies: settings.trusted_proxies.clone(),
         }
+    }
+
+    /// Who can sign in now.
+    pub fn users(&self) -> Users {
+        self.users
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the users (a reload read the users file again); a removed
+    /// user's sessions end.
+    pub fn replace_users(&self, users: Users) {
+        self.sessions.keep_only(&users);
+        *self
+            .users
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = users;
     }
 
     /// Answers one request for a page address (everything but /healthz
@@ -165,7 +184,7 @@ impl Web {
                 let q = Query::parse(req.uri().query());
                 return html(
                     StatusCode::OK,
-                    pages::login(self.users.is_empty(), q.get("next"), None),
+                    pages::login(self.users().is_empty(), q.get("next"), None),
                 );
             }
             "/login" if post => {
@@ -215,7 +234,7 @@ impl Web {
         };
         let viewer = Viewer {
             session,
-            can_sign_in: !self.users.is_empty(),
+            can_sign_in: !self.users().is_empty(),
             hide,
         };
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -609,10 +628,10 @@ impl Web {
         let again = |status: StatusCode, message: &str| {
             html(
                 status,
-                pages::login(self.users.is_empty(), next.as_deref(), Some(message)),
+                pages::login(self.users().is_empty(), next.as_deref(), Some(message)),
             )
         };
-        if self.users.is_empty() {
+        if self.users().is_empty() {
             return again(
                 StatusCode::FORBIDDEN,
                 "No status-page users are configured.",
@@ -650,7 +669,7 @@ impl Web {
                 "Too many sign-ins at once. Try again in a moment.",
             );
         };
-        let users = self.users.clone();
+        let users = self.users();
         let n = name.clone();
         let ok = tokio::task::spawn_blocking(move || users.verify(&n, &password))
             .await
