@@ -383,7 +383,44 @@ async fn a_failure_mid_ingest_rolls_back_that_message_only() {
     assert_eq!(e.scalar("select count(*) from access_requests").await, 3);
 }
 
-/// The queries the README gives operators, run with the real sqlite3 CLI.
+/// The `select` queries the README and docs/*.md give operators, each on a
+/// line of its own as `sqlite3 collabd.db "…"` or, on an installed host,
+/// `sudo -u collabd sqlite3 /var/lib/collabd/collabd.db "…"`.
+fn documented_queries() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    let mut queries = Vec::new();
+    for file in files {
+        let name = file.strip_prefix(root).unwrap().display().to_string();
+        for line in std::fs::read_to_string(&file).unwrap().lines() {
+            let line = line.trim();
+            let line = line.strip_prefix("sudo -u collabd ").unwrap_or(line);
+            let Some(rest) = line.strip_prefix("sqlite3 ") else {
+                continue;
+            };
+            let Some((db, query)) = rest.split_once(' ') else {
+                continue;
+            };
+            let Some(query) = query.strip_prefix('"').and_then(|q| q.strip_suffix('"')) else {
+                continue;
+            };
+            if db.ends_with("collabd.db") && query.starts_with("select ") {
+                queries.push((name.clone(), query.to_owned()));
+            }
+        }
+    }
+    queries
+}
+
+/// The queries the README and docs give operators, run with the real
+/// sqlite3 CLI.
 #[tokio::test]
 async fn readme_queries_work_in_the_sqlite3_cli() {
     let e = env().await;
@@ -398,23 +435,18 @@ async fn readme_queries_work_in_the_sqlite3_cli() {
     {
         e.ingest(f, i as i64).await;
     }
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let queries: Vec<&str> = readme
-        .lines()
-        .filter_map(|l| {
-            l.trim()
-                .strip_prefix("sqlite3 collabd.db \"")
-                .and_then(|q| q.strip_suffix('"'))
-        })
-        .collect();
+    let queries = documented_queries();
+    assert!(
+        queries.iter().any(|(file, _)| file == "README.md"),
+        "README.md should show sqlite3 queries: {queries:?}"
+    );
     assert!(
         queries.len() >= 4,
-        "README should show sqlite3 queries, found {}",
+        "README.md and docs/ should show sqlite3 queries, found {}",
         queries.len()
     );
     let mut outputs = Vec::new();
-    for q in &queries {
+    for (file, q) in &queries {
         let out = std::process::Command::new("sqlite3")
             .arg(&e.path)
             .arg(q)
@@ -422,7 +454,7 @@ async fn readme_queries_work_in_the_sqlite3_cli() {
             .expect("sqlite3 is installed");
         assert!(
             out.status.success(),
-            "{q}: {}",
+            "{file}: {q}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         outputs.push(String::from_utf8(out.stdout).unwrap());

@@ -212,7 +212,7 @@ pub async fn keep_evidence(
 /// in CSS `::before`/`::after` content), has its digits starred and its
 /// text blanked; the smallest such element is blanked, not the page.
 /// Canvases are hidden: what is drawn on them cannot be read. Pictures of
-/// text (an image of the code) are not recognised; the README says so.
+/// text (an image of the code) are not recognised; docs/browser.md says so.
 const HIDE_CODE: &str = r#"
 const [selector, code, masked] = arguments;
 let fields = [];

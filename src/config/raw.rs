@@ -158,8 +158,8 @@ pub struct RawWorker {
     pub browser: Option<RawBrowser>,
 }
 
-/// `[worker.browser]`: the opt-in browser filer (see README, "The browser
-/// filer"). Every URL, selector and phrase has a default.
+/// `[worker.browser]`: the opt-in browser filer (see docs/browser.md).
+/// Every URL, selector and phrase has a default.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBrowser {
@@ -205,7 +205,7 @@ pub struct RawBrowser {
     pub per_hour: Option<u32>,
     /// Minutes between reads of the Collaborations list (default 60; 0 never).
     pub sync_minutes: Option<u64>,
-    /// Minutes without work after which Chromium is closed (default 5; 0 never).
+    /// Minutes without work after which Chromium is closed (default 1; 0 never).
     pub idle_close_minutes: Option<u64>,
     pub headless: Option<bool>,
     #[serde(default)]

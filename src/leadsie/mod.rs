@@ -1,7 +1,7 @@
 //! Leadsie's webhook, the second way in beside the mailbox: what one
 //! delivery's JSON body (API version 2) says, as the same
 //! [`Classification`] an email gets, so the ingest path that stores mail
-//! stores it too (docs/leadsie-webhook.md has the payload and the rules).
+//! stores it too (docs/webhook.md has the payload and the rules).
 //!
 //! - this file — reading a payload ([`read_payload`]): pure, no I/O.
 //! - [`endpoint`] — `POST /leadsie/{token}`: the token, size cap, rate limit
