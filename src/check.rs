@@ -32,6 +32,61 @@ impl Report {
     }
 }
 
+/// Settings in `text` (a configuration file) whose value names a domain
+/// that can only be an example: the agency domain the packaged file writes
+/// (`youragency.com`), the names reserved for documentation (RFC 2606:
+/// example.com, .net and .org) and the reserved top-level domains
+/// `.example`, `.invalid` and `.test`. Key and value, ordered by key.
+pub fn placeholders(text: &str) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &toml::Value, found: &mut Vec<(String, String)>) {
+        match value {
+            toml::Value::String(s) if names_an_example(s) => {
+                found.push((prefix.to_owned(), s.clone()));
+            }
+            toml::Value::Array(items) => {
+                for item in items {
+                    walk(prefix, item, found);
+                }
+            }
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    if let Ok(table) = toml::from_str::<toml::Table>(text) {
+        walk("", &toml::Value::Table(table), &mut found);
+    }
+    found
+}
+
+/// Whether any domain-like word in `value` is an example domain.
+fn names_an_example(value: &str) -> bool {
+    const PACKAGED: &[&str] = &["youragency.com"];
+    const RESERVED: &[&str] = &["example.com", "example.net", "example.org"];
+    const RESERVED_TLDS: &[&str] = &["example", "invalid", "test"];
+    value
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .map(|w| w.trim_matches('.').to_ascii_lowercase())
+        .filter(|w| w.contains('.'))
+        .any(|domain| {
+            let within = |d: &str| domain == d || domain.ends_with(&format!(".{d}"));
+            PACKAGED.iter().chain(RESERVED).any(|d| within(d))
+                || domain
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|tld| RESERVED_TLDS.contains(&tld))
+        })
+}
+
 /// Reports on `loaded` (the settings from `config`, or why they could not
 /// be loaded), then tries each connection they name.
 pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -> ExitCode {
@@ -61,6 +116,16 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
     }
     for what in &settings.exposed {
         r.warn("secrets", what.clone());
+    }
+    if let Some(text) = config.and_then(|p| std::fs::read_to_string(p).ok()) {
+        for (key, value) in placeholders(&text) {
+            r.warn(
+                "placeholder",
+                format!(
+                    "{key} = {value:?} is an example left from the packaged file; put your own value"
+                ),
+            );
+        }
     }
     check_trust(&mut r, &settings.trust);
     check_database(&mut r, &settings.database_path).await;
@@ -503,5 +568,40 @@ async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String
             format!("{shown} is reachable (HEAD answered {})", resp.status()),
         ),
         Err(e) => r.line(false, what, format!("{shown}: {}", e.without_url())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn example_domains_left_from_the_packaged_file_are_found() {
+        let text = "[imap]\nhost = \"imap.Example.COM\"\nuser = \"leadsie-inbox@youragency.com\"\n\
+                    [trust]\nforwarders = [\"agency.com\", \"ops.agency.test\"]\n\
+                    [worker.webhook]\nurl = \"https://hooks.agency.com/x?next=example.org\"\n\
+                    [http]\nlisten = \"127.0.0.1:8080\"\n";
+        let found = super::placeholders(text);
+        let keys: Vec<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "imap.host",
+                "imap.user",
+                "trust.forwarders",
+                "worker.webhook.url"
+            ]
+        );
+        assert!(
+            super::placeholders("[imap]\nhost = \"imap.gmail.com\"\nuser = \"ops@agency.com\"\n")
+                .is_empty()
+        );
+        // The example file as packaged: its agency domain is a placeholder.
+        let packaged = include_str!("../deploy/collabd.toml");
+        assert!(
+            super::placeholders(packaged)
+                .iter()
+                .any(|(k, _)| k == "trust.forwarders"),
+            "{:?}",
+            super::placeholders(packaged)
+        );
     }
 }
