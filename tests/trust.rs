@@ -207,6 +207,7 @@ async fn when_dns_fails_the_message_waits_and_is_judged_again() {
         .await
         .unwrap();
     assert_eq!(r.kind, MessageKind::Deferred, "{:?}", r.reason);
+    assert_eq!(r.deferred, Some(1), "named by the row it waits in");
     assert!(r.created.is_empty(), "nothing is accepted unverified");
     let waiting: i64 = sqlx::query_scalar("select count(*) from deferred_message")
         .fetch_one(&db.pool)
