@@ -424,7 +424,7 @@ async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
     }
     if let Some(why) = dns_failed {
         eprintln!(
-            "collabd: DNS did not answer ({}); {unchecked} {} (kind \"deferred\"): check [trust] nameservers and the network",
+            "collabd: DNS failed: {}; {unchecked} {} (kind \"deferred\"): check [trust] nameservers and the network",
             render::line(&why),
             if unchecked == 1 {
                 "message could not have its DKIM signature checked"

@@ -124,7 +124,7 @@ impl Verifier {
                     "the ARC chain sealed by {} is valid, but its first results (i=1) record no pass for {}",
                     ch.sealers, check.domain
                 )),
-                Some(Err(ChainProblem::Temporary(e))) => temp = Some(format!("ARC: {e}")),
+                Some(Err(ChainProblem::Temporary(e))) => temp = Some(e.clone()),
                 Some(Err(ChainProblem::Refused(e))) => seen.push(e.clone()),
                 None => {}
             }
@@ -191,7 +191,12 @@ impl Verifier {
                 DkimResult::Pass => seen.push(format!(
                     "a valid signature by {d} (d={d}), which is not {domain}"
                 )),
-                DkimResult::TempError(e) => *temp = Some(format!("d={d}: {e}")),
+                DkimResult::TempError(e) => {
+                    *temp = Some(format!(
+                        "{d}'s key could not be looked up ({})",
+                        dns_detail(e)
+                    ));
+                }
                 r => seen.push(format!("{d}'s signature (d={d}): {}", in_words(r))),
             }
         }
@@ -232,7 +237,12 @@ impl Verifier {
         let arc = self.auth.verify_arc(msg).await;
         match arc.result() {
             DkimResult::Pass => {}
-            DkimResult::TempError(e) => return Err(ChainProblem::Temporary(format!("{e}"))),
+            DkimResult::TempError(e) => {
+                return Err(ChainProblem::Temporary(format!(
+                    "the keys of the ARC chain sealed by {sealers} could not be looked up ({})",
+                    dns_detail(e)
+                )));
+            }
             r => {
                 return Err(ChainProblem::Refused(format!(
                     "its ARC chain (sealed by {sealers}) is not valid: {}",
@@ -351,6 +361,15 @@ fn error_in_words(e: &Error) -> String {
     }
 }
 
+/// Why a DNS look-up failed, as the resolver says it ("request timed
+/// out"), without the library's wrapping.
+fn dns_detail(e: &Error) -> String {
+    match e {
+        Error::Dns(DnsError::Resolver(why)) if !why.is_empty() => why.clone(),
+        e => error_in_words(e),
+    }
+}
+
 /// What an ARC result means, for a person.
 fn arc_in_words(r: &DkimResult) -> String {
     match r {
@@ -414,6 +433,9 @@ mod tests {
         );
         let partial = DkimResult::Neutral(Error::Arc(ArcError::SignatureLength));
         assert!(arc_in_words(&partial).contains("(l=)"));
+        // A DNS failure says what the resolver said, not the wrapping.
+        let timeout = Error::Dns(DnsError::Resolver("request timed out".into()));
+        assert_eq!(dns_detail(&timeout), "request timed out");
     }
 
     #[test]

@@ -345,7 +345,7 @@ impl Ingestor {
                 let (id, new) =
                     store::defer_message(conn, &sha, source, raw, &received_s, &next, why).await?;
                 let reason = format!(
-                    "{}; its DKIM signature could not be checked because DNS failed ({why}); it will be judged again",
+                    "{}; its DKIM signature could not be checked because DNS failed: {why}; it will be judged again",
                     c.kind
                 );
                 return Ok(IngestReport {

@@ -207,7 +207,7 @@ async fn print_waiting(db: &Db, out: &mut impl Write) -> Result<()> {
         };
         writeln!(
             out,
-            "  deferred #{} from {}: \"{}\" — {}, received {}, {} attempt{}, next {}: {}",
+            "  deferred #{} from {}: \"{}\" — {}, received {}, {} attempt{} so far, next try {}; last error: {}",
             w.id,
             render::line(meta.from.as_deref().unwrap_or("?")),
             truncate(&render::line(meta.subject.as_deref().unwrap_or("")), 60),
