@@ -298,9 +298,10 @@ fn in_words(r: &DkimResult) -> String {
     }
 }
 
-/// What mail-auth found wrong with a signature or seal, for a person: decided by
-/// the error, never by the library's own wording, which names no one and
-/// means little to an operator ("Calculated body hash does not match").
+/// What mail-auth found wrong with a signature or seal, for a person:
+/// decided by the error, never by the library's own wording, which names
+/// no one and means little to an operator ("Calculated body hash does not
+/// match").
 fn error_in_words(e: &Error) -> String {
     match e {
         Error::Dkim(DkimError::FailedBodyHashMatch) => {
