@@ -508,41 +508,69 @@ async fn rejudge(
     })
 }
 
+/// How many files `parse` reads and judges at once: their DKIM look-ups
+/// wait on DNS side by side (when DNS does not answer, a batch waits about
+/// as long as one message), and no more than this many are held.
+const PARSE_BATCH: usize = 32;
+
 async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
+    use crate::ingest::Judged;
     let classifier = settings.classifier();
     let verifier = crate::dkim::Verifier::new(&settings.nameservers)?;
     let mut failed = false;
-    for file in files {
-        match std::fs::read(file) {
-            Ok(raw) => {
-                let (c, deferred) = match crate::ingest::judge(&classifier, &verifier, &raw).await {
-                    crate::ingest::Judged::Ready(c) => (c, None),
-                    crate::ingest::Judged::Deferred(c, why) => (c, Some(why)),
-                };
-                let line = match deferred {
-                    None => json!({
-                        "file": file.display().to_string(),
-                        "kind": c.kind,
-                        "grants": c.grants,
-                        "outcome": c.outcome,
-                        "reason": c.reason,
-                    }),
-                    Some(why) => json!({
+    // A DNS failure is said once, with how many messages it left unjudged,
+    // rather than once per message.
+    let mut dns_failed: Option<String> = None;
+    let mut unchecked = 0usize;
+    for batch in files.chunks(PARSE_BATCH) {
+        let mut read = Vec::with_capacity(batch.len());
+        for file in batch {
+            match std::fs::read(file) {
+                Ok(raw) => read.push((file, raw)),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("collabd: cannot read {}: {e}", file.display());
+                }
+            }
+        }
+        let raws: Vec<&[u8]> = read.iter().map(|(_, raw)| raw.as_slice()).collect();
+        let judged = crate::ingest::judge_all(&classifier, &verifier, &raws).await;
+        for ((file, _), judged) in read.iter().zip(judged) {
+            let line = match judged {
+                Judged::Ready(c) => json!({
+                    "file": file.display().to_string(),
+                    "kind": c.kind,
+                    "grants": c.grants,
+                    "outcome": c.outcome,
+                    "reason": c.reason,
+                }),
+                Judged::Deferred(c, why) => {
+                    unchecked += 1;
+                    let line = json!({
                         "file": file.display().to_string(),
                         "kind": MessageKind::Deferred,
                         "grants": [],
                         "outcome": null,
                         "reason": format!("would be {}, but its DKIM signature could not be checked: {why}", c.kind),
-                    }),
-                };
-                let stdout = std::io::stdout();
-                let _ = writeln!(stdout.lock(), "{}", render::json(&line));
-            }
-            Err(e) => {
-                failed = true;
-                eprintln!("collabd: cannot read {}: {e}", file.display());
-            }
+                    });
+                    dns_failed.get_or_insert(why);
+                    line
+                }
+            };
+            let stdout = std::io::stdout();
+            let _ = writeln!(stdout.lock(), "{}", render::json(&line));
         }
+    }
+    if let Some(why) = dns_failed {
+        eprintln!(
+            "collabd: DNS failed: {}; {unchecked} {} (kind \"deferred\"): check [trust] nameservers and the network",
+            render::line(&why),
+            if unchecked == 1 {
+                "message could not have its DKIM signature checked"
+            } else {
+                "messages could not have their DKIM signatures checked"
+            },
+        );
     }
     Ok(if failed {
         ExitCode::from(1)

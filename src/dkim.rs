@@ -124,7 +124,7 @@ impl Verifier {
                     "the ARC chain sealed by {} is valid, but its first results (i=1) record no pass for {}",
                     ch.sealers, check.domain
                 )),
-                Some(Err(ChainProblem::Temporary(e))) => temp = Some(format!("ARC: {e}")),
+                Some(Err(ChainProblem::Temporary(e))) => temp = Some(e.clone()),
                 Some(Err(ChainProblem::Refused(e))) => seen.push(e.clone()),
                 None => {}
             }
@@ -158,13 +158,19 @@ impl Verifier {
                 continue;
             }
             let parsed = mail_auth::dkim::Signature::parse(e.value).ok();
-            let d = parsed.as_ref().map_or("", |s| s.d.as_str());
+            let d = parsed.as_ref().map_or(String::new(), |s| signer(&s.d));
             seen.push(match (&e.header, parsed.as_ref()) {
-                (Error::Dkim(DkimError::SignatureLength), Some(s)) => partial_body(&s.d, s.l),
-                (err, _) if d.is_empty() => {
-                    format!("a DKIM-Signature that cannot be read ({err})")
+                (Error::Dkim(DkimError::SignatureLength), Some(s)) if !d.is_empty() => {
+                    partial_body(&d, s.l)
                 }
-                (err, _) => format!("{d}'s signature (d={d}) cannot be read ({err})"),
+                (err, _) if d.is_empty() => format!(
+                    "a DKIM-Signature that cannot be read ({})",
+                    error_in_words(err)
+                ),
+                (err, _) => format!(
+                    "{d}'s signature (d={d}) cannot be read ({})",
+                    error_in_words(err)
+                ),
             });
         }
         for o in self.auth.verify_dkim(msg).await {
@@ -172,7 +178,7 @@ impl Verifier {
             let Some(sig) = o.signature() else {
                 continue;
             };
-            let d = sig.d.trim_end_matches('.').to_ascii_lowercase();
+            let d = signer(&sig.d);
             // A body-length limit (`l=`) signs only a prefix: anyone could
             // append a grant to a genuine message. Such a signature proves
             // nothing about the text collabd reads.
@@ -185,7 +191,12 @@ impl Verifier {
                 DkimResult::Pass => seen.push(format!(
                     "a valid signature by {d} (d={d}), which is not {domain}"
                 )),
-                DkimResult::TempError(e) => *temp = Some(format!("d={d}: {e}")),
+                DkimResult::TempError(e) => {
+                    *temp = Some(format!(
+                        "{d}'s key could not be looked up ({})",
+                        dns_detail(e)
+                    ));
+                }
                 r => seen.push(format!("{d}'s signature (d={d}): {}", in_words(r))),
             }
         }
@@ -226,7 +237,12 @@ impl Verifier {
         let arc = self.auth.verify_arc(msg).await;
         match arc.result() {
             DkimResult::Pass => {}
-            DkimResult::TempError(e) => return Err(ChainProblem::Temporary(format!("{e}"))),
+            DkimResult::TempError(e) => {
+                return Err(ChainProblem::Temporary(format!(
+                    "the keys of the ARC chain sealed by {sealers} could not be looked up ({})",
+                    dns_detail(e)
+                )));
+            }
             r => {
                 return Err(ChainProblem::Refused(format!(
                     "its ARC chain (sealed by {sealers}) is not valid: {}",
@@ -265,16 +281,28 @@ fn partial_body(d: &str, l: u64) -> String {
     )
 }
 
+/// A signature's or seal's `d=` as reasons name it.
+fn signer(d: &str) -> String {
+    d.trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// What a DKIM result means, for a person.
 fn in_words(r: &DkimResult) -> String {
-    let e = match r {
-        DkimResult::Pass => return "valid".into(),
-        DkimResult::None => return "none".into(),
+    match r {
+        DkimResult::Pass => "valid".into(),
+        DkimResult::None => "none".into(),
         DkimResult::Neutral(e)
         | DkimResult::Fail(e)
         | DkimResult::PermError(e)
-        | DkimResult::TempError(e) => e,
-    };
+        | DkimResult::TempError(e) => error_in_words(e),
+    }
+}
+
+/// What mail-auth found wrong with a signature or seal, for a person:
+/// decided by the error, never by the library's own wording, which names
+/// no one and means little to an operator ("Calculated body hash does not
+/// match").
+fn error_in_words(e: &Error) -> String {
     match e {
         Error::Dkim(DkimError::FailedBodyHashMatch) => {
             "the body was changed after it was signed".into()
@@ -285,21 +313,33 @@ fn in_words(r: &DkimResult) -> String {
         Error::Dkim(DkimError::SignatureExpired) => "the signature has expired (x=)".into(),
         Error::Dkim(DkimError::RevokedPublicKey) => "its key has been revoked in DNS".into(),
         Error::Dkim(DkimError::FailedAuidMatch) => "its i= is outside its d= domain".into(),
+        Error::Dkim(DkimError::SignatureLength) => {
+            "it covers only part of the body (l=), so it proves nothing about the rest".into()
+        }
+        Error::Dkim(DkimError::UnsupportedVersion) => "its version (v=) is not DKIM1".into(),
+        Error::Dkim(DkimError::UnsupportedAlgorithm) => {
+            "its algorithm (a=) is not one collabd can verify".into()
+        }
+        Error::Dkim(DkimError::UnsupportedCanonicalization) => {
+            "its canonicalization (c=) is not simple or relaxed".into()
+        }
+        Error::Dkim(DkimError::UnsupportedKeyType) => {
+            "its key in DNS is of a type collabd cannot use (k=)".into()
+        }
+        Error::Crypto(CryptoError::IncompatibleAlgorithms) => {
+            "its key in DNS does not fit its algorithm (a=)".into()
+        }
+        Error::Crypto(CryptoError::Library(e)) => {
+            format!("the signature could not be checked ({e})")
+        }
         Error::Dns(DnsError::RecordNotFound(_)) => "its key is not published in DNS".into(),
-        e => e.to_string(),
-    }
-}
-
-/// What an ARC result means, for a person.
-fn arc_in_words(r: &DkimResult) -> String {
-    let e = match r {
-        DkimResult::Pass | DkimResult::None => return in_words(r),
-        DkimResult::Neutral(e)
-        | DkimResult::Fail(e)
-        | DkimResult::PermError(e)
-        | DkimResult::TempError(e) => e,
-    };
-    match e {
+        Error::Dns(DnsError::InvalidRecordType) => {
+            "its key record in DNS is not a DKIM key".into()
+        }
+        Error::Dns(DnsError::Resolver(e)) => format!("DNS failed ({e})"),
+        Error::ParseError => "it, or its key record in DNS, is malformed".into(),
+        Error::MissingParameters => "a required tag (d=, s=, b= or bh=) is missing".into(),
+        Error::Base64 => "its b= or bh= is not valid base64".into(),
         Error::Arc(ArcError::FailedBodyHashMatch) => {
             "the body was changed after the last ARC seal".into()
         }
@@ -308,9 +348,105 @@ fn arc_in_words(r: &DkimResult) -> String {
             "a sealer recorded the chain as already broken (cv=fail)".into()
         }
         Error::Arc(ArcError::InvalidInstance(i)) => format!("set i={i} is missing or repeated"),
-        Error::Crypto(CryptoError::FailedVerification) => {
+        Error::Arc(ArcError::SignatureLength) => {
+            "an ARC-Message-Signature covers only part of the body (l=), so it proves nothing about the rest".into()
+        }
+        Error::Arc(ArcError::SignatureExpired) => {
+            "a seal or ARC message signature has expired (x=)".into()
+        }
+        Error::Arc(ArcError::ChainTooLong) => "it has more than 50 ARC sets".into(),
+        Error::Arc(ArcError::HasHeaderTag) => {
+            "an ARC-Seal carries an h= tag, which RFC 8617 forbids".into()
+        }
+        e => e.to_string(),
+    }
+}
+
+/// Why a DNS look-up failed, as the resolver says it ("request timed
+/// out"), without the library's wrapping.
+fn dns_detail(e: &Error) -> String {
+    match e {
+        Error::Dns(DnsError::Resolver(why)) if !why.is_empty() => why.clone(),
+        e => error_in_words(e),
+    }
+}
+
+/// What an ARC result means, for a person.
+fn arc_in_words(r: &DkimResult) -> String {
+    match r {
+        // Said of a chain, a failed signature is a seal's or the last
+        // ARC-Message-Signature's.
+        DkimResult::Neutral(Error::Crypto(CryptoError::FailedVerification))
+        | DkimResult::Fail(Error::Crypto(CryptoError::FailedVerification))
+        | DkimResult::PermError(Error::Crypto(CryptoError::FailedVerification)) => {
             "a seal or the last ARC message signature does not verify: the message or the chain was changed after sealing".into()
         }
-        _ => in_words(r),
+        r => in_words(r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every verdict reads as words an operator understands, decided by
+    /// the error: never the library's own message.
+    #[test]
+    fn reasons_are_words_not_the_librarys_messages() {
+        let errors = [
+            Error::Dkim(DkimError::FailedBodyHashMatch),
+            Error::Dkim(DkimError::SignatureLength),
+            Error::Dkim(DkimError::SignatureExpired),
+            Error::Dkim(DkimError::UnsupportedAlgorithm),
+            Error::Dkim(DkimError::UnsupportedCanonicalization),
+            Error::Dkim(DkimError::UnsupportedKeyType),
+            Error::Dkim(DkimError::UnsupportedVersion),
+            Error::Crypto(CryptoError::IncompatibleAlgorithms),
+            Error::Dns(DnsError::InvalidRecordType),
+            Error::MissingParameters,
+            Error::Base64,
+            Error::Arc(ArcError::FailedBodyHashMatch),
+            Error::Arc(ArcError::SignatureLength),
+            Error::Arc(ArcError::SignatureExpired),
+            Error::Arc(ArcError::ChainTooLong),
+            Error::Arc(ArcError::HasHeaderTag),
+            Error::Arc(ArcError::BrokenChain),
+            Error::Arc(ArcError::InvalidCV),
+            Error::Arc(ArcError::InvalidInstance(2)),
+        ];
+        for e in errors {
+            let library = e.to_string();
+            for r in [
+                DkimResult::Neutral(e.clone()),
+                DkimResult::Fail(e.clone()),
+                DkimResult::PermError(e.clone()),
+            ] {
+                for words in [in_words(&r), arc_in_words(&r)] {
+                    assert!(!words.contains(&library), "{e:?}: {words}");
+                    assert!(!words.to_ascii_lowercase().contains("neutral"), "{words}");
+                }
+            }
+        }
+        let neutral = DkimResult::Neutral(Error::Dkim(DkimError::FailedBodyHashMatch));
+        assert_eq!(
+            in_words(&neutral),
+            "the body was changed after it was signed"
+        );
+        let partial = DkimResult::Neutral(Error::Arc(ArcError::SignatureLength));
+        assert!(arc_in_words(&partial).contains("(l=)"));
+        // A DNS failure says what the resolver said, not the wrapping.
+        let timeout = Error::Dns(DnsError::Resolver("request timed out".into()));
+        assert_eq!(dns_detail(&timeout), "request timed out");
+    }
+
+    #[test]
+    fn a_partial_signature_names_its_signer() {
+        let why = partial_body(&signer("Leadsie.COM."), 42);
+        assert!(
+            why.starts_with(
+                "leadsie.com's signature (d=leadsie.com) covers only the first 42 bytes"
+            ),
+            "{why}"
+        );
     }
 }

@@ -620,7 +620,7 @@ fn metrics(h: &Health, f: &Figures, now: chrono::DateTime<chrono::Utc>) -> Strin
     family(
         "collabd_messages",
         "gauge",
-        "Messages stored, by kind.",
+        "Messages stored, by kind (deferred: waiting to be judged again after a DNS failure).",
         f.messages_by_kind
             .iter()
             .map(|(k, n)| (label("kind", k.as_str()), n.to_string()))

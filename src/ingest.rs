@@ -21,7 +21,11 @@ use crate::store::{self, Db, Event, NewMessage, NewRequest, Source};
 /// What ingesting one message did.
 #[derive(Debug, Serialize)]
 pub struct IngestReport {
+    /// The stored message (`messages.id`); 0 when it waits in `deferred`.
     pub message: i64,
+    /// The `deferred_message` row a message waits in when DNS failed
+    /// during its DKIM check (its kind is then `deferred`).
+    pub deferred: Option<i64>,
     pub kind: MessageKind,
     /// False when the same bytes were ingested before (nothing changed).
     pub new: bool,
@@ -373,18 +377,16 @@ impl Ingestor {
                     return Ok(IngestReport::duplicate(id));
                 }
                 let next = store::timestamp(now + deferred_backoff(0));
-                let new =
+                let (id, new) =
                     store::defer_message(conn, &sha, source, raw, &received_s, &next, why).await?;
                 let reason = format!(
-                    "{}; its DKIM signature could not be checked because DNS failed ({why}); it will be judged again",
+                    "{}; its DKIM signature could not be checked because DNS failed: {why}; it will be judged again",
                     c.kind
                 );
-                return Ok(IngestReport::new(
-                    0,
-                    MessageKind::Deferred,
-                    new,
-                    Some(reason),
-                ));
+                return Ok(IngestReport {
+                    deferred: Some(id),
+                    ..IngestReport::new(0, MessageKind::Deferred, new, Some(reason))
+                });
             }
         };
         // A Date in the future is the sender's claim, not a fact: clamp it.
@@ -629,6 +631,7 @@ impl IngestReport {
     fn new(message: i64, kind: MessageKind, new: bool, reason: Option<String>) -> IngestReport {
         IngestReport {
             message,
+            deferred: None,
             kind,
             new,
             reason,

@@ -237,7 +237,7 @@ fn the_daemon_purges_raw_mail_past_its_retention() {
         1
     );
 
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+    let daemon = std::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
         .args(["run", "--config", cfg.to_str().unwrap()])
         .env("RUST_LOG", "info")
         .env_remove("COLLABD_DB")

@@ -16,8 +16,14 @@ fn collabd(args: &[&str]) -> Output {
 }
 
 fn collabd_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    collabd_env(args, stdin, &[])
+}
+
+/// `collabd args`, with `env` laid over the tests' own settings.
+fn collabd_env(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, String)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
         .env("COLLABD__TRUST__REQUIRE", "none")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(args)
         .env_remove("COLLABD_CONFIG")
         .env_remove("COLLABD_DB")
@@ -35,6 +41,31 @@ fn collabd_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+#[path = "support/dkim.rs"]
+mod dkim;
+
+/// A Leadsie grant for `store` signed by leadsie.com: checking it needs
+/// leadsie.com's key from DNS.
+fn signed_grant(store: &str, code: &str) -> String {
+    let grant = format!(
+        "From: Leadsie <notifications@leadsie.com>\nTo: ops@agency.com\nSubject: {store} has granted you access\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nMessage-ID: <{store}@leadsie.com>\n\nShopify\nStore URL: {store}.myshopify.com\nCollaborator code: {code}\n"
+    );
+    dkim::sign(dkim::key(), "s1", "leadsie.com", &grant)
+}
+
+/// `[trust] require = "dkim"`, its keys looked up at `dns`.
+fn dkim_via(dns: std::net::SocketAddr) -> [(&'static str, String); 2] {
+    [
+        ("COLLABD__TRUST__REQUIRE", "\"dkim\"".to_owned()),
+        ("COLLABD__TRUST__NAMESERVERS", format!("[\"{dns}\"]")),
+    ]
+}
+
+/// A DNS server that does not answer: a UDP socket nobody reads.
+fn silent_dns() -> std::net::UdpSocket {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap()
 }
 
 #[test]
@@ -787,4 +818,105 @@ fn into_closed_pipe(args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .output()
         .unwrap()
+}
+
+/// The finding: with DNS down, `parse` waited about 12 s per message and
+/// said so in every message's reason only. A batch's look-ups wait side by
+/// side, every message is still reported, and standard error says once
+/// that DNS failed and how many messages it left unchecked.
+#[test]
+fn parse_says_once_that_dns_failed_and_reports_every_message() {
+    let dns = silent_dns();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (store, code) in [("acme-co", "0105"), ("birch", "0206"), ("cedar", "0307")] {
+        let f = dir.path().join(format!("{store}.eml"));
+        std::fs::write(&f, signed_grant(store, code)).unwrap();
+        files.push(f.to_str().unwrap().to_owned());
+    }
+    // Unsigned: rejected without asking DNS.
+    files.push(
+        fixture("leadsie/two-stores.eml")
+            .to_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let mut args = vec!["parse"];
+    args.extend(files.iter().map(String::as_str));
+    let started = std::time::Instant::now();
+    let out = collabd_env(&args, None, &dkim_via(dns.local_addr().unwrap()));
+    eprintln!("parse with DNS down took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["file"].as_str().unwrap(), l["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (files[0].as_str(), "deferred"),
+            (files[1].as_str(), "deferred"),
+            (files[2].as_str(), "deferred"),
+            (files[3].as_str(), "rejected"),
+        ],
+        "every message, in order"
+    );
+    let stderr = text(&out.stderr);
+    let said: Vec<&str> = stderr.lines().filter(|l| l.contains("DNS")).collect();
+    assert_eq!(said.len(), 1, "said once: {stderr}");
+    assert!(
+        said[0].starts_with("collabd: DNS failed: leadsie.com's key could not be looked up ("),
+        "{stderr}"
+    );
+    assert!(
+        said[0].contains("; 3 messages could not have their DKIM signatures checked"),
+        "{stderr}"
+    );
+    assert!(said[0].contains("[trust] nameservers"), "{stderr}");
+}
+
+/// The finding: a message deferred because DNS failed was "message #0" to
+/// `ingest` and left `status` saying "messages: 0 ()". It has the id of the
+/// row it waits in, is counted, and is listed with its sender and subject.
+#[test]
+fn a_deferred_message_has_its_own_id_in_ingest_and_status() {
+    let dns = silent_dns();
+    let dkim = dkim_via(dns.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let db = db.to_str().unwrap();
+    let grant = dir.path().join("grant.eml");
+    std::fs::write(&grant, signed_grant("acme-co", "0105")).unwrap();
+    let grant = grant.to_str().unwrap();
+
+    let out = collabd_env(&["ingest", "--db", db, grant], None, &dkim);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.starts_with(&format!("{grant}: deferred #1; (leadsie_grant; ")),
+        "{said}"
+    );
+    assert!(!said.contains("message #0"), "{said}");
+
+    let out = collabd(&["status", "--db", db]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let status = text(&out.stdout);
+    assert!(status.contains("\nmessages: 1 (deferred 1)\n"), "{status}");
+    assert!(!status.contains("messages: 0"), "{status}");
+    assert!(
+        status
+            .contains("waiting to be judged: 1 message whose DKIM signature could not be checked"),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!(
+            "  deferred #1 from notifications@leadsie.com: \"acme-co has granted you access\" — file {grant}, received "
+        )),
+        "{status}"
+    );
+    assert!(status.contains(", 1 attempt so far, next try "), "{status}");
 }

@@ -6,7 +6,6 @@ mod support;
 
 use std::sync::Arc;
 
-use base64::Engine;
 use collabd::dkim::Verifier;
 use collabd::ingest::{Ingestor, Judged, judge};
 use collabd::mail::{Classifier, OutcomeRules, Require, TrustPolicy};
@@ -18,37 +17,14 @@ use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::DkimSigner;
 use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use mail_auth::{AuthenticatedMessage, AuthenticationResults, MessageAuthenticator};
+use support::dkim::{Key, key, sign};
 use support::dns::Dns;
-
-struct Key {
-    key: Ed25519Key,
-    der: Vec<u8>,
-    public: String,
-}
-
-fn key() -> Key {
-    let der = Ed25519Key::generate_pkcs8().unwrap();
-    let key = Ed25519Key::from_pkcs8_der(&der).unwrap();
-    let public = base64::engine::general_purpose::STANDARD.encode(key.public_key());
-    Key { key, der, public }
-}
 
 fn publish(dns: &Dns, k: &Key, selector: &str, domain: &str) {
     dns.txt(
         &format!("{selector}._domainkey.{domain}"),
         &format!("v=DKIM1; k=ed25519; p={}", k.public),
     );
-}
-
-fn sign(k: Key, selector: &str, domain: &str, msg: &str) -> String {
-    let raw = msg.replace('\n', "\r\n");
-    let sig = DkimSigner::from_key(k.key)
-        .domain(domain)
-        .selector(selector)
-        .headers(["From", "Subject", "Date"])
-        .sign(raw.as_bytes())
-        .unwrap();
-    format!("{}{raw}", sig.to_header())
 }
 
 fn classifier(forwarders: Option<Vec<String>>) -> Classifier {
@@ -233,6 +209,7 @@ async fn when_dns_fails_the_message_waits_and_is_judged_again() {
         .await
         .unwrap();
     assert_eq!(r.kind, MessageKind::Deferred, "{:?}", r.reason);
+    assert_eq!(r.deferred, Some(1), "named by the row it waits in");
     assert!(r.created.is_empty(), "nothing is accepted unverified");
     let waiting: i64 = sqlx::query_scalar("select count(*) from deferred_message")
         .fetch_one(&db.pool)

@@ -498,6 +498,7 @@ impl Watcher {
                     mailbox = name,
                     uid = h.uid,
                     message_id = report.message,
+                    deferred = report.deferred,
                     kind = report.kind.as_str(),
                     created = ?report.created.iter().map(|r| r.0).collect::<Vec<_>>(),
                     // A reason can quote the subject, and so a code.

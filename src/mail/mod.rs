@@ -335,6 +335,15 @@ fn header_senders(msg: &mail_parser::Message<'_>) -> Vec<Sender> {
 /// Why ordinary mail is ignored.
 const NOT_FROM_US: &str = "not from Leadsie or Shopify";
 
+/// What a message's headers say about it, read from its first bytes
+/// alone (a message waiting to be judged, listed by `collabd status`).
+pub fn meta_of_headers(head: &[u8]) -> MessageMeta {
+    lean_parser()
+        .parse_headers(head)
+        .map(|msg| meta_of(&msg))
+        .unwrap_or_default()
+}
+
 /// What a message's own headers say about it, for the record.
 fn meta_of(msg: &mail_parser::Message<'_>) -> MessageMeta {
     MessageMeta {

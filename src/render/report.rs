@@ -18,6 +18,15 @@ use crate::store::{self, Db};
 
 /// One line saying what ingesting a file did.
 pub fn describe(file: &str, r: &IngestReport) -> String {
+    if let Some(id) = r.deferred {
+        return match (&r.reason, r.new) {
+            (Some(reason), true) => format!("{file}: deferred #{id}; ({reason})"),
+            (None, true) => format!("{file}: deferred #{id}; it will be judged again"),
+            (_, false) => format!(
+                "{file}: already waiting as deferred #{id} (its DKIM signature could not be checked yet); nothing changed"
+            ),
+        };
+    }
     if !r.new {
         return format!(
             "{file}: already ingested as message #{0}; nothing changed (to judge it again under new settings: `collabd rejudge {0}`)",
@@ -138,18 +147,16 @@ pub async fn print_status(
         )?;
     }
 
+    // Deferred messages count among them: kept, only not judged yet.
     let counts = store::message_counts(&db.pool).await?;
     let total: i64 = counts.iter().map(|c| c.1).sum();
     let by_kind: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    writeln!(out, "\nmessages: {total} ({})", by_kind.join(", "))?;
-    let (deferred, dns_error) = store::deferred_summary(&db.pool).await?;
-    if deferred > 0 {
-        writeln!(
-            out,
-            "waiting to be judged: {deferred} message(s) whose DKIM signature could not be checked because DNS failed (last: {}); `collabd run` judges them again — check [trust] nameservers and the network if this persists",
-            dns_error.unwrap_or_default()
-        )?;
+    if by_kind.is_empty() {
+        writeln!(out, "\nmessages: none yet")?;
+    } else {
+        writeln!(out, "\nmessages: {total} ({})", by_kind.join(", "))?;
     }
+    print_waiting(db, out).await?;
     let attention = store::messages_needing_attention(&db.pool, 10).await?;
     if !attention.is_empty() {
         writeln!(
@@ -180,6 +187,48 @@ pub async fn print_status(
         }
     }
     print_watcher(db, out).await
+}
+
+/// How many messages wait to be judged again, and the oldest of them, each
+/// by its `deferred_message` id.
+async fn print_waiting(db: &Db, out: &mut impl Write) -> Result<()> {
+    const LISTED: i64 = 10;
+    let deferred = store::deferred_count(&db.pool).await?;
+    if deferred == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "waiting to be judged: {deferred} message{} whose DKIM signature could not be checked because DNS failed; `collabd run` judges {} again — check [trust] nameservers and the network if this persists:",
+        if deferred == 1 { "" } else { "s" },
+        if deferred == 1 { "it" } else { "them" },
+    )?;
+    for w in store::waiting_messages(&db.pool, LISTED).await? {
+        let meta = crate::mail::meta_of_headers(&w.head);
+        let source = match &w.source {
+            store::Source::File(path) => format!("file {path}"),
+            store::Source::Stdin => "standard input".to_owned(),
+            store::Source::Webhook(via) => format!("webhook, {via}"),
+            store::Source::Imap { mailbox, uid, .. } => format!("{mailbox} UID {uid}"),
+        };
+        writeln!(
+            out,
+            "  deferred #{} from {}: \"{}\" — {}, received {}, {} attempt{} so far, next try {}; last error: {}",
+            w.id,
+            render::line(meta.from.as_deref().unwrap_or("?")),
+            truncate(&render::line(meta.subject.as_deref().unwrap_or("")), 60),
+            render::line(&source),
+            short_time(&w.received_at),
+            w.attempts,
+            if w.attempts == 1 { "" } else { "s" },
+            short_time(&w.next_attempt_at),
+            truncate(&render::line(&w.last_error), 200),
+        )?;
+    }
+    if deferred > LISTED {
+        writeln!(out, "  … and {} more", deferred - LISTED)?;
+    }
+    Ok(())
 }
 
 /// The IMAP watcher's health, per watched mailbox, as `mailbox_state` has it.
@@ -411,5 +460,39 @@ pub fn truncate(s: &str, max: usize) -> String {
     } else {
         let cut: String = s.chars().take(max - 1).collect();
         format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageKind;
+
+    fn deferred(id: i64, new: bool) -> IngestReport {
+        IngestReport {
+            message: 0,
+            deferred: Some(id),
+            kind: MessageKind::Deferred,
+            new,
+            reason: Some("leadsie_grant; DNS failed".into()),
+            created: Vec::new(),
+            superseded: Vec::new(),
+            seen_again: Vec::new(),
+            outcome_applied: None,
+        }
+    }
+
+    /// A deferred message is named by the row it waits in, never as a
+    /// message #0 it is not.
+    #[test]
+    fn a_deferred_message_is_named_by_its_own_id() {
+        assert_eq!(
+            describe("a.eml", &deferred(3, true)),
+            "a.eml: deferred #3; (leadsie_grant; DNS failed)"
+        );
+        assert_eq!(
+            describe("a.eml", &deferred(3, false)),
+            "a.eml: already waiting as deferred #3 (its DKIM signature could not be checked yet); nothing changed"
+        );
     }
 }

@@ -17,8 +17,8 @@ pub struct Deferred {
     pub attempts: i64,
 }
 
-/// Keeps a message to judge later; a message already waiting counts one more
-/// attempt. Returns whether it was new.
+/// Keeps a message to judge later. Returns the row it waits in, and
+/// whether it was new (the same bytes already waiting change nothing).
 pub async fn defer_message(
     conn: &mut SqliteConnection,
     sha256: &str,
@@ -27,13 +27,14 @@ pub async fn defer_message(
     received_at: &str,
     next_attempt_at: &str,
     error: &str,
-) -> Result<bool> {
+) -> Result<(i64, bool)> {
     let (source, source_ref, mailbox, uidvalidity, uid) = source.columns();
-    let r = sqlx::query(
+    let inserted: Option<i64> = sqlx::query_scalar(
         "insert into deferred_message (sha256, source, source_ref, mailbox, uidvalidity, uid, raw,
              received_at, next_attempt_at, last_error)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         on conflict (sha256) do nothing",
+         on conflict (sha256) do nothing
+         returning id",
     )
     .bind(sha256)
     .bind(source)
@@ -45,9 +46,16 @@ pub async fn defer_message(
     .bind(received_at)
     .bind(next_attempt_at)
     .bind(error)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    if let Some(id) = inserted {
+        return Ok((id, true));
+    }
+    let id = sqlx::query_scalar("select id from deferred_message where sha256 = ?")
+        .bind(sha256)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((id, false))
 }
 
 /// Messages due to be judged again, oldest first.
@@ -94,11 +102,40 @@ pub async fn forget_deferred(conn: &mut SqliteConnection, id: i64) -> Result<()>
     Ok(())
 }
 
-/// How many messages wait to be judged, and the last DNS error.
-pub async fn deferred_summary(pool: &SqlitePool) -> Result<(i64, Option<String>)> {
+/// A waiting message as `collabd status` lists it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct WaitingRow {
+    pub id: i64,
+    #[sqlx(flatten)]
+    pub source: Source,
+    /// The first bytes of the message: enough for its sender and subject.
+    pub head: Vec<u8>,
+    pub received_at: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: String,
+}
+
+/// How much of a waiting message [`waiting_messages`] reads: its headers,
+/// not its attachments.
+const HEAD_BYTES: i64 = 16 * 1024;
+
+/// The messages waiting to be judged, oldest first, at most `limit`.
+pub async fn waiting_messages(pool: &SqlitePool, limit: i64) -> Result<Vec<WaitingRow>> {
     Ok(sqlx::query_as(
-        "select count(*), (select last_error from deferred_message order by id desc limit 1) from deferred_message",
+        "select id, source, source_ref, mailbox, uidvalidity, uid, substr(raw, 1, ?) as head,
+                received_at, attempts, next_attempt_at, last_error
+         from deferred_message order by id limit ?",
     )
-    .fetch_one(pool)
+    .bind(HEAD_BYTES)
+    .bind(limit)
+    .fetch_all(pool)
     .await?)
+}
+
+/// How many messages wait to be judged.
+pub async fn deferred_count(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("select count(*) from deferred_message")
+        .fetch_one(pool)
+        .await?)
 }

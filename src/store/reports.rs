@@ -36,13 +36,20 @@ pub async fn status_rows(pool: &SqlitePool, state: Option<RequestState>) -> Resu
     .await?)
 }
 
-/// How many stored messages of each kind, for the status footer.
+/// How many messages of each kind, for the status footer and `/metrics`:
+/// those stored, and as `deferred` those waiting in `deferred_message` to
+/// be judged (they are kept too, only not yet in `messages`).
 pub async fn message_counts(pool: &SqlitePool) -> Result<Vec<(MessageKind, i64)>> {
-    Ok(
-        sqlx::query_as("select kind, count(*) as n from messages group by kind order by kind")
-            .fetch_all(pool)
-            .await?,
+    Ok(sqlx::query_as(
+        "select kind, n from (
+             select kind, count(*) as n from messages group by kind
+             union all
+             select ?1 as kind, count(*) as n from deferred_message having count(*) > 0
+         ) order by kind",
     )
+    .bind(MessageKind::Deferred)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Messages that need a person: rejected, unparseable, or a grant that left

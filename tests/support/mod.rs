@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod corpus;
 pub mod daemon;
+pub mod dkim;
 pub mod dns;
 pub mod dovecot;
 pub mod http;
