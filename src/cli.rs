@@ -231,6 +231,21 @@ pub fn load_settings(cli: &Cli) -> Result<Settings, ConfigError> {
     Ok(settings)
 }
 
+/// The exit status for a configuration error (sysexits' EX_CONFIG): the
+/// unit's `RestartPreventExitStatus=78` keeps systemd from restarting a
+/// daemon that cannot start until the file is fixed.
+pub const EX_CONFIG: u8 = 78;
+
+/// The exit status for an error `run` returned: [`EX_CONFIG`] for a
+/// configuration error, else 1.
+pub fn exit_status(e: &anyhow::Error) -> ExitCode {
+    if crate::config::is_config_error(e) {
+        ExitCode::from(EX_CONFIG)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 /// Runs one command; the error (if any) is printed by `main`. `shutdown`
 /// stops `collabd run` (`main` cancels it on SIGTERM or SIGINT); the other
 /// commands finish on their own.
@@ -300,13 +315,14 @@ fn http_user(name: &str) -> Result<ExitCode> {
 
 async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode> {
     let Some(s) = settings.worker.browser.clone() else {
-        anyhow::bail!(
+        return Err(crate::config::ConfigProblem(anyhow::anyhow!(
             "config setting worker.browser: there is no [worker.browser] table; the browser filer needs one with org_id"
-        );
+        ))
+        .into());
     };
     let filer = crate::filer::BrowserFiler::new(
         s.clone(),
-        crate::filer::notify::announcer(&settings.worker)?,
+        crate::filer::notify::announcer(&settings.worker).map_err(crate::config::ConfigProblem)?,
     );
     match action {
         BrowserAction::Login { remote, port } => {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Settings;
+use crate::config::{ConfigProblem, Settings};
 use crate::filer::{ConfiguredFiler, Filer, NotifyFiler};
 use crate::imap::Watcher;
 use crate::sdnotify::Notifier;
@@ -23,8 +23,9 @@ use crate::worker::Worker;
 const STOP_GRACE: Duration = Duration::from_secs(8);
 
 /// Runs the daemon until `shutdown` is cancelled, then stops its tasks and
-/// returns. Refuses to start (an error naming the setting) when the
-/// configured filer cannot be built.
+/// returns. Refuses to start (a [`ConfigProblem`] naming the setting) when
+/// the configured filer, the notify channels or the IMAP watcher's TLS
+/// cannot be built.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> {
     let notifier = Arc::new(Notifier::from_env());
     for what in &settings.insecure {
@@ -34,9 +35,9 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
         tracing::warn!("{what}");
     }
     let w = &settings.worker;
-    let filer = crate::filer::from_settings(w)?;
+    let filer = crate::filer::from_settings(w).map_err(ConfigProblem)?;
     // Where operators hear of outcomes: the notify channels, with any filer.
-    let announcer = crate::filer::notify::announcer(w)?;
+    let announcer = crate::filer::notify::announcer(w).map_err(ConfigProblem)?;
     if w.review != crate::config::Review::None && announcer.is_none() {
         tracing::warn!(
             review = w.review.as_str(),
@@ -46,7 +47,9 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
     let db = Db::open(&settings.database_path).await?;
     let ingestor = settings.ingestor(db.clone())?;
     let watcher = match &settings.imap {
-        Some(imap) => Some(Arc::new(Watcher::new(imap.clone(), ingestor.clone())?)),
+        Some(imap) => Some(Arc::new(
+            Watcher::new(imap.clone(), ingestor.clone()).map_err(ConfigProblem)?,
+        )),
         None => {
             tracing::warn!(
                 "no [imap] table in the configuration: no mailbox is watched; feed mail with `collabd ingest -`"
@@ -91,7 +94,10 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> 
         };
         // Without the endpoint collabd still does its job: say so, go on.
         if let Err(e) = crate::http::serve(http, health, shutdown.clone()).await {
-            tracing::error!("{e:#}; /healthz and /metrics are not served");
+            tracing::error!(
+                "{}; /healthz and /metrics are not served",
+                crate::render::error(&e)
+            );
         }
     }
     tracing::info!(

@@ -8,6 +8,7 @@
 //! - [`config`] — the TOML file, environment overrides, validation; one
 //!   file per section (`config::worker`, `config::imap`, …).
 //! - [`secret`] — values that never print, and where they are loaded from.
+//! - [`fs_error`] — a failed file operation in words, and who collabd runs as.
 //! - [`store`] — the SQLite pool, migrations and every SQL statement.
 //! - [`ingest`] — one message from bytes to committed rows, idempotently.
 //! - [`operator`] — an operator's mark, cancel and retry, recorded.
@@ -40,6 +41,7 @@ pub mod daemon;
 pub mod demo;
 pub mod dkim;
 pub mod filer;
+pub mod fs_error;
 pub mod http;
 pub mod imap;
 pub mod ingest;

@@ -21,9 +21,8 @@ async fn main() -> ExitCode {
     match collabd::cli::run(cli, shutdown).await {
         Ok(code) => code,
         Err(e) => {
-            // An error can quote a request's text, which came from mail.
-            eprintln!("collabd: {}", collabd::render::line(&format!("{e:#}")));
-            ExitCode::from(1)
+            eprintln!("collabd: {}", collabd::render::error(&e));
+            collabd::cli::exit_status(&e)
         }
     }
 }

@@ -145,7 +145,7 @@ fn a_pin_is_validated_with_the_rest_of_the_config() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(out.status.code(), Some(1), "{imap}: {text}");
+        assert_eq!(out.status.code(), Some(78), "{imap}: {text}");
         assert!(
             text.contains("imap.tls_pin") && text.contains(says),
             "{imap}: {text}"
