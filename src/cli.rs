@@ -125,7 +125,8 @@ pub enum Command {
     /// The whole pipeline on shipped fixtures, in a throwaway database.
     Demo,
     /// Print a status-page users-file line (`NAME:$argon2id$…`) for NAME,
-    /// reading the password (or a long random token) from stdin. Put the
+    /// asking for the password at the terminal (not echoed, twice), or
+    /// reading it (or a long random token) from piped stdin. Put the
     /// line in `http.users_file` or the systemd credential `http-users`.
     HttpUser {
         #[arg(value_name = "NAME")]
@@ -299,15 +300,13 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> Result<ExitCode> {
     }
 }
 
-/// `collabd http-user NAME`: the password is the first line of stdin
-/// (typed, or piped from a password manager); the line goes to stdout.
+/// `collabd http-user NAME`: the password is typed at the terminal without
+/// echo, or is the first line of piped stdin (a password manager); the
+/// line goes to stdout.
 fn http_user(name: &str) -> Result<ExitCode> {
-    let mut password = String::new();
-    std::io::stdin()
-        .read_line(&mut password)
-        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
-    let password = password.trim_end_matches(['\n', '\r']);
-    let line = crate::web::auth::users_file_line(name, password)
+    let password = crate::tty::read_password(&format!("Password for {name}: "))
+        .map_err(|e| anyhow::anyhow!("cannot read the password: {e}"))?;
+    let line = crate::web::auth::users_file_line(name, &password)
         .map_err(|e| anyhow::anyhow!("http-user {name}: {e}"))?;
     writeln!(std::io::stdout().lock(), "{line}")?;
     Ok(ExitCode::SUCCESS)

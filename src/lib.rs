@@ -17,6 +17,7 @@
 //!   backend, and `filer::from_settings`, which builds the configured one.
 //! - [`relay`] — the notify filer's SMTP relay, CA-trusted or pinned.
 //! - [`tls`] — which server certificates are trusted, and refusals explained.
+//! - [`tty`] — a password typed at the terminal, without echo.
 //! - [`browser`] — the Chromium collabd owns for the browser filer: its
 //!   processes, the form, outcomes read from pages, the Collaborations list.
 //! - [`worker`] — claims due requests, files them, records the result.
@@ -58,5 +59,6 @@ pub mod sdnotify;
 pub mod secret;
 pub mod store;
 pub mod tls;
+pub mod tty;
 pub mod web;
 pub mod worker;
