@@ -16,9 +16,17 @@ use crate::operator::{self, Action, operator_name};
 use crate::render;
 use crate::store::{self, Db, Source};
 
+/// `--version`: the release and the commit it was built from (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("COLLABD_BUILD_COMMIT"),
+    ")"
+);
+
 /// collabd: turns Leadsie's Shopify access emails into tracked collaborator requests.
 #[derive(Debug, Parser)]
-#[command(name = "collabd", version, about, long_about = None)]
+#[command(name = "collabd", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// Configuration file (TOML); see deploy/collabd.toml.
     #[arg(long, global = true, env = "COLLABD_CONFIG", value_name = "FILE")]

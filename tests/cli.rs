@@ -165,6 +165,26 @@ fn ingest_status_and_show_work_together() {
     assert!(text(&out.stderr).contains("no request with id 99"));
 }
 
+/// Issue 24: `--version` tells two builds apart by their commit.
+#[test]
+fn version_names_the_commit() {
+    let out = collabd(&["--version"]);
+    let said = text(&out.stdout);
+    let commit = said
+        .strip_prefix(concat!("collabd ", env!("CARGO_PKG_VERSION"), " (commit "))
+        .and_then(|rest| rest.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("{said}"));
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    match head {
+        Ok(head) if head.status.success() => assert_eq!(commit, text(&head.stdout).trim()),
+        // Built outside a checkout: whatever $COLLABD_COMMIT said, or unknown.
+        _ => assert!(!commit.is_empty(), "{said}"),
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(
