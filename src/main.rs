@@ -83,6 +83,7 @@ fn init_logging(cli: &collabd::cli::Cli) {
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
     });
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty());
+    let ansi = colour(under_journald);
     let registry = tracing_subscriber::registry()
         .with(filter)
         .with(protocol_cap());
@@ -92,6 +93,7 @@ fn init_logging(cli: &collabd::cli::Cli) {
                 tracing_subscriber::fmt::layer()
                     .json()
                     .with_current_span(false)
+                    .with_ansi(false)
                     .with_writer(std::io::stderr),
             )
             .init(),
@@ -108,16 +110,34 @@ fn init_logging(cli: &collabd::cli::Cli) {
                     .init(),
                 Err(e) => {
                     registry
-                        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+                        .with(
+                            tracing_subscriber::fmt::layer()
+                                .with_ansi(ansi)
+                                .with_writer(std::io::stderr),
+                        )
                         .init();
                     tracing::warn!("cannot reach the journal ({e}); logging to stderr");
                 }
             }
         }
         _ => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(ansi)
+                    .with_writer(std::io::stderr),
+            )
             .init(),
     }
+}
+
+/// Colour in the text log only for a person at a terminal: never into a
+/// file, a pipe or the journal, and never when `NO_COLOR` is set to
+/// anything (https://no-color.org).
+fn colour(under_journald: bool) -> bool {
+    use std::io::IsTerminal;
+    !under_journald
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal()
 }
 
 /// The protocol crates collabd uses log what goes over the wire at debug and

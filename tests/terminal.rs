@@ -1,6 +1,7 @@
-//! collabd at a terminal, through a real pseudo-terminal: `http-user` asks
-//! for the password without echoing it and leaves the terminal as it found
-//! it.
+//! collabd at a terminal and away from one, through a real pseudo-terminal:
+//! `http-user` asks for the password without echoing it and leaves the
+//! terminal as it found it; the log is coloured only on a terminal, never
+//! into a pipe or a file, and never under `NO_COLOR`.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -198,4 +199,81 @@ fn an_interrupted_prompt_leaves_the_terminal_echoing() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
     assert!(pty.echoes());
+}
+
+/// A config whose TLS client finds an empty trust store: collabd warns
+/// (a log line at WARN) and goes on with the built-in roots.
+fn warning_config(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let cfg = dir.join("collabd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[worker]\nfiler = \"webhook\"\n[worker.webhook]\nurl = \"https://127.0.0.1:1/hook\"\nsecret = \"s\"\n",
+            dir.join("c.db").display()
+        ),
+    )
+    .unwrap();
+    let empty = dir.join("no-certificates.pem");
+    std::fs::write(&empty, "").unwrap();
+    (cfg, empty)
+}
+
+fn check_config(cfg: &std::path::Path, store: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_collabd"));
+    cmd.args(["check-config", "--config", cfg.to_str().unwrap()])
+        .env_remove("COLLABD_CONFIG")
+        .env_remove("NO_COLOR")
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("SSL_CERT_DIR")
+        .env("SSL_CERT_FILE", store)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    cmd
+}
+
+#[test]
+fn the_log_has_no_colour_in_a_pipe_or_under_no_color_and_colour_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, empty) = warning_config(dir.path());
+
+    let out = check_config(&cfg, &empty)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let piped = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        piped.contains("WARN") && piped.contains("SSL_CERT_FILE"),
+        "{piped}"
+    );
+    assert!(!piped.contains('\x1b'), "colour into a pipe: {piped:?}");
+
+    let log = dir.path().join("stderr.log");
+    let status = check_config(&cfg, &empty)
+        .stderr(File::create(&log).unwrap())
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    let filed = std::fs::read_to_string(&log).unwrap();
+    assert!(filed.contains("WARN"), "{filed}");
+    assert!(!filed.contains('\x1b'), "colour into a file: {filed:?}");
+
+    // On a terminal the level is coloured, unless NO_COLOR says otherwise.
+    for (no_color, coloured) in [(None, true), (Some("1"), false)] {
+        let mut pty = Pty::open();
+        let mut cmd = check_config(&cfg, &empty);
+        cmd.stderr(pty.stdio());
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        drop(cmd);
+        finish(&mut child);
+        let shown = pty.read_until(None);
+        assert!(shown.contains("WARN"), "{shown:?}");
+        assert_eq!(
+            shown.contains('\x1b'),
+            coloured,
+            "NO_COLOR={no_color:?}: {shown:?}"
+        );
+    }
 }
