@@ -119,18 +119,23 @@ fn finish(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
-#[test]
-fn http_user_reads_the_password_at_a_terminal_without_echo() {
-    let mut pty = Pty::open();
-    assert!(pty.echoes(), "a new terminal echoes");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+/// `collabd http-user alice` with the terminal as stdin, stdout and stderr.
+fn http_user_alice(pty: &Pty) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_collabd"))
         .args(["http-user", "alice"])
         .env_remove("COLLABD_CONFIG")
         .stdin(pty.stdio())
         .stdout(pty.stdio())
         .stderr(pty.stdio())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn http_user_reads_the_password_at_a_terminal_without_echo() {
+    let mut pty = Pty::open();
+    assert!(pty.echoes(), "a new terminal echoes");
+    let mut child = http_user_alice(&pty);
     pty.read_until(Some("Password for alice: "));
     pty.type_line("tty-s3cret horse");
     pty.read_until(Some("Again, to confirm: "));
@@ -155,14 +160,7 @@ fn http_user_reads_the_password_at_a_terminal_without_echo() {
 #[test]
 fn http_user_refuses_two_different_passwords_and_restores_echo() {
     let mut pty = Pty::open();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .args(["http-user", "alice"])
-        .env_remove("COLLABD_CONFIG")
-        .stdin(pty.stdio())
-        .stdout(pty.stdio())
-        .stderr(pty.stdio())
-        .spawn()
-        .unwrap();
+    let mut child = http_user_alice(&pty);
     pty.read_until(Some("Password for alice: "));
     pty.type_line("first-s3cret");
     pty.read_until(Some("Again, to confirm: "));
@@ -183,14 +181,7 @@ fn http_user_refuses_two_different_passwords_and_restores_echo() {
 #[test]
 fn an_interrupted_prompt_leaves_the_terminal_echoing() {
     let mut pty = Pty::open();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .args(["http-user", "alice"])
-        .env_remove("COLLABD_CONFIG")
-        .stdin(pty.stdio())
-        .stdout(pty.stdio())
-        .stderr(pty.stdio())
-        .spawn()
-        .unwrap();
+    let mut child = http_user_alice(&pty);
     pty.read_until(Some("Password for alice: "));
     assert!(!pty.echoes(), "echo is off while the password is typed");
     // SAFETY: signals the child this test started.
