@@ -105,7 +105,7 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
         }
         Err(e) => {
             r.line(false, "config", e);
-            return ExitCode::from(1);
+            return ExitCode::from(crate::cli::EX_CONFIG);
         }
     };
     for what in &settings.insecure {
@@ -280,8 +280,10 @@ async fn check_database(r: &mut Report, path: &Path) {
             false,
             "database",
             format!(
-                "cannot create {} ({e}); create the directory or set [database] path",
-                path.display()
+                "cannot create {} ({}, as {}); create the directory or set [database] path",
+                path.display(),
+                crate::fs_error::reason(&e),
+                crate::fs_error::user()
             ),
         ),
     }
@@ -291,7 +293,7 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
     let server = format!("{}:{}", s.host, s.port);
     let tls = match conn::tls_config(s.ca_file.as_deref(), s.tls_pin.as_ref()) {
         Ok(t) => t,
-        Err(e) => return r.line(false, "imap tls", format!("{e:#}")),
+        Err(e) => return r.line(false, "imap tls", render::error(&e)),
     };
     let token = match &s.auth {
         ImapAuth::Password(p) => p.expose_str().into_owned(),
@@ -303,9 +305,9 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
                         r.line(true, "oauth2", "the refresh token gave an access token");
                         tok.expose_str().into_owned()
                     }
-                    Err(e) => return r.line(false, "oauth2", format!("{e:#}")),
+                    Err(e) => return r.line(false, "oauth2", render::error(&e)),
                 },
-                Err(e) => return r.line(false, "oauth2", format!("{e:#}")),
+                Err(e) => return r.line(false, "oauth2", render::error(&e)),
             }
         }
     };
@@ -324,7 +326,7 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
             );
             sess
         }
-        Err(e) => return r.line(false, "imap login", format!("{e:#}")),
+        Err(e) => return r.line(false, "imap login", render::error(&e)),
     };
     match within(s.command_timeout, "CAPABILITY", sess.capabilities()).await {
         Ok(caps) => r.line(
@@ -339,7 +341,7 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
                 )
             },
         ),
-        Err(e) => r.line(false, "imap server", format!("{e:#}")),
+        Err(e) => r.line(false, "imap server", render::error(&e)),
     }
     for folder in &s.folders {
         match within(
@@ -359,7 +361,7 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
                 r.line(
                     false,
                     &format!("imap folder {folder}"),
-                    format!("{e:#} (check imap.folders{listed})"),
+                    format!("{} (check imap.folders{listed})", render::error(&e)),
                 )
             }
         }
@@ -423,7 +425,7 @@ fn check_review(r: &mut Report, w: &crate::config::WorkerSettings) {
 async fn check_worker(r: &mut Report, settings: &Settings) {
     let w = &settings.worker;
     match filer::from_settings(w) {
-        Err(e) => r.line(false, "filer", format!("{e:#}")),
+        Err(e) => r.line(false, "filer", render::error(&e)),
         Ok(ConfiguredFiler::Log(_)) => r.line(
             true,
             "filer",
@@ -486,7 +488,7 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
     };
     let channels = match NotifyFiler::from_channels(n) {
         Ok(c) => c,
-        Err(e) => return r.line(false, "notify", format!("{e:#}")),
+        Err(e) => return r.line(false, "notify", render::error(&e)),
     };
     for url in channels.slack() {
         // A Slack webhook's path is its secret: show the host only.
@@ -567,7 +569,16 @@ async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String
             what,
             format!("{shown} is reachable (HEAD answered {})", resp.status()),
         ),
-        Err(e) => r.line(false, what, format!("{shown}: {}", e.without_url())),
+        // reqwest's own text is only "error sending request": its causes
+        // say why (refused, a certificate not trusted).
+        Err(e) => r.line(
+            false,
+            what,
+            format!(
+                "{shown}: {}",
+                render::error(&anyhow::Error::new(e.without_url()))
+            ),
+        ),
     }
 }
 

@@ -16,9 +16,17 @@ use crate::operator::{self, Action, operator_name};
 use crate::render;
 use crate::store::{self, Db, Source};
 
+/// `--version`: the release and the commit it was built from (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("COLLABD_BUILD_COMMIT"),
+    ")"
+);
+
 /// collabd: turns Leadsie's Shopify access emails into tracked collaborator requests.
 #[derive(Debug, Parser)]
-#[command(name = "collabd", version, about, long_about = None)]
+#[command(name = "collabd", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// Configuration file (TOML); see deploy/collabd.toml.
     #[arg(long, global = true, env = "COLLABD_CONFIG", value_name = "FILE")]
@@ -141,7 +149,8 @@ pub enum Command {
     /// The whole pipeline on shipped fixtures, in a throwaway database.
     Demo,
     /// Print a status-page users-file line (`NAME:$argon2id$…`) for NAME,
-    /// reading the password (or a long random token) from stdin. Put the
+    /// asking for the password at the terminal (not echoed, twice), or
+    /// reading it (or a long random token) from piped stdin. Put the
     /// line in `http.users_file` or the systemd credential `http-users`.
     HttpUser {
         #[arg(value_name = "NAME")]
@@ -280,6 +289,21 @@ pub fn load_settings_from(
     Ok(settings)
 }
 
+/// The exit status for a configuration error (sysexits' EX_CONFIG): the
+/// unit's `RestartPreventExitStatus=78` keeps systemd from restarting a
+/// daemon that cannot start until the file is fixed.
+pub const EX_CONFIG: u8 = 78;
+
+/// The exit status for an error `run` returned: [`EX_CONFIG`] for a
+/// configuration error, else 1.
+pub fn exit_status(e: &anyhow::Error) -> ExitCode {
+    if crate::config::is_config_error(e) {
+        ExitCode::from(EX_CONFIG)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 /// Runs one command; the error (if any) is printed by `main`. `shutdown`
 /// stops `collabd run` (`main` cancels it on SIGTERM or SIGINT) and
 /// `reload` reloads it (`main` feeds it SIGHUP); the other commands finish
@@ -339,15 +363,13 @@ pub async fn run(
     }
 }
 
-/// `collabd http-user NAME`: the password is the first line of stdin
-/// (typed, or piped from a password manager); the line goes to stdout.
+/// `collabd http-user NAME`: the password is typed at the terminal without
+/// echo, or is the first line of piped stdin (a password manager); the
+/// line goes to stdout.
 fn http_user(name: &str) -> Result<ExitCode> {
-    let mut password = String::new();
-    std::io::stdin()
-        .read_line(&mut password)
-        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
-    let password = password.trim_end_matches(['\n', '\r']);
-    let line = crate::web::auth::users_file_line(name, password)
+    let password = crate::tty::read_password(&format!("Password for {name}: "))
+        .map_err(|e| anyhow::anyhow!("cannot read the password: {e}"))?;
+    let line = crate::web::auth::users_file_line(name, &password)
         .map_err(|e| anyhow::anyhow!("http-user {name}: {e}"))?;
     writeln!(std::io::stdout().lock(), "{line}")?;
     Ok(ExitCode::SUCCESS)
@@ -355,13 +377,14 @@ fn http_user(name: &str) -> Result<ExitCode> {
 
 async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode> {
     let Some(s) = settings.worker.browser.clone() else {
-        anyhow::bail!(
+        return Err(crate::config::ConfigProblem(anyhow::anyhow!(
             "config setting worker.browser: there is no [worker.browser] table; the browser filer needs one with org_id"
-        );
+        ))
+        .into());
     };
     let filer = crate::filer::BrowserFiler::new(
         s.clone(),
-        crate::filer::notify::announcer(&settings.worker)?,
+        crate::filer::notify::announcer(&settings.worker).map_err(crate::config::ConfigProblem)?,
     );
     match action {
         BrowserAction::Login { remote, port } => {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Settings;
+use crate::config::{ConfigProblem, Settings};
 use crate::filer::{ConfiguredFiler, Filer, NotifyFiler};
 use crate::imap::Watcher;
 use crate::sdnotify::Notifier;
@@ -35,8 +35,9 @@ pub struct Reload {
 }
 
 /// Runs the daemon until `shutdown` is cancelled, then stops its tasks and
-/// returns. Refuses to start (an error naming the setting) when the
-/// configured filer cannot be built.
+/// returns. Refuses to start (a [`ConfigProblem`] naming the setting) when
+/// the configured filer, the notify channels or the IMAP watcher's TLS
+/// cannot be built.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<()> {
     run_with(settings, shutdown, None).await
 }
@@ -55,9 +56,9 @@ pub async fn run_with(
         tracing::warn!("{what}");
     }
     let w = &settings.worker;
-    let filer = crate::filer::from_settings(w)?;
+    let filer = crate::filer::from_settings(w).map_err(ConfigProblem)?;
     // Where operators hear of outcomes: the notify channels, with any filer.
-    let announcer = crate::filer::notify::announcer(w)?;
+    let announcer = crate::filer::notify::announcer(w).map_err(ConfigProblem)?;
     if w.review != crate::config::Review::None && announcer.is_none() {
         tracing::warn!(
             review = w.review.as_str(),
@@ -67,7 +68,9 @@ pub async fn run_with(
     let db = Db::open(&settings.database_path).await?;
     let ingestor = settings.ingestor(db.clone())?;
     let watcher = match &settings.imap {
-        Some(imap) => Some(Arc::new(Watcher::new(imap.clone(), ingestor.clone())?)),
+        Some(imap) => Some(Arc::new(
+            Watcher::new(imap.clone(), ingestor.clone()).map_err(ConfigProblem)?,
+        )),
         None => {
             tracing::warn!(
                 "no [imap] table in the configuration: no mailbox is watched; feed mail with `collabd ingest -`"
@@ -114,7 +117,10 @@ pub async fn run_with(
         };
         // Without the endpoint collabd still does its job: say so, go on.
         if let Err(e) = crate::http::serve(http, health, shutdown.clone()).await {
-            tracing::error!("{e:#}; /healthz and /metrics are not served");
+            tracing::error!(
+                "{}; /healthz and /metrics are not served",
+                crate::render::error(&e)
+            );
         }
     }
     tracing::info!(

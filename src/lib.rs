@@ -8,6 +8,7 @@
 //! - [`config`] — the TOML file, environment overrides, validation; one
 //!   file per section (`config::worker`, `config::imap`, …).
 //! - [`secret`] — values that never print, and where they are loaded from.
+//! - [`fs_error`] — a failed file operation in words, and who collabd runs as.
 //! - [`store`] — the SQLite pool, migrations and every SQL statement.
 //! - [`ingest`] — one message from bytes to committed rows, idempotently.
 //! - [`operator`] — an operator's mark, cancel and retry, recorded.
@@ -16,6 +17,7 @@
 //!   backend, and `filer::from_settings`, which builds the configured one.
 //! - [`relay`] — the notify filer's SMTP relay, CA-trusted or pinned.
 //! - [`tls`] — which server certificates are trusted, and refusals explained.
+//! - [`tty`] — a password typed at the terminal, without echo.
 //! - [`browser`] — the Chromium collabd owns for the browser filer: its
 //!   processes, the form, outcomes read from pages, the Collaborations list.
 //! - [`worker`] — claims due requests, files them, records the result.
@@ -42,6 +44,7 @@ pub mod daemon;
 pub mod demo;
 pub mod dkim;
 pub mod filer;
+pub mod fs_error;
 pub mod http;
 pub mod imap;
 pub mod ingest;
@@ -59,5 +62,6 @@ pub mod sdnotify;
 pub mod secret;
 pub mod store;
 pub mod tls;
+pub mod tty;
 pub mod web;
 pub mod worker;

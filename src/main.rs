@@ -30,9 +30,8 @@ async fn main() -> ExitCode {
     match collabd::cli::run(cli, shutdown, reload).await {
         Ok(code) => code,
         Err(e) => {
-            // An error can quote a request's text, which came from mail.
-            eprintln!("collabd: {}", collabd::render::line(&format!("{e:#}")));
-            ExitCode::from(1)
+            eprintln!("collabd: {}", collabd::render::error(&e));
+            collabd::cli::exit_status(&e)
         }
     }
 }
@@ -128,6 +127,7 @@ fn init_logging(cli: &collabd::cli::Cli) -> Option<SetLevel> {
         }) as SetLevel
     });
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty());
+    let ansi = colour(under_journald);
     let registry = tracing_subscriber::registry()
         .with(filter)
         .with(protocol_cap());
@@ -137,6 +137,7 @@ fn init_logging(cli: &collabd::cli::Cli) -> Option<SetLevel> {
                 tracing_subscriber::fmt::layer()
                     .json()
                     .with_current_span(false)
+                    .with_ansi(false)
                     .with_writer(std::io::stderr),
             )
             .init(),
@@ -153,17 +154,35 @@ fn init_logging(cli: &collabd::cli::Cli) -> Option<SetLevel> {
                     .init(),
                 Err(e) => {
                     registry
-                        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+                        .with(
+                            tracing_subscriber::fmt::layer()
+                                .with_ansi(ansi)
+                                .with_writer(std::io::stderr),
+                        )
                         .init();
                     tracing::warn!("cannot reach the journal ({e}); logging to stderr");
                 }
             }
         }
         _ => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(ansi)
+                    .with_writer(std::io::stderr),
+            )
             .init(),
     }
     set_level
+}
+
+/// Colour in the text log only for a person at a terminal: never into a
+/// file, a pipe or the journal, and never when `NO_COLOR` is set to
+/// anything (https://no-color.org).
+fn colour(under_journald: bool) -> bool {
+    use std::io::IsTerminal;
+    !under_journald
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal()
 }
 
 /// The protocol crates collabd uses log what goes over the wire at debug and

@@ -43,17 +43,29 @@ pub fn inline_or_load(
     match inline.filter(|v| !v.is_empty()) {
         Some(v) if file.is_none() => Ok(Secret::new(v)),
         Some(_) => Err(format!("set {} or {}, not both", keys.0, keys.1)),
-        None => load(file, env, credential),
+        None => load(file, keys.1, env, credential),
     }
 }
 
-/// A secret from a file, else an environment variable, else a systemd
-/// credential. The message never contains the secret.
-pub fn load(file: Option<&Path>, env: &str, credential: &str) -> Result<Secret, String> {
+/// A secret from a file (the setting `file_key`, named when nothing is
+/// found), else an environment variable, else a systemd credential. The
+/// message never contains the secret.
+pub fn load(
+    file: Option<&Path>,
+    file_key: &str,
+    env: &str,
+    credential: &str,
+) -> Result<Secret, String> {
     let from_file = |p: &Path| {
         std::fs::read_to_string(p)
             .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-            .map_err(|e| format!("cannot read {}: {e}", p.display()))
+            .map_err(|e| {
+                format!(
+                    "cannot read {}: {}",
+                    p.display(),
+                    crate::fs_error::reason(&e)
+                )
+            })
     };
     let value = match file {
         Some(p) => from_file(p)?,
@@ -63,7 +75,7 @@ pub fn load(file: Option<&Path>, env: &str, credential: &str) -> Result<Secret, 
                 Some(dir) => from_file(&Path::new(&dir).join(credential))?,
                 None => {
                     return Err(format!(
-                        "no secret: set secret_file, ${env}, or a systemd credential `{credential}`"
+                        "no secret: set {file_key}, ${env}, or a systemd credential `{credential}`"
                     ));
                 }
             },

@@ -1,8 +1,15 @@
-//! Which server certificates collabd trusts, for the IMAP session and the
-//! SMTP relay: the public web roots, the CA in a `ca_file`, or exactly one
-//! pinned certificate (`tls_pin`), as `ssh` trusts a known host. A refusal
-//! says what was wrong with the certificate and which setting fixes it.
-//! Knows nothing of IMAP or SMTP beyond the names of their settings.
+//! Which server certificates collabd trusts, for the IMAP session, the
+//! SMTP relay and HTTPS (webhooks, Slack, OAuth2): the system's trust store
+//! ([`system_roots`]), the CA in a `ca_file`, or exactly one pinned
+//! certificate (`tls_pin`), as `ssh` trusts a known host. A refusal says
+//! what was wrong with the certificate and which setting fixes it. Knows
+//! nothing of IMAP or SMTP beyond the names of their settings.
+//!
+//! The system's store is Debian's (`/etc/ssl/certs`, kept by
+//! ca-certificates, with a company CA added by `update-ca-certificates`),
+//! or the PEM file `SSL_CERT_FILE` or directories `SSL_CERT_DIR` name, as
+//! for OpenSSL. Only when it holds no certificate at all does collabd fall
+//! back to the web roots compiled into it (webpki-roots), and says so.
 //!
 //! A pin is `sha256:` and the SHA-256 of the server's certificate (DER) or
 //! of its SubjectPublicKeyInfo, in hex (colons and case ignored, as
@@ -115,7 +122,7 @@ pub const SMTP: Settings = Settings {
 };
 
 /// The client configuration: a pin if given, else the CA in `ca_file`, else
-/// the public web roots. rustls with the ring provider.
+/// the system's trust store. rustls with the ring provider.
 pub fn client_config(
     settings: Settings,
     ca_file: Option<&Path>,
@@ -126,15 +133,11 @@ pub fn client_config(
         Some(pin) => Trust::Pinned(pin.clone()),
         None => {
             let roots = match ca_file {
-                Some(path) => roots_from(settings.ca_file, path)?,
-                None => {
-                    let mut roots = RootCertStore::empty();
-                    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                    roots
-                }
+                Some(path) => Arc::new(roots_from(settings.ca_file, path)?),
+                None => system_roots().roots.clone(),
             };
             Trust::Roots(
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                     .build()
                     .context("TLS setup")?,
             )
@@ -154,10 +157,85 @@ pub fn client_config(
     Ok(Arc::new(config))
 }
 
+/// The client configuration for HTTPS (webhooks, Slack, OAuth2 tokens):
+/// the system's trust store, rustls with the ring provider.
+pub fn https_config() -> ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring provides TLS 1.2 and 1.3")
+        .with_root_certificates(system_roots().roots.clone())
+        .with_no_client_auth()
+}
+
+/// The certificates collabd trusts when no `ca_file` or pin says otherwise,
+/// and where they came from.
+#[derive(Debug)]
+pub struct SystemRoots {
+    pub roots: Arc<RootCertStore>,
+    /// The system's certificates as read, for a TLS client that takes
+    /// certificates rather than a rustls store (lettre); empty when the
+    /// compiled-in web roots stand in.
+    pub certs: Vec<CertificateDer<'static>>,
+    /// What went wrong reading the system's store, if anything, and what
+    /// collabd did about it: for a warning in the log and in check-config.
+    pub trouble: Option<String>,
+}
+
+/// The system's trust store, read once per process (a CA added later
+/// counts from the next start); a warning is logged the first time if it
+/// could not be read in full, or held nothing and the compiled-in web
+/// roots stand in.
+pub fn system_roots() -> &'static SystemRoots {
+    static ROOTS: std::sync::OnceLock<SystemRoots> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        let mut roots = RootCertStore::empty();
+        let (added, _unusable) = roots.add_parsable_certificates(found.certs.iter().cloned());
+        let certs = if added == 0 { Vec::new() } else { found.certs };
+        let errors = found
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let trouble = if added == 0 {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let why = if errors.is_empty() {
+                "it holds no certificate".to_owned()
+            } else {
+                errors
+            };
+            Some(format!(
+                "the system's trusted certificates could not be used ({why}): using the public web roots built into collabd instead, which no update or company CA reaches; install ca-certificates, or set SSL_CERT_FILE to a PEM bundle"
+            ))
+        } else if !errors.is_empty() {
+            Some(format!(
+                "some of the system's trusted certificates could not be read ({errors}); using the {added} that could"
+            ))
+        } else {
+            None
+        };
+        if let Some(what) = &trouble {
+            tracing::warn!("{what}");
+        }
+        SystemRoots {
+            roots: Arc::new(roots),
+            certs,
+            trouble,
+        }
+    })
+}
+
 fn roots_from(setting: &str, path: &Path) -> Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
-    let pem = std::fs::read(path)
-        .with_context(|| format!("{setting}: cannot read {}", path.display()))?;
+    let pem = std::fs::read(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{setting}: cannot read {}: {}",
+            path.display(),
+            crate::fs_error::reason(&e)
+        )
+    })?;
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
         let cert = cert.with_context(|| {
             format!(

@@ -1,5 +1,6 @@
 //! The `collabd` binary as operators run it: output, exit codes (0 ok, 1
-//! runtime error naming the file or setting, 2 usage), and secrets masked.
+//! runtime error naming the file or setting, 2 usage, 78 configuration),
+//! errors said once on one line, and secrets masked.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -195,6 +196,26 @@ fn ingest_status_and_show_work_together() {
     assert!(text(&out.stderr).contains("no request with id 99"));
 }
 
+/// Issue 24: `--version` tells two builds apart by their commit.
+#[test]
+fn version_names_the_commit() {
+    let out = collabd(&["--version"]);
+    let said = text(&out.stdout);
+    let commit = said
+        .strip_prefix(concat!("collabd ", env!("CARGO_PKG_VERSION"), " (commit "))
+        .and_then(|rest| rest.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("{said}"));
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    match head {
+        Ok(head) if head.status.success() => assert_eq!(commit, text(&head.stdout).trim()),
+        // Built outside a checkout: whatever $COLLABD_COMMIT said, or unknown.
+        _ => assert!(!commit.is_empty(), "{said}"),
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(
@@ -226,11 +247,143 @@ fn a_bad_config_is_named_with_its_line() {
         .env_remove("COLLABD_CONFIG")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(78), "EX_CONFIG");
     let err = text(&out.stderr);
     assert!(
         err.contains("collabd.toml") && err.contains("line 3") && err.contains("forwarderz"),
         "{err}"
+    );
+}
+
+/// Issue 24: a config error made systemd restart collabd forever, and
+/// the error said its cause twice (`No such file or directory (os error
+/// 2): No such file or directory (os error 2)`). It exits 78 (EX_CONFIG,
+/// which the unit's RestartPreventExitStatus= names) with one line: the
+/// file and the reason in words.
+#[test]
+fn a_config_error_exits_78_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\n").unwrap();
+    let cases = [
+        (missing.clone(), "cannot read config file", "no such file"),
+        (
+            dir.path().to_owned(),
+            "cannot read config file",
+            "is a directory",
+        ),
+        (bad.clone(), "imap.password_file", "set password_file"),
+    ];
+    for (cfg, what, why) in &cases {
+        for command in ["run", "status", "check-config"] {
+            let out = collabd(&[command, "--config", cfg.to_str().unwrap()]);
+            let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert_eq!(out.status.code(), Some(78), "{command} {cfg:?}: {said}");
+            let line = said
+                .lines()
+                .find(|l| l.contains(what))
+                .unwrap_or_else(|| panic!("{command}: no `{what}` in {said}"));
+            assert!(
+                line.contains(cfg.to_str().unwrap()) || line.contains("imap."),
+                "{line}"
+            );
+            assert!(line.contains(why), "{line}");
+            assert_eq!(said.matches(why).count(), 1, "said twice: {said}");
+            assert!(
+                !said.contains("os error") && !said.contains("secret_file"),
+                "{said}"
+            );
+        }
+    }
+    // `run` prints nothing else: the one line.
+    let out = collabd(&["run", "--config", missing.to_str().unwrap()]);
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "collabd: cannot read config file {}: no such file\n",
+            missing.display()
+        )
+    );
+}
+
+/// Issue 24: a database path that is a directory, or a file collabd may
+/// not read, printed sqlx's `code: 14 unable to open database file` three
+/// times. Now: the path and why, once.
+#[test]
+fn a_database_that_cannot_be_opened_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().to_str().unwrap();
+    for args in [vec!["status", "--db", db], vec!["ingest", "--db", db, "-"]] {
+        let out = collabd(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("collabd: database {db}: is a directory;")),
+            "{err}"
+        );
+        assert!(
+            !err.contains("code: 14") && !err.contains("unable to open"),
+            "{err}"
+        );
+    }
+}
+
+/// As another user (root reads any file, so the test runs the binary as
+/// `nobody`): the database it may not read names the user, the owner and
+/// the mode; one it may not create names the directory.
+#[test]
+fn a_database_another_user_owns_names_who_may_not_read_it() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "skipped: trying the database as another local user needs root (runuser -u nobody)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let db = dir.path().join("c.db");
+    let db = db.to_str().unwrap();
+    let out = collabd(&[
+        "ingest",
+        "--db",
+        db,
+        fixture("demo/01-leadsie-acme.eml").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::fs::set_permissions(db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        Command::new("runuser")
+            .args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_collabd")])
+            .args(args)
+            .env_remove("COLLABD_CONFIG")
+            .env_remove("COLLABD_DB")
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .expect("runuser is installed")
+    };
+    let out = as_nobody(&["status", "--db", db]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "collabd: database {db}: permission denied: user nobody cannot read and write it (owned by root, mode 0600)\n"
+        )
+    );
+    let new = dir.path().join("new.db");
+    let out = as_nobody(&["ingest", "--db", new.to_str().unwrap(), "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "collabd: database {}: cannot create it: permission denied (the directory {} is not writable by user nobody)\n",
+            new.display(),
+            dir.path().display()
+        )
     );
 }
 

@@ -285,7 +285,7 @@ fn plaintext_is_refused_for_a_remote_host() {
         .args(["run", "--config", cfg.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(78), "EX_CONFIG");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("imap.security") && err.contains("loopback"),

@@ -167,7 +167,7 @@ fn check_config_tries_each_connection_and_names_what_fails() {
         &["check-config", "--config", typo.cfg.to_str().unwrap()],
         |c| c.env_remove("COLLABD__TRUST__REQUIRE"),
     );
-    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(code, Some(78), "{out}");
     let line = std::fs::read_to_string(&typo.cfg)
         .unwrap()
         .lines()
@@ -309,7 +309,7 @@ fn json_logs_and_environment_overrides() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(78));
     assert!(
         err.contains("hostname") && err.contains("COLLABD__IMAP__HOSTNAME"),
         "{err}"
@@ -747,7 +747,7 @@ fn a_non_loopback_http_listen_needs_allow_remote() {
         &format!("[http]\nlisten = \"0.0.0.0:{port}\"\n"),
     );
     let (code, err) = run_briefly(&cfg);
-    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(code, Some(78), "{err}");
     assert!(
         err.contains(&format!(
             "config setting http.listen: 0.0.0.0:{port} is not a loopback address"
@@ -785,7 +785,7 @@ fn a_non_loopback_http_listen_needs_allow_remote() {
     let (code, out, _) = check(&format!(
         "listen = \"127.0.0.1:{port}\"\nheader_timeout_seconds = 0"
     ));
-    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(code, Some(78), "{out}");
     assert!(
         out.contains("http.header_timeout_seconds: must be at least 1 second"),
         "{out}"
@@ -801,7 +801,7 @@ fn run_refuses_to_start_without_a_filer_that_reaches_someone() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_in(dir.path(), "");
     let (code, err) = run_briefly(&cfg);
-    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(code, Some(78), "{err}");
     for says in [
         "worker.filer",
         "requests would reach nobody",

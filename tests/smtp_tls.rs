@@ -182,7 +182,7 @@ fn a_relay_pin_is_validated_with_the_rest_of_the_config() {
         ),
     ] {
         let (code, out) = check_config(&server, extra);
-        assert_eq!(code, Some(1), "{extra}: {out}");
+        assert_eq!(code, Some(78), "{extra}: {out}");
         assert!(
             out.contains("worker.notify.smtp_tls_pin") && out.contains(says),
             "{extra}: {out}"

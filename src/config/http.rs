@@ -163,7 +163,15 @@ fn load_users(file: Option<&std::path::Path>) -> Result<Users, ConfigError> {
             None => return Ok(Users::default()),
         },
     };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| invalid(key, &format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        invalid(
+            key,
+            &format!(
+                "cannot read {}: {}",
+                path.display(),
+                crate::fs_error::reason(&e)
+            ),
+        )
+    })?;
     Users::parse(&text).map_err(|e| invalid(key, &format!("{}: {e}", path.display())))
 }

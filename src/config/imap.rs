@@ -123,7 +123,11 @@ pub(super) fn imap_settings(
     {
         return Err(invalid(
             "imap.ca_file",
-            &format!("cannot read {}: {e}", ca.display()),
+            &format!(
+                "cannot read {}: {}",
+                ca.display(),
+                crate::fs_error::reason(&e)
+            ),
         ));
     }
     let tls_pin = super::tls_pin(
@@ -175,6 +179,7 @@ pub(super) fn imap_settings(
             )?;
             let client_secret = match secret::load(
                 o.client_secret_file.as_deref(),
+                "client_secret_file",
                 "COLLABD_OAUTH_CLIENT_SECRET",
                 "oauth-client-secret",
             ) {
@@ -184,6 +189,7 @@ pub(super) fn imap_settings(
             };
             let refresh_token = secret::load(
                 o.refresh_token_file.as_deref(),
+                "refresh_token_file",
                 "COLLABD_OAUTH_REFRESH_TOKEN",
                 "oauth-refresh-token",
             )

@@ -45,15 +45,31 @@ pub use worker::{FilerSettings, NotifyChannels, Review, SmtpSettings, WorkerSett
 /// An error in the configuration: it names the file, the setting and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    /// The reason is said in words, once; the I/O error is not a source,
+    /// or a printed chain would repeat it.
+    #[error("cannot read config file {path}: {}", crate::fs_error::reason(.error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config setting {key}: {message}")]
     Invalid { key: String, message: String },
+}
+
+/// A setting that loaded but could not be put to use when collabd started
+/// (a filer that cannot be built, a CA file that cannot be read): a
+/// configuration error all the same, which restarting will not mend.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ConfigProblem(#[from] pub anyhow::Error);
+
+/// Whether `e` is a configuration error — a [`ConfigError`] or a
+/// [`ConfigProblem`] anywhere in its chain — rather than trouble at run time.
+pub fn is_config_error(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.is::<ConfigError>() || c.is::<ConfigProblem>())
 }
 
 /// Validated settings.
@@ -121,9 +137,9 @@ impl Settings {
     /// `COLLABD_DB`) is the CLI's: see `cli::load_settings`.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+            Some(p) => std::fs::read_to_string(p).map_err(|error| ConfigError::Read {
                 path: p.to_owned(),
-                source,
+                error,
             })?,
             None => String::new(),
         };

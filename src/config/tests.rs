@@ -357,7 +357,21 @@ fn imap_password_comes_from_a_file_and_never_prints() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("/nonexistent/pw"), "{err}");
+    assert!(err.contains("/nonexistent/pw: no such file"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+}
+
+/// The message names the key the operator writes, not a generic one.
+#[test]
+fn a_missing_imap_password_names_password_file() {
+    let err = parse("[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("set password_file, $COLLABD_IMAP_PASSWORD"),
+        "{err}"
+    );
+    assert!(!err.contains("secret_file"), "{err}");
 }
 
 /// Who the status page serves follows from the listener and the users:

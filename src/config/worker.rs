@@ -198,6 +198,7 @@ pub(super) fn worker_settings(
                 Some(u) if !u.username().is_empty() && u.password().is_none() => Some(
                     secret::load(
                         n.smtp_password_file.as_deref(),
+                        "smtp_password_file",
                         "COLLABD_SMTP_PASSWORD",
                         "smtp-password",
                     )

@@ -466,7 +466,7 @@ impl BrowserFiler {
                         changed = changes.len(),
                         "read the dashboard's Collaborations list"
                     ),
-                    Err(e) => tracing::warn!("{e:#}"),
+                    Err(e) => tracing::warn!("{}", crate::render::error(&e)),
                 }
             }
             self.close_if_idle().await;

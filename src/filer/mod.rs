@@ -240,9 +240,11 @@ pub fn shown_url(url: &reqwest::Url) -> String {
 /// an OAuth2 refresh token. It follows no redirect: reqwest would re-send
 /// the body and headers to whatever origin a `307` names, and send the old
 /// URL (query tokens and all) as `Referer`. A redirect is reported instead,
-/// so the operator fixes the URL.
+/// so the operator fixes the URL. It trusts the system's store
+/// ([`crate::tls::system_roots`]).
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
+        .use_preconfigured_tls(crate::tls::https_config())
         .timeout(timeout)
         .user_agent(concat!("collabd/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())

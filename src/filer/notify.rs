@@ -66,27 +66,37 @@ pub fn smtp_transport(
             timeout,
         }));
     }
-    if let Some(path) = &s.ca_file {
-        let pem = std::fs::read(path).with_context(|| {
-            format!("worker.notify.smtp_ca_file: cannot read {}", path.display())
-        })?;
+    let tls = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let implicit_tls = parsed.scheme() == "smtps";
+    // lettre's own default would be its compiled-in roots: TLS trusts the
+    // system's store, and the CA in smtp_ca_file beside it.
+    if s.ca_file.is_some() || implicit_tls || tls.is_some() {
         let host = parsed.host_str().unwrap_or_default().to_owned();
-        let cert = Certificate::from_pem(&pem).map_err(|e| {
-            anyhow!(
-                "worker.notify.smtp_ca_file: {} is not a PEM certificate file: {e}",
-                path.display()
-            )
-        })?;
-        let params = TlsParameters::builder(host)
-            .add_root_certificate(cert)
+        let mut params = system_trust(TlsParameters::builder(host));
+        if let Some(path) = &s.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                anyhow!(
+                    "worker.notify.smtp_ca_file: cannot read {}: {}",
+                    path.display(),
+                    crate::fs_error::reason(&e)
+                )
+            })?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| {
+                anyhow!(
+                    "worker.notify.smtp_ca_file: {} is not a PEM certificate file: {e}",
+                    path.display()
+                )
+            })?;
+            params = params.add_root_certificate(cert);
+        }
+        let params = params
             .build_rustls()
-            .context("worker.notify.smtp_ca_file: TLS setup")?;
-        let tls = parsed
-            .query_pairs()
-            .find(|(k, _)| k == "tls")
-            .map(|(_, v)| v.into_owned());
-        builder = builder.tls(match (parsed.scheme(), tls.as_deref()) {
-            ("smtps", _) => Tls::Wrapper(params),
+            .context("worker.notify.smtp_url: TLS setup")?;
+        builder = builder.tls(match (implicit_tls, tls.as_deref()) {
+            (true, _) => Tls::Wrapper(params),
             (_, Some("opportunistic")) => Tls::Opportunistic(params),
             _ => Tls::Required(params),
         });
@@ -94,6 +104,27 @@ pub fn smtp_transport(
     Ok(crate::relay::Relay::Verified(
         builder.timeout(Some(timeout)).build(),
     ))
+}
+
+/// lettre's TLS told to trust the system's store ([`crate::tls::system_roots`]),
+/// or the web roots compiled in when that store is empty.
+fn system_trust(
+    params: lettre::transport::smtp::client::TlsParametersBuilder,
+) -> lettre::transport::smtp::client::TlsParametersBuilder {
+    use lettre::transport::smtp::client::{Certificate, CertificateStore};
+    let system = crate::tls::system_roots();
+    if system.certs.is_empty() {
+        return params.certificate_store(CertificateStore::WebpkiRoots);
+    }
+    let mut params = params.certificate_store(CertificateStore::None);
+    for cert in &system.certs {
+        // Already parsed once by rustls: one lettre refuses is skipped, as
+        // the store skipped it.
+        if let Ok(cert) = Certificate::from_der(cert.to_vec()) {
+            params = params.add_root_certificate(cert);
+        }
+    }
+    params
 }
 
 /// The channels of `[worker.notify]`, built: where operators are told to

@@ -98,7 +98,7 @@ impl Watcher {
             Ok(())
         }
         .await;
-        let error = result.err().map(|e| format!("{e:#}"));
+        let error = result.err().map(|e| crate::render::error(&e));
         if let Some(e) = &error {
             tracing::warn!(
                 mailbox = name,

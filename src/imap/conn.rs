@@ -410,7 +410,7 @@ mod tests {
     }
 
     fn shown(e: anyhow::Error) -> String {
-        format!("{e:#}")
+        crate::render::error(&e)
     }
 
     #[test]

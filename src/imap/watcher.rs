@@ -127,7 +127,7 @@ impl Watcher {
                         failures,
                         crate::queue::jitter(),
                     );
-                    let message = format!("{e:#}");
+                    let message = crate::render::error(&e);
                     tracing::warn!(
                         mailbox = %status.name,
                         retry_in_s = delay.as_secs_f64().round(),

@@ -50,8 +50,9 @@ use crate::model::RequestId;
 /// A database error, named with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("database {path}: {source}")]
-    Open { path: String, source: sqlx::Error },
+    /// The database cannot be opened; `reason` says why in words, once.
+    #[error("database {path}: {reason}")]
+    Open { path: String, reason: String },
     #[error(
         "database {path}: migrations failed: {source} (is this a collabd database from a newer version?)"
     )]
@@ -126,31 +127,33 @@ pub struct Db {
 
 impl Db {
     /// Opens (creating if missing) and migrates the database at `path`.
+    /// A failure to open says why in words: no directory, a directory in
+    /// the file's place, or who may not read or write what.
     pub async fn open(path: &Path) -> Result<Db> {
         let shown = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.is_dir()
-        {
-            return Err(Error::Open {
-                path: shown,
-                source: sqlx::Error::Configuration(
-                    format!(
-                        "directory {} does not exist; create it or set [database] path",
-                        dir.display()
-                    )
-                    .into(),
-                ),
-            });
-        }
-        create_private(path).map_err(|e| Error::Open {
+        let refused = |reason: String| Error::Open {
             path: shown.clone(),
-            source: sqlx::Error::Io(e),
-        })?;
+            reason,
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            return Err(refused(format!(
+                "directory {} does not exist; create it or set [database] path",
+                dir.display()
+            )));
+        }
+        if path.is_dir() {
+            return Err(refused(format!(
+                "is a directory; set [database] path (or --db) to a file, such as {}",
+                path.join("collabd.db").display()
+            )));
+        }
+        create_private(path).map_err(|e| refused(cannot_create(dir, &e)))?;
         let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|source| Error::Open {
-                path: shown.clone(),
-                source,
-            })?
+            .map_err(|e| refused(e.to_string()))?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -173,18 +176,98 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(options)
             .await
-            .map_err(|source| Error::Open {
-                path: shown.clone(),
-                source,
-            })?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|source| Error::Migrate {
-                path: shown,
-                source,
-            })?;
+            .map_err(|e| refused(unopenable(path, dir).unwrap_or_else(|| sqlite_words(&e))))?;
+        // SQLite opens a file it may not write read-only (which `status`
+        // can use) and fails only at a write: a migration.
+        if let Err(source) = sqlx::migrate!("./migrations").run(&pool).await {
+            return Err(match unopenable(path, dir) {
+                Some(reason) => refused(reason),
+                None => Error::Migrate {
+                    path: shown,
+                    source,
+                },
+            });
+        }
         Ok(Db { pool })
+    }
+}
+
+/// Why the database file could not be created in `dir`.
+fn cannot_create(dir: &Path, e: &std::io::Error) -> String {
+    let reason = crate::fs_error::reason(e);
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        format!(
+            "cannot create it: {reason} (the directory {} is not writable by {})",
+            dir.display(),
+            crate::fs_error::user()
+        )
+    } else {
+        format!("cannot create it: {reason}")
+    }
+}
+
+/// Why SQLite could not open or write the database, when the file system
+/// can say: the file (or its `-wal` or `-shm` file) is not readable and
+/// writable, or the directory where SQLite keeps those is not writable.
+fn unopenable(path: &Path, dir: &Path) -> Option<String> {
+    use crate::fs_error::{reason, user};
+    if let Err(e) = open_rw(path) {
+        return Some(match e.kind() {
+            std::io::ErrorKind::PermissionDenied => not_yours(path, "it"),
+            _ => reason(&e),
+        });
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        match open_rw(&file) {
+            Ok(()) => {}
+            // SQLite creates them when it needs them.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Some(not_yours(&file, &file.display().to_string()));
+            }
+            Err(e) => return Some(format!("{}: {}", file.display(), reason(&e))),
+        }
+    }
+    if !crate::fs_error::can_create_in(dir) {
+        return Some(format!(
+            "permission denied: the directory {} is not writable by {} (SQLite keeps the database's -wal and -shm files beside it)",
+            dir.display(),
+            user()
+        ));
+    }
+    None
+}
+
+fn open_rw(file: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(file)
+        .map(drop)
+}
+
+/// `permission denied: user X cannot read and write {shown} (owned by Y, mode 0600)`.
+fn not_yours(file: &Path, shown: &str) -> String {
+    let whose = crate::fs_error::owner_and_mode(file)
+        .map(|o| format!(" ({o})"))
+        .unwrap_or_default();
+    format!(
+        "permission denied: {} cannot read and write {shown}{whose}",
+        crate::fs_error::user()
+    )
+}
+
+/// SQLite's own words for an error, with its code, said once.
+fn sqlite_words(e: &sqlx::Error) -> String {
+    match e.as_database_error() {
+        Some(d) => match d.code() {
+            Some(code) => format!("{} (SQLite error {code})", d.message()),
+            None => d.message().to_owned(),
+        },
+        None => e.to_string(),
     }
 }
 
