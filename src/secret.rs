@@ -48,7 +48,8 @@ pub fn inline_or_load(
 }
 
 /// A secret from a file, else an environment variable, else a systemd
-/// credential. The message never contains the secret.
+/// credential; an empty one is no secret. The message never contains the
+/// secret.
 pub fn load(file: Option<&Path>, env: &str, credential: &str) -> Result<Secret, String> {
     let from_file = |p: &Path| {
         std::fs::read_to_string(p)
@@ -60,7 +61,16 @@ pub fn load(file: Option<&Path>, env: &str, credential: &str) -> Result<Secret, 
         None => match std::env::var(env) {
             Ok(v) => v,
             Err(_) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
-                Some(dir) => from_file(&Path::new(&dir).join(credential))?,
+                // The packaged unit gives every credential an empty default
+                // (its file may be missing): empty is "not given".
+                Some(dir) => match from_file(&Path::new(&dir).join(credential))? {
+                    v if v.is_empty() => {
+                        return Err(format!(
+                            "no secret: the systemd credential `{credential}` is empty (under the packaged unit: /etc/collabd/{credential} is missing or empty): put the secret there, or set this setting or ${env}"
+                        ));
+                    }
+                    v => v,
+                },
                 None => {
                     return Err(format!(
                         "no secret: set secret_file, ${env}, or a systemd credential `{credential}`"
