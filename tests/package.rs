@@ -1,9 +1,9 @@
 //! What the Debian package ships beside the binary, checked against the code
 //! it is made from: the manual pages document every subcommand and every
 //! table and setting of deploy/collabd.toml, the completions name every
-//! subcommand, and the changelog's first entry is this version.
-//! deploy/test-in-systemd installs the package and opens the pages; this
-//! needs no root.
+//! subcommand, the changelog's first entry is this version, and `apt purge`
+//! removes every file the docs put in /etc/collabd. deploy/test-in-systemd
+//! installs the package and opens the pages; this needs no root.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -206,4 +206,33 @@ fn the_changelogs_first_entry_is_this_version_by_the_packages_maintainer() {
         })
         .collect();
     assert!(versions.windows(2).all(|w| w[0] > w[1]), "{heads:?}");
+}
+
+#[test]
+fn purge_removes_every_file_the_docs_put_in_etc_collabd() {
+    let postrm = repo("deploy/debian/postrm");
+    let mut named = Vec::new();
+    for doc in ["README.md", "deploy/collabd.toml", "deploy/collabd.service"] {
+        let text = repo(doc);
+        for (at, _) in text.match_indices("/etc/collabd/") {
+            let rest = &text[at + "/etc/collabd/".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "._/-".contains(c)))
+                .unwrap_or(rest.len());
+            let file = rest[..end].trim_end_matches('.');
+            // collabd.toml is a conffile: dpkg removes it.
+            if !file.is_empty() && file != "collabd.toml" && !named.contains(&file.to_owned()) {
+                named.push(file.to_owned());
+            }
+        }
+    }
+    assert!(named.contains(&"http-users".to_owned()), "{named:?}");
+    for file in &named {
+        assert!(
+            postrm
+                .split_whitespace()
+                .any(|w| w.trim_end_matches(';') == file),
+            "deploy/debian/postrm does not remove /etc/collabd/{file} on purge"
+        );
+    }
 }
