@@ -266,8 +266,8 @@ fn tables(text: &str) -> Vec<Table<'_>> {
 }
 
 /// A paragraph's lines as prose and settings: consecutive comment lines
-/// are one paragraph (up to a bare `#`); a comment line that starts with `#` again, indented,
-/// continues the note of the setting above it.
+/// are one paragraph (up to a bare `#`); an indented comment line that
+/// starts with `#` again continues the note of the setting above it.
 fn items(lines: &[&str]) -> Vec<Item> {
     let mut items = Vec::new();
     let mut prose: Option<String> = None;
