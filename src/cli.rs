@@ -156,6 +156,13 @@ pub enum Command {
         #[arg(value_name = "NAME")]
         name: String,
     },
+    /// Write the manual pages and shell completions into DIR, for the
+    /// Debian package (`deploy/build-deb`).
+    #[command(hide = true)]
+    GenerateAssets {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// The browser filer's dashboard session and Collaborations list
     /// ([worker.browser]; stop the daemon first: they use its browser profile).
     Browser {
@@ -316,6 +323,12 @@ pub async fn run(
     if let Command::HttpUser { name } = &cli.command {
         return http_user(name);
     }
+    if let Command::GenerateAssets { dir } = &cli.command {
+        for file in crate::assets::write(dir)? {
+            println!("{}", file.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let loaded = load_settings(&cli);
     if let Command::CheckConfig = cli.command {
         // It reports a bad file as one of its checks.
@@ -352,7 +365,7 @@ pub async fn run(
         Command::Run => crate::daemon::run_with(settings, shutdown, reload)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::CheckConfig | Command::HttpUser { .. } => {
+        Command::CheckConfig | Command::HttpUser { .. } | Command::GenerateAssets { .. } => {
             unreachable!("handled before the settings are used")
         }
         Command::Mark { id, state, who } => act(&settings, id, Action::Mark(state), &who).await,

@@ -31,11 +31,14 @@
 //!   (`render::clean`), and the status, show and ingest reports
 //!   (`render::report`).
 //! - [`demo`] — the whole pipeline on fixtures shipped inside the binary.
+//! - [`assets`] — the manual pages and shell completions the package
+//!   installs, made from [`cli`] and `deploy/collabd.toml`.
 //! - [`net`] — who a request on the `[http]` listener is from (trusted
 //!   proxies, an IPv6 /64 as one source) and which `Host` names it answers.
 //! - [`web`] — the status page on the `[http]` listener: pages, sign-in,
 //!   sessions, CSRF and the operator's actions.
 
+pub mod assets;
 pub mod browser;
 pub mod check;
 pub mod cli;

@@ -48,8 +48,8 @@ pub fn inline_or_load(
 }
 
 /// A secret from a file (the setting `file_key`, named when nothing is
-/// found), else an environment variable, else a systemd credential. The
-/// message never contains the secret.
+/// found), else an environment variable, else a systemd credential; an
+/// empty credential is no secret. The message never contains the secret.
 pub fn load(
     file: Option<&Path>,
     file_key: &str,
@@ -72,7 +72,16 @@ pub fn load(
         None => match std::env::var(env) {
             Ok(v) => v,
             Err(_) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
-                Some(dir) => from_file(&Path::new(&dir).join(credential))?,
+                // The packaged unit gives every credential an empty default
+                // (its file may be missing): empty is "not given".
+                Some(dir) => match from_file(&Path::new(&dir).join(credential))? {
+                    v if v.is_empty() => {
+                        return Err(format!(
+                            "no secret: the systemd credential `{credential}` is empty (under the packaged unit: /etc/collabd/{credential} is missing or empty): put the secret there, or set this setting or ${env}"
+                        ));
+                    }
+                    v => v,
+                },
                 None => {
                     return Err(format!(
                         "no secret: set {file_key}, ${env}, or a systemd credential `{credential}`"
