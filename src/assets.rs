@@ -195,13 +195,22 @@ fn config_page() -> String {
             match item {
                 Item::Prose(text) => {
                     roff.control("PP", []);
-                    roff.text(marked(text));
+                    text_around_long_words(&mut roff, text);
                 }
                 Item::Setting { key, value, note } => {
                     roff.control("TP", []);
-                    roff.text([bold(key.as_str()), roman(format!(" = {value}"))]);
+                    let tag = [bold(key.as_str()), roman(format!(" = {value}"))];
+                    if longest_word(value) > UNBROKEN {
+                        // Too long for a line: shown as it is, not filled
+                        // (which would warn that it cannot break it).
+                        roff.control("nf", []);
+                        roff.text(tag);
+                        roff.control("fi", []);
+                    } else {
+                        roff.text(tag);
+                    }
                     if !note.is_empty() {
-                        roff.text(marked(note));
+                        text_around_long_words(&mut roff, note);
                     }
                 }
             }
@@ -380,6 +389,39 @@ fn split_comment(rest: &str) -> (&str, &str) {
     (rest, "")
 }
 
+/// The longest word a filled line takes: the page is 80 columns wide, less
+/// the indent of a tagged paragraph.
+const UNBROKEN: usize = 60;
+
+fn longest_word(text: &str) -> usize {
+    text.split_whitespace()
+        .map(|w| w.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// A paragraph, filled, with any word longer than a line (a URL) set on a
+/// line of its own, unfilled, so groff neither breaks nor warns about it.
+fn text_around_long_words(roff: &mut Roff, text: &str) {
+    let mut run: Vec<&str> = Vec::new();
+    for word in text.split_whitespace() {
+        if word.chars().count() > UNBROKEN {
+            if !run.is_empty() {
+                roff.text(marked(&run.join(" ")));
+                run.clear();
+            }
+            roff.control("nf", []);
+            roff.text(marked(word));
+            roff.control("fi", []);
+        } else {
+            run.push(word);
+        }
+    }
+    if !run.is_empty() {
+        roff.text(marked(&run.join(" ")));
+    }
+}
+
 /// Text with its `code spans` in bold; roff escapes the rest.
 fn marked(text: &str) -> Vec<Inline> {
     if text.matches('`').count() % 2 == 1 {
@@ -426,6 +468,21 @@ mod tests {
         assert_eq!(
             split_comment(r##""a#b\"#c" # note"##),
             (r##""a#b\"#c" "##, " note")
+        );
+    }
+
+    #[test]
+    fn a_word_longer_than_a_line_is_set_unfilled_on_its_own_line() {
+        let url = format!("https://example.org/{}", "x".repeat(UNBROKEN));
+        let mut roff = Roff::new();
+        text_around_long_words(&mut roff, &format!("before it {url} and after"));
+        let page = roff.render();
+        let at = page.find(&url).expect("the URL is on the page");
+        assert!(page[..at].ends_with(".nf\n"), "{page}");
+        assert!(page[at + url.len()..].starts_with("\n.fi\n"), "{page}");
+        assert!(
+            page.contains("before it") && page.contains("and after"),
+            "{page}"
         );
     }
 

@@ -36,12 +36,15 @@ impl Report {
 /// that can only be an example: the agency domain the packaged file writes
 /// (`youragency.com`), the names reserved for documentation (RFC 2606:
 /// example.com, .net and .org) and the reserved top-level domains
-/// `.example`, `.invalid` and `.test`. Key and value, ordered by key.
+/// `.example`, `.invalid` and `.test`. Key and the example domain (never
+/// the whole value, which may hold a password or a token), ordered by key.
 pub fn placeholders(text: &str) -> Vec<(String, String)> {
     fn walk(prefix: &str, value: &toml::Value, found: &mut Vec<(String, String)>) {
         match value {
-            toml::Value::String(s) if names_an_example(s) => {
-                found.push((prefix.to_owned(), s.clone()));
+            toml::Value::String(s) => {
+                if let Some(domain) = example_domain(s) {
+                    found.push((prefix.to_owned(), domain));
+                }
             }
             toml::Value::Array(items) => {
                 for item in items {
@@ -68,8 +71,8 @@ pub fn placeholders(text: &str) -> Vec<(String, String)> {
     found
 }
 
-/// Whether any domain-like word in `value` is an example domain.
-fn names_an_example(value: &str) -> bool {
+/// The first domain-like word in `value` that is an example domain.
+fn example_domain(value: &str) -> Option<String> {
     const PACKAGED: &[&str] = &["youragency.com"];
     const RESERVED: &[&str] = &["example.com", "example.net", "example.org"];
     const RESERVED_TLDS: &[&str] = &["example", "invalid", "test"];
@@ -77,7 +80,7 @@ fn names_an_example(value: &str) -> bool {
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
         .map(|w| w.trim_matches('.').to_ascii_lowercase())
         .filter(|w| w.contains('.'))
-        .any(|domain| {
+        .find(|domain| {
             let within = |d: &str| domain == d || domain.ends_with(&format!(".{d}"));
             PACKAGED.iter().chain(RESERVED).any(|d| within(d))
                 || domain
@@ -118,11 +121,11 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
         r.warn("secrets", what.clone());
     }
     if let Some(text) = config.and_then(|p| std::fs::read_to_string(p).ok()) {
-        for (key, value) in placeholders(&text) {
+        for (key, domain) in placeholders(&text) {
             r.warn(
                 "placeholder",
                 format!(
-                    "{key} = {value:?} is an example left from the packaged file; put your own value"
+                    "{key} names {domain}, an example domain left from the packaged file; put your own value"
                 ),
             );
         }

@@ -81,6 +81,7 @@ pub enum Command {
     /// a forwarder, say) and apply what they say, as the daemon would: a
     /// rejected grant becomes a request. Changes go on the timeline; a
     /// second run changes nothing.
+    #[command(group = clap::ArgGroup::new("which").required(true).multiple(true).args(["since", "ids"]))]
     Rejudge {
         /// Every message received since then (RFC 3339, or a date such as
         /// 2026-11-02, midnight UTC).
@@ -461,25 +462,24 @@ async fn open_existing(path: &Path) -> Result<Db> {
 }
 
 /// `collabd rejudge`: the messages named, or received since `since`,
-/// judged again; one line each, then a count.
+/// judged again; one line each, then a count. Exit 1 when a message named
+/// by its id could not be judged again.
 async fn rejudge(
     settings: &Settings,
     since: Option<chrono::DateTime<chrono::Utc>>,
     by: Option<&str>,
     ids: &[i64],
 ) -> Result<ExitCode> {
-    use crate::ingest::Rejudged;
-    if since.is_none() && ids.is_empty() {
-        anyhow::bail!(
-            "say which messages to judge again: --since TIME (e.g. --since 2026-11-02) or their ids"
-        );
-    }
+    use crate::rejudge::Rejudged;
     let db = open_existing(&settings.database_path).await?;
     let ingestor = settings.ingestor(db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut chosen = ids.to_vec();
+    let mut without_bytes = 0;
     if let Some(since) = since {
-        for id in store::message_ids_since(&mut conn, &store::timestamp(since)).await? {
+        let (found, others) = store::message_ids_since(&mut conn, &store::timestamp(since)).await?;
+        without_bytes = others;
+        for id in found {
             if !chosen.contains(&id) {
                 chosen.push(id);
             }
@@ -496,10 +496,16 @@ async fn rejudge(
                 not += 1;
                 format!("message #{id}: no such message")
             }
+            Rejudged::Webhook => {
+                same += 1;
+                format!(
+                    "message #{id}: a Leadsie webhook delivery, read by its payload; nothing to judge again"
+                )
+            }
             Rejudged::NoBytes => {
                 not += 1;
                 format!(
-                    "message #{id}: its bytes are no longer kept ([database] raw_retention_days or max_raw_bytes), so it cannot be judged again"
+                    "message #{id}: its bytes are not kept (mail not from Leadsie or Shopify stays in the mailbox; or past [database] raw_retention_days, or over max_raw_bytes): save it from the mail client and `collabd ingest` the file, then judge it again"
                 )
             }
             Rejudged::Deferred(why) => {
@@ -512,31 +518,41 @@ async fn rejudge(
                 same += 1;
                 format!("message #{id}: still {kind}")
             }
-            Rejudged::Changed {
-                was,
-                report,
-                left_open,
+            Rejudged::Kept {
+                kind,
+                now,
+                reason,
+                open,
             } => {
-                changed += 1;
-                let mut line = format!("{}; it was {was}", render::report::what_it_did(&report));
-                for (request, state) in left_open {
+                same += 1;
+                let mut line = format!(
+                    "message #{id}: stays {kind}; under the settings of now it would be {now}{}",
+                    reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                );
+                for (request, state) in open {
                     line.push_str(&format!(
-                        "; request #{request} came from it and is still {state}: `collabd cancel {request}` if it should not be filed"
+                        "; request #{request} came from it and is {state}: `collabd cancel {request}` if it should not be filed"
                     ));
                 }
                 line
             }
+            Rejudged::Changed { was, report } => {
+                changed += 1;
+                format!("{}; it was {was}", render::report::what_it_did(&report))
+            }
         };
         println!("{}", render::line(&line));
     }
-    println!(
-        "{changed} changed, {same} unchanged{}",
-        if not > 0 {
-            format!(", {not} could not be judged again")
-        } else {
-            String::new()
-        }
-    );
+    let mut summary = format!("{changed} changed, {same} unchanged");
+    if not > 0 {
+        summary.push_str(&format!(", {not} could not be judged again"));
+    }
+    if without_bytes > 0 {
+        summary.push_str(&format!(
+            "; {without_bytes} other message(s) in that time have no bytes here (webhook deliveries, mail left in the mailbox, or past raw_retention_days) and were not judged again"
+        ));
+    }
+    println!("{summary}");
     Ok(if not > 0 {
         ExitCode::from(1)
     } else {

@@ -311,8 +311,20 @@ impl WorkerLane {
         }
     }
 
-    /// Stops the lane once the filings in hand are done, and closes its
-    /// browser.
+    /// A lane that files nothing, standing in while one is replaced.
+    pub fn idle(shutdown: &CancellationToken) -> WorkerLane {
+        let stop = shutdown.child_token();
+        WorkerLane {
+            stop: stop.clone(),
+            worker: tokio::spawn(async move { stop.cancelled().await }),
+            syncing: None,
+            browser: None,
+            filer: "none",
+        }
+    }
+
+    /// Stops the lane once the filings in hand are done (nothing more is
+    /// claimed), and closes its browser.
     pub async fn stop(self) {
         self.stop.cancel();
         if let Err(e) = self.worker.await {

@@ -235,8 +235,8 @@ impl Ingestor {
         }
     }
 
-    /// The rules in force now; a message is judged and stored under one
-    /// snapshot even if a reload replaces them meanwhile.
+    /// The rules in force now. A message is classified and its signature
+    /// checked under one snapshot; a reload meanwhile counts from the next.
     pub fn rules(&self) -> Arc<Rules> {
         self.rules
             .read()
@@ -422,6 +422,12 @@ impl Ingestor {
         // The unique digest makes a message seen before a no-op.
         let Some(message) = store::insert_message(conn, &new).await? else {
             let id = store::message_id_by_sha(conn, &sha).await?.unwrap_or(0);
+            // Mail first seen in the mailbox was stored without its bytes;
+            // handed over again (saved from the mail client), they are kept
+            // now, so that `collabd rejudge` can judge it again.
+            if keep_raw && !matches!(source, Source::Imap { .. }) {
+                store::keep_missing_raw(conn, id, raw).await?;
+            }
             return Ok(IngestReport::duplicate(id));
         };
         let mut report = IngestReport::new(message, c.kind, true, c.reason.clone());
@@ -502,133 +508,14 @@ impl Ingestor {
     }
 }
 
-/// What judging a stored message again did.
-#[derive(Debug)]
-pub enum Rejudged {
-    /// No message has that id.
-    Missing,
-    /// Its bytes are gone (past `raw_retention_days`, or over
-    /// `max_raw_bytes` when it arrived): it cannot be judged again.
-    NoBytes,
-    /// DNS did not answer its DKIM check: nothing changed.
-    Deferred(String),
-    /// The same verdict as before.
-    Unchanged(MessageKind),
-    /// A new verdict, recorded and applied.
-    Changed {
-        was: MessageKind,
-        report: IngestReport,
-        /// Open requests the message made before, which its new verdict
-        /// would not have made: left for the operator to cancel.
-        left_open: Vec<(RequestId, RequestState)>,
-    },
-}
-
-impl Ingestor {
-    /// Judges stored message `id` again under the rules in force and, when
-    /// the verdict changed, records it and applies it as ingesting would
-    /// have: a grant makes its request (or notes one seen before), an
-    /// outcome moves its request. `actor` is on the timeline. A second run
-    /// changes nothing. A request made under the old verdict is never
-    /// cancelled here: filing it may already be under way, and cancelling
-    /// is the operator's call (`collabd cancel`).
-    pub async fn rejudge_stored(
-        &self,
-        conn: &mut SqliteConnection,
-        id: i64,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> store::Result<Rejudged> {
-        let Some(stored) = store::stored_message(conn, id).await? else {
-            return Ok(Rejudged::Missing);
-        };
-        let Some(raw) = &stored.raw else {
-            return Ok(Rejudged::NoBytes);
-        };
-        let rules = self.rules();
-        let c = match judge(&rules.classifier, &rules.verifier, raw).await {
-            Judged::Deferred(_, why) => return Ok(Rejudged::Deferred(why)),
-            Judged::Ready(c) => c,
-        };
-        if c.kind == stored.kind {
-            return Ok(Rejudged::Unchanged(c.kind));
-        }
-        let now_s = store::timestamp(now);
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        store::set_verdict(&mut tx, id, c.kind, c.reason.as_deref()).await?;
-        let detail = format!(
-            "message #{id} judged again under the settings of now: {} (was {}{})",
-            c.kind,
-            stored.kind,
-            stored
-                .reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default()
-        );
-        store::add_event(
-            &mut tx,
-            &Event {
-                request_id: None,
-                message_id: Some(id),
-                actor,
-                event: EventKind::Rejudged,
-                from_state: None,
-                to_state: None,
-                detail: Some(&detail),
-            },
-            &now_s,
-        )
-        .await?;
-        let mut report = IngestReport::new(id, c.kind, true, c.reason.clone());
-        apply(
-            &mut tx,
-            &c,
-            id,
-            &stored.received_at,
-            &now_s,
-            rules.review,
-            &mut report,
-        )
-        .await?;
-        for request in report.created.iter().chain(&report.seen_again) {
-            store::add_event(
-                &mut tx,
-                &Event {
-                    request_id: Some(*request),
-                    message_id: Some(id),
-                    actor,
-                    event: EventKind::Rejudged,
-                    from_state: None,
-                    to_state: None,
-                    detail: Some(&detail),
-                },
-                &now_s,
-            )
-            .await?;
-        }
-        let left_open = if stored.kind == MessageKind::LeadsieGrant {
-            store::requests_from_message(&mut tx, id)
-                .await?
-                .into_iter()
-                .filter(|r| r.state.is_open())
-                .map(|r| (r.id, r.state))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        tx.commit().await?;
-        Ok(Rejudged::Changed {
-            was: stored.kind,
-            report,
-            left_open,
-        })
-    }
-}
-
 impl IngestReport {
     /// A report of what storing did, before anything was applied.
-    fn new(message: i64, kind: MessageKind, new: bool, reason: Option<String>) -> IngestReport {
+    pub(crate) fn new(
+        message: i64,
+        kind: MessageKind,
+        new: bool,
+        reason: Option<String>,
+    ) -> IngestReport {
         IngestReport {
             message,
             deferred: None,
@@ -652,7 +539,7 @@ impl IngestReport {
     }
 }
 
-async fn apply(
+pub(crate) async fn apply(
     conn: &mut SqliteConnection,
     c: &Classification,
     message: i64,

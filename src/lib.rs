@@ -23,6 +23,8 @@
 //! - [`worker`] — claims due requests, files them, records the result.
 //! - [`daemon`] — `collabd run`: watcher, worker and `Supervisor` until the
 //!   shutdown it is given fires.
+//! - [`rejudge`] — `collabd rejudge`: stored mail judged again under the
+//!   settings of now, adding belief, never taking a request back.
 //! - [`reload`] — SIGHUP: the configuration read again, what can change
 //!   applied, what cannot named.
 //! - [`check`] — `collabd check-config`: each configured connection tried.
@@ -58,6 +60,7 @@ pub mod net;
 pub mod operator;
 pub mod queue;
 pub mod redact;
+pub mod rejudge;
 pub mod relay;
 pub mod reload;
 pub mod render;

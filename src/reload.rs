@@ -72,7 +72,10 @@ async fn apply(
                 ));
             }
             Err(e) => {
-                tracing::error!("reload: {e:#}; mail is still judged under the old settings");
+                tracing::error!(
+                    "reload: {}; mail is still judged under the old settings",
+                    crate::render::error(&e)
+                );
                 keep_rules(&mut in_force, old);
             }
         }
@@ -83,13 +86,15 @@ async fn apply(
             .and_then(|filer| crate::filer::notify::announcer(&in_force.worker).map(|a| (filer, a)))
         {
             Ok((filer, announcer)) => {
+                // The old lane first finishes its filings in hand and claims
+                // nothing more; only then does the new one start, so the
+                // two never file, announce or hold the browser profile at
+                // once.
                 let db = live.ingestor.db.clone();
-                let next = WorkerLane::start(db, filer, announcer, &in_force.worker, shutdown);
-                let previous = std::mem::replace(lane, next);
-                let was = previous.filer;
-                // The old lane finishes its filings in hand; the new one
-                // claims only what is due, so nothing is filed twice.
-                previous.stop().await;
+                let was = lane.filer;
+                let placeholder = WorkerLane::idle(shutdown);
+                std::mem::replace(lane, placeholder).stop().await;
+                *lane = WorkerLane::start(db, filer, announcer, &in_force.worker, shutdown);
                 done.push(format!(
                     "[worker]: the worker restarted with the {} filer{}",
                     lane.filer,
@@ -103,7 +108,10 @@ async fn apply(
                 ));
             }
             Err(e) => {
-                tracing::error!("reload: {e:#}; the worker keeps its settings");
+                tracing::error!(
+                    "reload: {}; the worker keeps its settings",
+                    crate::render::error(&e)
+                );
                 // The review policy went with the rules, above.
                 let review = in_force.worker.review;
                 in_force.worker = old.worker.clone();
@@ -134,7 +142,10 @@ async fn apply(
         match &reload.set_log_level {
             Some(set) => match set(&level) {
                 Ok(()) => done.push(format!("[log] level: {level}")),
-                Err(e) => tracing::error!("reload: [log] level `{level}`: {e}"),
+                Err(e) => {
+                    tracing::error!("reload: [log] level `{level}`: {e}; the level stays");
+                    in_force.log_level = old.log_level.clone();
+                }
             },
             None => tracing::warn!(
                 "reload: [log] level is now `{level}`, but RUST_LOG is set and decides the level"

@@ -77,20 +77,34 @@ impl<F: Filer + 'static> Worker<F> {
     /// none is due; returns how many attempts it made. Time is an argument
     /// so tests control it.
     pub async fn run_due(self: &Arc<Self>, now: DateTime<Utc>) -> store::Result<usize> {
-        self.run_due_at(Clock::Fixed(now)).await
+        self.run_due_at(Clock::Fixed(now), &CancellationToken::new())
+            .await
     }
 
     /// The pass itself. With the live clock each claim and each completion
     /// reads the time when it happens, so a long pass cannot hand out leases
     /// that are already spent.
-    async fn run_due_at(self: &Arc<Self>, clock: Clock) -> store::Result<usize> {
+    /// Once `stop` fires, nothing more is claimed: the pass ends with the
+    /// filings in hand.
+    async fn run_due_at(
+        self: &Arc<Self>,
+        clock: Clock,
+        stop: &CancellationToken,
+    ) -> store::Result<usize> {
         let mut attempts = 0;
         let mut in_flight = JoinSet::new();
         let mut exhausted = false;
         loop {
+            exhausted |= stop.is_cancelled();
             while !exhausted && in_flight.len() < self.concurrency.max(1) {
                 if let Some(pacer) = &self.pacer {
-                    pacer.wait().await;
+                    tokio::select! {
+                        _ = pacer.wait() => {}
+                        _ = stop.cancelled() => {
+                            exhausted = true;
+                            break;
+                        }
+                    }
                 }
                 match self.claim(clock.now()).await? {
                     Some(request) => {
@@ -225,7 +239,7 @@ impl<F: Filer + 'static> Worker<F> {
         let mut delay = self.poll_interval;
         loop {
             let pass = async {
-                self.run_due_at(Clock::Live).await?;
+                self.run_due_at(Clock::Live, &shutdown).await?;
                 let now = Utc::now();
                 self.sweep(now).await?;
                 self.announce(now).await

@@ -199,10 +199,106 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
         2
     );
 
-    // Nothing named: an error, not every message.
+    // Nothing named: a usage error, not every message.
     let (code, _, err) = collabd_cli(&["rejudge", "--config", cfg_s], &[]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--since"), "{err}");
+
+    // Rejudge only adds belief: with the forwarder removed again, the grant
+    // keeps its verdict and its request, and the operator is told.
+    write_cfg("\"elsewhere.example\"");
+    let (code, out, _) = collabd_cli(&["rejudge", "--config", cfg_s, &id], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("stays leadsie_grant") && out.contains("collabd cancel"),
+        "{out}"
+    );
+    assert_eq!(
+        sql(&db, "select state from access_requests"),
+        "queued",
+        "{out}"
+    );
+    assert_eq!(
+        sql(&db, &format!("select kind from messages where id = {id}")),
+        "leadsie_grant"
+    );
+
+    // A Leadsie webhook delivery is not mail: --since passes it by, and
+    // naming it changes nothing.
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/13-leadsie-webhook.json");
+    let (code, out, err) = collabd_cli(
+        &[
+            "ingest",
+            "--webhook",
+            "--config",
+            cfg_s,
+            hook.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let hook_id = sql(&db, "select id from messages where source = 'webhook'");
+    let before = sql(&db, "select kind from messages where source = 'webhook'");
+    let (code, out, _) = collabd_cli(&["rejudge", "--config", cfg_s, &hook_id], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("webhook delivery"), "{out}");
+    let (_, out, _) = collabd_cli(
+        &["rejudge", "--config", cfg_s, "--since", "2020-01-01"],
+        &[],
+    );
+    assert!(!out.contains(&format!("message #{hook_id}:")), "{out}");
+    assert!(out.contains("1 other message(s)"), "{out}");
+    assert_eq!(
+        sql(&db, "select kind from messages where source = 'webhook'"),
+        before
+    );
+}
+
+#[test]
+fn mail_left_in_the_mailbox_is_judged_again_once_ingested_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("collabd.db");
+    let cfg = dir.path().join("collabd.toml");
+    let mail = dir.path().join("fwd.eml");
+    std::fs::write(&mail, forward("kept-shop", "5555", 5)).unwrap();
+    let write_cfg = |forwarders: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "[database]\npath = \"{}\"\n[trust]\nrequire = \"none\"\nforwarders = [{forwarders}]\n[worker]\nfiler = \"log\"\n",
+                db.display()
+            ),
+        )
+        .unwrap();
+    };
+    let (cfg_s, mail_s) = (cfg.to_str().unwrap(), mail.to_str().unwrap());
+    write_cfg("\"elsewhere.example\"");
+    let (code, out, err) = collabd_cli(&["ingest", "--config", cfg_s, mail_s], &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let id = sql(&db, "select id from messages");
+    // As the watcher stores ordinary mail: its bytes stay in the mailbox.
+    sql(&db, "update messages set raw = null");
+
+    write_cfg("\"agency.example\"");
+    let (code, out, _) = collabd_cli(&["rejudge", "--config", cfg_s, &id], &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("collabd ingest"), "{out}");
+    assert_eq!(count(&db, "select count(*) from access_requests"), 0);
+
+    // Saved from the mail client and handed over: the same message, whose
+    // bytes are now kept, and judged again.
+    let (code, out, _) = collabd_cli(&["ingest", "--config", cfg_s, mail_s], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("already ingested"), "{out}");
+    let (code, out, _) = collabd_cli(&["rejudge", "--config", cfg_s, &id], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        sql(
+            &db,
+            "select store_domain || ' ' || state from access_requests"
+        ),
+        "kept-shop.myshopify.com queued"
+    );
 }
 
 #[test]

@@ -139,6 +139,8 @@ pub async fn message_id_by_sha(conn: &mut SqliteConnection, sha256: &str) -> Res
 #[derive(Debug)]
 pub struct StoredMessage {
     pub id: i64,
+    /// `imap`, `file`, `stdin` or `webhook`.
+    pub source: String,
     pub kind: MessageKind,
     pub reason: Option<String>,
     /// `None` once past `raw_retention_days`, or over `max_raw_bytes`.
@@ -148,13 +150,15 @@ pub struct StoredMessage {
 
 /// The message with this id, if stored.
 pub async fn stored_message(conn: &mut SqliteConnection, id: i64) -> Result<Option<StoredMessage>> {
-    let row = sqlx::query("select id, kind, reason, raw, received_at from messages where id = ?")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("select id, source, kind, reason, raw, received_at from messages where id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
     row.map(|r| {
         Ok(StoredMessage {
             id: r.try_get("id")?,
+            source: r.try_get("source")?,
             kind: r.try_get("kind")?,
             reason: r.try_get("reason")?,
             raw: r.try_get("raw")?,
@@ -164,30 +168,57 @@ pub async fn stored_message(conn: &mut SqliteConnection, id: i64) -> Result<Opti
     .transpose()
 }
 
-/// The ids of the messages received at or after `since`, oldest first.
-pub async fn message_ids_since(conn: &mut SqliteConnection, since: &str) -> Result<Vec<i64>> {
-    Ok(sqlx::query_scalar(
-        "select id from messages where received_at >= ? order by received_at, id",
+/// The mail received at or after `since` that can be judged again (its
+/// bytes kept; not a webhook delivery), oldest first, and how many other
+/// messages came in that time.
+pub async fn message_ids_since(
+    conn: &mut SqliteConnection,
+    since: &str,
+) -> Result<(Vec<i64>, i64)> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "select id from messages where received_at >= ? and raw is not null and source != 'webhook'
+         order by received_at, id",
     )
     .bind(since)
     .fetch_all(&mut *conn)
-    .await?)
+    .await?;
+    let all: i64 = sqlx::query_scalar("select count(*) from messages where received_at >= ?")
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+    let others = all - ids.len() as i64;
+    Ok((ids, others))
 }
 
-/// Records a message's new verdict (`collabd rejudge`).
-pub async fn set_verdict(
-    conn: &mut SqliteConnection,
-    id: i64,
-    kind: MessageKind,
-    reason: Option<&str>,
-) -> Result<()> {
-    sqlx::query("update messages set kind = ?, reason = ? where id = ?")
-        .bind(kind)
-        .bind(reason)
+/// Keeps the bytes of a message stored without them (its bytes stayed in
+/// the mailbox) when the same message is handed over again, so that it can
+/// be judged again. Returns whether they were kept now.
+pub async fn keep_missing_raw(conn: &mut SqliteConnection, id: i64, raw: &[u8]) -> Result<bool> {
+    let done = sqlx::query("update messages set raw = ? where id = ? and raw is null")
+        .bind(raw)
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a message's new verdict (`collabd rejudge`) if its verdict is
+/// still `was`; returns whether it was.
+pub async fn set_verdict(
+    conn: &mut SqliteConnection,
+    id: i64,
+    was: MessageKind,
+    kind: MessageKind,
+    reason: Option<&str>,
+) -> Result<bool> {
+    let done = sqlx::query("update messages set kind = ?, reason = ? where id = ? and kind = ?")
+        .bind(kind)
+        .bind(reason)
+        .bind(id)
+        .bind(was)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Drops the raw bytes of messages received more than `days` days before

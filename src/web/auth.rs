@@ -173,10 +173,21 @@ impl Sessions {
         map.remove(id);
     }
 
-    /// Ends the sessions of anyone no longer in `users`.
-    pub fn keep_only(&self, users: &Users) {
+    /// Ends the sessions of anyone not in both `old` and `new` with the
+    /// same password hash: removed, or given a new password.
+    pub fn keep_unchanged(&self, old: &Users, new: &Users) {
+        let hash = |users: &Users, name: &str| {
+            users
+                .0
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, h)| h.clone())
+        };
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, s| users.0.iter().any(|(name, _)| *name == s.name));
+        map.retain(|_, s| {
+            let was = hash(old, &s.name);
+            was.is_some() && was == hash(new, &s.name)
+        });
     }
 }
 

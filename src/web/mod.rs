@@ -155,14 +155,15 @@ impl Web {
             .clone()
     }
 
-    /// Replaces the users (a reload read the users file again); a removed
-    /// user's sessions end.
+    /// Replaces the users (a reload read the users file again); the
+    /// sessions of a removed user, or of one whose password changed, end.
     pub fn replace_users(&self, users: Users) {
-        self.sessions.keep_only(&users);
-        *self
+        let mut current = self
             .users
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = users;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.sessions.keep_unchanged(&current, &users);
+        *current = users;
     }
 
     /// Answers one request for a page address (everything but /healthz
@@ -670,8 +671,9 @@ impl Web {
             );
         };
         let users = self.users();
+        let checked = users.clone();
         let n = name.clone();
-        let ok = tokio::task::spawn_blocking(move || users.verify(&n, &password))
+        let ok = tokio::task::spawn_blocking(move || checked.verify(&n, &password))
             .await
             .unwrap_or(false);
         if !ok {
@@ -679,7 +681,22 @@ impl Web {
             tracing::warn!("status page: failed sign-in from {ip}");
             return again(StatusCode::UNAUTHORIZED, "Wrong name or password.");
         }
-        let (sid, _) = self.sessions.start(&name);
+        // Under the users lock: a reload that replaced the users while the
+        // password was checked (a password changed, a user removed) must
+        // not let a session begin on the old ones.
+        let started = {
+            let now = self
+                .users
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (*now == users).then(|| self.sessions.start(&name))
+        };
+        let Some((sid, _)) = started else {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                "The users changed while you signed in. Sign in again.",
+            );
+        };
         tracing::info!("status page: {name} signed in from {ip}");
         let mut r = redirect(&safe_next(next.as_deref()));
         let secure = if self.tls || proxied_https {
