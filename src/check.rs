@@ -107,7 +107,13 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
             s
         }
         Err(e) => {
-            r.line(false, "config", e);
+            // A setting's error names the setting; say which file too.
+            match (&e, config) {
+                (ConfigError::Invalid { .. }, Some(p)) => {
+                    r.line(false, "config", format!("{}: {e}", p.display()))
+                }
+                _ => r.line(false, "config", e),
+            }
             return ExitCode::from(crate::cli::EX_CONFIG);
         }
     };

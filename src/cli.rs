@@ -330,6 +330,15 @@ pub async fn run(
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // Only these use a secret: the others read the database or judge mail,
+    // and must work for the collabd user and for root without the
+    // service's credentials.
+    if !matches!(
+        cli.command,
+        Command::Run | Command::CheckConfig | Command::Browser { .. }
+    ) {
+        crate::secret::not_needed();
+    }
     let loaded = load_settings(&cli);
     if let Command::CheckConfig = cli.command {
         // It reports a bad file as one of its checks.

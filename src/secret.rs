@@ -47,10 +47,37 @@ pub fn inline_or_load(
     }
 }
 
+/// Set by commands that connect to nothing (`status`, `show`, `ingest`,
+/// …): the settings they read may name secrets they never use, which the
+/// user running them (root without the service's credentials, the collabd
+/// user, who cannot read the root-only files) may not be able to read.
+static NOT_NEEDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on a secret that cannot be found or read is empty rather than
+/// an error: for a process that will use none.
+pub fn not_needed() {
+    NOT_NEEDED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A secret from a file (the setting `file_key`, named when nothing is
 /// found), else an environment variable, else a systemd credential; an
 /// empty credential is no secret. The message never contains the secret.
+/// After [`not_needed`], a missing secret is an empty one.
 pub fn load(
+    file: Option<&Path>,
+    file_key: &str,
+    env: &str,
+    credential: &str,
+) -> Result<Secret, String> {
+    match find(file, file_key, env, credential) {
+        Err(_) if NOT_NEEDED.load(std::sync::atomic::Ordering::Relaxed) => {
+            Ok(Secret::new(Vec::new()))
+        }
+        found => found,
+    }
+}
+
+fn find(
     file: Option<&Path>,
     file_key: &str,
     env: &str,

@@ -359,3 +359,33 @@ fn the_daemon_purges_raw_mail_past_its_retention() {
     );
     assert_eq!(count(&db, "select count(*) from access_requests"), 1);
 }
+
+#[test]
+fn commands_that_connect_nowhere_need_no_secret() {
+    // The packaged host's situation: the file names an IMAP login whose
+    // password only the service's credentials hold.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("collabd.db");
+    let cfg = dir.path().join("collabd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[imap]\nhost = \"imap.agency.com\"\nuser = \"ops@agency.com\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/01-leadsie-acme.eml");
+    let (code, out, err) = collabd_cli(
+        &["ingest", "--config", cfg_s, fixture.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = collabd_cli(&["status", "--config", cfg_s], &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // The daemon and check-config use it, and say it is missing.
+    let (code, _, err) = collabd_cli(&["run", "--config", cfg_s], &[]);
+    assert_eq!(code, Some(78), "{err}");
+    assert!(err.contains("imap.password_file"), "{err}");
+}
