@@ -22,16 +22,22 @@ use crate::worker::Worker;
 /// How long shutdown may take before collabd stops waiting for the watcher.
 const STOP_GRACE: Duration = Duration::from_secs(8);
 
+/// Sets the log level (a filter such as `info` or `info,collabd=debug`).
+pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// Reads the configuration again, as the command line did.
+pub type LoadSettings = Box<dyn Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync>;
+
 /// What the process hands the daemon so that SIGHUP reloads it (see
 /// [`crate::reload`]); tests run the daemon without.
 pub struct Reload {
     /// One item per SIGHUP.
     pub signals: tokio::sync::mpsc::UnboundedReceiver<()>,
     /// Reads the configuration again, as the command line did.
-    pub load: Box<dyn Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync>,
+    pub load: LoadSettings,
     /// Sets the log level from `[log] level`; `None` when `RUST_LOG`
     /// decides it.
-    pub set_log_level: Option<Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>>,
+    pub set_log_level: Option<SetLogLevel>,
 }
 
 /// Runs the daemon until `shutdown` is cancelled, then stops its tasks and

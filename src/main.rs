@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use collabd::cli::{Command, LogFormat};
+use collabd::daemon::SetLogLevel as SetLevel;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -104,7 +105,6 @@ fn end_on_closed_pipe() {
 /// on trouble). The format: journald fields under systemd (`JOURNAL_STREAM`
 /// set), human-readable text otherwise, or JSON lines when asked. Returns
 /// how a reload sets the level, unless `RUST_LOG` decides it.
-type SetLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 fn init_logging(cli: &collabd::cli::Cli) -> Option<SetLevel> {
     let default_level = match cli.command {
         Command::Run => "info",
