@@ -34,8 +34,9 @@ pub async fn reload(
     live: &Live<'_>,
     shutdown: &CancellationToken,
 ) {
-    live.notifier
-        .notify("RELOADING=1\nSTATUS=reloading the configuration");
+    // No STATUS= here: the supervisor owns the status line and sends it
+    // only when the watcher's state changes.
+    live.notifier.notify("RELOADING=1");
     match (reload.load)() {
         Err(e) => tracing::error!(
             "reload: {e}; nothing was changed, the settings in force are kept (fix the file and reload again)"
