@@ -59,6 +59,11 @@ pub fn not_needed() {
     NOT_NEEDED.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Whether secrets are needed in this process (see [`not_needed`]).
+pub fn needed() -> bool {
+    !NOT_NEEDED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A secret from a file (the setting `file_key`, named when nothing is
 /// found), else an environment variable, else a systemd credential; an
 /// empty credential is no secret. The message never contains the secret.

@@ -115,6 +115,19 @@ fn sighup_applies_a_new_forwarder_and_a_broken_file_keeps_the_old_settings() {
     }
 }
 
+/// A configuration for `db` that trusts unsigned mail by identity and
+/// believes forwards from `forwarders` (TOML strings, comma-separated).
+fn write_config(cfg: &Path, db: &Path, forwarders: &str) {
+    std::fs::write(
+        cfg,
+        format!(
+            "[database]\npath = \"{}\"\n[trust]\nrequire = \"none\"\nforwarders = [{forwarders}]\n[worker]\nfiler = \"log\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+}
+
 #[test]
 fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -122,16 +135,7 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
     let cfg = dir.path().join("collabd.toml");
     let mail = dir.path().join("fwd.eml");
     std::fs::write(&mail, forward("late-shop", "4444", 4)).unwrap();
-    let write_cfg = |forwarders: &str| {
-        std::fs::write(
-            &cfg,
-            format!(
-                "[database]\npath = \"{}\"\n[trust]\nrequire = \"none\"\nforwarders = [{forwarders}]\n[worker]\nfiler = \"log\"\n",
-                db.display()
-            ),
-        )
-        .unwrap();
-    };
+    let write_cfg = |forwarders: &str| write_config(&cfg, &db, forwarders);
     let cfg_s = cfg.to_str().unwrap();
     write_cfg("\"elsewhere.example\"");
     let (code, out, err) = collabd_cli(&["ingest", "--config", cfg_s, mail.to_str().unwrap()], &[]);
@@ -261,16 +265,7 @@ fn mail_left_in_the_mailbox_is_judged_again_once_ingested_from_a_file() {
     let cfg = dir.path().join("collabd.toml");
     let mail = dir.path().join("fwd.eml");
     std::fs::write(&mail, forward("kept-shop", "5555", 5)).unwrap();
-    let write_cfg = |forwarders: &str| {
-        std::fs::write(
-            &cfg,
-            format!(
-                "[database]\npath = \"{}\"\n[trust]\nrequire = \"none\"\nforwarders = [{forwarders}]\n[worker]\nfiler = \"log\"\n",
-                db.display()
-            ),
-        )
-        .unwrap();
-    };
+    let write_cfg = |forwarders: &str| write_config(&cfg, &db, forwarders);
     let (cfg_s, mail_s) = (cfg.to_str().unwrap(), mail.to_str().unwrap());
     write_cfg("\"elsewhere.example\"");
     let (code, out, err) = collabd_cli(&["ingest", "--config", cfg_s, mail_s], &[]);
@@ -370,7 +365,8 @@ fn commands_that_connect_nowhere_need_no_secret() {
     std::fs::write(
         &cfg,
         format!(
-            "[database]\npath = \"{}\"\n[imap]\nhost = \"imap.agency.com\"\nuser = \"ops@agency.com\"\n",
+            "[database]\npath = \"{}\"\n[imap]\nhost = \"imap.agency.com\"\nuser = \"ops@agency.com\"\n\
+             [http]\nlisten = \"127.0.0.1:9464\"\n[leadsie]\nwebhook = true\n",
             db.display()
         ),
     )

@@ -276,7 +276,13 @@ fn a_config_error_exits_78_with_one_line_naming_the_file() {
         (bad.clone(), "imap.password_file", "set password_file"),
     ];
     for (cfg, what, why) in &cases {
-        for command in ["run", "status", "check-config"] {
+        // `status` uses no secret, so a missing password is not its error.
+        let commands: &[&str] = if *cfg == bad {
+            &["run", "check-config"]
+        } else {
+            &["run", "status", "check-config"]
+        };
+        for command in commands {
             let out = collabd(&[command, "--config", cfg.to_str().unwrap()]);
             let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
             assert_eq!(out.status.code(), Some(78), "{command} {cfg:?}: {said}");
