@@ -13,6 +13,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 async fn main() -> ExitCode {
     let cli = collabd::cli::Cli::parse_args();
     let set_log_level = init_logging(&cli);
+    let logs_to_journal = to_journal(&cli);
     let shutdown = CancellationToken::new();
     let mut reload = None;
     if let Command::Run = cli.command {
@@ -31,7 +32,14 @@ async fn main() -> ExitCode {
     match collabd::cli::run(cli, shutdown, reload).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("collabd: {}", collabd::render::error(&e));
+            let line = collabd::render::error(&e);
+            if logs_to_journal {
+                // A native record with its priority, as every other line
+                // under systemd, which `systemctl status` shows.
+                tracing::error!("{line}");
+            } else {
+                eprintln!("collabd: {line}");
+            }
             collabd::cli::exit_status(&e)
         }
     }
@@ -57,6 +65,13 @@ fn stop_on_signal(shutdown: CancellationToken) {
         }
         shutdown.cancel();
     });
+}
+
+/// Whether logs go to the journal: asked for, or under systemd (its
+/// `JOURNAL_STREAM`) with the format left to collabd.
+fn to_journal(cli: &collabd::cli::Cli) -> bool {
+    let under_journald = std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty());
+    cli.log_format == LogFormat::Journald || (cli.log_format == LogFormat::Auto && under_journald)
 }
 
 /// SIGHUP (`systemctl reload collabd`) asks the daemon to read its
