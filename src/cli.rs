@@ -647,7 +647,7 @@ async fn ingest(
     received: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
-    purge_raw(&db, settings).await?;
+    store::purge_raw_older_than(&db.pool, settings.raw_retention_days, chrono::Utc::now()).await?;
     let ingestor = settings.ingestor(db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;
@@ -718,11 +718,6 @@ async fn ingest(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-async fn purge_raw(db: &Db, settings: &Settings) -> Result<()> {
-    store::purge_raw_older_than(&db.pool, settings.raw_retention_days, chrono::Utc::now()).await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -317,29 +317,17 @@ impl WorkerLane {
         }
     }
 
-    /// A lane that files nothing, standing in while one is replaced.
-    pub fn idle(shutdown: &CancellationToken) -> WorkerLane {
-        let stop = shutdown.child_token();
-        WorkerLane {
-            stop: stop.clone(),
-            worker: tokio::spawn(async move { stop.cancelled().await }),
-            syncing: None,
-            browser: None,
-            filer: "none",
-        }
-    }
-
     /// Stops the lane once the filings in hand are done (nothing more is
     /// claimed), and closes its browser.
-    pub async fn stop(self) {
+    pub async fn stop(&mut self) {
         self.stop.cancel();
-        if let Err(e) = self.worker.await {
+        if let Err(e) = (&mut self.worker).await {
             tracing::error!("the worker ended abnormally: {e}");
         }
-        if let Some(task) = self.syncing {
+        if let Some(task) = self.syncing.take() {
             let _ = tokio::time::timeout(STOP_GRACE, task).await;
         }
-        if let Some(b) = self.browser {
+        if let Some(b) = self.browser.take() {
             b.shutdown().await;
         }
     }

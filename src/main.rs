@@ -156,9 +156,7 @@ fn init_logging(cli: &collabd::cli::Cli) -> Option<SetLevel> {
                     .with_writer(std::io::stderr),
             )
             .init(),
-        LogFormat::Journald | LogFormat::Auto
-            if under_journald || cli.log_format == LogFormat::Journald =>
-        {
+        LogFormat::Journald | LogFormat::Auto if to_journal(cli) => {
             match tracing_journald::layer() {
                 Ok(journald) => registry
                     .with(

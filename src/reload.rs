@@ -93,8 +93,7 @@ async fn apply(
                 // once.
                 let db = live.ingestor.db.clone();
                 let was = lane.filer;
-                let placeholder = WorkerLane::idle(shutdown);
-                std::mem::replace(lane, placeholder).stop().await;
+                lane.stop().await;
                 *lane = WorkerLane::start(db, filer, announcer, &in_force.worker, shutdown);
                 done.push(format!(
                     "[worker]: the worker restarted with the {} filer{}",

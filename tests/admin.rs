@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use support::daemon::{Daemon, collabd_cli, count, grant, sql, wait_for};
@@ -115,27 +115,57 @@ fn sighup_applies_a_new_forwarder_and_a_broken_file_keeps_the_old_settings() {
     }
 }
 
-/// A configuration for `db` that trusts unsigned mail by identity and
-/// believes forwards from `forwarders` (TOML strings, comma-separated).
-fn write_config(cfg: &Path, db: &Path, forwarders: &str) {
-    std::fs::write(
-        cfg,
-        format!(
-            "[database]\npath = \"{}\"\n[trust]\nrequire = \"none\"\nforwarders = [{forwarders}]\n[worker]\nfiler = \"log\"\n",
-            db.display()
-        ),
-    )
-    .unwrap();
+/// A scratch directory holding a database and a configuration file.
+struct Scratch {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    cfg: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, cfg) = (
+            dir.path().join("collabd.db"),
+            dir.path().join("collabd.toml"),
+        );
+        Scratch { dir, db, cfg }
+    }
+
+    /// Writes the configuration: `[database] path` (and `database`, more
+    /// of that table), then `rest`.
+    fn config(&self, database: &str, rest: &str) {
+        let path = self.db.display();
+        std::fs::write(
+            &self.cfg,
+            format!("[database]\npath = \"{path}\"\n{database}{rest}"),
+        )
+        .unwrap();
+    }
+
+    /// Unsigned mail trusted by identity, forwards believed from
+    /// `forwarders` (TOML strings, comma-separated), the log filer.
+    fn forwarders(&self, forwarders: &str) {
+        self.config(
+            "",
+            &format!("[trust]\nrequire = \"none\"\nforwarders = [{forwarders}]\n[worker]\nfiler = \"log\"\n"),
+        );
+    }
+
+    /// A file in the scratch directory.
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
 }
 
 #[test]
 fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("collabd.db");
-    let cfg = dir.path().join("collabd.toml");
-    let mail = dir.path().join("fwd.eml");
-    std::fs::write(&mail, forward("late-shop", "4444", 4)).unwrap();
-    let write_cfg = |forwarders: &str| write_config(&cfg, &db, forwarders);
+    let scratch = Scratch::new();
+    let (db, cfg) = (&scratch.db, &scratch.cfg);
+    let mail = scratch.file("fwd.eml", &forward("late-shop", "4444", 4));
+    let write_cfg = |forwarders: &str| scratch.forwarders(forwarders);
     let cfg_s = cfg.to_str().unwrap();
     write_cfg("\"elsewhere.example\"");
     let (code, out, err) = collabd_cli(&["ingest", "--config", cfg_s, mail.to_str().unwrap()], &[]);
@@ -260,12 +290,10 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
 
 #[test]
 fn mail_left_in_the_mailbox_is_judged_again_once_ingested_from_a_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("collabd.db");
-    let cfg = dir.path().join("collabd.toml");
-    let mail = dir.path().join("fwd.eml");
-    std::fs::write(&mail, forward("kept-shop", "5555", 5)).unwrap();
-    let write_cfg = |forwarders: &str| write_config(&cfg, &db, forwarders);
+    let scratch = Scratch::new();
+    let (db, cfg) = (&scratch.db, &scratch.cfg);
+    let mail = scratch.file("fwd.eml", &forward("kept-shop", "5555", 5));
+    let write_cfg = |forwarders: &str| scratch.forwarders(forwarders);
     let (cfg_s, mail_s) = (cfg.to_str().unwrap(), mail.to_str().unwrap());
     write_cfg("\"elsewhere.example\"");
     let (code, out, err) = collabd_cli(&["ingest", "--config", cfg_s, mail_s], &[]);
@@ -298,17 +326,12 @@ fn mail_left_in_the_mailbox_is_judged_again_once_ingested_from_a_file() {
 
 #[test]
 fn the_daemon_purges_raw_mail_past_its_retention() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("collabd.db");
-    let cfg = dir.path().join("collabd.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\npath = \"{}\"\nraw_retention_days = 30\n[trust]\nrequire = \"none\"\n[worker]\nfiler = \"log\"\n",
-            db.display()
-        ),
-    )
-    .unwrap();
+    let scratch = Scratch::new();
+    let (db, cfg) = (&scratch.db, &scratch.cfg);
+    scratch.config(
+        "raw_retention_days = 30\n",
+        "[trust]\nrequire = \"none\"\n[worker]\nfiler = \"log\"\n",
+    );
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
     let old = fixtures.join("01-leadsie-acme.eml");
     let (code, out, err) = collabd_cli(
@@ -359,18 +382,13 @@ fn the_daemon_purges_raw_mail_past_its_retention() {
 fn commands_that_connect_nowhere_need_no_secret() {
     // The packaged host's situation: the file names an IMAP login whose
     // password only the service's credentials hold.
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("collabd.db");
-    let cfg = dir.path().join("collabd.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\npath = \"{}\"\n[imap]\nhost = \"imap.agency.com\"\nuser = \"ops@agency.com\"\n\
-             [http]\nlisten = \"127.0.0.1:9464\"\n[leadsie]\nwebhook = true\n",
-            db.display()
-        ),
-    )
-    .unwrap();
+    let scratch = Scratch::new();
+    let cfg = &scratch.cfg;
+    scratch.config(
+        "",
+        "[imap]\nhost = \"imap.agency.com\"\nuser = \"ops@agency.com\"\n\
+         [http]\nlisten = \"127.0.0.1:9464\"\n[leadsie]\nwebhook = true\n",
+    );
     let cfg_s = cfg.to_str().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/01-leadsie-acme.eml");
     let (code, out, err) = collabd_cli(

@@ -232,12 +232,7 @@ pub async fn purge_raw_older_than(
     if days == 0 {
         return Ok(0);
     }
-    let cutoff = now - chrono::Duration::days(days.into());
-    purge_raw_before(pool, &super::timestamp(cutoff)).await
-}
-
-/// Drops raw bytes kept longer than the retention; headers and kind stay.
-pub async fn purge_raw_before(pool: &SqlitePool, cutoff: &str) -> Result<u64> {
+    let cutoff = super::timestamp(now - chrono::Duration::days(days.into()));
     Ok(
         sqlx::query("update messages set raw = null where raw is not null and received_at < ?")
             .bind(cutoff)
