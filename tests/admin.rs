@@ -171,11 +171,11 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
     let (code, out, err) = collabd_cli(&["ingest", "--config", cfg_s, mail.to_str().unwrap()], &[]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(
-        count(&db, "select count(*) from access_requests"),
+        count(db, "select count(*) from access_requests"),
         0,
         "{out}"
     );
-    let id = sql(&db, "select id from messages");
+    let id = sql(db, "select id from messages");
 
     // Ingesting again changes nothing, and says what would.
     let (_, out, _) = collabd_cli(&["ingest", "--config", cfg_s, mail.to_str().unwrap()], &[]);
@@ -199,19 +199,19 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
     assert!(out.contains("1 changed"), "{out}");
     assert_eq!(
         sql(
-            &db,
+            db,
             "select store_domain || ' ' || state from access_requests"
         ),
         "late-shop.myshopify.com queued"
     );
     assert_eq!(
-        sql(&db, &format!("select kind from messages where id = {id}")),
+        sql(db, &format!("select kind from messages where id = {id}")),
         "leadsie_grant"
     );
     // On the request's timeline, by whom.
     assert_eq!(
         count(
-            &db,
+            db,
             "select count(*) from request_events where event = 'rejudged' and actor = 'operator:alice' and request_id is not null"
         ),
         1
@@ -224,10 +224,10 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
         out.contains("still leadsie_grant") && out.contains("0 changed"),
         "{out}"
     );
-    assert_eq!(count(&db, "select count(*) from access_requests"), 1);
+    assert_eq!(count(db, "select count(*) from access_requests"), 1);
     assert_eq!(
         count(
-            &db,
+            db,
             "select count(*) from request_events where event = 'rejudged'"
         ),
         2
@@ -248,12 +248,12 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
         "{out}"
     );
     assert_eq!(
-        sql(&db, "select state from access_requests"),
+        sql(db, "select state from access_requests"),
         "queued",
         "{out}"
     );
     assert_eq!(
-        sql(&db, &format!("select kind from messages where id = {id}")),
+        sql(db, &format!("select kind from messages where id = {id}")),
         "leadsie_grant"
     );
 
@@ -271,8 +271,8 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
         &[],
     );
     assert_eq!(code, Some(0), "{out}{err}");
-    let hook_id = sql(&db, "select id from messages where source = 'webhook'");
-    let before = sql(&db, "select kind from messages where source = 'webhook'");
+    let hook_id = sql(db, "select id from messages where source = 'webhook'");
+    let before = sql(db, "select kind from messages where source = 'webhook'");
     let (code, out, _) = collabd_cli(&["rejudge", "--config", cfg_s, &hook_id], &[]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("webhook delivery"), "{out}");
@@ -283,7 +283,7 @@ fn rejudge_turns_a_forward_rejected_under_old_settings_into_a_request_once() {
     assert!(!out.contains(&format!("message #{hook_id}:")), "{out}");
     assert!(out.contains("1 other message(s)"), "{out}");
     assert_eq!(
-        sql(&db, "select kind from messages where source = 'webhook'"),
+        sql(db, "select kind from messages where source = 'webhook'"),
         before
     );
 }
@@ -298,15 +298,15 @@ fn mail_left_in_the_mailbox_is_judged_again_once_ingested_from_a_file() {
     write_cfg("\"elsewhere.example\"");
     let (code, out, err) = collabd_cli(&["ingest", "--config", cfg_s, mail_s], &[]);
     assert_eq!(code, Some(0), "{out}{err}");
-    let id = sql(&db, "select id from messages");
+    let id = sql(db, "select id from messages");
     // As the watcher stores ordinary mail: its bytes stay in the mailbox.
-    sql(&db, "update messages set raw = null");
+    sql(db, "update messages set raw = null");
 
     write_cfg("\"agency.example\"");
     let (code, out, _) = collabd_cli(&["rejudge", "--config", cfg_s, &id], &[]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("collabd ingest"), "{out}");
-    assert_eq!(count(&db, "select count(*) from access_requests"), 0);
+    assert_eq!(count(db, "select count(*) from access_requests"), 0);
 
     // Saved from the mail client and handed over: the same message, whose
     // bytes are now kept, and judged again.
@@ -317,7 +317,7 @@ fn mail_left_in_the_mailbox_is_judged_again_once_ingested_from_a_file() {
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(
         sql(
-            &db,
+            db,
             "select store_domain || ' ' || state from access_requests"
         ),
         "kept-shop.myshopify.com queued"
@@ -347,7 +347,7 @@ fn the_daemon_purges_raw_mail_past_its_retention() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(
-        count(&db, "select count(*) from messages where raw is not null"),
+        count(db, "select count(*) from messages where raw is not null"),
         1
     );
 
@@ -360,7 +360,7 @@ fn the_daemon_purges_raw_mail_past_its_retention() {
         .spawn()
         .unwrap();
     wait_for(Duration::from_secs(30), "the purge", || {
-        count(&db, "select count(*) from messages where raw is null") == 1
+        count(db, "select count(*) from messages where raw is null") == 1
     });
     // SAFETY: the child this test started.
     unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
@@ -370,12 +370,12 @@ fn the_daemon_purges_raw_mail_past_its_retention() {
     // The message itself stays, with its verdict and its request.
     assert_eq!(
         count(
-            &db,
+            db,
             "select count(*) from messages where kind = 'leadsie_grant'"
         ),
         1
     );
-    assert_eq!(count(&db, "select count(*) from access_requests"), 1);
+    assert_eq!(count(db, "select count(*) from access_requests"), 1);
 }
 
 #[test]
