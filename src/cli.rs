@@ -481,7 +481,7 @@ async fn rejudge(
 ) -> Result<ExitCode> {
     use crate::rejudge::Rejudged;
     let db = open_existing(&settings.database_path).await?;
-    let ingestor = settings.ingestor(db)?;
+    let ingestor = crate::ingest::Ingestor::from_settings(&settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut chosen = ids.to_vec();
     let mut without_bytes = 0;
@@ -648,7 +648,7 @@ async fn ingest(
 ) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
     store::purge_raw_older_than(&db.pool, settings.raw_retention_days, chrono::Utc::now()).await?;
-    let ingestor = settings.ingestor(db)?;
+    let ingestor = crate::ingest::Ingestor::from_settings(&settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;
     for file in files {
@@ -674,7 +674,7 @@ async fn ingest(
                 }
             }
         };
-        let max = crate::leadsie::endpoint::MAX_BODY_BYTES;
+        let max = crate::leadsie::MAX_BODY_BYTES;
         if webhook && raw.len() > max {
             failed = true;
             eprintln!(

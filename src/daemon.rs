@@ -72,7 +72,7 @@ pub async fn run_with(
         );
     }
     let db = Db::open(&settings.database_path).await?;
-    let ingestor = settings.ingestor(db.clone())?;
+    let ingestor = crate::ingest::Ingestor::from_settings(&settings, db.clone())?;
     let watcher = match &settings.imap {
         Some(imap) => Some(Arc::new(
             Watcher::new(imap.clone(), ingestor.clone()).map_err(ConfigProblem)?,

@@ -64,7 +64,7 @@ async fn apply(
 
     let rules_changed = changed_rules(old, &in_force);
     if !rules_changed.is_empty() {
-        match in_force.rules() {
+        match crate::ingest::Rules::from_settings(&in_force) {
             Ok(rules) => {
                 live.ingestor.replace_rules(rules);
                 done.push(format!(

@@ -212,23 +212,6 @@ impl Settings {
             OutcomeRules::new(&self.outcome_patterns).expect("patterns were validated when loaded");
         Classifier::new(self.trust.clone(), rules)
     }
-
-    /// The one way to build an [`Ingestor`](crate::ingest::Ingestor)'s
-    /// rules from settings: classifier, DKIM verifier, raw-size cap and
-    /// review policy together.
-    pub fn rules(&self) -> anyhow::Result<crate::ingest::Rules> {
-        Ok(crate::ingest::Rules {
-            classifier: self.classifier(),
-            max_raw_bytes: self.max_raw_bytes,
-            verifier: std::sync::Arc::new(crate::dkim::Verifier::new(&self.nameservers)?),
-            review: self.worker.review,
-        })
-    }
-
-    /// An [`Ingestor`](crate::ingest::Ingestor) into `db` under these settings.
-    pub fn ingestor(&self, db: crate::store::Db) -> anyhow::Result<crate::ingest::Ingestor> {
-        Ok(crate::ingest::Ingestor::new(db, self.rules()?))
-    }
 }
 
 /// A URL that carries a secret (a signed body, a Slack webhook's key, a
