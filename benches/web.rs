@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use collabd::config::{HttpSettings, PageAccess};
 use collabd::store::Db;
+use collabd::users::Users;
 use collabd::web::Web;
-use collabd::web::auth::Users;
 use http_body_util::Full;
 use hyper::Request;
 use hyper::body::Bytes;

@@ -392,7 +392,7 @@ pub async fn run(
 fn http_user(name: &str) -> Result<ExitCode> {
     let password = crate::tty::read_password(&format!("Password for {name}: "))
         .map_err(|e| anyhow::anyhow!("cannot read the password: {e}"))?;
-    let line = crate::web::auth::users_file_line(name, &password)
+    let line = crate::users::users_file_line(name, &password)
         .map_err(|e| anyhow::anyhow!("http-user {name}: {e}"))?;
     writeln!(std::io::stdout().lock(), "{line}")?;
     Ok(ExitCode::SUCCESS)

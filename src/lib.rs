@@ -69,5 +69,6 @@ pub mod secret;
 pub mod store;
 pub mod tls;
 pub mod tty;
+pub mod users;
 pub mod web;
 pub mod worker;

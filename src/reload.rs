@@ -211,7 +211,7 @@ fn changed_rules(old: &Settings, new: &Settings) -> Vec<&'static str> {
     if differs(&old.trust, &new.trust) || old.nameservers != new.nameservers {
         sections.push("[trust]");
     }
-    if old.outcome_patterns != new.outcome_patterns {
+    if old.outcome_rules.operator_patterns() != new.outcome_rules.operator_patterns() {
         sections.push("[shopify]");
     }
     if old.max_raw_bytes != new.max_raw_bytes {
@@ -234,7 +234,7 @@ fn worker_differs(a: &crate::config::WorkerSettings, b: &crate::config::WorkerSe
 fn keep_rules(new: &mut Settings, old: &Settings) {
     new.trust = old.trust.clone();
     new.nameservers = old.nameservers.clone();
-    new.outcome_patterns = old.outcome_patterns.clone();
+    new.outcome_rules = old.outcome_rules.clone();
     new.max_raw_bytes = old.max_raw_bytes;
     new.worker.review = old.worker.review;
 }

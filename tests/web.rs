@@ -894,7 +894,7 @@ fn http_user_prints_a_users_file_line() {
         line.starts_with("bob:$argon2id$") && !line.contains("s3cret"),
         "{line}"
     );
-    let users = collabd::web::auth::Users::parse(&line).unwrap();
+    let users = collabd::users::Users::parse(&line).unwrap();
     assert!(users.verify("bob", "s3cret token"));
     assert!(!users.verify("bob", "s3cret"));
 }

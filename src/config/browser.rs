@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::error::{ConfigError, invalid};
 use super::raw::RawBrowser;
-use super::{ConfigError, invalid};
 
 /// The Dev Dashboard's "Request store access" form. `{org_id}`, `{handle}`
 /// and `{domain}` are filled in; the collaborator code never goes into a URL.

@@ -382,7 +382,7 @@ fn a_missing_imap_password_names_password_file() {
 fn the_status_page_access_follows_listener_and_users() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("http-users");
-    let line = crate::web::auth::users_file_line("alice", "pw").unwrap();
+    let line = crate::users::users_file_line("alice", "pw").unwrap();
     std::fs::write(&users, format!("{line}\n")).unwrap();
     let http = |body: &str| parse(&format!("[http]\n{body}\n"));
     let page = |body: &str| http(body).unwrap().http.unwrap().page;

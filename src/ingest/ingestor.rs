@@ -253,8 +253,8 @@ impl Ingestor {
         let elsewhere = c.unrelated && matches!(source, Source::Imap { .. });
         // A webhook body is always kept, for audit: the endpoint takes at
         // most a megabyte.
-        let webhook = matches!(source, Source::Webhook(_))
-            && raw.len() <= crate::leadsie::MAX_BODY_BYTES;
+        let webhook =
+            matches!(source, Source::Webhook(_)) && raw.len() <= crate::leadsie::MAX_BODY_BYTES;
         let rules = self.rules();
         let keep_raw = webhook || ((raw.len() as u64) <= rules.max_raw_bytes && !elsewhere);
         let new = NewMessage {

@@ -9,7 +9,6 @@ use std::time::Duration;
 use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier};
 
-
 /// The longest one message may take to classify. Extraction is linear and
 /// capped, so only a pathological message gets near it; past it the message
 /// is recorded as too complex and the mailbox moves on.
@@ -156,7 +155,6 @@ pub fn deferred_backoff(attempts: i64) -> chrono::Duration {
     let minutes = 1i64 << attempts.clamp(0, 6); // 1 min doubling to 64 min
     chrono::Duration::minutes(minutes)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -35,7 +35,8 @@ use crate::imap::Watcher;
 use crate::model::{RequestId, RequestState};
 use crate::operator::{self, Action};
 use crate::store::{self, Db};
-use auth::{LoginLimiter, Session, Sessions, Users};
+use crate::users::Users;
+use auth::{LoginLimiter, Session, Sessions};
 
 /// The address the connection came from, put in the request's extensions
 /// by the listener; the sign-in limit counts per client
@@ -787,7 +788,7 @@ fn safe_next(next: Option<&str>) -> String {
 
 fn csrf_ok(s: &Session, form: &Query) -> bool {
     form.get("csrf")
-        .is_some_and(|t| auth::same_token(t, &s.csrf))
+        .is_some_and(|t| crate::secret::same_token(t, &s.csrf))
 }
 
 fn parse_id(s: &str) -> Option<RequestId> {
