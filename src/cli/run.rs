@@ -293,3 +293,55 @@ async fn rejudge(
         ExitCode::SUCCESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("collabd").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn without_config_commands_read_the_default_file_when_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = dir.path().join("collabd.toml");
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        assert_eq!(status.config, None, "no file: defaults");
+
+        std::fs::write(&default, "[database]\npath = \"/x/collabd.db\"\n").unwrap();
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        assert_eq!(status.config.as_deref(), Some(default.as_path()));
+        assert_eq!(
+            load_settings(&status).unwrap().database_path,
+            std::path::PathBuf::from("/x/collabd.db")
+        );
+
+        // --config wins; the demo needs nothing external.
+        let mut given = cli(&["status", "--config", "/elsewhere.toml"]);
+        given.use_default_config(&default);
+        assert_eq!(given.config.as_deref(), Some(Path::new("/elsewhere.toml")));
+        let mut demo = cli(&["demo"]);
+        demo.use_default_config(&default);
+        assert_eq!(demo.config, None);
+    }
+
+    #[test]
+    fn a_default_file_that_cannot_be_read_is_an_error_not_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: it exists, and reading
+        // it fails whoever runs the test (root reads past permissions).
+        let default = dir.path().join("collabd.toml");
+        std::fs::create_dir(&default).unwrap();
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        let e = load_settings(&status).unwrap_err().to_string();
+        assert!(e.contains(&default.display().to_string()), "{e}");
+    }
+}

@@ -605,6 +605,18 @@ pub fn clean_lines(text: &str) -> Vec<&str> {
     text.lines().map(|l| unquote(l).trim()).collect()
 }
 
+/// The first `max` bytes of `s`, cut at a character boundary.
+pub fn capped(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
