@@ -462,7 +462,13 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
             }
         }
         Ok(ConfiguredFiler::Webhook(h)) => {
-            reachable(r, "filer webhook", h.url(), filer::shown_url(h.url())).await
+            reachable(
+                r,
+                "filer webhook",
+                h.url(),
+                crate::outbound::shown_url(h.url()),
+            )
+            .await
         }
         Ok(ConfiguredFiler::Notify(_)) => r.line(true, "filer", "notify (channels below)"),
         Ok(ConfiguredFiler::Browser(b)) => {
@@ -559,7 +565,7 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
 /// A HEAD request: any HTTP answer means the endpoint is reachable.
 async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String) {
     // The filer's own client: a redirect is shown, not followed.
-    let client = match filer::http_client(Duration::from_secs(15)) {
+    let client = match crate::outbound::http_client(Duration::from_secs(15)) {
         Ok(c) => c,
         Err(e) => return r.line(false, what, e),
     };
@@ -570,7 +576,7 @@ async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String
             format!(
                 "{shown} answered {}, a redirect to {}, which collabd does not follow; set the URL to the address that answers",
                 resp.status(),
-                filer::redirect_target(url, &resp)
+                crate::outbound::redirect_target(url, &resp)
             ),
         ),
         Ok(resp) => r.line(

@@ -15,6 +15,8 @@
 //! - [`queue`] — retry or give up, decided in one place.
 //! - [`filer`] — how a request is handed on: the trait, one file per
 //!   backend, and `filer::from_settings`, which builds the configured one.
+//! - [`outbound`] — the HTTP client for requests that carry a secret (it
+//!   follows no redirect), and endpoints named without their tokens.
 //! - [`relay`] — the notify filer's SMTP relay, CA-trusted or pinned.
 //! - [`tls`] — which server certificates are trusted, and refusals explained.
 //! - [`tty`] — a password typed at the terminal, without echo.
@@ -58,6 +60,7 @@ pub mod mail;
 pub mod model;
 pub mod net;
 pub mod operator;
+pub mod outbound;
 pub mod queue;
 pub mod redact;
 pub mod rejudge;

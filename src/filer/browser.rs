@@ -16,7 +16,8 @@ use chrono::Utc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Filed, Filer, FilingRequest, NotifyFiler};
+use super::filing::{Filed, Filer, FilingRequest};
+use super::notify::NotifyFiler;
 use crate::browser::form::{self, Filled, Job, Outcome};
 use crate::browser::sync::{self, ListProblem, ListStatus};
 use crate::browser::{Browser, BrowserError, Launch};

@@ -1,7 +1,7 @@
 //! The `command` filer: the operator's program, run with a clean
 //! environment and the request as JSON on stdin; its exit code decides.
 
-use super::{Filed, Filer, FilingRequest, captured};
+use super::filing::{Filed, Filer, FilingRequest, captured};
 use crate::model::RequestState;
 use crate::queue::Failure;
 

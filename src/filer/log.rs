@@ -1,7 +1,7 @@
 //! The `log` filer: records what would be filed and files nothing. For the
 //! demo and dry runs, and only when `filer = "log"` is chosen.
 
-use super::{Filed, Filer, FilingRequest};
+use super::filing::{Filed, Filer, FilingRequest};
 use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
 use crate::queue::Failure;
 

@@ -4,9 +4,10 @@
 
 use anyhow::Context;
 
-use super::{Filed, Filer, FilingRequest, http_client};
+use super::filing::{Filed, Filer, FilingRequest};
 use crate::config::{NotifyChannels, WorkerSettings};
 use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
+use crate::outbound::http_client;
 use crate::queue::Failure;
 
 /// Where `notify` sends its message by email.

@@ -1,8 +1,9 @@
 //! The `webhook` filer: a POST of the request as JSON, signed with
 //! HMAC-SHA256, to the operator's endpoint; the status code decides.
 
-use super::{Filed, Filer, FilingRequest, captured, http_client, redirect_target, shown_url};
+use super::filing::{Filed, Filer, FilingRequest, captured};
 use crate::model::RequestState;
+use crate::outbound::{http_client, redirect_target, shown_url};
 use crate::queue::Failure;
 use crate::secret::Secret;
 
