@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
-use crate::model::{MessageKind, RequestId, RequestState};
+use crate::model::{MessageKind, RequestId, RequestState, SessionState};
 use crate::operator::{self, Action, operator_name};
 use crate::render;
 use crate::store::{self, Db, Source};
@@ -427,14 +427,18 @@ async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode>
         BrowserAction::Status => {
             let db = open_existing(&settings.database_path).await?;
             let session = crate::store::browser_session(&db.pool).await?;
-            match session.state.as_str() {
-                "login_needed" => println!(
+            match session.state {
+                SessionState::LoginNeeded => println!(
                     "browser login needed since {} ({}); run `collabd browser login`",
                     session.since,
                     session.detail.unwrap_or_default()
                 ),
-                "ok" => println!("the dashboard session works (since {})", session.since),
-                _ => println!("the browser filer has not used the dashboard yet"),
+                SessionState::SignedIn => {
+                    println!("the dashboard session works (since {})", session.since)
+                }
+                SessionState::Unknown => {
+                    println!("the browser filer has not used the dashboard yet")
+                }
             }
         }
     }

@@ -108,6 +108,15 @@ impl Rig {
         (row.get(0), row.get(1))
     }
 
+    /// What a queued request waits for (`access_requests.waiting_for`).
+    async fn waiting_for(&self, id: RequestId) -> Option<String> {
+        sqlx::query_scalar("select waiting_for from access_requests where id = ?")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
     async fn timeline(&self, id: RequestId) -> String {
         store::events_for(&self.db.pool, id)
             .await
@@ -432,6 +441,90 @@ async fn a_submission_that_reached_shopify_is_never_filed_again() {
     rig.done().await;
 }
 
+/// A database from before `waiting_for` and `signed_in`: requests queued
+/// behind a wait, told apart then by their error's first words, keep
+/// waiting for the same thing, and the session's `ok` reads `signed_in`.
+#[tokio::test]
+async fn upgrading_types_the_waits_and_the_session_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut old = sqlx::migrate!("./migrations");
+        old.migrations = old
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        old.run(&pool).await.unwrap();
+        for (id, state, error) in [
+            (
+                1,
+                "queued",
+                "browser login needed: redirected to a sign-in page (https://accounts.shopify.com/lookup); the request waits until an operator runs `collabd browser login`",
+            ),
+            (
+                2,
+                "queued",
+                "browser filer: 6 requests sent in the last hour (worker.browser.per_hour = 6); waiting until the oldest (2026-11-01T00:00:00Z) is an hour old",
+            ),
+            (
+                3,
+                "queued",
+                "browser filer: the browser profile /var/lib/collabd/browser/profile is in use by another collabd process (the daemon's browser, or `collabd browser login`); try again when it is done",
+            ),
+            (
+                4,
+                "queued",
+                "browser filer: no answer within worker.browser.budget_seconds = 60 (a page or the browser hung); the browser was restarted",
+            ),
+            (5, "failed", "browser login needed: long ago"),
+        ] {
+            sqlx::query(
+                "insert into access_requests (id, store_domain, collaborator_code, state, last_error, received_at, created_at, updated_at)
+                 values (?, ?, '1234', ?, ?, 'x', 'x', 'x')",
+            )
+            .bind(id)
+            .bind(format!("s{id}.myshopify.com"))
+            .bind(state)
+            .bind(error)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sqlx::query("update browser_session set state = 'ok', detail = 'ok', since = '2026-11-01T00:00:00Z'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let db = Db::open(&path).await.unwrap();
+    let waits: Vec<(i64, Option<String>)> =
+        sqlx::query_as("select id, waiting_for from access_requests order by id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        waits,
+        vec![
+            (1, Some("browser_login".into())),
+            (2, Some("hourly_limit".into())),
+            (3, Some("browser_busy".into())),
+            (4, None),
+            (5, None),
+        ]
+    );
+    let session = store::browser_session(&db.pool).await.unwrap();
+    assert_eq!(session.state, collabd::model::SessionState::SignedIn);
+    assert_eq!(session.since, "2026-11-01T00:00:00Z");
+    assert_eq!(health(&db).await.unwrap(), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
     let rig = rig(|_| {}).await;
@@ -441,6 +534,7 @@ async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
     let (state, error) = rig.state(id).await;
     assert_eq!(state, "queued", "waits, never fails");
     assert!(error.unwrap().starts_with("browser login needed"));
+    assert_eq!(rig.waiting_for(id).await.as_deref(), Some("browser_login"));
     assert_eq!(health(&rig.db).await.unwrap(), Some("browser login needed"));
     let told = store::browser_session(&rig.db.pool).await.unwrap().told_at;
     assert!(told.is_some());
@@ -465,6 +559,7 @@ async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
         .await
         .unwrap();
     assert_eq!(attempts, 0);
+    assert_eq!(rig.waiting_for(id).await, None);
     rig.file().await;
     assert_eq!(rig.state(id).await.0, "requested");
     rig.done().await;
@@ -716,6 +811,10 @@ async fn the_hourly_limit_holds_requests_back_without_failing_them() {
     let (state, error) = rig.state(second).await;
     assert_eq!(state, "queued");
     assert!(error.unwrap().contains("worker.browser.per_hour = 1"));
+    assert_eq!(
+        rig.waiting_for(second).await.as_deref(),
+        Some("hourly_limit")
+    );
     assert_eq!(rig.replica.submissions().len(), 1);
     let attempts: i64 = sqlx::query_scalar("select attempts from access_requests where id = ?")
         .bind(second)

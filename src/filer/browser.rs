@@ -22,12 +22,13 @@ use crate::browser::form::{self, Filled, Job, Outcome};
 use crate::browser::sync::{self, ListProblem, ListStatus};
 use crate::browser::{Browser, BrowserError, Launch};
 use crate::config::BrowserSettings;
-use crate::model::{RequestState, mask_code};
+use crate::model::{RequestState, SessionState, Wait, mask_code};
 use crate::queue::Failure;
 use crate::store::{self, Db};
 
-/// How a request waiting for a login starts its `last_error`; also what
-/// `status` and `/healthz` say.
+/// What `status` and `/healthz` say while the session has lapsed, and how
+/// the `last_error` of a request waiting for a login starts (for people: the
+/// wait itself is `waiting_for`).
 pub const LOGIN_NEEDED: &str = "browser login needed";
 
 /// Files through the dashboard form in a headless Chromium.
@@ -169,9 +170,10 @@ impl BrowserFiler {
             }
             // Another collabd (a `browser login` under way) has the profile:
             // a wait, which uses up no attempt.
-            Ok(Err(e @ BrowserError::ProfileBusy(_))) => {
-                Err(Failure::Waiting(format!("browser filer: {e}")))
-            }
+            Ok(Err(e @ BrowserError::ProfileBusy(_))) => Err(Failure::Waiting(
+                Wait::BrowserBusy,
+                format!("browser filer: {e}"),
+            )),
             Ok(Err(e)) => {
                 if let Some(b) = slot.take() {
                     b.stop().await;
@@ -354,9 +356,12 @@ impl BrowserFiler {
     /// Records the session's health; tells operators once when it lapses.
     async fn session_seen(&self, db: &Db, lapsed: Option<&str>) {
         let now = now();
+        let state = match lapsed {
+            Some(_) => SessionState::LoginNeeded,
+            None => SessionState::SignedIn,
+        };
         let changed =
-            store::set_browser_session(&db.pool, lapsed.is_some(), lapsed.unwrap_or("ok"), &now)
-                .await;
+            store::set_browser_session(&db.pool, state, lapsed.unwrap_or("ok"), &now).await;
         match (changed, lapsed) {
             (Err(e), _) => tracing::error!(error = %e, "cannot record the browser session's state"),
             (Ok(true), Some(why)) => {
@@ -366,7 +371,7 @@ impl BrowserFiler {
             }
             (Ok(true), None) => {
                 tracing::info!("the browser's dashboard session works");
-                match store::wake_login_waiters(&db.pool, LOGIN_NEEDED, &now).await {
+                match store::wake_login_waiters(&db.pool, &now).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(
                         requests = n,
@@ -572,10 +577,13 @@ impl BrowserFiler {
             .await
             .map_err(|e| Failure::Transient(e.to_string()))?;
         if count >= i64::from(limit) {
-            return Err(Failure::Waiting(format!(
-                "browser filer: {count} requests sent in the last hour (worker.browser.per_hour = {limit}); waiting until the oldest ({}) is an hour old",
-                oldest.unwrap_or_default()
-            )));
+            return Err(Failure::Waiting(
+                Wait::HourlyLimit,
+                format!(
+                    "browser filer: {count} requests sent in the last hour (worker.browser.per_hour = {limit}); waiting until the oldest ({}) is an hour old",
+                    oldest.unwrap_or_default()
+                ),
+            ));
         }
         Ok(())
     }
@@ -648,9 +656,12 @@ impl Filer for BrowserFiler {
                 "Shopify does not know the store {} ({said}); check the store with the client and {ask_client}",
                 r.store_domain
             ))),
-            Outcome::LoginRequired(why) => Err(Failure::Waiting(format!(
-                "{LOGIN_NEEDED}: {why}; the request waits until an operator runs `collabd browser login`"
-            ))),
+            Outcome::LoginRequired(why) => Err(Failure::Waiting(
+                Wait::BrowserLogin,
+                format!(
+                    "{LOGIN_NEEDED}: {why}; the request waits until an operator runs `collabd browser login`"
+                ),
+            )),
             Outcome::Challenge(why) => Err(Failure::Permanent(format!(
                 "the dashboard asked for a challenge (CAPTCHA or two-step prompt): {why}{kept}; solve it with `collabd browser login`, then `collabd retry {}`",
                 r.id
@@ -692,10 +703,8 @@ fn db_error(e: store::Error) -> BrowserError {
 /// What `status` and `/healthz` say about the browser filer: `Some("browser
 /// login needed")` while the dashboard session has lapsed.
 pub async fn health(db: &Db) -> store::Result<Option<&'static str>> {
-    Ok(store::browser_session(&db.pool)
-        .await?
-        .login_needed()
-        .then_some(LOGIN_NEEDED))
+    let session = store::browser_session(&db.pool).await?;
+    Ok((session.state == SessionState::LoginNeeded).then_some(LOGIN_NEEDED))
 }
 
 /// How long `collabd browser login` waits for the operator to sign in.

@@ -6,22 +6,15 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
 
 use super::Result;
-use crate::model::RequestId;
+use crate::model::{RequestId, RequestState, SessionState, Wait};
 
 /// The dashboard session as last seen.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BrowserSession {
-    /// `unknown`, `ok` or `login_needed`.
-    pub state: String,
+    pub state: SessionState,
     pub detail: Option<String>,
     pub since: String,
     pub told_at: Option<String>,
-}
-
-impl BrowserSession {
-    pub fn login_needed(&self) -> bool {
-        self.state == "login_needed"
-    }
 }
 
 pub async fn browser_session(pool: &SqlitePool) -> Result<BrowserSession> {
@@ -32,23 +25,24 @@ pub async fn browser_session(pool: &SqlitePool) -> Result<BrowserSession> {
     )
 }
 
-/// Records that the session works (`ok`) or has lapsed (`login_needed`).
-/// Returns true when this changed the state, so the caller says so once.
+/// Records that the session works (`signed_in`) or has lapsed
+/// (`login_needed`). Returns true when this changed the state, so the
+/// caller says so once. A lapse is told once: a new one starts untold.
 pub async fn set_browser_session(
     pool: &SqlitePool,
-    login_needed: bool,
+    state: SessionState,
     detail: &str,
     now: &str,
 ) -> Result<bool> {
-    let state = if login_needed { "login_needed" } else { "ok" };
     let changed = sqlx::query(
         "update browser_session set state = ?1, detail = ?2, since = ?3, updated_at = ?3,
-             told_at = case when ?1 = 'ok' then null else told_at end
+             told_at = case when ?1 = ?4 then told_at else null end
          where id = 1 and state <> ?1",
     )
     .bind(state)
     .bind(detail)
     .bind(now)
+    .bind(SessionState::LoginNeeded)
     .execute(pool)
     .await?
     .rows_affected();
@@ -66,25 +60,28 @@ pub async fn set_browser_session(
 /// one caller tells operators).
 pub async fn mark_login_told(pool: &SqlitePool, now: &str) -> Result<bool> {
     Ok(sqlx::query(
-        "update browser_session set told_at = ? where id = 1 and state = 'login_needed' and told_at is null",
+        "update browser_session set told_at = ? where id = 1 and state = ? and told_at is null",
     )
     .bind(now)
+    .bind(SessionState::LoginNeeded)
     .execute(pool)
     .await?
     .rows_affected()
         > 0)
 }
 
-/// Queued requests that wait for a login are made due now (after a login),
-/// their attempts counted afresh: waiting must not bring a request nearer
-/// to being given up.
-pub async fn wake_login_waiters(pool: &SqlitePool, prefix: &str, now: &str) -> Result<u64> {
+/// Queued requests that wait for a login (`waiting_for` is
+/// `browser_login`) are made due now (after a login), their attempts
+/// counted afresh: waiting must not bring a request nearer to being given
+/// up.
+pub async fn wake_login_waiters(pool: &SqlitePool, now: &str) -> Result<u64> {
     Ok(sqlx::query(
-        "update access_requests set next_attempt_at = ?1, updated_at = ?1, attempts = 0
-         where state = 'queued' and substr(last_error, 1, length(?2)) = ?2",
+        "update access_requests set next_attempt_at = ?1, updated_at = ?1, attempts = 0, waiting_for = null
+         where state = ?2 and waiting_for = ?3",
     )
     .bind(now)
-    .bind(prefix)
+    .bind(RequestState::Queued)
+    .bind(Wait::BrowserLogin)
     .execute(pool)
     .await?
     .rows_affected())
@@ -114,7 +111,7 @@ pub async fn hold_and_begin_submission(
     .bind(lease_until)
     .bind(now)
     .bind(id)
-    .bind(crate::model::RequestState::Filing)
+    .bind(RequestState::Filing)
     .bind(attempt)
     .execute(&mut *tx)
     .await?
