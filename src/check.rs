@@ -473,13 +473,19 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
         Ok(ConfiguredFiler::Notify(_)) => r.line(true, "filer", "notify (channels below)"),
         Ok(ConfiguredFiler::Browser(b)) => {
             // Starts the browser, loads the dashboard's form, and says
-            // whether the saved session is signed in.
+            // whether the saved session is signed in; an existing database
+            // records what it saw (a new login makes waiting requests due).
+            let b = b.session();
             let dry = if b.settings().dry_run {
                 " (dry_run: forms are filled, never sent)"
             } else {
                 ""
             };
-            match b.check_session().await {
+            let db = match settings.database_path.exists() {
+                true => crate::store::Db::open(&settings.database_path).await.ok(),
+                false => None,
+            };
+            match b.check_session(db.as_ref()).await {
                 Ok(()) => r.line(
                     true,
                     "filer",

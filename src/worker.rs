@@ -302,7 +302,7 @@ impl<F: Filer + 'static> Worker<F> {
         // form: it is masked once, here, before the timeline or the
         // journal sees it.
         let hide = crate::redact::Redactor::one(request.collaborator_code.as_str());
-        let result = match self.filer.file(&filing).await {
+        let result = match self.filer.file(&filing, &self.db).await {
             Ok(filed) => Ok(crate::filer::Filed {
                 detail: hide.apply(&filed.detail).into_owned(),
                 ..filed

@@ -19,6 +19,7 @@ use crate::config::BrowserSettings;
 pub mod form;
 pub mod login;
 pub mod page;
+pub mod session;
 pub mod sync;
 
 /// Why the browser could not be started or used.

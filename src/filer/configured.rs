@@ -11,6 +11,7 @@ use super::notify::{self, NotifyFiler};
 use super::webhook::WebhookFiler;
 use crate::config::{FilerSettings, WorkerSettings};
 use crate::queue::Failure;
+use crate::store::browser::BrowserLedger;
 
 /// The filer `[worker] filer` chose, built and ready: what `collabd run`
 /// files with and what `check-config` tries.
@@ -85,13 +86,13 @@ impl Filer for ConfiguredFiler {
         matches!(self, ConfiguredFiler::Browser(_))
     }
 
-    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+    async fn file(&self, r: &FilingRequest, ledger: &impl BrowserLedger) -> Result<Filed, Failure> {
         match self {
-            ConfiguredFiler::Log(f) => f.file(r).await,
-            ConfiguredFiler::Command(f) => f.file(r).await,
-            ConfiguredFiler::Webhook(f) => f.file(r).await,
-            ConfiguredFiler::Notify(f) => f.file(r).await,
-            ConfiguredFiler::Browser(f) => f.file(r).await,
+            ConfiguredFiler::Log(f) => f.file(r, ledger).await,
+            ConfiguredFiler::Command(f) => f.file(r, ledger).await,
+            ConfiguredFiler::Webhook(f) => f.file(r, ledger).await,
+            ConfiguredFiler::Notify(f) => f.file(r, ledger).await,
+            ConfiguredFiler::Browser(f) => f.file(r, ledger).await,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::future::Future;
 use crate::model::{PARTNER_DASHBOARD_URL, RequestId, RequestState, mask_code};
 use crate::queue::Failure;
 use crate::store::Request;
+use crate::store::browser::BrowserLedger;
 
 /// What a filer is given: one request, as a person filing it would need it.
 #[derive(Clone)]
@@ -86,8 +87,15 @@ pub trait Filer: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// Files one request. Errors say whether a retry can help; their message
-    /// goes on the timeline and must not contain the full code.
-    fn file(&self, request: &FilingRequest) -> impl Future<Output = Result<Filed, Failure>> + Send;
+    /// goes on the timeline and must not contain the full code. `ledger` is
+    /// where the worker keeps a filer's own records, handed over for this
+    /// filing: the browser filer's submissions and dashboard session (the
+    /// other filers keep none).
+    fn file(
+        &self,
+        request: &FilingRequest,
+        ledger: &impl BrowserLedger,
+    ) -> impl Future<Output = Result<Filed, Failure>> + Send;
 
     /// Whether the worker must claim one request at a time for this filer
     /// (whatever `[worker] concurrency` says), because it files one at a
