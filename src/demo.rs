@@ -82,7 +82,7 @@ pub async fn run(settings: &Settings, db_path: Option<&Path>) -> Result<ExitCode
     if settings.trust.forwarders.is_none() {
         settings.trust.forwarders = Some(vec![DEMO_AGENCY.to_owned()]);
     }
-    let ingestor = settings.ingestor(db.clone())?;
+    let ingestor = crate::ingest::Ingestor::from_settings(&settings, db.clone())?;
     println!(
         "collabd demo: {} emails and a Leadsie webhook delivery into {}\n",
         EMAILS.len(),

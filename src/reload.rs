@@ -13,10 +13,28 @@
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::daemon::{Reload, WorkerLane};
 use crate::ingest::Ingestor;
+use crate::lane::WorkerLane;
 use crate::sdnotify::Notifier;
-use crate::web::Web;
+use crate::status_page::Web;
+
+/// Sets the log level (a filter such as `info` or `info,collabd=debug`).
+pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// Reads the configuration again, as the command line did.
+pub type LoadSettings = Box<dyn Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync>;
+
+/// What the process hands the daemon so that SIGHUP reloads it (see
+/// this module); tests run the daemon without.
+pub struct Reload {
+    /// One item per SIGHUP.
+    pub signals: tokio::sync::mpsc::UnboundedReceiver<()>,
+    /// Reads the configuration again, as the command line did.
+    pub load: LoadSettings,
+    /// Sets the log level from `[log] level`; `None` when `RUST_LOG`
+    /// decides it.
+    pub set_log_level: Option<SetLogLevel>,
+}
 
 /// What a reload changes in the running daemon.
 pub struct Live<'a> {
@@ -64,7 +82,7 @@ async fn apply(
 
     let rules_changed = changed_rules(old, &in_force);
     if !rules_changed.is_empty() {
-        match in_force.rules() {
+        match crate::ingest::Rules::from_settings(&in_force) {
             Ok(rules) => {
                 live.ingestor.replace_rules(rules);
                 done.push(format!(
@@ -211,7 +229,7 @@ fn changed_rules(old: &Settings, new: &Settings) -> Vec<&'static str> {
     if differs(&old.trust, &new.trust) || old.nameservers != new.nameservers {
         sections.push("[trust]");
     }
-    if old.outcome_patterns != new.outcome_patterns {
+    if old.outcome_rules.operator_patterns() != new.outcome_rules.operator_patterns() {
         sections.push("[shopify]");
     }
     if old.max_raw_bytes != new.max_raw_bytes {
@@ -234,7 +252,7 @@ fn worker_differs(a: &crate::config::WorkerSettings, b: &crate::config::WorkerSe
 fn keep_rules(new: &mut Settings, old: &Settings) {
     new.trust = old.trust.clone();
     new.nameservers = old.nameservers.clone();
-    new.outcome_patterns = old.outcome_patterns.clone();
+    new.outcome_rules = old.outcome_rules.clone();
     new.max_raw_bytes = old.max_raw_bytes;
     new.worker.review = old.worker.review;
 }

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use subtle::ConstantTimeEq;
+
 /// A shared secret that never prints.
 #[derive(Clone)]
 pub struct Secret(Vec<u8>);
@@ -126,4 +128,18 @@ fn find(
         return Err("the secret is empty".into());
     }
     Ok(Secret::new(value))
+}
+
+/// Random bytes as hex: session ids and CSRF tokens.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    // The OS's generator does not fail on Linux once booted; if it ever
+    // did, no session could be made, which is safe.
+    getrandom::getrandom(&mut b).expect("the OS random number generator works");
+    hex::encode(b)
+}
+
+/// Equal, in time that does not depend on where they differ.
+pub fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

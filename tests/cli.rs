@@ -401,7 +401,7 @@ fn check_config_names_a_secret_file_others_can_read() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("http-users");
-    let line = collabd::web::auth::users_file_line("alice", "pw").unwrap();
+    let line = collabd::users::users_file_line("alice", "pw").unwrap();
     std::fs::write(&users, format!("{line}\n")).unwrap();
     std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o644)).unwrap();
     let cfg = dir.path().join("collabd.toml");

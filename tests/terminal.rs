@@ -152,7 +152,7 @@ fn http_user_reads_the_password_at_a_terminal_without_echo() {
         .map(|l| l.trim_end_matches('\r'))
         .find(|l| l.starts_with("alice:$argon2id$"))
         .unwrap_or_else(|| panic!("no users-file line: {shown:?}"));
-    let users = collabd::web::auth::Users::parse(line).unwrap();
+    let users = collabd::users::Users::parse(line).unwrap();
     assert!(users.verify("alice", "tty-s3cret horse"));
     assert!(pty.echoes(), "the terminal echoes again afterwards");
 }

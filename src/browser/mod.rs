@@ -222,7 +222,7 @@ impl Browser {
         // its port can take over the session, or start a "browser" that is
         // any program they like, as collabd's user. It answers only under
         // this secret path, which is wiped from its command line below.
-        let secret = crate::web::auth::random_token();
+        let secret = crate::secret::random_token();
         cmd.arg("--port=0")
             .arg(format!("--url-base=/{secret}"))
             .env("HOME", &home)

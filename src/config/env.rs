@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::error::{ConfigError, describe_toml_error, invalid, without_value};
 use super::raw::RawConfig;
-use super::{ConfigError, describe_toml_error, invalid, without_value};
 
 /// `text` (the file, shown as `shown` in errors) with `overrides`
 /// (`COLLABD__…` names and their values) laid over it.

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::error::{ConfigError, invalid};
 use super::raw::RawHttp;
-use super::{ConfigError, invalid};
-use crate::web::auth::Users;
+use crate::users::Users;
 
 /// Validated `[http]` settings.
 #[derive(Debug, Clone)]

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::checks::{check_https, is_loopback};
+use super::error::{ConfigError, invalid};
 use super::raw::RawImap;
-use super::{ConfigError, check_https, invalid, is_loopback};
 use crate::secret::{self, Secret};
 
 /// How the watcher protects the connection.
@@ -130,7 +131,7 @@ pub(super) fn imap_settings(
             ),
         ));
     }
-    let tls_pin = super::tls_pin(
+    let tls_pin = super::checks::tls_pin(
         "imap.tls_pin",
         m.tls_pin.as_deref(),
         m.ca_file.is_some(),

@@ -2,8 +2,8 @@
 //! `POST /leadsie/{token}` is served, its secret token, and how many
 //! deliveries one address may make in a burst.
 
+use super::error::{ConfigError, invalid};
 use super::raw::RawLeadsie;
-use super::{ConfigError, invalid};
 use crate::secret::{self, Secret};
 
 /// The systemd credential that holds the webhook's token.

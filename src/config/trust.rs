@@ -2,11 +2,12 @@
 //! its DKIM keys are looked up, and the operator's own patterns for
 //! Shopify's replies. Validated into the [`TrustPolicy`] `mail` applies.
 
-use crate::mail::{Require, TrustPolicy};
+use crate::mail::{OutcomeRules, Require, TrustPolicy};
 use crate::model::OutcomeResult;
 
+use super::checks::check_domain;
+use super::error::{ConfigError, invalid};
 use super::raw::{RawShopify, RawTrust};
-use super::{ConfigError, check_domain, invalid};
 
 /// The trust policy and the DNS servers for DKIM look-ups (empty for the
 /// system's). What `[trust]` leaves out is [`TrustPolicy::default`]'s.
@@ -110,10 +111,10 @@ pub(super) fn trust_settings(
     Ok((trust, nameservers))
 }
 
-/// The operator's patterns for Shopify's replies, each checked to compile.
-pub(super) fn outcome_patterns(
-    raw: RawShopify,
-) -> Result<Vec<(OutcomeResult, String)>, ConfigError> {
+/// The operator's patterns for Shopify's replies, each checked to compile
+/// as it will be matched (case-insensitively), then compiled once with the
+/// built-in phrases.
+pub(super) fn outcome_rules(raw: RawShopify) -> Result<OutcomeRules, ConfigError> {
     let mut outcome_patterns = Vec::new();
     for (key, result, list) in [
         (
@@ -133,7 +134,7 @@ pub(super) fn outcome_patterns(
         ),
     ] {
         for p in list {
-            regex::Regex::new(&p).map_err(|e| {
+            OutcomeRules::check_pattern(&p).map_err(|e| {
                 invalid(
                     key,
                     &format!("`{p}` is not a valid regular expression: {e}"),
@@ -142,5 +143,10 @@ pub(super) fn outcome_patterns(
             outcome_patterns.push((result, p));
         }
     }
-    Ok(outcome_patterns)
+    OutcomeRules::new(&outcome_patterns).map_err(|e| {
+        invalid(
+            "shopify",
+            &format!("the patterns do not compile together: {e}"),
+        )
+    })
 }

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::checks::{check_https, is_loopback};
+use super::error::{ConfigError, invalid};
 use super::raw::RawWorker;
-use super::{ConfigError, check_https, invalid, is_loopback};
 use crate::secret::{self, Secret};
 
 /// Which filer the worker uses, and how.
@@ -94,7 +95,7 @@ pub struct WorkerSettings {
     pub notify: Option<NotifyChannels>,
     /// `[worker.browser]`, when written: the browser filer's settings, also
     /// what `collabd browser login|sync` use.
-    pub browser: Option<super::BrowserSettings>,
+    pub browser: Option<super::browser::BrowserSettings>,
     pub concurrency: usize,
     pub max_attempts: u32,
     pub lease: Duration,
@@ -222,7 +223,7 @@ pub(super) fn worker_settings(
                     "needs a TLS smtp_url (smtps://… or ?tls=required)",
                 ));
             }
-            let tls_pin = super::tls_pin(
+            let tls_pin = super::checks::tls_pin(
                 "worker.notify.smtp_tls_pin",
                 n.smtp_tls_pin.as_deref(),
                 n.smtp_ca_file.is_some(),

@@ -27,16 +27,13 @@ use hyper::body::{Body, Bytes};
 use hyper::{Method, Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
+use super::MAX_BODY_BYTES;
 use crate::config::LeadsieSettings;
 use crate::ingest::Ingestor;
 use crate::store::Source;
 
 /// The path prefix the webhook lives under.
 pub const PREFIX: &str = "/leadsie/";
-
-/// Bodies larger than this are refused with 413 (Leadsie's payloads are a
-/// few kilobytes).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Wrong-token attempts one sender may make a minute (and in a burst).
 pub const MISSES_PER_MINUTE: u32 = 30;

@@ -18,6 +18,10 @@
 
 pub mod endpoint;
 
+/// Bodies larger than this are refused with 413 (Leadsie's payloads are a
+/// few kilobytes).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 use std::collections::HashSet;
 
 use serde_json::Value;

@@ -278,12 +278,23 @@ impl Phrases {
 }
 
 impl OutcomeRules {
+    /// An operator's pattern compiled as it is matched: case-insensitively.
+    pub fn check_pattern(pattern: &str) -> Result<Regex, regex::Error> {
+        Regex::new(&format!("(?i){pattern}"))
+    }
+
+    /// The operator's patterns in force, to tell whether a reload changed
+    /// them.
+    pub fn operator_patterns(&self) -> Vec<(OutcomeResult, &str)> {
+        self.rules.iter().map(|(r, re)| (*r, re.as_str())).collect()
+    }
+
     /// Builds the rules; `extra` holds the operator's patterns, checked before
     /// the built-in ones. A pattern may name the store with `(?P<store>…)`.
     pub fn new(extra: &[(OutcomeResult, String)]) -> Result<OutcomeRules, regex::Error> {
         let mut rules = Vec::new();
         for (result, pattern) in extra {
-            rules.push((*result, Regex::new(&format!("(?i){pattern}"))?));
+            rules.push((*result, Self::check_pattern(pattern)?));
         }
         let store_names = STORE_NAME_PATTERNS
             .iter()

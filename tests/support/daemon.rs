@@ -51,7 +51,7 @@ pub fn newsletter(n: usize, pad: usize) -> Vec<u8> {
 /// http-user` prints it.
 pub fn users_file(dir: &Path, name: &str, password: &str) -> PathBuf {
     let path = dir.join("http-users");
-    let line = collabd::web::auth::users_file_line(name, password).unwrap();
+    let line = collabd::users::users_file_line(name, password).unwrap();
     std::fs::write(&path, format!("{line}\n")).unwrap();
     path
 }
