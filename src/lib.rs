@@ -22,6 +22,8 @@
 //! - [`imap`] — the IMAP watcher: one task per folder, checkpoints, IDLE.
 //! - [`operator`] — an operator's mark, cancel and retry, recorded.
 //! - [`queue`] — retry or give up, decided in one place.
+//! - [`outbound`] — the HTTP client for requests that carry a secret (it
+//!   follows no redirect), and endpoints named without their tokens.
 //! - [`tls`] — which server certificates are trusted, and refusals explained.
 //! - [`relay`] — the notify filer's SMTP relay, CA-trusted or pinned.
 //! - [`browser`] — the Chromium collabd owns for the browser filer: its
@@ -73,6 +75,7 @@ pub mod mail;
 pub mod model;
 pub mod net;
 pub mod operator;
+pub mod outbound;
 pub mod queue;
 pub mod redact;
 pub mod rejudge;

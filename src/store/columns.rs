@@ -10,7 +10,9 @@ use sqlx::error::BoxDynError;
 use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Type};
 
-use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState, WatcherState};
+use crate::model::{
+    Actor, EventKind, MessageKind, RequestId, RequestState, SessionState, Wait, WatcherState,
+};
 
 /// Reads a text column with the type's `FromStr`, naming the type on failure.
 fn parse<T: std::str::FromStr<Err = String>>(
@@ -49,7 +51,14 @@ macro_rules! text_enum_column {
     )+};
 }
 
-text_enum_column!(MessageKind, RequestState, EventKind, WatcherState);
+text_enum_column!(
+    MessageKind,
+    RequestState,
+    EventKind,
+    WatcherState,
+    SessionState,
+    Wait
+);
 
 /// An actor is stored as `leadsie`, `worker`, … or `operator:<name>`.
 impl Type<Sqlite> for Actor {

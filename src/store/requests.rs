@@ -5,7 +5,9 @@ use serde::Serialize;
 use sqlx::sqlite::SqliteConnection;
 
 use super::{Error, Event, Result, add_event};
-use crate::model::{Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain};
+use crate::model::{
+    Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain, Wait,
+};
 
 /// A request row as the queue and the CLI see it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -220,7 +222,8 @@ pub async fn transition(
 /// request whose time has come, or one whose worker's lease ran out (the
 /// worker died mid-filing). The claim bumps `attempts`, which then fences
 /// the completion: a worker whose lease expired cannot overwrite the newer
-/// attempt. Run it inside `BEGIN IMMEDIATE`.
+/// attempt. A claimed request waits for nothing: its `waiting_for` is
+/// cleared. Run it inside `BEGIN IMMEDIATE`.
 pub async fn claim_next_request(
     conn: &mut SqliteConnection,
     now: &str,
@@ -228,7 +231,7 @@ pub async fn claim_next_request(
 ) -> Result<Option<Request>> {
     Ok(sqlx::query_as(
         "update access_requests
-         set state = ?3, attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+         set state = ?3, attempts = attempts + 1, lease_until = ?1, updated_at = ?2, waiting_for = null
          where id = coalesce(
              -- A claim whose worker died: it has waited longest.
              (select id from access_requests where state = ?3 and lease_until < ?2
@@ -286,17 +289,18 @@ pub async fn finish_attempt(
 }
 
 /// Puts a request whose filing failed back in the queue until `at`, if
-/// attempt `attempt` still holds it. An attempt that only waited (`counted`
-/// false: a lapsed login, an hourly limit) is given back: the next claim
-/// has the same number again, and waits never use up `max_attempts`. The
-/// fence stays sound: no other attempt can hold that number while the
-/// request is queued.
+/// attempt `attempt` still holds it. An attempt that only waited
+/// (`waiting_for` set: a lapsed login, an hourly limit) is given back: the
+/// next claim has the same number again, and waits never use up
+/// `max_attempts`. The fence stays sound: no other attempt can hold that
+/// number while the request is queued. What it waits for is kept in
+/// `waiting_for` (a new login wakes those that wait for one).
 #[allow(clippy::too_many_arguments)]
 pub async fn retry_attempt_at(
     conn: &mut SqliteConnection,
     id: RequestId,
     attempt: i64,
-    counted: bool,
+    waiting_for: Option<Wait>,
     at: &str,
     error: &str,
     e: &Event<'_>,
@@ -305,14 +309,15 @@ pub async fn retry_attempt_at(
     let changed = sqlx::query(
         "update access_requests
          set state = ?, lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?,
-             attempts = attempts - ?
+             attempts = attempts - ?, waiting_for = ?
          where id = ? and state = ? and attempts = ?",
     )
     .bind(RequestState::Queued)
     .bind(at)
     .bind(error)
     .bind(now)
-    .bind(if counted { 0 } else { 1 })
+    .bind(if waiting_for.is_some() { 1 } else { 0 })
+    .bind(waiting_for)
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)
