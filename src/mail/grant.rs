@@ -9,7 +9,7 @@ use memchr::memmem;
 use serde::Serialize;
 
 use super::code_label;
-use super::text::{contains_ic, unquote};
+use super::text::{LINK_MARK, contains_ic, unquote};
 
 use crate::model::{CollaboratorCode, StoreDomain};
 
@@ -925,10 +925,6 @@ fn read_value(
     CollaboratorCode::parse(token.trim_end_matches(['.', ',', ')', ';', '*', '_', '"', '\'']))
         .map(|c| (c, None))
 }
-
-/// What html_to_text writes before a link's store target; see
-/// [`super::text::html_to_text`].
-pub const LINK_MARK: &str = "(link: ";
 
 /// Words that make a code an example, not the code: "e.g. collaborator code
 /// 0000", "a code looks like 1234".
