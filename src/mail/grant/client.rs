@@ -191,3 +191,40 @@ pub fn strip_reply_prefixes(mut s: &str) -> &str {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subject_names_the_client_when_no_line_does() {
+        for (subject, client) in [
+            ("Acme Co has granted you access", Some("Acme Co")),
+            ("Order #12: Acme connected their accounts!", Some("Acme")),
+            ("New access from Bistro Lumière", Some("Bistro Lumière")),
+            ("Your weekly digest", None),
+        ] {
+            assert_eq!(client_from_subject(subject).as_deref(), client, "{subject}");
+        }
+        assert_eq!(strip_reply_prefixes("Fwd: RE: fw: Acme"), "Acme");
+    }
+
+    #[test]
+    fn labelled_lines_give_the_client_details() {
+        let lines = [
+            "**Client:** Acme Co",
+            "Email: <owner@acme.example>",
+            "Request name: Shopify for Acme",
+            "Open https://app.leadsie.com/r/abc and https://evil.example/leadsie.com/x",
+        ];
+        let info = client_info("", &lines, &[false, false, false, true]);
+        assert_eq!(info.name.as_deref(), Some("Acme Co"));
+        assert_eq!(info.email.as_deref(), Some("owner@acme.example"));
+        assert_eq!(info.request_name.as_deref(), Some("Shopify for Acme"));
+        assert_eq!(
+            info.request_url.as_deref(),
+            Some("https://app.leadsie.com/r/abc")
+        );
+        assert!(!is_leadsie_url("https://leadsie.com.evil.example/"));
+    }
+}

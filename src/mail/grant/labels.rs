@@ -283,3 +283,60 @@ pub fn find_store_domains(l: &str) -> Vec<StoreDomain> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_label_says_where_its_value_stands() {
+        let line = "store url: **acme-co.myshopify.com**  ";
+        let label = store_label(line).expect("a store label");
+        assert_eq!(label.value, "acme-co.myshopify.com");
+        assert_eq!(&line[label.span.clone()], label.value);
+        assert!(!label.names_shopify);
+        let label = store_label("shopify store: acme").expect("a store label");
+        assert_eq!((label.value, label.span), ("acme", 15..19));
+        assert!(label.names_shopify);
+        // The value on the next line: an empty one at the line's end.
+        let label = store_label("shop:").expect("a store label");
+        assert_eq!((label.value, label.span), ("", 5..5));
+        assert_eq!(store_label("store owners can invite staff"), None);
+        assert_eq!(store_label("stores: 3"), None);
+    }
+
+    #[test]
+    fn a_code_is_read_beside_its_label_or_on_the_next_line() {
+        let code = |line: &str, next: Option<(usize, &str)>| {
+            code_after_label(line, next).map(|(c, j)| (c.expose().to_owned(), j))
+        };
+        assert_eq!(
+            code("collaborator request code: 0473", None),
+            Some(("0473".to_owned(), None))
+        );
+        assert_eq!(
+            code("collaborator code", Some((3, "**0105**"))),
+            Some(("0105".to_owned(), Some(3)))
+        );
+        assert_eq!(
+            code("collaborator code: 04 73.", None),
+            Some(("0473".to_owned(), None))
+        );
+        assert_eq!(code("collaborator code: not provided", None), None);
+        assert!(labels_a_code("collaborator code: not provided"));
+        assert!(!labels_a_code("ask for a collaborator code"));
+    }
+
+    #[test]
+    fn only_a_permanent_domain_names_a_store() {
+        let stores = find_store_domains(
+            "a.myshopify.com, https://admin.shopify.com/store/b-2, b.myshopify.com.au, a.myshopify.com",
+        );
+        let stores: Vec<&str> = stores.iter().map(StoreDomain::as_str).collect();
+        assert_eq!(stores, ["a.myshopify.com", "b-2.myshopify.com"]);
+        assert!(is_placeholder("n/a."));
+        assert!(is_placeholder("123456"));
+        assert!(!is_placeholder("acme-co"));
+        assert!(is_hedged("e.g. collaborator code 0000"));
+    }
+}

@@ -186,3 +186,46 @@ pub(crate) fn outside_other_platforms(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_cases_of_a_line_hold_the_same_bytes() {
+        let text = "> > Store URL: Acme-Co.MyShopify.com  \r\n\n   Code: 0105\n>\n";
+        let lower = text.to_ascii_lowercase();
+        let lines = Lines::new(text, &lower);
+        assert_eq!(
+            lines.orig,
+            ["Store URL: Acme-Co.MyShopify.com", "", "Code: 0105", ""]
+        );
+        assert_eq!(
+            lines.lower,
+            ["store url: acme-co.myshopify.com", "", "code: 0105", ""]
+        );
+        let marks = lines.marks(&lower, &[&memmem::Finder::new("myshopify")]);
+        assert_eq!(marks, [true, false, false, false]);
+    }
+
+    #[test]
+    fn a_heading_opens_a_section_until_the_next() {
+        let text = "Shopify\nStore: a\nMeta ad account: 1\nID: 2\nShopify store: b\n";
+        let lower = text.to_ascii_lowercase();
+        let sections = Lines::new(text, &lower).sections();
+        assert_eq!(
+            sections.section,
+            [
+                Section::Shopify,
+                Section::Shopify,
+                Section::Other,
+                Section::Other,
+                Section::Shopify
+            ]
+        );
+        assert_eq!(
+            outside_other_platforms(text),
+            "Shopify\nStore: a\nShopify store: b\n"
+        );
+    }
+}

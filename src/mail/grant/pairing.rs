@@ -61,3 +61,66 @@ pub(super) fn pair(events: Vec<Event>) -> Vec<Pair> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(h: &str) -> Event {
+        Event::Store(StoreDomain::from_handle(h).unwrap())
+    }
+
+    fn code(c: &str) -> Event {
+        Event::Code(CollaboratorCode::parse(c).unwrap())
+    }
+
+    fn shown(pairs: Vec<Pair>) -> Vec<(String, Option<String>)> {
+        pairs
+            .into_iter()
+            .map(|(s, c)| (s.handle().to_owned(), c.map(|c| c.expose().to_owned())))
+            .collect()
+    }
+
+    fn pairs(expected: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        expected
+            .iter()
+            .map(|(s, c)| (s.to_string(), c.map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn the_first_event_fixes_the_layout() {
+        let store_first = pair(vec![
+            store("a"),
+            code("1111"),
+            store("b"),
+            store("b"),
+            code("2222"),
+            store("c"),
+            Event::NoCode,
+            code("3333"),
+            store("d"),
+        ]);
+        assert_eq!(
+            shown(store_first),
+            pairs(&[
+                ("a", Some("1111")),
+                ("b", Some("2222")),
+                ("c", None),
+                ("d", None)
+            ])
+        );
+        let code_first = pair(vec![
+            code("1111"),
+            store("a"),
+            store("a"),
+            code("2222"),
+            Event::NoCode,
+            store("b"),
+        ]);
+        assert_eq!(
+            shown(code_first),
+            pairs(&[("a", Some("1111")), ("b", None)])
+        );
+    }
+}

@@ -223,3 +223,45 @@ fn domain_in(cell: &str) -> Option<&str> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_row_keeps_its_store_beside_its_own_code() {
+        let lines = [
+            "your stores",
+            "store | store url | collaborator code",
+            "acme | acme-co.myshopify.com | 0105",
+            "| failed – no code |",
+            "harbor | harborgoods.com | 2211",
+            "bistro | bistro.myshopify.com | pending",
+            "thanks",
+        ];
+        let t = read_tables(&lines);
+        let rows: Vec<(usize, &str, Option<&str>)> = t
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.line,
+                    r.store.as_str(),
+                    r.code.as_ref().map(|c| c.expose()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (2, "acme-co.myshopify.com", Some("0105")),
+                (5, "bistro.myshopify.com", None)
+            ]
+        );
+        assert_eq!(t.custom_domains, ["harborgoods.com"]);
+        assert!(t.names_only.is_empty());
+        // A row spanning the columns stays inside the table; prose ends it.
+        assert_eq!(t.consumed, [false, true, true, true, true, true, false]);
+        assert_eq!(cells("| **Store** | Code: |"), ["Store", "Code"]);
+    }
+}

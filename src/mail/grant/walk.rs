@@ -46,8 +46,32 @@ pub fn extract(subject: &str, text: &str) -> Extraction {
 }
 
 #[cfg(test)]
-mod localised_tests {
+mod tests {
     use super::*;
+
+    #[test]
+    fn a_handle_is_written_in_lower_case_a_name_is_not() {
+        // The value as written is read at the same place as the label found
+        // it in the lower-cased line, bullets in front or on the next line.
+        let stores = |text: &str| -> Vec<String> {
+            let ex = extract("", text);
+            ex.grants
+                .iter()
+                .map(|g| g.store.as_str().to_owned())
+                .collect()
+        };
+        let code = "Collaborator code: 0105\n";
+        assert_eq!(
+            stores(&format!("**** Shopify store: acme\n{code}")),
+            ["acme.myshopify.com"]
+        );
+        assert!(stores(&format!("**** shopify store: Acme\n{code}")).is_empty());
+        assert_eq!(
+            stores(&format!("Shopify\n* Store:\n  acme-co\n{code}")),
+            ["acme-co.myshopify.com"]
+        );
+        assert!(stores(&format!("Shopify\n* Store:\n  Acme-Co\n{code}")).is_empty());
+    }
 
     #[test]
     fn localised_code_labels_read_as_the_english_one() {
