@@ -92,7 +92,7 @@ pub(super) async fn ingest(
 ) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
     store::purge_raw_older_than(&db.pool, settings.raw_retention_days, chrono::Utc::now()).await?;
-    let ingestor = crate::ingest::Ingestor::from_settings(&settings, db)?;
+    let ingestor = crate::ingest::Ingestor::from_settings(settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;
     for file in files {

@@ -220,7 +220,7 @@ async fn rejudge(
 ) -> Result<ExitCode> {
     use crate::rejudge::Rejudged;
     let db = open_existing(&settings.database_path).await?;
-    let ingestor = crate::ingest::Ingestor::from_settings(&settings, db)?;
+    let ingestor = crate::ingest::Ingestor::from_settings(settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut chosen = ids.to_vec();
     let mut without_bytes = 0;

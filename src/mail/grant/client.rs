@@ -117,7 +117,7 @@ fn is_leadsie_url(t: &str) -> bool {
     else {
         return false;
     };
-    host_of(rest).is_some_and(|(host, _)| crate::mail::domain_within(host, "leadsie.com"))
+    host_of(rest).is_some_and(|(host, _)| crate::mail::domain::domain_within(host, "leadsie.com"))
 }
 
 /// The client a Leadsie subject names: "Acme has granted you access",
