@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use crate::cli::report::print_status;
 use crate::config::{FilerSettings, Settings, WorkerSettings};
 use crate::render;
-use crate::render::report::{describe, print_status};
+use crate::render::report::describe;
 use crate::store::{Db, Source};
 use crate::worker::Worker;
 

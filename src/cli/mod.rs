@@ -5,11 +5,13 @@
 //! - [`run`] — one command run, with settings loaded in one place
 //!   ([`load_settings`]).
 //! - [`mail`] — `parse` and `ingest`: messages from files or stdin.
+//! - [`report`] — `status` and `show`: rows read and printed.
 //! - [`exit`] — exit statuses ([`EX_CONFIG`] for a configuration error).
 
 pub mod args;
 pub mod exit;
 pub mod mail;
+pub mod report;
 pub mod run;
 
 pub use args::{BrowserAction, Cli, Command, LogFormat, Who};

@@ -80,7 +80,8 @@ pub async fn run(
         Command::Rejudge { since, by, ids } => rejudge(&settings, since, by.as_deref(), &ids).await,
         Command::Status { state, json } => {
             let db = open_existing(&settings.database_path).await?;
-            render::report::print_status(&db, state, json, &mut std::io::stdout().lock()).await?;
+            crate::cli::report::print_status(&db, state, json, &mut std::io::stdout().lock())
+                .await?;
             if !json && let Some(what) = crate::filer::browser::health(&db).await? {
                 println!("{what}: run `collabd browser login`");
             }
@@ -88,7 +89,7 @@ pub async fn run(
         }
         Command::Show { id, json } => {
             let db = open_existing(&settings.database_path).await?;
-            render::report::print_request(&db, id, json, &mut std::io::stdout().lock()).await?;
+            crate::cli::report::print_request(&db, id, json, &mut std::io::stdout().lock()).await?;
             Ok(ExitCode::SUCCESS)
         }
         // A demo never writes into the database COLLABD_DB names: that is
