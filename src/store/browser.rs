@@ -5,7 +5,7 @@
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
 
-use super::Result;
+use super::db::Result;
 use crate::model::RequestId;
 
 /// The dashboard session as last seen.

@@ -1,16 +1,22 @@
 //! The model's types as SQLite values: text enums and actors as the text
 //! the schema stores, request ids as integers. Decoding is where an unknown
-//! value becomes an error ([`super::Error::Decode`]) instead of a panic
+//! value becomes an error ([`super::db::Error::Decode`]) instead of a panic
 //! further on.
 
 use std::borrow::Cow;
 
+use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Type};
 
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState, WatcherState};
+
+/// UTC ISO-8601 text, as every timestamp column holds.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
 
 /// Reads a text column with the type's `FromStr`, naming the type on failure.
 fn parse<T: std::str::FromStr<Err = String>>(

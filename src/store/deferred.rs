@@ -4,7 +4,8 @@
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
 
-use super::{Result, Source};
+use super::db::Result;
+use super::messages::Source;
 
 /// A message waiting to be judged again (DNS failed during its DKIM check).
 #[derive(Debug, sqlx::FromRow)]

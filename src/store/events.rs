@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
 
-use super::Result;
+use super::db::Result;
 use crate::model::{Actor, EventKind, RequestId, RequestState};
 
 /// One line of a request's timeline.

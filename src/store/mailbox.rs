@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection as _, SqlitePool};
 
-use super::Result;
+use super::db::Result;
 use crate::model::WatcherState;
 
 /// A watched mailbox's checkpoint: its UIDVALIDITY (none before the first

@@ -4,7 +4,7 @@
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{FromRow, Row, SqlitePool};
 
-use super::Result;
+use super::db::Result;
 use crate::model::MessageKind;
 
 /// Where a message came from.
@@ -232,7 +232,7 @@ pub async fn purge_raw_older_than(
     if days == 0 {
         return Ok(0);
     }
-    let cutoff = super::timestamp(now - chrono::Duration::days(days.into()));
+    let cutoff = super::columns::timestamp(now - chrono::Duration::days(days.into()));
     Ok(
         sqlx::query("update messages set raw = null where raw is not null and received_at < ?")
             .bind(cutoff)

@@ -4,7 +4,8 @@
 use serde::Serialize;
 use sqlx::SqlitePool;
 
-use super::{MailboxRow, Result, mailbox_rows};
+use super::db::Result;
+use super::mailbox::{MailboxRow, mailbox_rows};
 use crate::model::{EventKind, MessageKind, RequestState};
 
 /// A row of the `request_status` view.

@@ -4,7 +4,8 @@
 use serde::Serialize;
 use sqlx::sqlite::SqliteConnection;
 
-use super::{Error, Event, Result, add_event};
+use super::db::{Error, Result};
+use super::events::{Event, add_event};
 use crate::model::{Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain};
 
 /// A request row as the queue and the CLI see it.

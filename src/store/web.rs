@@ -8,7 +8,7 @@
 use serde::Serialize;
 use sqlx::SqlitePool;
 
-use super::Result;
+use super::db::Result;
 use crate::model::{EventKind, MessageKind, RequestState};
 
 /// A column the requests table can be sorted by.
