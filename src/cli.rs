@@ -15,6 +15,7 @@ use crate::model::{MessageKind, RequestId, RequestState};
 use crate::operator::{self, Action, operator_name};
 use crate::render;
 use crate::store::{self, Db, Source};
+use crate::timestamp::Timestamp;
 
 /// `--version`: the release and the commit it was built from (see build.rs).
 const VERSION: &str = concat!(
@@ -486,7 +487,7 @@ async fn rejudge(
     let mut chosen = ids.to_vec();
     let mut without_bytes = 0;
     if let Some(since) = since {
-        let (found, others) = store::message_ids_since(&mut conn, &store::timestamp(since)).await?;
+        let (found, others) = store::message_ids_since(&mut conn, &Timestamp::from(since)).await?;
         without_bytes = others;
         for id in found {
             if !chosen.contains(&id) {
@@ -647,7 +648,7 @@ async fn ingest(
     received: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
-    store::purge_raw_older_than(&db.pool, settings.raw_retention_days, chrono::Utc::now()).await?;
+    store::purge_raw_older_than(&db.pool, settings.raw_retention_days, &Timestamp::now()).await?;
     let ingestor = crate::ingest::Ingestor::from_settings(&settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;

@@ -4,6 +4,8 @@
 //! # Layout
 //!
 //! - [`model`] — domain values with rules: store domains, codes, states.
+//! - [`timestamp`] — a UTC moment to the second, in the one text form the
+//!   database holds and reports show.
 //! - [`mail`] — pure email logic: forwards, trust, classification, extraction.
 //! - [`config`] — the TOML file, environment overrides, validation; one
 //!   file per section (`config::worker`, `config::imap`, …).
@@ -67,6 +69,7 @@ pub mod render;
 pub mod sdnotify;
 pub mod secret;
 pub mod store;
+pub mod timestamp;
 pub mod tls;
 pub mod tty;
 pub mod users;

@@ -9,6 +9,7 @@ use sqlx::sqlite::SqliteConnection;
 
 use crate::model::{Actor, EventKind, RequestId, RequestState};
 use crate::store::{self, Event};
+use crate::timestamp::Timestamp;
 
 /// Why an operator action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +103,7 @@ pub async fn apply(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<RequestState, ActionError> {
-    let now_s = store::timestamp(now);
+    let now_s = Timestamp::from(now);
     let mut tx = conn
         .begin_with("BEGIN IMMEDIATE")
         .await

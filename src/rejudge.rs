@@ -11,6 +11,7 @@ use sqlx::sqlite::SqliteConnection;
 use crate::ingest::{IngestReport, Ingestor, Judged, apply, judge};
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState};
 use crate::store::{self, Event};
+use crate::timestamp::Timestamp;
 
 /// What judging a stored message again did.
 #[derive(Debug)]
@@ -102,7 +103,7 @@ impl Ingestor {
                 open,
             });
         }
-        let now_s = store::timestamp(now);
+        let now_s = Timestamp::from(now);
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         // Another rejudge may have got here first: only the verdict this
         // one read is replaced.

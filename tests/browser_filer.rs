@@ -502,7 +502,7 @@ async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
     use collabd::browser::sync::{ListRow, ListStatus, apply};
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("collabd.db")).await.unwrap();
-    let now = store::timestamp(Utc::now());
+    let now = collabd::timestamp::Timestamp::from(Utc::now());
     let mut ids = Vec::new();
     for (store, state) in [
         ("mixed", "requested"),
@@ -515,9 +515,9 @@ async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
         )
         .bind(format!("{store}.myshopify.com"))
         .bind(state)
-        .bind(&now)
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
+        .bind(now)
         .fetch_one(&db.pool)
         .await
         .unwrap();

@@ -10,6 +10,7 @@ use collabd::filer::{Filed, Filer, FilingRequest, LogFiler};
 use collabd::model::{RequestId, RequestState};
 use collabd::queue::{Failure, RetryPolicy};
 use collabd::store::{self, Db, Event};
+use collabd::timestamp::Timestamp;
 use collabd::worker::Worker;
 use sqlx::{Connection, Row};
 
@@ -105,8 +106,8 @@ async fn concurrent_claims_never_hand_out_the_same_request() {
                     .expect("no 'database is locked'");
                 let claimed = store::claim_next_request(
                     &mut tx,
-                    &store::timestamp(t(1)),
-                    &store::timestamp(t(301)),
+                    &Timestamp::from(t(1)),
+                    &Timestamp::from(t(301)),
                 )
                 .await
                 .expect("claim succeeds");
@@ -243,7 +244,7 @@ async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
     let mut conn = db.pool.acquire().await.unwrap();
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.unwrap();
     let first =
-        store::claim_next_request(&mut tx, &store::timestamp(t(0)), &store::timestamp(t(300)))
+        store::claim_next_request(&mut tx, &Timestamp::from(t(0)), &Timestamp::from(t(300)))
             .await
             .unwrap()
             .unwrap();
@@ -284,7 +285,7 @@ async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
             to_state: None,
             detail: None,
         },
-        &store::timestamp(t(302)),
+        &Timestamp::from(t(302)),
     )
     .await
     .unwrap();

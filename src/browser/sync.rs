@@ -18,6 +18,7 @@ use super::page::{self, url_matches};
 use crate::config::BrowserSettings;
 use crate::model::{Actor, EventKind, RequestState};
 use crate::store::{self, Db, Event};
+use crate::timestamp::Timestamp;
 
 /// What the list says of one collaboration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +178,7 @@ pub type Changes = Vec<(crate::model::RequestId, RequestState, RequestState)>;
 /// about an earlier request when the newest is still queued. A store whose
 /// rows say different things (an old "Expired" beside a new "Request
 /// sent") is skipped rather than guessed at.
-pub async fn apply(db: &Db, rows: &[ListRow], now: &str) -> store::Result<Changes> {
+pub async fn apply(db: &Db, rows: &[ListRow], now: &Timestamp) -> store::Result<Changes> {
     let mut changes = Vec::new();
     let mut by_store: std::collections::BTreeMap<&str, Vec<&ListRow>> = Default::default();
     for row in rows {

@@ -421,7 +421,7 @@ impl BrowserFiler {
         match rows {
             Ok(rows) => {
                 self.session_seen(&db, None).await;
-                let changes = sync::apply(&db, &rows, &now).await?;
+                let changes = sync::apply(&db, &rows, &crate::timestamp::Timestamp::now()).await?;
                 let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
                 store::record_sync(&db.pool, &now, Some(n), None).await?;
                 Ok(changes)

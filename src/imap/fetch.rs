@@ -79,7 +79,7 @@ impl Watcher {
                 }
                 status.expect_within(limit);
                 let start = self.first_uid(sess, &status.folder, &mb).await?;
-                let now = store::timestamp(chrono::Utc::now());
+                let now = crate::timestamp::Timestamp::now();
                 store::set_checkpoint(conn, name, uidvalidity, start, &now).await?;
                 start
             }
@@ -228,7 +228,7 @@ impl Watcher {
     ) -> Result<(usize, Vec<u32>, u32)> {
         let judged = self.judge_batch(status, batch, bodies).await;
         let now = chrono::Utc::now();
-        let now_s = store::timestamp(now);
+        let now_s = crate::timestamp::Timestamp::from(now);
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut processed = Vec::new();
         let mut new_here = 0usize;
@@ -457,7 +457,7 @@ impl Watcher {
     ) -> Result<Stored> {
         let s = &self.settings;
         let name = status.name.as_str();
-        let now_s = store::timestamp(now);
+        let now_s = crate::timestamp::Timestamp::from(now);
         let outcome = if h.size > s.max_message_bytes {
             let detail = format!(
                 "message UID {} in {} is {} bytes, over imap.max_message_bytes ({}); not downloaded. {}. Raise the limit to have it read, or handle it by hand",

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::ingestor::Ingestor;
 use super::judge::{Judged, deferred_backoff};
 use crate::store;
+use crate::timestamp::Timestamp;
 
 impl Ingestor {
     /// Judges again the messages that wait because DNS failed, every
@@ -36,7 +37,7 @@ impl Ingestor {
     /// were stored.
     pub async fn rejudge_due(&self, now: DateTime<Utc>) -> store::Result<usize> {
         let mut conn = self.db.pool.acquire().await?;
-        let due = store::due_deferred(&mut conn, &store::timestamp(now), 100).await?;
+        let due = store::due_deferred(&mut conn, &Timestamp::from(now), 100).await?;
         let mut stored = 0;
         for d in due {
             let judged = self.judge(&d.raw).await;
@@ -44,7 +45,7 @@ impl Ingestor {
             let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
             match &judged {
                 Judged::Deferred(_, why) => {
-                    let next = store::timestamp(now + deferred_backoff(d.attempts));
+                    let next = Timestamp::from(now + deferred_backoff(d.attempts));
                     store::postpone_deferred(&mut tx, d.id, &next, why).await?;
                     tracing::warn!(
                         deferred = d.id,
@@ -53,9 +54,7 @@ impl Ingestor {
                     );
                 }
                 Judged::Ready(_) => {
-                    let received = DateTime::parse_from_rfc3339(&d.received_at)
-                        .map(|t| t.with_timezone(&Utc))
-                        .unwrap_or(now);
+                    let received = d.received_at.datetime();
                     let report = self
                         .store_in(&mut tx, &d.raw, &judged, &d.source, received, now)
                         .await?;

@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::render;
 use crate::store::{self, Db};
+use crate::timestamp::Timestamp;
 
 /// One line saying what ingesting a file did.
 pub fn describe(file: &str, r: &IngestReport) -> String {
@@ -245,7 +246,7 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
     for m in &mailboxes {
         let contact = m
             .last_contact_at
-            .as_deref()
+            .as_ref()
             .map(short_time)
             .unwrap_or_else(|| "never".into());
         let health = match folder_health(m, chrono::Utc::now()) {
@@ -266,7 +267,7 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
                 out,
                 "    last error{}: {}",
                 m.last_error_at
-                    .as_deref()
+                    .as_ref()
                     .map(|t| format!(" at {}", short_time(t)))
                     .unwrap_or_default(),
                 truncate(&render::line(err), 300)
@@ -354,12 +355,13 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
     writeln!(
         out,
         "  filed              {}",
-        r.filed_at.as_deref().unwrap_or("-")
+        r.filed_at.map_or_else(|| "-".to_owned(), |t| t.to_string())
     )?;
     writeln!(
         out,
         "  resolved           {}",
-        r.resolved_at.as_deref().unwrap_or("-")
+        r.resolved_at
+            .map_or_else(|| "-".to_owned(), |t| t.to_string())
     )?;
     writeln!(
         out,
@@ -426,9 +428,7 @@ impl FolderHealth {
 pub fn folder_health(m: &store::MailboxRow, now: chrono::DateTime<chrono::Utc>) -> FolderHealth {
     let stale = m
         .last_contact_at
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .is_some_and(|t| now - t.to_utc() > stale_after());
+        .is_some_and(|t| now - t.datetime() > stale_after());
     match (m.state, m.connected) {
         (s, true) if s.is_connected() && stale => FolderHealth::Stale,
         (s, true) if s.is_connected() => FolderHealth::Ok,
@@ -447,10 +447,8 @@ fn stale_after() -> chrono::Duration {
 }
 
 /// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`.
-fn short_time(t: &str) -> String {
-    t.get(..16)
-        .map(|s| s.replace('T', " "))
-        .unwrap_or_else(|| t.to_owned())
+fn short_time(t: &Timestamp) -> String {
+    t.to_minute()
 }
 
 /// `s` cut to `max` characters, the last of them `…` when cut.

@@ -1,7 +1,7 @@
-//! The model's types as SQLite values: text enums and actors as the text
-//! the schema stores, request ids as integers. Decoding is where an unknown
-//! value becomes an error ([`super::db::Error::Decode`]) instead of a panic
-//! further on.
+//! The model's types as SQLite values: text enums, actors and timestamps
+//! as the text the schema stores, request ids as integers. Decoding is where an unknown or malformed value becomes an
+//! error ([`super::db::Error::Decode`], naming the column) instead of a
+//! panic further on.
 
 use std::borrow::Cow;
 
@@ -12,25 +12,24 @@ use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Type};
 
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState, WatcherState};
+use crate::timestamp::Timestamp;
 
-/// UTC ISO-8601 text, as every timestamp column holds.
+/// The text of `t` as a [`Timestamp`] column holds it, for the browser
+/// filer's records (`store::browser`), which still take their times as text.
 pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    Timestamp::from(t).to_string()
 }
 
 /// Reads a text column with the type's `FromStr`, naming the type on failure.
-fn parse<T: std::str::FromStr<Err = String>>(
-    value: SqliteValueRef<'_>,
-    name: &str,
-) -> Result<T, BoxDynError> {
-    let text = <&str as Decode<Sqlite>>::decode(value)?;
+fn parse<T: std::str::FromStr<Err = String>>(text: &str, name: &str) -> Result<T, BoxDynError> {
     text.parse::<T>()
         .map_err(|e| format!("not a {name}: {e}").into())
 }
 
-/// A `text_enum!` type is stored as its `as_str()` text.
-macro_rules! text_enum_column {
-    ($($t:ident),+) => {$(
+/// A type stored as text: `|value| text` writes it, `|text| value` reads
+/// it back (or says why it cannot).
+macro_rules! text_column {
+    ($t:ty, |$v:ident| $encode:expr, |$text:ident| $decode:expr) => {
         impl Type<Sqlite> for $t {
             fn type_info() -> SqliteTypeInfo {
                 <str as Type<Sqlite>>::type_info()
@@ -42,43 +41,40 @@ macro_rules! text_enum_column {
                 &self,
                 args: &mut Vec<SqliteArgumentValue<'q>>,
             ) -> Result<IsNull, BoxDynError> {
-                args.push(SqliteArgumentValue::Text(Cow::Borrowed(self.as_str())));
+                let $v = self;
+                args.push(SqliteArgumentValue::Text($encode));
                 Ok(IsNull::No)
             }
         }
 
         impl<'r> Decode<'r, Sqlite> for $t {
             fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-                parse(value, stringify!($t))
+                let $text = <&str as Decode<Sqlite>>::decode(value)?;
+                $decode
             }
         }
+    };
+}
+
+/// A `text_enum!` type is stored as its `as_str()` text.
+macro_rules! text_enum_column {
+    ($($t:ident),+) => {$(
+        text_column!($t, |v| Cow::Borrowed(v.as_str()), |text| parse(text, stringify!($t)));
     )+};
 }
 
 text_enum_column!(MessageKind, RequestState, EventKind, WatcherState);
 
-/// An actor is stored as `leadsie`, `worker`, … or `operator:<name>`.
-impl Type<Sqlite> for Actor {
-    fn type_info() -> SqliteTypeInfo {
-        <str as Type<Sqlite>>::type_info()
-    }
-}
+// An actor is stored as `leadsie`, `worker`, … or `operator:<name>`.
+text_column!(Actor, |a| Cow::Owned(a.to_string()), |text| parse(
+    text, "actor"
+));
 
-impl<'q> Encode<'q, Sqlite> for Actor {
-    fn encode_by_ref(
-        &self,
-        args: &mut Vec<SqliteArgumentValue<'q>>,
-    ) -> Result<IsNull, BoxDynError> {
-        args.push(SqliteArgumentValue::Text(Cow::Owned(self.to_string())));
-        Ok(IsNull::No)
-    }
-}
-
-impl<'r> Decode<'r, Sqlite> for Actor {
-    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-        parse(value, "actor")
-    }
-}
+// A timestamp is stored as `2026-11-26T08:44:52Z`, the one form it reads.
+text_column!(Timestamp, |t| Cow::Owned(t.to_string()), |text| parse(
+    text,
+    "timestamp"
+));
 
 /// A request id is its row's integer id.
 impl Type<Sqlite> for RequestId {
@@ -103,5 +99,63 @@ impl<'q> Encode<'q, Sqlite> for RequestId {
 impl<'r> Decode<'r, Sqlite> for RequestId {
     fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
         <i64 as Decode<Sqlite>>::decode(value).map(RequestId)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    use super::*;
+    use crate::store::db::{Db, Error};
+    use crate::store::requests::get_request;
+
+    #[tokio::test]
+    async fn a_timestamp_round_trips_as_its_text() {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let t: Timestamp = "2026-11-26T08:44:52Z".parse().unwrap();
+        let (back, text): (Timestamp, String) = sqlx::query_as("select ?1, ?1")
+            .bind(t)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(back, t);
+        assert_eq!(text, "2026-11-26T08:44:52Z");
+        let (none,): (Option<Timestamp>,) = sqlx::query_as("select null")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(none, None);
+    }
+
+    #[tokio::test]
+    async fn a_bad_stored_value_is_an_error_naming_its_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("bad.db")).await.unwrap();
+        let mut conn = db.pool.acquire().await.unwrap();
+        let t = "2026-11-01T00:00:00Z";
+        sqlx::query(
+            "insert into access_requests (id, store_domain, collaborator_code, state, received_at, created_at, updated_at)
+             values (1, 'acme.myshopify.com', '0105', 'queued', ?1, ?1, 'yesterday'),
+                    (2, 'acme.myshopify.com', '0106', 'queued', '2026-11-01 00:00:00', ?1, ?1)",
+        )
+        .bind(t)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        for (id, column, says) in [
+            (1, "updated_at", "not a timestamp: `yesterday`"),
+            (2, "received_at", "not a timestamp: `2026-11-01 00:00:00`"),
+        ] {
+            let err = get_request(&mut conn, crate::model::RequestId(id))
+                .await
+                .unwrap_err();
+            let Error::Decode { column: got, .. } = &err else {
+                panic!("request {id}: {err:?}");
+            };
+            assert_eq!(got.trim_matches('"'), column, "request {id}");
+            let text = err.to_string();
+            assert!(text.contains(says), "request {id}: {text}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use sqlx::sqlite::SqliteConnection;
 use super::db::{Error, Result};
 use super::events::{Event, add_event};
 use crate::model::{Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain};
+use crate::timestamp::Timestamp;
 
 /// A request row as the queue and the CLI see it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -21,15 +22,15 @@ pub struct Request {
     pub leadsie_request_url: Option<String>,
     pub state: RequestState,
     pub attempts: i64,
-    pub next_attempt_at: Option<String>,
+    pub next_attempt_at: Option<Timestamp>,
     pub last_error: Option<String>,
     pub source_message_id: Option<i64>,
-    pub received_at: String,
-    pub filed_at: Option<String>,
-    pub resolved_at: Option<String>,
-    pub updated_at: String,
-    /// The Date of the email that carried the grant, when it had one.
-    pub grant_date: Option<String>,
+    pub received_at: Timestamp,
+    pub filed_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    /// When the email that carried the grant was received, when one did.
+    pub grant_date: Option<Timestamp>,
 }
 
 const REQUEST_COLUMNS: &str = "r.id, r.store_domain, r.collaborator_code, r.client_name, r.client_email,
@@ -122,7 +123,7 @@ pub struct NewRequest<'a> {
 pub async fn create_request(
     conn: &mut SqliteConnection,
     r: &NewRequest<'_>,
-    now: &str,
+    now: &Timestamp,
     detail: &str,
 ) -> Result<RequestId> {
     let resolved = (!r.state.is_open()).then_some(now);
@@ -194,7 +195,7 @@ pub async fn transition(
     from: RequestState,
     to: RequestState,
     e: &Event<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<bool> {
     if !from.can_move_to(to) {
         return Ok(false);
@@ -224,8 +225,8 @@ pub async fn transition(
 /// attempt. Run it inside `BEGIN IMMEDIATE`.
 pub async fn claim_next_request(
     conn: &mut SqliteConnection,
-    now: &str,
-    lease_until: &str,
+    now: &Timestamp,
+    lease_until: &Timestamp,
 ) -> Result<Option<Request>> {
     Ok(sqlx::query_as(
         "update access_requests
@@ -262,7 +263,7 @@ pub async fn finish_attempt(
     to: RequestState,
     error: Option<&str>,
     e: &Event<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<bool> {
     let filed = matches!(to, RequestState::Requested | RequestState::Notified).then_some(now);
     let resolved = (!to.is_open()).then_some(now);
@@ -298,10 +299,10 @@ pub async fn retry_attempt_at(
     id: RequestId,
     attempt: i64,
     counted: bool,
-    at: &str,
+    at: &Timestamp,
     error: &str,
     e: &Event<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<bool> {
     let changed = sqlx::query(
         "update access_requests
@@ -337,7 +338,7 @@ pub async fn retry_attempt_at(
 /// since they were filed (one about a wait for review does not count).
 pub async fn waiting_since(
     conn: &mut SqliteConnection,
-    filed_before: &str,
+    filed_before: &Timestamp,
     unreminded: bool,
 ) -> Result<Vec<(RequestId, RequestState, String, String)>> {
     Ok(sqlx::query_as(
@@ -361,7 +362,7 @@ pub async fn waiting_since(
 /// had no reminder yet, as (id, store domain, code).
 pub async fn awaiting_review_since(
     conn: &mut SqliteConnection,
-    created_before: &str,
+    created_before: &Timestamp,
 ) -> Result<Vec<(RequestId, String, String)>> {
     Ok(sqlx::query_as(
         "select r.id, r.store_domain, r.collaborator_code from access_requests r
@@ -378,7 +379,7 @@ pub async fn awaiting_review_since(
 }
 
 /// Makes a queued request due now (an operator's retry).
-pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
+pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &Timestamp) -> Result<()> {
     sqlx::query("update access_requests set next_attempt_at = ?, updated_at = ? where id = ?")
         .bind(now)
         .bind(now)
@@ -389,7 +390,11 @@ pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> 
 }
 
 /// Records when a request was filed with Shopify, if not recorded yet.
-pub async fn set_filed_at(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
+pub async fn set_filed_at(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    now: &Timestamp,
+) -> Result<()> {
     sqlx::query("update access_requests set filed_at = coalesce(filed_at, ?) where id = ?")
         .bind(now)
         .bind(id.0)
@@ -407,7 +412,7 @@ async fn record_move(
     from: RequestState,
     to: RequestState,
     e: &Event<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<bool> {
     if changed == 1 {
         let moved = Event {

@@ -12,6 +12,7 @@ use crate::operator::Action;
 use crate::render::report::{FolderHealth, folder_health, truncate};
 use crate::store::web::{ListFilter, ListRow, MessageRow, SortBy, TimelineRow};
 use crate::store::{MailboxRow, Request};
+use crate::timestamp::Timestamp;
 
 /// Text from mail, made safe to read (maud escapes it on output).
 fn clean(s: &str) -> String {
@@ -205,20 +206,14 @@ pub fn badge(s: RequestState) -> Markup {
 }
 
 /// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`, in a `<time>`.
-fn when(t: &str) -> Markup {
-    let short = t
-        .get(..16)
-        .map(|s| s.replace('T', " "))
-        .unwrap_or_else(|| t.to_owned());
+fn when(t: &Timestamp) -> Markup {
+    let short = t.to_minute();
     html! { time datetime=(t) title={ (t) } { (short) } }
 }
 
 /// How long ago `t` was: "just now", "5 min ago", "3 h ago", "4 days ago".
-pub fn age(t: &str, now: DateTime<Utc>) -> String {
-    let Ok(t) = DateTime::parse_from_rfc3339(t) else {
-        return String::new();
-    };
-    let s = (now - t.to_utc()).num_seconds();
+pub fn age(t: &Timestamp, now: DateTime<Utc>) -> String {
+    let s = (now - t.datetime()).num_seconds();
     match s {
         i64::MIN..60 => "just now".into(),
         60..3600 => format!("{} min ago", s / 60),
@@ -405,7 +400,7 @@ fn health(p: &IndexPage<'_>) -> Markup {
                             span class={ "badge h-" (h.label().to_ascii_lowercase()) } { (h.label()) }
                             " " span.muted { (m.state.as_str()) }
                             div.detail {
-                                "Last contact: " (m.last_contact_at.as_deref().map(|t| age(t, p.now)).unwrap_or_else(|| "never".into()))
+                                "Last contact: " (m.last_contact_at.as_ref().map(|t| age(t, p.now)).unwrap_or_else(|| "never".into()))
                                 @if let Some(n) = &m.next_retry_at { " · next retry " (when(n)) }
                                 " · reconnects " (m.reconnects)
                             }
@@ -588,7 +583,7 @@ fn message_facts(m: &MessageRow, viewer: &Viewer) -> Markup {
                 dt { "From" } dd { (m.from_addr.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
                 @if let Some(o) = &m.original_from { dt { "Originally from" } dd { (viewer.text(o)) } }
                 dt { "Subject" } dd { (m.subject.as_deref().map(|s| viewer.text_of_message(s)).unwrap_or_default()) }
-                @if let Some(d) = &m.date { dt { "Date" } dd { (viewer.text(d)) } }
+                @if let Some(d) = &m.date { dt { "Date" } dd { (viewer.text(&d.to_string())) } }
                 @if let Some(i) = &m.message_id { dt { "Message-ID" } dd { (viewer.text(i)) } }
                 dt { "Received" } dd { (when(&m.received_at)) }
                 dt { "Source" } dd {
