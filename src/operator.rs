@@ -4,11 +4,10 @@
 //! it and when. No SQL of its own.
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::model::{Actor, EventKind, RequestId, RequestState};
-use crate::store::{self, Event};
+use crate::store::{self, Event, Immediate};
 use crate::timestamp::Timestamp;
 
 /// Why an operator action was refused.
@@ -104,10 +103,7 @@ pub async fn apply(
     now: DateTime<Utc>,
 ) -> Result<RequestState, ActionError> {
     let now_s = Timestamp::from(now);
-    let mut tx = conn
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(store::Error::from)?;
+    let mut tx = Immediate::begin(conn).await?;
     let request = store::get_request(&mut tx, id).await?;
     let from = request.state;
     let refuse = |allowed: &[RequestState]| ActionError::NotAllowed {
@@ -140,7 +136,7 @@ pub async fn apply(
             // Already queued, perhaps waiting out a backoff: make it due now.
             store::make_due(&mut tx, id, &now_s).await?;
             store::add_event(&mut tx, &event, &now_s).await?;
-            tx.commit().await.map_err(store::Error::from)?;
+            tx.commit().await?;
             return Ok(from);
         }
         Action::Retry | Action::Approve => RequestState::Queued,
@@ -156,6 +152,6 @@ pub async fn apply(
         RequestState::Queued => store::make_due(&mut tx, id, &now_s).await?,
         _ => {}
     }
-    tx.commit().await.map_err(store::Error::from)?;
+    tx.commit().await?;
     Ok(to)
 }

@@ -5,12 +5,11 @@
 //! or moved one keeps its verdict, and its request is never taken back.
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::ingest::{IngestReport, Ingestor, Judged, apply, judge};
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState};
-use crate::store::{self, Event};
+use crate::store::{self, Event, Immediate};
 use crate::timestamp::Timestamp;
 
 /// What judging a stored message again did.
@@ -104,7 +103,7 @@ impl Ingestor {
             });
         }
         let now_s = Timestamp::from(now);
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(conn).await?;
         // Another rejudge may have got here first: only the verdict this
         // one read is replaced.
         if !store::set_verdict(&mut tx, id, stored.kind, c.kind, c.reason.as_deref()).await? {

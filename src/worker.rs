@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +14,7 @@ use crate::config::WorkerSettings;
 use crate::filer::{Filer, FilingRequest, NotifyFiler};
 use crate::model::{Actor, EventKind, RequestState};
 use crate::queue::{self, Decision, Failure, RetryPolicy};
-use crate::store::{self, Db, Event, Request};
+use crate::store::{self, Db, Event, Immediate, Request};
 use crate::timestamp::Timestamp;
 
 /// Files queued requests through one filer.
@@ -133,7 +132,7 @@ impl<F: Filer + 'static> Worker<F> {
         let now_s = Timestamp::from(now);
         let mut done = Sweep::default();
         let mut conn = self.db.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         let days = |d: chrono::Duration| d.num_days();
         for (id, from, _, _) in
             store::waiting_since(&mut tx, &Timestamp::from(now - self.expire_after), false).await?
@@ -268,7 +267,7 @@ impl<F: Filer + 'static> Worker<F> {
             now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(5));
         let now_s = Timestamp::from(now);
         let mut conn = self.db.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         let claimed =
             store::claim_next_request(&mut tx, &now_s, &Timestamp::from(lease_until)).await?;
         if let Some(r) = &claimed {
@@ -313,7 +312,7 @@ impl<F: Filer + 'static> Worker<F> {
         let now = clock.now();
         let now_s = Timestamp::from(now);
         let mut conn = self.db.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         let held = match &result {
             Ok(filed) => {
                 store::finish_attempt(

@@ -9,7 +9,6 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use sqlx::Connection;
 use tokio::time::Instant;
 
 use super::BrowserError;
@@ -185,7 +184,7 @@ pub async fn apply(db: &Db, rows: &[ListRow], now: &Timestamp) -> store::Result<
         by_store.entry(row.store.as_str()).or_default().push(row);
     }
     let mut conn = db.pool.acquire().await?;
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = store::Immediate::begin(&mut conn).await?;
     for (domain, rows) in by_store {
         let statuses: std::collections::BTreeSet<_> =
             rows.iter().map(|r| r.status.map(|s| s as u8)).collect();

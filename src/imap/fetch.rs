@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use anyhow::{Context as _, Result, anyhow};
 use async_imap::types::Fetch;
 use futures_util::TryStreamExt;
-use sqlx::Connection;
 
 use super::answers::{self, UidRange};
 use super::conn::{ImapSession, within};
@@ -229,7 +228,7 @@ impl Watcher {
         let judged = self.judge_batch(status, batch, bodies).await;
         let now = chrono::Utc::now();
         let now_s = crate::timestamp::Timestamp::from(now);
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = store::Immediate::begin(conn).await?;
         let mut processed = Vec::new();
         let mut new_here = 0usize;
         for (h, body) in batch.iter().zip(&judged) {
@@ -448,7 +447,7 @@ impl Watcher {
     /// batch's transaction (which moves the checkpoint past the batch).
     async fn store_one(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut store::Immediate<'_>,
         status: &FolderStatus,
         uidvalidity: u32,
         h: &Head,

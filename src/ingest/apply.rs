@@ -8,11 +8,11 @@ use super::report::IngestReport;
 use crate::config::Review;
 use crate::mail::{Classification, Grant, Outcome};
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState, StoreDomain};
-use crate::store::{self, Event, NewRequest};
+use crate::store::{self, Event, Immediate, NewRequest};
 use crate::timestamp::Timestamp;
 
 pub(crate) async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut Immediate<'_>,
     c: &Classification,
     message: i64,
     received: &Timestamp,
@@ -36,7 +36,7 @@ pub(crate) async fn apply(
 /// supersedes the store's older open requests. Whether the new request
 /// waits for review is decided here, from `review`.
 async fn apply_grant(
-    conn: &mut SqliteConnection,
+    conn: &mut Immediate<'_>,
     g: &Grant,
     message: i64,
     date: Option<&Timestamp>,
@@ -165,7 +165,7 @@ async fn apply_grant(
 /// Finds the request an outcome is about and moves it; records an event
 /// either way. Returns the request moved.
 async fn apply_outcome(
-    conn: &mut SqliteConnection,
+    conn: &mut Immediate<'_>,
     o: &Outcome,
     message: i64,
     now: &Timestamp,

@@ -3,13 +3,12 @@
 //! unverified and nothing is dropped.
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 
 use std::time::Duration;
 
 use super::ingestor::Ingestor;
 use super::judge::{Judged, deferred_backoff};
-use crate::store;
+use crate::store::{self, Immediate};
 use crate::timestamp::Timestamp;
 
 impl Ingestor {
@@ -42,7 +41,7 @@ impl Ingestor {
         for d in due {
             let judged = self.judge(&d.raw).await;
             let now = chrono::Utc::now();
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = Immediate::begin(&mut conn).await?;
             match &judged {
                 Judged::Deferred(_, why) => {
                     let next = Timestamp::from(now + deferred_backoff(d.attempts));

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use crate::config::{Review, Settings};
 use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier};
 use crate::model::MessageKind;
-use crate::store::{self, Db, NewMessage, Source};
+use crate::store::{self, Db, Immediate, NewMessage, Source};
 use crate::timestamp::Timestamp;
 
 /// Ingests messages under one set of [`Rules`] into one database. Clones
@@ -147,7 +146,7 @@ impl Ingestor {
     ) -> store::Result<IngestReport> {
         // Judge before taking the write lock: it may wait on DNS.
         let judged = self.judge(raw).await;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(conn).await?;
         let report = self
             .store_in(&mut tx, raw, &judged, source, received, now)
             .await?;
@@ -195,7 +194,7 @@ impl Ingestor {
             ),
         };
         let mut conn = self.db.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         let report = self
             .store_in(&mut tx, body, &Judged::Ready(c), source, received, now)
             .await?;
@@ -213,7 +212,7 @@ impl Ingestor {
     /// nothing.
     pub async fn store_in(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut Immediate<'_>,
         raw: &[u8],
         judged: &Judged,
         source: &Source,

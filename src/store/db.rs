@@ -1,13 +1,17 @@
 //! The database handle and its errors: [`Db`] (the pool over one SQLite
-//! file, opened and migrated), [`Error`] (named with what to do about it)
-//! and the store's [`Result`].
+//! file, opened and migrated), [`Immediate`] (a transaction holding the
+//! write lock), [`Error`] (named with what to do about it) and the store's
+//! [`Result`].
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
 
 use crate::model::RequestId;
 
@@ -149,6 +153,45 @@ impl Db {
             });
         }
         Ok(Db { pool })
+    }
+}
+
+/// A transaction begun with `BEGIN IMMEDIATE`: it takes SQLite's write
+/// lock at once, so nothing it reads can change before it writes, and a
+/// second writer waits its turn (the busy timeout) rather than failing
+/// when its read would become a write. The store's functions that must
+/// run inside one — a claim, every state change with its event — take it,
+/// so they cannot be called outside one; it derefs to its connection for
+/// everything else. Dropped without [`Immediate::commit`], it rolls back.
+#[derive(Debug)]
+pub struct Immediate<'c>(Transaction<'c, Sqlite>);
+
+impl<'c> Immediate<'c> {
+    /// Begins one on `conn`, waiting (up to the busy timeout) for the lock.
+    pub async fn begin(conn: &'c mut SqliteConnection) -> Result<Immediate<'c>> {
+        Ok(Immediate(conn.begin_with("BEGIN IMMEDIATE").await?))
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.0.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.0.rollback().await?)
+    }
+}
+
+impl Deref for Immediate<'_> {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        &self.0
+    }
+}
+
+impl DerefMut for Immediate<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.0
     }
 }
 

@@ -4,7 +4,7 @@
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
 
-use super::db::Result;
+use super::db::{Immediate, Result};
 use super::messages::Source;
 use crate::timestamp::Timestamp;
 
@@ -94,12 +94,12 @@ pub async fn postpone_deferred(
     Ok(())
 }
 
-/// Judged at last: the message leaves the waiting room (call in the
-/// transaction that stores it).
-pub async fn forget_deferred(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+/// Judged at last: the message leaves the waiting room, in the
+/// transaction that stores it.
+pub async fn forget_deferred(tx: &mut Immediate<'_>, id: i64) -> Result<()> {
     sqlx::query("delete from deferred_message where id = ?")
         .bind(id)
-        .execute(&mut *conn)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::sqlite::SqliteConnection;
 
-use super::db::{Error, Result};
+use super::db::{Error, Immediate, Result};
 use super::events::{Event, add_event};
 use crate::model::{Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain};
 use crate::timestamp::Timestamp;
@@ -121,7 +121,7 @@ pub struct NewRequest<'a> {
 
 /// Creates a request and its `created` event.
 pub async fn create_request(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     r: &NewRequest<'_>,
     now: &Timestamp,
     detail: &str,
@@ -147,11 +147,11 @@ pub async fn create_request(
     .bind(resolved)
     .bind(now)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut **tx)
     .await?;
     let id = RequestId(id);
     add_event(
-        conn,
+        tx,
         &Event {
             request_id: Some(id),
             message_id: Some(r.source_message_id),
@@ -190,7 +190,7 @@ pub async fn fill_client_details(
 /// is allowed, and records the event. Returns false (and changes nothing)
 /// when someone else moved it first or the move is not allowed.
 pub async fn transition(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     id: RequestId,
     from: RequestState,
     to: RequestState,
@@ -212,19 +212,21 @@ pub async fn transition(
     .bind(id)
     .bind(from)
     .bind(RequestState::Filing)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    record_move(conn, changed, id, from, to, e, now).await
+    record_move(tx, changed, id, from, to, e, now).await
 }
 
 /// Claims the next request due for filing, in one statement: a queued
 /// request whose time has come, or one whose worker's lease ran out (the
 /// worker died mid-filing). The claim bumps `attempts`, which then fences
 /// the completion: a worker whose lease expired cannot overwrite the newer
-/// attempt. Run it inside `BEGIN IMMEDIATE`.
+/// attempt. It runs inside an [`Immediate`] transaction, which commits the
+/// claim with the `claimed` event the caller adds, and in which concurrent
+/// claimers queue for the write lock rather than fail.
 pub async fn claim_next_request(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     now: &Timestamp,
     lease_until: &Timestamp,
 ) -> Result<Option<Request>> {
@@ -249,7 +251,7 @@ pub async fn claim_next_request(
     .bind(now)
     .bind(RequestState::Filing)
     .bind(RequestState::Queued)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&mut **tx)
     .await?)
 }
 
@@ -257,7 +259,7 @@ pub async fn claim_next_request(
 /// notified or failed) if attempt `attempt` still holds it, and records the
 /// event. Returns false when the attempt no longer holds it.
 pub async fn finish_attempt(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     id: RequestId,
     attempt: i64,
     to: RequestState,
@@ -281,10 +283,10 @@ pub async fn finish_attempt(
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    record_move(conn, changed, id, RequestState::Filing, to, e, now).await
+    record_move(tx, changed, id, RequestState::Filing, to, e, now).await
 }
 
 /// Puts a request whose filing failed back in the queue until `at`, if
@@ -295,7 +297,7 @@ pub async fn finish_attempt(
 /// request is queued.
 #[allow(clippy::too_many_arguments)]
 pub async fn retry_attempt_at(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     id: RequestId,
     attempt: i64,
     counted: bool,
@@ -318,11 +320,11 @@ pub async fn retry_attempt_at(
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     record_move(
-        conn,
+        tx,
         changed,
         id,
         RequestState::Filing,
@@ -404,9 +406,10 @@ pub async fn set_filed_at(
 }
 
 /// The second half of every state change: when the conditional UPDATE moved
-/// the request (`changed` is 1), append its event; returns whether it moved.
+/// the request (`changed` is 1), append its event in the same transaction;
+/// returns whether it moved.
 async fn record_move(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     changed: u64,
     id: RequestId,
     from: RequestState,
@@ -421,7 +424,7 @@ async fn record_move(
             to_state: Some(to),
             ..*e
         };
-        add_event(conn, &moved, now).await?;
+        add_event(tx, &moved, now).await?;
     }
     Ok(changed == 1)
 }
