@@ -301,7 +301,7 @@ impl<F: Filer + 'static> Worker<F> {
         // webhook's answer, a page's text) and may quote the code in any
         // form: it is masked once, here, before the timeline or the
         // journal sees it.
-        let hide = crate::redact::Redactor::one(request.collaborator_code.as_str());
+        let hide = crate::redact::Redactor::one(request.collaborator_code.expose());
         let result = match self.filer.file(&filing).await {
             Ok(filed) => Ok(crate::filer::Filed {
                 detail: hide.apply(&filed.detail).into_owned(),

@@ -387,8 +387,8 @@ async fn an_attempt_whose_claim_ran_out_sends_nothing() {
     let stale = collabd::filer::FilingRequest {
         id,
         attempt: 1,
-        store_domain: "lease-1.myshopify.com".into(),
-        collaborator_code: "7171".into(),
+        store_domain: collabd::model::StoreDomain::parse("lease-1.myshopify.com").unwrap(),
+        collaborator_code: collabd::model::CollaboratorCode::parse("7171").unwrap(),
         client_name: None,
         client_email: None,
         leadsie_request_name: None,

@@ -225,7 +225,7 @@ pub async fn apply(db: &Db, rows: &[ListRow], now: &Timestamp) -> store::Result<
                 row.said.as_deref().unwrap_or_default(),
                 row.store
             ),
-            &r.collaborator_code,
+            r.collaborator_code.expose(),
         )
         .into_owned();
         let e = Event {

@@ -21,7 +21,7 @@ use crate::browser::form::{self, Filled, Job, Outcome};
 use crate::browser::sync::{self, ListProblem, ListStatus};
 use crate::browser::{Browser, BrowserError, Launch};
 use crate::config::BrowserSettings;
-use crate::model::{RequestState, mask_code};
+use crate::model::RequestState;
 use crate::queue::Failure;
 use crate::store::{self, Db};
 
@@ -200,8 +200,8 @@ impl BrowserFiler {
         let job = Job {
             id: r.id,
             attempt: r.attempt,
-            domain: &r.store_domain,
-            code: &r.collaborator_code,
+            domain: r.store_domain.as_str(),
+            code: r.collaborator_code.expose(),
         };
         // A submission of an earlier attempt already reached Shopify (its
         // result was then lost: the claim had run out, say): done, never
@@ -303,7 +303,7 @@ impl BrowserFiler {
         // look at, and nothing is sent again on it.
         let store_rows: Vec<_> = rows
             .iter()
-            .filter(|row| row.store == r.store_domain)
+            .filter(|row| row.store == r.store_domain.as_str())
             .collect();
         let seen = store_rows
             .iter()
@@ -608,7 +608,7 @@ impl Filer for BrowserFiler {
         let kept = evidence
             .map(|e| format!("; kept for a look: {e}"))
             .unwrap_or_default();
-        let masked = mask_code(&r.collaborator_code);
+        let masked = r.collaborator_code.masked();
         let ask_client = format!(
             "ask the client for a new collaborator code for {} (Shopify admin → Settings → Users → Security), and file it again",
             r.store_domain

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::{FilerSettings, WorkerSettings};
-use crate::model::{PARTNER_DASHBOARD_URL, RequestId, RequestState, mask_code};
+use crate::model::{CollaboratorCode, PARTNER_DASHBOARD_URL, RequestId, RequestState, StoreDomain};
 use crate::queue::Failure;
 use crate::store::Request;
 
@@ -40,8 +40,8 @@ pub struct FilingRequest {
     pub id: RequestId,
     /// Which attempt this is (1-based).
     pub attempt: i64,
-    pub store_domain: String,
-    pub collaborator_code: String,
+    pub store_domain: StoreDomain,
+    pub collaborator_code: CollaboratorCode,
     pub client_name: Option<String>,
     pub client_email: Option<String>,
     pub leadsie_request_name: Option<String>,
@@ -69,8 +69,8 @@ impl fmt::Debug for FilingRequest {
         f.debug_struct("FilingRequest")
             .field("id", &self.id)
             .field("attempt", &self.attempt)
-            .field("store_domain", &self.store_domain)
-            .field("collaborator_code", &mask_code(&self.collaborator_code))
+            .field("store_domain", &self.store_domain.as_str())
+            .field("collaborator_code", &self.collaborator_code.masked())
             .field("client_name", &self.client_name)
             .finish_non_exhaustive()
     }

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use super::{Filed, Filer, FilingRequest, http_client};
 use crate::config::{NotifyChannels, WorkerSettings};
-use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
+use crate::model::{PARTNER_DASHBOARD_URL, RequestState};
 use crate::queue::Failure;
 
 /// Where `notify` sends its message by email.
@@ -221,7 +221,8 @@ impl NotifyFiler {
         let mut body = format!(
             "{client} shared their Shopify store through Leadsie.\n\n\
              Store: {}\nCollaborator code: {}\n",
-            r.store_domain, r.collaborator_code
+            r.store_domain,
+            r.collaborator_code.expose()
         );
         if let Some(email) = &r.client_email {
             body.push_str(&format!("Client email: {}\n", crate::render::line(email)));
@@ -270,7 +271,7 @@ impl Filer for NotifyFiler {
                 "notified {} (store {}, code {}){failed_text}",
                 delivered.join(" and "),
                 r.store_domain,
-                mask_code(&r.collaborator_code)
+                r.collaborator_code.masked()
             ),
         })
     }

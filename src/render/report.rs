@@ -10,9 +10,7 @@ use serde_json::json;
 
 use crate::config::MAX_POLL_SECONDS;
 use crate::ingest::IngestReport;
-use crate::model::{
-    EventKind, PARTNER_DASHBOARD_URL, RequestId, RequestState, WatcherState, mask_code,
-};
+use crate::model::{EventKind, PARTNER_DASHBOARD_URL, RequestId, RequestState, WatcherState};
 use crate::render;
 use crate::store::{self, Db};
 use crate::timestamp::Timestamp;
@@ -322,10 +320,14 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
         out,
         "request #{}  {}  {}",
         r.id,
-        line(&r.store_domain),
+        line(r.store_domain.as_str()),
         line(r.state.as_str())
     )?;
-    writeln!(out, "  collaborator code  {}", line(&r.collaborator_code))?;
+    writeln!(
+        out,
+        "  collaborator code  {}",
+        line(r.collaborator_code.expose())
+    )?;
     writeln!(
         out,
         "  client             {}",
@@ -366,8 +368,8 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
     writeln!(
         out,
         "  file it at         {PARTNER_DASHBOARD_URL}  (store {}, code {})",
-        line(&r.store_domain),
-        line(&mask_code(&r.collaborator_code))
+        line(r.store_domain.as_str()),
+        line(&r.collaborator_code.masked())
     )?;
     writeln!(out, "timeline:")?;
     for e in events {

@@ -1,5 +1,6 @@
-//! The model's types as SQLite values: text enums, actors and timestamps
-//! as the text the schema stores, request ids as integers. Decoding is where an unknown or malformed value becomes an
+//! The model's types as SQLite values: text enums, actors, timestamps,
+//! store domains and codes as the text the schema stores, request ids as
+//! integers. Decoding is where an unknown or malformed value becomes an
 //! error ([`super::db::Error::Decode`], naming the column) instead of a
 //! panic further on.
 
@@ -11,7 +12,10 @@ use sqlx::error::BoxDynError;
 use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Type};
 
-use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState, WatcherState};
+use crate::model::{
+    Actor, CollaboratorCode, EventKind, MessageKind, RequestId, RequestState, StoreDomain,
+    WatcherState,
+};
 use crate::timestamp::Timestamp;
 
 /// The text of `t` as a [`Timestamp`] column holds it, for the browser
@@ -76,6 +80,25 @@ text_column!(Timestamp, |t| Cow::Owned(t.to_string()), |text| parse(
     "timestamp"
 ));
 
+// A store is stored as its permanent domain, already normalised: read
+// back, it must be one as it stands (`acme.myshopify.com`), not merely
+// something [`StoreDomain::parse`] could make one of.
+text_column!(StoreDomain, |d| Cow::Owned(d.as_str().to_owned()), |text| {
+    text.strip_suffix(".myshopify.com")
+        .and_then(StoreDomain::from_handle)
+        .ok_or_else(|| format!("not a store domain: `{text}` is not <handle>.myshopify.com").into())
+});
+
+// A code is stored as its four digits. A column that holds anything else
+// is named in the error, but its text is not: it may be most of a code.
+text_column!(
+    CollaboratorCode,
+    |c| Cow::Owned(c.expose().to_owned()),
+    |text| CollaboratorCode::parse(text)
+        .filter(|c| c.expose() == text)
+        .ok_or_else(|| "not a collaborator code (four digits)".into())
+);
+
 /// A request id is its row's integer id.
 impl Type<Sqlite> for RequestId {
     fn type_info() -> SqliteTypeInfo {
@@ -137,7 +160,8 @@ mod tests {
         sqlx::query(
             "insert into access_requests (id, store_domain, collaborator_code, state, received_at, created_at, updated_at)
              values (1, 'acme.myshopify.com', '0105', 'queued', ?1, ?1, 'yesterday'),
-                    (2, 'acme.myshopify.com', '0106', 'queued', '2026-11-01 00:00:00', ?1, ?1)",
+                    (2, 'Acme Store', '0106', 'queued', ?1, ?1, ?1),
+                    (3, 'acme.myshopify.com', '0107', 'queued', '2026-11-01 00:00:00', ?1, ?1)",
         )
         .bind(t)
         .execute(&mut *conn)
@@ -145,7 +169,8 @@ mod tests {
         .unwrap();
         for (id, column, says) in [
             (1, "updated_at", "not a timestamp: `yesterday`"),
-            (2, "received_at", "not a timestamp: `2026-11-01 00:00:00`"),
+            (2, "store_domain", "not a store domain: `Acme Store`"),
+            (3, "received_at", "not a timestamp: `2026-11-01 00:00:00`"),
         ] {
             let err = get_request(&mut conn, crate::model::RequestId(id))
                 .await
@@ -157,5 +182,26 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains(says), "request {id}: {text}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_bad_code_is_an_error_that_does_not_repeat_it() {
+        // The schema's CHECK keeps codes to four digits; decoding checks
+        // again, and says so without quoting what it read.
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let err = sqlx::query_as::<_, (CollaboratorCode,)>("select '01056'")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(Error::from)
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert!(text.contains("not a collaborator code"), "{text}");
+        assert!(!text.contains("0105"), "the code leaked: {text}");
+        let (code,): (CollaboratorCode,) = sqlx::query_as("select '0105'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(code.expose(), "0105");
     }
 }

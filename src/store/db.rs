@@ -39,8 +39,8 @@ pub enum Error {
     #[error("no request with id {0}")]
     NoSuchRequest(RequestId),
     /// A column holds a value this version cannot read: a state, event or
-    /// actor it does not know, or a time not in the one form collabd
-    /// writes.
+    /// actor it does not know, or a time, store or code not in the one form
+    /// collabd writes.
     #[error(
         "the database column {column} holds a value this collabd cannot read ({source}); was the database written by a newer version, or edited by hand?"
     )]

@@ -6,7 +6,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
 
 use super::db::Result;
-use crate::model::{Actor, EventKind, RequestId, RequestState};
+use crate::model::{Actor, EventKind, RequestId, RequestState, StoreDomain};
 use crate::timestamp::Timestamp;
 
 /// One line of a request's timeline.
@@ -44,7 +44,7 @@ pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &Timesta
 pub struct Announcement {
     pub event_id: i64,
     pub request_id: RequestId,
-    pub store_domain: String,
+    pub store_domain: StoreDomain,
     pub client_name: Option<String>,
     pub event: EventKind,
     pub to_state: Option<RequestState>,

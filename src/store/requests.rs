@@ -13,9 +13,9 @@ use crate::timestamp::Timestamp;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Request {
     pub id: RequestId,
-    pub store_domain: String,
+    pub store_domain: StoreDomain,
     #[serde(skip)]
-    pub collaborator_code: String,
+    pub collaborator_code: CollaboratorCode,
     pub client_name: Option<String>,
     pub client_email: Option<String>,
     pub leadsie_request_name: Option<String>,

@@ -399,7 +399,7 @@ impl Web {
         Ok(html(
             StatusCode::OK,
             pages::layout(
-                &format!("#{} {}", r.id, viewer.text(&r.store_domain)),
+                &format!("#{} {}", r.id, viewer.text(r.store_domain.as_str())),
                 viewer,
                 Some(&marker),
                 pages::request(&page, viewer),

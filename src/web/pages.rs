@@ -465,14 +465,14 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
     // the store's name does not quote a code.
     let dev_shown = signed_in
         || matches!(
-            viewer.hide.apply(&r.store_domain),
+            viewer.hide.apply(r.store_domain.as_str()),
             std::borrow::Cow::Borrowed(_)
         );
     let dev = p.dev_org_id.filter(|_| dev_shown).map(|org| {
         format!(
             "https://dev.shopify.com/dashboard/{}/stores/collaborations/new?store_url={}",
             encode(org),
-            encode(&r.store_domain)
+            encode(r.store_domain.as_str())
         )
     });
     let leadsie_url = r
@@ -484,13 +484,13 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
         @if let Some(d) = p.done { p.flash.ok role="status" { (d) } }
         @if let Some(e) = p.error { p.flash.err role="alert" { (e) } }
         div #live data-live {
-            h1 { span.store { (viewer.text(&r.store_domain)) } (badge(r.state)) span.muted { "#" (r.id) } }
+            h1 { span.store { (viewer.text(r.store_domain.as_str())) } (badge(r.state)) span.muted { "#" (r.id) } }
             div.grid {
                 section.panel aria-label="Request" {
                     dl.facts {
                         dt { "Client" } dd { (r.client_name.as_deref().map(|s| viewer.text(s)).unwrap_or_else(|| "—".into())) }
                         @if let Some(e) = &r.client_email { dt { "Client email" } dd { (viewer.text(e)) } }
-                        dt { "Code" } dd.code #code { @if signed_in { (r.collaborator_code) } @else { (mask_code(&r.collaborator_code)) " " span.muted { "(masked)" } } }
+                        dt { "Code" } dd.code #code { @if signed_in { (r.collaborator_code.expose()) } @else { (r.collaborator_code.masked()) " " span.muted { "(masked)" } } }
                         dt { "Tries" } dd { (r.attempts) }
                         dt { "Received" } dd { (when(&r.received_at)) " " span.muted { (age(&r.received_at, p.now)) } }
                         @if let Some(t) = &r.filed_at { dt { "Filed" } dd { (when(t)) } }
