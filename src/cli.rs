@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
 use crate::model::{MessageKind, RequestId, RequestState};
-use crate::operator::{self, Action, operator_name};
+use crate::operator::{self, Action, Mark, operator_name};
 use crate::render;
 use crate::store::{self, Db, Source};
 use crate::timestamp::Timestamp;
@@ -116,7 +116,7 @@ pub enum Command {
         #[arg(value_parser = parse_id)]
         id: RequestId,
         #[arg(value_parser = parse_mark)]
-        state: RequestState,
+        state: Mark,
         #[command(flatten)]
         who: Who,
     },
@@ -211,20 +211,8 @@ pub struct Who {
     note: Option<String>,
 }
 
-/// The states an operator may mark a request as.
-const MARKS: [RequestState; 2] = [RequestState::Requested, RequestState::Granted];
-
-fn parse_mark(s: &str) -> Result<RequestState, String> {
-    s.parse::<RequestState>()
-        .ok()
-        .filter(|state| MARKS.contains(state))
-        .ok_or_else(|| {
-            format!(
-                "`{s}`: mark takes `{}` or `{}`",
-                MARKS[0].as_str(),
-                MARKS[1].as_str()
-            )
-        })
+fn parse_mark(s: &str) -> Result<Mark, String> {
+    s.parse()
 }
 
 fn parse_state(s: &str) -> Result<RequestState, String> {

@@ -77,7 +77,7 @@ impl Env {
             collabd::operator::apply(
                 &mut conn,
                 collabd::model::RequestId(id),
-                collabd::operator::Action::Mark(collabd::model::RequestState::Requested),
+                collabd::operator::Action::Mark(collabd::operator::Mark::Requested),
                 &collabd::model::Actor::operator("test"),
                 None,
                 t(0),

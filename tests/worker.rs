@@ -1022,7 +1022,7 @@ mod webhook_and_notify {
                 collabd::operator::apply(
                     &mut conn,
                     collabd::model::RequestId(1),
-                    collabd::operator::Action::Mark(collabd::model::RequestState::Requested),
+                    collabd::operator::Action::Mark(collabd::operator::Mark::Requested),
                     &collabd::model::Actor::operator("test"),
                     None,
                     t(0),

@@ -32,8 +32,8 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use crate::config::{HttpSettings, PageAccess};
 use crate::imap::Watcher;
-use crate::model::{RequestId, RequestState};
-use crate::operator::{self, Action};
+use crate::model::RequestId;
+use crate::operator::{self, Action, Mark};
 use crate::store::{self, Db};
 use crate::users::Users;
 use auth::{LoginLimiter, Session, Sessions};
@@ -541,8 +541,8 @@ impl Web {
             Some("approve") => Action::Approve,
             Some("retry") => Action::Retry,
             Some("cancel") => Action::Cancel,
-            Some("requested") => Action::Mark(RequestState::Requested),
-            Some("granted") => Action::Mark(RequestState::Granted),
+            Some("requested") => Action::Mark(Mark::Requested),
+            Some("granted") => Action::Mark(Mark::Granted),
             _ => {
                 return text(
                     StatusCode::BAD_REQUEST,

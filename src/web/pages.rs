@@ -8,7 +8,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{Query, Viewer, encode};
 use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
-use crate::operator::Action;
+use crate::operator::{Action, Mark};
 use crate::render::report::{FolderHealth, folder_health, truncate};
 use crate::store::web::{ListFilter, ListRow, MessageRow, SortBy, TimelineRow};
 use crate::store::{MailboxRow, Request};
@@ -445,16 +445,8 @@ pub struct RequestPage<'a> {
 const ACTIONS: [(Action, &str, &str); 5] = [
     (Action::Approve, "approve", "Approve"),
     (Action::Retry, "retry", "Retry"),
-    (
-        Action::Mark(RequestState::Requested),
-        "requested",
-        "Mark requested",
-    ),
-    (
-        Action::Mark(RequestState::Granted),
-        "granted",
-        "Mark granted",
-    ),
+    (Action::Mark(Mark::Requested), "requested", "Mark requested"),
+    (Action::Mark(Mark::Granted), "granted", "Mark granted"),
     (Action::Cancel, "cancel", "Cancel"),
 ];
 
