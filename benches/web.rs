@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use collabd::config::{HttpSettings, PageAccess};
+use collabd::status_page::Web;
 use collabd::store::Db;
 use collabd::users::Users;
-use collabd::web::Web;
 use http_body_util::Full;
 use hyper::Request;
 use hyper::body::Bytes;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use clap_mangen::roff::{Inline, Roff, bold, roman};
 
-use crate::cli::Cli;
+use crate::cli::args::Cli;
 
 /// The config reference, as `/etc/collabd/collabd.toml` ships.
 const CONFIG_REFERENCE: &str = include_str!("../deploy/collabd.toml");

@@ -114,7 +114,7 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
                 }
                 _ => r.line(false, "config", e),
             }
-            return ExitCode::from(crate::cli::EX_CONFIG);
+            return ExitCode::from(crate::cli::exit::EX_CONFIG);
         }
     };
     for what in &settings.insecure {

@@ -13,32 +13,12 @@ use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigProblem, Settings};
-use crate::filer::{ConfiguredFiler, Filer, NotifyFiler};
+use crate::filer::{ConfiguredFiler, Filer};
 use crate::imap::Watcher;
+use crate::lane::{STOP_GRACE, WorkerLane};
+use crate::reload::Reload;
 use crate::sdnotify::Notifier;
 use crate::store::Db;
-use crate::worker::Worker;
-
-/// How long shutdown may take before collabd stops waiting for the watcher.
-const STOP_GRACE: Duration = Duration::from_secs(8);
-
-/// Sets the log level (a filter such as `info` or `info,collabd=debug`).
-pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
-
-/// Reads the configuration again, as the command line did.
-pub type LoadSettings = Box<dyn Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync>;
-
-/// What the process hands the daemon so that SIGHUP reloads it (see
-/// [`crate::reload`]); tests run the daemon without.
-pub struct Reload {
-    /// One item per SIGHUP.
-    pub signals: tokio::sync::mpsc::UnboundedReceiver<()>,
-    /// Reads the configuration again, as the command line did.
-    pub load: LoadSettings,
-    /// Sets the log level from `[log] level`; `None` when `RUST_LOG`
-    /// decides it.
-    pub set_log_level: Option<SetLogLevel>,
-}
 
 /// Runs the daemon until `shutdown` is cancelled, then stops its tasks and
 /// returns. Refuses to start (a [`ConfigProblem`] naming the setting) when
@@ -102,7 +82,7 @@ pub async fn run_with(
     let mut page = None;
     if let Some(http) = &settings.http {
         page = (http.page != crate::config::PageAccess::NotServed).then(|| {
-            Arc::new(crate::web::Web::new(
+            Arc::new(crate::status_page::Web::new(
                 http,
                 db.clone(),
                 watcher.clone(),
@@ -111,7 +91,7 @@ pub async fn run_with(
                 state_dir(&settings.database_path),
             ))
         });
-        let health = crate::http::Health {
+        let health = crate::listener::ListenerState {
             db: db.clone(),
             watcher: watcher.clone(),
             leadsie: settings
@@ -122,7 +102,7 @@ pub async fn run_with(
             browser_filer: matches!(filer, ConfiguredFiler::Browser(_)),
         };
         // Without the endpoint collabd still does its job: say so, go on.
-        if let Err(e) = crate::http::serve(http, health, shutdown.clone()).await {
+        if let Err(e) = crate::listener::serve(http, health, shutdown.clone()).await {
             tracing::error!(
                 "{}; /healthz and /metrics are not served",
                 crate::render::error(&e)
@@ -271,65 +251,6 @@ impl Supervisor {
             }
         }
         notifier.notify("STOPPING=1\nSTATUS=stopping");
-    }
-}
-
-/// The worker and, for the browser filer, its Collaborations-list sync:
-/// what a reload of `[worker]` replaces.
-pub struct WorkerLane {
-    stop: CancellationToken,
-    worker: tokio::task::JoinHandle<()>,
-    syncing: Option<tokio::task::JoinHandle<()>>,
-    browser: Option<crate::filer::BrowserFiler>,
-    pub filer: &'static str,
-}
-
-impl WorkerLane {
-    /// Starts filing with `filer` until `shutdown` fires or the lane is
-    /// stopped.
-    pub fn start(
-        db: Db,
-        filer: ConfiguredFiler,
-        announcer: Option<NotifyFiler>,
-        settings: &crate::config::WorkerSettings,
-        shutdown: &CancellationToken,
-    ) -> WorkerLane {
-        let stop = shutdown.child_token();
-        // The browser filer also reads the dashboard's Collaborations list.
-        let browser = match &filer {
-            ConfiguredFiler::Browser(b) => Some(b.clone()),
-            _ => None,
-        };
-        let syncing = browser
-            .clone()
-            .map(|b| tokio::spawn(b.run_sync(stop.clone())));
-        let mut worker = Worker::new(db, filer, settings);
-        worker.announcer = announcer;
-        let name = worker.filer.name();
-        tracing::info!(filer = name, "worker running");
-        let worker = tokio::spawn(Arc::new(worker).run(stop.clone()));
-        WorkerLane {
-            stop,
-            worker,
-            syncing,
-            browser,
-            filer: name,
-        }
-    }
-
-    /// Stops the lane once the filings in hand are done (nothing more is
-    /// claimed), and closes its browser.
-    pub async fn stop(&mut self) {
-        self.stop.cancel();
-        if let Err(e) = (&mut self.worker).await {
-            tracing::error!("the worker ended abnormally: {e}");
-        }
-        if let Some(task) = self.syncing.take() {
-            let _ = tokio::time::timeout(STOP_GRACE, task).await;
-        }
-        if let Some(b) = self.browser.take() {
-            b.shutdown().await;
-        }
     }
 }
 

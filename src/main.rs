@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use collabd::cli::{Command, LogFormat};
-use collabd::daemon::SetLogLevel as SetLevel;
+use collabd::reload::SetLogLevel as SetLevel;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
     if let Command::Run = cli.command {
         stop_on_signal(shutdown.clone());
         let (config, db) = (cli.config.clone(), cli.db.clone());
-        reload = Some(collabd::daemon::Reload {
+        reload = Some(collabd::reload::Reload {
             signals: reload_on_hangup(),
             load: Box::new(move || {
                 collabd::cli::load_settings_from(config.as_deref(), db.as_deref())

@@ -13,10 +13,28 @@
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::daemon::{Reload, WorkerLane};
 use crate::ingest::Ingestor;
+use crate::lane::WorkerLane;
 use crate::sdnotify::Notifier;
-use crate::web::Web;
+use crate::status_page::Web;
+
+/// Sets the log level (a filter such as `info` or `info,collabd=debug`).
+pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// Reads the configuration again, as the command line did.
+pub type LoadSettings = Box<dyn Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync>;
+
+/// What the process hands the daemon so that SIGHUP reloads it (see
+/// this module); tests run the daemon without.
+pub struct Reload {
+    /// One item per SIGHUP.
+    pub signals: tokio::sync::mpsc::UnboundedReceiver<()>,
+    /// Reads the configuration again, as the command line did.
+    pub load: LoadSettings,
+    /// Sets the log level from `[log] level`; `None` when `RUST_LOG`
+    /// decides it.
+    pub set_log_level: Option<SetLogLevel>,
+}
 
 /// What a reload changes in the running daemon.
 pub struct Live<'a> {

@@ -611,7 +611,7 @@ async fn signed_out_visitors_see_nothing_when_sign_in_is_required() {
     assert!(r.status().is_success() || r.status().as_u16() == 503);
 
     // Wrong passwords are limited; then even the right one waits.
-    for _ in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
+    for _ in 0..collabd::status_page::auth::LOGIN_FAILURES_PER_ADDRESS {
         let r = http
             .post(format!("{base}/login"))
             .form(&[("name", "alice"), ("password", "guess")])
@@ -1028,7 +1028,7 @@ async fn wrong_sign_ins_from_one_address_do_not_lock_out_the_operator() {
     let http = no_redirects();
     let mut refused = 0;
     for n in 0..=100 {
-        for _ in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
+        for _ in 0..collabd::status_page::auth::LOGIN_FAILURES_PER_ADDRESS {
             let r = http
                 .post(format!("{}/login", site.base))
                 .form(&[("name", format!("guess{n}")), ("password", "wrong".into())])
@@ -1206,7 +1206,7 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
     };
     // Not a proxy: whatever it forwards, it is 127.0.0.1.
     let direct = client([127, 0, 0, 1]);
-    for n in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
+    for n in 0..collabd::status_page::auth::LOGIN_FAILURES_PER_ADDRESS {
         let fake = [
             "198.51.100.1",
             "198.51.100.2",
@@ -1219,7 +1219,7 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
     assert_eq!(sign_in(direct.clone(), "198.51.100.6", PASSWORD).await, 429);
     // Through the proxy, each client counts for itself.
     let proxy = client([127, 0, 0, 3]);
-    for _ in 0..collabd::web::auth::LOGIN_FAILURES_PER_ADDRESS {
+    for _ in 0..collabd::status_page::auth::LOGIN_FAILURES_PER_ADDRESS {
         assert_eq!(sign_in(proxy.clone(), "203.0.113.7", "guess").await, 401);
     }
     assert_eq!(sign_in(proxy.clone(), "203.0.113.7", PASSWORD).await, 429);

@@ -457,3 +457,74 @@ fn host_names_and_trusted_proxies_are_checked() {
         .to_string();
     assert!(err.contains("http.hostnames"), "{err}");
 }
+
+// The browser filer's settings: `[worker.browser]`.
+
+fn parse_text(text: &str) -> Result<Settings, String> {
+    parse(text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_browser_filer_is_opt_in_and_needs_its_table() {
+    let s = parse_text("[worker.browser]\norg_id = \"123\"\n").unwrap();
+    assert!(s.worker.filer.is_none(), "a table alone chooses nothing");
+    let b = s.worker.browser.unwrap();
+    assert_eq!(b.per_hour, Some(6), "rate limited by default");
+    assert!(!b.dry_run);
+    assert!(b.state_dir.ends_with("browser"), "beside the database");
+    let err = parse_text("[worker]\nfiler = \"browser\"\n").unwrap_err();
+    assert!(
+        err.contains("worker.browser") && err.contains("org_id"),
+        "{err}"
+    );
+    let s = parse_text(
+        "[database]\npath = \"/var/lib/collabd/collabd.db\"\n[worker]\nfiler = \"browser\"\n\
+         [worker.browser]\norg_id = \"123\"\ndashboard = \"partners\"\nper_hour = 0\n\
+         wrong_code_patterns = [\"Nope, Wrong\"]\n",
+    )
+    .unwrap();
+    assert!(matches!(s.worker.filer, Some(FilerSettings::Browser)));
+    let b = s.worker.browser.unwrap();
+    assert_eq!(
+        b.state_dir,
+        std::path::Path::new("/var/lib/collabd/browser")
+    );
+    assert!(
+        b.form_url
+            .starts_with("https://partners.shopify.com/{org_id}/")
+    );
+    assert_eq!(b.per_hour, None);
+    assert_eq!(b.patterns.wrong_code, vec!["nope, wrong".to_owned()]);
+}
+
+#[test]
+fn bad_browser_settings_are_named() {
+    for (text, key) in [
+        ("org_id = \"\"", "worker.browser.org_id"),
+        ("org_id = \"1/2\"", "worker.browser.org_id"),
+        (
+            "org_id = \"1\"\ndashboard = \"x\"",
+            "worker.browser.dashboard",
+        ),
+        (
+            "org_id = \"1\"\nform_url = \"https://x/{code}\"",
+            "worker.browser.form_url",
+        ),
+        (
+            "org_id = \"1\"\nbudget_seconds = 1",
+            "worker.browser.budget_seconds",
+        ),
+        ("org_id = \"1\"\nper_hour = 1000", "worker.browser.per_hour"),
+        (
+            "org_id = \"1\"\nsync_minutes = 1",
+            "worker.browser.sync_minutes",
+        ),
+        (
+            "org_id = \"1\"\nchallenge_patterns = []",
+            "worker.browser.challenge_patterns",
+        ),
+    ] {
+        let err = parse_text(&format!("[worker.browser]\n{text}\n")).unwrap_err();
+        assert!(err.contains(key), "{text}: {err}");
+    }
+}

@@ -5,10 +5,11 @@
 use anyhow::Result;
 use futures_util::TryStreamExt;
 
+use super::conn::{AFTER_PROCESSING_STEPS, UID_WINDOW};
 use super::conn::{ImapSession, within};
+use super::fetch::uid_set;
 use super::mutf7;
 use super::watcher::{Pass, Watcher};
-use super::{AFTER_PROCESSING_STEPS, UID_WINDOW, uid_set};
 use crate::config::AfterProcessing;
 use crate::store;
 

@@ -19,6 +19,12 @@ use tokio_rustls::rustls::{ClientConfig, pki_types::ServerName};
 
 use crate::config::{ImapSettings, Security};
 
+/// Headers are fetched this many UIDs at a time.
+pub(super) const UID_WINDOW: u32 = 2000;
+/// Bounded commands in the longest after-processing action: COPY, STORE
+/// and EXPUNGE, two of them with a reply stream to drain.
+pub(super) const AFTER_PROCESSING_STEPS: u32 = 5;
+
 /// The byte stream under an IMAP session.
 #[derive(Debug)]
 pub enum ImapConn {

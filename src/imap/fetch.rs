@@ -10,11 +10,10 @@ use async_imap::types::Fetch;
 use futures_util::TryStreamExt;
 
 use super::answers::{self, UidRange};
-use super::conn::{ImapSession, within};
+use super::conn::{AFTER_PROCESSING_STEPS, ImapSession, UID_WINDOW, within};
 use super::mutf7;
 use super::status::FolderStatus;
 use super::watcher::{Pass, Watcher};
-use super::{AFTER_PROCESSING_STEPS, UID_WINDOW};
 use crate::config::AfterProcessing;
 use crate::model::{Actor, EventKind};
 use crate::store::{self, Event, Source};

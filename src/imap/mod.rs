@@ -33,9 +33,3 @@ mod watcher;
 pub use fetch::uid_set;
 pub use status::FolderStatus;
 pub use watcher::Watcher;
-
-/// Headers are fetched this many UIDs at a time.
-const UID_WINDOW: u32 = 2000;
-/// Bounded commands in the longest after-processing action: COPY, STORE
-/// and EXPUNGE, two of them with a reply stream to drain.
-const AFTER_PROCESSING_STEPS: u32 = 5;

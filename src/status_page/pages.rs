@@ -6,13 +6,17 @@
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::{Query, Viewer, encode};
+use super::form::{Query, encode};
+use super::viewer::Viewer;
 use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
 use crate::operator::{Action, Mark};
 use crate::render::report::{FolderHealth, folder_health, truncate};
 use crate::store::web::{ListFilter, ListRow, MessageRow, SortBy, TimelineRow};
 use crate::store::{MailboxRow, Request};
 use crate::timestamp::Timestamp;
+
+/// Rows per page of the requests table.
+pub const PAGE_SIZE: i64 = 50;
 
 /// Text from mail, made safe to read (maud escapes it on output).
 fn clean(s: &str) -> String {
@@ -245,9 +249,9 @@ const STATE_ORDER: [RequestState; 13] = [
 pub fn index(p: &IndexPage<'_>, viewer: &Viewer) -> Markup {
     let l = &p.list;
     let all: i64 = p.counts.iter().map(|(_, n)| n).sum();
-    let first = (l.page - 1) * super::PAGE_SIZE + 1;
+    let first = (l.page - 1) * PAGE_SIZE + 1;
     let last = first + p.rows.len() as i64 - 1;
-    let pages = (p.total + super::PAGE_SIZE - 1) / super::PAGE_SIZE;
+    let pages = (p.total + PAGE_SIZE - 1) / PAGE_SIZE;
     let signed_in = viewer.session.is_some();
     html! {
         h1 { "Access requests" }

@@ -1,34 +1,7 @@
-//! `[http] listen`: `/healthz` (200, or 503 when the watcher is unhealthy or
-//! the queue is stuck) and `/metrics` in Prometheus text format, both
-//! read-only (figures come from the database, the watcher's state from
-//! memory); every other address goes to the status page ([`crate::web`]),
-//! when it is served. Plain HTTP, or HTTPS with `http.tls_cert_file`.
-//!
-//! Whatever clients do, the listener never costs the daemon more than
-//! [`MAX_CONNECTIONS`] sockets: a client that is slow to send its headers is
-//! cut off after `http.header_timeout_seconds`, any connection after
-//! [`CONNECTION_LIFETIME`]. Without those limits, a thousand trickling
-//! clients once kept `/healthz` down and took the file descriptors the
-//! database needed.
-//!
-//! Nor can one host keep the listener to itself (issue 23: 80 connections
-//! each sending part of a sign-in and reconnecting when closed kept
-//! `/healthz` from answering for a minute). A source (an IPv4 address, an
-//! IPv6 /64) holds at most [`CONNECTIONS_PER_SOURCE`], the last
-//! [`SLOTS_FOR_NEW_SOURCES`] are kept for sources holding none, and when a
-//! new connection finds no room, the oldest connection that is waiting on
-//! its client and has never had a request answered is dropped for it
-//! (failing that, the oldest waiting between requests). A connection the
-//! server is answering is never dropped: so a probe, which sends its
-//! request at once and is then the server's to answer, gets through even
-//! from the attacker's own address.
-//!
-//! Every request must name this listener in `Host` (loopback names, its own
-//! address, `http.hostnames`), else 421: a web page whose name an attacker
-//! re-points at 127.0.0.1 (DNS rebinding) must not read the status page.
+//! Accepting, admitting and serving connections: the caps, the `Host`
+//! check, and the routing of each request to its handler.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,14 +16,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::health::answer;
+use super::state::ListenerState;
 use crate::config::HttpSettings;
-use crate::imap::Watcher;
 use crate::net::{Hosts, Network};
-use crate::store::{self, Db, Figures};
-
-/// A queued request due this long ago, or a claim expired this long ago,
-/// means the worker is not keeping up: the queue is stuck.
-pub const STUCK_AFTER_S: i64 = 15 * 60;
 
 /// Connections served at once. Monitoring needs a handful; the cap keeps
 /// file descriptors for the database and IMAP whatever arrives.
@@ -77,25 +46,11 @@ pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 /// How often connections refused or dropped at the caps are reported.
 const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(60);
 
-#[derive(Clone)]
-pub struct Health {
-    pub db: Db,
-    pub watcher: Option<Arc<Watcher>>,
-    /// The status page; `None` when it is not served
-    /// ([`crate::config::PageAccess::NotServed`]).
-    pub page: Option<Arc<crate::web::Web>>,
-    /// Leadsie's webhook, when `[leadsie] webhook = true`.
-    pub leadsie: Option<Arc<crate::leadsie::endpoint::Webhook>>,
-    /// The filer is the browser: `/healthz` fails while its dashboard
-    /// session needs a login.
-    pub browser_filer: bool,
-}
-
 /// Binds now (so a bad address is reported at start) and serves until
 /// shutdown.
 pub async fn serve(
     settings: &HttpSettings,
-    health: Health,
+    state: ListenerState,
     shutdown: CancellationToken,
 ) -> Result<()> {
     let addr = settings.listen;
@@ -114,7 +69,7 @@ pub async fn serve(
     } else {
         tracing::info!("health and metrics on {scheme}://{addr}/healthz and /metrics");
     }
-    if health.page.is_some() {
+    if state.page.is_some() {
         tracing::info!(
             "status page on {scheme}://{addr}/ ({})",
             match settings.page {
@@ -172,16 +127,16 @@ pub async fn serve(
                 table: table.clone(),
                 id: admitted.id,
             };
-            let (health, front, tls) = (health.clone(), front.clone(), tls.clone());
+            let (state, front, tls) = (state.clone(), front.clone(), tls.clone());
             tokio::spawn(async move {
                 let turn = admitted.turn.clone();
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let (health, front, turn) = (health.clone(), front.clone(), turn.clone());
+                    let (state, front, turn) = (state.clone(), front.clone(), turn.clone());
                     let mut req = req.map(|body| Watched::new(body, turn.clone()));
                     req.extensions_mut().insert(turn.answering.clone());
-                    req.extensions_mut().insert(crate::web::Peer(peer));
+                    req.extensions_mut().insert(crate::status_page::Peer(peer));
                     async move {
-                        let response = route(&health, &front, req).await;
+                        let response = route(&state, &front, req).await;
                         turn.answered();
                         Ok::<_, std::convert::Infallible>(response)
                     }
@@ -453,7 +408,7 @@ fn tls_acceptor(
 
 /// One request: the `Host` check, then a match on method and path, each
 /// arm a handler that takes the request whole (so it can read a body).
-async fn route(h: &Health, front: &Front, req: Request<Watched>) -> Response<Full<Bytes>> {
+async fn route(h: &ListenerState, front: &Front, req: Request<Watched>) -> Response<Full<Bytes>> {
     // Every route, `/healthz` and the webhook included: behind a proxy
     // the public name is listed in http.hostnames, and a load balancer
     // probing by address uses the listener's own.
@@ -495,7 +450,7 @@ async fn route(h: &Health, front: &Front, req: Request<Watched>) -> Response<Ful
     if let Some(webhook) = &h.leadsie {
         let peer = req
             .extensions()
-            .get::<crate::web::Peer>()
+            .get::<crate::status_page::Peer>()
             .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |p| p.0.ip());
         let client = crate::net::client(peer, req.headers(), &front.trusted_proxies);
         let via = (client != peer.to_canonical()).then_some(peer);
@@ -523,197 +478,6 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
         .header("Content-Type", "text/plain")
         .body(Full::new(Bytes::from_static(body.as_bytes())))
         .expect("static headers are valid")
-}
-
-async fn answer<B>(h: &Health, req: Request<B>) -> Response<Full<Bytes>> {
-    let reply = |status: StatusCode, kind: &str, body: String| {
-        Response::builder()
-            .status(status)
-            .header("Content-Type", kind)
-            .body(Full::new(Bytes::from(body)))
-            .expect("static headers are valid")
-    };
-    let now = chrono::Utc::now();
-    let figures = match store::figures(&h.db.pool, &now.into(), STUCK_AFTER_S).await {
-        Ok(f) => f,
-        Err(e) => {
-            return reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "text/plain",
-                format!("database: {e}\n"),
-            );
-        }
-    };
-    match req.uri().path() {
-        "/healthz" => {
-            let browser = if h.browser_filer {
-                crate::filer::browser::health(&h.db).await.ok().flatten()
-            } else {
-                None
-            };
-            let (healthy, body) = healthz(h, &figures, browser);
-            let status = if healthy {
-                StatusCode::OK
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            reply(status, "application/json", body)
-        }
-        _ => reply(
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            metrics(h, &figures, now),
-        ),
-    }
-}
-
-/// Healthy when every watched folder is connected (syncing, idle or
-/// polling) and keeping to its deadlines, and nothing in the queue is stuck.
-fn healthz(h: &Health, f: &Figures, browser: Option<&str>) -> (bool, String) {
-    let mut problems = Vec::new();
-    if let Some(b) = browser {
-        problems.push(format!(
-            "{b}: requests for the browser filer wait until an operator runs `collabd browser login`"
-        ));
-    }
-    let mut folders = Vec::new();
-    for s in h.watcher.iter().flat_map(|w| w.folders.iter()) {
-        let state = s.state();
-        let ok = s.connected() && s.making_progress();
-        if !ok {
-            let error = f
-                .mailboxes
-                .iter()
-                .find(|m| m.mailbox == s.name)
-                .and_then(|m| m.last_error.clone())
-                .unwrap_or_default();
-            problems.push(format!("{} is {state}: {error}", s.name));
-        }
-        folders.push(serde_json::json!({ "mailbox": s.name, "state": state, "ok": ok }));
-    }
-    if f.overdue > 0 {
-        problems.push(format!(
-            "{} requests overdue by more than {} minutes: is the worker's filer failing?",
-            f.overdue,
-            STUCK_AFTER_S / 60
-        ));
-    }
-    let healthy = problems.is_empty();
-    let body = serde_json::json!({
-        "status": if healthy { "ok" } else { "unhealthy" },
-        "mailboxes": folders,
-        "overdue_requests": f.overdue,
-        "problems": problems,
-    });
-    (healthy, format!("{body}\n"))
-}
-
-fn metrics(h: &Health, f: &Figures, now: chrono::DateTime<chrono::Utc>) -> String {
-    let mut out = String::new();
-    let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
-    };
-    let label = |k: &str, v: &str| format!("{{{k}=\"{}\"}}", escape(v));
-    family(
-        "collabd_messages",
-        "gauge",
-        "Messages stored, by kind (deferred: waiting to be judged again after a DNS failure).",
-        f.messages_by_kind
-            .iter()
-            .map(|(k, n)| (label("kind", k.as_str()), n.to_string()))
-            .collect(),
-    );
-    family(
-        "collabd_requests",
-        "gauge",
-        "Access requests, by state.",
-        f.requests_by_state
-            .iter()
-            .map(|(s, n)| (label("state", s.as_str()), n.to_string()))
-            .collect(),
-    );
-    family(
-        "collabd_filer_attempts_total",
-        "counter",
-        "Filing attempts made.",
-        vec![(String::new(), f.filer_attempts.to_string())],
-    );
-    family(
-        "collabd_filer_failures_total",
-        "counter",
-        "Filing attempts that failed (to be retried, or given up).",
-        vec![(String::new(), f.filer_failures.to_string())],
-    );
-    family(
-        "collabd_requests_overdue",
-        "gauge",
-        "Requests stuck in the queue for more than 15 minutes.",
-        vec![(String::new(), f.overdue.to_string())],
-    );
-    family(
-        "collabd_imap_reconnects_total",
-        "counter",
-        "Reconnects after an error, per watched mailbox.",
-        f.mailboxes
-            .iter()
-            .map(|m| (label("mailbox", &m.mailbox), m.reconnects.to_string()))
-            .collect(),
-    );
-    family(
-        "collabd_imap_after_processing_pending",
-        "gauge",
-        "Stored messages whose mark-seen or move is not done yet, per mailbox.",
-        f.mailboxes
-            .iter()
-            .map(|m| (label("mailbox", &m.mailbox), m.actions_pending.to_string()))
-            .collect(),
-    );
-    let live = |name: &str| {
-        h.watcher
-            .iter()
-            .flat_map(|w| w.folders.iter())
-            .any(|s| s.name == name && s.connected())
-    };
-    family(
-        "collabd_imap_connected",
-        "gauge",
-        "1 while the watcher is connected to the mailbox.",
-        f.mailboxes
-            .iter()
-            .map(|m| {
-                (
-                    label("mailbox", &m.mailbox),
-                    u8::from(live(&m.mailbox)).to_string(),
-                )
-            })
-            .collect(),
-    );
-    family(
-        "collabd_imap_seconds_since_contact",
-        "gauge",
-        "Seconds since the IMAP server last answered, per mailbox.",
-        f.mailboxes
-            .iter()
-            .filter_map(|m| {
-                let t = m.last_contact_at?.datetime();
-                Some((
-                    label("mailbox", &m.mailbox),
-                    (now - t).num_seconds().max(0).to_string(),
-                ))
-            })
-            .collect(),
-    );
-    out
-}
-
-/// A Prometheus label value: backslash, quote and newline escaped.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

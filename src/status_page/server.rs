@@ -1,42 +1,30 @@
-//! The status page on the `[http]` listener: every store, its state and
-//! its story, for people who do not use SSH. Server-rendered HTML (maud)
-//! with one stylesheet and one small script, all served from the binary.
-//!
-//! # Layout
-//!
-//! - this module — [`Web`] (what the page needs from the daemon), routing
-//!   of the page's addresses, who may see what, and the operator's actions
-//!   (through [`crate::operator`], the CLI's rules).
-//! - [`auth`] — users, passwords, sessions, CSRF tokens, the sign-in limit.
-//! - [`pages`] — the HTML of each page.
-//! - [`assets`] — the stylesheet and the script.
-//!
-//! Access: on a loopback listener pages are readable without signing in
-//! (codes masked); acting, full codes and raw mail need a signed-in
-//! operator, also on loopback. A listener other hosts can reach, or
-//! `http.require_sign_in = true`, needs sign-in for every page. Reads are
-//! plain SELECTs (`store::web`); the only writes are the actions.
-
-pub mod assets;
-pub mod auth;
-pub mod pages;
+//! [`Web`]: what the status page needs from the daemon, the routing of its
+//! addresses, who may see what, and the operator's actions (through
+//! [`crate::operator`], the CLI's rules).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::{Body, Bytes};
-use hyper::header::{CONTENT_TYPE, COOKIE, HeaderValue, LOCATION, SET_COOKIE};
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
+use super::auth::{LoginLimiter, Session, Sessions};
+use super::form::{
+    Query, csrf_ok, encode, parse_id, path_and_query, read_form, safe_next, same_origin,
+};
+use super::pages::PAGE_SIZE;
+use super::reply::{Reply, asset, html, not_found, redirect, secure_headers, set_cookie, text};
+use super::viewer::Viewer;
+use super::{assets, auth, pages};
 use crate::config::{HttpSettings, PageAccess};
 use crate::imap::Watcher;
 use crate::model::RequestId;
 use crate::operator::{self, Action, Mark};
 use crate::store::{self, Db};
 use crate::users::Users;
-use auth::{LoginLimiter, Session, Sessions};
 
 /// The address the connection came from, put in the request's extensions
 /// by the listener; the sign-in limit counts per client
@@ -46,10 +34,6 @@ pub struct Peer(pub SocketAddr);
 
 /// The session cookie's name.
 const COOKIE_NAME: &str = "collabd_session";
-/// Rows per page of the requests table.
-pub const PAGE_SIZE: i64 = 50;
-/// Largest form body read (sign-in, actions): a note is short.
-const MAX_FORM_BYTES: usize = 16 * 1024;
 /// How long a sign-in waits for its turn at the password check (two run
 /// at once) before it is told to try again: longer than the slowest
 /// slowdown, so an operator behind a burst of guesses still gets in.
@@ -85,41 +69,6 @@ pub struct Web {
     /// `http.trusted_proxies`: whose `X-Forwarded-For` names the client
     /// the sign-in limit counts.
     pub trusted_proxies: Vec<crate::net::Network>,
-}
-
-type Reply = Response<Full<Bytes>>;
-
-/// Who is looking at a page.
-pub struct Viewer {
-    pub session: Option<Session>,
-    /// Someone could sign in (users are configured).
-    pub can_sign_in: bool,
-    /// The codes to mask in every field a signed-out reader sees (a
-    /// subject or a client's name can quote one); none when signed in.
-    pub hide: crate::redact::Redactor,
-}
-
-impl Viewer {
-    /// Text from outside, made safe to read and with codes masked for a
-    /// signed-out reader.
-    pub fn text(&self, s: &str) -> String {
-        let clean = crate::render::line(s);
-        self.hide.apply(&clean).into_owned()
-    }
-
-    /// The same for a message's subject and reason, which may quote a code
-    /// no request holds (a rejected or unreadable message): a signed-out
-    /// reader sees no four-digit number in them at all.
-    pub fn text_of_message(&self, s: &str) -> String {
-        let text = self.text(s);
-        if self.session.is_some() {
-            text
-        } else {
-            crate::redact::Redactor::every_code()
-                .apply(&text)
-                .into_owned()
-        }
-    }
 }
 
 impl Web {
@@ -739,26 +688,6 @@ fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// No `Origin` (not a browser, or a same-origin GET), or one whose host
-/// and port are the `Host` the request was sent to. Behind a proxy, the
-/// proxy must pass `Host` on (Caddy does; nginx needs
-/// `proxy_set_header Host $host`).
-fn same_origin<B>(req: &Request<B>) -> bool {
-    let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = req
-        .headers()
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let origin_host = origin
-        .split_once("://")
-        .map_or(origin, |(_, rest)| rest)
-        .trim_end_matches('/');
-    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
-}
-
 /// The PNG an event's detail names as `screenshot: <file>`, as the browser
 /// filer writes it ([`crate::browser::page::Evidence`]).
 fn named_screenshot(detail: &str) -> Option<&str> {
@@ -769,152 +698,6 @@ fn named_screenshot(detail: &str) -> Option<&str> {
         .next()?
         .trim_end_matches([',', ';', ')']);
     named.ends_with(".png").then_some(named)
-}
-
-/// Where to go after signing in: a path on this site, never elsewhere.
-/// Only the characters this site's own addresses use: browsers drop tabs
-/// and line breaks from a `Location` (`/<TAB>/evil.example` would become
-/// `//evil.example`) and read `\` as `/`.
-fn safe_next(next: Option<&str>) -> String {
-    let plain = |n: &str| {
-        n.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/?=&%._~-+".contains(&b))
-    };
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && plain(n) => n.to_owned(),
-        _ => "/".to_owned(),
-    }
-}
-
-fn csrf_ok(s: &Session, form: &Query) -> bool {
-    form.get("csrf")
-        .is_some_and(|t| crate::secret::same_token(t, &s.csrf))
-}
-
-fn parse_id(s: &str) -> Option<RequestId> {
-    s.parse::<RequestId>().ok()
-}
-
-fn path_and_query<B>(req: &Request<B>) -> String {
-    req.uri()
-        .path_and_query()
-        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
-}
-
-/// Percent-encodes a query value.
-pub fn encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// A query string or form body, decoded.
-#[derive(Debug, Default)]
-pub struct Query(Vec<(String, String)>);
-
-impl Query {
-    pub fn parse(q: Option<&str>) -> Query {
-        Query(
-            form_urlencoded::parse(q.unwrap_or_default().as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A form body, up to [`MAX_FORM_BYTES`]; an unreadable one is empty (and
-/// then fails its CSRF check).
-async fn read_form<B>(req: Request<B>) -> Query
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    match Limited::new(req.into_body(), MAX_FORM_BYTES)
-        .collect()
-        .await
-    {
-        Ok(c) => Query::parse(Some(&String::from_utf8_lossy(&c.to_bytes()))),
-        Err(_) => Query::default(),
-    }
-}
-
-/// Headers every page answer carries: no caching, no framing, and only
-/// our own stylesheet, script and images.
-fn secure_headers(r: &mut Reply) {
-    let h = r.headers_mut();
-    h.insert("Cache-Control", HeaderValue::from_static("no-store"));
-    h.insert(
-        "X-Content-Type-Options",
-        HeaderValue::from_static("nosniff"),
-    );
-    // same-origin, not no-referrer: under no-referrer a browser sends
-    // `Origin: null` with its own forms, and sign-in checks Origin.
-    h.insert("Referrer-Policy", HeaderValue::from_static("same-origin"));
-    h.insert("X-Frame-Options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "Content-Security-Policy",
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-}
-
-fn html(status: StatusCode, body: maud::Markup) -> Reply {
-    let mut r = Response::new(Full::new(Bytes::from(body.into_string())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    secure_headers(&mut r);
-    r
-}
-
-fn text(status: StatusCode, body: &str) -> Reply {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_owned())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    secure_headers(&mut r);
-    r
-}
-
-fn asset(kind: &'static str, body: &'static str) -> Reply {
-    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
-    r.headers_mut().insert(
-        "X-Content-Type-Options",
-        HeaderValue::from_static("nosniff"),
-    );
-    r.headers_mut()
-        .insert("Cache-Control", HeaderValue::from_static("max-age=300"));
-    r
-}
-
-fn not_found() -> Reply {
-    text(StatusCode::NOT_FOUND, "no such page\n")
-}
-
-fn redirect(to: &str) -> Reply {
-    let mut r = text(StatusCode::SEE_OTHER, "");
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(LOCATION, v);
-    }
-    r
-}
-
-fn set_cookie(r: &mut Reply, cookie: &str) {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        r.headers_mut().append(SET_COOKIE, v);
-    }
 }
 
 #[cfg(test)]
@@ -933,19 +716,5 @@ mod tests {
             Some("/var/lib/collabd/browser/evidence/r7-a2-challenge.png")
         );
         assert_eq!(named_screenshot("screenshot: notes.txt"), None);
-    }
-
-    #[test]
-    fn after_sign_in_only_this_sites_paths() {
-        for bad in [
-            "/\t/evil.example",
-            "/\\evil.example",
-            "//evil.example",
-            "https://x",
-            "/a b",
-        ] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
-        }
-        assert_eq!(safe_next(Some("/requests/5?x=1")), "/requests/5?x=1");
     }
 }

@@ -1,0 +1,306 @@
+//! The command line as clap reads it: [`Cli`], its subcommands and their
+//! arguments, each parsed and checked once here.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::model::{RequestId, RequestState};
+use crate::operator::Mark;
+
+/// `--version`: the release and the commit it was built from (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("COLLABD_BUILD_COMMIT"),
+    ")"
+);
+
+/// collabd: turns Leadsie's Shopify access emails into tracked collaborator requests.
+#[derive(Debug, Parser)]
+#[command(name = "collabd", version = VERSION, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML); see deploy/collabd.toml.
+    #[arg(long, global = true, env = "COLLABD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// SQLite database file; overrides [database] path. `collabd demo`
+    /// uses it only when given as --db, never from COLLABD_DB.
+    #[arg(long, global = true, env = "COLLABD_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// `--db` came from COLLABD_DB, not the command line.
+    #[arg(skip)]
+    pub db_from_env: bool,
+
+    /// Log format: auto (journald fields under systemd, else text), text,
+    /// json (one object per line, for log shippers) or journald.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        default_value = "auto",
+        env = "COLLABD_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Classify and extract emails; print one JSON object per file. No database.
+    Parse {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Store emails and apply them, as the daemon would. `-` reads one email from stdin.
+    Ingest {
+        /// The files are saved Leadsie webhook payloads (JSON), read as
+        /// `POST /leadsie/{token}` reads them: for replays and tests.
+        #[arg(long)]
+        webhook: bool,
+        /// When these arrived (RFC 3339, e.g. 2026-11-02T09:00:00Z), for
+        /// replaying an old one: a store's codes are ordered by arrival, so
+        /// a replay stamped now would supersede a newer code. Default: now.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        received: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(required = true, value_name = "FILE|-")]
+        files: Vec<String>,
+    },
+    /// Judge stored messages again under the settings of now (after adding
+    /// a forwarder, say) and apply what they say, as the daemon would: a
+    /// rejected grant becomes a request. Changes go on the timeline; a
+    /// second run changes nothing.
+    #[command(group = clap::ArgGroup::new("which").required(true).multiple(true).args(["since", "ids"]))]
+    Rejudge {
+        /// Every message received since then (RFC 3339, or a date such as
+        /// 2026-11-02, midnight UTC).
+        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Name recorded as the actor (default: $SUDO_USER or $USER).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        /// Message ids (`collabd show` and the status page name them).
+        #[arg(value_name = "ID")]
+        ids: Vec<i64>,
+    },
+    /// Where every store stands: the request_status table.
+    Status {
+        /// Only requests in this state.
+        #[arg(long, value_parser = parse_state)]
+        state: Option<RequestState>,
+        /// One JSON object per request instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One request, its code and its timeline.
+    Show {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record that a request was filed by hand (requested) or approved (granted).
+    Mark {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[arg(value_parser = parse_mark)]
+        state: Mark,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Approve a request awaiting review ([worker] review): it is queued,
+    /// and the worker files it.
+    Approve {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Cancel an open request (it will not be filed).
+    Cancel {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Queue a failed request again, or make a waiting one due now.
+    Retry {
+        #[arg(value_parser = parse_id)]
+        id: RequestId,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// The daemon: watches the [imap] mailbox, files queued requests with the
+    /// configured filer, reminds and expires, until SIGTERM or SIGINT.
+    Run,
+    /// Check the configuration file, then try each configured connection
+    /// (IMAP login and folders, OAuth2 token, SMTP, webhooks, database).
+    CheckConfig,
+    /// The whole pipeline on shipped fixtures, in a throwaway database.
+    Demo,
+    /// Print a status-page users-file line (`NAME:$argon2id$…`) for NAME,
+    /// asking for the password at the terminal (not echoed, twice), or
+    /// reading it (or a long random token) from piped stdin. Put the
+    /// line in `http.users_file` or the systemd credential `http-users`.
+    HttpUser {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Write the manual pages and shell completions into DIR, for the
+    /// Debian package (`deploy/build-deb`).
+    #[command(hide = true)]
+    GenerateAssets {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// The browser filer's dashboard session and Collaborations list
+    /// ([worker.browser]; stop the daemon first: they use its browser profile).
+    Browser {
+        #[command(subcommand)]
+        action: BrowserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrowserAction {
+    /// Sign in to the dashboard once, in the profile the filer uses: a window
+    /// when there is a display, else remote debugging on loopback for an SSH
+    /// tunnel. Then checks the session works.
+    Login {
+        /// Use remote debugging even when there is a display.
+        #[arg(long)]
+        remote: bool,
+        /// The loopback port for remote debugging.
+        #[arg(long, default_value_t = 9222)]
+        port: u16,
+    },
+    /// Read the Collaborations list now and record what changed.
+    Sync,
+    /// Whether the dashboard session works, from what the filer last saw.
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Auto,
+    Text,
+    Json,
+    Journald,
+}
+
+/// Who acts and why, recorded on the request's timeline.
+#[derive(Debug, clap::Args)]
+pub struct Who {
+    /// Name recorded as the actor (default: $SUDO_USER or $USER).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    /// A note kept with the event.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+fn parse_mark(s: &str) -> Result<Mark, String> {
+    s.parse()
+}
+
+fn parse_state(s: &str) -> Result<RequestState, String> {
+    s.parse()
+}
+
+fn parse_id(s: &str) -> Result<RequestId, String> {
+    s.parse()
+}
+
+/// A time as `parse_time` reads it, or a date (midnight UTC).
+fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    parse_time(s).map_err(|_| {
+        format!("`{s}` is not a date such as 2026-11-02 or a time such as 2026-11-02T09:00:00Z")
+    })
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("`{s}` is not a time such as 2026-11-02T09:00:00Z ({e})"))
+}
+
+impl Cli {
+    /// The command line (exits with a usage error if it is wrong), noting
+    /// whether `--db` came from the environment, with the configuration
+    /// file decided (see [`Cli::use_default_config`]).
+    pub fn parse_args() -> Cli {
+        use clap::parser::ValueSource;
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.db_from_env = matches.value_source("db") == Some(ValueSource::EnvVariable);
+        cli.use_default_config(Path::new(crate::config::DEFAULT_CONFIG_PATH));
+        cli
+    }
+
+    /// Without `--config` or COLLABD_CONFIG, every command but the demo
+    /// and `http-user` reads `default` (/etc/collabd/collabd.toml) when it
+    /// exists, so `collabd status` on a packaged host reads the database
+    /// and settings the service uses. The demo needs nothing external.
+    pub fn use_default_config(&mut self, default: &Path) {
+        if self.config.is_some() || matches!(self.command, Command::Demo | Command::HttpUser { .. })
+        {
+            return;
+        }
+        self.config = crate::config::default_config(default);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("collabd").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn without_config_commands_read_the_default_file_when_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = dir.path().join("collabd.toml");
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        assert_eq!(status.config, None, "no file: defaults");
+
+        std::fs::write(&default, "[database]\npath = \"/x/collabd.db\"\n").unwrap();
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        assert_eq!(status.config.as_deref(), Some(default.as_path()));
+        assert_eq!(
+            load_settings(&status).unwrap().database_path,
+            std::path::PathBuf::from("/x/collabd.db")
+        );
+
+        // --config wins; the demo needs nothing external.
+        let mut given = cli(&["status", "--config", "/elsewhere.toml"]);
+        given.use_default_config(&default);
+        assert_eq!(given.config.as_deref(), Some(Path::new("/elsewhere.toml")));
+        let mut demo = cli(&["demo"]);
+        demo.use_default_config(&default);
+        assert_eq!(demo.config, None);
+    }
+
+    #[test]
+    fn a_default_file_that_cannot_be_read_is_an_error_not_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: it exists, and reading
+        // it fails whoever runs the test (root reads past permissions).
+        let default = dir.path().join("collabd.toml");
+        std::fs::create_dir(&default).unwrap();
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        let e = load_settings(&status).unwrap_err().to_string();
+        assert!(e.contains(&default.display().to_string()), "{e}");
+    }
+}
