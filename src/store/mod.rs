@@ -8,7 +8,8 @@
 //! children refer to one another by name (`super::db::Result`), never
 //! through this file.
 //!
-//! - [`db`] — [`Db`] (the pool and migrations), [`Error`] and [`Result`].
+//! - [`db`] — [`Db`] (the pool and migrations), [`Immediate`] (a write
+//!   transaction), [`Error`] and [`Result`].
 //! - `columns` — how the model's types are written to and read from text and
 //!   integer columns, so rows leave the store typed; [`timestamp`].
 //! - [`messages`] — stored messages and where each came from.
