@@ -110,9 +110,9 @@ async fn main() {
     if let Ok(extra) = std::env::var("BENCH_CHROMIUM_ARGS") {
         s.args = extra.split_whitespace().map(str::to_owned).collect();
     }
-    let filer = BrowserFiler::with_db(s, db.clone());
+    let filer = BrowserFiler::new(s, None);
     let cold = Instant::now();
-    filer.open(&replica.login_url()).await.unwrap();
+    filer.session().open(&replica.login_url()).await.unwrap();
     let cold = cold.elapsed();
     let worker = Arc::new(Worker::new(
         db.clone(),
@@ -149,7 +149,11 @@ async fn main() {
 
     // Idle: the browser stays up between filings.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let pgid = filer.process_group().await.expect("the browser runs");
+    let pgid = filer
+        .session()
+        .process_group()
+        .await
+        .expect("the browser runs");
     let m = group_memory(pgid);
     let mb = |kb: u64| kb as f64 / 1024.0;
     println!(
@@ -161,7 +165,7 @@ async fn main() {
         mb(m.rss)
     );
     tokio::time::sleep(Duration::from_secs(4)).await;
-    filer.close_if_idle().await;
+    filer.session().close_if_idle().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = group_memory(pgid);
     println!(

@@ -462,18 +462,30 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
             }
         }
         Ok(ConfiguredFiler::Webhook(h)) => {
-            reachable(r, "filer webhook", h.url(), filer::shown_url(h.url())).await
+            reachable(
+                r,
+                "filer webhook",
+                h.url(),
+                crate::outbound::shown_url(h.url()),
+            )
+            .await
         }
         Ok(ConfiguredFiler::Notify(_)) => r.line(true, "filer", "notify (channels below)"),
         Ok(ConfiguredFiler::Browser(b)) => {
             // Starts the browser, loads the dashboard's form, and says
-            // whether the saved session is signed in.
+            // whether the saved session is signed in; an existing database
+            // records what it saw (a new login makes waiting requests due).
+            let b = b.session();
             let dry = if b.settings().dry_run {
                 " (dry_run: forms are filled, never sent)"
             } else {
                 ""
             };
-            match b.check_session().await {
+            let db = match settings.database_path.exists() {
+                true => crate::store::Db::open(&settings.database_path).await.ok(),
+                false => None,
+            };
+            match b.check_session(db.as_ref()).await {
                 Ok(()) => r.line(
                     true,
                     "filer",
@@ -559,7 +571,7 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
 /// A HEAD request: any HTTP answer means the endpoint is reachable.
 async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String) {
     // The filer's own client: a redirect is shown, not followed.
-    let client = match filer::http_client(Duration::from_secs(15)) {
+    let client = match crate::outbound::http_client(Duration::from_secs(15)) {
         Ok(c) => c,
         Err(e) => return r.line(false, what, e),
     };
@@ -570,7 +582,7 @@ async fn reachable(r: &mut Report, what: &str, url: &reqwest::Url, shown: String
             format!(
                 "{shown} answered {}, a redirect to {}, which collabd does not follow; set the URL to the address that answers",
                 resp.status(),
-                filer::redirect_target(url, &resp)
+                crate::outbound::redirect_target(url, &resp)
             ),
         ),
         Ok(resp) => r.line(

@@ -41,8 +41,8 @@ impl WorkerLane {
             _ => None,
         };
         let syncing = browser
-            .clone()
-            .map(|b| tokio::spawn(b.run_sync(stop.clone())));
+            .as_ref()
+            .map(|b| tokio::spawn(b.session().clone().run_sync(db.clone(), stop.clone())));
         let mut worker = Worker::new(db, filer, settings);
         worker.announcer = announcer;
         let name = worker.filer.name();
@@ -68,7 +68,7 @@ impl WorkerLane {
             let _ = tokio::time::timeout(STOP_GRACE, task).await;
         }
         if let Some(b) = self.browser.take() {
-            b.shutdown().await;
+            b.session().shutdown().await;
         }
     }
 }

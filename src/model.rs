@@ -410,6 +410,38 @@ impl WatcherState {
     }
 }
 
+text_enum! {
+    /// The browser filer's dashboard session as last seen
+    /// (`browser_session.state`).
+    SessionState {
+        /// The filer has not used the dashboard yet.
+        Unknown = "unknown",
+        /// The dashboard showed its form: the profile's login works.
+        SignedIn = "signed_in",
+        /// The dashboard showed its sign-in page: requests wait for an
+        /// operator's `collabd browser login`.
+        LoginNeeded = "login_needed",
+    }
+}
+
+text_enum! {
+    /// What a queued request waits for when its last filing could not
+    /// start for a reason outside the request (`access_requests.waiting_for`;
+    /// null for a request that only waits for its retry). A wait is not an
+    /// attempt.
+    Wait {
+        /// The browser filer's dashboard session lapsed: a new login makes
+        /// the request due at once.
+        BrowserLogin = "browser_login",
+        /// The browser filer sent `worker.browser.per_hour` requests in the
+        /// last hour.
+        HourlyLimit = "hourly_limit",
+        /// Another collabd process holds the browser profile (a
+        /// `collabd browser login`, say).
+        BrowserBusy = "browser_busy",
+    }
+}
+
 /// Who wrote an event (`request_events.actor`): one of collabd's own parts,
 /// or an operator by name (stored as `operator:<name>`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::model::Wait;
+
 /// How a filer failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
@@ -13,16 +15,25 @@ pub enum Failure {
     Transient(String),
     /// Trying again will not help (a 4xx, a refused code, a bad config).
     Permanent(String),
-    /// Nothing can be filed until someone acts outside the request (the
-    /// browser's dashboard session lapsed): back to the queue after a fixed
-    /// delay, never counted as an attempt and never given up for it.
-    Waiting(String),
+    /// Nothing can be filed until something outside the request changes
+    /// (the browser's dashboard session lapsed, say), which the [`Wait`]
+    /// names: back to the queue after a fixed delay, never counted as an
+    /// attempt and never given up for it.
+    Waiting(Wait, String),
 }
 
 impl Failure {
     pub fn message(&self) -> &str {
         match self {
-            Failure::Transient(m) | Failure::Permanent(m) | Failure::Waiting(m) => m,
+            Failure::Transient(m) | Failure::Permanent(m) | Failure::Waiting(_, m) => m,
+        }
+    }
+
+    /// What the request waits for, when this is a wait.
+    pub fn waiting_for(&self) -> Option<Wait> {
+        match self {
+            Failure::Waiting(w, _) => Some(*w),
+            Failure::Transient(_) | Failure::Permanent(_) => None,
         }
     }
 
@@ -31,7 +42,7 @@ impl Failure {
         match self {
             Failure::Transient(m) => Failure::Transient(f(m)),
             Failure::Permanent(m) => Failure::Permanent(f(m)),
-            Failure::Waiting(m) => Failure::Waiting(f(m)),
+            Failure::Waiting(w, m) => Failure::Waiting(w, f(m)),
         }
     }
 }
@@ -91,7 +102,7 @@ pub fn decide(
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Decision {
-    let waiting = matches!(failure, Failure::Waiting(_));
+    let waiting = failure.waiting_for().is_some();
     if matches!(failure, Failure::Permanent(_)) || (attempt >= policy.max_attempts && !waiting) {
         return Decision::GiveUp;
     }
@@ -125,7 +136,7 @@ mod tests {
     #[test]
     fn waiting_backs_off_and_is_never_given_up() {
         let p = RetryPolicy::new(3);
-        let w = Failure::Waiting("browser login needed".into());
+        let w = Failure::Waiting(Wait::BrowserLogin, "browser login needed".into());
         for attempt in [1, 3, 50] {
             assert!(matches!(
                 decide(&p, attempt, &w, now(), 1.0),

@@ -302,7 +302,7 @@ impl<F: Filer + 'static> Worker<F> {
         // form: it is masked once, here, before the timeline or the
         // journal sees it.
         let hide = crate::redact::Redactor::one(request.collaborator_code.expose());
-        let result = match self.filer.file(&filing).await {
+        let result = match self.filer.file(&filing, &self.db).await {
             Ok(filed) => Ok(crate::filer::Filed {
                 detail: hide.apply(&filed.detail).into_owned(),
                 ..filed
@@ -339,7 +339,7 @@ impl<F: Filer + 'static> Worker<F> {
                             &mut tx,
                             request.id,
                             request.attempts,
-                            !matches!(failure, Failure::Waiting(_)),
+                            failure.waiting_for(),
                             &at_s,
                             failure.message(),
                             &event(EventKind::Retry, &detail),
@@ -350,7 +350,7 @@ impl<F: Filer + 'static> Worker<F> {
                     Decision::GiveUp => {
                         let why = match failure {
                             Failure::Permanent(_) => "a permanent error",
-                            Failure::Transient(_) | Failure::Waiting(_) => {
+                            Failure::Transient(_) | Failure::Waiting(..) => {
                                 "the last allowed attempt"
                             }
                         };

@@ -10,11 +10,12 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::Utc;
+use collabd::browser::session::Session;
 use collabd::config::{BrowserSettings, WorkerSettings};
 use collabd::filer::BrowserFiler;
 use collabd::filer::browser::health;
 use collabd::model::RequestId;
-use collabd::store::{self, Db};
+use collabd::store::{self, BrowserLedger, Db};
 use collabd::worker::Worker;
 use sqlx::Row;
 use support::replica::{self, Replica};
@@ -50,12 +51,12 @@ async fn rig_on(spa: bool, tweak: impl FnOnce(&mut BrowserSettings)) -> Rig {
     s.budget = Duration::from_secs(25);
     s.per_hour = None;
     tweak(&mut s);
-    let filer = BrowserFiler::with_db(s, db.clone());
+    let filer = BrowserFiler::new(s, None);
     // The operator's one sign-in, kept in the profile when the browser
     // closes (as after `collabd browser login`): every filing below starts
     // a browser that must find the session there.
-    filer.open(&replica.login_url()).await.unwrap();
-    filer.shutdown().await;
+    filer.session().open(&replica.login_url()).await.unwrap();
+    filer.session().shutdown().await;
     let worker = Arc::new(Worker::new(
         db.clone(),
         filer.clone(),
@@ -108,6 +109,15 @@ impl Rig {
         (row.get(0), row.get(1))
     }
 
+    /// What a queued request waits for (`access_requests.waiting_for`).
+    async fn waiting_for(&self, id: RequestId) -> Option<String> {
+        sqlx::query_scalar("select waiting_for from access_requests where id = ?")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
     async fn timeline(&self, id: RequestId) -> String {
         store::events_for(&self.db.pool, id)
             .await
@@ -118,7 +128,7 @@ impl Rig {
     }
 
     async fn done(self) {
-        self.filer.shutdown().await;
+        self.filer.session().shutdown().await;
     }
 }
 
@@ -240,7 +250,7 @@ async fn a_challenge_and_an_unknown_page_keep_evidence_and_are_not_retried() {
 async fn evidence_that_cannot_be_kept_does_not_turn_an_unknown_page_into_a_retry() {
     let rig = rig(|_| {}).await;
     // Where the evidence goes is a file, not a directory: it cannot be kept.
-    let evidence = rig.filer.settings().evidence_dir();
+    let evidence = rig.filer.session().settings().evidence_dir();
     std::fs::create_dir_all(evidence.parent().unwrap()).unwrap();
     std::fs::write(&evidence, "not a directory").unwrap();
     let id = rig.request("weird-2", "4822").await;
@@ -269,20 +279,20 @@ async fn a_dry_run_fills_the_form_keeps_a_screenshot_and_sends_nothing() {
 async fn a_hanging_page_ends_within_the_budget_and_the_browser_is_restarted() {
     let rig = rig(|s| s.budget = Duration::from_secs(8)).await;
     let hang = rig.request("hang-1", "1111").await;
-    let before = rig.filer.process_group().await;
+    let before = rig.filer.session().process_group().await;
     rig.file().await;
     let (state, error) = rig.state(hang).await;
     assert_eq!(state, "queued", "a hang is retried later");
     assert!(error.unwrap().contains("budget_seconds"));
     assert_eq!(
-        rig.filer.process_group().await,
+        rig.filer.session().process_group().await,
         None,
         "the hung browser is gone"
     );
     let ok = rig.request("acme-4", "2222").await;
     rig.file().await;
     assert_eq!(rig.state(ok).await.0, "requested");
-    assert_ne!(rig.filer.process_group().await, before);
+    assert_ne!(rig.filer.session().process_group().await, before);
     rig.done().await;
 }
 
@@ -293,7 +303,12 @@ async fn a_browser_killed_mid_filing_is_restarted() {
     let worker = rig.worker.clone();
     let filing = tokio::spawn(async move { worker.run_due(Utc::now()).await });
     rig.replica.stalled.notified().await;
-    let pgid = rig.filer.process_group().await.expect("a browser runs");
+    let pgid = rig
+        .filer
+        .session()
+        .process_group()
+        .await
+        .expect("a browser runs");
     // SAFETY: the group is the test's own browser.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
@@ -394,7 +409,7 @@ async fn an_attempt_whose_claim_ran_out_sends_nothing() {
         leadsie_request_name: None,
         leadsie_request_url: None,
     };
-    let err = collabd::filer::Filer::file(&rig.filer, &stale)
+    let err = collabd::filer::Filer::file(&rig.filer, &stale, &rig.db)
         .await
         .unwrap_err();
     assert!(err.message().contains("nothing was sent"), "{err:?}");
@@ -432,6 +447,90 @@ async fn a_submission_that_reached_shopify_is_never_filed_again() {
     rig.done().await;
 }
 
+/// A database from before `waiting_for` and `signed_in`: requests queued
+/// behind a wait, told apart then by their error's first words, keep
+/// waiting for the same thing, and the session's `ok` reads `signed_in`.
+#[tokio::test]
+async fn upgrading_types_the_waits_and_the_session_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut old = sqlx::migrate!("./migrations");
+        old.migrations = old
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        old.run(&pool).await.unwrap();
+        for (id, state, error) in [
+            (
+                1,
+                "queued",
+                "browser login needed: redirected to a sign-in page (https://accounts.shopify.com/lookup); the request waits until an operator runs `collabd browser login`",
+            ),
+            (
+                2,
+                "queued",
+                "browser filer: 6 requests sent in the last hour (worker.browser.per_hour = 6); waiting until the oldest (2026-11-01T00:00:00Z) is an hour old",
+            ),
+            (
+                3,
+                "queued",
+                "browser filer: the browser profile /var/lib/collabd/browser/profile is in use by another collabd process (the daemon's browser, or `collabd browser login`); try again when it is done",
+            ),
+            (
+                4,
+                "queued",
+                "browser filer: no answer within worker.browser.budget_seconds = 60 (a page or the browser hung); the browser was restarted",
+            ),
+            (5, "failed", "browser login needed: long ago"),
+        ] {
+            sqlx::query(
+                "insert into access_requests (id, store_domain, collaborator_code, state, last_error, received_at, created_at, updated_at)
+                 values (?, ?, '1234', ?, ?, 'x', 'x', 'x')",
+            )
+            .bind(id)
+            .bind(format!("s{id}.myshopify.com"))
+            .bind(state)
+            .bind(error)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sqlx::query("update browser_session set state = 'ok', detail = 'ok', since = '2026-11-01T00:00:00Z'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let db = Db::open(&path).await.unwrap();
+    let waits: Vec<(i64, Option<String>)> =
+        sqlx::query_as("select id, waiting_for from access_requests order by id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        waits,
+        vec![
+            (1, Some("browser_login".into())),
+            (2, Some("hourly_limit".into())),
+            (3, Some("browser_busy".into())),
+            (4, None),
+            (5, None),
+        ]
+    );
+    let session = db.browser_session().await.unwrap();
+    assert_eq!(session.state, collabd::model::SessionState::SignedIn);
+    assert_eq!(session.since, "2026-11-01T00:00:00Z");
+    assert_eq!(health(&db).await.unwrap(), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
     let rig = rig(|_| {}).await;
@@ -441,23 +540,29 @@ async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
     let (state, error) = rig.state(id).await;
     assert_eq!(state, "queued", "waits, never fails");
     assert!(error.unwrap().starts_with("browser login needed"));
+    assert_eq!(rig.waiting_for(id).await.as_deref(), Some("browser_login"));
     assert_eq!(health(&rig.db).await.unwrap(), Some("browser login needed"));
-    let told = store::browser_session(&rig.db.pool).await.unwrap().told_at;
+    let told = rig.db.browser_session().await.unwrap().told_at;
     assert!(told.is_some());
     // Many attempts later it still waits, and operators were told once.
     for hours in [2, 4, 8, 16, 32, 64, 128, 256, 512] {
         rig.file_due(chrono::Duration::hours(hours)).await;
     }
     assert_eq!(rig.state(id).await.0, "queued");
-    assert_eq!(
-        store::browser_session(&rig.db.pool).await.unwrap().told_at,
-        told
-    );
+    assert_eq!(rig.db.browser_session().await.unwrap().told_at, told);
     // The operator signs in again.
-    rig.filer.open(&rig.replica.login_url()).await.unwrap();
+    rig.filer
+        .session()
+        .open(&rig.replica.login_url())
+        .await
+        .unwrap();
     // The check sees the session and makes the waiting request due, its
     // waits no longer counted against it.
-    rig.filer.check_session().await.unwrap();
+    rig.filer
+        .session()
+        .check_session(Some(&rig.db))
+        .await
+        .unwrap();
     assert_eq!(health(&rig.db).await.unwrap(), None);
     let attempts: i64 = sqlx::query_scalar("select attempts from access_requests where id = ?")
         .bind(id)
@@ -465,6 +570,7 @@ async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
         .await
         .unwrap();
     assert_eq!(attempts, 0);
+    assert_eq!(rig.waiting_for(id).await, None);
     rig.file().await;
     assert_eq!(rig.state(id).await.0, "requested");
     rig.done().await;
@@ -483,15 +589,22 @@ async fn the_collaborations_list_closes_requests_once() {
     rig.replica.set_status("shop-a", "Active");
     rig.replica.set_status("shop-b", "Declined");
     rig.replica.set_status("shop-c", "Expired");
-    let changes = rig.filer.sync_once().await.unwrap();
+    let changes = rig.filer.session().sync_once(&rig.db).await.unwrap();
     assert_eq!(changes.len(), 3, "{changes:?}");
     assert_eq!(rig.state(a).await.0, "granted");
     assert_eq!(rig.state(b).await.0, "declined");
     assert_eq!(rig.state(c).await.0, "expired");
     // Saying it again changes nothing: one outcome, not two.
-    assert!(rig.filer.sync_once().await.unwrap().is_empty());
+    assert!(
+        rig.filer
+            .session()
+            .sync_once(&rig.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     rig.replica.set_status("shop-a", "Access removed");
-    rig.filer.sync_once().await.unwrap();
+    rig.filer.session().sync_once(&rig.db).await.unwrap();
     assert_eq!(rig.state(a).await.0, "revoked");
     assert!(rig.timeline(a).await.contains("Collaborations list"));
     rig.done().await;
@@ -499,7 +612,7 @@ async fn the_collaborations_list_closes_requests_once() {
 
 #[tokio::test]
 async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
-    use collabd::browser::sync::{ListRow, ListStatus, apply};
+    use collabd::browser::sync::{ListRow, ListStatus, listed};
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("collabd.db")).await.unwrap();
     let now = collabd::timestamp::Timestamp::from(Utc::now());
@@ -536,7 +649,7 @@ async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
         row("fresh", ListStatus::Declined),
         row("plain", ListStatus::Granted),
     ];
-    let changes = apply(&db, &rows, &now).await.unwrap();
+    let changes = db.apply_list(&listed(&rows), &now).await.unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
     let state = |id: i64| {
         let pool = db.pool.clone();
@@ -594,7 +707,7 @@ async fn the_cli_checks_the_session_syncs_and_says_when_a_login_is_needed() {
     rig.file().await;
     assert_eq!(rig.state(id).await.0, "requested");
     // The CLI uses the same profile: the filer's browser must be closed.
-    rig.filer.shutdown().await;
+    rig.filer.session().shutdown().await;
     rig.replica.set_status("shop-d", "Active");
     let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
     assert!(ok, "{out}");
@@ -659,7 +772,12 @@ async fn the_schedule_reads_the_list_and_closes_an_idle_browser() {
     assert_eq!(rig.state(id).await.0, "requested");
     rig.replica.set_status("shop-e", "Active");
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let schedule = tokio::spawn(rig.filer.clone().run_sync(shutdown.clone()));
+    let schedule = tokio::spawn(
+        rig.filer
+            .session()
+            .clone()
+            .run_sync(rig.db.clone(), shutdown.clone()),
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while rig.state(id).await.0 != "granted" {
         assert!(
@@ -672,7 +790,7 @@ async fn the_schedule_reads_the_list_and_closes_an_idle_browser() {
     shutdown.cancel();
     schedule.await.unwrap();
     assert_eq!(
-        rig.filer.process_group().await,
+        rig.filer.session().process_group().await,
         None,
         "stopped with the daemon"
     );
@@ -685,7 +803,7 @@ async fn the_schedule_reads_the_list_and_closes_an_idle_browser() {
     .await
     .unwrap();
     assert!(rig2.process_group().await.is_some());
-    let schedule = tokio::spawn(rig2.clone().run_sync(shutdown.clone()));
+    let schedule = tokio::spawn(rig2.clone().run_sync(rig.db.clone(), shutdown.clone()));
     while rig2.process_group().await.is_some() {
         assert!(
             std::time::Instant::now() < deadline,
@@ -698,12 +816,12 @@ async fn the_schedule_reads_the_list_and_closes_an_idle_browser() {
     rig.done().await;
 }
 
-/// Another filer on the rig's profile and database, with other settings.
-fn rig_free(rig: &Rig, tweak: impl FnOnce(&mut BrowserSettings)) -> BrowserFiler {
-    let mut s = rig.filer.settings().clone();
+/// Another session on the rig's profile, with other settings.
+fn rig_free(rig: &Rig, tweak: impl FnOnce(&mut BrowserSettings)) -> Session {
+    let mut s = rig.filer.session().settings().clone();
     s.sync_every = None;
     tweak(&mut s);
-    BrowserFiler::with_db(s, rig.db.clone())
+    Session::new(s, None)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -716,6 +834,10 @@ async fn the_hourly_limit_holds_requests_back_without_failing_them() {
     let (state, error) = rig.state(second).await;
     assert_eq!(state, "queued");
     assert!(error.unwrap().contains("worker.browser.per_hour = 1"));
+    assert_eq!(
+        rig.waiting_for(second).await.as_deref(),
+        Some("hourly_limit")
+    );
     assert_eq!(rig.replica.submissions().len(), 1);
     let attempts: i64 = sqlx::query_scalar("select attempts from access_requests where id = ?")
         .bind(second)
@@ -1446,7 +1568,12 @@ async fn no_other_local_user_reaches_the_filers_browser() {
     let worker = rig.worker.clone();
     let filing = tokio::spawn(async move { worker.run_due(Utc::now()).await });
     rig.replica.stalled.notified().await;
-    let pgid = rig.filer.process_group().await.expect("a browser runs");
+    let pgid = rig
+        .filer
+        .session()
+        .process_group()
+        .await
+        .expect("a browser runs");
     let state = rig.dir.path().join("browser");
     let out = tokio::process::Command::new("runuser")
         .args(["-u", "nobody", "--", "python3", "-c", INTRUDER])
@@ -1458,7 +1585,7 @@ async fn no_other_local_user_reaches_the_filers_browser() {
         .await
         .expect("runuser and python3 are installed");
     let ours = sockets_of_group(pgid);
-    let still_filing = rig.filer.process_group().await == Some(pgid);
+    let still_filing = rig.filer.session().process_group().await == Some(pgid);
     // SAFETY: the group is the test's own browser.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);

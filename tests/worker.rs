@@ -9,7 +9,7 @@ use collabd::config::WorkerSettings;
 use collabd::filer::{Filed, Filer, FilingRequest, LogFiler};
 use collabd::model::{RequestId, RequestState};
 use collabd::queue::{Failure, RetryPolicy};
-use collabd::store::{self, Db, Event, Immediate};
+use collabd::store::{self, BrowserLedger, Db, Event, Immediate};
 use collabd::timestamp::Timestamp;
 use collabd::worker::Worker;
 use sqlx::Row;
@@ -72,7 +72,7 @@ impl Filer for Shared {
     fn name(&self) -> &'static str {
         "scripted"
     }
-    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+    async fn file(&self, r: &FilingRequest, _: &impl BrowserLedger) -> Result<Filed, Failure> {
         self.0.seen.lock().unwrap().push((r.id, r.attempt));
         self.0
             .answers

@@ -12,9 +12,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::page::{self, url_matches};
+use super::session::Session;
 use super::{Browser, Launch, form};
 use crate::config::BrowserSettings;
-use crate::filer::BrowserFiler;
+use crate::store::browser::BrowserLedger;
+
+/// How long `collabd browser login` waits for the operator to sign in.
+pub const LOGIN_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// How the operator reaches the browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +46,12 @@ impl Mode {
 
 /// Opens the sign-in, waits up to `wait` for the operator to finish it,
 /// closes the browser (which writes the session into the profile), then
-/// checks the session with the filer's own headless browser.
+/// checks the session with the filer's own headless browser, recording it
+/// in `ledger` (which makes the requests that waited for it due).
 pub async fn login(
     s: &BrowserSettings,
-    filer: &BrowserFiler,
+    session: &Session,
+    ledger: Option<&impl BrowserLedger>,
     mode: Mode,
     wait: Duration,
 ) -> anyhow::Result<()> {
@@ -107,10 +113,10 @@ pub async fn login(
             wait.as_secs() / 60
         );
     }
-    filer.check_session().await.map_err(|e| {
+    session.check_session(ledger).await.map_err(|e| {
         anyhow::anyhow!("signed in, but the headless browser does not see the session: {e}")
     })?;
-    filer.shutdown().await;
+    session.shutdown().await;
     println!(
         "Signed in: the headless browser sees the dashboard; requests that waited for the login are due now."
     );

@@ -1,11 +1,20 @@
 //! The browser collabd owns for the browser filer: one chromedriver and the
 //! Chromium it starts, in their own process group, driven over WebDriver
 //! (fantoccini) with the persistent profile that holds the operator's
-//! dashboard login. Owns starting, checking and killing them; what is done
-//! with the page lives in [`form`] (filing), [`page`] (reading what a page
-//! says, keeping evidence), [`sync`] (the Collaborations list) and
-//! [`login`] (`collabd browser login`). Knows
-//! nothing of the queue.
+//! dashboard login. This file owns starting, checking and killing them;
+//! the rest is in its children:
+//!
+//! - [`form`] — filing: the form filled, the answer read as an outcome.
+//! - [`page`] — reading what a page says, keeping evidence with the code
+//!   masked.
+//! - [`sync`] — reading the Collaborations list, and what it says of each
+//!   store.
+//! - [`session`] — the filer's browser and dashboard session: one tab at a
+//!   time within a budget, the hourly limit, submissions never pressed
+//!   twice, the login's health and the list's schedule. It keeps its
+//!   records through the `store::browser::BrowserLedger` it is handed and
+//!   opens no database.
+//! - [`login`] — `collabd browser login`.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -19,6 +28,7 @@ use crate::config::BrowserSettings;
 pub mod form;
 pub mod login;
 pub mod page;
+pub mod session;
 pub mod sync;
 
 /// Why the browser could not be started or used.

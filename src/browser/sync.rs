@@ -1,10 +1,12 @@
 //! The dashboard as a second witness: reading the Collaborations list
 //! (each row's store, and its status from the status cell by the configured
-//! selectors and whole-word status phrases) and applying what changed to
-//! the filed requests — granted, declined, expired, access removed — on the
-//! same timeline as Shopify's emails. A request already in the state the
-//! list shows is left alone, so an email and the list saying the same thing
-//! are one outcome; a store whose rows disagree is left alone too.
+//! selectors and whole-word status phrases), and what it says of each
+//! store, which the store applies to the filed requests — granted,
+//! declined, expired, access removed — on the same timeline as Shopify's
+//! emails ([`crate::store::browser::BrowserLedger::apply_list`]). A request
+//! already in the state the list shows is left alone, so an email and the
+//! list saying the same thing are one outcome; a store whose rows disagree
+//! is left alone too.
 
 use std::sync::LazyLock;
 
@@ -15,12 +17,11 @@ use super::BrowserError;
 use super::form::shown;
 use super::page::{self, url_matches};
 use crate::config::BrowserSettings;
-use crate::model::{Actor, EventKind, RequestState};
-use crate::store::{self, Db, Event};
-use crate::timestamp::Timestamp;
+use crate::model::RequestState;
+use crate::store::browser::Listed;
 
 /// What the list says of one collaboration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ListStatus {
     Pending,
     Granted,
@@ -168,26 +169,21 @@ pub async fn read_list(
     Ok(Ok(rows))
 }
 
-/// What applying a list changed: (request id, from, to).
-pub type Changes = Vec<(crate::model::RequestId, RequestState, RequestState)>;
-
-/// Moves each store's newest request to what the list says, where that is
-/// a move the request's state allows and not where it already is. Only a
-/// request that was filed (requested, notified, granted) is moved: a row is
-/// about an earlier request when the newest is still queued. A store whose
-/// rows say different things (an old "Expired" beside a new "Request
-/// sent") is skipped rather than guessed at.
-pub async fn apply(db: &Db, rows: &[ListRow], now: &Timestamp) -> store::Result<Changes> {
-    let mut changes = Vec::new();
+/// What the list says of each store, for [`BrowserLedger::apply_list`]:
+/// one entry per store whose rows all show the same recognised status. A
+/// store whose rows say different things (an old "Expired" beside a new
+/// "Request sent") is left out rather than guessed at, and so is one whose
+/// status the filer does not recognise.
+///
+/// [`BrowserLedger::apply_list`]: crate::store::browser::BrowserLedger::apply_list
+pub fn listed(rows: &[ListRow]) -> Vec<Listed<'_>> {
     let mut by_store: std::collections::BTreeMap<&str, Vec<&ListRow>> = Default::default();
     for row in rows {
         by_store.entry(row.store.as_str()).or_default().push(row);
     }
-    let mut conn = db.pool.acquire().await?;
-    let mut tx = store::Immediate::begin(&mut conn).await?;
+    let mut listed = Vec::new();
     for (domain, rows) in by_store {
-        let statuses: std::collections::BTreeSet<_> =
-            rows.iter().map(|r| r.status.map(|s| s as u8)).collect();
+        let statuses: std::collections::BTreeSet<_> = rows.iter().map(|r| r.status).collect();
         if statuses.len() > 1 {
             tracing::info!(
                 store = domain,
@@ -198,54 +194,13 @@ pub async fn apply(db: &Db, rows: &[ListRow], now: &Timestamp) -> store::Result<
         }
         let row = rows[0];
         let Some(status) = row.status else { continue };
-        let to = status.state();
-        let requests = store::requests_for_store(&mut tx, &row.store).await?;
-        // The newest request that is not settled another way.
-        let Some(r) = requests.iter().find(|r| {
-            !matches!(
-                r.state,
-                RequestState::Cancelled | RequestState::Superseded | RequestState::Failed
-            )
-        }) else {
-            continue;
-        };
-        // Only a filed request; one the worker holds (`filing`) is left
-        // to it, a queued one was not filed yet.
-        let filed = matches!(
-            r.state,
-            RequestState::Requested | RequestState::Notified | RequestState::Granted
-        );
-        if !filed || r.state == to || !r.state.can_move_to(to) {
-            continue;
-        }
-        // The list's words are the page's: masked before they are kept.
-        let detail = crate::redact::hide_code(
-            &format!(
-                "the dashboard's Collaborations list says “{}” for {}",
-                row.said.as_deref().unwrap_or_default(),
-                row.store
-            ),
-            r.collaborator_code.expose(),
-        )
-        .into_owned();
-        let e = Event {
-            request_id: Some(r.id),
-            message_id: None,
-            actor: &Actor::Shopify,
-            event: EventKind::Outcome,
-            from_state: None,
-            to_state: None,
-            detail: Some(&detail),
-        };
-        if store::transition(&mut tx, r.id, r.state, to, &e, now).await? {
-            if to == RequestState::Requested {
-                store::set_filed_at(&mut tx, r.id, now).await?;
-            }
-            changes.push((r.id, r.state, to));
-        }
+        listed.push(Listed {
+            store: domain,
+            state: status.state(),
+            said: row.said.as_deref().unwrap_or_default(),
+        });
     }
-    tx.commit().await?;
-    Ok(changes)
+    listed
 }
 
 #[cfg(test)]
@@ -265,6 +220,30 @@ mod tests {
         let r = read_row(&s, "c.myshopify.com Request sent", None).unwrap();
         assert_eq!(r.status, Some(ListStatus::Pending));
         assert!(read_row(&s, "no store here", None).is_none());
+    }
+
+    #[test]
+    fn each_store_is_listed_once_and_only_with_one_recognised_status() {
+        let row = |store: &str, status, said: &str| ListRow {
+            store: store.into(),
+            status,
+            said: Some(said.into()),
+        };
+        let rows = [
+            row("b.myshopify.com", Some(ListStatus::Granted), "Active"),
+            row("a.myshopify.com", Some(ListStatus::Expired), "Expired"),
+            row("a.myshopify.com", Some(ListStatus::Pending), "Request sent"),
+            row("b.myshopify.com", Some(ListStatus::Granted), "Active"),
+            row("c.myshopify.com", None, ""),
+        ];
+        assert_eq!(
+            listed(&rows),
+            vec![Listed {
+                store: "b.myshopify.com",
+                state: RequestState::Granted,
+                said: "Active",
+            }]
+        );
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub(super) async fn ingest(
         &chrono::Utc::now().into(),
     )
     .await?;
-    let ingestor = crate::ingest::Ingestor::from_settings(&settings, db)?;
+    let ingestor = crate::ingest::Ingestor::from_settings(settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;
     for file in files {

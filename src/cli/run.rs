@@ -9,10 +9,10 @@ use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings};
-use crate::model::RequestId;
+use crate::model::{RequestId, SessionState};
 use crate::operator::{self, Action, operator_name};
 use crate::render;
-use crate::store::{self, Db};
+use crate::store::{self, BrowserLedger, Db};
 
 use super::args::{BrowserAction, Cli, Command, Who};
 use super::mail::{ingest, parse};
@@ -130,19 +130,29 @@ async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode>
         ))
         .into());
     };
-    let filer = crate::filer::BrowserFiler::new(
+    let session = crate::browser::session::Session::new(
         s.clone(),
         crate::filer::notify::announcer(&settings.worker).map_err(crate::config::ConfigProblem)?,
     );
     match action {
         BrowserAction::Login { remote, port } => {
+            // What the check after the sign-in sees is recorded, and makes
+            // the requests that waited for it due; a database that cannot
+            // be opened only loses that.
+            let db = Db::open(&settings.database_path)
+                .await
+                .inspect_err(|e| {
+                    eprintln!("collabd: the session's state will not be recorded: {e}")
+                })
+                .ok();
             let mode = crate::browser::login::Mode::detect(port, remote);
-            crate::browser::login::login(&s, &filer, mode, crate::filer::browser::LOGIN_WAIT)
-                .await?;
+            let wait = crate::browser::login::LOGIN_WAIT;
+            crate::browser::login::login(&s, &session, db.as_ref(), mode, wait).await?;
         }
         BrowserAction::Sync => {
-            let changes = filer.sync_once().await;
-            filer.shutdown().await;
+            let db = Db::open(&settings.database_path).await?;
+            let changes = session.sync_once(&db).await;
+            session.shutdown().await;
             let changes = changes?;
             for (id, from, to) in &changes {
                 println!("request #{id}: {from} → {to}");
@@ -151,15 +161,19 @@ async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode>
         }
         BrowserAction::Status => {
             let db = open_existing(&settings.database_path).await?;
-            let session = crate::store::browser_session(&db.pool).await?;
-            match session.state.as_str() {
-                "login_needed" => println!(
+            let session = db.browser_session().await?;
+            match session.state {
+                SessionState::LoginNeeded => println!(
                     "browser login needed since {} ({}); run `collabd browser login`",
                     session.since,
                     session.detail.unwrap_or_default()
                 ),
-                "ok" => println!("the dashboard session works (since {})", session.since),
-                _ => println!("the browser filer has not used the dashboard yet"),
+                SessionState::SignedIn => {
+                    println!("the dashboard session works (since {})", session.since)
+                }
+                SessionState::Unknown => {
+                    println!("the browser filer has not used the dashboard yet")
+                }
             }
         }
     }
@@ -206,7 +220,7 @@ async fn rejudge(
 ) -> Result<ExitCode> {
     use crate::rejudge::Rejudged;
     let db = open_existing(&settings.database_path).await?;
-    let ingestor = crate::ingest::Ingestor::from_settings(&settings, db)?;
+    let ingestor = crate::ingest::Ingestor::from_settings(settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut chosen = ids.to_vec();
     let mut without_bytes = 0;
@@ -292,4 +306,56 @@ async fn rejudge(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("collabd").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn without_config_commands_read_the_default_file_when_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = dir.path().join("collabd.toml");
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        assert_eq!(status.config, None, "no file: defaults");
+
+        std::fs::write(&default, "[database]\npath = \"/x/collabd.db\"\n").unwrap();
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        assert_eq!(status.config.as_deref(), Some(default.as_path()));
+        assert_eq!(
+            load_settings(&status).unwrap().database_path,
+            std::path::PathBuf::from("/x/collabd.db")
+        );
+
+        // --config wins; the demo needs nothing external.
+        let mut given = cli(&["status", "--config", "/elsewhere.toml"]);
+        given.use_default_config(&default);
+        assert_eq!(given.config.as_deref(), Some(Path::new("/elsewhere.toml")));
+        let mut demo = cli(&["demo"]);
+        demo.use_default_config(&default);
+        assert_eq!(demo.config, None);
+    }
+
+    #[test]
+    fn a_default_file_that_cannot_be_read_is_an_error_not_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: it exists, and reading
+        // it fails whoever runs the test (root reads past permissions).
+        let default = dir.path().join("collabd.toml");
+        std::fs::create_dir(&default).unwrap();
+        let mut status = cli(&["status"]);
+        status.use_default_config(&default);
+        let e = load_settings(&status).unwrap_err().to_string();
+        assert!(e.contains(&default.display().to_string()), "{e}");
+    }
 }

@@ -211,8 +211,6 @@ pub struct BrowserSettings {
     /// Holds `profile/` (the login session) and `evidence/` (screenshots and
     /// pages kept for a look). Defaults to `browser/` beside the database.
     pub state_dir: PathBuf,
-    /// The database (`[database] path`), which the filer opens itself.
-    pub database_path: PathBuf,
     /// Fills `{org_id}` in the URLs.
     pub org_id: String,
     pub form_url: String,
@@ -267,7 +265,6 @@ fn defaults(state_dir: PathBuf) -> BrowserSettings {
         // /etc/chromium.d that the filer has no use for.
         chromium: default_chromium(),
         chromedriver: "/usr/bin/chromedriver".into(),
-        database_path: state_dir.join("collabd.db"),
         state_dir,
         org_id: String::new(),
         form_url: DEV_FORM_URL.into(),
@@ -309,7 +306,6 @@ pub(super) fn browser_settings(
             .join("browser")
     });
     let mut s = defaults(state_dir);
-    s.database_path = database_path.to_owned();
     let Some(org_id) = b.org_id.filter(|o| !o.trim().is_empty()) else {
         return Err(invalid(
             "worker.browser.org_id",

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::error::{describe_toml_error, without_value};
 use super::*;
 
 #[test]

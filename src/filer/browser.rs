@@ -1,582 +1,38 @@
 //! The `browser` filer: files "Request access to store" in the dashboard
-//! itself, through the browser collabd owns (see [`crate::browser`]). Opt-in
-//! only — Shopify's terms restrict automated access to its dashboards.
-//! Owns the filing's rules: one tab at a time, a time budget per filing
-//! (the browser is restarted when it dies or hangs), the hourly limit, a
-//! submission recorded before the button is pressed and checked — never
-//! pressed again — after a crash, the session's health (requests wait, and
-//! operators are told once, when the login lapsed), and how each outcome
-//! the page shows becomes a request state.
+//! itself, through the browser collabd owns. Opt-in only — Shopify's terms
+//! restrict automated access to its dashboards. A filer like the others:
+//! the worker hands it a request and the [`BrowserLedger`] its records go
+//! to; the browser, the filing's rules and the login's health are the
+//! [`Session`]'s ([`crate::browser::session`]). What is decided here is how
+//! each outcome the page shows becomes a request state.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::Utc;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-
-use super::{Filed, Filer, FilingRequest, NotifyFiler};
-use crate::browser::form::{self, Filled, Job, Outcome};
-use crate::browser::sync::{self, ListProblem, ListStatus};
-use crate::browser::{Browser, BrowserError, Launch};
+use super::filing::{Filed, Filer, FilingRequest};
+use super::notify::NotifyFiler;
+use crate::browser::form::{Job, Outcome};
+use crate::browser::session::{LOGIN_NEEDED, Session};
 use crate::config::BrowserSettings;
-use crate::model::RequestState;
+use crate::model::{RequestState, SessionState, Wait};
 use crate::queue::Failure;
-use crate::store::{self, Db};
-
-/// How a request waiting for a login starts its `last_error`; also what
-/// `status` and `/healthz` say.
-pub const LOGIN_NEEDED: &str = "browser login needed";
+use crate::store::browser::BrowserLedger;
 
 /// Files through the dashboard form in a headless Chromium.
 #[derive(Debug, Clone)]
 pub struct BrowserFiler {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    settings: BrowserSettings,
-    database_path: PathBuf,
-    /// Opened on first use: the filer is built before the daemon opens the
-    /// database.
-    db: tokio::sync::OnceCell<Db>,
-    /// The one browser, held for a whole filing: one tab at a time.
-    browser: tokio::sync::Mutex<Option<Browser>>,
-    /// Held from the rate check to the end of the filing, so filings the
-    /// worker runs at once cannot all pass the check together.
-    filing: tokio::sync::Mutex<()>,
-    /// The running browser's process group (0: none), readable while a
-    /// filing holds the browser.
-    pgid: std::sync::atomic::AtomicI32,
-    /// When the browser last finished work, for closing it when idle.
-    last_used: std::sync::Mutex<Instant>,
-    announcer: Option<NotifyFiler>,
-}
-
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BrowserFiler")
-            .field("state_dir", &self.settings.state_dir)
-            .field("dry_run", &self.settings.dry_run)
-            .finish_non_exhaustive()
-    }
+    session: Session,
 }
 
 impl BrowserFiler {
+    /// `announcer` tells operators when the login lapses.
     pub fn new(settings: BrowserSettings, announcer: Option<NotifyFiler>) -> BrowserFiler {
         BrowserFiler {
-            inner: Arc::new(Inner {
-                database_path: settings.database_path.clone(),
-                settings,
-                db: tokio::sync::OnceCell::new(),
-                browser: tokio::sync::Mutex::new(None),
-                filing: tokio::sync::Mutex::new(()),
-                pgid: std::sync::atomic::AtomicI32::new(0),
-                last_used: std::sync::Mutex::new(Instant::now()),
-                announcer,
-            }),
+            session: Session::new(settings, announcer),
         }
     }
 
-    /// Uses `db` rather than opening the database itself (tests, the bench).
-    pub fn with_db(settings: BrowserSettings, db: Db) -> BrowserFiler {
-        let f = BrowserFiler::new(settings, None);
-        let _ = f.inner.db.set(db);
-        f
-    }
-
-    pub fn settings(&self) -> &BrowserSettings {
-        &self.inner.settings
-    }
-
-    async fn db(&self) -> Result<&Db, store::Error> {
-        self.inner
-            .db
-            .get_or_try_init(|| Db::open(&self.inner.database_path))
-            .await
-    }
-
-    /// The running browser's process group, if one runs (for tests).
-    pub async fn process_group(&self) -> Option<i32> {
-        Some(self.inner.pgid.load(std::sync::atomic::Ordering::SeqCst)).filter(|p| *p != 0)
-    }
-
-    /// Stops the browser (it starts again on the next filing).
-    pub async fn shutdown(&self) {
-        if let Some(b) = self.inner.browser.lock().await.take() {
-            b.stop().await;
-        }
-        self.inner
-            .pgid
-            .store(0, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Runs `work` with a live browser, within the budget; a browser that
-    /// errs or overruns is killed, to be started afresh next time.
-    async fn with_browser<T>(
-        &self,
-        work: impl AsyncFnOnce(&fantoccini::Client, Instant) -> Result<T, BrowserError>,
-    ) -> Result<T, Failure> {
-        let s = &self.inner.settings;
-        let mut slot = self.inner.browser.lock().await;
-        let budget = s.budget;
-        let deadline = Instant::now() + budget;
-        let run = async {
-            if let Some(b) = slot.take() {
-                if b.alive().await {
-                    *slot = Some(b);
-                } else {
-                    tracing::warn!("the browser stopped answering; starting a new one");
-                    b.stop().await;
-                }
-            }
-            if slot.is_none() {
-                let b = Browser::start(s, &Launch::default(), budget).await?;
-                self.inner.pgid.store(
-                    b.process_group().unwrap_or(0),
-                    std::sync::atomic::Ordering::SeqCst,
-                );
-                *slot = Some(b);
-            }
-            let client = slot.as_ref().map(|b| b.client.clone());
-            let Some(c) = client else {
-                return Err(BrowserError::Start("no browser".into()));
-            };
-            let result = work(&c, deadline).await;
-            // An idle browser holds a blank page: less memory, and no form
-            // with a code in it left open.
-            if result.is_ok() {
-                let _ = c.goto("about:blank").await;
-            }
-            result
-        };
-        let result = tokio::time::timeout(budget, run).await;
-        if let Ok(mut at) = self.inner.last_used.lock() {
-            *at = Instant::now();
-        }
-        if !matches!(result, Ok(Ok(_))) {
-            self.inner
-                .pgid
-                .store(0, std::sync::atomic::Ordering::SeqCst);
-        }
-        match result {
-            Ok(Ok(v)) => Ok(v),
-            // The browser is fine; only this attempt is over.
-            Ok(Err(e @ BrowserError::ClaimLost)) => {
-                Err(Failure::Transient(format!("browser filer: {e}")))
-            }
-            // Another collabd (a `browser login` under way) has the profile:
-            // a wait, which uses up no attempt.
-            Ok(Err(e @ BrowserError::ProfileBusy(_))) => {
-                Err(Failure::Waiting(format!("browser filer: {e}")))
-            }
-            Ok(Err(e)) => {
-                if let Some(b) = slot.take() {
-                    b.stop().await;
-                }
-                Err(Failure::Transient(format!("browser filer: {e}")))
-            }
-            Err(_) => {
-                if let Some(b) = slot.take() {
-                    b.stop().await;
-                }
-                Err(Failure::Transient(format!(
-                    "browser filer: no answer within worker.browser.budget_seconds = {} (a page or the browser hung); the browser was restarted",
-                    budget.as_secs()
-                )))
-            }
-        }
-    }
-
-    async fn file_in_browser(
-        &self,
-        db: &Db,
-        client: &fantoccini::Client,
-        r: &FilingRequest,
-        deadline: Instant,
-    ) -> Result<(Outcome, Option<form::Evidence>), BrowserError> {
-        let s = &self.inner.settings;
-        let job = Job {
-            id: r.id,
-            attempt: r.attempt,
-            domain: r.store_domain.as_str(),
-            code: r.collaborator_code.expose(),
-        };
-        // A submission of an earlier attempt already reached Shopify (its
-        // result was then lost: the claim had run out, say): done, never
-        // filed again.
-        if let Some((attempt, result, at)) = store::reached_submission(&db.pool, r.id)
-            .await
-            .map_err(db_error)?
-        {
-            return Ok((
-                Outcome::Already(format!(
-                    "attempt {attempt}'s submission reached Shopify ({result}, {at}); nothing was sent again"
-                )),
-                None,
-            ));
-        }
-        if let Some(o) = self
-            .check_earlier_submission(db, client, r, deadline)
-            .await?
-        {
-            let evidence = keep_evidence(client, s, job, &o).await;
-            return Ok((o, evidence));
-        }
-        let outcome = match form::fill(client, s, job, deadline).await? {
-            Filled::Done(o) => o,
-            Filled::Ready { .. } if s.dry_run => Outcome::DryRun,
-            Filled::Ready { before } => {
-                // Written before the press: after a crash from here on, the
-                // next attempt checks the dashboard instead of pressing again.
-                // Only while this attempt still holds the claim, which is
-                // extended past the filing's deadline: an attempt whose lease
-                // ran out (another attempt may own the request) sends nothing.
-                let left = deadline.saturating_duration_since(Instant::now());
-                let lease_until = Utc::now()
-                    + chrono::Duration::from_std(left + Duration::from_secs(60))
-                        .unwrap_or(chrono::Duration::minutes(10));
-                let row = store::hold_and_begin_submission(
-                    &db.pool,
-                    r.id,
-                    r.attempt,
-                    &store::timestamp(lease_until),
-                    &now(),
-                )
-                .await
-                .map_err(db_error)?
-                .ok_or(BrowserError::ClaimLost)?;
-                let o = form::submit(client, s, &before, deadline).await?;
-                // An unknown answer, or a challenge or sign-in page instead
-                // of one, may or may not have reached Shopify: it stays
-                // open, so a retry checks the list first.
-                if !matches!(
-                    o,
-                    Outcome::Unknown(_) | Outcome::Challenge(_) | Outcome::LoginRequired(_)
-                ) {
-                    store::finish_submission(&db.pool, row, o.label(), &now())
-                        .await
-                        .map_err(db_error)?;
-                }
-                o
-            }
-        };
-        let evidence = keep_evidence(client, s, job, &outcome).await;
-        Ok((outcome, evidence))
-    }
-
-    /// An earlier attempt pressed "send" and never read the answer (a crash,
-    /// a hang): the Collaborations list says whether it reached Shopify. If
-    /// it shows the store pending or granted, that is the outcome; anything
-    /// else is unknown (an absence the list cannot confirm), never a reason
-    /// to send again without a person's `collabd retry`.
-    async fn check_earlier_submission(
-        &self,
-        db: &Db,
-        client: &fantoccini::Client,
-        r: &FilingRequest,
-        deadline: Instant,
-    ) -> Result<Option<Outcome>, BrowserError> {
-        let mut conn = db.pool.acquire().await.map_err(|e| db_error(e.into()))?;
-        let earlier = store::unfinished_submissions(&mut conn, r.id)
-            .await
-            .map_err(db_error)?;
-        drop(conn);
-        let Some((_, attempt, at)) = earlier.first().cloned() else {
-            return Ok(None);
-        };
-        let s = &self.inner.settings;
-        let rows = match sync::read_list(client, s, deadline).await? {
-            Ok(rows) => rows,
-            Err(ListProblem::LoginRequired(d)) => return Ok(Some(Outcome::LoginRequired(d))),
-            Err(ListProblem::Unknown(d)) => {
-                return Ok(Some(Outcome::Unknown(format!(
-                    "attempt {attempt} pressed “send” at {at} and its answer was never read; the Collaborations list could not be read to check it ({d}), so nothing was sent again"
-                ))));
-            }
-        };
-        // Only a row for this store with a status that says the request
-        // is there counts. Anything else — an empty list, no row for the
-        // store (rows load late), a status not recognised — cannot prove
-        // that nothing was sent: the outcome is unknown, for a person to
-        // look at, and nothing is sent again on it.
-        let store_rows: Vec<_> = rows
-            .iter()
-            .filter(|row| row.store == r.store_domain.as_str())
-            .collect();
-        let seen = store_rows
-            .iter()
-            .find(|row| matches!(row.status, Some(ListStatus::Pending | ListStatus::Granted)));
-        let (result, outcome) = match seen {
-            Some(row) => (
-                "checked: on the dashboard",
-                Outcome::Already(format!(
-                    "attempt {attempt}'s submission ({at}) reached Shopify: the Collaborations list says “{}”; nothing was sent again",
-                    row.said.as_deref().unwrap_or_default()
-                )),
-            ),
-            None => {
-                let listed = if rows.is_empty() {
-                    "shows no rows".to_owned()
-                } else if store_rows.is_empty() {
-                    format!("has no row for {}", r.store_domain)
-                } else if store_rows.iter().any(|row| row.status.is_none()) {
-                    format!(
-                        "shows {} with a status the filer does not recognise",
-                        r.store_domain
-                    )
-                } else {
-                    format!(
-                        "shows {} only as declined, expired or removed",
-                        r.store_domain
-                    )
-                };
-                (
-                    "checked: not confirmed",
-                    Outcome::Unknown(format!(
-                        "attempt {attempt} pressed “send” at {at} and its answer was never read; the Collaborations list {listed}, which does not prove it was not sent, so nothing was sent again (check the dashboard; `collabd retry` files it again)"
-                    )),
-                )
-            }
-        };
-        // Checked once: an operator's retry after an unknown outcome files
-        // again (the form itself says when a request is already pending).
-        for (row, ..) in earlier {
-            store::finish_submission(&db.pool, row, result, &now())
-                .await
-                .map_err(db_error)?;
-        }
-        Ok(Some(outcome))
-    }
-
-    /// Records the session's health; tells operators once when it lapses.
-    async fn session_seen(&self, db: &Db, lapsed: Option<&str>) {
-        let now = now();
-        let changed =
-            store::set_browser_session(&db.pool, lapsed.is_some(), lapsed.unwrap_or("ok"), &now)
-                .await;
-        match (changed, lapsed) {
-            (Err(e), _) => tracing::error!(error = %e, "cannot record the browser session's state"),
-            (Ok(true), Some(why)) => {
-                tracing::error!(
-                    "{LOGIN_NEEDED}: {why}; requests wait until an operator runs `collabd browser login`"
-                );
-            }
-            (Ok(true), None) => {
-                tracing::info!("the browser's dashboard session works");
-                match store::wake_login_waiters(&db.pool, LOGIN_NEEDED, &now).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(
-                        requests = n,
-                        "requests that waited for the login are due now"
-                    ),
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot make the requests that waited for the login due")
-                    }
-                }
-            }
-            (Ok(false), _) => {}
-        }
-        let Some(why) = lapsed else { return };
-        let Ok(session) = store::browser_session(&db.pool).await else {
-            return;
-        };
-        if session.told_at.is_some() {
-            return;
-        }
-        let told = match &self.inner.announcer {
-            Some(n) => {
-                let (delivered, failed) = n
-                    .send(
-                        "collabd: browser login needed",
-                        &format!(
-                            "The browser filer's dashboard session has lapsed ({why}).\n\
-                             Requests wait in the queue until an operator signs in again:\n\
-                             collabd browser login\n"
-                        ),
-                    )
-                    .await;
-                if delivered.is_empty() {
-                    tracing::warn!(failed = %failed.join("; "), "could not tell operators that a browser login is needed; will try again");
-                }
-                !delivered.is_empty()
-            }
-            None => true,
-        };
-        if told && let Err(e) = store::mark_login_told(&db.pool, &now).await {
-            tracing::error!(error = %e, "cannot record that operators were told");
-        }
-    }
-
-    /// Reads the Collaborations list once and records what changed.
-    pub async fn sync_once(&self) -> anyhow::Result<sync::Changes> {
-        let db = self.db().await?.clone();
-        let s = self.inner.settings.clone();
-        let rows = self
-            .with_browser(async |client, deadline| sync::read_list(client, &s, deadline).await)
-            .await
-            .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
-        let now = now();
-        match rows {
-            Ok(rows) => {
-                self.session_seen(&db, None).await;
-                let changes = sync::apply(&db, &rows, &crate::timestamp::Timestamp::now()).await?;
-                let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-                store::record_sync(&db.pool, &now, Some(n), None).await?;
-                Ok(changes)
-            }
-            Err(problem) => {
-                let why = match &problem {
-                    ListProblem::LoginRequired(d) => {
-                        self.session_seen(&db, Some(d)).await;
-                        format!("{LOGIN_NEEDED}: {d}")
-                    }
-                    ListProblem::Unknown(d) => d.clone(),
-                };
-                store::record_sync(&db.pool, &now, None, Some(&why)).await?;
-                anyhow::bail!("the Collaborations list was not read: {why}")
-            }
-        }
-    }
-
-    /// Until `shutdown`: reads the list every `sync_every`, and closes the
-    /// browser once it has been idle for `idle_close` (an idle filer then
-    /// holds no Chromium at all).
-    pub async fn run_sync(self, shutdown: CancellationToken) {
-        let s = &self.inner.settings;
-        let tick = [s.sync_every, s.idle_close]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|d| d.min(Duration::from_secs(30)));
-        let Some(tick) = tick else { return };
-        let mut next_sync = s.sync_every.map(|e| Instant::now() + e);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(tick) => {}
-            }
-            if let (Some(at), Some(every)) = (next_sync, s.sync_every)
-                && Instant::now() >= at
-            {
-                next_sync = Some(Instant::now() + every);
-                match self.sync_once().await {
-                    Ok(changes) => tracing::info!(
-                        changed = changes.len(),
-                        "read the dashboard's Collaborations list"
-                    ),
-                    Err(e) => tracing::warn!("{}", crate::render::error(&e)),
-                }
-            }
-            self.close_if_idle().await;
-        }
-        self.shutdown().await;
-    }
-
-    /// Closes the browser if nothing used it for `idle_close`.
-    pub async fn close_if_idle(&self) {
-        let Some(idle) = self.inner.settings.idle_close else {
-            return;
-        };
-        let since = self
-            .inner
-            .last_used
-            .lock()
-            .map(|t| t.elapsed())
-            .unwrap_or_default();
-        if since < idle {
-            return;
-        }
-        // A filing in progress holds the browser: it is not idle.
-        let Ok(mut slot) = self.inner.browser.try_lock() else {
-            return;
-        };
-        if let Some(b) = slot.take() {
-            tracing::debug!("closing the idle browser");
-            b.stop().await;
-            self.inner
-                .pgid
-                .store(0, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
-    /// Whether the dashboard session works, as `check-config` and
-    /// `collabd browser login` ask: loads the form's page for a made-up
-    /// store and sees whether it shows the form or a sign-in.
-    pub async fn check_session(&self) -> Result<(), String> {
-        let s = self.inner.settings.clone();
-        let r = self
-            .with_browser(async |client, deadline| {
-                client
-                    .goto(&form::form_url(&s, "collabd-session-check.myshopify.com"))
-                    .await?;
-                let sels = [("store", s.selectors.store.as_str())];
-                let (seen, snap) =
-                    crate::browser::page::wait_for(client, &sels, deadline, |snap| {
-                        if crate::browser::page::url_matches(&s.patterns.login_url, &snap.url)
-                            .is_some()
-                        {
-                            return Some(false);
-                        }
-                        snap.visible("store").then_some(true)
-                    })
-                    .await?;
-                Ok((seen, form::shown(&snap.url).to_owned()))
-            })
-            .await;
-        let db = self.db().await.ok().cloned();
-        match r {
-            Ok((Some(true), _)) => {
-                if let Some(db) = &db {
-                    self.session_seen(db, None).await;
-                }
-                Ok(())
-            }
-            Ok((Some(false), url)) => {
-                let why = format!("redirected to a sign-in page ({url})");
-                if let Some(db) = &db {
-                    self.session_seen(db, Some(&why)).await;
-                }
-                Err(format!(
-                    "{LOGIN_NEEDED}: {why}; run `collabd browser login`"
-                ))
-            }
-            Ok((None, url)) => Err(format!(
-                "the dashboard form did not show its store field ({}) at {url}; check worker.browser.org_id and the selectors",
-                s.selectors.store
-            )),
-            Err(f) => Err(f.message().to_owned()),
-        }
-    }
-
-    /// Loads `url` in the filer's browser and returns where it ended (what
-    /// `collabd browser login` uses to open the sign-in page).
-    pub async fn open(&self, url: &str) -> Result<String, Failure> {
-        let url = url.to_owned();
-        self.with_browser(async |client, _| {
-            client.goto(&url).await?;
-            Ok(client.current_url().await?.to_string())
-        })
-        .await
-    }
-
-    async fn rate_limited(&self, db: &Db) -> Result<(), Failure> {
-        let s = &self.inner.settings;
-        let Some(limit) = s.per_hour.filter(|_| !s.dry_run) else {
-            return Ok(());
-        };
-        let since = store::timestamp(Utc::now() - chrono::Duration::hours(1));
-        let (count, oldest) = store::submissions_since(&db.pool, &since)
-            .await
-            .map_err(|e| Failure::Transient(e.to_string()))?;
-        if count >= i64::from(limit) {
-            return Err(Failure::Waiting(format!(
-                "browser filer: {count} requests sent in the last hour (worker.browser.per_hour = {limit}); waiting until the oldest ({}) is an hour old",
-                oldest.unwrap_or_default()
-            )));
-        }
-        Ok(())
+    /// The browser and its dashboard session: the list's schedule, the
+    /// session check, and stopping the browser.
+    pub fn session(&self) -> &Session {
+        &self.session
     }
 }
 
@@ -592,19 +48,14 @@ impl Filer for BrowserFiler {
         true
     }
 
-    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
-        let db = self
-            .db()
-            .await
-            .map_err(|e| Failure::Transient(format!("browser filer: {e}")))?
-            .clone();
-        let _turn = self.inner.filing.lock().await;
-        self.rate_limited(&db).await?;
-        let (outcome, evidence) = self
-            .with_browser(async |client, deadline| {
-                self.file_in_browser(&db, client, r, deadline).await
-            })
-            .await?;
+    async fn file(&self, r: &FilingRequest, ledger: &impl BrowserLedger) -> Result<Filed, Failure> {
+        let job = Job {
+            id: r.id,
+            attempt: r.attempt,
+            domain: r.store_domain.as_str(),
+            code: r.collaborator_code.expose(),
+        };
+        let (outcome, evidence) = self.session.file(ledger, job).await?;
         let kept = evidence
             .map(|e| format!("; kept for a look: {e}"))
             .unwrap_or_default();
@@ -613,11 +64,6 @@ impl Filer for BrowserFiler {
             "ask the client for a new collaborator code for {} (Shopify admin → Settings → Users → Security), and file it again",
             r.store_domain
         );
-        match &outcome {
-            Outcome::LoginRequired(why) => self.session_seen(&db, Some(why)).await,
-            Outcome::Challenge(_) => {}
-            _ => self.session_seen(&db, None).await,
-        }
         match outcome {
             Outcome::Requested(said) => Ok(Filed {
                 state: RequestState::Requested,
@@ -647,9 +93,12 @@ impl Filer for BrowserFiler {
                 "Shopify does not know the store {} ({said}); check the store with the client and {ask_client}",
                 r.store_domain
             ))),
-            Outcome::LoginRequired(why) => Err(Failure::Waiting(format!(
-                "{LOGIN_NEEDED}: {why}; the request waits until an operator runs `collabd browser login`"
-            ))),
+            Outcome::LoginRequired(why) => Err(Failure::Waiting(
+                Wait::BrowserLogin,
+                format!(
+                    "{LOGIN_NEEDED}: {why}; the request waits until an operator runs `collabd browser login`"
+                ),
+            )),
             Outcome::Challenge(why) => Err(Failure::Permanent(format!(
                 "the dashboard asked for a challenge (CAPTCHA or two-step prompt): {why}{kept}; solve it with `collabd browser login`, then `collabd retry {}`",
                 r.id
@@ -662,40 +111,9 @@ impl Filer for BrowserFiler {
     }
 }
 
-/// Keeps the evidence `outcome` calls for. A failure to keep it (a full
-/// disk, a browser that no longer answers) is logged and changes nothing:
-/// an unknown page or a challenge stays what it is, never a blind retry.
-async fn keep_evidence(
-    client: &fantoccini::Client,
-    s: &BrowserSettings,
-    job: Job<'_>,
-    outcome: &Outcome,
-) -> Option<form::Evidence> {
-    match form::evidence(client, s, job, outcome).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(request = %job.id, outcome = outcome.label(), error = %e, "cannot keep the page's evidence");
-            None
-        }
-    }
-}
-
-fn now() -> String {
-    store::timestamp(Utc::now())
-}
-
-fn db_error(e: store::Error) -> BrowserError {
-    BrowserError::Start(format!("the database: {e}"))
-}
-
 /// What `status` and `/healthz` say about the browser filer: `Some("browser
 /// login needed")` while the dashboard session has lapsed.
-pub async fn health(db: &Db) -> store::Result<Option<&'static str>> {
-    Ok(store::browser_session(&db.pool)
-        .await?
-        .login_needed()
-        .then_some(LOGIN_NEEDED))
+pub async fn health(ledger: &impl BrowserLedger) -> crate::store::Result<Option<&'static str>> {
+    let session = ledger.browser_session().await?;
+    Ok((session.state == SessionState::LoginNeeded).then_some(LOGIN_NEEDED))
 }
-
-/// How long `collabd browser login` waits for the operator to sign in.
-pub const LOGIN_WAIT: Duration = Duration::from_secs(15 * 60);

@@ -1,9 +1,10 @@
 //! The `command` filer: the operator's program, run with a clean
 //! environment and the request as JSON on stdin; its exit code decides.
 
-use super::{Filed, Filer, FilingRequest, captured};
+use super::filing::{Filed, Filer, FilingRequest, captured};
 use crate::model::RequestState;
 use crate::queue::Failure;
+use crate::store::browser::BrowserLedger;
 
 /// Runs the operator's program with the request as JSON on stdin: exit 0
 /// means filed, 75 (EX_TEMPFAIL) retry later, anything else a permanent
@@ -60,7 +61,7 @@ impl Filer for CommandFiler {
         "command"
     }
 
-    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+    async fn file(&self, r: &FilingRequest, _: &impl BrowserLedger) -> Result<Filed, Failure> {
         use tokio::io::AsyncWriteExt;
 
         let program = self.program.display();

@@ -1,9 +1,10 @@
 //! The `log` filer: records what would be filed and files nothing. For the
 //! demo and dry runs, and only when `filer = "log"` is chosen.
 
-use super::{Filed, Filer, FilingRequest};
+use super::filing::{Filed, Filer, FilingRequest};
 use crate::model::{PARTNER_DASHBOARD_URL, RequestState};
 use crate::queue::Failure;
+use crate::store::browser::BrowserLedger;
 
 /// Records what would be filed and files nothing: for the demo and dry runs.
 /// The request becomes `logged`, which says that nobody was told: an
@@ -17,7 +18,7 @@ impl Filer for LogFiler {
         "log"
     }
 
-    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+    async fn file(&self, r: &FilingRequest, _: &impl BrowserLedger) -> Result<Filed, Failure> {
         let code = r.collaborator_code.masked();
         // The store and the client's name are the client's words, and may
         // quote the code: masked in the log as the code is.

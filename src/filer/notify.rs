@@ -4,10 +4,12 @@
 
 use anyhow::Context;
 
-use super::{Filed, Filer, FilingRequest, http_client};
+use super::filing::{Filed, Filer, FilingRequest};
 use crate::config::{NotifyChannels, WorkerSettings};
 use crate::model::{PARTNER_DASHBOARD_URL, RequestState};
+use crate::outbound::http_client;
 use crate::queue::Failure;
+use crate::store::browser::BrowserLedger;
 
 /// Where `notify` sends its message by email.
 #[derive(Debug, Clone)]
@@ -252,7 +254,7 @@ impl Filer for NotifyFiler {
         "notify"
     }
 
-    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+    async fn file(&self, r: &FilingRequest, _: &impl BrowserLedger) -> Result<Filed, Failure> {
         let (subject, body) = self.message(r);
         let (delivered, failed) = self.send(&subject, &body).await;
         let failed_text = if failed.is_empty() {

@@ -1,10 +1,12 @@
 //! The `webhook` filer: a POST of the request as JSON, signed with
 //! HMAC-SHA256, to the operator's endpoint; the status code decides.
 
-use super::{Filed, Filer, FilingRequest, captured, http_client, redirect_target, shown_url};
+use super::filing::{Filed, Filer, FilingRequest, captured};
 use crate::model::RequestState;
+use crate::outbound::{http_client, redirect_target, shown_url};
 use crate::queue::Failure;
 use crate::secret::Secret;
+use crate::store::browser::BrowserLedger;
 
 /// POSTs the request as JSON to the operator's endpoint, with
 /// `Idempotency-Key` and an HMAC-SHA256 signature over the exact body
@@ -51,7 +53,7 @@ impl Filer for WebhookFiler {
         "webhook"
     }
 
-    async fn file(&self, r: &FilingRequest) -> Result<Filed, Failure> {
+    async fn file(&self, r: &FilingRequest, _: &impl BrowserLedger) -> Result<Filed, Failure> {
         let body = r.to_json().to_string();
         let sent = self
             .client

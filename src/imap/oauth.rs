@@ -37,7 +37,7 @@ struct TokenError {
 
 impl TokenSource {
     pub fn new(settings: OAuth2Settings) -> Result<TokenSource> {
-        let client = crate::filer::http_client(Duration::from_secs(30))?;
+        let client = crate::outbound::http_client(Duration::from_secs(30))?;
         Ok(TokenSource {
             refresh_token: settings.refresh_token.clone(),
             settings,
@@ -65,7 +65,7 @@ impl TokenSource {
 
     async fn refresh(&mut self) -> Result<(Secret, Duration)> {
         let url = &self.settings.token_url;
-        let shown = crate::filer::shown_url(url);
+        let shown = crate::outbound::shown_url(url);
         let refresh = self.refresh_token.expose_str().into_owned();
         let mut form: Vec<(&str, String)> = vec![
             ("grant_type", "refresh_token".into()),
@@ -89,7 +89,7 @@ impl TokenSource {
         if status.is_redirection() {
             bail!(
                 "the OAuth2 token endpoint {shown} answered {status}, a redirect to {}, which collabd does not follow (it would re-send the refresh token there); set imap.oauth2.token_url to the address that answers",
-                crate::filer::redirect_target(url, &resp)
+                crate::outbound::redirect_target(url, &resp)
             );
         }
         let body = resp.bytes().await.unwrap_or_default();

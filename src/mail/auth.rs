@@ -16,7 +16,7 @@
 
 use mail_parser::Message;
 
-use super::aligned;
+use super::domain::aligned;
 
 /// What positive evidence a grant or outcome needs (`[trust] require`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]

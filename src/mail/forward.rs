@@ -8,6 +8,8 @@ use mail_parser::{HeaderName, Message, PartType};
 
 use super::address::parse_mailbox;
 use super::hops;
+use super::sender::Sender;
+use super::text::capped;
 use super::text::{html_to_text, normalise};
 
 /// How deep we follow forwards of forwards before giving up.
@@ -16,69 +18,6 @@ const MAX_DEPTH: usize = 8;
 /// How much of a body's text is read. A Leadsie or Shopify email is a few
 /// kilobytes; reading more only gives a hostile message more to chew on.
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
-
-/// The first `max` bytes of `s`, cut at a character boundary.
-pub fn capped(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-/// An email address with the display name it came with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sender {
-    /// Lower-cased address.
-    pub address: String,
-    pub name: Option<String>,
-}
-
-impl Sender {
-    pub fn new(address: &str, name: Option<&str>) -> Option<Sender> {
-        let address = address.trim_ascii();
-        let address = address
-            .strip_prefix("mailto:")
-            .unwrap_or(address)
-            .trim_ascii();
-        let (local, domain) = address.rsplit_once('@')?;
-        let bad_byte = |b: u8| b.is_ascii_whitespace() || b.is_ascii_control();
-        if local.is_empty()
-            || domain.is_empty()
-            || !domain.contains('.')
-            || address.bytes().any(bad_byte)
-        {
-            return None;
-        }
-        let name = name
-            .map(|n| n.trim_ascii().trim_matches(['"', '\'']).trim_ascii())
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned);
-        Some(Sender {
-            address: address.to_ascii_lowercase(),
-            name,
-        })
-    }
-
-    /// A sender from an address [`parse_mailbox`] already made canonical.
-    pub fn from_mailbox(address: String, name: Option<&str>) -> Sender {
-        let name = name
-            .map(|n| n.trim_ascii().trim_matches(['"', '\'']).trim_ascii())
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned);
-        Sender { address, name }
-    }
-
-    /// The part after `@`, lower-cased, without a trailing dot.
-    pub fn domain(&self) -> &str {
-        self.address
-            .rsplit_once('@')
-            .map_or("", |(_, d)| d.trim_end_matches('.'))
-    }
-}
 
 /// How the original reached us: which hop's authentication counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,8 +7,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::forward::Sender;
 use super::lang::{CONTENT_LABELS, Role, WROTE};
+use super::sender::Sender;
 use super::shape::{self, Field};
 
 /// How many hops one body may hold before the rest is not read.

@@ -8,8 +8,8 @@
 use std::borrow::Cow;
 
 use super::address::parse_mailbox;
-use super::forward::Sender;
 use super::lang::{HEADER_LABELS, Role, WROTE};
+use super::sender::Sender;
 
 /// The longest label a header line may have, in characters.
 const MAX_LABEL_CHARS: usize = 32;

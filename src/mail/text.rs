@@ -81,6 +81,10 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     None
 }
 
+/// What [`html_to_text`] writes before a link's store target, so that a
+/// reader can tell the link's target from what the email itself says.
+pub const LINK_MARK: &str = "(link: ";
+
 /// Converts HTML to text with one line per block element and one line per
 /// table row (cells joined by ` | `), so that a label and its value in
 /// neighbouring cells share a line, and a row of a table of stores keeps its
@@ -157,7 +161,7 @@ pub fn html_to_text(html: &str) -> String {
                     {
                         trim_trailing_spaces(&mut out);
                         out.push(' ');
-                        out.push_str(super::grant::LINK_MARK);
+                        out.push_str(LINK_MARK);
                         out.push_str(&store);
                         out.push(')');
                         last_was_space = false;
@@ -603,6 +607,18 @@ pub fn unquote(line: &str) -> &str {
 /// blocks in forwards).
 pub fn clean_lines(text: &str) -> Vec<&str> {
     text.lines().map(|l| unquote(l).trim()).collect()
+}
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+pub fn capped(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]

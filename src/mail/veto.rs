@@ -11,11 +11,13 @@ use std::sync::LazyLock;
 
 use mail_parser::{Message, MimeHeaders, PartType};
 
+use super::classification::{Classification, MessageMeta};
+use super::domain::domain_within;
 use super::forward::{Route, Unwrapped};
 use super::grant::{self, strip_reply_prefixes};
 use super::lang;
+use super::statement::{EXAMPLES, MAX_CANDIDATES, clause, states_a_fact};
 use super::text::{PhraseSet, fold_case};
-use super::{Classification, MessageMeta, domain_within};
 use crate::model::MessageKind;
 
 /// What kind of mail a veto found.
@@ -292,7 +294,6 @@ static AUTO_REPLY_SUBJECTS: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new([lang::AUTO_REPLY_SUBJECTS]));
 static TEST_WORDS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::TEST_WORDS]));
 static TEST_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::TEST_PHRASES]));
-static EXAMPLES: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::EXAMPLE_WORDS]));
 static MARKETING_STRONG: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new([lang::MARKETING_STRONG]));
 static MARKETING_WEAK: LazyLock<PhraseSet> =
@@ -300,12 +301,6 @@ static MARKETING_WEAK: LazyLock<PhraseSet> =
 static ENDED: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new([lang::ENDED_STATES, lang::ENDED_VERBS]));
 static ACCESS_NOUNS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::ACCESS_NOUNS]));
-static CONDITIONALS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::CONDITIONALS]));
-static CONDITIONALS_BEFORE: LazyLock<PhraseSet> =
-    LazyLock::new(|| PhraseSet::new([lang::CONDITIONALS, lang::CONDITIONALS_BEFORE]));
-static GENERAL_MARKERS: LazyLock<PhraseSet> =
-    LazyLock::new(|| PhraseSet::new([lang::GENERAL_MARKERS]));
-static PAST: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::PAST_AUXILIARIES]));
 
 /// An auto-reply anywhere in the chain (`Auto-Submitted: auto-replied`,
 /// `X-Autoreply`, `Precedence: auto_reply`, an out-of-office subject) and,
@@ -434,11 +429,11 @@ fn marketing_example(folded: &str) -> Option<String> {
 /// Returns that clause.
 fn access_ended(text: &str) -> Option<String> {
     let shopify_part = grant::outside_other_platforms(text);
-    for sentence in super::outcome::sentences(&shopify_part, usize::MAX) {
+    for sentence in super::statement::sentences(&shopify_part, usize::MAX) {
         // A sentence is read as far as prose goes, and for its first few
         // candidates: each is judged against its whole sentence, so a
         // hostile run of them must not cost a square.
-        let sentence = super::forward::capped(&sentence, MAX_SENTENCE);
+        let sentence = super::text::capped(&sentence, MAX_SENTENCE);
         let folded = fold_case(sentence);
         for f in ENDED.find_in(&folded).take(MAX_CANDIDATES) {
             let (start, end) = clause(&folded, f.start, f.end);
@@ -448,7 +443,7 @@ fn access_ended(text: &str) -> Option<String> {
             }
             if states_a_fact(&folded, f.start, f.end, &[lang::MODAL_AUXILIARIES]) {
                 let said = sentence[start..end].trim();
-                return Some(super::forward::capped(said, 120).to_owned());
+                return Some(super::text::capped(said, 120).to_owned());
             }
         }
     }
@@ -457,93 +452,6 @@ fn access_ended(text: &str) -> Option<String> {
 
 /// How much of one sentence is read for a statement, in bytes.
 const MAX_SENTENCE: usize = 2000;
-/// How many candidate phrases of one sentence are judged.
-pub(crate) const MAX_CANDIDATES: usize = 8;
-
-/// The clause of `s` around `s[start..end]`: between the commas,
-/// semicolons, colons or dashes on either side.
-fn clause(s: &str, start: usize, end: usize) -> (usize, usize) {
-    const CLAUSE_ENDS: [char; 6] = [',', ';', ':', '—', '–', '('];
-    let from = s[..start].rfind(CLAUSE_ENDS).map_or(0, |p| p + 1);
-    let to = s[end..].find(CLAUSE_ENDS).map_or(s.len(), |p| end + p);
-    (from, to)
-}
-
-/// Whether `sentence[start..end]`, a phrase saying something ended, is
-/// stated as a fact rather than as a condition, a rule, an example, a
-/// question or a possibility. `sentence` is lower case. An auxiliary in
-/// `rule_auxiliaries` just before the phrase (adverbs skipped) makes it a
-/// rule or a possibility ("is removed automatically", "may be revoked").
-/// A rule word in its clause ("automatically", "after 90 days") makes a
-/// present-tense statement a rule; a past one ("was removed
-/// automatically") stays news.
-pub(crate) fn states_a_fact(
-    sentence: &str,
-    start: usize,
-    end: usize,
-    rule_auxiliaries: &[&[&str]],
-) -> bool {
-    let s = sentence;
-    if s.trim_end().ends_with('?') {
-        return false;
-    }
-    let (clause_start, clause_end) = clause(s, start, end);
-    // A condition after the statement governs it up to the next `;` or
-    // dash ("…, wenn er nicht genutzt wird"); what follows those is another
-    // thought ("…; if this is a mistake, ask the owner").
-    let governed_end = s[end..]
-        .find([';', '—', '–', '('])
-        .map_or(s.len(), |p| end + p);
-    if CONDITIONALS_BEFORE.find_in(&s[..start]).next().is_some()
-        || CONDITIONALS.find_in(&s[end..governed_end]).next().is_some()
-        || EXAMPLES.find_in(&s[..start]).next().is_some()
-    {
-        return false;
-    }
-    let before = s[clause_start..start]
-        .split_whitespace()
-        .rev()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\''))
-        .find(|w| !lang::ADVERBS.contains(w));
-    let is_aux = |w: &str, aux: &str| w == aux || (aux.starts_with('\'') && w.ends_with(aux));
-    if let Some(w) = before
-        && rule_auxiliaries
-            .iter()
-            .flat_map(|l| l.iter())
-            .any(|aux| is_aux(w, aux))
-    {
-        return false;
-    }
-    let clause = &s[clause_start..clause_end];
-    let rule = GENERAL_MARKERS.find_in(clause).next().is_some() || after_some_days(clause);
-    if rule {
-        // "removed", "was revoked", "has disconnected": the phrase's own
-        // participle, or a past auxiliary before it.
-        let participle = s[start..end]
-            .split_whitespace()
-            .any(|w| w.len() > 3 && w.ends_with("ed"));
-        let past = participle || PAST.find_in(&s[clause_start..start]).next().is_some();
-        if !past {
-            return false;
-        }
-    }
-    true
-}
-
-/// "after 90 days", "within 7 days", "for 3 months": a span of time that
-/// makes a statement a rule.
-fn after_some_days(clause: &str) -> bool {
-    let words: Vec<&str> = clause.split_whitespace().collect();
-    words.windows(3).any(|w| {
-        matches!(w[0], "after" | "within" | "for" | "in")
-            && w[1].bytes().all(|b| b.is_ascii_digit())
-            && matches!(
-                w[2].trim_end_matches(['.', ',', ';']),
-                "day" | "days" | "week" | "weeks" | "month" | "months" | "hour" | "hours"
-            )
-    })
-}
-
 /// Whether a Leadsie email reads like a grant at all: a store or a code in
 /// its text or HTML, so a veto puts it under "needs a look" rather than
 /// among ignored mail.
@@ -647,7 +555,9 @@ mod tests {
 
     fn judged(headers: &str, own: &str) -> Option<String> {
         let raw = format!("From: Sender <news@{own}>\r\nSubject: x\r\n{headers}\r\nhello\r\n");
-        let msg = crate::mail::lean_parser().parse(raw.as_bytes()).unwrap();
+        let msg = crate::mail::message::lean_parser()
+            .parse(raw.as_bytes())
+            .unwrap();
         let u = super::super::forward::unwrap(&msg, &|_| false);
         bulk(&u, &[own.to_owned()])
     }
@@ -770,12 +680,5 @@ mod tests {
         assert!(m("Our newsletter is out").is_none());
         // A domain is no example.
         assert!(m("Newsletter for ops@agency.example").is_none());
-    }
-
-    #[test]
-    fn spans_of_time() {
-        assert!(after_some_days("access ends after 90 days"));
-        assert!(after_some_days("within 7 days."));
-        assert!(!after_some_days("after the owner approved"));
     }
 }

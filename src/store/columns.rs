@@ -13,8 +13,8 @@ use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Type};
 
 use crate::model::{
-    Actor, CollaboratorCode, EventKind, MessageKind, RequestId, RequestState, StoreDomain,
-    WatcherState,
+    Actor, CollaboratorCode, EventKind, MessageKind, RequestId, RequestState, SessionState,
+    StoreDomain, Wait, WatcherState,
 };
 use crate::timestamp::Timestamp;
 
@@ -67,7 +67,14 @@ macro_rules! text_enum_column {
     )+};
 }
 
-text_enum_column!(MessageKind, RequestState, EventKind, WatcherState);
+text_enum_column!(
+    MessageKind,
+    RequestState,
+    EventKind,
+    WatcherState,
+    SessionState,
+    Wait
+);
 
 // An actor is stored as `leadsie`, `worker`, … or `operator:<name>`.
 text_column!(Actor, |a| Cow::Owned(a.to_string()), |text| parse(

@@ -6,7 +6,9 @@ use sqlx::sqlite::SqliteConnection;
 
 use super::db::{Error, Immediate, Result};
 use super::events::{Event, add_event};
-use crate::model::{Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain};
+use crate::model::{
+    Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain, Wait,
+};
 use crate::timestamp::Timestamp;
 
 /// A request row as the queue and the CLI see it.
@@ -222,7 +224,8 @@ pub async fn transition(
 /// request whose time has come, or one whose worker's lease ran out (the
 /// worker died mid-filing). The claim bumps `attempts`, which then fences
 /// the completion: a worker whose lease expired cannot overwrite the newer
-/// attempt. It runs inside an [`Immediate`] transaction, which commits the
+/// attempt. A claimed request waits for nothing: its `waiting_for` is
+/// cleared. It runs inside an [`Immediate`] transaction, which commits the
 /// claim with the `claimed` event the caller adds, and in which concurrent
 /// claimers queue for the write lock rather than fail.
 pub async fn claim_next_request(
@@ -232,7 +235,7 @@ pub async fn claim_next_request(
 ) -> Result<Option<Request>> {
     Ok(sqlx::query_as(
         "update access_requests
-         set state = ?3, attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+         set state = ?3, attempts = attempts + 1, lease_until = ?1, updated_at = ?2, waiting_for = null
          where id = coalesce(
              -- A claim whose worker died: it has waited longest.
              (select id from access_requests where state = ?3 and lease_until < ?2
@@ -290,17 +293,18 @@ pub async fn finish_attempt(
 }
 
 /// Puts a request whose filing failed back in the queue until `at`, if
-/// attempt `attempt` still holds it. An attempt that only waited (`counted`
-/// false: a lapsed login, an hourly limit) is given back: the next claim
-/// has the same number again, and waits never use up `max_attempts`. The
-/// fence stays sound: no other attempt can hold that number while the
-/// request is queued.
+/// attempt `attempt` still holds it. An attempt that only waited
+/// (`waiting_for` set: a lapsed login, an hourly limit) is given back: the
+/// next claim has the same number again, and waits never use up
+/// `max_attempts`. The fence stays sound: no other attempt can hold that
+/// number while the request is queued. What it waits for is kept in
+/// `waiting_for` (a new login wakes those that wait for one).
 #[allow(clippy::too_many_arguments)]
 pub async fn retry_attempt_at(
     tx: &mut Immediate<'_>,
     id: RequestId,
     attempt: i64,
-    counted: bool,
+    waiting_for: Option<Wait>,
     at: &Timestamp,
     error: &str,
     e: &Event<'_>,
@@ -309,14 +313,15 @@ pub async fn retry_attempt_at(
     let changed = sqlx::query(
         "update access_requests
          set state = ?, lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?,
-             attempts = attempts - ?
+             attempts = attempts - ?, waiting_for = ?
          where id = ? and state = ? and attempts = ?",
     )
     .bind(RequestState::Queued)
     .bind(at)
     .bind(error)
     .bind(now)
-    .bind(if counted { 0 } else { 1 })
+    .bind(if waiting_for.is_some() { 1 } else { 0 })
+    .bind(waiting_for)
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)
