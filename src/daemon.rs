@@ -262,7 +262,7 @@ async fn purge_raw_daily(db: Db, days: u32, shutdown: CancellationToken) {
         return;
     }
     loop {
-        match crate::store::purge_raw_older_than(&db.pool, days, chrono::Utc::now()).await {
+        match crate::store::purge_raw_older_than(&db.pool, days, &chrono::Utc::now().into()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 messages = n,

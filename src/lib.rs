@@ -7,6 +7,8 @@
 //! it or beside it; `tests/structure.rs` checks there is no cycle):
 //!
 //! - [`model`] — domain values with rules: store domains, codes, states.
+//! - [`timestamp`] — a UTC moment to the second, in the one text form the
+//!   database holds and reports show.
 //! - [`redact`] — codes masked in anything a person or a log may read.
 //! - [`secret`] — values that never print, where they are loaded from, and
 //!   random tokens compared in constant time.
@@ -86,6 +88,7 @@ pub mod sdnotify;
 pub mod secret;
 pub mod status_page;
 pub mod store;
+pub mod timestamp;
 pub mod tls;
 pub mod tty;
 pub mod users;

@@ -4,11 +4,11 @@
 //! it and when. No SQL of its own.
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::model::{Actor, EventKind, RequestId, RequestState};
-use crate::store::{self, Event};
+use crate::store::{self, Event, Immediate};
+use crate::timestamp::Timestamp;
 
 /// Why an operator action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -26,11 +26,51 @@ pub enum ActionError {
     Raced(RequestId),
 }
 
+/// What an operator may mark a request as by hand: filed (`requested`) or
+/// approved by the merchant (`granted`), and nothing else. Read once, where
+/// the command line or the status page's form names it, so no other state
+/// can reach [`apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Requested,
+    Granted,
+}
+
+impl Mark {
+    pub const ALL: [Mark; 2] = [Mark::Requested, Mark::Granted];
+
+    /// The state the mark moves a request to.
+    pub fn state(self) -> RequestState {
+        match self {
+            Mark::Requested => RequestState::Requested,
+            Mark::Granted => RequestState::Granted,
+        }
+    }
+}
+
+impl std::str::FromStr for Mark {
+    type Err = String;
+
+    /// `requested` or `granted`, as the state is written.
+    fn from_str(s: &str) -> Result<Mark, String> {
+        Mark::ALL
+            .into_iter()
+            .find(|m| m.state().as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "`{s}`: mark takes `{}` or `{}`",
+                    Mark::Requested.state(),
+                    Mark::Granted.state()
+                )
+            })
+    }
+}
+
 /// An operator action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// The operator filed it by hand (or the merchant approved it).
-    Mark(RequestState),
+    Mark(Mark),
     Cancel,
     /// Queue a failed request again, or a waiting one for now.
     Retry,
@@ -52,7 +92,7 @@ impl Action {
     pub fn applies_to(self, from: RequestState) -> bool {
         match self {
             Action::Retry => RETRIABLE.contains(&from),
-            Action::Mark(to) => from.can_move_to(to),
+            Action::Mark(to) => from.can_move_to(to.state()),
             Action::Cancel => from.can_move_to(RequestState::Cancelled),
             Action::Approve => from == RequestState::AwaitingReview,
         }
@@ -72,8 +112,8 @@ impl Action {
 
     pub fn name(self) -> &'static str {
         match self {
-            Action::Mark(RequestState::Requested) => "mark requested",
-            Action::Mark(_) => "mark granted",
+            Action::Mark(Mark::Requested) => "mark requested",
+            Action::Mark(Mark::Granted) => "mark granted",
             Action::Cancel => "cancel",
             Action::Retry => "retry",
             Action::Approve => "approve",
@@ -102,11 +142,8 @@ pub async fn apply(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<RequestState, ActionError> {
-    let now_s = store::timestamp(now);
-    let mut tx = conn
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(store::Error::from)?;
+    let now_s = Timestamp::from(now);
+    let mut tx = Immediate::begin(conn).await?;
     let request = store::get_request(&mut tx, id).await?;
     let from = request.state;
     let refuse = |allowed: &[RequestState]| ActionError::NotAllowed {
@@ -133,13 +170,13 @@ pub async fn apply(
         detail: Some(&detail),
     };
     let to = match action {
-        Action::Mark(to) => to,
+        Action::Mark(to) => to.state(),
         Action::Cancel => RequestState::Cancelled,
         Action::Retry if from == RequestState::Queued => {
             // Already queued, perhaps waiting out a backoff: make it due now.
             store::make_due(&mut tx, id, &now_s).await?;
             store::add_event(&mut tx, &event, &now_s).await?;
-            tx.commit().await.map_err(store::Error::from)?;
+            tx.commit().await?;
             return Ok(from);
         }
         Action::Retry | Action::Approve => RequestState::Queued,
@@ -155,6 +192,24 @@ pub async fn apply(
         RequestState::Queued => store::make_due(&mut tx, id, &now_s).await?,
         _ => {}
     }
-    tx.commit().await.map_err(store::Error::from)?;
+    tx.commit().await?;
     Ok(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mark_is_requested_or_granted_only() {
+        assert_eq!("requested".parse(), Ok(Mark::Requested));
+        assert_eq!("granted".parse(), Ok(Mark::Granted));
+        for other in ["queued", "declined", "Granted", ""] {
+            let err = other.parse::<Mark>().unwrap_err();
+            assert!(err.contains("`requested` or `granted`"), "{err}");
+        }
+        assert_eq!(Action::Mark(Mark::Granted).name(), "mark granted");
+        assert!(Action::Mark(Mark::Requested).applies_to(RequestState::Notified));
+        assert!(!Action::Mark(Mark::Requested).applies_to(RequestState::Granted));
+    }
 }

@@ -5,12 +5,12 @@
 //! or moved one keeps its verdict, and its request is never taken back.
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::ingest::{IngestReport, Ingestor, Judged, apply, judge};
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState};
-use crate::store::{self, Event};
+use crate::store::{self, Event, Immediate};
+use crate::timestamp::Timestamp;
 
 /// What judging a stored message again did.
 #[derive(Debug)]
@@ -102,8 +102,8 @@ impl Ingestor {
                 open,
             });
         }
-        let now_s = store::timestamp(now);
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let now_s = Timestamp::from(now);
+        let mut tx = Immediate::begin(conn).await?;
         // Another rejudge may have got here first: only the verdict this
         // one read is replaced.
         if !store::set_verdict(&mut tx, id, stored.kind, c.kind, c.reason.as_deref()).await? {

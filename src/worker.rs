@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +14,8 @@ use crate::config::WorkerSettings;
 use crate::filer::{Filer, FilingRequest, NotifyFiler};
 use crate::model::{Actor, EventKind, RequestState};
 use crate::queue::{self, Decision, Failure, RetryPolicy};
-use crate::store::{self, Db, Event, Request};
+use crate::store::{self, Db, Event, Immediate, Request};
+use crate::timestamp::Timestamp;
 
 /// Files queued requests through one filer.
 #[derive(Debug)]
@@ -129,13 +129,13 @@ impl<F: Filer + 'static> Worker<F> {
     /// waiting long (on the merchant, or for review), each once, in one
     /// transaction.
     pub async fn sweep(&self, now: DateTime<Utc>) -> store::Result<Sweep> {
-        let now_s = store::timestamp(now);
+        let now_s = Timestamp::from(now);
         let mut done = Sweep::default();
         let mut conn = self.db.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         let days = |d: chrono::Duration| d.num_days();
         for (id, from, _, _) in
-            store::waiting_since(&mut tx, &store::timestamp(now - self.expire_after), false).await?
+            store::waiting_since(&mut tx, &Timestamp::from(now - self.expire_after), false).await?
         {
             let detail = format!(
                 "no answer from the merchant {} days after filing",
@@ -147,7 +147,7 @@ impl<F: Filer + 'static> Worker<F> {
                 done.expired.push(id);
             }
         }
-        let remind_before = store::timestamp(now - self.remind_after);
+        let remind_before = Timestamp::from(now - self.remind_after);
         let mut reminders: Vec<(crate::model::RequestId, String)> =
             store::waiting_since(&mut tx, &remind_before, true)
                 .await?
@@ -192,7 +192,7 @@ impl<F: Filer + 'static> Worker<F> {
         let Some(notify) = &self.announcer else {
             return Ok(0);
         };
-        let now_s = store::timestamp(now);
+        let now_s = Timestamp::from(now);
         let mut conn = self.db.pool.acquire().await?;
         let mut sent = 0;
         for a in store::pending_announcements(&mut conn, 100).await? {
@@ -265,11 +265,11 @@ impl<F: Filer + 'static> Worker<F> {
     async fn claim(&self, now: DateTime<Utc>) -> store::Result<Option<Request>> {
         let lease_until =
             now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(5));
-        let now_s = store::timestamp(now);
+        let now_s = Timestamp::from(now);
         let mut conn = self.db.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         let claimed =
-            store::claim_next_request(&mut tx, &now_s, &store::timestamp(lease_until)).await?;
+            store::claim_next_request(&mut tx, &now_s, &Timestamp::from(lease_until)).await?;
         if let Some(r) = &claimed {
             let detail = format!(
                 "attempt {} with the {} filer",
@@ -301,7 +301,7 @@ impl<F: Filer + 'static> Worker<F> {
         // webhook's answer, a page's text) and may quote the code in any
         // form: it is masked once, here, before the timeline or the
         // journal sees it.
-        let hide = crate::redact::Redactor::one(request.collaborator_code.as_str());
+        let hide = crate::redact::Redactor::one(request.collaborator_code.expose());
         let result = match self.filer.file(&filing, &self.db).await {
             Ok(filed) => Ok(crate::filer::Filed {
                 detail: hide.apply(&filed.detail).into_owned(),
@@ -310,9 +310,9 @@ impl<F: Filer + 'static> Worker<F> {
             Err(failure) => Err(failure.map_message(|m| hide.apply(&m).into_owned())),
         };
         let now = clock.now();
-        let now_s = store::timestamp(now);
+        let now_s = Timestamp::from(now);
         let mut conn = self.db.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         let held = match &result {
             Ok(filed) => {
                 store::finish_attempt(
@@ -330,7 +330,7 @@ impl<F: Filer + 'static> Worker<F> {
                 let attempt = u32::try_from(request.attempts).unwrap_or(u32::MAX);
                 match queue::decide(&self.policy, attempt, failure, now, queue::jitter()) {
                     Decision::RetryAt(at) => {
-                        let at_s = store::timestamp(at);
+                        let at_s = Timestamp::from(at);
                         let detail = format!(
                             "attempt {attempt} failed: {}; retrying at {at_s}",
                             failure.message()

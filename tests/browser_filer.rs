@@ -402,8 +402,8 @@ async fn an_attempt_whose_claim_ran_out_sends_nothing() {
     let stale = collabd::filer::FilingRequest {
         id,
         attempt: 1,
-        store_domain: "lease-1.myshopify.com".into(),
-        collaborator_code: "7171".into(),
+        store_domain: collabd::model::StoreDomain::parse("lease-1.myshopify.com").unwrap(),
+        collaborator_code: collabd::model::CollaboratorCode::parse("7171").unwrap(),
         client_name: None,
         client_email: None,
         leadsie_request_name: None,
@@ -615,7 +615,7 @@ async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
     use collabd::browser::sync::{ListRow, ListStatus, listed};
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("collabd.db")).await.unwrap();
-    let now = store::timestamp(Utc::now());
+    let now = collabd::timestamp::Timestamp::from(Utc::now());
     let mut ids = Vec::new();
     for (store, state) in [
         ("mixed", "requested"),
@@ -628,9 +628,9 @@ async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
         )
         .bind(format!("{store}.myshopify.com"))
         .bind(state)
-        .bind(&now)
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
+        .bind(now)
         .fetch_one(&db.pool)
         .await
         .unwrap();

@@ -77,7 +77,7 @@ impl Env {
             collabd::operator::apply(
                 &mut conn,
                 collabd::model::RequestId(id),
-                collabd::operator::Action::Mark(collabd::model::RequestState::Requested),
+                collabd::operator::Action::Mark(collabd::operator::Mark::Requested),
                 &collabd::model::Actor::operator("test"),
                 None,
                 t(0),
@@ -582,7 +582,7 @@ async fn pending_after_processing_actions_are_kept_until_done() {
     let e = env().await;
     let db = &e.ingestor.db;
     let mut conn = db.pool.acquire().await.unwrap();
-    let now = store::timestamp(t(0));
+    let now = collabd::timestamp::Timestamp::from(t(0));
     store::set_checkpoint(&mut conn, "a/INBOX", 7, 3, &now)
         .await
         .unwrap();
@@ -643,7 +643,7 @@ async fn an_unknown_state_or_actor_in_the_database_is_an_error() {
     let e = env().await;
     let db = &e.ingestor.db;
     let mut conn = db.pool.acquire().await.unwrap();
-    let now = store::timestamp(t(0));
+    let now = collabd::timestamp::Timestamp::from(t(0));
     store::set_checkpoint(&mut conn, "a/INBOX", 7, 3, &now)
         .await
         .unwrap();

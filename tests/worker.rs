@@ -9,9 +9,10 @@ use collabd::config::WorkerSettings;
 use collabd::filer::{Filed, Filer, FilingRequest, LogFiler};
 use collabd::model::{RequestId, RequestState};
 use collabd::queue::{Failure, RetryPolicy};
-use collabd::store::{self, BrowserLedger, Db, Event};
+use collabd::store::{self, BrowserLedger, Db, Event, Immediate};
+use collabd::timestamp::Timestamp;
 use collabd::worker::Worker;
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 fn t(seconds: i64) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
@@ -99,14 +100,13 @@ async fn concurrent_claims_never_hand_out_the_same_request() {
             let mut mine = Vec::new();
             let mut conn = db.pool.acquire().await.unwrap();
             loop {
-                let mut tx = conn
-                    .begin_with("BEGIN IMMEDIATE")
+                let mut tx = Immediate::begin(&mut conn)
                     .await
                     .expect("no 'database is locked'");
                 let claimed = store::claim_next_request(
                     &mut tx,
-                    &store::timestamp(t(1)),
-                    &store::timestamp(t(301)),
+                    &Timestamp::from(t(1)),
+                    &Timestamp::from(t(301)),
                 )
                 .await
                 .expect("claim succeeds");
@@ -241,9 +241,9 @@ async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
     let (_dir, db) = db_with_requests(1).await;
     // Attempt 1 claims and "dies".
     let mut conn = db.pool.acquire().await.unwrap();
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let mut tx = Immediate::begin(&mut conn).await.unwrap();
     let first =
-        store::claim_next_request(&mut tx, &store::timestamp(t(0)), &store::timestamp(t(300)))
+        store::claim_next_request(&mut tx, &Timestamp::from(t(0)), &Timestamp::from(t(300)))
             .await
             .unwrap()
             .unwrap();
@@ -269,8 +269,9 @@ async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
     assert_eq!(*filer.seen.lock().unwrap(), vec![(first.id, 2)]);
     assert_eq!(states(&db).await[0].0, "requested");
 
+    let mut tx = Immediate::begin(&mut conn).await.unwrap();
     let stale = store::finish_attempt(
-        &mut conn,
+        &mut tx,
         first.id,
         1,
         RequestState::Failed,
@@ -284,10 +285,11 @@ async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
             to_state: None,
             detail: None,
         },
-        &store::timestamp(t(302)),
+        &Timestamp::from(t(302)),
     )
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     assert!(!stale);
     assert_eq!(states(&db).await[0].0, "requested");
 }
@@ -1020,7 +1022,7 @@ mod webhook_and_notify {
                 collabd::operator::apply(
                     &mut conn,
                     collabd::model::RequestId(1),
-                    collabd::operator::Action::Mark(collabd::model::RequestState::Requested),
+                    collabd::operator::Action::Mark(collabd::operator::Mark::Requested),
                     &collabd::model::Actor::operator("test"),
                     None,
                     t(0),

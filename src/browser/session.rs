@@ -421,7 +421,9 @@ impl Session {
         match rows {
             Ok(rows) => {
                 self.seen(ledger, None).await;
-                let changes = ledger.apply_list(&sync::listed(&rows), &now).await?;
+                let changes = ledger
+                    .apply_list(&sync::listed(&rows), &crate::timestamp::Timestamp::now())
+                    .await?;
                 let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
                 ledger.record_sync(&now, Some(n), None).await?;
                 Ok(changes)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::model::{RequestId, RequestState};
+use crate::operator::Mark;
 
 /// `--version`: the release and the commit it was built from (see build.rs).
 const VERSION: &str = concat!(
@@ -106,7 +107,7 @@ pub enum Command {
         #[arg(value_parser = parse_id)]
         id: RequestId,
         #[arg(value_parser = parse_mark)]
-        state: RequestState,
+        state: Mark,
         #[command(flatten)]
         who: Who,
     },
@@ -201,20 +202,8 @@ pub struct Who {
     pub note: Option<String>,
 }
 
-/// The states an operator may mark a request as.
-const MARKS: [RequestState; 2] = [RequestState::Requested, RequestState::Granted];
-
-fn parse_mark(s: &str) -> Result<RequestState, String> {
-    s.parse::<RequestState>()
-        .ok()
-        .filter(|state| MARKS.contains(state))
-        .ok_or_else(|| {
-            format!(
-                "`{s}`: mark takes `{}` or `{}`",
-                MARKS[0].as_str(),
-                MARKS[1].as_str()
-            )
-        })
+fn parse_mark(s: &str) -> Result<Mark, String> {
+    s.parse()
 }
 
 fn parse_state(s: &str) -> Result<RequestState, String> {

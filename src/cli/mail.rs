@@ -91,7 +91,12 @@ pub(super) async fn ingest(
     received: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<ExitCode> {
     let db = Db::open(&settings.database_path).await?;
-    store::purge_raw_older_than(&db.pool, settings.raw_retention_days, chrono::Utc::now()).await?;
+    store::purge_raw_older_than(
+        &db.pool,
+        settings.raw_retention_days,
+        &chrono::Utc::now().into(),
+    )
+    .await?;
     let ingestor = crate::ingest::Ingestor::from_settings(settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;

@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::model::{EventKind, PARTNER_DASHBOARD_URL, RequestId, RequestState, mask_code};
+use crate::model::{EventKind, PARTNER_DASHBOARD_URL, RequestId, RequestState};
 use crate::render;
 use crate::render::report::{FolderHealth, folder_health, short_time, truncate};
 use crate::store::{self, Db};
@@ -190,7 +190,7 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
     for m in &mailboxes {
         let contact = m
             .last_contact_at
-            .as_deref()
+            .as_ref()
             .map(short_time)
             .unwrap_or_else(|| "never".into());
         let health = match folder_health(m, chrono::Utc::now()) {
@@ -211,7 +211,7 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
                 out,
                 "    last error{}: {}",
                 m.last_error_at
-                    .as_deref()
+                    .as_ref()
                     .map(|t| format!(" at {}", short_time(t)))
                     .unwrap_or_default(),
                 truncate(&render::line(err), 300)
@@ -266,10 +266,14 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
         out,
         "request #{}  {}  {}",
         r.id,
-        line(&r.store_domain),
+        line(r.store_domain.as_str()),
         line(r.state.as_str())
     )?;
-    writeln!(out, "  collaborator code  {}", line(&r.collaborator_code))?;
+    writeln!(
+        out,
+        "  collaborator code  {}",
+        line(r.collaborator_code.expose())
+    )?;
     writeln!(
         out,
         "  client             {}",
@@ -299,18 +303,19 @@ pub async fn print_request(db: &Db, id: RequestId, json: bool, out: &mut impl Wr
     writeln!(
         out,
         "  filed              {}",
-        r.filed_at.as_deref().unwrap_or("-")
+        r.filed_at.map_or_else(|| "-".to_owned(), |t| t.to_string())
     )?;
     writeln!(
         out,
         "  resolved           {}",
-        r.resolved_at.as_deref().unwrap_or("-")
+        r.resolved_at
+            .map_or_else(|| "-".to_owned(), |t| t.to_string())
     )?;
     writeln!(
         out,
         "  file it at         {PARTNER_DASHBOARD_URL}  (store {}, code {})",
-        line(&r.store_domain),
-        line(&mask_code(&r.collaborator_code))
+        line(r.store_domain.as_str()),
+        line(&r.collaborator_code.masked())
     )?;
     writeln!(out, "timeline:")?;
     for e in events {

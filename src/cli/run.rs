@@ -226,7 +226,7 @@ async fn rejudge(
     let mut chosen = ids.to_vec();
     let mut without_bytes = 0;
     if let Some(since) = since {
-        let (found, others) = store::message_ids_since(&mut conn, &store::timestamp(since)).await?;
+        let (found, others) = store::message_ids_since(&mut conn, &since.into()).await?;
         without_bytes = others;
         for id in found {
             if !chosen.contains(&id) {

@@ -11,7 +11,7 @@ use super::notify::NotifyFiler;
 use crate::browser::form::{Job, Outcome};
 use crate::browser::session::{LOGIN_NEEDED, Session};
 use crate::config::BrowserSettings;
-use crate::model::{RequestState, SessionState, Wait, mask_code};
+use crate::model::{RequestState, SessionState, Wait};
 use crate::queue::Failure;
 use crate::store::browser::BrowserLedger;
 
@@ -52,14 +52,14 @@ impl Filer for BrowserFiler {
         let job = Job {
             id: r.id,
             attempt: r.attempt,
-            domain: &r.store_domain,
-            code: &r.collaborator_code,
+            domain: r.store_domain.as_str(),
+            code: r.collaborator_code.expose(),
         };
         let (outcome, evidence) = self.session.file(ledger, job).await?;
         let kept = evidence
             .map(|e| format!("; kept for a look: {e}"))
             .unwrap_or_default();
-        let masked = mask_code(&r.collaborator_code);
+        let masked = r.collaborator_code.masked();
         let ask_client = format!(
             "ask the client for a new collaborator code for {} (Shopify admin → Settings → Users → Security), and file it again",
             r.store_domain

@@ -108,7 +108,7 @@ impl Filer for CommandFiler {
                 )));
             }
         };
-        let said = captured(&output.stdout, &output.stderr, &r.collaborator_code);
+        let said = captured(&output.stdout, &output.stderr, r.collaborator_code.expose());
         match output.status.code() {
             Some(0) => Ok(Filed {
                 state: RequestState::Requested,

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::model::{PARTNER_DASHBOARD_URL, RequestId, RequestState, mask_code};
+use crate::model::{CollaboratorCode, PARTNER_DASHBOARD_URL, RequestId, RequestState, StoreDomain};
 use crate::queue::Failure;
 use crate::store::Request;
 use crate::store::browser::BrowserLedger;
@@ -17,8 +17,8 @@ pub struct FilingRequest {
     pub id: RequestId,
     /// Which attempt this is (1-based).
     pub attempt: i64,
-    pub store_domain: String,
-    pub collaborator_code: String,
+    pub store_domain: StoreDomain,
+    pub collaborator_code: CollaboratorCode,
     pub client_name: Option<String>,
     pub client_email: Option<String>,
     pub leadsie_request_name: Option<String>,
@@ -46,8 +46,8 @@ impl fmt::Debug for FilingRequest {
         f.debug_struct("FilingRequest")
             .field("id", &self.id)
             .field("attempt", &self.attempt)
-            .field("store_domain", &self.store_domain)
-            .field("collaborator_code", &mask_code(&self.collaborator_code))
+            .field("store_domain", &self.store_domain.as_str())
+            .field("collaborator_code", &self.collaborator_code.masked())
             .field("client_name", &self.client_name)
             .finish_non_exhaustive()
     }

@@ -2,7 +2,7 @@
 //! demo and dry runs, and only when `filer = "log"` is chosen.
 
 use super::filing::{Filed, Filer, FilingRequest};
-use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
+use crate::model::{PARTNER_DASHBOARD_URL, RequestState};
 use crate::queue::Failure;
 use crate::store::browser::BrowserLedger;
 
@@ -19,13 +19,13 @@ impl Filer for LogFiler {
     }
 
     async fn file(&self, r: &FilingRequest, _: &impl BrowserLedger) -> Result<Filed, Failure> {
-        let code = mask_code(&r.collaborator_code);
+        let code = r.collaborator_code.masked();
         // The store and the client's name are the client's words, and may
         // quote the code: masked in the log as the code is.
-        let hide = crate::redact::Redactor::one(&r.collaborator_code);
+        let hide = crate::redact::Redactor::one(r.collaborator_code.expose());
         tracing::info!(
             request = %r.id,
-            store = %hide.apply(&r.store_domain),
+            store = %hide.apply(r.store_domain.as_str()),
             client = %hide.apply(r.client_name.as_deref().unwrap_or("-")),
             code = %code,
             "log filer: would request collaborator access"

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use super::filing::{Filed, Filer, FilingRequest};
 use crate::config::{NotifyChannels, WorkerSettings};
-use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
+use crate::model::{PARTNER_DASHBOARD_URL, RequestState};
 use crate::outbound::http_client;
 use crate::queue::Failure;
 use crate::store::browser::BrowserLedger;
@@ -223,7 +223,8 @@ impl NotifyFiler {
         let mut body = format!(
             "{client} shared their Shopify store through Leadsie.\n\n\
              Store: {}\nCollaborator code: {}\n",
-            r.store_domain, r.collaborator_code
+            r.store_domain,
+            r.collaborator_code.expose()
         );
         if let Some(email) = &r.client_email {
             body.push_str(&format!("Client email: {}\n", crate::render::line(email)));
@@ -272,7 +273,7 @@ impl Filer for NotifyFiler {
                 "notified {} (store {}, code {}){failed_text}",
                 delivered.join(" and "),
                 r.store_domain,
-                mask_code(&r.collaborator_code)
+                r.collaborator_code.masked()
             ),
         })
     }

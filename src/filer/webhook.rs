@@ -93,7 +93,7 @@ impl Filer for WebhookFiler {
             )));
         }
         let text = response.text().await.unwrap_or_default();
-        let said = captured(text.as_bytes(), b"", &r.collaborator_code);
+        let said = captured(text.as_bytes(), b"", r.collaborator_code.expose());
         let said = said.replacen("; stdout: ", "; response: ", 1);
         if status.is_success() {
             Ok(Filed {

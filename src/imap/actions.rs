@@ -106,7 +106,7 @@ impl Watcher {
                 "after-processing of UIDs {set} failed; the messages are stored, stay where they are, and the action is retried on the next sync: {e}"
             );
         }
-        let now = store::timestamp(chrono::Utc::now());
+        let now = crate::timestamp::Timestamp::now();
         store::settle_actions(conn, name, uidvalidity, uids, error.as_deref(), &now).await?;
         Ok(())
     }

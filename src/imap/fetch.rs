@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use anyhow::{Context as _, Result, anyhow};
 use async_imap::types::Fetch;
 use futures_util::TryStreamExt;
-use sqlx::Connection;
 
 use super::answers::{self, UidRange};
 use super::conn::{AFTER_PROCESSING_STEPS, ImapSession, UID_WINDOW, within};
@@ -78,7 +77,7 @@ impl Watcher {
                 }
                 status.expect_within(limit);
                 let start = self.first_uid(sess, &status.folder, &mb).await?;
-                let now = store::timestamp(chrono::Utc::now());
+                let now = crate::timestamp::Timestamp::now();
                 store::set_checkpoint(conn, name, uidvalidity, start, &now).await?;
                 start
             }
@@ -227,8 +226,8 @@ impl Watcher {
     ) -> Result<(usize, Vec<u32>, u32)> {
         let judged = self.judge_batch(status, batch, bodies).await;
         let now = chrono::Utc::now();
-        let now_s = store::timestamp(now);
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let now_s = crate::timestamp::Timestamp::from(now);
+        let mut tx = store::Immediate::begin(conn).await?;
         let mut processed = Vec::new();
         let mut new_here = 0usize;
         for (h, body) in batch.iter().zip(&judged) {
@@ -447,7 +446,7 @@ impl Watcher {
     /// batch's transaction (which moves the checkpoint past the batch).
     async fn store_one(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut store::Immediate<'_>,
         status: &FolderStatus,
         uidvalidity: u32,
         h: &Head,
@@ -456,7 +455,7 @@ impl Watcher {
     ) -> Result<Stored> {
         let s = &self.settings;
         let name = status.name.as_str();
-        let now_s = store::timestamp(now);
+        let now_s = crate::timestamp::Timestamp::from(now);
         let outcome = if h.size > s.max_message_bytes {
             let detail = format!(
                 "message UID {} in {} is {} bytes, over imap.max_message_bytes ({}); not downloaded. {}. Raise the limit to have it read, or handle it by hand",

@@ -99,7 +99,7 @@ impl Watcher {
     async fn health(&self, status: &FolderStatus, h: WatcherHealth<'_>) {
         status.set_state(h.state);
         self.changed.notify_one();
-        let now = store::timestamp(chrono::Utc::now());
+        let now = crate::timestamp::Timestamp::now();
         if let Err(e) =
             store::set_watcher_health(&self.ingestor.db.pool, &status.name, &h, &now).await
         {
@@ -133,7 +133,7 @@ impl Watcher {
                         retry_in_s = delay.as_secs_f64().round(),
                         "IMAP watcher: {message}"
                     );
-                    let retry_at = store::timestamp(
+                    let retry_at = crate::timestamp::Timestamp::from(
                         chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
                     );
                     self.health(

@@ -8,14 +8,15 @@ use super::report::IngestReport;
 use crate::config::Review;
 use crate::mail::{Classification, Grant, Outcome};
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState, StoreDomain};
-use crate::store::{self, Event, NewRequest};
+use crate::store::{self, Event, Immediate, NewRequest};
+use crate::timestamp::Timestamp;
 
 pub(crate) async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut Immediate<'_>,
     c: &Classification,
     message: i64,
-    received: &str,
-    now: &str,
+    received: &Timestamp,
+    now: &Timestamp,
     review: Review,
     report: &mut IngestReport,
 ) -> store::Result<()> {
@@ -35,11 +36,11 @@ pub(crate) async fn apply(
 /// supersedes the store's older open requests. Whether the new request
 /// waits for review is decided here, from `review`.
 async fn apply_grant(
-    conn: &mut SqliteConnection,
+    conn: &mut Immediate<'_>,
     g: &Grant,
     message: i64,
-    date: Option<&str>,
-    now: &str,
+    date: Option<&Timestamp>,
+    now: &Timestamp,
     review: Review,
     report: &mut IngestReport,
 ) -> store::Result<()> {
@@ -82,7 +83,7 @@ async fn apply_grant(
     // grant wins. Order by when each message was received (never by its
     // Date header, which the sender writes), so a late re-forward of an old
     // email cannot undo a newer code.
-    let newer_open = open.iter().find(|r| match (date, r.grant_date.as_deref()) {
+    let newer_open = open.iter().find(|r| match (date, r.grant_date.as_ref()) {
         (Some(ours), Some(theirs)) => theirs > ours,
         _ => false,
     });
@@ -164,10 +165,10 @@ async fn apply_grant(
 /// Finds the request an outcome is about and moves it; records an event
 /// either way. Returns the request moved.
 async fn apply_outcome(
-    conn: &mut SqliteConnection,
+    conn: &mut Immediate<'_>,
     o: &Outcome,
     message: i64,
-    now: &str,
+    now: &Timestamp,
 ) -> store::Result<Option<RequestId>> {
     let to = o.result.state();
     let (candidates, named) = match (&o.store, &o.store_name) {
@@ -291,7 +292,7 @@ async fn unmatched(
     conn: &mut SqliteConnection,
     message: i64,
     detail: &str,
-    now: &str,
+    now: &Timestamp,
 ) -> store::Result<()> {
     store::add_event(
         conn,

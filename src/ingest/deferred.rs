@@ -3,13 +3,13 @@
 //! unverified and nothing is dropped.
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 
 use std::time::Duration;
 
 use super::ingestor::Ingestor;
 use super::judge::{Judged, deferred_backoff};
-use crate::store;
+use crate::store::{self, Immediate};
+use crate::timestamp::Timestamp;
 
 impl Ingestor {
     /// Judges again the messages that wait because DNS failed, every
@@ -36,15 +36,15 @@ impl Ingestor {
     /// were stored.
     pub async fn rejudge_due(&self, now: DateTime<Utc>) -> store::Result<usize> {
         let mut conn = self.db.pool.acquire().await?;
-        let due = store::due_deferred(&mut conn, &store::timestamp(now), 100).await?;
+        let due = store::due_deferred(&mut conn, &Timestamp::from(now), 100).await?;
         let mut stored = 0;
         for d in due {
             let judged = self.judge(&d.raw).await;
             let now = chrono::Utc::now();
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = Immediate::begin(&mut conn).await?;
             match &judged {
                 Judged::Deferred(_, why) => {
-                    let next = store::timestamp(now + deferred_backoff(d.attempts));
+                    let next = Timestamp::from(now + deferred_backoff(d.attempts));
                     store::postpone_deferred(&mut tx, d.id, &next, why).await?;
                     tracing::warn!(
                         deferred = d.id,
@@ -53,9 +53,7 @@ impl Ingestor {
                     );
                 }
                 Judged::Ready(_) => {
-                    let received = DateTime::parse_from_rfc3339(&d.received_at)
-                        .map(|t| t.with_timezone(&Utc))
-                        .unwrap_or(now);
+                    let received = d.received_at.datetime();
                     let report = self
                         .store_in(&mut tx, &d.raw, &judged, &d.source, received, now)
                         .await?;

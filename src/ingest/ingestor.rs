@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
 use std::sync::Arc;
@@ -15,7 +14,8 @@ use crate::config::{Review, Settings};
 use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier};
 use crate::model::MessageKind;
-use crate::store::{self, Db, NewMessage, Source};
+use crate::store::{self, Db, Immediate, NewMessage, Source};
+use crate::timestamp::Timestamp;
 
 /// Ingests messages under one set of [`Rules`] into one database. Clones
 /// share the rules: [`Ingestor::replace_rules`] (the daemon's reload)
@@ -146,7 +146,7 @@ impl Ingestor {
     ) -> store::Result<IngestReport> {
         // Judge before taking the write lock: it may wait on DNS.
         let judged = self.judge(raw).await;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(conn).await?;
         let report = self
             .store_in(&mut tx, raw, &judged, source, received, now)
             .await?;
@@ -194,7 +194,7 @@ impl Ingestor {
             ),
         };
         let mut conn = self.db.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         let report = self
             .store_in(&mut tx, body, &Judged::Ready(c), source, received, now)
             .await?;
@@ -212,7 +212,7 @@ impl Ingestor {
     /// nothing.
     pub async fn store_in(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut Immediate<'_>,
         raw: &[u8],
         judged: &Judged,
         source: &Source,
@@ -220,15 +220,15 @@ impl Ingestor {
         now: DateTime<Utc>,
     ) -> store::Result<IngestReport> {
         let sha = digest(raw, source);
-        let now_s = store::timestamp(now);
-        let received_s = store::timestamp(received.min(now));
+        let now_s = Timestamp::from(now);
+        let received_s = Timestamp::from(received.min(now));
         let c = match judged {
             Judged::Ready(c) => c,
             Judged::Deferred(c, why) => {
                 if let Some(id) = store::message_id_by_sha(conn, &sha).await? {
                     return Ok(IngestReport::duplicate(id));
                 }
-                let next = store::timestamp(now + deferred_backoff(0));
+                let next = Timestamp::from(now + deferred_backoff(0));
                 let (id, new) =
                     store::defer_message(conn, &sha, source, raw, &received_s, &next, why).await?;
                 let reason = format!(
@@ -246,7 +246,7 @@ impl Ingestor {
             .meta
             .date
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-            .map(|d| store::timestamp(d.min(now)));
+            .map(|d| Timestamp::from(d.min(now)));
         // Ordinary mail read from a mailbox keeps its bytes there: a
         // backfill would otherwise copy the whole mailbox into the
         // database. Mail handed over by a file or a pipe has no other copy.
@@ -264,7 +264,7 @@ impl Ingestor {
             from_addr: c.meta.from.as_deref(),
             original_from: c.meta.original_from.as_deref(),
             subject: c.meta.subject.as_deref(),
-            date: date.as_deref(),
+            date: date.as_ref(),
             kind: c.kind,
             reason: c.reason.as_deref(),
             raw: keep_raw.then_some(raw),

@@ -23,7 +23,7 @@ pub(super) async fn answer<B>(h: &ListenerState, req: Request<B>) -> Response<Fu
             .expect("static headers are valid")
     };
     let now = chrono::Utc::now();
-    let figures = match store::figures(&h.db.pool, &store::timestamp(now), STUCK_AFTER_S).await {
+    let figures = match store::figures(&h.db.pool, &now.into(), STUCK_AFTER_S).await {
         Ok(f) => f,
         Err(e) => {
             return reply(
@@ -187,10 +187,10 @@ fn metrics(h: &ListenerState, f: &Figures, now: chrono::DateTime<chrono::Utc>) -
         f.mailboxes
             .iter()
             .filter_map(|m| {
-                let t = chrono::DateTime::parse_from_rfc3339(m.last_contact_at.as_deref()?).ok()?;
+                let t = m.last_contact_at?.datetime();
                 Some((
                     label("mailbox", &m.mailbox),
-                    (now - t.to_utc()).num_seconds().max(0).to_string(),
+                    (now - t).num_seconds().max(0).to_string(),
                 ))
             })
             .collect(),

@@ -6,7 +6,8 @@
 use crate::config::MAX_POLL_SECONDS;
 use crate::ingest::IngestReport;
 use crate::model::{RequestId, WatcherState};
-use crate::store;
+use crate::store::{self};
+use crate::timestamp::Timestamp;
 
 /// One line saying what ingesting a file did.
 pub fn describe(file: &str, r: &IngestReport) -> String {
@@ -88,9 +89,7 @@ impl FolderHealth {
 pub fn folder_health(m: &store::MailboxRow, now: chrono::DateTime<chrono::Utc>) -> FolderHealth {
     let stale = m
         .last_contact_at
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .is_some_and(|t| now - t.to_utc() > stale_after());
+        .is_some_and(|t| now - t.datetime() > stale_after());
     match (m.state, m.connected) {
         (s, true) if s.is_connected() && stale => FolderHealth::Stale,
         (s, true) if s.is_connected() => FolderHealth::Ok,
@@ -109,10 +108,8 @@ fn stale_after() -> chrono::Duration {
 }
 
 /// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`.
-pub fn short_time(t: &str) -> String {
-    t.get(..16)
-        .map(|s| s.replace('T', " "))
-        .unwrap_or_else(|| t.to_owned())
+pub fn short_time(t: &Timestamp) -> String {
+    t.to_minute()
 }
 
 /// `s` cut to `max` characters, the last of them `…` when cut.

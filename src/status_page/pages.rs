@@ -9,10 +9,11 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::form::{Query, encode};
 use super::viewer::Viewer;
 use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
-use crate::operator::Action;
+use crate::operator::{Action, Mark};
 use crate::render::report::{FolderHealth, folder_health, truncate};
 use crate::store::web::{ListFilter, ListRow, MessageRow, SortBy, TimelineRow};
 use crate::store::{MailboxRow, Request};
+use crate::timestamp::Timestamp;
 
 /// Rows per page of the requests table.
 pub const PAGE_SIZE: i64 = 50;
@@ -209,20 +210,14 @@ pub fn badge(s: RequestState) -> Markup {
 }
 
 /// `2026-11-26T08:44:52Z` → `2026-11-26 08:44`, in a `<time>`.
-fn when(t: &str) -> Markup {
-    let short = t
-        .get(..16)
-        .map(|s| s.replace('T', " "))
-        .unwrap_or_else(|| t.to_owned());
+fn when(t: &Timestamp) -> Markup {
+    let short = t.to_minute();
     html! { time datetime=(t) title={ (t) } { (short) } }
 }
 
 /// How long ago `t` was: "just now", "5 min ago", "3 h ago", "4 days ago".
-pub fn age(t: &str, now: DateTime<Utc>) -> String {
-    let Ok(t) = DateTime::parse_from_rfc3339(t) else {
-        return String::new();
-    };
-    let s = (now - t.to_utc()).num_seconds();
+pub fn age(t: &Timestamp, now: DateTime<Utc>) -> String {
+    let s = (now - t.datetime()).num_seconds();
     match s {
         i64::MIN..60 => "just now".into(),
         60..3600 => format!("{} min ago", s / 60),
@@ -409,7 +404,7 @@ fn health(p: &IndexPage<'_>) -> Markup {
                             span class={ "badge h-" (h.label().to_ascii_lowercase()) } { (h.label()) }
                             " " span.muted { (m.state.as_str()) }
                             div.detail {
-                                "Last contact: " (m.last_contact_at.as_deref().map(|t| age(t, p.now)).unwrap_or_else(|| "never".into()))
+                                "Last contact: " (m.last_contact_at.as_ref().map(|t| age(t, p.now)).unwrap_or_else(|| "never".into()))
                                 @if let Some(n) = &m.next_retry_at { " · next retry " (when(n)) }
                                 " · reconnects " (m.reconnects)
                             }
@@ -454,16 +449,8 @@ pub struct RequestPage<'a> {
 const ACTIONS: [(Action, &str, &str); 5] = [
     (Action::Approve, "approve", "Approve"),
     (Action::Retry, "retry", "Retry"),
-    (
-        Action::Mark(RequestState::Requested),
-        "requested",
-        "Mark requested",
-    ),
-    (
-        Action::Mark(RequestState::Granted),
-        "granted",
-        "Mark granted",
-    ),
+    (Action::Mark(Mark::Requested), "requested", "Mark requested"),
+    (Action::Mark(Mark::Granted), "granted", "Mark granted"),
     (Action::Cancel, "cancel", "Cancel"),
 ];
 
@@ -474,14 +461,14 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
     // the store's name does not quote a code.
     let dev_shown = signed_in
         || matches!(
-            viewer.hide.apply(&r.store_domain),
+            viewer.hide.apply(r.store_domain.as_str()),
             std::borrow::Cow::Borrowed(_)
         );
     let dev = p.dev_org_id.filter(|_| dev_shown).map(|org| {
         format!(
             "https://dev.shopify.com/dashboard/{}/stores/collaborations/new?store_url={}",
             encode(org),
-            encode(&r.store_domain)
+            encode(r.store_domain.as_str())
         )
     });
     let leadsie_url = r
@@ -493,13 +480,13 @@ pub fn request(p: &RequestPage<'_>, viewer: &Viewer) -> Markup {
         @if let Some(d) = p.done { p.flash.ok role="status" { (d) } }
         @if let Some(e) = p.error { p.flash.err role="alert" { (e) } }
         div #live data-live {
-            h1 { span.store { (viewer.text(&r.store_domain)) } (badge(r.state)) span.muted { "#" (r.id) } }
+            h1 { span.store { (viewer.text(r.store_domain.as_str())) } (badge(r.state)) span.muted { "#" (r.id) } }
             div.grid {
                 section.panel aria-label="Request" {
                     dl.facts {
                         dt { "Client" } dd { (r.client_name.as_deref().map(|s| viewer.text(s)).unwrap_or_else(|| "—".into())) }
                         @if let Some(e) = &r.client_email { dt { "Client email" } dd { (viewer.text(e)) } }
-                        dt { "Code" } dd.code #code { @if signed_in { (r.collaborator_code) } @else { (mask_code(&r.collaborator_code)) " " span.muted { "(masked)" } } }
+                        dt { "Code" } dd.code #code { @if signed_in { (r.collaborator_code.expose()) } @else { (r.collaborator_code.masked()) " " span.muted { "(masked)" } } }
                         dt { "Tries" } dd { (r.attempts) }
                         dt { "Received" } dd { (when(&r.received_at)) " " span.muted { (age(&r.received_at, p.now)) } }
                         @if let Some(t) = &r.filed_at { dt { "Filed" } dd { (when(t)) } }
@@ -592,7 +579,7 @@ fn message_facts(m: &MessageRow, viewer: &Viewer) -> Markup {
                 dt { "From" } dd { (m.from_addr.as_deref().map(|s| viewer.text(s)).unwrap_or_default()) }
                 @if let Some(o) = &m.original_from { dt { "Originally from" } dd { (viewer.text(o)) } }
                 dt { "Subject" } dd { (m.subject.as_deref().map(|s| viewer.text_of_message(s)).unwrap_or_default()) }
-                @if let Some(d) = &m.date { dt { "Date" } dd { (viewer.text(d)) } }
+                @if let Some(d) = &m.date { dt { "Date" } dd { (viewer.text(&d.to_string())) } }
                 @if let Some(i) = &m.message_id { dt { "Message-ID" } dd { (viewer.text(i)) } }
                 dt { "Received" } dd { (when(&m.received_at)) }
                 dt { "Source" } dd {

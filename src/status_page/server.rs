@@ -21,8 +21,8 @@ use super::viewer::Viewer;
 use super::{assets, auth, pages};
 use crate::config::{HttpSettings, PageAccess};
 use crate::imap::Watcher;
-use crate::model::{RequestId, RequestState};
-use crate::operator::{self, Action};
+use crate::model::RequestId;
+use crate::operator::{self, Action, Mark};
 use crate::store::{self, Db};
 use crate::users::Users;
 
@@ -348,7 +348,7 @@ impl Web {
         Ok(html(
             StatusCode::OK,
             pages::layout(
-                &format!("#{} {}", r.id, viewer.text(&r.store_domain)),
+                &format!("#{} {}", r.id, viewer.text(r.store_domain.as_str())),
                 viewer,
                 Some(&marker),
                 pages::request(&page, viewer),
@@ -490,8 +490,8 @@ impl Web {
             Some("approve") => Action::Approve,
             Some("retry") => Action::Retry,
             Some("cancel") => Action::Cancel,
-            Some("requested") => Action::Mark(RequestState::Requested),
-            Some("granted") => Action::Mark(RequestState::Granted),
+            Some("requested") => Action::Mark(Mark::Requested),
+            Some("granted") => Action::Mark(Mark::Granted),
             _ => {
                 return text(
                     StatusCode::BAD_REQUEST,

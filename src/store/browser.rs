@@ -12,10 +12,11 @@ use std::future::Future;
 
 use sqlx::Connection;
 
+use super::db::{Db, Immediate, Result};
 use super::events::Event;
 use super::requests::{requests_for_store, set_filed_at, transition};
-use super::{Db, Result};
 use crate::model::{Actor, EventKind, RequestId, RequestState, SessionState, Wait};
+use crate::timestamp::Timestamp;
 
 /// The dashboard session as last seen.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -141,7 +142,7 @@ pub trait BrowserLedger: Send + Sync {
     fn apply_list(
         &self,
         listed: &[Listed<'_>],
-        now: &str,
+        now: &Timestamp,
     ) -> impl Future<Output = Result<Changes>> + Send;
 }
 
@@ -302,10 +303,10 @@ impl BrowserLedger for Db {
         Ok(())
     }
 
-    async fn apply_list(&self, listed: &[Listed<'_>], now: &str) -> Result<Changes> {
+    async fn apply_list(&self, listed: &[Listed<'_>], now: &Timestamp) -> Result<Changes> {
         let mut changes = Vec::new();
         let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = Immediate::begin(&mut conn).await?;
         for seen in listed {
             let to = seen.state;
             let requests = requests_for_store(&mut tx, seen.store).await?;
@@ -331,7 +332,7 @@ impl BrowserLedger for Db {
                     "the dashboard's Collaborations list says “{}” for {}",
                     seen.said, seen.store
                 ),
-                &r.collaborator_code,
+                r.collaborator_code.expose(),
             )
             .into_owned();
             let e = Event {

@@ -4,7 +4,9 @@
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
 
-use super::{Result, Source};
+use super::db::{Immediate, Result};
+use super::messages::Source;
+use crate::timestamp::Timestamp;
 
 /// A message waiting to be judged again (DNS failed during its DKIM check).
 #[derive(Debug, sqlx::FromRow)]
@@ -13,7 +15,7 @@ pub struct Deferred {
     #[sqlx(flatten)]
     pub source: Source,
     pub raw: Vec<u8>,
-    pub received_at: String,
+    pub received_at: Timestamp,
     pub attempts: i64,
 }
 
@@ -24,8 +26,8 @@ pub async fn defer_message(
     sha256: &str,
     source: &Source,
     raw: &[u8],
-    received_at: &str,
-    next_attempt_at: &str,
+    received_at: &Timestamp,
+    next_attempt_at: &Timestamp,
     error: &str,
 ) -> Result<(i64, bool)> {
     let (source, source_ref, mailbox, uidvalidity, uid) = source.columns();
@@ -61,7 +63,7 @@ pub async fn defer_message(
 /// Messages due to be judged again, oldest first.
 pub async fn due_deferred(
     conn: &mut SqliteConnection,
-    now: &str,
+    now: &Timestamp,
     limit: i64,
 ) -> Result<Vec<Deferred>> {
     Ok(sqlx::query_as(
@@ -78,7 +80,7 @@ pub async fn due_deferred(
 pub async fn postpone_deferred(
     conn: &mut SqliteConnection,
     id: i64,
-    next_attempt_at: &str,
+    next_attempt_at: &Timestamp,
     error: &str,
 ) -> Result<()> {
     sqlx::query(
@@ -92,12 +94,12 @@ pub async fn postpone_deferred(
     Ok(())
 }
 
-/// Judged at last: the message leaves the waiting room (call in the
-/// transaction that stores it).
-pub async fn forget_deferred(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+/// Judged at last: the message leaves the waiting room, in the
+/// transaction that stores it.
+pub async fn forget_deferred(tx: &mut Immediate<'_>, id: i64) -> Result<()> {
     sqlx::query("delete from deferred_message where id = ?")
         .bind(id)
-        .execute(&mut *conn)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
@@ -110,9 +112,9 @@ pub struct WaitingRow {
     pub source: Source,
     /// The first bytes of the message: enough for its sender and subject.
     pub head: Vec<u8>,
-    pub received_at: String,
+    pub received_at: Timestamp,
     pub attempts: i64,
-    pub next_attempt_at: String,
+    pub next_attempt_at: Timestamp,
     pub last_error: String,
 }
 

@@ -5,8 +5,9 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnection;
 
-use super::Result;
-use crate::model::{Actor, EventKind, RequestId, RequestState};
+use super::db::Result;
+use crate::model::{Actor, EventKind, RequestId, RequestState, StoreDomain};
+use crate::timestamp::Timestamp;
 
 /// One line of a request's timeline.
 #[derive(Debug)]
@@ -20,7 +21,7 @@ pub struct Event<'a> {
     pub detail: Option<&'a str>,
 }
 
-pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &str) -> Result<()> {
+pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &Timestamp) -> Result<()> {
     sqlx::query(
         "insert into request_events (request_id, message_id, at, actor, event, from_state, to_state, detail)
          values (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -43,7 +44,7 @@ pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &str) ->
 pub struct Announcement {
     pub event_id: i64,
     pub request_id: RequestId,
-    pub store_domain: String,
+    pub store_domain: StoreDomain,
     pub client_name: Option<String>,
     pub event: EventKind,
     pub to_state: Option<RequestState>,
@@ -80,7 +81,7 @@ pub async fn pending_announcements(
 pub async fn advance_announcements(
     conn: &mut SqliteConnection,
     event_id: i64,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<()> {
     sqlx::query("update announcement_cursor set last_event_id = max(last_event_id, ?), updated_at = ? where id = 1")
         .bind(event_id)
@@ -93,7 +94,7 @@ pub async fn advance_announcements(
 /// A row of a request's timeline, for `show`.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct EventRow {
-    pub at: String,
+    pub at: Timestamp,
     pub actor: Actor,
     pub event: EventKind,
     pub from_state: Option<RequestState>,
@@ -120,7 +121,7 @@ pub async fn events_for(pool: &SqlitePool, id: RequestId) -> Result<Vec<EventRow
 pub async fn unmatched_outcomes(
     pool: &SqlitePool,
     limit: i64,
-) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
+) -> Result<Vec<(Timestamp, Option<i64>, Option<String>)>> {
     request_less_events(pool, EventKind::UnmatchedOutcome, limit).await
 }
 
@@ -130,7 +131,7 @@ pub async fn request_less_events(
     pool: &SqlitePool,
     event: EventKind,
     limit: i64,
-) -> Result<Vec<(String, Option<i64>, Option<String>)>> {
+) -> Result<Vec<(Timestamp, Option<i64>, Option<String>)>> {
     Ok(sqlx::query_as(
         "select at, message_id, detail from request_events where request_id is null and event = ?
          order by id desc limit ?",

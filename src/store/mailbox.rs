@@ -6,8 +6,9 @@ use serde::Serialize;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection as _, SqlitePool};
 
-use super::Result;
+use super::db::Result;
 use crate::model::WatcherState;
+use crate::timestamp::Timestamp;
 
 /// A watched mailbox's checkpoint: its UIDVALIDITY (none before the first
 /// sync) and the highest UID fully processed.
@@ -30,7 +31,7 @@ pub async fn set_checkpoint(
     mailbox: &str,
     uidvalidity: u32,
     last_uid: u32,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<()> {
     sqlx::query(
         "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
@@ -55,7 +56,7 @@ pub async fn add_pending_action(
     mailbox: &str,
     uidvalidity: u32,
     uid: u32,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<()> {
     sqlx::query(
         "insert into after_processing_pending (mailbox, uidvalidity, uid, created_at, updated_at)
@@ -114,7 +115,7 @@ pub async fn settle_actions(
     uidvalidity: u32,
     uids: &[u32],
     error: Option<&str>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<()> {
     let mut tx = conn.begin().await?;
     for uid in uids {
@@ -150,7 +151,7 @@ pub struct WatcherHealth<'a> {
     pub contact: bool,
     /// Set when the watcher failed; kept until the next failure.
     pub error: Option<&'a str>,
-    pub next_retry_at: Option<&'a str>,
+    pub next_retry_at: Option<&'a Timestamp>,
     /// Count one more reconnect.
     pub reconnect: bool,
 }
@@ -174,7 +175,7 @@ pub async fn set_watcher_health(
     pool: &SqlitePool,
     mailbox: &str,
     h: &WatcherHealth<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<()> {
     sqlx::query(
         "insert into mailbox_state (mailbox, connected, last_contact_at, last_error, last_error_at, state,
@@ -212,11 +213,11 @@ pub struct MailboxRow {
     pub connected: bool,
     pub uidvalidity: Option<i64>,
     pub last_uid: i64,
-    pub last_contact_at: Option<String>,
+    pub last_contact_at: Option<Timestamp>,
     pub last_error: Option<String>,
-    pub last_error_at: Option<String>,
+    pub last_error_at: Option<Timestamp>,
     pub reconnects: i64,
-    pub next_retry_at: Option<String>,
+    pub next_retry_at: Option<Timestamp>,
     /// Stored messages whose after-processing action is not done yet.
     pub actions_pending: i64,
     /// The newest error among them.

@@ -4,8 +4,9 @@
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{FromRow, Row, SqlitePool};
 
-use super::Result;
+use super::db::Result;
 use crate::model::MessageKind;
+use crate::timestamp::Timestamp;
 
 /// Where a message came from.
 #[derive(Debug, Clone)]
@@ -82,12 +83,13 @@ pub struct NewMessage<'a> {
     pub from_addr: Option<&'a str>,
     pub original_from: Option<&'a str>,
     pub subject: Option<&'a str>,
-    pub date: Option<&'a str>,
+    /// The Date header, in UTC.
+    pub date: Option<&'a Timestamp>,
     pub kind: MessageKind,
     pub reason: Option<&'a str>,
     pub raw: Option<&'a [u8]>,
     pub raw_size: usize,
-    pub received_at: &'a str,
+    pub received_at: &'a Timestamp,
 }
 
 /// Inserts a message unless one with the same digest exists; returns the new
@@ -145,7 +147,7 @@ pub struct StoredMessage {
     pub reason: Option<String>,
     /// `None` once past `raw_retention_days`, or over `max_raw_bytes`.
     pub raw: Option<Vec<u8>>,
-    pub received_at: String,
+    pub received_at: Timestamp,
 }
 
 /// The message with this id, if stored.
@@ -173,7 +175,7 @@ pub async fn stored_message(conn: &mut SqliteConnection, id: i64) -> Result<Opti
 /// messages came in that time.
 pub async fn message_ids_since(
     conn: &mut SqliteConnection,
-    since: &str,
+    since: &Timestamp,
 ) -> Result<(Vec<i64>, i64)> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "select id from messages where received_at >= ? and raw is not null and source != 'webhook'
@@ -224,15 +226,11 @@ pub async fn set_verdict(
 /// Drops the raw bytes of messages received more than `days` days before
 /// `now` (`[database] raw_retention_days`; 0 keeps them); headers, kind and
 /// timeline stay. Returns how many messages lost theirs.
-pub async fn purge_raw_older_than(
-    pool: &SqlitePool,
-    days: u32,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<u64> {
+pub async fn purge_raw_older_than(pool: &SqlitePool, days: u32, now: &Timestamp) -> Result<u64> {
     if days == 0 {
         return Ok(0);
     }
-    let cutoff = super::timestamp(now - chrono::Duration::days(days.into()));
+    let cutoff = Timestamp::from(now.datetime() - chrono::Duration::days(days.into()));
     Ok(
         sqlx::query("update messages set raw = null where raw is not null and received_at < ?")
             .bind(cutoff)

@@ -4,9 +4,14 @@
 //!
 //! # Layout
 //!
-//! - this module — [`Db`] (the pool and migrations), [`Error`], [`timestamp`].
+//! This file is only the index: each child holds its own part, and the
+//! children refer to one another by name (`super::db::Result`), never
+//! through this file.
+//!
+//! - [`db`] — [`Db`] (the pool and migrations), [`Immediate`] (a write
+//!   transaction), [`Error`] and [`Result`].
 //! - `columns` — how the model's types are written to and read from text and
-//!   integer columns, so rows leave the store typed.
+//!   integer columns, so rows leave the store typed; [`timestamp`].
 //! - [`messages`] — stored messages and where each came from.
 //! - [`deferred`] — messages waiting to be judged again after a DNS failure.
 //! - [`requests`] — access requests and every state change.
@@ -17,10 +22,12 @@
 //! - [`web`] — the status page's read-only queries (not re-exported: callers
 //!   write `store::web::list_requests`).
 //!
-//! Every item is re-exported here: callers write `store::claim_next_request`.
+//! Every other item is re-exported here: callers write
+//! `store::claim_next_request`.
 
 pub mod browser;
 mod columns;
+pub mod db;
 pub mod deferred;
 pub mod events;
 pub mod mailbox;
@@ -30,269 +37,11 @@ pub mod requests;
 pub mod web;
 
 pub use browser::*;
+pub use columns::timestamp;
+pub use db::*;
 pub use deferred::*;
 pub use events::*;
 pub use mailbox::*;
 pub use messages::*;
 pub use reports::*;
 pub use requests::*;
-
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-
-use crate::model::RequestId;
-
-/// A database error, named with what to do about it.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The database cannot be opened; `reason` says why in words, once.
-    #[error("database {path}: {reason}")]
-    Open { path: String, reason: String },
-    #[error(
-        "database {path}: migrations failed: {source} (is this a collabd database from a newer version?)"
-    )]
-    Migrate {
-        path: String,
-        source: sqlx::migrate::MigrateError,
-    },
-    #[error(
-        "the database disk is full: free space where the database lives, then retry; nothing was lost ({0})"
-    )]
-    DiskFull(sqlx::Error),
-    #[error("the database is busy (locked by another process for too long): {0}")]
-    Busy(sqlx::Error),
-    #[error("database error: {0}")]
-    Sql(sqlx::Error),
-    #[error("no request with id {0}")]
-    NoSuchRequest(RequestId),
-    /// A column holds a value this version cannot read: a state, event or
-    /// actor it does not know.
-    #[error(
-        "the database column {column} holds a value this collabd cannot read ({source}); was the database written by a newer version?"
-    )]
-    Decode {
-        column: String,
-        source: sqlx::error::BoxDynError,
-    },
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        let e = match e {
-            sqlx::Error::ColumnDecode { index, source } => {
-                return Error::Decode {
-                    column: index,
-                    source,
-                };
-            }
-            e => e,
-        };
-        // SQLite result codes: 13 SQLITE_FULL, 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
-        let code = e
-            .as_database_error()
-            .and_then(|d| d.code())
-            .and_then(|c| c.parse::<i32>().ok())
-            .map(|c| c & 0xff);
-        match code {
-            Some(13) => Error::DiskFull(e),
-            Some(5) | Some(6) => Error::Busy(e),
-            _ => Error::Sql(e),
-        }
-    }
-}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// UTC ISO-8601 text, as every timestamp column holds.
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// Connections in the pool: the worker's filings, the watcher, the HTTP
-/// listener and the sweeps.
-const MAX_CONNECTIONS: u32 = 6;
-/// SQLite's page cache per connection, in KiB.
-const CACHE_KIB: u32 = 512;
-
-/// The database handle: a pool over one SQLite file in WAL mode.
-#[derive(Debug, Clone)]
-pub struct Db {
-    pub pool: SqlitePool,
-}
-
-impl Db {
-    /// Opens (creating if missing) and migrates the database at `path`.
-    /// A failure to open says why in words: no directory, a directory in
-    /// the file's place, or who may not read or write what.
-    pub async fn open(path: &Path) -> Result<Db> {
-        let shown = path.display().to_string();
-        let refused = |reason: String| Error::Open {
-            path: shown.clone(),
-            reason,
-        };
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            return Err(refused(format!(
-                "directory {} does not exist; create it or set [database] path",
-                dir.display()
-            )));
-        }
-        if path.is_dir() {
-            return Err(refused(format!(
-                "is a directory; set [database] path (or --db) to a file, such as {}",
-                path.join("collabd.db").display()
-            )));
-        }
-        create_private(path).map_err(|e| refused(cannot_create(dir, &e)))?;
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|e| refused(e.to_string()))?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            // Each pooled connection keeps its own page cache, 2 MiB by
-            // SQLite's default, which fills as the database grows (raw mail
-            // is kept): up to 12 MiB of a daemon's memory over days. Every
-            // query here is an index lookup; 512 KiB each bounds the pool
-            // at 3 MiB.
-            .pragma("cache_size", format!("-{CACHE_KIB}"))
-            // sqlx keeps 100 prepared statements per connection by default;
-            // collabd has about 60 distinct ones.
-            .statement_cache_capacity(64);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            // A local file needs no liveness ping before each use; the ping is
-            // a round trip to sqlx's worker thread on every transaction.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(|e| refused(unopenable(path, dir).unwrap_or_else(|| sqlite_words(&e))))?;
-        // SQLite opens a file it may not write read-only (which `status`
-        // can use) and fails only at a write: a migration.
-        if let Err(source) = sqlx::migrate!("./migrations").run(&pool).await {
-            return Err(match unopenable(path, dir) {
-                Some(reason) => refused(reason),
-                None => Error::Migrate {
-                    path: shown,
-                    source,
-                },
-            });
-        }
-        Ok(Db { pool })
-    }
-}
-
-/// Why the database file could not be created in `dir`.
-fn cannot_create(dir: &Path, e: &std::io::Error) -> String {
-    let reason = crate::fs_error::reason(e);
-    if e.kind() == std::io::ErrorKind::PermissionDenied {
-        format!(
-            "cannot create it: {reason} (the directory {} is not writable by {})",
-            dir.display(),
-            crate::fs_error::user()
-        )
-    } else {
-        format!("cannot create it: {reason}")
-    }
-}
-
-/// Why SQLite could not open or write the database, when the file system
-/// can say: the file (or its `-wal` or `-shm` file) is not readable and
-/// writable, or the directory where SQLite keeps those is not writable.
-fn unopenable(path: &Path, dir: &Path) -> Option<String> {
-    use crate::fs_error::{reason, user};
-    if let Err(e) = open_rw(path) {
-        return Some(match e.kind() {
-            std::io::ErrorKind::PermissionDenied => not_yours(path, "it"),
-            _ => reason(&e),
-        });
-    }
-    for suffix in ["-wal", "-shm"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let file = std::path::PathBuf::from(name);
-        match open_rw(&file) {
-            Ok(()) => {}
-            // SQLite creates them when it needs them.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Some(not_yours(&file, &file.display().to_string()));
-            }
-            Err(e) => return Some(format!("{}: {}", file.display(), reason(&e))),
-        }
-    }
-    if !crate::fs_error::can_create_in(dir) {
-        return Some(format!(
-            "permission denied: the directory {} is not writable by {} (SQLite keeps the database's -wal and -shm files beside it)",
-            dir.display(),
-            user()
-        ));
-    }
-    None
-}
-
-fn open_rw(file: &Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(file)
-        .map(drop)
-}
-
-/// `permission denied: user X cannot read and write {shown} (owned by Y, mode 0600)`.
-fn not_yours(file: &Path, shown: &str) -> String {
-    let whose = crate::fs_error::owner_and_mode(file)
-        .map(|o| format!(" ({o})"))
-        .unwrap_or_default();
-    format!(
-        "permission denied: {} cannot read and write {shown}{whose}",
-        crate::fs_error::user()
-    )
-}
-
-/// SQLite's own words for an error, with its code, said once.
-fn sqlite_words(e: &sqlx::Error) -> String {
-    match e.as_database_error() {
-        Some(d) => match d.code() {
-            Some(code) => format!("{} (SQLite error {code})", d.message()),
-            None => d.message().to_owned(),
-        },
-        None => e.to_string(),
-    }
-}
-
-/// Creates a missing database file readable by its owner only (0600), or
-/// by its group too (0640) under systemd (`INVOCATION_ID` set), whose unit
-/// gives the operators' group read access. The database holds every
-/// collaborator code and raw message; SQLite would create it with the
-/// umask's 0644, and gives its -wal and -shm files the database's mode. An
-/// existing file's mode is the operator's choice and left alone.
-fn create_private(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mode = if std::env::var_os("INVOCATION_ID").is_some_and(|v| !v.is_empty()) {
-        0o640
-    } else {
-        0o600
-    };
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-    {
-        // Exactly this mode, whatever the umask took away.
-        Ok(file) => file.set_permissions(std::fs::Permissions::from_mode(mode)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
-}

@@ -4,8 +4,10 @@
 use serde::Serialize;
 use sqlx::SqlitePool;
 
-use super::{MailboxRow, Result, mailbox_rows};
+use super::db::Result;
+use super::mailbox::{MailboxRow, mailbox_rows};
 use crate::model::{EventKind, MessageKind, RequestState};
+use crate::timestamp::Timestamp;
 
 /// A row of the `request_status` view.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -17,10 +19,10 @@ pub struct StatusRow {
     pub code_hint: String,
     pub attempts: i64,
     pub last_error: Option<String>,
-    pub received_at: String,
-    pub filed_at: Option<String>,
-    pub resolved_at: Option<String>,
-    pub updated_at: String,
+    pub received_at: Timestamp,
+    pub filed_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
     pub age_days: Option<i64>,
     pub last_event: Option<String>,
 }
@@ -93,7 +95,7 @@ pub struct Figures {
     pub mailboxes: Vec<MailboxRow>,
 }
 
-pub async fn figures(pool: &SqlitePool, now: &str, overdue_after_s: i64) -> Result<Figures> {
+pub async fn figures(pool: &SqlitePool, now: &Timestamp, overdue_after_s: i64) -> Result<Figures> {
     let requests_by_state = sqlx::query_as(
         "select state, count(*) as n from access_requests group by state order by state",
     )

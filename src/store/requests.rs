@@ -4,33 +4,35 @@
 use serde::Serialize;
 use sqlx::sqlite::SqliteConnection;
 
-use super::{Error, Event, Result, add_event};
+use super::db::{Error, Immediate, Result};
+use super::events::{Event, add_event};
 use crate::model::{
     Actor, CollaboratorCode, EventKind, RequestId, RequestState, StoreDomain, Wait,
 };
+use crate::timestamp::Timestamp;
 
 /// A request row as the queue and the CLI see it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Request {
     pub id: RequestId,
-    pub store_domain: String,
+    pub store_domain: StoreDomain,
     #[serde(skip)]
-    pub collaborator_code: String,
+    pub collaborator_code: CollaboratorCode,
     pub client_name: Option<String>,
     pub client_email: Option<String>,
     pub leadsie_request_name: Option<String>,
     pub leadsie_request_url: Option<String>,
     pub state: RequestState,
     pub attempts: i64,
-    pub next_attempt_at: Option<String>,
+    pub next_attempt_at: Option<Timestamp>,
     pub last_error: Option<String>,
     pub source_message_id: Option<i64>,
-    pub received_at: String,
-    pub filed_at: Option<String>,
-    pub resolved_at: Option<String>,
-    pub updated_at: String,
-    /// The Date of the email that carried the grant, when it had one.
-    pub grant_date: Option<String>,
+    pub received_at: Timestamp,
+    pub filed_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    /// When the email that carried the grant was received, when one did.
+    pub grant_date: Option<Timestamp>,
 }
 
 const REQUEST_COLUMNS: &str = "r.id, r.store_domain, r.collaborator_code, r.client_name, r.client_email,
@@ -121,9 +123,9 @@ pub struct NewRequest<'a> {
 
 /// Creates a request and its `created` event.
 pub async fn create_request(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     r: &NewRequest<'_>,
-    now: &str,
+    now: &Timestamp,
     detail: &str,
 ) -> Result<RequestId> {
     let resolved = (!r.state.is_open()).then_some(now);
@@ -147,11 +149,11 @@ pub async fn create_request(
     .bind(resolved)
     .bind(now)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut **tx)
     .await?;
     let id = RequestId(id);
     add_event(
-        conn,
+        tx,
         &Event {
             request_id: Some(id),
             message_id: Some(r.source_message_id),
@@ -190,12 +192,12 @@ pub async fn fill_client_details(
 /// is allowed, and records the event. Returns false (and changes nothing)
 /// when someone else moved it first or the move is not allowed.
 pub async fn transition(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     id: RequestId,
     from: RequestState,
     to: RequestState,
     e: &Event<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<bool> {
     if !from.can_move_to(to) {
         return Ok(false);
@@ -212,10 +214,10 @@ pub async fn transition(
     .bind(id)
     .bind(from)
     .bind(RequestState::Filing)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    record_move(conn, changed, id, from, to, e, now).await
+    record_move(tx, changed, id, from, to, e, now).await
 }
 
 /// Claims the next request due for filing, in one statement: a queued
@@ -223,11 +225,13 @@ pub async fn transition(
 /// worker died mid-filing). The claim bumps `attempts`, which then fences
 /// the completion: a worker whose lease expired cannot overwrite the newer
 /// attempt. A claimed request waits for nothing: its `waiting_for` is
-/// cleared. Run it inside `BEGIN IMMEDIATE`.
+/// cleared. It runs inside an [`Immediate`] transaction, which commits the
+/// claim with the `claimed` event the caller adds, and in which concurrent
+/// claimers queue for the write lock rather than fail.
 pub async fn claim_next_request(
-    conn: &mut SqliteConnection,
-    now: &str,
-    lease_until: &str,
+    tx: &mut Immediate<'_>,
+    now: &Timestamp,
+    lease_until: &Timestamp,
 ) -> Result<Option<Request>> {
     Ok(sqlx::query_as(
         "update access_requests
@@ -250,7 +254,7 @@ pub async fn claim_next_request(
     .bind(now)
     .bind(RequestState::Filing)
     .bind(RequestState::Queued)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&mut **tx)
     .await?)
 }
 
@@ -258,13 +262,13 @@ pub async fn claim_next_request(
 /// notified or failed) if attempt `attempt` still holds it, and records the
 /// event. Returns false when the attempt no longer holds it.
 pub async fn finish_attempt(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     id: RequestId,
     attempt: i64,
     to: RequestState,
     error: Option<&str>,
     e: &Event<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<bool> {
     let filed = matches!(to, RequestState::Requested | RequestState::Notified).then_some(now);
     let resolved = (!to.is_open()).then_some(now);
@@ -282,10 +286,10 @@ pub async fn finish_attempt(
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    record_move(conn, changed, id, RequestState::Filing, to, e, now).await
+    record_move(tx, changed, id, RequestState::Filing, to, e, now).await
 }
 
 /// Puts a request whose filing failed back in the queue until `at`, if
@@ -297,14 +301,14 @@ pub async fn finish_attempt(
 /// `waiting_for` (a new login wakes those that wait for one).
 #[allow(clippy::too_many_arguments)]
 pub async fn retry_attempt_at(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     id: RequestId,
     attempt: i64,
     waiting_for: Option<Wait>,
-    at: &str,
+    at: &Timestamp,
     error: &str,
     e: &Event<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<bool> {
     let changed = sqlx::query(
         "update access_requests
@@ -321,11 +325,11 @@ pub async fn retry_attempt_at(
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     record_move(
-        conn,
+        tx,
         changed,
         id,
         RequestState::Filing,
@@ -341,7 +345,7 @@ pub async fn retry_attempt_at(
 /// since they were filed (one about a wait for review does not count).
 pub async fn waiting_since(
     conn: &mut SqliteConnection,
-    filed_before: &str,
+    filed_before: &Timestamp,
     unreminded: bool,
 ) -> Result<Vec<(RequestId, RequestState, String, String)>> {
     Ok(sqlx::query_as(
@@ -365,7 +369,7 @@ pub async fn waiting_since(
 /// had no reminder yet, as (id, store domain, code).
 pub async fn awaiting_review_since(
     conn: &mut SqliteConnection,
-    created_before: &str,
+    created_before: &Timestamp,
 ) -> Result<Vec<(RequestId, String, String)>> {
     Ok(sqlx::query_as(
         "select r.id, r.store_domain, r.collaborator_code from access_requests r
@@ -382,7 +386,7 @@ pub async fn awaiting_review_since(
 }
 
 /// Makes a queued request due now (an operator's retry).
-pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
+pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &Timestamp) -> Result<()> {
     sqlx::query("update access_requests set next_attempt_at = ?, updated_at = ? where id = ?")
         .bind(now)
         .bind(now)
@@ -393,7 +397,11 @@ pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &str) -> 
 }
 
 /// Records when a request was filed with Shopify, if not recorded yet.
-pub async fn set_filed_at(conn: &mut SqliteConnection, id: RequestId, now: &str) -> Result<()> {
+pub async fn set_filed_at(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    now: &Timestamp,
+) -> Result<()> {
     sqlx::query("update access_requests set filed_at = coalesce(filed_at, ?) where id = ?")
         .bind(now)
         .bind(id.0)
@@ -403,15 +411,16 @@ pub async fn set_filed_at(conn: &mut SqliteConnection, id: RequestId, now: &str)
 }
 
 /// The second half of every state change: when the conditional UPDATE moved
-/// the request (`changed` is 1), append its event; returns whether it moved.
+/// the request (`changed` is 1), append its event in the same transaction;
+/// returns whether it moved.
 async fn record_move(
-    conn: &mut SqliteConnection,
+    tx: &mut Immediate<'_>,
     changed: u64,
     id: RequestId,
     from: RequestState,
     to: RequestState,
     e: &Event<'_>,
-    now: &str,
+    now: &Timestamp,
 ) -> Result<bool> {
     if changed == 1 {
         let moved = Event {
@@ -420,7 +429,7 @@ async fn record_move(
             to_state: Some(to),
             ..*e
         };
-        add_event(conn, &moved, now).await?;
+        add_event(tx, &moved, now).await?;
     }
     Ok(changed == 1)
 }

@@ -8,8 +8,9 @@
 use serde::Serialize;
 use sqlx::SqlitePool;
 
-use super::Result;
+use super::db::Result;
 use crate::model::{EventKind, MessageKind, RequestState};
+use crate::timestamp::Timestamp;
 
 /// A column the requests table can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +100,8 @@ pub struct ListRow {
     #[serde(skip)]
     pub collaborator_code: String,
     pub attempts: i64,
-    pub received_at: String,
-    pub last_at: Option<String>,
+    pub received_at: Timestamp,
+    pub last_at: Option<Timestamp>,
     pub last_event: Option<EventKind>,
     pub last_detail: Option<String>,
 }
@@ -206,13 +207,13 @@ pub struct MessageRow {
     pub from_addr: Option<String>,
     pub original_from: Option<String>,
     pub subject: Option<String>,
-    pub date: Option<String>,
+    pub date: Option<Timestamp>,
     pub kind: MessageKind,
     pub reason: Option<String>,
     pub raw_size: i64,
     /// Whether the raw bytes are still kept.
     pub has_raw: bool,
-    pub received_at: String,
+    pub received_at: Timestamp,
 }
 
 const MESSAGE_COLUMNS: &str =
@@ -278,7 +279,7 @@ pub async fn requests_of_message(pool: &SqlitePool, message: i64) -> Result<Vec<
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TimelineRow {
     pub id: i64,
-    pub at: String,
+    pub at: Timestamp,
     pub actor: crate::model::Actor,
     pub event: EventKind,
     pub from_state: Option<RequestState>,
