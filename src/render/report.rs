@@ -6,7 +6,7 @@
 use crate::config::MAX_POLL_SECONDS;
 use crate::ingest::IngestReport;
 use crate::model::{RequestId, WatcherState};
-use crate::store::{self};
+use crate::store;
 use crate::timestamp::Timestamp;
 
 /// One line saying what ingesting a file did.
