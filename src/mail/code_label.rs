@@ -1,9 +1,9 @@
 //! Recognises the labels a person reads as "the collaborator code", in every
-//! language `lang.rs` lists: named labels ("Collaborator request code",
+//! language `lang` lists: named labels ("Collaborator request code",
 //! "Access code", "Mitarbeitercode") wherever a label may stand, the bare
 //! word ("Code", "Código") only where the caller has found a store beside
 //! it, and a qualifier between label and value ("(4 digits)", "(4-stellig)")
-//! by its shape. Says nothing about values: `grant.rs` reads those.
+//! by its shape. Says nothing about values: `grant` reads those.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;

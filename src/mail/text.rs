@@ -519,7 +519,7 @@ pub struct Found {
 }
 
 impl PhraseSet {
-    /// The phrases of `lists`, lower case as `lang.rs` writes them.
+    /// The phrases of `lists`, lower case as `lang` writes them.
     pub fn new<'a>(lists: impl IntoIterator<Item = &'a [&'static str]>) -> PhraseSet {
         let mut phrases: Vec<&'static str> = Vec::new();
         for p in lists.into_iter().flatten() {

@@ -3,8 +3,8 @@
 //! mail, test mail and sample data, examples in marketing, and notices that
 //! a connection ended. Each is judged by the message's structure — which
 //! header of which message in a forward's chain, which MIME type, where a
-//! phrase stands in its sentence — with the words themselves in `lang.rs`.
-//! Decides nothing about what a grant or an answer says (`grant.rs`,
+//! phrase stands in its sentence — with the words themselves in `lang`.
+//! Decides nothing about what a grant or an answer says (`grant`,
 //! `outcome.rs`); only whether one may be read at all.
 
 use std::sync::LazyLock;

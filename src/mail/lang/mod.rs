@@ -1,6 +1,6 @@
 //! The words people's mail clients and Leadsie write, per language, as data.
 //! Nothing here decides anything: a forward is recognised by its shape
-//! (`forward.rs`), a code by its place beside a label (`grant.rs`,
+//! (`forward.rs`), a code by its place beside a label (`grant`,
 //! `code_label.rs`), a veto by where its words stand (`veto.rs`). These
 //! lists only tell roles apart (which header line names the sender, which
 //! label is a code's, which sentence says access ended). To add a language,
