@@ -31,6 +31,10 @@ struct Rig {
     replica: Replica,
     filer: BrowserFiler,
     worker: Arc<Worker<BrowserFiler>>,
+    /// Whatever still runs on the profile when the test ends, passed or
+    /// failed: a `collabd run` or `browser login` child killed with
+    /// SIGKILL leaves its browser running.
+    _reaper: support::browser::Reaper,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -51,6 +55,7 @@ async fn rig_on(spa: bool, tweak: impl FnOnce(&mut BrowserSettings)) -> Rig {
     s.budget = Duration::from_secs(25);
     s.per_hour = None;
     tweak(&mut s);
+    let reaper = support::browser::Reaper(s.profile_dir());
     let filer = BrowserFiler::new(s, None);
     // The operator's one sign-in, kept in the profile when the browser
     // closes (as after `collabd browser login`): every filing below starts
@@ -68,6 +73,7 @@ async fn rig_on(spa: bool, tweak: impl FnOnce(&mut BrowserSettings)) -> Rig {
         replica,
         filer,
         worker,
+        _reaper: reaper,
         _turn: turn,
     }
 }

@@ -323,7 +323,6 @@ fn the_example_configuration_is_valid() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/collabd.toml");
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_collabd"))
-        .env("COLLABD__TRUST__REQUIRE", "none")
         .args([
             "status",
             "--config",
@@ -338,6 +337,128 @@ fn the_example_configuration_is_valid() {
     let err = String::from_utf8_lossy(&out.stderr);
     // The database does not exist: that, and only that, is reported.
     assert!(err.contains("x.db does not exist"), "{err}");
+}
+
+/// `collabd args` on the packaged configuration, read as shipped.
+/// Laid over it in the environment, as an operator could, only what it
+/// cannot know: the mailbox (the test's Dovecot, its CA and account, the
+/// password where the credential would give it), the DNS server that has
+/// leadsie.com's key, and a filer: the file names none on purpose (`run`
+/// refuses to start until the operator picks one); `log` is the dry run.
+/// Its `[database] path`, the package's /var/lib/collabd, is replaced by
+/// `--db` in `args`. `[trust]` is the file's.
+fn shipped(args: &[&str], dc: &Dovecot, dns: std::net::SocketAddr) -> Command {
+    let quoted = |v: &str| format!("\"{v}\"");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_collabd"));
+    cmd.arg("--config")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/collabd.toml"))
+        .args(args)
+        .env("COLLABD__IMAP__HOST", quoted("127.0.0.1"))
+        .env("COLLABD__IMAP__PORT", dc.imaps_port.to_string())
+        .env(
+            "COLLABD__IMAP__CA_FILE",
+            quoted(dc.ca_file.to_str().unwrap()),
+        )
+        .env("COLLABD__IMAP__USER", quoted(dovecot::USER))
+        .env("COLLABD_IMAP_PASSWORD", dovecot::PASSWORD)
+        .env("COLLABD__TRUST__NAMESERVERS", format!("[\"{dns}\"]"))
+        .env("COLLABD__WORKER__FILER", quoted("log"))
+        .env_remove("COLLABD__TRUST__REQUIRE")
+        .env_remove("COLLABD_CONFIG")
+        .env_remove("COLLABD_DB")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// A `collabd run` child, killed when dropped (also when the test fails).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The packaged configuration as shipped leaves `[trust] require` at its
+/// default, DKIM: `check-config` says a grant is vouched for by a DKIM
+/// signature, and `collabd run` on the file queues a Leadsie grant whose
+/// signature checks out, while the same kind of grant unsigned is refused
+/// and kept with the reason.
+#[test]
+fn the_shipped_configuration_requires_leadsie_s_signature() {
+    use support::{dkim, dns::Dns};
+    // leadsie.com's key, published on a DNS server of the test's own.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dns = runtime.block_on(Dns::start());
+    let key = dkim::key();
+    dns.txt(
+        "s1._domainkey.leadsie.com",
+        &format!("v=DKIM1; k=ed25519; p={}", key.public),
+    );
+    let dc = Dovecot::start(Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("collabd.db");
+    let db_arg = ["--db", db.to_str().unwrap()];
+
+    let out = shipped(&[&db_arg[..], &["check-config"]].concat(), &dc, dns.addr)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("direct mail from leadsie.com, shopify.com: open, vouched for by a DKIM signature collabd verifies itself"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let log = dir.path().join("collabd.log");
+    let _run = Running(
+        shipped(&[&db_arg[..], &["run"]].concat(), &dc, dns.addr)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let lf = |b: Vec<u8>| String::from_utf8(b).unwrap().replace("\r\n", "\n");
+    let signed = dkim::sign(
+        key,
+        "s1",
+        "leadsie.com",
+        &lf(grant("signed-shop", "2468", 1)),
+    );
+    dc.append(
+        "INBOX",
+        &[signed.into_bytes(), grant("unsigned-shop", "1357", 2)],
+    );
+    let q = |sql: &str| support::daemon::sql(&db, sql);
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for(
+        Duration::from_secs(60),
+        "both grants read, and what was queued filed",
+        || {
+            q("select count(*) from messages") == "2"
+                && q("select count(*) from access_requests where state = 'logged'") != "0"
+                && q("select count(*) from access_requests where state in ('queued', 'filing')")
+                    == "0"
+        },
+    );
+    assert_eq!(
+        q("select store_domain from access_requests"),
+        "signed-shop.myshopify.com",
+        "{}",
+        read()
+    );
+    let refused =
+        q("select kind || ': ' || reason from messages where subject like 'unsigned-shop%'");
+    assert!(
+        refused.starts_with("rejected: ")
+            && refused.contains("no valid DKIM signature aligned with leadsie.com"),
+        "{refused}\n{}",
+        read()
+    );
 }
 
 /// A Slack webhook's path is its secret: check-config names the host only.

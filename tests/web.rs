@@ -285,20 +285,32 @@ async fn sign_in(c: &Client, base: &str, next: &str) {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_status_page_shows_the_database_and_acts_on_it() {
+/// The seeded site, and a light, laptop-sized browser on it. The driver
+/// must outlive the session: dropped, it kills its browser.
+async fn browse() -> (Site, Driver, Client) {
     let site = site("").await;
-    let db = site.db.clone();
-    let base = site.base.clone();
     let mut driver = Driver::start();
     let c = driver.session(1280, 1000, false).await;
+    (site, driver, c)
+}
+
+/// Ends a test that passed: the session, then the daemon.
+async fn finish(site: Site, c: Client) {
+    c.close().await.unwrap();
+    site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_front_page_shows_the_counts_rows_and_health_the_database_holds() {
+    let (site, _driver, c) = browse().await;
+    let (db, base) = (&site.db, &site.base);
 
     // Counts by state, and the first page, as the database has them.
     c.goto(&format!("{base}/")).await.unwrap();
-    for state in lines(&db, "select distinct state from access_requests") {
+    for state in lines(db, "select distinct state from access_requests") {
         let shown = texts(&c, &format!("a[data-state='{state}'] .n")).await;
         let n = count(
-            &db,
+            db,
             &format!("select count(*) from access_requests where state = '{state}'"),
         );
         assert_eq!(shown, vec![n.to_string()], "count of {state}");
@@ -308,7 +320,7 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
         vec!["120".to_owned()]
     );
     let want = lines(
-        &db,
+        db,
         "select id from access_requests order by received_at desc, id desc limit 50",
     );
     assert_eq!(attrs(&c, "#requests tbody tr", "data-id").await, want);
@@ -319,7 +331,7 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
     assert!(codes.iter().all(|t| t.starts_with("**")), "{codes:?}");
     // Needs a look: the rejected message, with its reason.
     let look = count(
-        &db,
+        db,
         "select count(*) from messages where kind in ('rejected', 'unparseable')",
     );
     assert_eq!(
@@ -340,8 +352,13 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
     assert!(page.contains("connection refused by imap.agency.example"));
     assert_eq!(texts(&c, "#filer").await, vec!["log".to_owned()]);
     save_screenshot(&c, "index-light-laptop.png").await;
+    finish(site, c).await;
+}
 
-    // Filter by state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtering_by_state_shows_only_that_state() {
+    let (site, _driver, c) = browse().await;
+    c.goto(&format!("{}/", site.base)).await.unwrap();
     c.find(Locator::Css("select[name=state]"))
         .await
         .unwrap()
@@ -356,15 +373,19 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
     })
     .await;
     let failed = count(
-        &db,
+        &site.db,
         "select count(*) from access_requests where state = 'failed'",
     );
     let badges = texts(&c, "#requests tbody .badge").await;
     assert_eq!(badges.len() as i64, failed.min(50));
     assert!(badges.iter().all(|b| b == "failed"), "{badges:?}");
+    finish(site, c).await;
+}
 
-    // Search by store, from the unfiltered list.
-    c.goto(&format!("{base}/")).await.unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_by_store_finds_its_requests_and_stays_through_sorting_both_ways() {
+    let (site, _driver, c) = browse().await;
+    c.goto(&format!("{}/", site.base)).await.unwrap();
     type_into(&c, "input[name=q]", "shop01").await;
     click(&c, "form.filters button[type=submit]").await;
     eventually("the search", || async {
@@ -376,7 +397,7 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
     let mut found = texts(&c, "#requests tbody a.store").await;
     found.sort();
     let mut want = lines(
-        &db,
+        &site.db,
         "select store_domain from access_requests where store_domain like '%shop01%'",
     );
     want.sort();
@@ -412,9 +433,15 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
     let desc = texts(&c, "#requests tbody a.store").await;
     sorted.reverse();
     assert_eq!(desc, sorted);
+    finish(site, c).await;
+}
 
-    // Paging through the whole table.
-    c.goto(&format!("{base}/?sort=id&dir=asc")).await.unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_page_holds_the_next_fifty_rows() {
+    let (site, _driver, c) = browse().await;
+    c.goto(&format!("{}/?sort=id&dir=asc", site.base))
+        .await
+        .unwrap();
     click(&c, "a[rel=next]").await;
     eventually("page 2", || async {
         c.current_url()
@@ -426,18 +453,24 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
     assert_eq!(
         ids,
         lines(
-            &db,
+            &site.db,
             "select id from access_requests order by id limit 50 offset 50"
         )
     );
+    finish(site, c).await;
+}
 
-    // A request's whole timeline, signed out: the screenshot is kept, not shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeline_is_whole_and_its_code_and_screenshot_are_shown_only_signed_in() {
+    let (site, _driver, c) = browse().await;
+    let (db, base) = (&site.db, &site.base);
+    // Signed out: the whole timeline; the screenshot is kept, not shown.
     c.goto(&format!("{base}/requests/5")).await.unwrap();
     let events = attrs(&c, "#timeline tbody tr", "data-event").await;
     assert_eq!(
         events,
         lines(
-            &db,
+            db,
             "select event from request_events where request_id = 5 order by id"
         )
     );
@@ -451,13 +484,14 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
         texts(&c, "#verdict").await,
         vec!["leadsie_grant".to_owned()]
     );
-
-    // Signed in: full codes, the screenshot, and actions.
-    sign_in(&c, &base, "/requests/5").await;
     let code = sql(
-        &db,
+        db,
         "select collaborator_code from access_requests where id = 5",
     );
+    assert_ne!(texts(&c, "#code").await, vec![code.clone()]);
+
+    // Signed in: the full code and the screenshot.
+    sign_in(&c, base, "/requests/5").await;
     assert_eq!(texts(&c, "#code").await, vec![code]);
     let shown: serde_json::Value = c
         .execute(
@@ -468,13 +502,19 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
         .unwrap();
     assert_eq!(shown, serde_json::json!(1), "the screenshot loads");
     save_screenshot(&c, "request-light-laptop.png").await;
+    finish(site, c).await;
+}
 
-    // An action: request 8 is notified (8 % 7 = 1); mark it granted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_s_action_changes_the_state_and_names_the_operator() {
+    let (site, _driver, c) = browse().await;
+    let db = &site.db;
+    // Request 8 is notified (8 % 7 = 1); mark it granted.
     assert_eq!(
-        sql(&db, "select state from access_requests where id = 8"),
+        sql(db, "select state from access_requests where id = 8"),
         "notified"
     );
-    c.goto(&format!("{base}/requests/8")).await.unwrap();
+    sign_in(&c, &site.base, "/requests/8").await;
     type_into(&c, "textarea[name=note]", "merchant approved on the phone").await;
     click(&c, "button[value=granted]").await;
     eventually("the action's answer", || async {
@@ -482,22 +522,29 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
     })
     .await;
     assert_eq!(
-        sql(&db, "select state from access_requests where id = 8"),
+        sql(db, "select state from access_requests where id = 8"),
         "granted"
     );
     assert_eq!(
         sql(
-            &db,
+            db,
             "select actor || '|' || detail from request_events where request_id = 8 order by id desc limit 1"
         ),
         "operator:alice|mark granted: merchant approved on the phone"
     );
+    finish(site, c).await;
+}
 
-    // The same session, but a form without its CSRF token: refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_form_without_its_csrf_token_is_refused() {
+    let (site, _driver, c) = browse().await;
+    let db = &site.db;
     assert_eq!(
-        sql(&db, "select state from access_requests where id = 15"),
+        sql(db, "select state from access_requests where id = 15"),
         "notified"
     );
+    // A signed-in session, but a form without its CSRF token.
+    sign_in(&c, &site.base, "/requests/15").await;
     let status = c
         .execute_async(
             "const done = arguments[0];
@@ -510,13 +557,20 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
         .unwrap();
     assert_eq!(status, serde_json::json!(403));
     assert_eq!(
-        sql(&db, "select state from access_requests where id = 15"),
+        sql(db, "select state from access_requests where id = 15"),
         "notified"
     );
+    finish(site, c).await;
+}
 
-    // Live: a search that matches nothing yet; a message arrives; the row
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_ingested_while_the_page_is_open_appears_without_a_reload() {
+    let (site, _driver, c) = browse().await;
+    // A search that matches nothing yet; a message arrives; the row
     // appears without a reload, and the search is still there.
-    c.goto(&format!("{base}/?q=fresh-store")).await.unwrap();
+    c.goto(&format!("{}/?q=fresh-store", site.base))
+        .await
+        .unwrap();
     assert!(texts(&c, "#requests tbody tr").await.is_empty());
     c.execute("window.notReloaded = true; return 1", vec![])
         .await
@@ -543,9 +597,15 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
         .await
         .unwrap();
     assert_eq!(q.as_deref(), Some("fresh-store"));
-    c.close().await.unwrap();
+    finish(site, c).await;
+}
 
-    // The other widths and the dark scheme, for the README and reviewers.
+/// The phone width and the dark scheme, for the README and reviewers: the
+/// page sees the colour scheme the browser asks for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_follows_the_browser_s_colour_scheme_at_each_width() {
+    let site = site("").await;
+    let mut driver = Driver::start();
     for (dark, width, height, name) in [
         (false, 390, 1400, "light-phone"),
         (true, 1280, 1000, "dark-laptop"),
@@ -560,9 +620,9 @@ async fn the_status_page_shows_the_database_and_acts_on_it() {
             .await
             .unwrap();
         assert_eq!(is_dark, serde_json::json!(dark), "{name}");
-        c.goto(&format!("{base}/")).await.unwrap();
+        c.goto(&format!("{}/", site.base)).await.unwrap();
         save_screenshot(&c, &format!("index-{name}.png")).await;
-        c.goto(&format!("{base}/requests/5")).await.unwrap();
+        c.goto(&format!("{}/requests/5", site.base)).await.unwrap();
         save_screenshot(&c, &format!("request-{name}.png")).await;
         c.close().await.unwrap();
     }

@@ -28,6 +28,16 @@ impl Hook {
 
     /// As [`Hook::start`], with `http_extra` in `[http]`.
     fn start_with(dc: Option<&Dovecot>, http_extra: &str, leadsie_extra: &str) -> Hook {
+        Hook::start_env(dc, http_extra, leadsie_extra, &[])
+    }
+
+    /// As [`Hook::start_with`], with `env` in the daemon's environment.
+    fn start_env(
+        dc: Option<&Dovecot>,
+        http_extra: &str,
+        leadsie_extra: &str,
+        env: &[(&str, &str)],
+    ) -> Hook {
         let mut d = match dc {
             Some(dc) => Daemon::tls(dc, ""),
             None => Daemon::new("port = 1\nsecurity = \"plain\""),
@@ -45,11 +55,16 @@ impl Hook {
             token_file.display()
         ));
         std::fs::write(&d.cfg, cfg).unwrap();
-        d.start();
+        d.start_with(env);
+        let h = Hook { d, port };
+        h.wait_listening();
+        h
+    }
+
+    fn wait_listening(&self) {
         wait_for(Duration::from_secs(20), "the http listener", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            TcpStream::connect(("127.0.0.1", self.port)).is_ok()
         });
-        Hook { d, port }
     }
 
     fn post(&self, path: &str, body: &[u8]) -> (u16, String) {
@@ -78,6 +93,22 @@ fn request(
     body: &[u8],
     length: Option<usize>,
 ) -> (u16, String) {
+    let text = exchange(port, method, path, body, length);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+/// What came back, whole, for one request: empty when the server closed
+/// the connection without an answer.
+fn exchange(port: u16, method: &str, path: &str, body: &[u8], length: Option<usize>) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let head = format!(
@@ -89,17 +120,7 @@ fn request(
     let _ = s.write_all(body);
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    (status, body)
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn shopify(store: &str, code: &str) -> serde_json::Value {
@@ -423,24 +444,65 @@ fn behind_a_trusted_proxy_a_delivery_names_the_forwarded_client() {
     assert_eq!(count(&h.d.db, "select count(*) from messages"), 1);
 }
 
+/// SIGKILL in the one window that matters, held open by the endpoint's
+/// test hook (`COLLABD_TEST_PAUSE_AFTER_COMMIT`): the delivery is
+/// committed, Leadsie has no answer yet. Leadsie then gets none and sends
+/// the same delivery again; after a restart that retry is answered 200 as
+/// seen before, and the store is one request from one message.
 #[test]
-fn a_delivery_answered_200_survives_a_kill_9_right_after() {
-    let mut h = Hook::start(None, "");
-    let answer = h.deliver(&payload("SUCCESS", vec![shopify("durable-shop", "8080")]));
-    assert_eq!(answer["created"].as_array().unwrap().len(), 1);
-    // SIGKILL at once: no shutdown, no flush.
-    h.d.sigkill();
-    assert_eq!(
-        sql(
-            &h.d.db,
-            "select store_domain || ' ' || collaborator_code from access_requests"
-        ),
-        "durable-shop.myshopify.com 8080"
+fn killed_after_the_commit_before_the_answer_the_retry_is_the_same_one_request() {
+    let held = tempfile::tempdir().unwrap();
+    let marker = held.path().join("committed");
+    let mut h = Hook::start_env(
+        None,
+        "",
+        "",
+        &[("COLLABD_TEST_PAUSE_AFTER_COMMIT", marker.to_str().unwrap())],
     );
+    let body = payload("SUCCESS", vec![shopify("durable-shop", "8080")]).to_string();
+    let path = format!("/leadsie/{TOKEN}");
+    let leadsie = {
+        let (port, path, body) = (h.port, path.clone(), body.clone());
+        std::thread::spawn(move || exchange(port, "POST", &path, body.as_bytes(), None))
+    };
+    wait_for(
+        Duration::from_secs(20),
+        "the delivery to be committed and held before its answer",
+        || marker.exists(),
+    );
+    // Held: committed, and nothing answered.
+    assert!(!leadsie.is_finished(), "answered before the hold");
+    let stored = "select store_domain || ' ' || collaborator_code from access_requests";
+    assert_eq!(sql(&h.d.db, stored), "durable-shop.myshopify.com 8080");
+    // SIGKILL: no shutdown, no flush, no answer.
+    h.d.sigkill();
+    let answer = leadsie.join().unwrap();
+    assert!(
+        answer.is_empty(),
+        "an answer came before the kill: {answer}"
+    );
+    assert_eq!(sql(&h.d.db, stored), "durable-shop.myshopify.com 8080");
+
+    // Leadsie sends it again, to collabd started again (without the hold).
+    h.d.start();
+    h.wait_listening();
+    let (status, text) = h.post(&path, body.as_bytes());
+    assert_eq!(status, 200, "{text}\n{}", h.d.log());
+    let again: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(again["new"], false, "{again}");
+    assert_eq!(again["created"], serde_json::json!([]), "{again}");
+    assert_eq!(sql(&h.d.db, stored), "durable-shop.myshopify.com 8080");
     assert_eq!(
         count(
             &h.d.db,
             "select count(*) from messages where source = 'webhook'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &h.d.db,
+            "select count(*) from request_events where event = 'created'"
         ),
         1
     );

@@ -90,43 +90,128 @@ fn requested() -> Result<Filed, Failure> {
     })
 }
 
-#[tokio::test]
-async fn concurrent_claims_never_hand_out_the_same_request() {
-    let (_dir, db) = db_with_requests(60).await;
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let db = db.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            let mut conn = db.pool.acquire().await.unwrap();
-            loop {
-                let mut tx = Immediate::begin(&mut conn)
-                    .await
-                    .expect("no 'database is locked'");
-                let claimed = store::claim_next_request(
-                    &mut tx,
-                    &Timestamp::from(t(1)),
-                    &Timestamp::from(t(301)),
-                )
-                .await
-                .expect("claim succeeds");
-                tx.commit().await.unwrap();
-                match claimed {
-                    Some(r) => mine.push(r.id),
-                    None => return mine,
-                }
-            }
-        }));
+/// A filer for one of several workers: records which worker was handed
+/// which request. No filing ends until every worker has one in hand, so
+/// that none can drain the queue before the others start claiming: the
+/// claims of all the workers overlap.
+struct Recording {
+    worker: usize,
+    handed: Arc<Mutex<Vec<(RequestId, usize)>>>,
+    gate: Arc<Gate>,
+}
+
+/// Opens once `workers` distinct workers have each filed something.
+struct Gate {
+    workers: usize,
+    seen: Mutex<std::collections::BTreeSet<usize>>,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Filer for Recording {
+    fn name(&self) -> &'static str {
+        "recording"
     }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
+    async fn file(&self, r: &FilingRequest, _: &impl BrowserLedger) -> Result<Filed, Failure> {
+        self.handed.lock().unwrap().push((r.id, self.worker));
+        let all_in = {
+            let mut seen = self.gate.seen.lock().unwrap();
+            seen.insert(self.worker);
+            seen.len() == self.gate.workers
+        };
+        if all_in {
+            self.gate.open.send_replace(true);
+        }
+        let mut open = self.gate.open.subscribe();
+        open.wait_for(|o| *o).await.unwrap();
+        requested()
     }
-    all.sort();
-    let n = all.len();
-    all.dedup();
-    assert_eq!(n, 60, "every request claimed");
-    assert_eq!(all.len(), 60, "no request claimed twice");
+}
+
+/// Several workers, each with a pool of its own on one database file (as
+/// two `collabd run` on one database would be), claim through
+/// `Worker::run_due` at once, each several filings at a time: every due
+/// request is handed to exactly one filer, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workers_on_one_database_file_hand_each_request_to_one_filer_once() {
+    const REQUESTS: usize = 240;
+    const WORKERS: usize = 4;
+    let (dir, db) = db_with_requests(REQUESTS).await;
+    let handed = Arc::new(Mutex::new(Vec::new()));
+    let gate = Arc::new(Gate {
+        workers: WORKERS,
+        seen: Mutex::default(),
+        open: tokio::sync::watch::Sender::new(false),
+    });
+    // Each worker holds at most `concurrency` filings while the gate is
+    // shut: far fewer than the requests, so each gets some.
+    let settings = WorkerSettings {
+        concurrency: 4,
+        ..WorkerSettings::default()
+    };
+    let mut workers = Vec::new();
+    for n in 0..WORKERS {
+        let own = Db::open(&dir.path().join("q.db")).await.unwrap();
+        let filer = Recording {
+            worker: n,
+            handed: Arc::clone(&handed),
+            gate: Arc::clone(&gate),
+        };
+        workers.push(Arc::new(Worker::new(own, filer, &settings)));
+    }
+    let mut passes = tokio::task::JoinSet::new();
+    for worker in workers {
+        // The same instant for every claim: no lease can run out, so a
+        // request handed out twice was claimed twice, never reclaimed.
+        passes.spawn(async move { worker.run_due(t(1)).await });
+    }
+    // Not a measure of speed: a claim that never returns must fail the
+    // test, not hang it.
+    let attempts = tokio::time::timeout(Duration::from_secs(120), passes.join_all())
+        .await
+        .expect("the workers finished");
+    let attempts: usize = attempts
+        .into_iter()
+        .map(|a| a.expect("a pass never fails"))
+        .sum();
+
+    // Which workers each request was handed to.
+    let mut to_whom = std::collections::BTreeMap::<i64, Vec<usize>>::new();
+    for (id, w) in handed.lock().unwrap().iter() {
+        to_whom.entry(id.0).or_default().push(*w);
+    }
+    let twice: Vec<_> = to_whom.iter().filter(|(_, w)| w.len() > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "{} of {REQUESTS} requests were handed out more than once; the first (request, workers): {:?}",
+        twice.len(),
+        &twice[..twice.len().min(5)]
+    );
+    let missing: Vec<i64> = (1..=REQUESTS as i64)
+        .filter(|id| !to_whom.contains_key(id))
+        .collect();
+    assert!(missing.is_empty(), "never handed out: {missing:?}");
+    assert_eq!(to_whom.len(), REQUESTS, "nothing but the due requests");
+    assert_eq!(attempts, REQUESTS, "one attempt per request");
+    let workers: std::collections::BTreeSet<usize> = to_whom.values().flatten().copied().collect();
+    assert_eq!(workers.len(), WORKERS, "every worker claimed");
+    // The database agrees: one claim each, and each filed once.
+    assert!(
+        states(&db)
+            .await
+            .iter()
+            .all(|s| s.0 == "requested" && s.1 == 1),
+        "{:?}",
+        states(&db).await
+    );
+    let claims: Vec<i64> = sqlx::query_scalar(
+        "select count(e.id) from access_requests r
+         left join request_events e on e.request_id = r.id and e.event = 'claimed'
+         group by r.id order by r.id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(claims, vec![1; REQUESTS], "one claimed event per request");
 }
 
 #[tokio::test]

@@ -195,11 +195,12 @@ impl Webhook {
 
     /// Stores one body and says what happened, after the commit.
     async fn store(&self, body: &[u8], source: &Source) -> Response<Full<Bytes>> {
-        match self
+        let stored = self
             .ingestor
             .ingest_webhook(body, source, chrono::Utc::now(), chrono::Utc::now())
-            .await
-        {
+            .await;
+        pause_after_commit().await;
+        match stored {
             Ok((report, Some(refused))) => {
                 tracing::warn!(
                     message_id = report.message,
@@ -268,6 +269,18 @@ impl Webhook {
             .zip(self.token_digest.iter())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
+    }
+}
+
+/// For tests only: with `COLLABD_TEST_PAUSE_AFTER_COMMIT` set to a file
+/// path, each delivery, once its transaction has ended, creates that file
+/// and waits a minute before it is answered, so that a test can kill
+/// collabd between the commit and the answer (tests/webhook.rs). Unset, as
+/// everywhere but that test, it does nothing.
+async fn pause_after_commit() {
+    if let Some(marker) = std::env::var_os("COLLABD_TEST_PAUSE_AFTER_COMMIT") {
+        let _ = std::fs::write(marker, "committed, not answered\n");
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
 }
 

@@ -1,7 +1,12 @@
 //! Debian's headless Chromium, driven through chromedriver (fantoccini), for
 //! the status page's tests: chromedriver on a free loopback port, and a
 //! browser session with a fresh profile, a window size and a colour scheme.
+//! No browser a test starts outlives it, also when it fails: chromedriver
+//! leads a process group that its Chromiums join, killed whole on drop; and
+//! a [`Reaper`] kills what a collabd process killed outright left running.
 
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,7 +14,8 @@ use fantoccini::{Client, ClientBuilder};
 
 use super::dovecot::free_port;
 
-/// A chromedriver process; dropped, it is killed.
+/// A chromedriver process and the Chromiums it started; dropped (also
+/// while a test panics, sessions still open), they are all killed.
 pub struct Driver {
     child: Child,
     pub url: String,
@@ -27,6 +33,8 @@ impl Driver {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // A group of its own, which every Chromium it starts joins.
+            .process_group(0)
             .spawn()
             .expect("chromedriver is installed (apt-get install chromium-driver)");
         let url = format!("http://127.0.0.1:{port}");
@@ -118,7 +126,57 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Killing chromedriver alone would leave its Chromiums running,
+        // their parent init. Until it is waited for, its id cannot name
+        // another group.
+        if let Ok(group) = i32::try_from(self.child.id()) {
+            kill_group(group);
+        }
         let _ = self.child.wait();
+    }
+}
+
+/// The processes whose command line runs a browser on `profile`.
+pub fn browsers_on(profile: &Path) -> Vec<i32> {
+    let needle = format!("--user-data-dir={}", profile.display());
+    let Ok(proc) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    proc.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+        })
+        .collect()
+}
+
+/// Dropped, kills every browser running on its profile, with the process
+/// group each is in: what a collabd killed outright (SIGKILL, as a test
+/// that fails kills its children) leaves behind, since collabd puts its
+/// browser in a group of its own that nothing else kills.
+pub struct Reaper(pub PathBuf);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for pid in browsers_on(&self.0) {
+            if let Some(group) = collabd::browser::group_of(pid) {
+                kill_group(group);
+            }
+            // SAFETY: kill has no memory preconditions.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// SIGKILL to process group `group`, unless it is this test's own.
+fn kill_group(group: i32) {
+    // SAFETY: getpgrp and kill have no memory preconditions.
+    unsafe {
+        if group > 1 && group != libc::getpgrp() {
+            libc::kill(-group, libc::SIGKILL);
+        }
     }
 }
