@@ -429,7 +429,7 @@ fn wait_gone(profile: &Path, pids: &[i32], limit: Duration) {
 
 /// Kills every Chromium process running on `profile` (there is no owner
 /// left to do it), and waits up to 5 s for them to go.
-fn stop_orphans(profile: &Path) {
+pub fn stop_orphans(profile: &Path) {
     let orphans = on_profile(profile);
     if orphans.is_empty() {
         return;

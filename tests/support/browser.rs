@@ -6,7 +6,7 @@
 //! a [`Reaper`] kills what a collabd process killed outright left running.
 
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -136,21 +136,6 @@ impl Drop for Driver {
     }
 }
 
-/// The processes whose command line runs a browser on `profile`.
-pub fn browsers_on(profile: &Path) -> Vec<i32> {
-    let needle = format!("--user-data-dir={}", profile.display());
-    let Ok(proc) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    proc.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
-        })
-        .collect()
-}
-
 /// Dropped, kills every browser running on its profile, with the process
 /// group each is in: what a collabd killed outright (SIGKILL, as a test
 /// that fails kills its children) leaves behind, since collabd puts its
@@ -159,15 +144,7 @@ pub struct Reaper(pub PathBuf);
 
 impl Drop for Reaper {
     fn drop(&mut self) {
-        for pid in browsers_on(&self.0) {
-            if let Some(group) = collabd::browser::group_of(pid) {
-                kill_group(group);
-            }
-            // SAFETY: kill has no memory preconditions.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
+        collabd::browser::stop_orphans(&self.0);
     }
 }
 
