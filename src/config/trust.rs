@@ -134,16 +134,16 @@ pub(super) fn outcome_rules(raw: RawShopify) -> Result<OutcomeRules, ConfigError
         ),
     ] {
         for p in list {
-            OutcomeRules::check_pattern(&p).map_err(|e| {
+            let compiled = OutcomeRules::check_pattern(&p).map_err(|e| {
                 invalid(
                     key,
                     &format!("`{p}` is not a valid regular expression: {e}"),
                 )
             })?;
-            outcome_patterns.push((result, p));
+            outcome_patterns.push((result, compiled));
         }
     }
-    OutcomeRules::new(&outcome_patterns).map_err(|e| {
+    OutcomeRules::with_compiled(outcome_patterns).map_err(|e| {
         invalid(
             "shopify",
             &format!("the patterns do not compile together: {e}"),

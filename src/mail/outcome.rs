@@ -296,6 +296,12 @@ impl OutcomeRules {
         for (result, pattern) in extra {
             rules.push((*result, Self::check_pattern(pattern)?));
         }
+        Self::with_compiled(rules)
+    }
+
+    /// [`OutcomeRules::new`] from the operator's patterns already compiled
+    /// by [`OutcomeRules::check_pattern`] (as settings validate them).
+    pub fn with_compiled(rules: Vec<(OutcomeResult, Regex)>) -> Result<OutcomeRules, regex::Error> {
         let store_names = STORE_NAME_PATTERNS
             .iter()
             .map(|p| Regex::new(p))
