@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use collabd::config::{BrowserSettings, WorkerSettings};
 use collabd::filer::BrowserFiler;
-use collabd::store::{self, Db};
+use collabd::store::Db;
 use collabd::worker::Worker;
 
 const WARM_FILINGS: usize = 10;
@@ -80,16 +80,16 @@ fn group_memory(pgid: i32) -> Memory {
 }
 
 async fn request(db: &Db, store: &str) {
-    let now = store::timestamp(Utc::now());
+    let now = collabd::timestamp::Timestamp::now();
     sqlx::query(
         "insert into access_requests (store_domain, collaborator_code, state, next_attempt_at, received_at, created_at, updated_at)
          values (?, '0105', 'queued', ?, ?, ?, ?)",
     )
     .bind(format!("{store}.myshopify.com"))
-    .bind(&now)
-    .bind(&now)
-    .bind(&now)
-    .bind(&now)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .bind(now)
     .execute(&db.pool)
     .await
     .unwrap();

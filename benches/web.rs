@@ -25,7 +25,7 @@ async fn seed(db: &Db) {
         "insert into messages (sha256, source, kind, raw_size, received_at, from_addr, subject)
          values ('seed', 'file', 'leadsie_grant', 100, ?, 'notifications@leadsie.com', 'seed')",
     )
-    .bind(collabd::store::timestamp(now))
+    .bind(collabd::timestamp::Timestamp::from(now))
     .execute(&mut *tx)
     .await
     .unwrap();

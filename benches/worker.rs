@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use collabd::config::WorkerSettings;
 use collabd::filer::WebhookFiler;
 use collabd::secret::Secret;
-use collabd::store::{self, Db};
+use collabd::store::Db;
 use collabd::worker::Worker;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -55,7 +55,7 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("bench.db")).await.unwrap();
-        let now = store::timestamp(chrono::Utc::now());
+        let now = collabd::timestamp::Timestamp::now();
         let mut tx = db.pool.begin().await.unwrap();
         for i in 0..REQUESTS {
             sqlx::query(
@@ -64,10 +64,10 @@ fn main() {
             )
             .bind(format!("store-{i}.myshopify.com"))
             .bind(format!("{:04}", i % 10_000))
-            .bind(&now)
-            .bind(&now)
-            .bind(&now)
-            .bind(&now)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .bind(now)
             .execute(&mut *tx)
             .await
             .unwrap();

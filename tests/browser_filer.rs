@@ -80,17 +80,17 @@ async fn rig_on(spa: bool, tweak: impl FnOnce(&mut BrowserSettings)) -> Rig {
 
 impl Rig {
     async fn request(&self, store: &str, code: &str) -> RequestId {
-        let now = store::timestamp(Utc::now());
+        let now = collabd::timestamp::Timestamp::now();
         let id: i64 = sqlx::query_scalar(
             "insert into access_requests (store_domain, collaborator_code, state, next_attempt_at, received_at, created_at, updated_at)
              values (?, ?, 'queued', ?, ?, ?, ?) returning id",
         )
         .bind(format!("{store}.myshopify.com"))
         .bind(code)
-        .bind(&now)
-        .bind(&now)
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .bind(now)
         .fetch_one(&self.db.pool)
         .await
         .unwrap();
@@ -533,7 +533,7 @@ async fn upgrading_types_the_waits_and_the_session_state() {
     );
     let session = db.browser_session().await.unwrap();
     assert_eq!(session.state, collabd::model::SessionState::SignedIn);
-    assert_eq!(session.since, "2026-11-01T00:00:00Z");
+    assert_eq!(session.since.to_string(), "2026-11-01T00:00:00Z");
     assert_eq!(health(&db).await.unwrap(), None);
 }
 

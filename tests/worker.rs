@@ -28,10 +28,10 @@ async fn db_with_requests(n: usize) -> (tempfile::TempDir, Db) {
         )
         .bind(format!("store-{i}.myshopify.com"))
         .bind(format!("{:04}", i % 10_000))
-        .bind(store::timestamp(t(0)))
-        .bind(store::timestamp(t(0)))
-        .bind(store::timestamp(t(0)))
-        .bind(store::timestamp(t(0)))
+        .bind(Timestamp::from(t(0)))
+        .bind(Timestamp::from(t(0)))
+        .bind(Timestamp::from(t(0)))
+        .bind(Timestamp::from(t(0)))
         .execute(&db.pool)
         .await
         .unwrap();

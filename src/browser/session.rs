@@ -23,8 +23,9 @@ use crate::config::BrowserSettings;
 use crate::filer::notify::NotifyFiler;
 use crate::model::{SessionState, Wait};
 use crate::queue::Failure;
+use crate::store;
 use crate::store::browser::{BrowserLedger, Changes};
-use crate::store::{self, timestamp};
+use crate::timestamp::Timestamp;
 
 /// What `status` and `/healthz` say while the session has lapsed, and how
 /// the `last_error` of a request waiting for a login starts (for people: the
@@ -217,7 +218,10 @@ impl Session {
                     "attempt {}'s submission reached Shopify ({}, {}); nothing was sent again",
                     earlier.attempt,
                     earlier.result.unwrap_or_default(),
-                    earlier.finished_at.unwrap_or_default()
+                    earlier
+                        .finished_at
+                        .map(|t| t.to_string())
+                        .unwrap_or_default()
                 )),
                 None,
             ));
@@ -243,7 +247,12 @@ impl Session {
                     + chrono::Duration::from_std(left + Duration::from_secs(60))
                         .unwrap_or(chrono::Duration::minutes(10));
                 let row = ledger
-                    .hold_and_begin_submission(job.id, job.attempt, &timestamp(lease_until), &now())
+                    .hold_and_begin_submission(
+                        job.id,
+                        job.attempt,
+                        &Timestamp::from(lease_until),
+                        &Timestamp::now(),
+                    )
                     .await
                     .map_err(db_error)?
                     .ok_or(BrowserError::ClaimLost)?;
@@ -256,7 +265,7 @@ impl Session {
                     Outcome::Unknown(_) | Outcome::Challenge(_) | Outcome::LoginRequired(_)
                 ) {
                     ledger
-                        .finish_submission(row, o.label(), &now())
+                        .finish_submission(row, o.label(), &Timestamp::now())
                         .await
                         .map_err(db_error)?;
                 }
@@ -286,7 +295,7 @@ impl Session {
         let Some(first) = earlier.first() else {
             return Ok(None);
         };
-        let (attempt, at) = (first.attempt, first.started_at.clone());
+        let (attempt, at) = (first.attempt, first.started_at);
         let s = &self.inner.settings;
         let rows = match sync::read_list(client, s, deadline).await? {
             Ok(rows) => rows,
@@ -339,7 +348,7 @@ impl Session {
         // again (the form itself says when a request is already pending).
         for submission in earlier {
             ledger
-                .finish_submission(submission.id, result, &now())
+                .finish_submission(submission.id, result, &Timestamp::now())
                 .await
                 .map_err(db_error)?;
         }
@@ -349,7 +358,7 @@ impl Session {
     /// Records the session's health; tells operators once when it lapses,
     /// and makes the requests that waited for a login due once it works.
     async fn seen(&self, ledger: &impl BrowserLedger, lapsed: Option<&str>) {
-        let now = now();
+        let now = Timestamp::now();
         let state = match lapsed {
             Some(_) => SessionState::LoginNeeded,
             None => SessionState::SignedIn,
@@ -417,13 +426,11 @@ impl Session {
             .with_browser(async |client, deadline| sync::read_list(client, &s, deadline).await)
             .await
             .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
-        let now = now();
+        let now = Timestamp::now();
         match rows {
             Ok(rows) => {
                 self.seen(ledger, None).await;
-                let changes = ledger
-                    .apply_list(&sync::listed(&rows), &crate::timestamp::Timestamp::now())
-                    .await?;
+                let changes = ledger.apply_list(&sync::listed(&rows), &now).await?;
                 let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
                 ledger.record_sync(&now, Some(n), None).await?;
                 Ok(changes)
@@ -568,7 +575,7 @@ impl Session {
         let Some(limit) = s.per_hour.filter(|_| !s.dry_run) else {
             return Ok(());
         };
-        let since = timestamp(Utc::now() - chrono::Duration::hours(1));
+        let since = Timestamp::from(Utc::now() - chrono::Duration::hours(1));
         let (count, oldest) = ledger
             .submissions_since(&since)
             .await
@@ -578,7 +585,7 @@ impl Session {
                 Wait::HourlyLimit,
                 format!(
                     "browser filer: {count} requests sent in the last hour (worker.browser.per_hour = {limit}); waiting until the oldest ({}) is an hour old",
-                    oldest.unwrap_or_default()
+                    oldest.map(|t| t.to_string()).unwrap_or_default()
                 ),
             ));
         }
@@ -602,10 +609,6 @@ async fn keep_evidence(
             None
         }
     }
-}
-
-fn now() -> String {
-    timestamp(Utc::now())
 }
 
 fn db_error(e: store::Error) -> BrowserError {

@@ -23,8 +23,8 @@ use crate::timestamp::Timestamp;
 pub struct BrowserSession {
     pub state: SessionState,
     pub detail: Option<String>,
-    pub since: String,
-    pub told_at: Option<String>,
+    pub since: Timestamp,
+    pub told_at: Option<Timestamp>,
 }
 
 /// One press of "send" (`browser_submission`).
@@ -32,10 +32,10 @@ pub struct BrowserSession {
 pub struct Submission {
     pub id: i64,
     pub attempt: i64,
-    pub started_at: String,
+    pub started_at: Timestamp,
     /// When the answer was read (or the press checked); `None` for a press
     /// whose answer nobody read.
-    pub finished_at: Option<String>,
+    pub finished_at: Option<Timestamp>,
     /// The outcome read from the page, or how the press was checked.
     pub result: Option<String>,
 }
@@ -68,17 +68,17 @@ pub trait BrowserLedger: Send + Sync {
         &self,
         state: SessionState,
         detail: &str,
-        now: &str,
+        now: &Timestamp,
     ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Marks the lapse as told; true if it had not been told yet (so
     /// exactly one caller tells operators).
-    fn mark_login_told(&self, now: &str) -> impl Future<Output = Result<bool>> + Send;
+    fn mark_login_told(&self, now: &Timestamp) -> impl Future<Output = Result<bool>> + Send;
 
     /// Queued requests that wait for a login ([`Wait::BrowserLogin`]) are
     /// made due now (after a login), their attempts counted afresh: waiting
     /// must not bring a request nearer to being given up. Returns how many.
-    fn wake_login_waiters(&self, now: &str) -> impl Future<Output = Result<u64>> + Send;
+    fn wake_login_waiters(&self, now: &Timestamp) -> impl Future<Output = Result<u64>> + Send;
 
     /// A submission about to be made, if attempt `attempt` still holds the
     /// request's claim: in one `BEGIN IMMEDIATE` transaction, checks that
@@ -91,8 +91,8 @@ pub trait BrowserLedger: Send + Sync {
         &self,
         id: RequestId,
         attempt: i64,
-        lease_until: &str,
-        now: &str,
+        lease_until: &Timestamp,
+        now: &Timestamp,
     ) -> impl Future<Output = Result<Option<i64>>> + Send;
 
     /// Records what a submission's answer was, or how it was checked.
@@ -100,7 +100,7 @@ pub trait BrowserLedger: Send + Sync {
         &self,
         row: i64,
         result: &str,
-        now: &str,
+        now: &Timestamp,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Submissions for `id` whose answer was never read, oldest first.
@@ -120,14 +120,14 @@ pub trait BrowserLedger: Send + Sync {
     /// when the oldest of them started.
     fn submissions_since(
         &self,
-        since: &str,
-    ) -> impl Future<Output = Result<(i64, Option<String>)>> + Send;
+        since: &Timestamp,
+    ) -> impl Future<Output = Result<(i64, Option<Timestamp>)>> + Send;
 
     /// Records a read of the Collaborations list: the rows it had, or why
     /// it could not be read.
     fn record_sync(
         &self,
-        now: &str,
+        now: &Timestamp,
         rows: Option<i64>,
         error: Option<&str>,
     ) -> impl Future<Output = Result<()>> + Send;
@@ -161,7 +161,7 @@ impl BrowserLedger for Db {
         &self,
         state: SessionState,
         detail: &str,
-        now: &str,
+        now: &Timestamp,
     ) -> Result<bool> {
         let changed = sqlx::query(
             "update browser_session set state = ?1, detail = ?2, since = ?3, updated_at = ?3,
@@ -185,7 +185,7 @@ impl BrowserLedger for Db {
         Ok(changed > 0)
     }
 
-    async fn mark_login_told(&self, now: &str) -> Result<bool> {
+    async fn mark_login_told(&self, now: &Timestamp) -> Result<bool> {
         Ok(sqlx::query(
             "update browser_session set told_at = ? where id = 1 and state = ? and told_at is null",
         )
@@ -197,7 +197,7 @@ impl BrowserLedger for Db {
             > 0)
     }
 
-    async fn wake_login_waiters(&self, now: &str) -> Result<u64> {
+    async fn wake_login_waiters(&self, now: &Timestamp) -> Result<u64> {
         Ok(sqlx::query(
             "update access_requests
              set next_attempt_at = ?1, updated_at = ?1, attempts = 0, waiting_for = null
@@ -215,8 +215,8 @@ impl BrowserLedger for Db {
         &self,
         id: RequestId,
         attempt: i64,
-        lease_until: &str,
-        now: &str,
+        lease_until: &Timestamp,
+        now: &Timestamp,
     ) -> Result<Option<i64>> {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -248,7 +248,7 @@ impl BrowserLedger for Db {
         Ok(Some(row))
     }
 
-    async fn finish_submission(&self, row: i64, result: &str, now: &str) -> Result<()> {
+    async fn finish_submission(&self, row: i64, result: &str, now: &Timestamp) -> Result<()> {
         sqlx::query("update browser_submission set finished_at = ?, result = ? where id = ?")
             .bind(now)
             .bind(result)
@@ -282,7 +282,7 @@ impl BrowserLedger for Db {
         .await?)
     }
 
-    async fn submissions_since(&self, since: &str) -> Result<(i64, Option<String>)> {
+    async fn submissions_since(&self, since: &Timestamp) -> Result<(i64, Option<Timestamp>)> {
         Ok(sqlx::query_as(
             "select count(*), min(started_at) from browser_submission where started_at >= ?",
         )
@@ -291,7 +291,12 @@ impl BrowserLedger for Db {
         .await?)
     }
 
-    async fn record_sync(&self, now: &str, rows: Option<i64>, error: Option<&str>) -> Result<()> {
+    async fn record_sync(
+        &self,
+        now: &Timestamp,
+        rows: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
             "update browser_sync set last_at = ?, rows_seen = ?, last_error = ? where id = 1",
         )

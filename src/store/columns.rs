@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
@@ -17,12 +16,6 @@ use crate::model::{
     StoreDomain, Wait, WatcherState,
 };
 use crate::timestamp::Timestamp;
-
-/// The text of `t` as a [`Timestamp`] column holds it, for the browser
-/// filer's records (`store::browser`), which still take their times as text.
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    Timestamp::from(t).to_string()
-}
 
 /// Reads a text column with the type's `FromStr`, naming the type on failure.
 fn parse<T: std::str::FromStr<Err = String>>(text: &str, name: &str) -> Result<T, BoxDynError> {

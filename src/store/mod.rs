@@ -11,7 +11,7 @@
 //! - [`db`] — [`Db`] (the pool and migrations), [`Immediate`] (a write
 //!   transaction), [`Error`] and [`Result`].
 //! - `columns` — how the model's types are written to and read from text and
-//!   integer columns, so rows leave the store typed; [`timestamp`].
+//!   integer columns, so rows leave the store typed.
 //! - [`messages`] — stored messages and where each came from.
 //! - [`deferred`] — messages waiting to be judged again after a DNS failure.
 //! - [`requests`] — access requests and every state change.
@@ -37,7 +37,6 @@ pub mod requests;
 pub mod web;
 
 pub use browser::*;
-pub use columns::timestamp;
 pub use db::*;
 pub use deferred::*;
 pub use events::*;
