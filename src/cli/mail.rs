@@ -13,13 +13,18 @@ use crate::model::MessageKind;
 use crate::render;
 use crate::store::{self, Db, Source};
 
-/// How many files `parse` reads and judges at once: their DKIM look-ups
+/// How many files `parse` hands the lanes at once: a batch's DKIM look-ups
 /// wait on DNS side by side (when DNS does not answer, a batch waits about
-/// as long as one message), and no more than this many are held.
-const PARSE_BATCH: usize = 32;
+/// as long as one message), and its lines are printed together.
+const PARSE_BATCH: usize = 512;
+
+/// How many files `ingest` judges and then stores in one transaction: their
+/// bytes are held until the commit.
+const INGEST_BATCH: usize = 64;
 
 pub(super) async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
     use crate::ingest::Judged;
+    use crate::ingest::files::{Input, Verdict, judge_inputs};
     let classifier = settings.classifier();
     let verifier = crate::dkim::Verifier::new(&settings.nameservers)?;
     let mut failed = false;
@@ -27,20 +32,22 @@ pub(super) async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<Exit
     // rather than once per message.
     let mut dns_failed: Option<String> = None;
     let mut unchecked = 0usize;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     for batch in files.chunks(PARSE_BATCH) {
-        let mut read = Vec::with_capacity(batch.len());
-        for file in batch {
-            match std::fs::read(file) {
-                Ok(raw) => read.push((file, raw)),
-                Err(e) => {
+        let inputs = batch.iter().cloned().map(Input::File).collect();
+        let verdicts = judge_inputs(&classifier, &verifier, inputs, false).await;
+        for (file, verdict) in batch.iter().zip(verdicts) {
+            let judged = match verdict {
+                Verdict::Judged { judged, .. } => judged,
+                Verdict::NotRead(e) => {
                     failed = true;
+                    // What was printed so far goes first.
+                    let _ = out.flush();
                     eprintln!("collabd: cannot read {}: {e}", file.display());
+                    continue;
                 }
-            }
-        }
-        let raws: Vec<&[u8]> = read.iter().map(|(_, raw)| raw.as_slice()).collect();
-        let judged = crate::ingest::judge_all(&classifier, &verifier, &raws).await;
-        for ((file, _), judged) in read.iter().zip(judged) {
+            };
             let line = match judged {
                 Judged::Ready(c) => json!({
                     "file": file.display().to_string(),
@@ -62,8 +69,13 @@ pub(super) async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<Exit
                     line
                 }
             };
-            let stdout = std::io::stdout();
-            let _ = writeln!(stdout.lock(), "{}", render::json(&line));
+            if writeln!(out, "{}", render::json(&line)).is_err() {
+                // A closed pipe (`| head`): nobody reads the rest.
+                return Ok(ExitCode::from(1));
+            }
+        }
+        if out.flush().is_err() {
+            return Ok(ExitCode::from(1));
         }
     }
     if let Some(why) = dns_failed {
@@ -90,6 +102,7 @@ pub(super) async fn ingest(
     webhook: bool,
     received: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<ExitCode> {
+    use crate::ingest::files::{Input, Verdict, judge_inputs};
     let db = Db::open(&settings.database_path).await?;
     store::purge_raw_older_than(
         &db.pool,
@@ -98,33 +111,188 @@ pub(super) async fn ingest(
     )
     .await?;
     let ingestor = crate::ingest::Ingestor::from_settings(settings, db)?;
+    if webhook {
+        return ingest_webhooks(settings, &ingestor, files, received).await;
+    }
+    let rules = ingestor.rules();
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut failed = false;
-    for file in files {
-        let (raw, source) = if file == "-" {
+    let mut stdin_read = false;
+    for batch in files.chunks(INGEST_BATCH) {
+        let mut names = Vec::with_capacity(batch.len());
+        let mut inputs = Vec::with_capacity(batch.len());
+        for file in batch {
+            if file != "-" {
+                names.push(file);
+                inputs.push(Input::File(PathBuf::from(file)));
+                continue;
+            }
+            // Standard input holds one message, read once.
             let mut buf = Vec::new();
+            if stdin_read {
+                failed = true;
+                eprintln!("collabd: `-` is given twice; standard input holds one message");
+                continue;
+            }
+            stdin_read = true;
             match std::io::stdin().lock().read_to_end(&mut buf) {
-                Ok(_) if webhook => (buf, Source::Webhook("standard input".into())),
-                Ok(_) => (buf, Source::Stdin),
+                Ok(_) => {
+                    names.push(file);
+                    inputs.push(Input::Bytes(buf));
+                }
                 Err(e) => {
                     failed = true;
                     eprintln!("collabd: cannot read standard input: {e}");
-                    continue;
                 }
             }
-        } else {
-            match std::fs::read(file) {
-                Ok(raw) if webhook => (raw, Source::Webhook(format!("file {file}"))),
-                Ok(raw) => (raw, Source::File(file.clone())),
-                Err(e) => {
+        }
+        let verdicts = judge_inputs(&rules.classifier, &rules.verifier, inputs, true).await;
+        let mut judged = Vec::with_capacity(names.len());
+        for (file, verdict) in names.into_iter().zip(verdicts) {
+            match verdict {
+                Verdict::Judged {
+                    judged: j,
+                    raw: Some(raw),
+                } => {
+                    let source = if file == "-" {
+                        Source::Stdin
+                    } else {
+                        Source::File(file.clone())
+                    };
+                    judged.push(Judgement {
+                        file,
+                        raw,
+                        judged: j,
+                        source,
+                    });
+                }
+                Verdict::Judged { raw: None, .. } => {
+                    failed = true;
+                    eprintln!(
+                        "collabd: {file} was not ingested: its bytes were not kept; please report this"
+                    );
+                }
+                Verdict::NotRead(e) => {
                     failed = true;
                     eprintln!("collabd: cannot read {file}: {e}");
-                    continue;
                 }
+            }
+        }
+        // One transaction for the batch. Should it fail, each message is
+        // stored in its own, so the one that cannot be is named and the
+        // others are kept.
+        let stdout = std::io::stdout();
+        match store_all(&ingestor, &mut conn, &judged, received).await {
+            Ok(reports) => {
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                for (j, report) in judged.iter().zip(reports) {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        render::line(&render::report::describe(j.file, &report))
+                    );
+                }
+                let _ = out.flush();
+            }
+            Err(_) => {
+                for j in &judged {
+                    match store_all(&ingestor, &mut conn, std::slice::from_ref(j), received).await {
+                        Ok(reports) => {
+                            for report in reports {
+                                println!(
+                                    "{}",
+                                    render::line(&render::report::describe(j.file, &report))
+                                );
+                            }
+                        }
+                        Err(e) => {
+                            failed = true;
+                            eprintln!(
+                                "collabd: {} was not ingested (nothing of it was stored; database {}): {e}",
+                                j.file,
+                                settings.database_path.display()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One message read and judged, to be stored.
+struct Judgement<'a> {
+    file: &'a String,
+    raw: Vec<u8>,
+    judged: crate::ingest::Judged,
+    source: Source,
+}
+
+/// Stores `judged` in one transaction, in order; all or nothing.
+async fn store_all(
+    ingestor: &crate::ingest::Ingestor,
+    conn: &mut sqlx::SqliteConnection,
+    judged: &[Judgement<'_>],
+    received: Option<chrono::DateTime<chrono::Utc>>,
+) -> store::Result<Vec<crate::ingest::IngestReport>> {
+    let mut tx = store::Immediate::begin(conn).await?;
+    let mut reports = Vec::with_capacity(judged.len());
+    for j in judged {
+        let now = chrono::Utc::now();
+        let report = ingestor
+            .store_in(
+                &mut tx,
+                &j.raw,
+                &j.judged,
+                &j.source,
+                received.unwrap_or(now),
+                now,
+            )
+            .await?;
+        reports.push(report);
+    }
+    tx.commit().await?;
+    Ok(reports)
+}
+
+/// `collabd ingest --webhook`: each file a saved Leadsie payload, stored
+/// in its own transaction as the endpoint stores a delivery.
+async fn ingest_webhooks(
+    settings: &Settings,
+    ingestor: &crate::ingest::Ingestor,
+    files: &[String],
+    received: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<ExitCode> {
+    let mut failed = false;
+    for file in files {
+        let read = if file == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .map(|_| (buf, Source::Webhook("standard input".into())))
+        } else {
+            std::fs::read(file).map(|raw| (raw, Source::Webhook(format!("file {file}"))))
+        };
+        let (raw, source) = match read {
+            Ok(read) => read,
+            Err(e) => {
+                failed = true;
+                if file == "-" {
+                    eprintln!("collabd: cannot read standard input: {e}");
+                } else {
+                    eprintln!("collabd: cannot read {file}: {e}");
+                }
+                continue;
             }
         };
         let max = crate::leadsie::MAX_BODY_BYTES;
-        if webhook && raw.len() > max {
+        if raw.len() > max {
             failed = true;
             eprintln!(
                 "collabd: {file} is over {} MB, which the webhook refuses (413); a Leadsie payload is a few kilobytes; nothing was stored",
@@ -133,16 +301,10 @@ pub(super) async fn ingest(
             continue;
         }
         let now = chrono::Utc::now();
-        let received = received.unwrap_or(now);
-        let stored = if webhook {
-            ingestor.ingest_webhook(&raw, &source, received, now).await
-        } else {
-            ingestor
-                .ingest_on(&mut conn, &raw, &source, received, now)
-                .await
-                .map(|r| (r, None))
-        };
-        match stored {
+        match ingestor
+            .ingest_webhook(&raw, &source, received.unwrap_or(now), now)
+            .await
+        {
             Ok((report, refused)) => {
                 println!("{}", render::line(&render::report::describe(file, &report)));
                 if let Some(why) = refused {

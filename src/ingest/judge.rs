@@ -3,7 +3,9 @@
 //! [`CLASSIFY_BUDGET`], then its DKIM signature checked when the trust
 //! policy asks for one.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use crate::dkim::Verifier;
@@ -53,24 +55,23 @@ pub async fn judge_all_with(
     raws: &[&[u8]],
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Judged> {
-    let lanes = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, raws.len().max(1));
-    let per_lane = raws.len().div_ceil(lanes).max(1);
-    let classified = futures_util::future::join_all(raws.chunks(per_lane).map(|chunk| {
+    // The bytes are copied once, and shared by every lane's thread.
+    let copies: Arc<Vec<Vec<u8>>> = Arc::new(raws.iter().map(|r| r.to_vec()).collect());
+    let classified = across_lanes(&copies, progress, |copies, range, progress| {
         let classifier = classifier.clone();
-        classify_lane(
-            move |raw| classifier.classify(raw),
+        run_lane(
+            move |raw: &Vec<u8>| classifier.classify(raw),
+            Classification::unreadable,
             CLASSIFY_BUDGET,
-            chunk,
+            copies,
+            range,
             progress,
         )
-    }))
+    })
     .await;
     let judged = futures_util::future::join_all(
         classified
             .into_iter()
-            .flatten()
             .map(|c| settle(classifier, verifier, c)),
     )
     .await;
@@ -78,68 +79,156 @@ pub async fn judge_all_with(
     judged
 }
 
-/// Classifies `raws` with `classify` one after another on one blocking
-/// thread, in order, and returns exactly one classification per message.
-/// Each message gets `budget` from the moment the one before it finished:
-/// one that overruns (or panics the classifier) is recorded as unreadable
-/// and the rest go on on a fresh thread; the abandoned thread finishes on
-/// its own. The bytes are copied once, and shared by every thread.
-async fn classify_lane<F>(
-    classify: F,
-    budget: Duration,
-    raws: &[&[u8]],
-    progress: &(dyn Fn() + Sync),
-) -> Vec<Classification>
+/// How many lanes a batch is spread over: one per core. Counted once per
+/// process: asking costs a dozen system calls (the cgroup's CPU quota is
+/// read from files).
+pub fn lanes() -> usize {
+    static LANES: OnceLock<usize> = OnceLock::new();
+    *LANES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Splits `items` into one contiguous run per lane ([`lanes`]), runs
+/// `lane` on each side by side, and returns their outputs in input order.
+pub(super) async fn across_lanes<'p, I, O, L, F>(
+    items: &Arc<Vec<I>>,
+    progress: &'p (dyn Fn() + Sync),
+    lane: L,
+) -> Vec<O>
 where
-    F: Fn(&[u8]) -> Classification + Clone + Send + 'static,
+    L: Fn(Arc<Vec<I>>, Range<usize>, &'p (dyn Fn() + Sync)) -> F,
+    F: Future<Output = Vec<O>>,
 {
-    let copies: Arc<Vec<Vec<u8>>> = Arc::new(raws.iter().map(|r| r.to_vec()).collect());
-    let mut out = Vec::with_capacity(raws.len());
-    while out.len() < raws.len() {
-        let start = out.len();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let task = {
-            let classify = classify.clone();
-            let copies = Arc::clone(&copies);
+    let n = items.len();
+    let lanes = lanes().clamp(1, n.max(1));
+    let per_lane = n.div_ceil(lanes).max(1);
+    let runs = (0..n).step_by(per_lane).map(|start| {
+        lane(
+            Arc::clone(items),
+            start..(start + per_lane).min(n),
+            progress,
+        )
+    });
+    futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Runs `work` over `items[range]` one after another on one blocking
+/// thread, in order, and returns exactly one output per item. Each item
+/// gets `budget` from the moment the one before it finished: one that
+/// overruns (or panics) becomes `lost(why)` and the rest go on on a fresh
+/// thread; the abandoned thread finishes on its own, its late outputs
+/// dropped.
+///
+/// The thread wakes nobody as it goes: outputs are handed over under a
+/// lock, and this task looks at them when the thread ends or a budget would
+/// run out (a wake-up per message was most of the cost of a batch of small
+/// ones). `progress` is called once per output, when it is seen.
+pub(super) async fn run_lane<I, O, F>(
+    work: F,
+    lost: fn(String) -> O,
+    budget: Duration,
+    items: Arc<Vec<I>>,
+    range: Range<usize>,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<O>
+where
+    I: Send + Sync + 'static,
+    O: Send + 'static,
+    F: Fn(&I) -> O + Clone + Send + 'static,
+{
+    let total = range.len();
+    let mut out: Vec<O> = Vec::with_capacity(total);
+    while out.len() < total {
+        let start = range.start + out.len();
+        let shared = Arc::new(Mutex::new(Handed {
+            outputs: Vec::new(),
+            last: tokio::time::Instant::now(),
+            abandoned: false,
+        }));
+        let mut task = {
+            let work = work.clone();
+            let items = Arc::clone(&items);
+            let shared = Arc::clone(&shared);
+            let end = range.end;
             tokio::task::spawn_blocking(move || {
-                for raw in &copies[start..] {
-                    if tx.send(classify(raw)).is_err() {
+                for item in &items[start..end] {
+                    let o = work(item);
+                    let mut h = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    if h.abandoned {
                         return;
                     }
+                    h.outputs.push(o);
+                    h.last = tokio::time::Instant::now();
                 }
             })
         };
-        while out.len() < raws.len() {
-            let verdict = match tokio::time::timeout(budget, rx.recv()).await {
-                Ok(Some(c)) => {
-                    out.push(c);
-                    progress();
-                    continue;
-                }
-                Ok(None) => {
-                    let why = match task.await {
+        let take = |out: &mut Vec<O>, abandon: bool| {
+            let mut h = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            h.abandoned |= abandon;
+            for o in h.outputs.drain(..) {
+                out.push(o);
+                progress();
+            }
+            h.last
+        };
+        let why = loop {
+            let last = take(&mut out, false);
+            tokio::select! {
+                ended = &mut task => {
+                    take(&mut out, true);
+                    if out.len() == total {
+                        break None;
+                    }
+                    let why = match ended {
                         Err(e) => e.to_string(),
                         Ok(()) => "it stopped early".to_owned(),
                     };
-                    format!(
+                    break Some(format!(
                         "could not be read: the classifier failed ({why}); please report this message"
-                    )
+                    ));
                 }
-                Err(_) => format!(
-                    "too complex to read: classification took over {} s and was abandoned",
-                    budget.as_secs_f64()
-                ),
-            };
-            out.push(Classification::unreadable(verdict));
+                () = tokio::time::sleep_until(last + budget) => {
+                    // Outputs handed over meanwhile are progress: look again.
+                    let mut h = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    if h.last + budget > tokio::time::Instant::now() {
+                        continue;
+                    }
+                    h.abandoned = true;
+                    drop(h);
+                    take(&mut out, true);
+                    break Some(format!(
+                        "too complex to read: classification took over {} s and was abandoned",
+                        budget.as_secs_f64()
+                    ));
+                }
+            }
+        };
+        if let Some(why) = why {
+            out.push(lost(why));
             progress();
-            break;
         }
     }
     out
 }
 
+/// What a lane's thread has handed over and not yet been taken.
+struct Handed<O> {
+    outputs: Vec<O>,
+    /// When the latest output was handed over (or the thread started).
+    last: tokio::time::Instant,
+    /// The lane gave up on this thread: it hands over nothing more.
+    abandoned: bool,
+}
+
 /// Checks a classified message's DKIM signature, when it carries a check.
-async fn settle(classifier: &Classifier, verifier: &Verifier, c: Classification) -> Judged {
+pub(super) async fn settle(
+    classifier: &Classifier,
+    verifier: &Verifier,
+    c: Classification,
+) -> Judged {
     let Some(check) = c.dkim.as_ref() else {
         return Judged::Ready(c);
     };
@@ -172,11 +261,19 @@ mod tests {
             b"panic" => panic!("classifier bug"),
             other => Classification::unreadable(String::from_utf8_lossy(other).into_owned()),
         };
-        let raws: [&[u8]; 5] = [b"first", b"hang", b"second", b"panic", b"third"];
+        let raws: Vec<&[u8]> = vec![b"first", b"hang", b"second", b"panic", b"third"];
+        let items = Arc::new(raws.iter().map(|r| r.to_vec()).collect::<Vec<_>>());
         let seen = std::sync::atomic::AtomicUsize::new(0);
-        let got = classify_lane(classify, Duration::from_secs(1), &raws, &|| {
-            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        })
+        let got = run_lane(
+            move |raw: &Vec<u8>| classify(raw),
+            Classification::unreadable,
+            Duration::from_secs(1),
+            items,
+            0..5,
+            &|| {
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            },
+        )
         .await;
         assert_eq!(seen.into_inner(), 5, "progress once per message");
         let reasons: Vec<String> = got

@@ -169,6 +169,27 @@ impl Classifier {
         )
     }
 
+    /// Whether [`Classifier::judge_head`] can ever decide: only with
+    /// `[trust] forwarders` set is mail ruled out by its headers.
+    pub fn reads_headers_first(&self) -> bool {
+        self.trust.forwarders.is_some()
+    }
+
+    /// The verdict [`Classifier::classify`] gives the whole message, from
+    /// its first bytes alone, when those hold the whole header block (up to
+    /// and including the blank line that ends it) and the headers rule the
+    /// message out. `None` means the rest must be read: the header block
+    /// goes on past `head`, or the headers do not decide. `collabd parse`
+    /// reads a long file's first kilobytes this way, and the rest only when
+    /// asked.
+    pub fn judge_head(&self, head: &[u8]) -> Option<Classification> {
+        if !self.reads_headers_first() {
+            return None;
+        }
+        let end = header_block_end(head)?;
+        self.ruled_out_by_headers(&head[..end])
+    }
+
     /// Classifies one raw message. Never panics on input: anything that is
     /// not a readable email comes back `unparseable` with a reason.
     pub fn classify(&self, raw: &[u8]) -> Classification {
@@ -564,6 +585,28 @@ impl Classifier {
         }
         Classification::new(MessageKind::Ignored, NOT_FROM_US, meta).into_unrelated()
     }
+}
+
+/// Where the header block ends in `raw`: just past the empty line that
+/// ends it (CRLF or bare LF line ends), or `None` when `raw` stops before
+/// one. A message with no header lines at all starts with that line.
+fn header_block_end(raw: &[u8]) -> Option<usize> {
+    if raw.starts_with(b"\r\n") {
+        return Some(2);
+    }
+    if raw.starts_with(b"\n") {
+        return Some(1);
+    }
+    memchr::memchr_iter(b'\n', raw).find_map(|i| {
+        let rest = &raw[i + 1..];
+        if rest.starts_with(b"\n") {
+            Some(i + 2)
+        } else if rest.starts_with(b"\r\n") {
+            Some(i + 3)
+        } else {
+            None
+        }
+    })
 }
 
 #[cfg(test)]
