@@ -22,7 +22,7 @@ use crate::mail::{Classification, Classifier};
 /// How much of a file is read before its header block is judged: mail's
 /// headers fit in a few kilobytes; a file whose header block goes on past
 /// this is read whole.
-pub const HEAD_BYTES: usize = 16 * 1024;
+pub const HEAD_BYTES: usize = 8 * 1024;
 
 /// One message to judge: a file to read, or bytes already read (standard
 /// input).
