@@ -5,6 +5,11 @@
 //! session ends with an error naming the folder and what was sent, the
 //! watcher retries with backoff, and the daemon stays up.
 //!
+//! Mail announced during IDLE is bounded by STATUS on the folder the
+//! session keeps selected: the same rules hold there, and a server whose
+//! STATUS will not do (refused, lagging, another UIDVALIDITY) is read
+//! through a SELECT instead.
+//!
 //! The server here is scripted, not Dovecot, because a real server cannot be
 //! made to send these answers.
 
@@ -12,8 +17,8 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::daemon::{Daemon, count, grant, newsletter, sql, wait_for};
@@ -34,6 +39,25 @@ struct Script {
     hang_up_in_idle: bool,
     /// The body FETCH answers for this UID without its body.
     withhold_body: Option<u32>,
+    /// Messages that arrive while the client is in IDLE, one per IDLE,
+    /// each announced with EXISTS; the folder's UIDNEXT follows them.
+    arrives: Vec<(u32, Vec<u8>)>,
+    /// The folder's UIDVALIDITY once the first message arrived (the folder
+    /// was recreated meanwhile).
+    recreated_as: Option<u32>,
+    /// How STATUS is answered.
+    status: Status,
+}
+
+/// How the scripted server answers STATUS.
+#[derive(Clone, Copy)]
+enum Status {
+    /// With the folder's UIDNEXT and UIDVALIDITY.
+    Answer,
+    /// With BAD, as a server that does not serve it on the selected folder.
+    Refuse,
+    /// With this UIDNEXT whatever has arrived (a lagging or hostile server).
+    UidNext(u32),
 }
 
 impl Script {
@@ -46,16 +70,21 @@ impl Script {
             fetch_as: None,
             hang_up_in_idle: false,
             withhold_body: None,
+            arrives: Vec::new(),
+            recreated_as: None,
+            status: Status::Answer,
         }
     }
 }
 
 /// A plaintext IMAP server on a free loopback port that answers what the
-/// watcher asks (CAPABILITY, LOGIN, SELECT, UID SEARCH, UID FETCH, IDLE,
-/// LOGOUT) as `script` says for the nth connection (from 1).
+/// watcher asks (CAPABILITY, LOGIN, SELECT, STATUS, UID SEARCH, UID FETCH,
+/// IDLE, LOGOUT) as `script` says for the nth connection (from 1).
 struct Scripted {
     port: u16,
     connections: Arc<AtomicUsize>,
+    /// Every command asked, with the connection it came on.
+    asked: Arc<Mutex<Vec<(usize, String)>>>,
 }
 
 impl Scripted {
@@ -63,23 +92,41 @@ impl Scripted {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let connections = Arc::new(AtomicUsize::new(0));
-        let (n, script) = (connections.clone(), Arc::new(script));
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let (n, script, log) = (connections.clone(), Arc::new(script), asked.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 let nth = n.fetch_add(1, Ordering::SeqCst) + 1;
                 let s = script(nth);
+                let log = log.clone();
                 std::thread::spawn(move || {
                     // The client hanging up ends the conversation: no error.
-                    let _ = converse(stream, &s);
+                    let _ = converse(stream, &s, |command| {
+                        log.lock().unwrap().push((nth, command.to_owned()));
+                    });
                 });
             }
         });
-        Scripted { port, connections }
+        Scripted {
+            port,
+            connections,
+            asked,
+        }
     }
 
     fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// The commands asked on the `nth` connection, in order.
+    fn asked_on(&self, nth: usize) -> Vec<String> {
+        let asked = self.asked.lock().unwrap();
+        asked
+            .iter()
+            .filter(|(n, _)| *n == nth)
+            .map(|(_, c)| c.clone())
+            .collect()
     }
 
     /// `collabd run` against this server: plaintext (allowed to loopback).
@@ -91,10 +138,13 @@ impl Scripted {
     }
 }
 
-fn converse(stream: TcpStream, s: &Script) -> std::io::Result<()> {
+fn converse(stream: TcpStream, s: &Script, mut asked: impl FnMut(&str)) -> std::io::Result<()> {
     let mut out = stream.try_clone()?;
     let mut lines = BufReader::new(stream);
     out.write_all(b"* OK [CAPABILITY IMAP4rev1 IDLE] scripted server ready\r\n")?;
+    let (mut messages, mut uidnext, mut uidvalidity) =
+        (s.messages.clone(), s.uidnext, s.uidvalidity);
+    let mut arrivals = s.arrives.iter();
     let mut line = String::new();
     loop {
         line.clear();
@@ -105,6 +155,7 @@ fn converse(stream: TcpStream, s: &Script) -> std::io::Result<()> {
         let tag = words.next().unwrap_or("*");
         let command = words.next().unwrap_or("").to_ascii_uppercase();
         let rest = words.next().unwrap_or("");
+        asked(&command);
         let mut reply: Vec<u8> = Vec::new();
         match command.as_str() {
             "CAPABILITY" => reply.extend(b"* CAPABILITY IMAP4rev1 IDLE\r\n"),
@@ -112,13 +163,26 @@ fn converse(stream: TcpStream, s: &Script) -> std::io::Result<()> {
             "SELECT" => reply.extend(
                 format!(
                     "* FLAGS (\\Seen \\Deleted)\r\n* {} EXISTS\r\n* 0 RECENT\r\n\
-                     * OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] Predicted next UID\r\n",
-                    s.messages.len(),
-                    s.uidvalidity,
-                    s.uidnext
+                     * OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT {uidnext}] Predicted next UID\r\n",
+                    messages.len(),
                 )
                 .bytes(),
             ),
+            "STATUS" => {
+                let mailbox = rest.split(' ').next().unwrap_or("INBOX");
+                let uidnext = match s.status {
+                    Status::Refuse => {
+                        out.write_all(format!("{tag} BAD not scripted\r\n").as_bytes())?;
+                        continue;
+                    }
+                    Status::Answer => uidnext,
+                    Status::UidNext(n) => n,
+                };
+                reply.extend(
+                    format!("* STATUS {mailbox} (UIDNEXT {uidnext} UIDVALIDITY {uidvalidity})\r\n")
+                        .bytes(),
+                );
+            }
             "UID" => {
                 let (sub, args) = rest.split_once(' ').unwrap_or((rest, ""));
                 match sub.to_ascii_uppercase().as_str() {
@@ -126,8 +190,8 @@ fn converse(stream: TcpStream, s: &Script) -> std::io::Result<()> {
                     "FETCH" => {
                         let (set, items) = args.split_once(' ').unwrap_or((args, ""));
                         let headers = items.to_ascii_uppercase().contains("HEADER");
-                        for (seq, (uid, msg)) in s.messages.iter().enumerate() {
-                            if !in_set(set, *uid, s) {
+                        for (seq, (uid, msg)) in messages.iter().enumerate() {
+                            if !in_set(set, *uid, &messages) {
                                 continue;
                             }
                             reply.extend(fetch_answer(seq + 1, *uid, msg, headers, s));
@@ -143,6 +207,12 @@ fn converse(stream: TcpStream, s: &Script) -> std::io::Result<()> {
                 out.write_all(b"+ idling\r\n")?;
                 if s.hang_up_in_idle {
                     return Ok(());
+                }
+                if let Some(arrived) = arrivals.next() {
+                    messages.push(arrived.clone());
+                    uidnext = arrived.0 + 1;
+                    uidvalidity = s.recreated_as.unwrap_or(uidvalidity);
+                    out.write_all(format!("* {} EXISTS\r\n", messages.len()).as_bytes())?;
                 }
                 let mut done = String::new();
                 lines.read_line(&mut done)?;
@@ -162,9 +232,9 @@ fn converse(stream: TcpStream, s: &Script) -> std::io::Result<()> {
 }
 
 /// Whether `uid` is in an IMAP UID set such as `1:3,5` or `4:*`; `*` is
-/// the highest UID, and `n:*` always names the last message.
-fn in_set(set: &str, uid: u32, s: &Script) -> bool {
-    let max = s.messages.iter().map(|(u, _)| *u).max().unwrap_or(0);
+/// the highest UID of `messages`, and `n:*` always names the last message.
+fn in_set(set: &str, uid: u32, messages: &[(u32, Vec<u8>)]) -> bool {
+    let max = messages.iter().map(|(u, _)| *u).max().unwrap_or(0);
     let n = |v: &str| {
         if v == "*" {
             max
@@ -423,4 +493,153 @@ fn a_message_expunged_before_its_body_was_fetched_is_skipped() {
         d.log()
     );
     assert!(d.alive(), "{}", d.log());
+}
+
+/// Two messages read at the start (UIDNEXT 3), then a grant at UID 3
+/// announced during IDLE.
+fn one_arrives() -> Script {
+    Script {
+        arrives: vec![(3, grant("idle-shop", "4321", 3))],
+        ..two_messages()
+    }
+}
+
+/// How many times the `nth` connection asked `command`.
+fn times(server: &Scripted, nth: usize, command: &str) -> usize {
+    server
+        .asked_on(nth)
+        .iter()
+        .filter(|c| c.as_str() == command)
+        .count()
+}
+
+#[test]
+fn mail_announced_in_idle_is_bounded_by_status_without_a_second_select() {
+    let server = Scripted::start(|_| one_arrives());
+    let mut d = server.daemon("");
+    d.start();
+    watching_the_checkpoint(&d, "the announced grant", || {
+        last_uid(&d) == 3 && d.requests() == 2
+    });
+    assert_eq!(times(&server, 1, "SELECT"), 1, "{:?}", server.asked_on(1));
+    assert_eq!(times(&server, 1, "STATUS"), 1, "{:?}", server.asked_on(1));
+    assert_eq!(server.connections(), 1);
+    assert!(d.alive(), "{}", d.log());
+}
+
+#[test]
+fn a_fetch_answer_past_the_uidnext_status_gave_does_not_carry_the_checkpoint_there() {
+    let server = Scripted::start(|_| Script {
+        fetch_as: Some((3, u32::MAX)),
+        ..one_arrives()
+    });
+    let mut d = server.daemon("");
+    d.start();
+    watching_the_checkpoint(&d, "the answer to be refused", || {
+        last_error(&d).contains("outside the UIDs asked for")
+    });
+    assert!(
+        server.asked_on(1).contains(&"STATUS".to_owned()),
+        "the bound came from STATUS: {:?}",
+        server.asked_on(1)
+    );
+    reported_and_retried(
+        &mut d,
+        &server,
+        &["UID FETCH 3:3 in `INBOX` with UID 4294967295, outside the UIDs asked for"],
+    );
+    assert_eq!(last_uid(&d), 2);
+    assert_eq!(d.requests(), 1);
+}
+
+#[test]
+fn status_uidnext_0_leaves_the_checkpoint_where_it_was() {
+    let server = Scripted::start(|_| Script {
+        status: Status::UidNext(0),
+        ..one_arrives()
+    });
+    let mut d = server.daemon("");
+    d.start();
+    watching_the_checkpoint(&d, "the answer to be refused", || {
+        last_error(&d).contains("UIDNEXT 0")
+    });
+    reported_and_retried(
+        &mut d,
+        &server,
+        &[
+            "the server answered STATUS of `INBOX` with UIDNEXT 0, which is invalid (RFC 3501 §2.3.1.1); not moving the checkpoint",
+        ],
+    );
+    assert_eq!(last_uid(&d), 2);
+}
+
+#[test]
+fn a_server_refusing_status_on_the_selected_folder_is_read_by_select() {
+    let server = Scripted::start(|_| Script {
+        status: Status::Refuse,
+        arrives: vec![
+            (3, grant("first-shop", "1111", 3)),
+            (4, grant("second-shop", "2222", 4)),
+        ],
+        ..two_messages()
+    });
+    let mut d = server.daemon("");
+    d.start();
+    watching_the_checkpoint(&d, "both announced grants", || {
+        last_uid(&d) == 4 && d.requests() == 3
+    });
+    // Refused once, then never asked again on that session.
+    assert_eq!(times(&server, 1, "STATUS"), 1, "{:?}", server.asked_on(1));
+    assert_eq!(times(&server, 1, "SELECT"), 3, "{:?}", server.asked_on(1));
+    assert!(
+        sql(&d.db, "select coalesce(last_error, '') from mailbox_state").is_empty(),
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
+fn a_status_that_lags_behind_the_announced_mail_is_settled_by_select() {
+    // STATUS still says UIDNEXT 3 after UID 3 arrived.
+    let server = Scripted::start(|_| Script {
+        status: Status::UidNext(3),
+        ..one_arrives()
+    });
+    let mut d = server.daemon("");
+    d.start();
+    watching_the_checkpoint(&d, "the announced grant", || {
+        last_uid(&d) == 3 && d.requests() == 2
+    });
+    assert_eq!(times(&server, 1, "SELECT"), 2, "{:?}", server.asked_on(1));
+    assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn a_uidvalidity_changed_under_the_selected_folder_is_noticed_through_status() {
+    let server = Scripted::start(|_| Script {
+        recreated_as: Some(8),
+        ..one_arrives()
+    });
+    let mut d = server.daemon("");
+    d.start();
+    watching_the_checkpoint(&d, "the first two messages", || last_uid(&d) == 2);
+    wait_for(
+        Duration::from_secs(40),
+        "the rescan under the new UIDVALIDITY",
+        || {
+            sql(
+                &d.db,
+                "select uidvalidity || ' ' || last_uid from mailbox_state",
+            ) == "8 3"
+        },
+    );
+    assert!(
+        d.log().contains("UIDVALIDITY changed from 7 to 8"),
+        "{}",
+        d.log()
+    );
+    assert_eq!(times(&server, 1, "SELECT"), 2, "{:?}", server.asked_on(1));
+    // The grant read before the rescan is recognised, not stored twice.
+    assert_eq!(d.requests(), 2);
+    assert_eq!(count(&d.db, "select count(*) from messages"), 2);
 }

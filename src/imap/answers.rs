@@ -23,9 +23,9 @@ pub enum BadAnswer {
     )]
     BodyWithheld { folder: String, uid: u32 },
     #[error(
-        "the server answered SELECT of `{folder}` with UIDNEXT 0, which is invalid (RFC 3501 §2.3.1.1); not moving the checkpoint. Retrying with backoff; if it persists, the IMAP server is at fault"
+        "the server answered {command} of `{folder}` with UIDNEXT 0, which is invalid (RFC 3501 §2.3.1.1); not moving the checkpoint. Retrying with backoff; if it persists, the IMAP server is at fault"
     )]
-    UidNextZero { folder: String },
+    UidNextZero { folder: String, command: String },
     #[error(
         "the server answered UID SEARCH in `{folder}` with UID {uid}, at or above the folder's UIDNEXT {uid_next}, which is invalid (RFC 3501 §2.3.1.1); not moving the checkpoint. Retrying with backoff; if it persists, the IMAP server is at fault"
     )]
@@ -70,11 +70,17 @@ impl fmt::Display for UidRange {
     }
 }
 
-/// The UIDNEXT a SELECT reported, if any, when it is a possible one.
-pub fn uid_next(folder: &str, uid_next: Option<u32>) -> Result<Option<u32>, BadAnswer> {
+/// The UIDNEXT a SELECT or STATUS (`command`) reported, if any, when it
+/// is a possible one.
+pub fn uid_next(
+    command: &str,
+    folder: &str,
+    uid_next: Option<u32>,
+) -> Result<Option<u32>, BadAnswer> {
     match uid_next {
         Some(0) => Err(BadAnswer::UidNextZero {
             folder: folder.to_owned(),
+            command: command.to_owned(),
         }),
         other => Ok(other),
     }
@@ -197,8 +203,15 @@ mod tests {
             "{e}"
         );
         assert!(uid_next_ahead("INBOX", 5, 5, 7).is_err());
-        assert!(uid_next("INBOX", Some(0)).is_err());
-        assert_eq!(uid_next("INBOX", None).unwrap(), None);
+        let e = uid_next("STATUS", "INBOX", Some(0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("answered STATUS of `INBOX` with UIDNEXT 0"),
+            "{e}"
+        );
+        assert_eq!(uid_next("SELECT", "INBOX", None).unwrap(), None);
+        assert_eq!(uid_next("SELECT", "INBOX", Some(9)).unwrap(), Some(9));
     }
 
     #[test]

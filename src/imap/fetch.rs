@@ -1,19 +1,20 @@
-//! One sync of one folder: SELECT and reconcile UIDVALIDITY with the
-//! checkpoint, then fetch everything above it in windows of UIDs — headers
-//! first, bodies only for candidates, judged a batch at a time and stored
-//! a batch per transaction, each message with the checkpoint at its UID.
+//! One sync of one folder: learn its bound (`bound`: UIDVALIDITY reconciled
+//! with the checkpoint, and UIDNEXT), then fetch everything above the
+//! checkpoint in windows of UIDs — headers first, bodies only for
+//! candidates, judged a batch at a time and stored a batch per
+//! transaction, each message with the checkpoint at its UID.
 
 use std::collections::HashMap;
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::Result;
 use async_imap::types::Fetch;
 use futures_util::TryStreamExt;
 
 use super::answers::{self, UidRange};
+use super::bound::Bound;
 use super::conn::{AFTER_PROCESSING_STEPS, ImapSession, UID_WINDOW, within};
-use super::mutf7;
 use super::status::FolderStatus;
-use super::watcher::{Pass, Watcher};
+use super::watcher::{Pass, Selection, Watcher};
 use crate::config::AfterProcessing;
 use crate::model::{Actor, EventKind};
 use crate::store::{self, Event, Source};
@@ -25,14 +26,26 @@ const BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
 impl Watcher {
     /// Brings the folder's checkpoint up to the newest message. Returns
-    /// false when it stopped early for shutdown. Every sync re-SELECTs, even right after IDLE announced
-    /// new mail: SELECT's UIDNEXT is the bound every UID the server then
-    /// sends is checked against, so a hostile `n:*` answer cannot carry the
-    /// checkpoint past it (one round trip, a few milliseconds).
-    pub(super) async fn sync(&self, sess: &mut ImapSession, pass: Pass<'_>) -> Result<bool> {
-        let status = pass.status;
+    /// false when it stopped early for shutdown. Every UID the server then
+    /// sends is checked against the UIDNEXT learned first (`bound`: SELECT,
+    /// or STATUS when the server `announced` new mail in the folder the
+    /// session keeps selected), so a hostile `n:*` answer cannot carry the
+    /// checkpoint past it.
+    pub(super) async fn sync(
+        &self,
+        sess: &mut ImapSession,
+        pass: Pass<'_>,
+        selection: &mut Selection,
+        announced: bool,
+    ) -> Result<bool> {
+        // What the server said before the bound is asked for (the RECENT
+        // that follows IDLE's EXISTS) is covered by it; only what comes
+        // later is news for the next wait.
+        while sess.unsolicited_responses.try_recv().is_ok() {}
         let mut conn = self.ingestor.db.pool.acquire().await?;
-        let (uidvalidity, new) = self.select(sess, status, &mut conn).await?;
+        let Bound { uidvalidity, new } = self
+            .bound(sess, pass.status, &mut conn, selection, announced)
+            .await?;
         self.retry_actions(sess, pass, &mut conn, uidvalidity)
             .await?;
         let Some((last_uid, upto)) = new else {
@@ -40,55 +53,6 @@ impl Watcher {
         };
         self.fetch_new(sess, pass, &mut conn, uidvalidity, last_uid, upto)
             .await
-    }
-
-    /// SELECTs the folder and reconciles its UIDVALIDITY with the checkpoint.
-    /// Returns the UIDVALIDITY, and the UID to fetch above with the newest
-    /// UID if the server said (UIDNEXT), or `None` when there is nothing new.
-    async fn select(
-        &self,
-        sess: &mut ImapSession,
-        status: &FolderStatus,
-        conn: &mut sqlx::SqliteConnection,
-    ) -> Result<(u32, Option<(u32, Option<u32>)>)> {
-        let limit = self.settings.command_timeout;
-        let name = status.name.as_str();
-        status.expect_within(limit);
-        let mb = within(limit, "SELECT", sess.select(mutf7::wire(&status.folder)))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open folder `{}` (check imap.folders)",
-                    status.folder
-                )
-            })?;
-        let uidvalidity = mb
-            .uid_validity
-            .ok_or_else(|| anyhow!("the server sent no UIDVALIDITY for `{}`", status.folder))?;
-        let uid_next = answers::uid_next(&status.folder, mb.uid_next)?;
-        let last_uid = match store::mailbox_checkpoint(conn, name).await? {
-            Some((Some(v), uid)) if v == uidvalidity => uid,
-            previous => {
-                if let Some((Some(old), _)) = previous {
-                    tracing::warn!(
-                        mailbox = name,
-                        "UIDVALIDITY changed from {old} to {uidvalidity} (the folder was recreated or restored): rescanning it; messages already stored are recognised and not stored twice"
-                    );
-                }
-                status.expect_within(limit);
-                let start = self.first_uid(sess, &status.folder, &mb).await?;
-                let now = crate::timestamp::Timestamp::now();
-                store::set_checkpoint(conn, name, uidvalidity, start, &now).await?;
-                start
-            }
-        };
-        if let Some(next) = uid_next {
-            answers::uid_next_ahead(&status.folder, next, last_uid, uidvalidity)?;
-        }
-        // Past the checks UIDNEXT is above the checkpoint, so `next - 1` holds.
-        let upto = uid_next.map(|next| next - 1);
-        let nothing_new = mb.exists == 0 || upto == Some(last_uid);
-        Ok((uidvalidity, (!nothing_new).then_some((last_uid, upto))))
     }
 
     /// Everything above `last_uid`, in windows of UIDs so that a mailbox of
@@ -523,33 +487,6 @@ impl Watcher {
             Stored::Skipped
         };
         Ok(outcome)
-    }
-
-    /// The checkpoint to start from when a folder is first seen (or its
-    /// UIDVALIDITY changed): 0 for all mail, or just before the first message
-    /// on or after `since`.
-    async fn first_uid(
-        &self,
-        sess: &mut ImapSession,
-        folder: &str,
-        mb: &async_imap::types::Mailbox,
-    ) -> Result<u32> {
-        let Some(since) = self.settings.since else {
-            return Ok(0);
-        };
-        let query = format!("SINCE {}", since.format("%-d-%b-%Y"));
-        let uids = within(
-            self.settings.command_timeout,
-            "UID SEARCH",
-            sess.uid_search(&query),
-        )
-        .await?;
-        Ok(
-            match answers::before_first_found(folder, &uids, mb.uid_next)? {
-                Some(start) => start,
-                None => mb.uid_next.map_or(0, |n| n.saturating_sub(1)),
-            },
-        )
     }
 }
 

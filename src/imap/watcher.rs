@@ -45,10 +45,26 @@ pub(super) struct Pass<'a> {
     pub(super) has_move: bool,
 }
 
+/// What a session knows of its folder between syncs: the folder stays
+/// selected, so a sync after announced mail can learn its bound from STATUS
+/// instead of a SELECT (see `bound`).
+#[derive(Default)]
+pub(super) struct Selection {
+    /// The UIDVALIDITY the session's last SELECT reported; `None` before
+    /// the first.
+    pub(super) uidvalidity: Option<u32>,
+    /// The server refused STATUS on the selected folder or left out UIDNEXT
+    /// or UIDVALIDITY: every sync of this session SELECTs.
+    pub(super) no_status: bool,
+}
+
 /// Why the wait for mail ended.
 enum Wake {
-    /// New mail was announced, or it is time to look again (poll, IDLE
-    /// renewal): the next sync re-SELECTs, which also notices a changed
+    /// The server announced new mail (EXISTS or RECENT) in the selected
+    /// folder: the next sync learns its bound from STATUS.
+    Announced,
+    /// Time to look again (poll, IDLE renewal, other news such as flags or
+    /// an expunge): the next sync re-SELECTs, which also notices a changed
     /// UIDVALIDITY and bounds the UIDs the server may send.
     Look,
     Shutdown,
@@ -203,6 +219,8 @@ impl Watcher {
             wait = if has_idle { "IDLE" } else { "polling" },
             "IMAP watcher connected"
         );
+        let mut selection = Selection::default();
+        let mut announced = false;
         loop {
             self.health(
                 status,
@@ -217,6 +235,8 @@ impl Watcher {
                         shutdown,
                         has_move,
                     },
+                    &mut selection,
+                    announced,
                 )
                 .await?;
             *synced = true;
@@ -237,9 +257,11 @@ impl Watcher {
             .await;
             let (next, wake) = self.wait(sess, status, shutdown, has_idle).await?;
             sess = next;
-            if matches!(wake, Wake::Shutdown) {
-                break;
-            }
+            announced = match wake {
+                Wake::Announced => true,
+                Wake::Look => false,
+                Wake::Shutdown => break,
+            };
         }
         status.expect_within(limit);
         let _ = tokio::time::timeout(limit.min(Duration::from_secs(5)), sess.logout()).await;
@@ -295,7 +317,7 @@ impl Watcher {
             );
         }
         if news {
-            return Ok((sess, Wake::Look));
+            return Ok((sess, Wake::Announced));
         }
         if !has_idle {
             status.expect_within(s.poll);
@@ -315,7 +337,8 @@ impl Watcher {
             tokio::pin!(fut);
             tokio::select! {
                 r = &mut fut => match r.map_err(|e| conn::failed("IDLE", e.into()))? {
-                    // New data, a timeout or the end of the connection:
+                    IdleResponse::NewData(d) if announces_mail(d.parsed()) => Wake::Announced,
+                    // Other news, a timeout or the end of the connection:
                     // DONE and the SELECT that follows will tell which.
                     IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => Wake::Look,
                 },
@@ -329,4 +352,13 @@ impl Watcher {
         tracing::debug!(mailbox = %status.name, "IDLE done");
         Ok((sess, wake))
     }
+}
+
+/// Whether a response the server sent during IDLE announces new mail.
+fn announces_mail(r: &async_imap::imap_proto::Response<'_>) -> bool {
+    use async_imap::imap_proto::{MailboxDatum, Response};
+    matches!(
+        r,
+        Response::MailboxData(MailboxDatum::Exists(_) | MailboxDatum::Recent(_))
+    )
 }
