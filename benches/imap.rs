@@ -16,7 +16,9 @@
 //!    `strace`): the minimal client pays that too.
 //!
 //! `cargo bench --bench imap` (needs dovecot-imapd, openssl and sqlite3, as
-//! the tests do). `COLLABD_BENCH_MESSAGES=N` changes the mailbox size. It
+//! the tests do). `COLLABD_BENCH_MESSAGES=N` changes the mailbox size;
+//! `COLLABD_BENCH_EXE=target/dist/collabd` measures the packaged profile's
+//! binary (built by `cargo build --profile dist --bin collabd`). It
 //! asserts only that every grant was stored.
 
 #[path = "../tests/support/mod.rs"]
@@ -209,7 +211,7 @@ fn start_collabd(dir: &Path, dc: &Dovecot, forwarders: bool) -> (Child, std::pat
         ),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+    let child = Command::new(collabd_exe())
         // The generated mail is unsigned: trust it by identity alone.
         .env("COLLABD__TRUST__REQUIRE", "none")
         .args(["run", "--config", cfg.to_str().unwrap()])
@@ -228,6 +230,13 @@ fn start_collabd(dir: &Path, dc: &Dovecot, forwarders: bool) -> (Child, std::pat
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
+}
+
+/// The binary under test: this build's, or the one `COLLABD_BENCH_EXE`
+/// names (`target/dist/collabd`, the packaged profile, for its idle RSS).
+fn collabd_exe() -> std::path::PathBuf {
+    std::env::var_os("COLLABD_BENCH_EXE")
+        .map_or_else(|| env!("CARGO_BIN_EXE_collabd").into(), Into::into)
 }
 
 fn main() {
@@ -372,7 +381,7 @@ fn main() {
     // collabd: APPEND until the row is committed; its log gives the time
     // from its own IDLE wake-up to the commit.
     let log = dir.path().join("latency.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_collabd"))
+    let mut child = Command::new(collabd_exe())
         // The generated mail is unsigned: trust it by identity alone.
         .env("COLLABD__TRUST__REQUIRE", "none")
         .args([
