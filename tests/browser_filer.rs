@@ -106,6 +106,31 @@ impl Rig {
         self.file_due(chrono::Duration::zero()).await;
     }
 
+    /// Starts filing a request for `store`, which the replica stalls, and
+    /// waits until the browser hangs there: the request, the filing in
+    /// flight and the browser's process group.
+    async fn stall(
+        &self,
+        store: &str,
+        code: &str,
+    ) -> (
+        RequestId,
+        tokio::task::JoinHandle<collabd::store::Result<usize>>,
+        i32,
+    ) {
+        let id = self.request(store, code).await;
+        let worker = self.worker.clone();
+        let filing = tokio::spawn(async move { worker.run_due(Utc::now()).await });
+        self.replica.stalled.notified().await;
+        let pgid = self
+            .filer
+            .session()
+            .process_group()
+            .await
+            .expect("a browser runs");
+        (id, filing, pgid)
+    }
+
     async fn state(&self, id: RequestId) -> (String, Option<String>) {
         let row = sqlx::query("select state, last_error from access_requests where id = ?")
             .bind(id)
@@ -305,16 +330,7 @@ async fn a_hanging_page_ends_within_the_budget_and_the_browser_is_restarted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_killed_mid_filing_is_restarted() {
     let rig = rig(|_| {}).await;
-    let stalled = rig.request("stall-1", "3333").await;
-    let worker = rig.worker.clone();
-    let filing = tokio::spawn(async move { worker.run_due(Utc::now()).await });
-    rig.replica.stalled.notified().await;
-    let pgid = rig
-        .filer
-        .session()
-        .process_group()
-        .await
-        .expect("a browser runs");
+    let (stalled, filing, pgid) = rig.stall("stall-1", "3333").await;
     // SAFETY: the group is the test's own browser.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
@@ -1570,16 +1586,7 @@ async fn no_other_local_user_reaches_the_filers_browser() {
     }
     let rig = rig(|s| s.budget = Duration::from_secs(90)).await;
     std::fs::set_permissions(rig.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let stalled = rig.request("stall-2", "3434").await;
-    let worker = rig.worker.clone();
-    let filing = tokio::spawn(async move { worker.run_due(Utc::now()).await });
-    rig.replica.stalled.notified().await;
-    let pgid = rig
-        .filer
-        .session()
-        .process_group()
-        .await
-        .expect("a browser runs");
+    let (stalled, filing, pgid) = rig.stall("stall-2", "3434").await;
     let state = rig.dir.path().join("browser");
     let out = tokio::process::Command::new("runuser")
         .args(["-u", "nobody", "--", "python3", "-c", INTRUDER])

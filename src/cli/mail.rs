@@ -178,45 +178,31 @@ pub(super) async fn ingest(
                 }
             }
         }
-        // One transaction for the batch. Should it fail, each message is
-        // stored in its own, so the one that cannot be is named and the
-        // others are kept.
+        let stored = store_batch(&ingestor, &mut conn, &judged, received).await;
         let stdout = std::io::stdout();
-        match store_all(&ingestor, &mut conn, &judged, received).await {
-            Ok(reports) => {
-                let mut out = std::io::BufWriter::new(stdout.lock());
-                for (j, report) in judged.iter().zip(reports) {
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        for (j, stored) in judged.iter().zip(stored) {
+            match stored {
+                Ok(report) => {
                     let _ = writeln!(
                         out,
                         "{}",
                         render::line(&render::report::describe(j.file, &report))
                     );
                 }
-                let _ = out.flush();
-            }
-            Err(_) => {
-                for j in &judged {
-                    match store_all(&ingestor, &mut conn, std::slice::from_ref(j), received).await {
-                        Ok(reports) => {
-                            for report in reports {
-                                println!(
-                                    "{}",
-                                    render::line(&render::report::describe(j.file, &report))
-                                );
-                            }
-                        }
-                        Err(e) => {
-                            failed = true;
-                            eprintln!(
-                                "collabd: {} was not ingested (nothing of it was stored; database {}): {e}",
-                                j.file,
-                                settings.database_path.display()
-                            );
-                        }
-                    }
+                Err(e) => {
+                    failed = true;
+                    // What was printed so far goes first.
+                    let _ = out.flush();
+                    eprintln!(
+                        "collabd: {} was not ingested (nothing of it was stored; database {}): {e}",
+                        j.file,
+                        settings.database_path.display()
+                    );
                 }
             }
         }
+        let _ = out.flush();
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -233,31 +219,60 @@ struct Judgement<'a> {
     source: Source,
 }
 
-/// Stores `judged` in one transaction, in order; all or nothing.
-async fn store_all(
+/// Stores a batch in one transaction. Should that fail, each message is
+/// stored in its own, so the one that cannot be is named and the others
+/// are kept. One result per message, in order.
+async fn store_batch(
     ingestor: &crate::ingest::Ingestor,
     conn: &mut sqlx::SqliteConnection,
     judged: &[Judgement<'_>],
     received: Option<chrono::DateTime<chrono::Utc>>,
-) -> store::Result<Vec<crate::ingest::IngestReport>> {
-    let mut tx = store::Immediate::begin(conn).await?;
-    let mut reports = Vec::with_capacity(judged.len());
-    for j in judged {
-        let now = chrono::Utc::now();
-        let report = ingestor
-            .store_in(
-                &mut tx,
-                &j.raw,
-                &j.judged,
-                &j.source,
-                received.unwrap_or(now),
-                now,
-            )
-            .await?;
-        reports.push(report);
+) -> Vec<store::Result<crate::ingest::IngestReport>> {
+    let together: store::Result<Vec<_>> = async {
+        let mut tx = store::Immediate::begin(&mut *conn).await?;
+        let mut reports = Vec::with_capacity(judged.len());
+        for j in judged {
+            reports.push(store_one(ingestor, &mut tx, j, received).await?);
+        }
+        tx.commit().await?;
+        Ok(reports)
     }
-    tx.commit().await?;
-    Ok(reports)
+    .await;
+    if let Ok(reports) = together {
+        return reports.into_iter().map(Ok).collect();
+    }
+    let mut each = Vec::with_capacity(judged.len());
+    for j in judged {
+        let alone = async {
+            let mut tx = store::Immediate::begin(&mut *conn).await?;
+            let report = store_one(ingestor, &mut tx, j, received).await?;
+            tx.commit().await?;
+            Ok(report)
+        }
+        .await;
+        each.push(alone);
+    }
+    each
+}
+
+/// Stores one judged message in the caller's transaction.
+async fn store_one(
+    ingestor: &crate::ingest::Ingestor,
+    tx: &mut store::Immediate<'_>,
+    j: &Judgement<'_>,
+    received: Option<chrono::DateTime<chrono::Utc>>,
+) -> store::Result<crate::ingest::IngestReport> {
+    let now = chrono::Utc::now();
+    ingestor
+        .store_in(
+            tx,
+            &j.raw,
+            &j.judged,
+            &j.source,
+            received.unwrap_or(now),
+            now,
+        )
+        .await
 }
 
 /// `collabd ingest --webhook`: each file a saved Leadsie payload, stored

@@ -186,7 +186,7 @@ impl Classifier {
         if !self.reads_headers_first() {
             return None;
         }
-        let end = header_block_end(head)?;
+        let end = mime::body_start(head)?;
         self.ruled_out_by_headers(&head[..end])
     }
 
@@ -585,28 +585,6 @@ impl Classifier {
         }
         Classification::new(MessageKind::Ignored, NOT_FROM_US, meta).into_unrelated()
     }
-}
-
-/// Where the header block ends in `raw`: just past the empty line that
-/// ends it (CRLF or bare LF line ends), or `None` when `raw` stops before
-/// one. A message with no header lines at all starts with that line.
-fn header_block_end(raw: &[u8]) -> Option<usize> {
-    if raw.starts_with(b"\r\n") {
-        return Some(2);
-    }
-    if raw.starts_with(b"\n") {
-        return Some(1);
-    }
-    memchr::memchr_iter(b'\n', raw).find_map(|i| {
-        let rest = &raw[i + 1..];
-        if rest.starts_with(b"\n") {
-            Some(i + 2)
-        } else if rest.starts_with(b"\r\n") {
-            Some(i + 3)
-        } else {
-            None
-        }
-    })
 }
 
 #[cfg(test)]

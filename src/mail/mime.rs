@@ -46,7 +46,7 @@ fn entity(bytes: &[u8], out: &mut Vec<u8>, emptied: &mut bool, depth: usize) {
 
 /// Where the body starts: just past the first empty line (CRLF or LF).
 /// An entity that starts with an empty line has no headers.
-fn body_start(bytes: &[u8]) -> Option<usize> {
+pub(super) fn body_start(bytes: &[u8]) -> Option<usize> {
     if bytes.starts_with(b"\r\n") {
         return Some(2);
     }
