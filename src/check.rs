@@ -138,10 +138,18 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
     }
     check_trust(&mut r, &settings.trust);
     check_database(&mut r, &settings.database_path).await;
-    if let Some(imap) = &settings.imap {
-        check_imap(&mut r, imap).await;
-    } else {
+    if settings.imap.is_empty() {
         r.line(true, "imap", "no [imap] table: no mailbox will be watched");
+    }
+    let several = settings.imap.len() > 1;
+    for imap in &settings.imap {
+        // One account keeps the plain labels; several name each one.
+        let who = if several {
+            format!("imap[{}]", imap.name)
+        } else {
+            "imap".to_owned()
+        };
+        check_imap(&mut r, imap, &who).await;
     }
     check_worker(&mut r, &settings).await;
     if let Some(http) = &settings.http {
@@ -298,11 +306,16 @@ async fn check_database(r: &mut Report, path: &Path) {
     }
 }
 
-async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
+async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings, who: &str) {
+    let oauth2 = if who == "imap" {
+        "oauth2".to_owned()
+    } else {
+        format!("{who} oauth2")
+    };
     let server = format!("{}:{}", s.host, s.port);
     let tls = match conn::tls_config(s.ca_file.as_deref(), s.tls_pin.as_ref()) {
         Ok(t) => t,
-        Err(e) => return r.line(false, "imap tls", render::error(&e)),
+        Err(e) => return r.line(false, &format!("{who} tls"), render::error(&e)),
     };
     let token = match &s.auth {
         ImapAuth::Password(p) => p.expose_str().into_owned(),
@@ -311,12 +324,12 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
             match source {
                 Ok(mut t) => match t.access_token().await {
                     Ok(tok) => {
-                        r.line(true, "oauth2", "the refresh token gave an access token");
+                        r.line(true, &oauth2, "the refresh token gave an access token");
                         tok.expose_str().into_owned()
                     }
-                    Err(e) => return r.line(false, "oauth2", render::error(&e)),
+                    Err(e) => return r.line(false, &oauth2, render::error(&e)),
                 },
-                Err(e) => return r.line(false, "oauth2", render::error(&e)),
+                Err(e) => return r.line(false, &oauth2, render::error(&e)),
             }
         }
     };
@@ -330,17 +343,17 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
         Ok(sess) => {
             r.line(
                 true,
-                "imap login",
+                &format!("{who} login"),
                 format!("{} logged in at {server}", s.user),
             );
             sess
         }
-        Err(e) => return r.line(false, "imap login", render::error(&e)),
+        Err(e) => return r.line(false, &format!("{who} login"), render::error(&e)),
     };
     match within(s.command_timeout, "CAPABILITY", sess.capabilities()).await {
         Ok(caps) => r.line(
             true,
-            "imap server",
+            &format!("{who} server"),
             if caps.has_str("IDLE") {
                 "has IDLE: new mail arrives at once".to_owned()
             } else {
@@ -350,7 +363,7 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
                 )
             },
         ),
-        Err(e) => r.line(false, "imap server", render::error(&e)),
+        Err(e) => r.line(false, &format!("{who} server"), render::error(&e)),
     }
     for folder in &s.folders {
         match within(
@@ -362,25 +375,25 @@ async fn check_imap(r: &mut Report, s: &crate::config::ImapSettings) {
         {
             Ok(mb) => r.line(
                 true,
-                &format!("imap folder {folder}"),
+                &format!("{who} folder {folder}"),
                 format!("{} messages", mb.exists),
             ),
             Err(e) => {
                 let listed = server_folders(&mut sess, s.command_timeout).await;
                 r.line(
                     false,
-                    &format!("imap folder {folder}"),
-                    format!("{} (check imap.folders{listed})", render::error(&e)),
+                    &format!("{who} folder {folder}"),
+                    format!("{} (check {who}.folders{listed})", render::error(&e)),
                 )
             }
         }
     }
     if let crate::config::AfterProcessing::MoveTo(to) = &s.after_processing {
         match within(s.command_timeout, "EXAMINE", sess.examine(mutf7::wire(to))).await {
-            Ok(_) => r.line(true, "imap move_to", format!("{to} exists")),
+            Ok(_) => r.line(true, &format!("{who} move_to"), format!("{to} exists")),
             Err(_) => r.line(
                 true,
-                "imap move_to",
+                &format!("{who} move_to"),
                 format!("{to} does not exist yet; collabd creates it"),
             ),
         }

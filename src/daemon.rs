@@ -53,11 +53,11 @@ pub async fn run_with(
     }
     let db = Db::open(&settings.database_path).await?;
     let ingestor = crate::ingest::Ingestor::from_settings(&settings, db.clone())?;
-    let watcher = match &settings.imap {
-        Some(imap) => Some(Arc::new(
-            Watcher::new(imap.clone(), ingestor.clone()).map_err(ConfigProblem)?,
+    let watcher = match settings.imap.is_empty() {
+        false => Some(Arc::new(
+            Watcher::new(settings.imap.clone(), ingestor.clone()).map_err(ConfigProblem)?,
         )),
-        None => {
+        true => {
             tracing::warn!(
                 "no [imap] table in the configuration: no mailbox is watched; feed mail with `collabd ingest -`"
             );

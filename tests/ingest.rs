@@ -683,6 +683,7 @@ async fn ordinary_mail_is_recorded_without_its_bytes() {
     let e = env().await;
     let raw = b"From: News <news@retail-weekly.example>\r\nTo: ops@agency.example\r\nSubject: Weekly digest\r\nMessage-ID: <n1@retail-weekly.example>\r\n\r\nThis week in retail.\r\n";
     let imap = Source::Imap {
+        account: "default".into(),
         mailbox: "ops/INBOX".into(),
         uidvalidity: 1,
         uid: 7,

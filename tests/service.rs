@@ -103,9 +103,11 @@ fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops()
         "collabd_requests{state=\"logged\"} 1".to_owned(),
         "collabd_filer_attempts_total 1".to_owned(),
         "collabd_filer_failures_total 0".to_owned(),
-        format!("collabd_imap_reconnects_total{{mailbox=\"{user}/INBOX\"}} 0"),
-        format!("collabd_imap_connected{{mailbox=\"{user}/INBOX\"}} 1"),
-        format!("collabd_imap_seconds_since_contact{{mailbox=\"{user}/INBOX\"}} "),
+        format!("collabd_imap_reconnects_total{{account=\"default\",mailbox=\"{user}/INBOX\"}} 0"),
+        format!("collabd_imap_connected{{account=\"default\",mailbox=\"{user}/INBOX\"}} 1"),
+        format!(
+            "collabd_imap_seconds_since_contact{{account=\"default\",mailbox=\"{user}/INBOX\"}} "
+        ),
     ] {
         assert!(metrics.contains(&want), "no `{want}` in\n{metrics}");
     }
@@ -125,7 +127,7 @@ fn healthz_and_metrics_follow_the_watcher_and_healthz_fails_when_dovecot_stops()
     let (_, metrics) = get(port, "/metrics");
     assert!(
         metrics.contains(&format!(
-            "collabd_imap_connected{{mailbox=\"{user}/INBOX\"}} 0"
+            "collabd_imap_connected{{account=\"default\",mailbox=\"{user}/INBOX\"}} 0"
         )),
         "{metrics}"
     );

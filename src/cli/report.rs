@@ -154,7 +154,12 @@ async fn print_waiting(db: &Db, out: &mut impl Write) -> Result<()> {
             store::Source::File(path) => format!("file {path}"),
             store::Source::Stdin => "standard input".to_owned(),
             store::Source::Webhook(via) => format!("webhook, {via}"),
-            store::Source::Imap { mailbox, uid, .. } => format!("{mailbox} UID {uid}"),
+            store::Source::Imap {
+                account,
+                mailbox,
+                uid,
+                ..
+            } => format!("{account}: {mailbox} UID {uid}"),
         };
         writeln!(
             out,
@@ -199,7 +204,8 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
         };
         writeln!(
             out,
-            "  {}  {health}: {}{}, last contact {contact}, last UID {}, reconnects {}",
+            "  {}: {}  {health}: {}{}, last contact {contact}, last UID {}, reconnects {}",
+            render::line(&m.account),
             render::line(&m.mailbox),
             m.state,
             if m.connected { ", connected" } else { "" },

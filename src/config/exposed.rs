@@ -13,22 +13,28 @@ use super::raw::RawConfig;
 /// One line for each secret file the config names that other users can
 /// read or write.
 pub fn exposed_files(raw: &RawConfig) -> Vec<String> {
-    let imap = raw.imap.as_ref();
-    let oauth2 = imap.and_then(|i| i.oauth2.as_ref());
-    let http = raw.http.as_ref();
-    let files: [(&str, Option<&std::path::PathBuf>); 8] = [
-        (
-            "imap.password_file",
-            imap.and_then(|i| i.password_file.as_ref()),
-        ),
-        (
-            "imap.oauth2.client_secret_file",
+    let accounts = raw.imap.as_ref().map_or(&[][..], |a| a.accounts());
+    let many = accounts.len() > 1 || matches!(raw.imap, Some(super::raw::RawImaps::Many(_)));
+    let mut files: Vec<(String, Option<&std::path::PathBuf>)> = Vec::new();
+    for (i, imap) in accounts.iter().enumerate() {
+        let key = |k: &str| match (&imap.name, many) {
+            (_, false) => format!("imap.{k}"),
+            (Some(n), true) => format!("imap[{n}].{k}"),
+            (None, true) => format!("imap[{i}].{k}"),
+        };
+        let oauth2 = imap.oauth2.as_ref();
+        files.push((key("password_file"), imap.password_file.as_ref()));
+        files.push((
+            key("oauth2.client_secret_file"),
             oauth2.and_then(|o| o.client_secret_file.as_ref()),
-        ),
-        (
-            "imap.oauth2.refresh_token_file",
+        ));
+        files.push((
+            key("oauth2.refresh_token_file"),
             oauth2.and_then(|o| o.refresh_token_file.as_ref()),
-        ),
+        ));
+    }
+    let http = raw.http.as_ref();
+    let others: [(&str, Option<&std::path::PathBuf>); 5] = [
         ("http.users_file", http.and_then(|h| h.users_file.as_ref())),
         (
             "http.tls_key_file",
@@ -50,11 +56,12 @@ pub fn exposed_files(raw: &RawConfig) -> Vec<String> {
                 .and_then(|n| n.smtp_password_file.as_ref()),
         ),
     ];
+    files.extend(others.into_iter().map(|(k, p)| (k.to_owned(), p)));
     files
         .into_iter()
         .filter_map(|(key, path)| {
             let path = path?;
-            exposed(path).map(|mode| warning(key, path, mode))
+            exposed(path).map(|mode| warning(&key, path, mode))
         })
         .collect()
 }
@@ -62,7 +69,10 @@ pub fn exposed_files(raw: &RawConfig) -> Vec<String> {
 /// The config file itself, when it holds a secret inline and other users
 /// can read it.
 pub fn exposed_config(path: &Path, raw: &RawConfig) -> Option<String> {
-    let inline = raw.imap.as_ref().is_some_and(|i| i.password.is_some())
+    let inline = raw
+        .imap
+        .as_ref()
+        .is_some_and(|a| a.accounts().iter().any(|i| i.password.is_some()))
         || raw.leadsie.token.is_some()
         || raw
             .worker

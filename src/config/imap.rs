@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::checks::{check_https, is_loopback};
 use super::error::{ConfigError, invalid};
-use super::raw::RawImap;
+use super::raw::{RawImap, RawImaps};
 use crate::secret::{self, Secret};
 
 /// How the watcher protects the connection.
@@ -41,9 +41,13 @@ pub enum AfterProcessing {
     MoveTo(String),
 }
 
-/// Validated `[imap]` settings.
+/// One validated IMAP account: `[imap]`, or one of the `[[imap]]` tables.
 #[derive(Debug, Clone)]
 pub struct ImapSettings {
+    /// The account's name (`default` for a single `[imap]` table): on each
+    /// of its messages (`source_ref`), in `status`, on the status page and
+    /// in metrics labels.
+    pub name: String,
     pub host: String,
     pub port: u16,
     pub security: Security,
@@ -70,10 +74,156 @@ pub const MAX_IDLE_RENEW_SECONDS: u64 = 540;
 
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
 
+/// The name a single `[imap]` table's account goes by.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+/// Where one account is written: how its settings are named in messages,
+/// and the names its secrets are looked up under.
+pub(super) struct Place {
+    /// `imap` for a single table, `imap[NAME]` for an `[[imap]]` account.
+    key: String,
+    /// `-NAME` for an `[[imap]]` account's credential names (and `_NAME`
+    /// upper-cased for its environment variables); empty for `[imap]`.
+    suffix: Option<String>,
+}
+
+impl Place {
+    pub(super) fn single() -> Place {
+        Place {
+            key: "imap".to_owned(),
+            suffix: None,
+        }
+    }
+
+    pub(super) fn account(name: &str) -> Place {
+        Place {
+            key: format!("imap[{name}]"),
+            suffix: Some(name.to_owned()),
+        }
+    }
+
+    /// `key` within this account, e.g. `imap[acme].host`.
+    pub(super) fn at(&self, key: &str) -> String {
+        format!("{}.{key}", self.key)
+    }
+
+    /// The environment variable for a secret: `COLLABD_IMAP_PASSWORD`, or
+    /// `COLLABD_IMAP_PASSWORD_ACME` for the account `acme`.
+    fn env(&self, base: &str) -> String {
+        match &self.suffix {
+            None => base.to_owned(),
+            Some(n) => format!("{base}_{}", n.to_ascii_uppercase().replace('-', "_")),
+        }
+    }
+
+    /// The systemd credential for a secret: `imap-password`, or
+    /// `imap-password-acme` for the account `acme`.
+    fn credential(&self, base: &str) -> String {
+        match &self.suffix {
+            None => base.to_owned(),
+            Some(n) => format!("{base}-{n}"),
+        }
+    }
+}
+
+/// Checks an account's name: 1 to 32 of `a-z`, `0-9` and `-`, starting
+/// with a letter or digit, so that it reads the same in a credential's
+/// name, an environment variable and a metrics label.
+pub(super) fn account_name(key: &str, name: &str) -> Result<String, ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(invalid(
+            key,
+            &format!(
+                "`{}` is not an account name: use 1 to 32 of a-z, 0-9 and -, starting with a letter or digit (it names the account's credentials, e.g. imap-password-NAME)",
+                crate::render::line(name)
+            ),
+        ))
+    }
+}
+
+/// Every account: a single `[imap]` table (its name optional, its secrets
+/// under the plain names), or `[[imap]]` tables, each named, no two with
+/// the same name or the same login on the same server.
+pub(super) fn accounts(
+    raw: RawImaps,
+    insecure: &mut Vec<String>,
+) -> Result<Vec<ImapSettings>, ConfigError> {
+    let many = match raw {
+        RawImaps::One(mut m) => {
+            let name = match m.name.take() {
+                Some(n) => account_name("imap.name", n.trim())?,
+                None => DEFAULT_ACCOUNT.to_owned(),
+            };
+            return Ok(vec![imap_settings(m, name, &Place::single(), insecure)?]);
+        }
+        RawImaps::Many(many) => many,
+    };
+    if many.is_empty() {
+        return Err(invalid("imap", "[[imap]] lists no account"));
+    }
+    let mut accounts: Vec<ImapSettings> = Vec::with_capacity(many.len());
+    for (i, mut m) in many.into_iter().enumerate() {
+        let key = format!("imap[{i}].name");
+        let Some(name) = m.name.take() else {
+            return Err(invalid(
+                &key,
+                "each [[imap]] account needs a name (it names the account's messages and its credentials, e.g. imap-password-NAME)",
+            ));
+        };
+        let name = account_name(&key, name.trim())?;
+        if accounts.iter().any(|a| a.name == name) {
+            return Err(invalid(
+                &key,
+                &format!("two [[imap]] accounts are named `{name}`"),
+            ));
+        }
+        let place = Place::account(&name);
+        let account = imap_settings(m, name, &place, insecure)?;
+        if let Some(same) = accounts
+            .iter()
+            .find(|a| a.mailbox_owner() == account.mailbox_owner())
+        {
+            return Err(invalid(
+                &place.at("user"),
+                &format!(
+                    "the accounts `{}` and `{}` log in as the same user on the same server: one mailbox is watched once; list its folders in one account",
+                    same.name, account.name
+                ),
+            ));
+        }
+        accounts.push(account);
+    }
+    Ok(accounts)
+}
+
+impl ImapSettings {
+    /// The login and server, as the watcher names the account's folders in
+    /// `mailbox_state` (`ops@agency.com/INBOX`): the login alone when it is
+    /// an address, else `user@host`.
+    pub fn mailbox_owner(&self) -> String {
+        if self.user.contains('@') {
+            self.user.clone()
+        } else {
+            format!("{}@{}", self.user, self.host)
+        }
+    }
+}
+
 pub(super) fn imap_settings(
     m: RawImap,
+    name: String,
+    place: &Place,
     insecure: &mut Vec<String>,
 ) -> Result<ImapSettings, ConfigError> {
+    let at = |key: &str| place.at(key);
     let secs =
         |v: Option<u64>, default: u64, key: &str, max: u64| -> Result<Duration, ConfigError> {
             match v.unwrap_or(default) {
@@ -91,8 +241,11 @@ pub(super) fn imap_settings(
         || (host.contains(':') && bare.parse::<std::net::Ipv6Addr>().is_err())
     {
         return Err(invalid(
-            "imap.host",
-            "must be a host name or address, without scheme or port (set imap.port)",
+            &at("host"),
+            &format!(
+                "must be a host name or address, without scheme or port (set {})",
+                at("port")
+            ),
         ));
     }
     let security = match m.security.as_deref().unwrap_or("tls") {
@@ -101,14 +254,14 @@ pub(super) fn imap_settings(
         "plain" => Security::Plain,
         other => {
             return Err(invalid(
-                "imap.security",
+                &at("security"),
                 &format!("`{other}` is not one of: tls, starttls, plain"),
             ));
         }
     };
     if security == Security::Plain && !is_loopback(&host) {
         return Err(invalid(
-            "imap.security",
+            &at("security"),
             "plain (unencrypted) IMAP is allowed only to a loopback host such as 127.0.0.1; use tls or starttls",
         ));
     }
@@ -117,13 +270,13 @@ pub(super) fn imap_settings(
         _ => 143,
     });
     if port == 0 {
-        return Err(invalid("imap.port", "must be between 1 and 65535"));
+        return Err(invalid(&at("port"), "must be between 1 and 65535"));
     }
     if let Some(ca) = &m.ca_file
         && let Err(e) = std::fs::metadata(ca)
     {
         return Err(invalid(
-            "imap.ca_file",
+            &at("ca_file"),
             &format!(
                 "cannot read {}: {}",
                 ca.display(),
@@ -132,19 +285,19 @@ pub(super) fn imap_settings(
         ));
     }
     let tls_pin = super::checks::tls_pin(
-        "imap.tls_pin",
+        &at("tls_pin"),
         m.tls_pin.as_deref(),
         m.ca_file.is_some(),
         security != Security::Plain,
     )?;
     if m.user.trim().is_empty() {
-        return Err(invalid("imap.user", "must name the mailbox's login"));
+        return Err(invalid(&at("user"), "must name the mailbox's login"));
     }
     let auth = match m.auth.as_deref().unwrap_or("login") {
         "login" | "plain" => {
             if m.oauth2.is_some() {
                 return Err(invalid(
-                    "imap.oauth2",
+                    &at("oauth2"),
                     "is used only with auth = \"xoauth2\"",
                 ));
             }
@@ -152,49 +305,49 @@ pub(super) fn imap_settings(
                 m.password,
                 m.password_file.as_deref(),
                 ("password", "password_file"),
-                "COLLABD_IMAP_PASSWORD",
-                "imap-password",
+                &place.env("COLLABD_IMAP_PASSWORD"),
+                &place.credential("imap-password"),
             )
-            .map_err(|e| invalid("imap.password_file", &e))?;
+            .map_err(|e| invalid(&at("password_file"), &e))?;
             ImapAuth::Password(secret)
         }
         "xoauth2" => {
             let o = m.oauth2.ok_or_else(|| {
                 invalid(
-                    "imap.oauth2",
+                    &at("oauth2"),
                     "auth = \"xoauth2\" needs an [imap.oauth2] table with token_url and client_id",
                 )
             })?;
             let token_url: reqwest::Url = o
                 .token_url
                 .parse()
-                .map_err(|e| invalid("imap.oauth2.token_url", &format!("not a URL: {e}")))?;
+                .map_err(|e| invalid(&at("oauth2.token_url"), &format!("not a URL: {e}")))?;
             if !matches!(token_url.scheme(), "https" | "http") {
-                return Err(invalid("imap.oauth2.token_url", "must be an https URL"));
+                return Err(invalid(&at("oauth2.token_url"), "must be an https URL"));
             }
             check_https(
-                "imap.oauth2.token_url",
+                &at("oauth2.token_url"),
                 &token_url,
-                ("imap.oauth2", o.insecure),
+                (&at("oauth2"), o.insecure),
                 insecure,
             )?;
             let client_secret = match secret::load(
                 o.client_secret_file.as_deref(),
                 "client_secret_file",
-                "COLLABD_OAUTH_CLIENT_SECRET",
-                "oauth-client-secret",
+                &place.env("COLLABD_OAUTH_CLIENT_SECRET"),
+                &place.credential("oauth-client-secret"),
             ) {
                 Ok(s) => Some(s),
                 Err(_) if o.client_secret_file.is_none() => None,
-                Err(e) => return Err(invalid("imap.oauth2.client_secret_file", &e)),
+                Err(e) => return Err(invalid(&at("oauth2.client_secret_file"), &e)),
             };
             let refresh_token = secret::load(
                 o.refresh_token_file.as_deref(),
                 "refresh_token_file",
-                "COLLABD_OAUTH_REFRESH_TOKEN",
-                "oauth-refresh-token",
+                &place.env("COLLABD_OAUTH_REFRESH_TOKEN"),
+                &place.credential("oauth-refresh-token"),
             )
-            .map_err(|e| invalid("imap.oauth2.refresh_token_file", &e))?;
+            .map_err(|e| invalid(&at("oauth2.refresh_token_file"), &e))?;
             ImapAuth::XOAuth2(OAuth2Settings {
                 token_url,
                 client_id: o.client_id,
@@ -205,7 +358,7 @@ pub(super) fn imap_settings(
         }
         other => {
             return Err(invalid(
-                "imap.auth",
+                &at("auth"),
                 &format!("`{other}` is not one of: login, xoauth2"),
             ));
         }
@@ -213,7 +366,7 @@ pub(super) fn imap_settings(
     let folders = m.folders.unwrap_or_else(|| vec!["INBOX".to_owned()]);
     if folders.is_empty() || folders.iter().any(|f| f.trim().is_empty()) {
         return Err(invalid(
-            "imap.folders",
+            &at("folders"),
             "must list at least one folder, none empty",
         ));
     }
@@ -221,14 +374,14 @@ pub(super) fn imap_settings(
     unique.sort();
     unique.dedup();
     if unique.len() != folders.len() {
-        return Err(invalid("imap.folders", "names a folder twice"));
+        return Err(invalid(&at("folders"), "names a folder twice"));
     }
     let since = m
         .since
         .map(|d| {
             chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
                 invalid(
-                    "imap.since",
+                    &at("since"),
                     &format!("`{d}` is not a date written YYYY-MM-DD"),
                 )
             })
@@ -240,7 +393,7 @@ pub(super) fn imap_settings(
         ("move", Some(to)) if !to.trim().is_empty() => {
             if folders.contains(&to) {
                 return Err(invalid(
-                    "imap.move_to",
+                    &at("move_to"),
                     "must not be one of the watched folders",
                 ));
             }
@@ -248,19 +401,19 @@ pub(super) fn imap_settings(
         }
         ("move", _) => {
             return Err(invalid(
-                "imap.move_to",
+                &at("move_to"),
                 "after_processing = \"move\" needs move_to, the folder to move to",
             ));
         }
         ("none" | "seen", Some(_)) => {
             return Err(invalid(
-                "imap.move_to",
+                &at("move_to"),
                 "is used only with after_processing = \"move\"",
             ));
         }
         (other, _) => {
             return Err(invalid(
-                "imap.after_processing",
+                &at("after_processing"),
                 &format!("`{other}` is not one of: none, seen, move"),
             ));
         }
@@ -268,11 +421,12 @@ pub(super) fn imap_settings(
     let max_message_bytes = m.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
     if max_message_bytes < 64 * 1024 {
         return Err(invalid(
-            "imap.max_message_bytes",
+            &at("max_message_bytes"),
             "must be at least 65536 (64 KiB)",
         ));
     }
     Ok(ImapSettings {
+        name,
         host,
         port,
         security,
@@ -287,14 +441,14 @@ pub(super) fn imap_settings(
         idle_renew: secs(
             m.idle_renew_seconds,
             MAX_IDLE_RENEW_SECONDS,
-            "imap.idle_renew_seconds",
+            &at("idle_renew_seconds"),
             MAX_IDLE_RENEW_SECONDS,
         )?,
-        poll: secs(m.poll_seconds, 60, "imap.poll_seconds", MAX_POLL_SECONDS)?,
+        poll: secs(m.poll_seconds, 60, &at("poll_seconds"), MAX_POLL_SECONDS)?,
         command_timeout: secs(
             m.command_timeout_seconds,
             60,
-            "imap.command_timeout_seconds",
+            &at("command_timeout_seconds"),
             600,
         )?,
     })

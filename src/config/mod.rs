@@ -38,8 +38,8 @@ pub use browser::BrowserSettings;
 pub use error::{ConfigError, ConfigProblem, is_config_error};
 pub use http::{DEFAULT_HTTP_HEADER_TIMEOUT_S, HttpSettings, PageAccess, USERS_CREDENTIAL};
 pub use imap::{
-    AfterProcessing, DEFAULT_MAX_MESSAGE_BYTES, ImapAuth, ImapSettings, MAX_POLL_SECONDS,
-    OAuth2Settings, Security,
+    AfterProcessing, DEFAULT_ACCOUNT, DEFAULT_MAX_MESSAGE_BYTES, ImapAuth, ImapSettings,
+    MAX_POLL_SECONDS, OAuth2Settings, Security,
 };
 pub use leadsie::LeadsieSettings;
 pub use raw::{

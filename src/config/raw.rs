@@ -18,7 +18,8 @@ pub struct RawConfig {
     pub shopify: RawShopify,
     #[serde(default)]
     pub worker: RawWorker,
-    pub imap: Option<RawImap>,
+    /// `[imap]` (one account) or `[[imap]]` (several, each named).
+    pub imap: Option<RawImaps>,
     #[serde(default)]
     pub log: RawLog,
     pub http: Option<RawHttp>,
@@ -81,10 +82,57 @@ pub struct RawHttp {
     pub trusted_proxies: Option<Vec<String>>,
 }
 
-/// `[imap]`: the mailbox the Leadsie emails are forwarded to.
+/// The IMAP accounts as written: one `[imap]` table, or `[[imap]]` tables.
+#[derive(Debug)]
+pub enum RawImaps {
+    One(RawImap),
+    Many(Vec<RawImap>),
+}
+
+impl RawImaps {
+    /// Every account, in the order written.
+    pub fn accounts(&self) -> &[RawImap] {
+        match self {
+            RawImaps::One(one) => std::slice::from_ref(one),
+            RawImaps::Many(many) => many,
+        }
+    }
+}
+
+/// A table becomes one account, an array of tables several; each is read
+/// with `RawImap`'s own rules, so its errors (an unknown key, a wrong type)
+/// are the same either way.
+impl<'de> Deserialize<'de> for RawImaps {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Accounts;
+        impl<'de> serde::de::Visitor<'de> for Accounts {
+            type Value = RawImaps;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an [imap] table, or [[imap]] tables (one per account)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, a: A) -> Result<RawImaps, A::Error> {
+                RawImap::deserialize(serde::de::value::MapAccessDeserializer::new(a))
+                    .map(RawImaps::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> Result<RawImaps, A::Error> {
+                Vec::<RawImap>::deserialize(serde::de::value::SeqAccessDeserializer::new(a))
+                    .map(RawImaps::Many)
+            }
+        }
+        d.deserialize_any(Accounts)
+    }
+}
+
+/// `[imap]`, or one `[[imap]]` account: a mailbox the Leadsie emails are
+/// forwarded to.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawImap {
+    /// The account's name: on its messages, in `status`, on the status
+    /// page and in metrics; in `[[imap]]` it also names the account's
+    /// secrets (`imap-password-NAME`). Required there; `default` for a
+    /// single `[imap]` table.
+    pub name: Option<String>,
     pub host: String,
     pub port: Option<u16>,
     /// tls (implicit TLS, the default), starttls, or plain (loopback only).

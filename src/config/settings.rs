@@ -25,8 +25,9 @@ pub struct Settings {
     /// with the built-in phrases.
     pub outcome_rules: OutcomeRules,
     pub worker: WorkerSettings,
-    /// The IMAP watcher; `None` when the file has no `[imap]` table.
-    pub imap: Option<ImapSettings>,
+    /// The watched IMAP accounts, in the order written: none without an
+    /// `[imap]` table, one for `[imap]`, one per `[[imap]]` table.
+    pub imap: Vec<ImapSettings>,
     /// Where and how `/healthz` and `/metrics` are served, if anywhere.
     pub http: Option<HttpSettings>,
     /// Leadsie's webhook on the `[http]` listener, when `[leadsie] webhook = true`.
@@ -111,10 +112,10 @@ impl Settings {
         let mut insecure = Vec::new();
         let database_path = raw.database.path.unwrap_or_else(default_database_path);
         let worker = worker::worker_settings(raw.worker, &database_path, &mut insecure)?;
-        let imap = raw
-            .imap
-            .map(|m| imap::imap_settings(m, &mut insecure))
-            .transpose()?;
+        let imap = match raw.imap {
+            None => Vec::new(),
+            Some(accounts) => imap::accounts(accounts, &mut insecure)?,
+        };
         if let Some(level) = &raw.log.level
             && tracing_subscriber::EnvFilter::try_new(level).is_err()
         {

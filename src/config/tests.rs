@@ -184,18 +184,128 @@ fn bad_values_are_named() {
     assert!(err.contains("trust.forwarders"), "{err}");
 }
 
+/// `[[imap]]`: several accounts, each named; the name is on every error
+/// about the account and in its secrets' names; a single `[imap]` keeps
+/// its plain names and is the account `default`.
+#[test]
+fn several_imap_accounts_are_named_and_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::write(&a, "pw-alpha\n").unwrap();
+    std::fs::write(&b, "pw-beta\n").unwrap();
+    let account = |name: &str, user: &str, file: &std::path::Path, extra: &str| {
+        format!(
+            "[[imap]]\nname = \"{name}\"\nhost = \"imap.example.com\"\nuser = \"{user}\"\npassword_file = \"{}\"\n{extra}",
+            file.display()
+        )
+    };
+    let two = format!(
+        "{}{}",
+        account(
+            "alpha",
+            "ops@alpha.example",
+            &a,
+            "folders = [\"INBOX\", \"Leadsie\"]\n"
+        ),
+        account("beta-2", "ops@beta.example", &b, "")
+    );
+    let s = parse(&two).unwrap();
+    let names: Vec<_> = s.imap.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["alpha", "beta-2"]);
+    assert_eq!(s.imap[0].folders, ["INBOX", "Leadsie"]);
+    assert_eq!(s.imap[1].folders, ["INBOX"]);
+    let passwords: Vec<_> = s
+        .imap
+        .iter()
+        .map(|m| match &m.auth {
+            ImapAuth::Password(p) => p.expose_str().into_owned(),
+            ImapAuth::XOAuth2(_) => panic!("password auth"),
+        })
+        .collect();
+    assert_eq!(passwords, ["pw-alpha", "pw-beta"]);
+
+    // A single table is the account `default`, or the name it gives.
+    let one = "[imap]\nhost = \"h.example\"\nuser = \"u\"\npassword = \"pw\"\n";
+    assert_eq!(parse(one).unwrap().imap[0].name, DEFAULT_ACCOUNT);
+    let named = one.replace("[imap]\n", "[imap]\nname = \"main\"\n");
+    assert_eq!(parse(&named).unwrap().imap[0].name, "main");
+    // An error names the account it is about.
+    let bad_host = two.replace(
+        "host = \"imap.example.com\"\nuser = \"ops@beta",
+        "host = \"a b\"\nuser = \"ops@beta",
+    );
+    let err = parse(&bad_host).unwrap_err().to_string();
+    assert!(err.contains("imap[beta-2].host"), "{err}");
+    for (text, key, says) in [
+        (
+            two.replacen("name = \"alpha\"\n", "", 1),
+            "imap[0].name",
+            "needs a name",
+        ),
+        (
+            two.replace("beta-2", "alpha"),
+            "imap[1].name",
+            "two [[imap]] accounts are named `alpha`",
+        ),
+        (
+            two.replace("beta-2", "Beta"),
+            "imap[1].name",
+            "not an account name",
+        ),
+        (
+            two.replace("beta-2", "-b"),
+            "imap[1].name",
+            "not an account name",
+        ),
+        (
+            two.replace("ops@beta.example", "ops@alpha.example"),
+            "imap[beta-2].user",
+            "same user on the same server",
+        ),
+        (
+            format!("{}{}", account("a", "u", &a, ""), account("b", "u", &b, "")),
+            "imap[b].user",
+            "same user on the same server",
+        ),
+        (
+            // No password anywhere: the account's own secret names are named.
+            two.replace(&format!("password_file = \"{}\"\n", b.display()), ""),
+            "imap[beta-2].password_file",
+            "imap-password-beta-2",
+        ),
+    ] {
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains(key) && err.contains(says),
+            "{key}: {err}\n{text}"
+        );
+    }
+    // `[[imap]]` tables are read by `[imap]`'s rules: an unknown key is refused.
+    let err = parse(&format!("{two}hostname = \"x\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("hostname"), "{err}");
+    // Two accounts on different servers may use the same login.
+    let other_server = format!(
+        "{}{}",
+        account("a", "u", &a, ""),
+        account("b", "u", &b, "").replace("imap.example.com", "mail.example.net")
+    );
+    assert_eq!(parse(&other_server).unwrap().imap.len(), 2);
+}
+
 #[test]
 fn imap_settings_have_defaults_and_name_bad_values() {
     let s = parse(
         "[imap]\nhost = \"imap.example.com\"\nuser = \"ops@agency.example\"\npassword = \"pw\"\n",
     )
     .unwrap();
-    let m = s.imap.unwrap();
+    let m = s.imap.into_iter().next().unwrap();
     assert_eq!((m.port, m.security), (993, Security::Tls));
     assert_eq!(m.folders, vec!["INBOX"]);
     assert_eq!(m.after_processing, AfterProcessing::Nothing);
     assert_eq!(m.idle_renew, Duration::from_secs(540));
-    assert!(parse("").unwrap().imap.is_none());
+    assert!(parse("").unwrap().imap.is_empty());
 
     let base = "[imap]\nhost = \"imap.example.com\"\nuser = \"u\"\npassword = \"pw\"\n";
     for (extra, key, says) in [
@@ -245,7 +355,7 @@ fn imap_settings_have_defaults_and_name_bad_values() {
     let ok =
         parse("[imap]\nhost = \"::1\"\nsecurity = \"plain\"\nuser = \"u\"\npassword = \"p\"\n")
             .unwrap();
-    assert_eq!(ok.imap.unwrap().port, 143);
+    assert_eq!(ok.imap[0].port, 143);
 }
 
 /// Every setting that sends a secret over the network refuses plain
@@ -347,7 +457,7 @@ fn imap_password_comes_from_a_file_and_never_prints() {
         f.display()
     ))
     .unwrap();
-    let m = s.imap.unwrap();
+    let m = s.imap.into_iter().next().unwrap();
     let ImapAuth::Password(p) = &m.auth else {
         panic!("password auth")
     };

@@ -9,11 +9,11 @@ use super::conn::{AFTER_PROCESSING_STEPS, UID_WINDOW};
 use super::conn::{ImapSession, within};
 use super::fetch::uid_set;
 use super::mutf7;
-use super::watcher::{Pass, Watcher};
+use super::watcher::{Account, Pass};
 use crate::config::AfterProcessing;
 use crate::store;
 
-impl Watcher {
+impl Account {
     /// Retries the actions a crash or a failure left undone, before this
     /// sync stores anything new; and forgets those under an old UIDVALIDITY.
     pub(super) async fn retry_actions(

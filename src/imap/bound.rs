@@ -25,7 +25,7 @@ use super::answers;
 use super::conn::{self, ImapSession, within};
 use super::mutf7;
 use super::status::FolderStatus;
-use super::watcher::{Selection, Watcher};
+use super::watcher::{Account, Selection};
 use crate::store;
 
 /// What a sync fetches, once its bound is known.
@@ -36,7 +36,7 @@ pub(super) struct Bound {
     pub(super) new: Option<(u32, Option<u32>)>,
 }
 
-impl Watcher {
+impl Account {
     /// The bound for this sync: from STATUS when the server `announced` new
     /// mail in the folder the session still has selected, else (or when
     /// STATUS will not do) from a SELECT, which `selection` then records.

@@ -14,7 +14,7 @@ use super::answers::{self, UidRange};
 use super::bound::Bound;
 use super::conn::{AFTER_PROCESSING_STEPS, ImapSession, UID_WINDOW, within};
 use super::status::FolderStatus;
-use super::watcher::{Pass, Selection, Watcher};
+use super::watcher::{Account, Pass, Selection};
 use crate::config::AfterProcessing;
 use crate::model::{Actor, EventKind};
 use crate::store::{self, Event, Source};
@@ -24,7 +24,7 @@ const BATCH_MESSAGES: usize = 256;
 /// …and about this many bytes, so memory stays small whatever the mailbox.
 const BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
-impl Watcher {
+impl Account {
     /// Brings the folder's checkpoint up to the newest message. Returns
     /// false when it stopped early for shutdown. Every UID the server then
     /// sends is checked against the UIDNEXT learned first (`bound`: SELECT,
@@ -447,6 +447,7 @@ impl Watcher {
             Stored::Skipped
         } else if let Some((raw, judged, received)) = body {
             let source = Source::Imap {
+                account: self.settings.name.clone(),
                 mailbox: name.to_owned(),
                 uidvalidity,
                 uid: h.uid,
@@ -457,6 +458,7 @@ impl Watcher {
                 .await?;
             if report.new {
                 tracing::info!(
+                    account = %self.settings.name,
                     mailbox = name,
                     uid = h.uid,
                     message_id = report.message,

@@ -15,6 +15,8 @@ pub struct FolderStatus {
     /// The `mailbox_state` key: account and folder.
     pub name: String,
     pub folder: String,
+    /// The account's configured name (`[[imap]] name`).
+    pub account: String,
     state: Mutex<WatcherState>,
     /// Milliseconds (since process start) by which the task must report
     /// progress: each bounded wait moves it.
@@ -27,10 +29,11 @@ fn clock_ms() -> i64 {
 }
 
 impl FolderStatus {
-    pub(super) fn new(name: String, folder: String) -> FolderStatus {
+    pub(super) fn new(name: String, folder: String, account: String) -> FolderStatus {
         FolderStatus {
             name,
             folder,
+            account,
             state: Mutex::new(WatcherState::Starting),
             deadline_ms: AtomicI64::new(clock_ms() + 120_000),
         }
@@ -75,7 +78,7 @@ mod tests {
 
     #[test]
     fn a_task_past_its_deadline_is_not_making_progress() {
-        let s = FolderStatus::new("a/INBOX".into(), "INBOX".into());
+        let s = FolderStatus::new("a/INBOX".into(), "INBOX".into(), "default".into());
         assert!(s.making_progress());
         s.deadline_ms.store(clock_ms() - 1, Ordering::Relaxed);
         assert!(!s.making_progress());

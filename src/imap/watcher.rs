@@ -25,15 +25,24 @@ use crate::store::{self, WatcherHealth};
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
-/// Watches the configured account's folders.
+/// Watches every configured account's folders: one task per (account,
+/// folder).
 pub struct Watcher {
+    accounts: Vec<Arc<Account>>,
+    /// Every account's folders, in the order configured.
+    pub folders: Vec<Arc<FolderStatus>>,
+    /// Signalled on every state change, for the daemon's STATUS= line.
+    pub changed: Arc<tokio::sync::Notify>,
+}
+
+/// One account: its server, login and folders.
+pub(super) struct Account {
     pub(super) settings: ImapSettings,
     pub(super) ingestor: Ingestor,
     tls: Arc<ClientConfig>,
     tokens: Option<tokio::sync::Mutex<TokenSource>>,
-    pub folders: Vec<Arc<FolderStatus>>,
-    /// Signalled on every state change, for the daemon's STATUS= line.
-    pub changed: Arc<tokio::sync::Notify>,
+    folders: Vec<Arc<FolderStatus>>,
+    changed: Arc<tokio::sync::Notify>,
 }
 
 /// What every step of one folder's sync needs besides the session and the
@@ -71,39 +80,34 @@ enum Wake {
 }
 
 impl Watcher {
-    pub fn new(settings: ImapSettings, ingestor: Ingestor) -> Result<Watcher> {
-        let tls = conn::tls_config(settings.ca_file.as_deref(), settings.tls_pin.as_ref())?;
-        let tokens = match &settings.auth {
-            ImapAuth::XOAuth2(o) => Some(tokio::sync::Mutex::new(TokenSource::new(o.clone())?)),
-            ImapAuth::Password(_) => None,
-        };
-        let account = if settings.user.contains('@') {
-            settings.user.clone()
-        } else {
-            format!("{}@{}", settings.user, settings.host)
-        };
-        let folders = settings
-            .folders
+    /// The watcher of `accounts` (at least one), or the reason one of them
+    /// cannot be watched (its TLS settings or OAuth2 client).
+    pub fn new(accounts: Vec<ImapSettings>, ingestor: Ingestor) -> Result<Watcher> {
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let accounts = accounts
+            .into_iter()
+            .map(|settings| Account::new(settings, ingestor.clone(), changed.clone()).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        let folders = accounts
             .iter()
-            .map(|f| Arc::new(FolderStatus::new(format!("{account}/{f}"), f.clone())))
+            .flat_map(|a| a.folders.iter().cloned())
             .collect();
         Ok(Watcher {
-            settings,
-            ingestor,
-            tls,
-            tokens,
+            accounts,
             folders,
-            changed: Arc::new(tokio::sync::Notify::new()),
+            changed,
         })
     }
 
-    /// Runs one task per folder until `shutdown`; each stops after the
-    /// message in hand.
+    /// Runs one task per (account, folder) until `shutdown`; each stops
+    /// after the message in hand.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut tasks = tokio::task::JoinSet::new();
-        for status in &self.folders {
-            let (me, status, stop) = (self.clone(), status.clone(), shutdown.clone());
-            tasks.spawn(async move { me.watch_folder(&status, &stop).await });
+        for account in &self.accounts {
+            for status in &account.folders {
+                let (me, status, stop) = (account.clone(), status.clone(), shutdown.clone());
+                tasks.spawn(async move { me.watch_folder(&status, &stop).await });
+            }
         }
         while let Some(done) = tasks.join_next().await {
             if let Err(e) = done {
@@ -111,13 +115,54 @@ impl Watcher {
             }
         }
     }
+}
+
+impl Account {
+    fn new(
+        settings: ImapSettings,
+        ingestor: Ingestor,
+        changed: Arc<tokio::sync::Notify>,
+    ) -> Result<Account> {
+        let tls = conn::tls_config(settings.ca_file.as_deref(), settings.tls_pin.as_ref())
+            .map_err(|e| e.context(format!("IMAP account `{}`", settings.name)))?;
+        let tokens = match &settings.auth {
+            ImapAuth::XOAuth2(o) => Some(tokio::sync::Mutex::new(TokenSource::new(o.clone())?)),
+            ImapAuth::Password(_) => None,
+        };
+        let owner = settings.mailbox_owner();
+        let folders = settings
+            .folders
+            .iter()
+            .map(|f| {
+                Arc::new(FolderStatus::new(
+                    format!("{owner}/{f}"),
+                    f.clone(),
+                    settings.name.clone(),
+                ))
+            })
+            .collect();
+        Ok(Account {
+            settings,
+            ingestor,
+            tls,
+            tokens,
+            folders,
+            changed,
+        })
+    }
 
     async fn health(&self, status: &FolderStatus, h: WatcherHealth<'_>) {
         status.set_state(h.state);
         self.changed.notify_one();
         let now = crate::timestamp::Timestamp::now();
-        if let Err(e) =
-            store::set_watcher_health(&self.ingestor.db.pool, &status.name, &h, &now).await
+        if let Err(e) = store::set_watcher_health(
+            &self.ingestor.db.pool,
+            &status.name,
+            &status.account,
+            &h,
+            &now,
+        )
+        .await
         {
             tracing::warn!(mailbox = %status.name, "cannot record the watcher's health: {e}");
         }

@@ -106,6 +106,14 @@ fn metrics(h: &ListenerState, f: &Figures, now: chrono::DateTime<chrono::Utc>) -
         }
     };
     let label = |k: &str, v: &str| format!("{{{k}=\"{}\"}}", escape(v));
+    // A watched folder's labels: its account (as configured) and mailbox.
+    let folder = |m: &store::MailboxRow| {
+        format!(
+            "{{account=\"{}\",mailbox=\"{}\"}}",
+            escape(&m.account),
+            escape(&m.mailbox)
+        )
+    };
     family(
         "collabd_messages",
         "gauge",
@@ -148,7 +156,7 @@ fn metrics(h: &ListenerState, f: &Figures, now: chrono::DateTime<chrono::Utc>) -
         "Reconnects after an error, per watched mailbox.",
         f.mailboxes
             .iter()
-            .map(|m| (label("mailbox", &m.mailbox), m.reconnects.to_string()))
+            .map(|m| (folder(m), m.reconnects.to_string()))
             .collect(),
     );
     family(
@@ -157,7 +165,7 @@ fn metrics(h: &ListenerState, f: &Figures, now: chrono::DateTime<chrono::Utc>) -
         "Stored messages whose mark-seen or move is not done yet, per mailbox.",
         f.mailboxes
             .iter()
-            .map(|m| (label("mailbox", &m.mailbox), m.actions_pending.to_string()))
+            .map(|m| (folder(m), m.actions_pending.to_string()))
             .collect(),
     );
     let live = |name: &str| {
@@ -172,12 +180,7 @@ fn metrics(h: &ListenerState, f: &Figures, now: chrono::DateTime<chrono::Utc>) -
         "1 while the watcher is connected to the mailbox.",
         f.mailboxes
             .iter()
-            .map(|m| {
-                (
-                    label("mailbox", &m.mailbox),
-                    u8::from(live(&m.mailbox)).to_string(),
-                )
-            })
+            .map(|m| (folder(m), u8::from(live(&m.mailbox)).to_string()))
             .collect(),
     );
     family(
@@ -188,10 +191,7 @@ fn metrics(h: &ListenerState, f: &Figures, now: chrono::DateTime<chrono::Utc>) -
             .iter()
             .filter_map(|m| {
                 let t = m.last_contact_at?.datetime();
-                Some((
-                    label("mailbox", &m.mailbox),
-                    (now - t).num_seconds().max(0).to_string(),
-                ))
+                Some((folder(m), (now - t).num_seconds().max(0).to_string()))
             })
             .collect(),
     );

@@ -399,8 +399,8 @@ fn health(p: &IndexPage<'_>) -> Markup {
                 } @else {
                     ul.plain { @for m in &p.mailboxes {
                         @let h = folder_health(m, p.now);
-                        li data-mailbox=(m.mailbox) {
-                            strong { (clean(&m.mailbox)) } " "
+                        li data-mailbox=(m.mailbox) data-account=(m.account) {
+                            strong { (clean(&m.account)) ": " (clean(&m.mailbox)) } " "
                             span class={ "badge h-" (h.label().to_ascii_lowercase()) } { (h.label()) }
                             " " span.muted { (m.state.as_str()) }
                             div.detail {

@@ -174,15 +174,17 @@ impl WatcherHealth<'static> {
 pub async fn set_watcher_health(
     pool: &SqlitePool,
     mailbox: &str,
+    account: &str,
     h: &WatcherHealth<'_>,
     now: &Timestamp,
 ) -> Result<()> {
     sqlx::query(
         "insert into mailbox_state (mailbox, connected, last_contact_at, last_error, last_error_at, state,
-             reconnects, next_retry_at, updated_at)
+             reconnects, next_retry_at, updated_at, account)
          values (?1, ?2, case when ?3 then ?8 end, ?4, case when ?4 is not null then ?8 end, ?5,
-             case when ?6 then 1 else 0 end, ?7, ?8)
+             case when ?6 then 1 else 0 end, ?7, ?8, ?9)
          on conflict (mailbox) do update set
+             account = ?9,
              connected = ?2,
              last_contact_at = case when ?3 then ?8 else last_contact_at end,
              last_error = coalesce(?4, last_error),
@@ -200,6 +202,7 @@ pub async fn set_watcher_health(
     .bind(h.reconnect)
     .bind(h.next_retry_at)
     .bind(now)
+    .bind(account)
     .execute(pool)
     .await?;
     Ok(())
@@ -209,6 +212,8 @@ pub async fn set_watcher_health(
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct MailboxRow {
     pub mailbox: String,
+    /// The IMAP account it belongs to, as configured.
+    pub account: String,
     pub state: WatcherState,
     pub connected: bool,
     pub uidvalidity: Option<i64>,
@@ -226,14 +231,14 @@ pub struct MailboxRow {
 
 pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
     Ok(sqlx::query_as(
-        "select mailbox, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
+        "select mailbox, account, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
              reconnects, next_retry_at,
              (select count(*) from after_processing_pending p
               where p.mailbox = m.mailbox) as actions_pending,
              (select last_error from after_processing_pending p
               where p.mailbox = m.mailbox and last_error is not null
               order by updated_at desc limit 1) as action_error
-         from mailbox_state m order by mailbox",
+         from mailbox_state m order by account, mailbox",
     )
     .fetch_all(pool)
     .await?)

@@ -5,6 +5,7 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{FromRow, Row, SqlitePool};
 
 use super::db::Result;
+use crate::config::DEFAULT_ACCOUNT;
 use crate::model::MessageKind;
 use crate::timestamp::Timestamp;
 
@@ -16,7 +17,11 @@ pub enum Source {
     /// A Leadsie webhook delivery: where it came from (`POST from <peer>`,
     /// or the file `collabd ingest --webhook` read).
     Webhook(String),
+    /// A folder of an IMAP account: the account's configured name (stored
+    /// as `source_ref`), the folder (`mailbox`, login and folder) and where
+    /// in it.
     Imap {
+        account: String,
         mailbox: String,
         uidvalidity: u32,
         uid: u32,
@@ -39,12 +44,13 @@ impl Source {
             Source::Stdin => ("stdin", None, None, None, None),
             Source::Webhook(via) => ("webhook", Some(via.as_str()), None, None, None),
             Source::Imap {
+                account,
                 mailbox,
                 uidvalidity,
                 uid,
             } => (
                 "imap",
-                None,
+                Some(account.as_str()),
                 Some(mailbox.as_str()),
                 Some(*uidvalidity),
                 Some(*uid),
@@ -63,6 +69,8 @@ impl<'r> FromRow<'r, SqliteRow> for Source {
         let uid: Option<u32> = row.try_get("uid")?;
         Ok(match (source, mailbox, uidvalidity, uid) {
             ("imap", Some(mailbox), Some(uidvalidity), Some(uid)) => Source::Imap {
+                // Stored before accounts were named: the single account's.
+                account: source_ref.unwrap_or_else(|| DEFAULT_ACCOUNT.to_owned()),
                 mailbox,
                 uidvalidity,
                 uid,

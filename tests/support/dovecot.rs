@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 pub const USER: &str = "ops@agency.example";
 pub const PASSWORD: &str = "correct horse battery staple";
+/// A second mailbox on the same server, for several accounts in one daemon.
+pub const SECOND_USER: &str = "leads@clients.example";
+pub const SECOND_PASSWORD: &str = "second mailbox, second secret";
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -117,7 +120,9 @@ impl Dovecot {
         std::os::unix::fs::chown(root.join("home"), Some(65534), Some(65534)).unwrap();
         std::fs::write(
             root.join("users"),
-            format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"),
+            format!(
+                "{USER}:{{PLAIN}}{PASSWORD}::::::\n{SECOND_USER}:{{PLAIN}}{SECOND_PASSWORD}::::::\n"
+            ),
         )
         .unwrap();
         let (imap_port, imaps_port) = (free_port(), free_port());
@@ -287,8 +292,13 @@ protocol imap {{
 
     /// UIDs in `folder` with the given flag search (`ALL`, `SEEN`, …).
     pub fn uids(&self, folder: &str, search: &str) -> Vec<u32> {
+        self.uids_of(USER, folder, search)
+    }
+
+    /// As [`Dovecot::uids`], in `user`'s mailbox.
+    pub fn uids_of(&self, user: &str, folder: &str, search: &str) -> Vec<u32> {
         let out = self.doveadm(&[
-            "-f", "flow", "fetch", "-u", USER, "uid", "mailbox", folder, search,
+            "-f", "flow", "fetch", "-u", user, "uid", "mailbox", folder, search,
         ]);
         out.lines()
             .filter_map(|l| l.trim().strip_prefix("uid=")?.trim().parse().ok())
@@ -297,6 +307,12 @@ protocol imap {{
 
     /// Appends messages over one plaintext IMAP session.
     pub fn append(&self, folder: &str, messages: &[Vec<u8>]) {
+        self.append_as((USER, PASSWORD), folder, messages)
+    }
+
+    /// As [`Dovecot::append`], logged in as `login` (user, password).
+    pub fn append_as(&self, login: (&str, &str), folder: &str, messages: &[Vec<u8>]) {
+        let (user, password) = login;
         let mut s = TcpStream::connect(("127.0.0.1", self.imap_port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let mut r = BufReader::new(s.try_clone().unwrap());
@@ -314,7 +330,7 @@ protocol imap {{
             }
         };
         expect(&mut r, "");
-        write!(s, "a LOGIN \"{USER}\" \"{PASSWORD}\"\r\n").unwrap();
+        write!(s, "a LOGIN \"{user}\" \"{password}\"\r\n").unwrap();
         expect(&mut r, "a");
         // MULTIAPPEND with LITERAL+: one command, one transaction, per chunk.
         for (c, chunk) in messages.chunks(200).enumerate() {
@@ -336,7 +352,11 @@ protocol imap {{
     }
 
     pub fn create_folder(&self, folder: &str) {
-        self.doveadm(&["mailbox", "create", "-u", USER, folder]);
+        self.create_folder_of(USER, folder);
+    }
+
+    pub fn create_folder_of(&self, user: &str, folder: &str) {
+        self.doveadm(&["mailbox", "create", "-u", user, folder]);
     }
 
     pub fn delete_folder(&self, folder: &str) {
