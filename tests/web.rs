@@ -38,6 +38,32 @@ impl Drop for Site {
 }
 
 impl Site {
+    /// Stops the daemon and starts it again on the same configuration and
+    /// database, as `systemctl restart` would.
+    async fn restart(&mut self) {
+        self.shutdown.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), t).await;
+        }
+        let port = port_of(&self.base);
+        let mut settings =
+            collabd::config::Settings::load(Some(&self.dir.path().join("collabd.toml"))).unwrap();
+        settings.trust.require = collabd::mail::Require::None;
+        self.shutdown = CancellationToken::new();
+        self.task = Some(tokio::spawn(collabd::daemon::run(
+            settings,
+            self.shutdown.clone(),
+        )));
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the daemon did not listen again"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(t) = self.task.take() {
@@ -1167,6 +1193,71 @@ async fn a_configured_host_name_is_served() {
     }
     let (status, _) = get_as(port, "other.example.com", "/healthz", "").unwrap();
     assert_eq!(status, 421);
+    site.stop().await;
+}
+
+/// Sessions and the sign-in limit are the database's: a restart signs no
+/// one out and forgets no failed sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_sessions_and_failed_sign_ins() {
+    let mut site = site("require_sign_in = true").await;
+    let base = site.base.clone();
+    let http = no_redirects();
+    let front = |cookie: Option<String>| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let mut r = http.get(format!("{base}/"));
+            if let Some(c) = cookie {
+                r = r.header("Cookie", c);
+            }
+            r.send().await.unwrap().status().as_u16()
+        }
+    };
+    let cookie = session_cookie(&http, &site.base).await;
+    assert_eq!(
+        front(None).await,
+        303,
+        "signed out, the page sends to sign-in"
+    );
+    assert_eq!(front(Some(cookie.clone())).await, 200);
+    let wrong = |name: &'static str| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            http.post(format!("{base}/login"))
+                .form(&[("name", name), ("password", "not it")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(wrong("mallory").await, 401);
+    }
+    assert_eq!(wrong("mallory").await, 429);
+
+    site.restart().await;
+    assert_eq!(front(Some(cookie.clone())).await, 200, "still signed in");
+    assert_eq!(wrong("mallory").await, 429, "the failures are remembered");
+    assert_eq!(front(Some("collabd_session=made-up".into())).await, 303);
+    // Signing out ends the session for good.
+    let page = text_with_cookie(&http, &format!("{}/", site.base), &cookie).await;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a signed-in page carries its CSRF token")
+        .to_owned();
+    let r = http
+        .post(format!("{}/logout", site.base))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(front(Some(cookie)).await, 303);
     site.stop().await;
 }
 

@@ -1,13 +1,17 @@
-//! Who is signed in to the status page: sessions held in memory, CSRF
-//! tokens and the sign-in rate limit. The users and their passwords are
-//! [`crate::users`]. Knows nothing of pages or SQL.
+//! Who is signed in to the status page: sessions, CSRF tokens and the
+//! sign-in rate limit, kept in the database (`store::sessions`) so that a
+//! restart signs no one out and every node behind a load balancer knows
+//! the same. The users and their passwords are [`crate::users`]. Knows
+//! nothing of pages; the SQL is the store's.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 use crate::secret::random_token;
+use crate::store::{self, Db, FailureTally, StoredSession};
+use crate::timestamp::Timestamp;
 use crate::users::Users;
 
 /// A signed-in operator.
@@ -16,50 +20,78 @@ pub struct Session {
     pub name: String,
     /// Sent with every form; an action without it is refused.
     pub csrf: String,
-    expires: Instant,
 }
 
 /// How long a sign-in lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
-/// Sessions by id, in memory: a restart signs everyone out.
-#[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, Session>>);
+/// The sessions, in the database. The cookie's id is stored only as its
+/// SHA-256; each session keeps a digest of the password hash its user
+/// signed in with, so a removed user or a changed password (a reload, or
+/// another node's users file) ends it at its next use.
+pub struct Sessions {
+    db: Db,
+}
+
+fn digest(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Which password `name` has now: a digest of its hash, or `None` for a
+/// user who is not there.
+fn password_tag(users: &Users, name: &str) -> Option<String> {
+    users.hash_of(name).map(digest)
+}
 
 impl Sessions {
-    /// Signs `name` in; returns the session id for the cookie.
-    pub fn start(&self, name: &str) -> (String, Session) {
+    pub fn new(db: Db) -> Sessions {
+        Sessions { db }
+    }
+
+    /// Signs `name` in, as `users` has them now; returns the session id
+    /// for the cookie.
+    pub async fn start(&self, name: &str, users: &Users) -> store::Result<(String, Session)> {
         let id = random_token();
-        let session = Session {
+        let now = Timestamp::now();
+        let stored = StoredSession {
             name: name.to_owned(),
             csrf: random_token(),
-            expires: Instant::now() + SESSION_LIFETIME,
+            // Only a verified user signs in; one removed meanwhile gets a
+            // tag no user has, so the session ends at once.
+            password_tag: password_tag(users, name).unwrap_or_default(),
+            expires_at: Timestamp::from(
+                now.datetime() + chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default(),
+            ),
         };
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        map.retain(|_, s| s.expires > now);
-        map.insert(id.clone(), session.clone());
-        (id, session)
+        store::start_session(&self.db.pool, &digest(&id), &stored, &now).await?;
+        Ok((
+            id,
+            Session {
+                name: stored.name,
+                csrf: stored.csrf,
+            },
+        ))
     }
 
-    pub fn get(&self, id: &str) -> Option<Session> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(id).filter(|s| s.expires > Instant::now()).cloned()
+    /// The live session `id` names, if its user still signs in with the
+    /// same password; a session whose user or password changed is ended.
+    pub async fn get(&self, id: &str, users: &Users) -> store::Result<Option<Session>> {
+        let key = digest(id);
+        let Some(s) = store::live_session(&self.db.pool, &key, &Timestamp::now()).await? else {
+            return Ok(None);
+        };
+        if password_tag(users, &s.name).as_deref() != Some(s.password_tag.as_str()) {
+            store::end_session(&self.db.pool, &key).await?;
+            return Ok(None);
+        }
+        Ok(Some(Session {
+            name: s.name,
+            csrf: s.csrf,
+        }))
     }
 
-    pub fn end(&self, id: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(id);
-    }
-
-    /// Ends the sessions of anyone not in both `old` and `new` with the
-    /// same password hash: removed, or given a new password.
-    pub fn keep_unchanged(&self, old: &Users, new: &Users) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, s| {
-            let was = old.hash_of(&s.name);
-            was.is_some() && was == new.hash_of(&s.name)
-        });
+    pub async fn end(&self, id: &str) -> store::Result<()> {
+        store::end_session(&self.db.pool, &digest(id)).await
     }
 }
 
@@ -109,51 +141,68 @@ pub enum Gate {
     Shut(Duration),
 }
 
-/// Counts failed sign-ins by source (an IPv6 /64 is one) and name; a
-/// source that has failed too often is refused without a password check,
-/// and when everyone together has, sign-in slows down for all.
-#[derive(Default)]
-pub struct LoginLimiter(Mutex<Vec<(IpAddr, String, Instant)>>);
+/// Counts failed sign-ins by source (an IPv6 /64 is one) and name, in the
+/// database; a source that has failed too often is refused without a
+/// password check, and when everyone together has, sign-in slows down for
+/// all.
+pub struct LoginLimiter {
+    db: Db,
+}
 
 impl LoginLimiter {
-    /// Whether `ip` may try `name` now.
-    pub fn check(&self, ip: IpAddr, name: &str) -> Gate {
-        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        v.retain(|(_, _, t)| now.duration_since(*t) < LOGIN_WINDOW);
-        let source = crate::net::source(ip);
-        let name = cut(name);
-        let wait = |ts: &mut dyn Iterator<Item = Instant>| {
-            Gate::Shut(ts.min().map_or(LOGIN_WINDOW, |t| {
-                LOGIN_WINDOW.saturating_sub(now.duration_since(t))
-            }))
-        };
-        let mine = || v.iter().filter(|(a, _, _)| *a == source);
-        if mine().filter(|(_, n, _)| *n == name).count() >= LOGIN_FAILURES_PER_ADDRESS {
-            return wait(&mut mine().filter(|(_, n, _)| *n == name).map(|(_, _, t)| *t));
-        }
-        if mine().count() >= LOGIN_FAILURES_PER_SOURCE {
-            return wait(&mut mine().map(|(_, _, t)| *t));
-        }
-        if v.len() >= LOGIN_FAILURES_TOTAL {
-            let over = u32::try_from(v.len() + 1 - LOGIN_FAILURES_TOTAL).unwrap_or(u32::MAX);
-            return Gate::Slow(
-                LOGIN_SLOWDOWN_STEP
-                    .saturating_mul(over)
-                    .min(LOGIN_SLOWDOWN_MAX),
-            );
-        }
-        Gate::Open
+    pub fn new(db: Db) -> LoginLimiter {
+        LoginLimiter { db }
     }
 
-    pub fn failed(&self, ip: IpAddr, name: &str) {
-        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        v.push((crate::net::source(ip), cut(name), Instant::now()));
-        if v.len() > LOGIN_FAILURES_KEPT {
-            let extra = v.len() - LOGIN_FAILURES_KEPT;
-            v.drain(..extra);
-        }
+    /// Whether `ip` may try `name` now.
+    pub async fn check(&self, ip: IpAddr, name: &str) -> store::Result<Gate> {
+        let now = chrono::Utc::now();
+        let since = window_start(now);
+        let source = crate::net::source(ip).to_string();
+        let tally = store::sign_in_failures(&self.db.pool, &source, &cut(name), &since).await?;
+        Ok(gate(&tally, now))
     }
+
+    pub async fn failed(&self, ip: IpAddr, name: &str) -> store::Result<()> {
+        let now = chrono::Utc::now();
+        store::record_sign_in_failure(
+            &self.db.pool,
+            &crate::net::source(ip).to_string(),
+            &cut(name),
+            &Timestamp::from(now),
+            &window_start(now),
+            LOGIN_FAILURES_KEPT as i64,
+        )
+        .await
+    }
+}
+
+fn window_start(now: chrono::DateTime<chrono::Utc>) -> Timestamp {
+    Timestamp::from(now - chrono::Duration::from_std(LOGIN_WINDOW).unwrap_or_default())
+}
+
+/// The limit's rule over the failures in the window.
+fn gate(t: &FailureTally, now: chrono::DateTime<chrono::Utc>) -> Gate {
+    let wait = |oldest: Option<Timestamp>| {
+        Gate::Shut(oldest.map_or(LOGIN_WINDOW, |t| {
+            LOGIN_WINDOW.saturating_sub((now - t.datetime()).to_std().unwrap_or_default())
+        }))
+    };
+    if t.name >= LOGIN_FAILURES_PER_ADDRESS as i64 {
+        return wait(t.name_oldest);
+    }
+    if t.source >= LOGIN_FAILURES_PER_SOURCE as i64 {
+        return wait(t.source_oldest);
+    }
+    if t.total >= LOGIN_FAILURES_TOTAL as i64 {
+        let over = u32::try_from(t.total + 1 - LOGIN_FAILURES_TOTAL as i64).unwrap_or(u32::MAX);
+        return Gate::Slow(
+            LOGIN_SLOWDOWN_STEP
+                .saturating_mul(over)
+                .min(LOGIN_SLOWDOWN_MAX),
+        );
+    }
+    Gate::Open
 }
 
 /// A name as counted: lower case and cut, so a flood of long ones cannot
@@ -166,80 +215,160 @@ fn cut(name: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sign_in_is_limited_per_address_and_name() {
-        let l = LoginLimiter::default();
+    async fn limiter() -> (tempfile::TempDir, LoginLimiter) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("c.db")).await.unwrap();
+        (dir, LoginLimiter::new(db))
+    }
+
+    /// A session outlives the process that began it (it is in the
+    /// database, under its id's digest), ends when its user's password
+    /// changes or the user signs out, and not before.
+    #[tokio::test]
+    async fn sessions_survive_a_restart_and_end_with_a_changed_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let line = |pw: &str| crate::users::users_file_line("alice", pw).unwrap();
+        let users = Users::parse(&format!(
+            "{}\n{}",
+            line("first"),
+            crate::users::users_file_line("bob", "b").unwrap()
+        ))
+        .unwrap();
+        let (id, s) = Sessions::new(Db::open(&path).await.unwrap())
+            .start("alice", &users)
+            .await
+            .unwrap();
+        // Another process on the same database: as after a restart, or on
+        // another node.
+        let db = Db::open(&path).await.unwrap();
+        let again = Sessions::new(db.clone());
+        let found = again
+            .get(&id, &users)
+            .await
+            .unwrap()
+            .expect("the session is live");
+        assert_eq!(
+            (found.name.as_str(), found.csrf.as_str()),
+            ("alice", s.csrf.as_str())
+        );
+        assert!(again.get("not-a-session", &users).await.unwrap().is_none());
+        let stored: Vec<(String,)> = sqlx::query_as("select id_sha256 from web_sessions")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, [(digest(&id),)], "only the id's digest is stored");
+
+        // Bob signs in and out; Alice's session is untouched.
+        let (bob, _) = again.start("bob", &users).await.unwrap();
+        again.end(&bob).await.unwrap();
+        assert!(again.get(&bob, &users).await.unwrap().is_none());
+        assert!(again.get(&id, &users).await.unwrap().is_some());
+        // Alice's password changes (a reload, or another node's file).
+        let changed = Users::parse(&line("second")).unwrap();
+        assert!(again.get(&id, &changed).await.unwrap().is_none());
+        assert!(
+            again.get(&id, &users).await.unwrap().is_none(),
+            "ended, not only hidden"
+        );
+    }
+
+    #[tokio::test]
+    async fn sign_in_is_limited_per_address_and_name() {
+        let (_dir, l) = limiter().await;
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..LOGIN_FAILURES_PER_ADDRESS {
-            assert_eq!(l.check(ip, "alice"), Gate::Open);
-            l.failed(ip, "Alice");
+            assert_eq!(l.check(ip, "alice").await.unwrap(), Gate::Open);
+            l.failed(ip, "Alice").await.unwrap();
         }
-        assert!(matches!(l.check(ip, "alice"), Gate::Shut(_)));
-        assert_eq!(l.check(ip, "bob"), Gate::Open);
-        assert_eq!(l.check("192.0.2.2".parse().unwrap(), "alice"), Gate::Open);
+        assert!(matches!(l.check(ip, "alice").await.unwrap(), Gate::Shut(_)));
+        assert_eq!(l.check(ip, "bob").await.unwrap(), Gate::Open);
+        assert_eq!(
+            l.check("192.0.2.2".parse().unwrap(), "alice")
+                .await
+                .unwrap(),
+            Gate::Open
+        );
     }
 
     /// Issue 23: many names × 5 from one source stop counting at a tenth
     /// of the total, so the source is refused and everyone else is not.
-    #[test]
-    fn one_source_cannot_use_up_everyones_allowance() {
-        let l = LoginLimiter::default();
+    #[tokio::test]
+    async fn one_source_cannot_use_up_everyones_allowance() {
+        let (_dir, l) = limiter().await;
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let mut shut = 0;
         for n in 0..=100 {
             for _ in 0..LOGIN_FAILURES_PER_ADDRESS {
-                match l.check(ip, &format!("guess{n}")) {
-                    Gate::Open => l.failed(ip, &format!("guess{n}")),
+                match l.check(ip, &format!("guess{n}")).await.unwrap() {
+                    Gate::Open => l.failed(ip, &format!("guess{n}")).await.unwrap(),
                     Gate::Shut(_) => shut += 1,
                     Gate::Slow(_) => panic!("one source reached the slowdown"),
                 }
             }
         }
         assert_eq!(shut, 505 - LOGIN_FAILURES_PER_SOURCE);
-        assert!(matches!(l.check(ip, "alice"), Gate::Shut(_)));
+        assert!(matches!(l.check(ip, "alice").await.unwrap(), Gate::Shut(_)));
         assert_eq!(
-            l.check("198.51.100.1".parse().unwrap(), "alice"),
+            l.check("198.51.100.1".parse().unwrap(), "alice")
+                .await
+                .unwrap(),
             Gate::Open
         );
         // One IPv6 /64 is one source.
         let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
         for n in 0..LOGIN_FAILURES_PER_SOURCE {
-            l.failed(v6(&format!("2001:db8:1:2::{n:x}")), &format!("n{n}"));
+            l.failed(v6(&format!("2001:db8:1:2::{n:x}")), &format!("n{n}"))
+                .await
+                .unwrap();
         }
         assert!(matches!(
-            l.check(v6("2001:db8:1:2:ffff::1"), "other"),
+            l.check(v6("2001:db8:1:2:ffff::1"), "other").await.unwrap(),
             Gate::Shut(_)
         ));
-        assert_eq!(l.check(v6("2001:db8:1:3::1"), "other"), Gate::Open);
+        assert_eq!(
+            l.check(v6("2001:db8:1:3::1"), "other").await.unwrap(),
+            Gate::Open
+        );
     }
 
     /// Past the total from everyone, sign-in waits longer the more there
     /// is, up to the bound, and is never refused for it.
-    #[test]
-    fn everyones_failures_slow_sign_in_down_but_do_not_shut_it() {
-        let l = LoginLimiter::default();
+    #[tokio::test]
+    async fn everyones_failures_slow_sign_in_down_but_do_not_shut_it() {
+        let (_dir, l) = limiter().await;
         let sources = LOGIN_FAILURES_TOTAL / LOGIN_FAILURES_PER_SOURCE;
         for s in 0..sources {
             let ip = IpAddr::from([198, 51, 100, s as u8]);
             for n in 0..LOGIN_FAILURES_PER_SOURCE {
-                l.failed(ip, &format!("n{n}"));
+                l.failed(ip, &format!("n{n}")).await.unwrap();
             }
         }
         let operator: IpAddr = "203.0.113.5".parse().unwrap();
-        assert_eq!(l.check(operator, "alice"), Gate::Slow(LOGIN_SLOWDOWN_STEP));
+        assert_eq!(
+            l.check(operator, "alice").await.unwrap(),
+            Gate::Slow(LOGIN_SLOWDOWN_STEP)
+        );
         for n in 0..100 {
-            l.failed(IpAddr::from([192, 0, 2, 1 + n % 100]), "x");
+            l.failed(IpAddr::from([192, 0, 2, 1 + n % 100]), "x")
+                .await
+                .unwrap();
         }
         assert_eq!(
-            l.check(operator, "alice"),
+            l.check(operator, "alice").await.unwrap(),
             Gate::Slow(LOGIN_SLOWDOWN_STEP * 101)
         );
         for n in 0..1000 {
             l.failed(
                 IpAddr::from([203, 0, 113, (n % 200) as u8]),
                 &format!("y{n}"),
-            );
+            )
+            .await
+            .unwrap();
         }
-        assert_eq!(l.check(operator, "alice"), Gate::Slow(LOGIN_SLOWDOWN_MAX));
+        assert_eq!(
+            l.check(operator, "alice").await.unwrap(),
+            Gate::Slow(LOGIN_SLOWDOWN_MAX)
+        );
     }
 }

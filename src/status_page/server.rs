@@ -56,7 +56,8 @@ pub struct Web {
     /// What an action did, shown once on the next page of the session that
     /// acted (by session id; ok or not, and the text). Kept here rather
     /// than in the address, so a link cannot put words on the page.
-    pub flashes: std::sync::Mutex<std::collections::HashMap<String, (bool, String)>>,
+    pub flashes:
+        std::sync::Mutex<std::collections::HashMap<String, (bool, String, std::time::Instant)>>,
     /// The worker's filer, by name.
     pub filer: String,
     /// The Dev Dashboard organisation, for its pre-filled link.
@@ -81,12 +82,12 @@ impl Web {
         state_dir: PathBuf,
     ) -> Web {
         Web {
-            db,
             watcher,
             access: settings.page,
             users: std::sync::RwLock::new(settings.users.clone()),
-            sessions: Sessions::default(),
-            limiter: LoginLimiter::default(),
+            sessions: Sessions::new(db.clone()),
+            limiter: LoginLimiter::new(db.clone()),
+            db,
             checking: tokio::sync::Semaphore::new(2),
             flashes: std::sync::Mutex::new(std::collections::HashMap::new()),
             filer,
@@ -106,14 +107,13 @@ impl Web {
     }
 
     /// Replaces the users (a reload read the users file again); the
-    /// sessions of a removed user, or of one whose password changed, end.
+    /// sessions of a removed user, or of one whose password changed, end
+    /// at their next use (each session knows which password it began with).
     pub fn replace_users(&self, users: Users) {
-        let mut current = self
+        *self
             .users
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.sessions.keep_unchanged(&current, &users);
-        *current = users;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = users;
     }
 
     /// Answers one request for a page address (everything but /healthz
@@ -151,7 +151,16 @@ impl Web {
             }
             _ => {}
         }
-        let (sid, session) = self.session(&req);
+        let (sid, session) = match self.session(&req).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!("status page {path}: {e}");
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("the database did not answer: {e}\n"),
+                );
+            }
+        };
         // A request a proxy forwarded came from wherever the proxy is
         // reachable, not from this host: on a loopback listener left open,
         // it must sign in all the same.
@@ -220,7 +229,15 @@ impl Web {
             (_, true, ["logout"]) => {
                 return match (&sid, &viewer.session) {
                     (Some(sid), Some(s)) if csrf_ok(s, &read_form(req).await) => {
-                        self.sessions.end(sid);
+                        if let Err(e) = self.sessions.end(sid).await {
+                            tracing::warn!("status page: cannot end a session: {e}");
+                            return text(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                &format!(
+                                    "the database did not answer, so you are still signed in: {e}\n"
+                                ),
+                            );
+                        }
                         let mut r = redirect("/");
                         set_cookie(
                             &mut r,
@@ -249,7 +266,10 @@ impl Web {
     }
 
     /// The session the cookie names, if it is live.
-    fn session<B>(&self, req: &Request<B>) -> (Option<String>, Option<Session>) {
+    async fn session<B>(
+        &self,
+        req: &Request<B>,
+    ) -> store::Result<(Option<String>, Option<Session>)> {
         let sid = req
             .headers()
             .get_all(COOKIE)
@@ -259,8 +279,11 @@ impl Web {
             .filter_map(|c| c.trim().split_once('='))
             .find(|(k, _)| *k == COOKIE_NAME)
             .map(|(_, v)| v.to_owned());
-        let session = sid.as_deref().and_then(|id| self.sessions.get(id));
-        (sid, session)
+        let session = match sid.as_deref() {
+            Some(id) => self.sessions.get(id, &self.users()).await?,
+            None => None,
+        };
+        Ok((sid, session))
     }
 
     async fn index<B>(&self, req: &Request<B>, viewer: &Viewer) -> store::Result<Reply> {
@@ -325,6 +348,7 @@ impl Web {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(sid)
+                .map(|(ok, text, _)| (ok, text))
         });
         let shots: Vec<Option<i64>> = timeline
             .iter()
@@ -545,9 +569,11 @@ impl Web {
     fn flash(&self, sid: Option<&str>, ok: bool, text: String) {
         let Some(sid) = sid else { return };
         let mut f = self.flashes.lock().unwrap_or_else(|p| p.into_inner());
-        // One per session, and sessions are few: drop any that outlived theirs.
-        f.retain(|s, _| self.sessions.get(s).is_some());
-        f.insert(sid.to_owned(), (ok, text));
+        // One per session, shown on its next page: drop any left unshown
+        // for as long as a session lasts.
+        let now = std::time::Instant::now();
+        f.retain(|_, (_, _, at)| now.duration_since(*at) < auth::SESSION_LIFETIME);
+        f.insert(sid.to_owned(), (ok, text, now));
     }
 
     async fn login<B>(&self, req: Request<B>) -> Reply
@@ -589,7 +615,17 @@ impl Web {
             );
         }
         let name_tried = form.get("name").unwrap_or_default().trim().to_lowercase();
-        match self.limiter.check(ip, &name_tried) {
+        let gate = match self.limiter.check(ip, &name_tried).await {
+            Ok(gate) => gate,
+            Err(e) => {
+                tracing::warn!("status page: sign-in limit unknown: {e}");
+                return again(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database did not answer. Try again in a moment.",
+                );
+            }
+        };
+        match gate {
             auth::Gate::Open => {}
             auth::Gate::Shut(wait) => {
                 tracing::warn!("status page: sign-in from {ip} refused: too many failed attempts");
@@ -627,25 +663,37 @@ impl Web {
             .await
             .unwrap_or(false);
         if !ok {
-            self.limiter.failed(ip, &name);
+            if let Err(e) = self.limiter.failed(ip, &name).await {
+                tracing::warn!("status page: cannot count a failed sign-in: {e}");
+            }
             tracing::warn!("status page: failed sign-in from {ip}");
             return again(StatusCode::UNAUTHORIZED, "Wrong name or password.");
         }
-        // Under the users lock: a reload that replaced the users while the
-        // password was checked (a password changed, a user removed) must
-        // not let a session begin on the old ones.
-        let started = {
-            let now = self
-                .users
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            (*now == users).then(|| self.sessions.start(&name))
-        };
-        let Some((sid, _)) = started else {
+        // A reload that replaced the users while the password was checked
+        // (a password changed, a user removed) must not let a session begin
+        // on the old ones. One that lands after this look is caught too: the
+        // session keeps which password it began with, and ends at its next
+        // use if that is no longer the user's.
+        let started = *self
+            .users
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            == users;
+        if !started {
             return again(
                 StatusCode::UNAUTHORIZED,
                 "The users changed while you signed in. Sign in again.",
             );
+        }
+        let sid = match self.sessions.start(&name, &users).await {
+            Ok((sid, _)) => sid,
+            Err(e) => {
+                tracing::warn!("status page: cannot start a session: {e}");
+                return again(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database did not answer. Try again in a moment.",
+                );
+            }
         };
         tracing::info!("status page: {name} signed in from {ip}");
         let mut r = redirect(&safe_next(next.as_deref()));

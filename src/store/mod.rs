@@ -19,6 +19,7 @@
 //! - [`mailbox`] — IMAP checkpoints, pending after-processing, watcher health.
 //! - [`browser`] — the browser filer's session health, submissions and syncs.
 //! - [`reports`] — the status view, counts and figures for status and metrics.
+//! - [`sessions`] — the status page's sessions and failed sign-ins.
 //! - [`web`] — the status page's read-only queries (not re-exported: callers
 //!   write `store::web::list_requests`).
 //!
@@ -34,6 +35,7 @@ pub mod mailbox;
 pub mod messages;
 pub mod reports;
 pub mod requests;
+pub mod sessions;
 pub mod web;
 
 pub use browser::*;
@@ -44,3 +46,4 @@ pub use mailbox::*;
 pub use messages::*;
 pub use reports::*;
 pub use requests::*;
+pub use sessions::*;

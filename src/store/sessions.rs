@@ -1,0 +1,155 @@
+//! The status page's sessions and failed sign-ins (`web_sessions`,
+//! `sign_in_failures`): kept in the database so that a restart signs no
+//! one out and every node sees the same. The rules (how long a session
+//! lasts, when sign-in is refused) are the status page's; this only keeps
+//! the rows.
+
+use sqlx::SqlitePool;
+
+use super::db::{Immediate, Result};
+use crate::timestamp::Timestamp;
+
+/// A session as stored: the cookie's id only as its digest.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredSession {
+    pub name: String,
+    pub csrf: String,
+    /// Which password the user signed in with (a digest of its hash).
+    pub password_tag: String,
+    pub expires_at: Timestamp,
+}
+
+/// Stores a new session under `id_sha256`, and drops the sessions that
+/// expired by `now`.
+pub async fn start_session(
+    pool: &SqlitePool,
+    id_sha256: &str,
+    s: &StoredSession,
+    now: &Timestamp,
+) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = Immediate::begin(&mut conn).await?;
+    sqlx::query("delete from web_sessions where expires_at <= ?")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "insert into web_sessions (id_sha256, name, csrf, password_tag, expires_at, created_at)
+         values (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id_sha256)
+    .bind(&s.name)
+    .bind(&s.csrf)
+    .bind(&s.password_tag)
+    .bind(s.expires_at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The session stored under `id_sha256`, unless it expired by `now`.
+pub async fn live_session(
+    pool: &SqlitePool,
+    id_sha256: &str,
+    now: &Timestamp,
+) -> Result<Option<StoredSession>> {
+    Ok(sqlx::query_as(
+        "select name, csrf, password_tag, expires_at from web_sessions
+         where id_sha256 = ? and expires_at > ?",
+    )
+    .bind(id_sha256)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Ends the session stored under `id_sha256` (signed out, or its user's
+/// password changed).
+pub async fn end_session(pool: &SqlitePool, id_sha256: &str) -> Result<()> {
+    sqlx::query("delete from web_sessions where id_sha256 = ?")
+        .bind(id_sha256)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Failed sign-ins since a moment, as the sign-in limit weighs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FailureTally {
+    /// From this source for this name, and the oldest of them.
+    pub name: i64,
+    pub name_oldest: Option<Timestamp>,
+    /// From this source for any name, and the oldest of them.
+    pub source: i64,
+    pub source_oldest: Option<Timestamp>,
+    /// From everyone.
+    pub total: i64,
+}
+
+/// Counts the failures since `since` from `source`, for `name` and in all,
+/// and from everyone.
+pub async fn sign_in_failures(
+    pool: &SqlitePool,
+    source: &str,
+    name: &str,
+    since: &Timestamp,
+) -> Result<FailureTally> {
+    let (name_n, name_oldest, source_n, source_oldest, total): (
+        i64,
+        Option<Timestamp>,
+        i64,
+        Option<Timestamp>,
+        i64,
+    ) = sqlx::query_as(
+        "select
+             (select count(*) from sign_in_failures where source = ?1 and name = ?2 and at > ?3),
+             (select min(at) from sign_in_failures where source = ?1 and name = ?2 and at > ?3),
+             (select count(*) from sign_in_failures where source = ?1 and at > ?3),
+             (select min(at) from sign_in_failures where source = ?1 and at > ?3),
+             (select count(*) from sign_in_failures where at > ?3)",
+    )
+    .bind(source)
+    .bind(name)
+    .bind(since)
+    .fetch_one(pool)
+    .await?;
+    Ok(FailureTally {
+        name: name_n,
+        name_oldest,
+        source: source_n,
+        source_oldest,
+        total,
+    })
+}
+
+/// Records a failed sign-in at `now`; forgets the failures from before
+/// `since`, and all but the newest `keep`.
+pub async fn record_sign_in_failure(
+    pool: &SqlitePool,
+    source: &str,
+    name: &str,
+    now: &Timestamp,
+    since: &Timestamp,
+    keep: i64,
+) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = Immediate::begin(&mut conn).await?;
+    sqlx::query("insert into sign_in_failures (source, name, at) values (?, ?, ?)")
+        .bind(source)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "delete from sign_in_failures
+         where at <= ?1 or id <= (select max(id) from sign_in_failures) - ?2",
+    )
+    .bind(since)
+    .bind(keep)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
