@@ -58,8 +58,13 @@ pub(super) fn client_info(subject: &str, lines: &[&str], url_lines: &[bool]) -> 
         lower.clear();
         lower.push_str(body);
         lower.make_ascii_lowercase();
+        // `rest` is a slice of `lower`, which is `body` ASCII-lower-cased:
+        // the same bytes at the same offsets, so the value is cut from
+        // `body` where `rest` stands in `lower` (its end too: emphasis
+        // after the value is not part of it).
         let value_of = |rest: &str| {
-            strip_separators(&body[body.len() - rest.len()..])
+            let start = rest.as_ptr() as usize - lower.as_ptr() as usize;
+            strip_separators(&body[start..start + rest.len()])
                 .trim()
                 .to_owned()
         };
@@ -226,5 +231,34 @@ mod tests {
             Some("https://app.leadsie.com/r/abc")
         );
         assert!(!is_leadsie_url("https://leadsie.com.evil.example/"));
+    }
+
+    /// The value keeps its own first and last letters whatever emphasis,
+    /// quotes or separators stand around it, on either side.
+    #[test]
+    fn a_labelled_value_is_cut_where_it_stands() {
+        for open in ["", "*", "**", "_", "__", "\"", "'"] {
+            for close in ["", "*", "**", "_", "__", "\"", "'", "  "] {
+                for sep in [":", " ->", " →", " =", " -", "："] {
+                    let lines = [
+                        format!("**Client{sep}** {open}Zephyr Outfitters{close}"),
+                        format!("Request name{sep} {open}Shopify for Zephyr{close}"),
+                    ];
+                    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+                    let info = client_info("", &lines, &[false, false]);
+                    // A closing quote that nothing opened is the value's own.
+                    let stray = close.starts_with(['"', '\'']) && !open.starts_with(close);
+                    let own = if stray { close } else { "" };
+                    let name = format!("Zephyr Outfitters{own}");
+                    let request = format!("Shopify for Zephyr{own}");
+                    assert_eq!(info.name.as_deref(), Some(name.as_str()), "{lines:?}");
+                    assert_eq!(
+                        info.request_name.as_deref(),
+                        Some(request.as_str()),
+                        "{lines:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -97,14 +97,35 @@ pub(super) fn is_placeholder(value: &str) -> bool {
 
 /// Where the value stands in `rest`, the text after a label: separators
 /// (`:`, `-`, `=`, "is") stripped in front, spaces and emphasis behind.
+/// What may stand between a label and its value, alone or run together:
+/// a colon (ASCII or full-width), a dash, an equals sign, a bar, and an
+/// arrow however it is typed or rendered (`->`, `-->`, `=>`, `>`, `→`,
+/// `⇒`, `⟶`, `➔`, `»`, `›`). Data, not rules: the shape is "label,
+/// separators, value".
+pub(super) const SEPARATORS: &str = ":：-–—=|>→⇒⟶⟹➔➜➝➞➡»›⇨";
+
+/// A character that separates a label from its value.
+pub(super) fn is_separator(c: char) -> bool {
+    SEPARATORS.contains(c)
+}
+
 fn value_range(rest: &str) -> Range<usize> {
-    let mut value =
-        rest.trim_start_matches(|c: char| c.is_whitespace() || "*_:-–—=|\"'".contains(c));
+    let mut value = rest
+        .trim_start_matches(|c: char| c.is_whitespace() || "*_\"'".contains(c) || is_separator(c));
     if let Some(after_is) = value.strip_prefix("is ") {
         value = after_is.trim_start();
     }
     let start = rest.len() - value.len();
-    let value = value.trim_end_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    let mut value = value.trim_end_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    // A quote that opened the value closes it: "Acme Co" is Acme Co. A
+    // quote at the end that none opened is the value's own.
+    let opened = &rest[..start];
+    if let Some(q) = value.chars().last().filter(|q| "\"'".contains(*q))
+        && opened.contains(q)
+    {
+        value = value[..value.len() - q.len_utf8()]
+            .trim_end_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    }
     start..start + value.len()
 }
 
@@ -131,8 +152,8 @@ pub(super) fn starts_with_label<'a>(line: &'a str, label: &str) -> Option<&'a st
     label_value(line, label).map(|value| &line[value])
 }
 
-/// Like [`starts_with_label`], but only when a separator (`:`, `-`, a tab)
-/// follows or the label ends the line: "Business: X" is a label, "Business
+/// Like [`starts_with_label`], but only when a separator ([`SEPARATORS`],
+/// a tab) follows or the label ends the line: "Business: X" is a label, "Business
 /// Manager ID: 1" is not.
 pub(super) fn labelled_value<'a>(line: &'a str, label: &str) -> Option<&'a str> {
     let rest = starts_with_label(line, label)?;
@@ -140,7 +161,7 @@ pub(super) fn labelled_value<'a>(line: &'a str, label: &str) -> Option<&'a str> 
     let separated = after.trim().is_empty()
         || after
             .trim_start_matches(['*', '_', ' '])
-            .starts_with([':', '-', '–', '—', '=', '|'])
+            .starts_with(is_separator)
         || after.starts_with('\t');
     separated.then_some(rest)
 }
@@ -323,6 +344,27 @@ mod tests {
             Some(("0473".to_owned(), None))
         );
         assert_eq!(code("collaborator code: not provided", None), None);
+        // Every separator, alone, doubled or typed as an arrow, with or
+        // without spaces and emphasis around it.
+        let mut forms: Vec<String> = SEPARATORS.chars().map(String::from).collect();
+        forms.extend(["->", "-->", "=>", "==>", ":-", ": ->", "—>", "=>>"].map(String::from));
+        for sep in &forms {
+            for line in [
+                format!("collaborator code{sep}0473"),
+                format!("collaborator code {sep} 0473"),
+                format!("**collaborator code** {sep} **0473**"),
+                format!("collaborator code {sep}\t0473."),
+            ] {
+                assert_eq!(
+                    code(&line, None),
+                    Some(("0473".to_owned(), None)),
+                    "{line:?}"
+                );
+            }
+            let line = format!("store url {sep} acme.myshopify.com");
+            let label = store_label(&line).unwrap_or_else(|| panic!("{line:?}"));
+            assert_eq!(label.value, "acme.myshopify.com", "{line:?}");
+        }
         assert!(labels_a_code("collaborator code: not provided"));
         assert!(!labels_a_code("ask for a collaborator code"));
     }
