@@ -162,7 +162,7 @@ pub(super) fn accounts(
                 Some(n) => account_name("imap.name", n.trim())?,
                 None => DEFAULT_ACCOUNT.to_owned(),
             };
-            return Ok(vec![imap_settings(m, name, &Place::single(), insecure)?]);
+            return Ok(vec![imap_settings(*m, name, &Place::single(), insecure)?]);
         }
         RawImaps::Many(many) => many,
     };

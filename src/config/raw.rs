@@ -85,7 +85,7 @@ pub struct RawHttp {
 /// The IMAP accounts as written: one `[imap]` table, or `[[imap]]` tables.
 #[derive(Debug)]
 pub enum RawImaps {
-    One(RawImap),
+    One(Box<RawImap>),
     Many(Vec<RawImap>),
 }
 
@@ -93,7 +93,7 @@ impl RawImaps {
     /// Every account, in the order written.
     pub fn accounts(&self) -> &[RawImap] {
         match self {
-            RawImaps::One(one) => std::slice::from_ref(one),
+            RawImaps::One(one) => std::slice::from_ref(&**one),
             RawImaps::Many(many) => many,
         }
     }
@@ -112,7 +112,7 @@ impl<'de> Deserialize<'de> for RawImaps {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, a: A) -> Result<RawImaps, A::Error> {
                 RawImap::deserialize(serde::de::value::MapAccessDeserializer::new(a))
-                    .map(RawImaps::One)
+                    .map(|one| RawImaps::One(Box::new(one)))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> Result<RawImaps, A::Error> {
                 Vec::<RawImap>::deserialize(serde::de::value::SeqAccessDeserializer::new(a))
