@@ -38,7 +38,7 @@ impl Report {
 /// example.com, .net and .org) and the reserved top-level domains
 /// `.example`, `.invalid` and `.test`. Key and the example domain (never
 /// the whole value, which may hold a password or a token), ordered by key.
-pub fn placeholders(text: &str) -> Vec<(String, String)> {
+pub fn placeholders(text: &str, overrides: &[(String, String)]) -> Vec<(String, String)> {
     fn walk(prefix: &str, value: &toml::Value, found: &mut Vec<(String, String)>) {
         match value {
             toml::Value::String(s) => {
@@ -65,7 +65,9 @@ pub fn placeholders(text: &str) -> Vec<(String, String)> {
         }
     }
     let mut found = Vec::new();
-    if let Ok(table) = toml::from_str::<toml::Table>(text) {
+    // What is in effect: a value an environment override replaces is not
+    // the file's placeholder any more.
+    if let Some(table) = crate::config::env::effective_table(text, overrides) {
         walk("", &toml::Value::Table(table), &mut found);
     }
     found
@@ -127,7 +129,7 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
         r.warn("secrets", what.clone());
     }
     if let Some(text) = config.and_then(|p| std::fs::read_to_string(p).ok()) {
-        for (key, domain) in placeholders(&text) {
+        for (key, domain) in placeholders(&text, &crate::config::env::overrides()) {
             r.warn(
                 "placeholder",
                 format!(
@@ -624,7 +626,7 @@ mod tests {
                     [trust]\nforwarders = [\"agency.com\", \"ops.agency.test\"]\n\
                     [worker.webhook]\nurl = \"https://hooks.agency.com/x?next=example.org\"\n\
                     [http]\nlisten = \"127.0.0.1:8080\"\n";
-        let found = super::placeholders(text);
+        let found = super::placeholders(text, &[]);
         let keys: Vec<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
@@ -636,17 +638,41 @@ mod tests {
             ]
         );
         assert!(
-            super::placeholders("[imap]\nhost = \"imap.gmail.com\"\nuser = \"ops@agency.com\"\n")
-                .is_empty()
+            super::placeholders(
+                "[imap]\nhost = \"imap.gmail.com\"\nuser = \"ops@agency.com\"\n",
+                &[]
+            )
+            .is_empty()
         );
         // The example file as packaged: its agency domain is a placeholder.
         let packaged = include_str!("../deploy/collabd.toml");
+        let left = super::placeholders(packaged, &[]);
         assert!(
-            super::placeholders(packaged)
-                .iter()
-                .any(|(k, _)| k == "trust.forwarders"),
-            "{:?}",
-            super::placeholders(packaged)
+            left.iter().any(|(k, _)| k == "trust.forwarders"),
+            "{left:?}"
+        );
+        // Every placeholder replaced through the environment: none is left,
+        // and a key the override does not touch still is.
+        let over = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let replaced: Vec<(String, String)> = left
+            .iter()
+            .map(|(key, _)| {
+                let name = format!("COLLABD__{}", key.to_ascii_uppercase().replace('.', "__"));
+                let value = if key == "trust.forwarders" {
+                    "[\"ouragency.com\"]"
+                } else {
+                    "ops@ouragency.com"
+                };
+                over(&name, value)
+            })
+            .collect();
+        assert_eq!(super::placeholders(packaged, &replaced), []);
+        assert_eq!(
+            super::placeholders(packaged, &replaced[1..])
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect::<Vec<_>>(),
+            [left[0].0.clone()]
         );
     }
 }

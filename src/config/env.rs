@@ -39,6 +39,24 @@ pub(super) fn overlay(
     })
 }
 
+/// The environment's overrides: every `COLLABD__…` variable and its value.
+pub fn overrides() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("COLLABD__"))
+        .collect()
+}
+
+/// The file's table with `overrides` laid over it, as the settings are
+/// read: what each key is in effect. `None` when the file is not TOML or
+/// an override cannot be applied (loading the settings says why).
+pub fn effective_table(text: &str, overrides: &[(String, String)]) -> Option<toml::Table> {
+    let mut table: toml::Table = toml::from_str(text).ok()?;
+    for (name, value) in overrides {
+        apply_override(&mut table, name, value).ok()?;
+    }
+    Some(table)
+}
+
 /// Sets `COLLABD__A__B=value` as `[a] b = value` in the parsed file.
 fn apply_override(table: &mut toml::Table, name: &str, value: &str) -> Result<(), ConfigError> {
     let path: Vec<String> = name["COLLABD__".len()..]

@@ -87,9 +87,7 @@ impl Settings {
             None => String::new(),
         };
         let shown = path.map_or_else(|| PathBuf::from("(no config file)"), Path::to_owned);
-        let overrides: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("COLLABD__"))
-            .collect();
+        let overrides = env::overrides();
         let raw = if overrides.is_empty() {
             // Straight from the text, so errors carry line numbers.
             toml::from_str::<RawConfig>(&text).map_err(|e| ConfigError::Parse {
