@@ -4,6 +4,9 @@
 -- existing checkpoints carry over unchanged; rows written before this
 -- migration (all from a single `[imap]`) are that account's.
 alter table mailbox_state add column account text not null default 'default';
+-- Which collabd process watches (or last watched) the folder: its host's
+-- name and process id, `backup-host (pid 4121)`.
+alter table mailbox_state add column node text;
 
 -- A message read from IMAP names its account in source_ref (a file's path
 -- or a webhook's peer otherwise); those stored before were the single

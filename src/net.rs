@@ -11,6 +11,8 @@
 //! - [`Hosts`]: the `Host` names the listener answers to (loopback names,
 //!   its own address, `http.hostnames`), so that a web page whose name an
 //!   attacker re-points at 127.0.0.1 (DNS rebinding) reads nothing.
+//! - [`this_process`]: how this process names itself where it records
+//!   what it does (host and pid).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -445,4 +447,19 @@ mod tests {
             assert!(Hosts::new(listen, &[bad.into()]).is_err(), "{bad:?}");
         }
     }
+}
+
+/// This process as the operator would find it: the host's name and the
+/// process id, `backup-host (pid 4121)`. Written beside what the process
+/// does (the folder it watches), so `status` says who is doing it.
+pub fn this_process() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("{host} (pid {})", std::process::id())
+    })
 }

@@ -124,6 +124,21 @@ fn two_accounts_in_one_daemon_are_watched_apart_and_named_everywhere() {
     ] {
         assert!(status.contains(&line), "no `{line}` in\n{status}");
     }
+    // Which process watches each folder: this daemon, by host and pid.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let me = format!("{} (pid {})", host.trim(), d.pid().unwrap());
+    assert_eq!(
+        sql(
+            &d.db,
+            "select group_concat(distinct node) from mailbox_state"
+        ),
+        me
+    );
+    assert_eq!(
+        status.matches(&format!("watched by {me}")).count(),
+        3,
+        "{status}"
+    );
     let metrics = get(port, "/metrics");
     for want in [
         format!("collabd_imap_connected{{account=\"agency\",mailbox=\"{a}/INBOX\"}} 1"),
@@ -139,6 +154,10 @@ fn two_accounts_in_one_daemon_are_watched_apart_and_named_everywhere() {
     ] {
         assert!(page.contains(&want), "no `{want}` on the status page");
     }
+    assert!(
+        page.contains(&format!("watched by {me}")),
+        "no watcher named on the page"
+    );
 
     // One account's trouble is its own: the second user's connections are
     // dropped; its folders reconnect and read on, the first account's

@@ -226,6 +226,14 @@ async fn print_watcher(db: &Db, out: &mut impl Write) -> Result<()> {
         if let Some(next) = &m.next_retry_at {
             writeln!(out, "    next attempt at {}", short_time(next))?;
         }
+        if let Some(node) = &m.node {
+            let who = if m.state == crate::model::WatcherState::Stopped {
+                "last watched by"
+            } else {
+                "watched by"
+            };
+            writeln!(out, "    {who} {}", render::line(node))?;
+        }
         if m.actions_pending > 0 {
             writeln!(
                 out,

@@ -8,7 +8,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::form::{Query, encode};
 use super::viewer::Viewer;
-use crate::model::{PARTNER_DASHBOARD_URL, RequestState, mask_code};
+use crate::model::{PARTNER_DASHBOARD_URL, RequestState, WatcherState, mask_code};
 use crate::operator::{Action, Mark};
 use crate::render::report::{FolderHealth, folder_health, truncate};
 use crate::store::web::{ListFilter, ListRow, MessageRow, SortBy, TimelineRow};
@@ -407,6 +407,7 @@ fn health(p: &IndexPage<'_>) -> Markup {
                                 "Last contact: " (m.last_contact_at.as_ref().map(|t| age(t, p.now)).unwrap_or_else(|| "never".into()))
                                 @if let Some(n) = &m.next_retry_at { " · next retry " (when(n)) }
                                 " · reconnects " (m.reconnects)
+                                @if let Some(n) = &m.node { " · " (if m.state == WatcherState::Stopped { "last watched by " } else { "watched by " }) (clean(n)) }
                             }
                             @if let Some(e) = &m.last_error {
                                 @if h != FolderHealth::Ok || m.next_retry_at.is_some() {

@@ -180,11 +180,12 @@ pub async fn set_watcher_health(
 ) -> Result<()> {
     sqlx::query(
         "insert into mailbox_state (mailbox, connected, last_contact_at, last_error, last_error_at, state,
-             reconnects, next_retry_at, updated_at, account)
+             reconnects, next_retry_at, updated_at, account, node)
          values (?1, ?2, case when ?3 then ?8 end, ?4, case when ?4 is not null then ?8 end, ?5,
-             case when ?6 then 1 else 0 end, ?7, ?8, ?9)
+             case when ?6 then 1 else 0 end, ?7, ?8, ?9, ?10)
          on conflict (mailbox) do update set
              account = ?9,
+             node = ?10,
              connected = ?2,
              last_contact_at = case when ?3 then ?8 else last_contact_at end,
              last_error = coalesce(?4, last_error),
@@ -203,6 +204,7 @@ pub async fn set_watcher_health(
     .bind(h.next_retry_at)
     .bind(now)
     .bind(account)
+    .bind(crate::net::this_process())
     .execute(pool)
     .await?;
     Ok(())
@@ -214,6 +216,8 @@ pub struct MailboxRow {
     pub mailbox: String,
     /// The IMAP account it belongs to, as configured.
     pub account: String,
+    /// The collabd process that watches it (or last did): host and pid.
+    pub node: Option<String>,
     pub state: WatcherState,
     pub connected: bool,
     pub uidvalidity: Option<i64>,
@@ -231,7 +235,7 @@ pub struct MailboxRow {
 
 pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
     Ok(sqlx::query_as(
-        "select mailbox, account, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
+        "select mailbox, account, node, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
              reconnects, next_retry_at,
              (select count(*) from after_processing_pending p
               where p.mailbox = m.mailbox) as actions_pending,
