@@ -970,6 +970,14 @@ async fn collabd_run_files_an_emailed_grant_in_its_own_browser() {
     let (ok, out) = collabd(&rig, &["browser", "sync"]).await;
     assert!(!ok, "{out}");
     assert!(out.contains("in use by another collabd process"), "{out}");
+    // And `collabd browser status` names the process that holds it.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let holder = format!("{} (pid {})", host.trim(), d.pid().unwrap());
+    let (_, out) = collabd(&rig, &["browser", "status"]).await;
+    assert!(
+        out.contains(&format!("the browser profile is held by {holder}")),
+        "{out}"
+    );
     // Killed outright (outside systemd nothing kills its process group),
     // the daemon leaves its Chromium behind; started again, it stops that
     // one and files the next grant in a browser of its own.
@@ -1009,6 +1017,11 @@ async fn collabd_run_files_an_emailed_grant_in_its_own_browser() {
     assert!(
         within(10, || browsers_on(&profile) == 0).await,
         "Chromium left running after SIGTERM"
+    );
+    let (_, out) = collabd(&rig, &["browser", "status"]).await;
+    assert!(
+        out.contains("no collabd process holds the browser profile now"),
+        "{out}"
     );
     rig.done().await;
 }

@@ -379,26 +379,57 @@ fn own_profile(state_dir: &Path, profile: &Path) -> Result<std::fs::File, Browse
     use std::os::fd::AsRawFd;
     let path = state_dir.join("browser.lock");
     // Read-only is enough for flock, so a lock file someone else created
-    // (a `sudo collabd …` run as root) still serves the service's user.
-    let file = std::fs::File::open(&path)
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)
-            } else {
-                Err(e)
-            }
-        })
+    // (a `sudo collabd …` run as root) still serves the service's user;
+    // only then is the holder's name not written into it.
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .or_else(|_| std::fs::File::open(&path))
         .map_err(|e| BrowserError::Start(format!("cannot open {}: {e}", path.display())))?;
     // SAFETY: flock on a descriptor this function owns; no memory involved.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
         return Err(BrowserError::ProfileBusy(profile.to_owned()));
     }
+    // Who holds it, for `collabd browser status`: written under the lock.
+    {
+        use std::io::Write as _;
+        let mut f = &file;
+        if file.set_len(0).is_ok() {
+            let _ = f.write_all(crate::net::this_process().as_bytes());
+        }
+    }
     stop_orphans(profile);
     Ok(file)
+}
+
+/// The collabd process holding the browser profile now (`host (pid N)`,
+/// as it wrote into `state_dir/browser.lock` when it took the lock), if
+/// that process is alive on this host; `None` when nobody holds it. Reads
+/// only: taking the lock to test it could make the daemon's own attempt
+/// fail at that instant.
+pub fn profile_holder(state_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(state_dir.join("browser.lock")).ok()?;
+    let text = text.trim();
+    let me = crate::net::this_process();
+    let host = |s: &str| s.rsplit_once(" (pid ").map(|(h, _)| h.to_owned());
+    if host(text)? != host(me)? {
+        return None;
+    }
+    let pid: i32 = text
+        .rsplit_once(" (pid ")?
+        .1
+        .strip_suffix(')')?
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let argv0 = cmdline.split(|b| *b == 0).next()?;
+    std::str::from_utf8(argv0)
+        .ok()?
+        .ends_with("collabd")
+        .then(|| text.to_owned())
 }
 
 /// The live processes running Chromium on `profile` (a zombie has no

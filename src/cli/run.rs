@@ -176,6 +176,13 @@ async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode>
                     println!("the browser filer has not used the dashboard yet")
                 }
             }
+            match crate::browser::profile_holder(&s.state_dir) {
+                Some(holder) => println!(
+                    "the browser profile is held by {}",
+                    crate::render::line(&holder)
+                ),
+                None => println!("no collabd process holds the browser profile now"),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
