@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::lang::CODE_LABELS;
+use super::separators::{after_separators, is_separator};
 use super::text::{PhraseSet, fold_case};
 
 /// What every named label is written as before a Leadsie email is read.
@@ -97,13 +98,8 @@ pub fn after_bare_label(line: &str) -> Option<&str> {
     if value.is_empty() {
         return Some(value);
     }
-    let separated =
-        value.starts_with([':', '：', '-', '–', '—', '=', '|']) || rest.starts_with('\t');
-    separated.then(|| {
-        value
-            .trim_start_matches([':', '：', '-', '–', '—', '=', '|', ' ', '\t', '*', '_'])
-            .trim_end()
-    })
+    let separated = value.starts_with(is_separator) || rest.starts_with('\t');
+    separated.then(|| after_separators(value).trim_end())
 }
 
 /// Whether a table's header cell labels the code column: a named label
@@ -192,6 +188,11 @@ mod tests {
         assert_eq!(after_bare_label("Code"), Some(""));
         assert_eq!(after_bare_label("Kod:"), Some(""));
         assert_eq!(after_bare_label("Kode: 0473"), Some("0473"));
+        for sep in ["->", "=>", "→", "⇒", "»", "：", "-->"] {
+            let line = format!("Code {sep} 0473");
+            assert_eq!(after_bare_label(&line), Some("0473"), "{line:?}");
+        }
+        assert_eq!(after_bare_label("Code > 0473"), None, "a breadcrumb");
         assert_eq!(after_bare_label("code 1234 gives 10% off"), None);
         assert_eq!(after_bare_label("codes: 1234"), None);
         assert_eq!(after_bare_label("postal code: 1234"), None);

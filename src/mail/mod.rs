@@ -20,6 +20,7 @@
 //! - [`link`] — where a link goes, through trackers' wrappers.
 //! - [`grant`] — Leadsie's grants: store, code, client.
 //! - [`code_label`] — the labels a person reads as "the collaborator code".
+//! - [`separators`] — what stands between a label and its value.
 //! - [`outcome`] — Shopify's replies by structure and meaning.
 //! - [`veto`] — why trusted mail is still no grant and no answer.
 //! - [`statement`] — a body's sentences, and whether a phrase in one is
@@ -42,6 +43,7 @@ pub mod message;
 mod mime;
 pub mod outcome;
 pub mod sender;
+pub mod separators;
 mod shape;
 pub mod statement;
 pub mod text;

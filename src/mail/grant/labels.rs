@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 
 use super::extraction::MAX_STORES;
+use crate::mail::separators::{after_separators, is_separator};
 use crate::model::{CollaboratorCode, StoreDomain};
 
 /// Store labels, longest first so "store url" wins over "store". The flag
@@ -96,22 +97,10 @@ pub(super) fn is_placeholder(value: &str) -> bool {
 }
 
 /// Where the value stands in `rest`, the text after a label: separators
-/// (`:`, `-`, `=`, "is") stripped in front, spaces and emphasis behind.
-/// What may stand between a label and its value, alone or run together:
-/// a colon (ASCII or full-width), a dash, an equals sign, a bar, and an
-/// arrow however it is typed or rendered (`->`, `-->`, `=>`, `>`, `→`,
-/// `⇒`, `⟶`, `➔`, `»`, `›`). Data, not rules: the shape is "label,
-/// separators, value".
-pub(super) const SEPARATORS: &str = ":：-–—=|>→⇒⟶⟹➔➜➝➞➡»›⇨";
-
-/// A character that separates a label from its value.
-pub(super) fn is_separator(c: char) -> bool {
-    SEPARATORS.contains(c)
-}
-
+/// (see [`SEPARATORS`](crate::mail::separators::SEPARATORS); "is") stripped in front, spaces and emphasis
+/// behind.
 fn value_range(rest: &str) -> Range<usize> {
-    let mut value = rest
-        .trim_start_matches(|c: char| c.is_whitespace() || "*_\"'".contains(c) || is_separator(c));
+    let mut value = after_separators(rest);
     if let Some(after_is) = value.strip_prefix("is ") {
         value = after_is.trim_start();
     }
@@ -152,7 +141,7 @@ pub(super) fn starts_with_label<'a>(line: &'a str, label: &str) -> Option<&'a st
     label_value(line, label).map(|value| &line[value])
 }
 
-/// Like [`starts_with_label`], but only when a separator ([`SEPARATORS`],
+/// Like [`starts_with_label`], but only when a separator ([`is_separator`],
 /// a tab) follows or the label ends the line: "Business: X" is a label, "Business
 /// Manager ID: 1" is not.
 pub(super) fn labelled_value<'a>(line: &'a str, label: &str) -> Option<&'a str> {
@@ -187,7 +176,7 @@ pub(super) fn store_label(line: &str) -> Option<StoreLabel<'_>> {
         let separated = after.is_empty()
             || after
                 .trim_start_matches(['*', '_', ' '])
-                .starts_with([':', '-', '–', '—', '=', '|', '\t'])
+                .starts_with(is_separator)
             || after.starts_with('\t')
             || !find_store_domains(value).is_empty();
         separated.then_some(StoreLabel {
@@ -240,8 +229,15 @@ pub(super) fn read_value(
 
 /// The line is a collaborator-code label (with whatever value).
 pub(super) fn labels_a_code(line: &str) -> bool {
-    line.find("collaborator")
-        .is_some_and(|at| line[at..].contains("code") && line[at..].contains(':'))
+    line.find("collaborator").is_some_and(|at| {
+        let label = &line[at..];
+        label.find("code").is_some_and(|c| {
+            label.contains(':')
+                || label[c + "code".len()..]
+                    .trim_start_matches(['s', '*', '_', ' ', ')'])
+                    .starts_with(is_separator)
+        })
+    })
 }
 
 /// A code written with spaces inside it ("04 73", "0 4 7 3", or two inline
@@ -346,7 +342,10 @@ mod tests {
         assert_eq!(code("collaborator code: not provided", None), None);
         // Every separator, alone, doubled or typed as an arrow, with or
         // without spaces and emphasis around it.
-        let mut forms: Vec<String> = SEPARATORS.chars().map(String::from).collect();
+        let mut forms: Vec<String> = crate::mail::separators::SEPARATORS
+            .chars()
+            .map(String::from)
+            .collect();
         forms.extend(["->", "-->", "=>", "==>", ":-", ": ->", "—>", "=>>"].map(String::from));
         for sep in &forms {
             for line in [
@@ -361,12 +360,21 @@ mod tests {
                     "{line:?}"
                 );
             }
+            // A bare handle too: the separator alone makes the label.
+            let line = format!("store {sep} acme");
+            let label = store_label(&line).unwrap_or_else(|| panic!("{line:?}"));
+            assert_eq!(label.value, "acme", "{line:?}");
             let line = format!("store url {sep} acme.myshopify.com");
             let label = store_label(&line).unwrap_or_else(|| panic!("{line:?}"));
             assert_eq!(label.value, "acme.myshopify.com", "{line:?}");
         }
         assert!(labels_a_code("collaborator code: not provided"));
+        assert!(labels_a_code("collaborator code → not provided"));
+        assert!(labels_a_code("**collaborator code** -> pending"));
         assert!(!labels_a_code("ask for a collaborator code"));
+        // A bare `>` is a breadcrumb, not a separator.
+        assert_eq!(labelled_value("business > settings", "business"), None);
+        assert_eq!(store_label("store > settings"), None);
     }
 
     #[test]
