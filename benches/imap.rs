@@ -62,6 +62,7 @@ fn cpu_seconds(pid: u32) -> (f64, f64) {
 fn settings(dc: &Dovecot) -> collabd::config::ImapSettings {
     collabd::config::ImapSettings {
         name: collabd::config::DEFAULT_ACCOUNT.to_owned(),
+        key: "imap".into(),
         host: "127.0.0.1".into(),
         port: dc.imaps_port,
         security: collabd::config::Security::Tls,

@@ -16,12 +16,14 @@ create table web_sessions (
 );
 create index web_sessions_expiry on web_sessions (expires_at);
 
--- Failed sign-ins within the limit's window (older rows are deleted as new
--- ones come): by source (an IPv4 address, an IPv6 /64) and the name tried.
+-- Failed sign-ins within the limit's window (older rows are deleted at the
+-- next sign-in attempt): by source (an IPv4 address, an IPv6 /64) and the
+-- name tried, kept only as its SHA-256 (a name field sometimes receives a
+-- password).
 create table sign_in_failures (
     id      integer primary key,
     source  text not null,
-    name    text not null,                -- lower-cased, at most 64 characters
+    name    text not null,                -- SHA-256 of the name tried, lower-cased
     at      text not null
 );
 create index sign_in_failures_source on sign_in_failures (source, name, at);

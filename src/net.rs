@@ -283,6 +283,21 @@ fn without_port(host: &str) -> Option<&str> {
     }
 }
 
+/// This process as the operator would find it: the host's name and the
+/// process id, `backup-host (pid 4121)`. Written beside what the process
+/// does (the folder it watches), so `status` says who is doing it.
+pub fn this_process() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("{host} (pid {})", std::process::id())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,19 +462,4 @@ mod tests {
             assert!(Hosts::new(listen, &[bad.into()]).is_err(), "{bad:?}");
         }
     }
-}
-
-/// This process as the operator would find it: the host's name and the
-/// process id, `backup-host (pid 4121)`. Written beside what the process
-/// does (the folder it watches), so `status` says who is doing it.
-pub fn this_process() -> &'static str {
-    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    NAME.get_or_init(|| {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_owned());
-        format!("{host} (pid {})", std::process::id())
-    })
 }

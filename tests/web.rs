@@ -42,9 +42,16 @@ impl Site {
     /// database, as `systemctl restart` would.
     async fn restart(&mut self) {
         self.shutdown.cancel();
-        if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(20), t).await;
-        }
+        let t = self.task.take().expect("the daemon runs");
+        // Really stopped, so what answers next is the new daemon.
+        let stopped = tokio::time::timeout(Duration::from_secs(20), t)
+            .await
+            .expect("the daemon stops within 20 s");
+        stopped.unwrap().unwrap();
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port_of(&self.base))).is_err(),
+            "the old daemon still listens"
+        );
         let port = port_of(&self.base);
         let mut settings =
             collabd::config::Settings::load(Some(&self.dir.path().join("collabd.toml"))).unwrap();

@@ -57,7 +57,9 @@ pub fn effective_table(text: &str, overrides: &[(String, String)]) -> Option<tom
     Some(table)
 }
 
-/// Sets `COLLABD__A__B=value` as `[a] b = value` in the parsed file.
+/// Sets `COLLABD__A__B=value` as `[a] b = value` in the parsed file;
+/// `COLLABD__IMAP__NAME__B=value` as `b = value` in the `[[imap]]` table
+/// named NAME.
 fn apply_override(table: &mut toml::Table, name: &str, value: &str) -> Result<(), ConfigError> {
     let path: Vec<String> = name["COLLABD__".len()..]
         .split("__")
@@ -75,10 +77,46 @@ fn apply_override(table: &mut toml::Table, name: &str, value: &str) -> Result<()
         .unwrap_or_else(|| toml::Value::String(value.to_owned()));
     let (last, parents) = path.split_last().expect("split gives at least one part");
     let mut at = table;
-    for part in parents {
+    let mut parts = parents.iter();
+    while let Some(part) = parts.next() {
         let entry = at
             .entry(part.clone())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        // Tables written several times (`[[imap]]`): the next part names
+        // one by its `name`, upper-cased with `-` as `_` like its secrets
+        // (COLLABD__IMAP__CLIENTS__HOST for the account `clients`).
+        if entry.is_array() {
+            let Some(wanted) = parts.next() else {
+                return Err(invalid(
+                    name,
+                    &format!(
+                        "there are several [[{part}]] tables: name one, as COLLABD__{}__<NAME>__{}",
+                        part.to_ascii_uppercase(),
+                        last.to_ascii_uppercase()
+                    ),
+                ));
+            };
+            at = entry
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+                .filter_map(toml::Value::as_table_mut)
+                .find(|t| {
+                    t.get("name")
+                        .and_then(toml::Value::as_str)
+                        .is_some_and(|n| n.replace('-', "_").eq_ignore_ascii_case(wanted))
+                })
+                .ok_or_else(|| {
+                    invalid(
+                        name,
+                        &format!(
+                            "no [[{part}]] table has the name `{}`",
+                            wanted.replace('_', "-")
+                        ),
+                    )
+                })?;
+            continue;
+        }
         at = entry
             .as_table_mut()
             .ok_or_else(|| invalid(name, &format!("`{part}` is a setting, not a section")))?;

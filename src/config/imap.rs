@@ -26,6 +26,8 @@ pub enum ImapAuth {
 
 #[derive(Debug, Clone)]
 pub struct OAuth2Settings {
+    /// Where these settings are written: `imap.oauth2`, `imap[NAME].oauth2`.
+    pub key: String,
     pub token_url: reqwest::Url,
     pub client_id: String,
     pub client_secret: Option<Secret>,
@@ -48,6 +50,9 @@ pub struct ImapSettings {
     /// of its messages (`source_ref`), in `status`, on the status page and
     /// in metrics labels.
     pub name: String,
+    /// Where its settings are written, for messages: `imap` for a single
+    /// table, `imap[NAME]` for an `[[imap]]` account (`imap[NAME].folders`).
+    pub key: String,
     pub host: String,
     pub port: u16,
     pub security: Security,
@@ -194,8 +199,10 @@ pub(super) fn accounts(
             return Err(invalid(
                 &place.at("user"),
                 &format!(
-                    "the accounts `{}` and `{}` log in as the same user on the same server: one mailbox is watched once; list its folders in one account",
-                    same.name, account.name
+                    "the accounts `{}` and `{}` both log in as `{}`: collabd keeps each folder's checkpoint by login and folder, so one login is watched by one account; list all its folders there",
+                    same.name,
+                    account.name,
+                    account.mailbox_owner()
                 ),
             ));
         }
@@ -205,6 +212,16 @@ pub(super) fn accounts(
 }
 
 impl ImapSettings {
+    /// The account as a message names it: `[imap]`, or the `[[imap]]`
+    /// account `clients`.
+    pub fn described(&self) -> String {
+        if self.key == "imap" {
+            "[imap]".to_owned()
+        } else {
+            format!("the [[imap]] account `{}`", self.name)
+        }
+    }
+
     /// The login and server, as the watcher names the account's folders in
     /// `mailbox_state` (`ops@agency.com/INBOX`): the login alone when it is
     /// an address, else `user@host`.
@@ -349,6 +366,7 @@ pub(super) fn imap_settings(
             )
             .map_err(|e| invalid(&at("oauth2.refresh_token_file"), &e))?;
             ImapAuth::XOAuth2(OAuth2Settings {
+                key: at("oauth2"),
                 token_url,
                 client_id: o.client_id,
                 client_secret,
@@ -427,6 +445,7 @@ pub(super) fn imap_settings(
     }
     Ok(ImapSettings {
         name,
+        key: place.key.clone(),
         host,
         port,
         security,

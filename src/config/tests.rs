@@ -260,12 +260,12 @@ fn several_imap_accounts_are_named_and_kept_apart() {
         (
             two.replace("ops@beta.example", "ops@alpha.example"),
             "imap[beta-2].user",
-            "same user on the same server",
+            "both log in as `ops@alpha.example`",
         ),
         (
             format!("{}{}", account("a", "u", &a, ""), account("b", "u", &b, "")),
             "imap[b].user",
-            "same user on the same server",
+            "both log in as `u@imap.example.com`",
         ),
         (
             // No password anywhere: the account's own secret names are named.
@@ -285,6 +285,31 @@ fn several_imap_accounts_are_named_and_kept_apart() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("hostname"), "{err}");
+    // An environment override names the account it sets.
+    let over = |name: &str, value: &str| {
+        super::env::overlay(
+            &two,
+            std::path::Path::new("t.toml"),
+            &[(name.to_owned(), value.to_owned())],
+        )
+        .and_then(Settings::from_raw)
+    };
+    let s = over("COLLABD__IMAP__BETA_2__HOST", "mail.beta.example").unwrap();
+    let hosts: Vec<_> = s.imap.iter().map(|m| m.host.as_str()).collect();
+    assert_eq!(hosts, ["imap.example.com", "mail.beta.example"]);
+    for (name, says) in [
+        (
+            "COLLABD__IMAP__HOST",
+            "name one, as COLLABD__IMAP__<NAME>__HOST",
+        ),
+        (
+            "COLLABD__IMAP__GAMMA__HOST",
+            "no [[imap]] table has the name `gamma`",
+        ),
+    ] {
+        let err = over(name, "h.example").unwrap_err().to_string();
+        assert!(err.contains(name) && err.contains(says), "{err}");
+    }
     // Two accounts on different servers may use the same login.
     let other_server = format!(
         "{}{}",

@@ -149,8 +149,8 @@ impl Account {
             .await
             .with_context(|| {
                 format!(
-                    "cannot open folder `{}` (check imap.folders)",
-                    status.folder
+                    "cannot open folder `{}` (check {}.folders)",
+                    status.folder, self.settings.key
                 )
             })?;
         let uidvalidity = mb

@@ -213,7 +213,8 @@ pub async fn open(
     {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => bail!(
-            "cannot connect to IMAP server {server}: {e} (check imap.host and imap.port, and that the server is up)"
+            "cannot connect to IMAP server {server}: {e} (check {k}.host and {k}.port, and that the server is up)",
+            k = s.key
         ),
         Err(_) => bail!(
             "cannot connect to IMAP server {server}: no answer within {} s",
@@ -259,7 +260,7 @@ pub async fn open(
         Login::Password(password) => {
             match tokio::time::timeout(limit, client.login(user, password)).await {
                 Ok(Ok(session)) => session,
-                Ok(Err((e, _))) => return Err(login_refused(user, &server, e)),
+                Ok(Err((e, _))) => return Err(login_refused(user, &server, &s.described(), e)),
                 Err(_) => bail!(
                     "IMAP login at {server}: no answer within {} s",
                     limit.as_secs()
@@ -273,7 +274,7 @@ pub async fn open(
             };
             match tokio::time::timeout(limit, client.authenticate("XOAUTH2", auth)).await {
                 Ok(Ok(session)) => session,
-                Ok(Err((e, _))) => return Err(login_refused(user, &server, e)),
+                Ok(Err((e, _))) => return Err(login_refused(user, &server, &s.described(), e)),
                 Err(_) => bail!(
                     "IMAP XOAUTH2 login at {server}: no answer within {} s",
                     limit.as_secs()
@@ -284,10 +285,15 @@ pub async fn open(
     Ok(session)
 }
 
-fn login_refused(user: &str, server: &str, e: async_imap::error::Error) -> anyhow::Error {
+fn login_refused(
+    user: &str,
+    server: &str,
+    account: &str,
+    e: async_imap::error::Error,
+) -> anyhow::Error {
     match e {
         async_imap::error::Error::No(msg) | async_imap::error::Error::Bad(msg) => anyhow!(
-            "login refused for {user} at {server}: \"{}\" (check the password or OAuth2 token source in [imap])",
+            "login refused for {user} at {server}: \"{}\" (check the password or OAuth2 token source of {account})",
             server_said(&msg)
         ),
         other => failed(&format!("login for {user} at {server}"), anyhow!(other)),

@@ -81,15 +81,17 @@ impl TokenSource {
         let resp = match self.client.post(url.clone()).form(&form).send().await {
             Ok(r) => r,
             Err(e) => bail!(
-                "cannot reach the OAuth2 token endpoint {shown}: {} (check imap.oauth2.token_url and the network)",
-                e.without_url()
+                "cannot reach the OAuth2 token endpoint {shown}: {} (check {}.token_url and the network)",
+                e.without_url(),
+                self.settings.key
             ),
         };
         let status = resp.status();
         if status.is_redirection() {
             bail!(
-                "the OAuth2 token endpoint {shown} answered {status}, a redirect to {}, which collabd does not follow (it would re-send the refresh token there); set imap.oauth2.token_url to the address that answers",
-                crate::outbound::redirect_target(url, &resp)
+                "the OAuth2 token endpoint {shown} answered {status}, a redirect to {}, which collabd does not follow (it would re-send the refresh token there); set {}.token_url to the address that answers",
+                crate::outbound::redirect_target(url, &resp),
+                self.settings.key
             );
         }
         let body = resp.bytes().await.unwrap_or_default();

@@ -252,10 +252,12 @@ impl Account {
         if let AfterProcessing::MoveTo(to) = &s.after_processing {
             status.expect_within(limit);
             match within(limit, "CREATE", sess.create(mutf7::wire(to))).await {
-                Ok(()) => tracing::info!("created folder `{to}` for imap.move_to"),
+                Ok(()) => tracing::info!("created folder `{to}` for {}.move_to", s.key),
                 Err(e) if format!("{e:#}").to_ascii_lowercase().contains("exists") => {}
                 Err(e) => {
-                    return Err(e.context(format!("cannot create the imap.move_to folder `{to}`")));
+                    return Err(
+                        e.context(format!("cannot create the {}.move_to folder `{to}`", s.key))
+                    );
                 }
             }
         }

@@ -154,12 +154,15 @@ impl LoginLimiter {
         LoginLimiter { db }
     }
 
-    /// Whether `ip` may try `name` now.
+    /// Whether `ip` may try `name` now. Forgets what is past the window
+    /// first, so no failure (the name tried may be a password typed in the
+    /// wrong field) stays longer than the window and the next attempt.
     pub async fn check(&self, ip: IpAddr, name: &str) -> store::Result<Gate> {
         let now = chrono::Utc::now();
         let since = window_start(now);
+        store::forget_stale_sign_ins(&self.db.pool, &Timestamp::from(now), &since).await?;
         let source = crate::net::source(ip).to_string();
-        let tally = store::sign_in_failures(&self.db.pool, &source, &cut(name), &since).await?;
+        let tally = store::sign_in_failures(&self.db.pool, &source, &counted(name), &since).await?;
         Ok(gate(&tally, now))
     }
 
@@ -168,7 +171,7 @@ impl LoginLimiter {
         store::record_sign_in_failure(
             &self.db.pool,
             &crate::net::source(ip).to_string(),
-            &cut(name),
+            &counted(name),
             &Timestamp::from(now),
             &window_start(now),
             LOGIN_FAILURES_KEPT as i64,
@@ -205,10 +208,12 @@ fn gate(t: &FailureTally, now: chrono::DateTime<chrono::Utc>) -> Gate {
     Gate::Open
 }
 
-/// A name as counted: lower case and cut, so a flood of long ones cannot
-/// grow the list's memory.
-fn cut(name: &str) -> String {
-    name.trim().to_lowercase().chars().take(64).collect()
+/// A name as counted: lower-cased, cut to 64 characters, and stored only
+/// as its SHA-256, since what someone typed as a name is sometimes their
+/// password.
+fn counted(name: &str) -> String {
+    let name: String = name.trim().to_lowercase().chars().take(64).collect();
+    digest(&format!("collabd sign-in name\0{name}"))
 }
 
 #[cfg(test)]
@@ -283,6 +288,24 @@ mod tests {
         }
         assert!(matches!(l.check(ip, "alice").await.unwrap(), Gate::Shut(_)));
         assert_eq!(l.check(ip, "bob").await.unwrap(), Gate::Open);
+        // The name tried is kept only as its digest.
+        let names: Vec<(String,)> = sqlx::query_as("select distinct name from sign_in_failures")
+            .fetch_all(&l.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(names, [(counted("alice"),)]);
+        assert!(!names[0].0.contains("alice"));
+        // Past the window, the failures are forgotten at the next attempt.
+        sqlx::query("update sign_in_failures set at = '2000-01-01T00:00:00Z'")
+            .execute(&l.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(l.check(ip, "alice").await.unwrap(), Gate::Open);
+        let left: (i64,) = sqlx::query_as("select count(*) from sign_in_failures")
+            .fetch_one(&l.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(left.0, 0);
         assert_eq!(
             l.check("192.0.2.2".parse().unwrap(), "alice")
                 .await

@@ -34,6 +34,9 @@ pub struct Peer(pub SocketAddr);
 
 /// The session cookie's name.
 const COOKIE_NAME: &str = "collabd_session";
+/// What a page says when the database fails it: the error itself (SQL,
+/// paths) is for the log, which every such answer writes first.
+const DB_UNAVAILABLE: &str = "the database did not answer; the collabd log says why\n";
 /// How long a sign-in waits for its turn at the password check (two run
 /// at once) before it is told to try again: longer than the slowest
 /// slowdown, so an operator behind a burst of guesses still gets in.
@@ -155,10 +158,7 @@ impl Web {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!("status page {path}: {e}");
-                return text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!("the database did not answer: {e}\n"),
-                );
+                return text(StatusCode::SERVICE_UNAVAILABLE, DB_UNAVAILABLE);
             }
         };
         // A request a proxy forwarded came from wherever the proxy is
@@ -185,10 +185,7 @@ impl Web {
                 Ok(codes) => crate::redact::Redactor::new(codes.iter().map(String::as_str)),
                 Err(e) => {
                     tracing::warn!("status page {path}: {e}");
-                    return text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        &format!("the database did not answer: {e}\n"),
-                    );
+                    return text(StatusCode::SERVICE_UNAVAILABLE, DB_UNAVAILABLE);
                 }
             }
         };
@@ -233,9 +230,7 @@ impl Web {
                             tracing::warn!("status page: cannot end a session: {e}");
                             return text(
                                 StatusCode::SERVICE_UNAVAILABLE,
-                                &format!(
-                                    "the database did not answer, so you are still signed in: {e}\n"
-                                ),
+                                "the database did not answer, so you are still signed in; the log says why\n",
                             );
                         }
                         let mut r = redirect("/");
@@ -258,10 +253,7 @@ impl Web {
         };
         result.unwrap_or_else(|e| {
             tracing::warn!("status page {path}: {e}");
-            text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("the database did not answer: {e}\n"),
-            )
+            text(StatusCode::SERVICE_UNAVAILABLE, DB_UNAVAILABLE)
         })
     }
 

@@ -124,6 +124,27 @@ pub async fn sign_in_failures(
     })
 }
 
+/// Forgets the failed sign-ins from before `since` and the sessions that
+/// expired by `now`: nothing about a sign-in outlives its use.
+pub async fn forget_stale_sign_ins(
+    pool: &SqlitePool,
+    now: &Timestamp,
+    since: &Timestamp,
+) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = Immediate::begin(&mut conn).await?;
+    sqlx::query("delete from sign_in_failures where at <= ?")
+        .bind(since)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("delete from web_sessions where expires_at <= ?")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Records a failed sign-in at `now`; forgets the failures from before
 /// `since`, and all but the newest `keep`.
 pub async fn record_sign_in_failure(
