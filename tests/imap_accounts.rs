@@ -6,25 +6,11 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use support::daemon::{Daemon, grant, sql, wait_for};
 use support::dovecot::{self, Dovecot, Options};
-
-fn get(port: u16, path: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text
-}
+use support::http::get;
 
 #[test]
 fn two_accounts_in_one_daemon_are_watched_apart_and_named_everywhere() {
@@ -139,7 +125,7 @@ fn two_accounts_in_one_daemon_are_watched_apart_and_named_everywhere() {
         3,
         "{status}"
     );
-    let metrics = get(port, "/metrics");
+    let (_, metrics) = get(port, "/metrics");
     for want in [
         format!("collabd_imap_connected{{account=\"agency\",mailbox=\"{a}/INBOX\"}} 1"),
         format!("collabd_imap_connected{{account=\"clients\",mailbox=\"{b}/Leadsie\"}} 1"),
@@ -147,7 +133,7 @@ fn two_accounts_in_one_daemon_are_watched_apart_and_named_everywhere() {
     ] {
         assert!(metrics.contains(&want), "no `{want}` in\n{metrics}");
     }
-    let page = get(port, "/");
+    let (_, page) = get(port, "/");
     for want in [
         format!("data-mailbox=\"{b}/Leadsie\" data-account=\"clients\""),
         format!("data-mailbox=\"{a}/INBOX\" data-account=\"agency\""),

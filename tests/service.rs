@@ -11,30 +11,8 @@ use std::time::Duration;
 
 use support::daemon::{Daemon, grant, wait_for};
 use support::dovecot::{self, Dovecot, Options};
+use support::http::get;
 use support::smtp::{self, Smtp};
-
-/// GET over a plain TCP connection: (status, body).
-fn get(port: u16, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
 
 fn collabd(args: &[&str]) -> (Option<i32>, String, String) {
     collabd_with(args, |c| c)

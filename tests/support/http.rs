@@ -1,5 +1,6 @@
 //! A real HTTP/1.1 server on a free loopback port, answering with a
-//! closure: the OAuth2 token and introspection endpoints in tests.
+//! closure: the OAuth2 token and introspection endpoints in tests; and a
+//! plain GET of collabd's own listener.
 
 use std::sync::Arc;
 
@@ -43,4 +44,29 @@ pub async fn serve(handler: Handler) -> String {
         }
     });
     format!("http://127.0.0.1:{port}")
+}
+
+/// GET over a plain TCP connection: (status, body).
+pub fn get(port: u16, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    use std::io::{Read as _, Write as _};
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
