@@ -883,16 +883,6 @@ async fn within(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     true
 }
 
-/// Whether `text` holds `code` as a number of its own (not inside a
-/// longer one, such as a timestamp's microseconds).
-fn has_code(text: &str, code: &str) -> bool {
-    text.match_indices(code).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + code.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
-    })
-}
-
 /// The Chromium processes running on `profile`.
 fn browser_pids(profile: &std::path::Path) -> Vec<String> {
     let needle = format!("--user-data-dir={}", profile.display());
@@ -962,7 +952,10 @@ async fn collabd_run_files_an_emailed_grant_in_its_own_browser() {
     let events = sql(&db, "select group_concat(event, ' ') from request_events");
     assert!(events.contains("filed"), "{events}");
     let log = d.log();
-    assert!(!has_code(&log, "4242"), "the code reached the log:\n{log}");
+    assert!(
+        !support::daemon::has_code(&log, "4242"),
+        "the code reached the log:\n{log}"
+    );
     let profile = rig.dir.path().join("browser").join("profile");
     assert!(browsers_on(&profile) > 0, "the daemon's browser runs");
     // While the daemon's browser is open, the CLI leaves the profile alone

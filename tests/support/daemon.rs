@@ -71,6 +71,17 @@ pub fn count(db: &Path, q: &str) -> i64 {
     sql(db, q).parse().unwrap_or(-1)
 }
 
+/// Whether `code` (a collaborator code) stands in `text` on its own, not
+/// as four digits inside a longer number: a log's timestamps carry
+/// microseconds, and "…57.480105Z" holds "0105" without naming any code.
+pub fn has_code(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 pub fn wait_for(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
