@@ -22,10 +22,11 @@ async fn both_schemas_have_the_same_tables_and_columns() {
 
     let pg = Postgres::start();
     pg.create_db("schema");
-    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
     files.sort();
     for f in files {
         pg.psql("schema", &std::fs::read_to_string(f).unwrap());

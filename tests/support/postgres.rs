@@ -161,7 +161,10 @@ impl Postgres {
 }
 
 fn postgres_uid() -> u32 {
-    let out = Command::new("id").args(["-u", "postgres"]).output().unwrap();
+    let out = Command::new("id")
+        .args(["-u", "postgres"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
