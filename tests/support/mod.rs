@@ -10,6 +10,7 @@ pub mod dkim;
 pub mod dns;
 pub mod dovecot;
 pub mod http;
+pub mod postgres;
 pub mod replica;
 pub mod self_signed;
 pub mod smtp;
