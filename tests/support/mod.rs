@@ -1,6 +1,7 @@
 //! Test harness shared by the IMAP and daemon tests: a real Dovecot on free
 //! loopback ports in a temp dir, a CA and server certificate made with
-//! openssl, and a small HTTP server for OAuth2 endpoints.
+//! openssl, a small HTTP server for OAuth2 endpoints, and a PostgreSQL
+//! cluster of its own per test.
 #![allow(dead_code)]
 
 pub mod browser;
