@@ -164,9 +164,9 @@ impl BrowserLedger for Db {
         now: &Timestamp,
     ) -> Result<bool> {
         let changed = sqlx::query(
-            "update browser_session set state = ?1, detail = ?2, since = ?3, updated_at = ?3,
-                 told_at = case when ?1 = ?4 then told_at else null end
-             where id = 1 and state <> ?1",
+            "update browser_session set state = $1, detail = $2, since = $3, updated_at = $3,
+                 told_at = case when $1 = $4 then told_at else null end
+             where id = 1 and state <> $1",
         )
         .bind(state)
         .bind(detail)
@@ -176,7 +176,7 @@ impl BrowserLedger for Db {
         .await?
         .rows_affected();
         if changed == 0 {
-            sqlx::query("update browser_session set detail = ?, updated_at = ? where id = 1")
+            sqlx::query("update browser_session set detail = $1, updated_at = $2 where id = 1")
                 .bind(detail)
                 .bind(now)
                 .execute(&self.pool)
@@ -187,7 +187,7 @@ impl BrowserLedger for Db {
 
     async fn mark_login_told(&self, now: &Timestamp) -> Result<bool> {
         Ok(sqlx::query(
-            "update browser_session set told_at = ? where id = 1 and state = ? and told_at is null",
+            "update browser_session set told_at = $1 where id = 1 and state = $2 and told_at is null",
         )
         .bind(now)
         .bind(SessionState::LoginNeeded)
@@ -200,8 +200,8 @@ impl BrowserLedger for Db {
     async fn wake_login_waiters(&self, now: &Timestamp) -> Result<u64> {
         Ok(sqlx::query(
             "update access_requests
-             set next_attempt_at = ?1, updated_at = ?1, attempts = 0, waiting_for = null
-             where state = ?2 and waiting_for = ?3",
+             set next_attempt_at = $1, updated_at = $1, attempts = 0, waiting_for = null
+             where state = $2 and waiting_for = $3",
         )
         .bind(now)
         .bind(RequestState::Queued)
@@ -221,8 +221,8 @@ impl BrowserLedger for Db {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let held = sqlx::query(
-            "update access_requests set lease_until = max(coalesce(lease_until, ?1), ?1), updated_at = ?2
-             where id = ?3 and state = ?4 and attempts = ?5",
+            "update access_requests set lease_until = max(coalesce(lease_until, $1), $1), updated_at = $2
+             where id = $3 and state = $4 and attempts = $5",
         )
         .bind(lease_until)
         .bind(now)
@@ -237,7 +237,7 @@ impl BrowserLedger for Db {
             return Ok(None);
         }
         let row = sqlx::query_scalar(
-            "insert into browser_submission (request_id, attempt, started_at) values (?, ?, ?) returning id",
+            "insert into browser_submission (request_id, attempt, started_at) values ($1, $2, $3) returning id",
         )
         .bind(id)
         .bind(attempt)
@@ -249,7 +249,7 @@ impl BrowserLedger for Db {
     }
 
     async fn finish_submission(&self, row: i64, result: &str, now: &Timestamp) -> Result<()> {
-        sqlx::query("update browser_submission set finished_at = ?, result = ? where id = ?")
+        sqlx::query("update browser_submission set finished_at = $1, result = $2 where id = $3")
             .bind(now)
             .bind(result)
             .bind(row)
@@ -261,7 +261,7 @@ impl BrowserLedger for Db {
     async fn unfinished_submissions(&self, id: RequestId) -> Result<Vec<Submission>> {
         Ok(sqlx::query_as(
             "select id, attempt, started_at, finished_at, result from browser_submission
-             where request_id = ? and finished_at is null order by id",
+             where request_id = $1 and finished_at is null order by id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -271,7 +271,7 @@ impl BrowserLedger for Db {
     async fn reached_submission(&self, id: RequestId) -> Result<Option<Submission>> {
         Ok(sqlx::query_as(
             "select id, attempt, started_at, finished_at, result from browser_submission
-             where request_id = ? and finished_at is not null and result in (?, ?, ?)
+             where request_id = $1 and finished_at is not null and result in ($2, $3, $4)
              order by id desc limit 1",
         )
         .bind(id)
@@ -284,7 +284,7 @@ impl BrowserLedger for Db {
 
     async fn submissions_since(&self, since: &Timestamp) -> Result<(i64, Option<Timestamp>)> {
         Ok(sqlx::query_as(
-            "select count(*), min(started_at) from browser_submission where started_at >= ?",
+            "select count(*), min(started_at) from browser_submission where started_at >= $1",
         )
         .bind(since)
         .fetch_one(&self.pool)
@@ -298,7 +298,7 @@ impl BrowserLedger for Db {
         error: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
-            "update browser_sync set last_at = ?, rows_seen = ?, last_error = ? where id = 1",
+            "update browser_sync set last_at = $1, rows_seen = $2, last_error = $3 where id = 1",
         )
         .bind(now)
         .bind(rows)

@@ -137,7 +137,7 @@ mod tests {
     async fn a_timestamp_round_trips_as_its_text() {
         let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
         let t: Timestamp = "2026-11-26T08:44:52Z".parse().unwrap();
-        let (back, text): (Timestamp, String) = sqlx::query_as("select ?1, ?1")
+        let (back, text): (Timestamp, String) = sqlx::query_as("select $1, $1")
             .bind(t)
             .fetch_one(&mut conn)
             .await
@@ -159,9 +159,9 @@ mod tests {
         let t = "2026-11-01T00:00:00Z";
         sqlx::query(
             "insert into access_requests (id, store_domain, collaborator_code, state, received_at, created_at, updated_at)
-             values (1, 'acme.myshopify.com', '0105', 'queued', ?1, ?1, 'yesterday'),
-                    (2, 'Acme Store', '0106', 'queued', ?1, ?1, ?1),
-                    (3, 'acme.myshopify.com', '0107', 'queued', '2026-11-01 00:00:00', ?1, ?1)",
+             values (1, 'acme.myshopify.com', '0105', 'queued', $1, $1, 'yesterday'),
+                    (2, 'Acme Store', '0106', 'queued', $1, $1, $1),
+                    (3, 'acme.myshopify.com', '0107', 'queued', '2026-11-01 00:00:00', $1, $1)",
         )
         .bind(t)
         .execute(&mut *conn)

@@ -34,7 +34,7 @@ pub async fn defer_message(
     let inserted: Option<i64> = sqlx::query_scalar(
         "insert into deferred_message (sha256, source, source_ref, mailbox, uidvalidity, uid, raw,
              received_at, next_attempt_at, last_error)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          on conflict (sha256) do nothing
          returning id",
     )
@@ -53,7 +53,7 @@ pub async fn defer_message(
     if let Some(id) = inserted {
         return Ok((id, true));
     }
-    let id = sqlx::query_scalar("select id from deferred_message where sha256 = ?")
+    let id = sqlx::query_scalar("select id from deferred_message where sha256 = $1")
         .bind(sha256)
         .fetch_one(&mut *conn)
         .await?;
@@ -68,7 +68,7 @@ pub async fn due_deferred(
 ) -> Result<Vec<Deferred>> {
     Ok(sqlx::query_as(
         "select id, source, source_ref, mailbox, uidvalidity, uid, raw, received_at, attempts
-         from deferred_message where next_attempt_at <= ? order by id limit ?",
+         from deferred_message where next_attempt_at <= $1 order by id limit $2",
     )
     .bind(now)
     .bind(limit)
@@ -84,7 +84,7 @@ pub async fn postpone_deferred(
     error: &str,
 ) -> Result<()> {
     sqlx::query(
-        "update deferred_message set attempts = attempts + 1, next_attempt_at = ?, last_error = ? where id = ?",
+        "update deferred_message set attempts = attempts + 1, next_attempt_at = $1, last_error = $2 where id = $3",
     )
     .bind(next_attempt_at)
     .bind(error)
@@ -97,7 +97,7 @@ pub async fn postpone_deferred(
 /// Judged at last: the message leaves the waiting room, in the
 /// transaction that stores it.
 pub async fn forget_deferred(tx: &mut Immediate<'_>, id: i64) -> Result<()> {
-    sqlx::query("delete from deferred_message where id = ?")
+    sqlx::query("delete from deferred_message where id = $1")
         .bind(id)
         .execute(&mut **tx)
         .await?;
@@ -125,9 +125,9 @@ const HEAD_BYTES: i64 = 16 * 1024;
 /// The messages waiting to be judged, oldest first, at most `limit`.
 pub async fn waiting_messages(pool: &SqlitePool, limit: i64) -> Result<Vec<WaitingRow>> {
     Ok(sqlx::query_as(
-        "select id, source, source_ref, mailbox, uidvalidity, uid, substr(raw, 1, ?) as head,
+        "select id, source, source_ref, mailbox, uidvalidity, uid, substr(raw, 1, $1) as head,
                 received_at, attempts, next_attempt_at, last_error
-         from deferred_message order by id limit ?",
+         from deferred_message order by id limit $2",
     )
     .bind(HEAD_BYTES)
     .bind(limit)

@@ -24,7 +24,7 @@ pub struct Event<'a> {
 pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &Timestamp) -> Result<()> {
     sqlx::query(
         "insert into request_events (request_id, message_id, at, actor, event, from_state, to_state, detail)
-         values (?, ?, ?, ?, ?, ?, ?, ?)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(e.request_id)
     .bind(e.message_id)
@@ -62,8 +62,8 @@ pub async fn pending_announcements(
         "select e.id as event_id, e.request_id, r.store_domain, r.client_name, e.event, e.to_state, e.detail
          from request_events e join access_requests r on r.id = e.request_id
          where e.id > (select last_event_id from announcement_cursor where id = 1)
-           and (e.to_state in (?2, ?3, ?4, ?5, ?6, ?8) or e.event = ?7)
-         order by e.id limit ?1",
+           and (e.to_state in ($2, $3, $4, $5, $6, $8) or e.event = $7)
+         order by e.id limit $1",
     )
     .bind(limit)
     .bind(Granted)
@@ -83,7 +83,7 @@ pub async fn advance_announcements(
     event_id: i64,
     now: &Timestamp,
 ) -> Result<()> {
-    sqlx::query("update announcement_cursor set last_event_id = max(last_event_id, ?), updated_at = ? where id = 1")
+    sqlx::query("update announcement_cursor set last_event_id = max(last_event_id, $1), updated_at = $2 where id = 1")
         .bind(event_id)
         .bind(now)
         .execute(&mut *conn)
@@ -110,7 +110,7 @@ pub async fn events_for(pool: &SqlitePool, id: RequestId) -> Result<Vec<EventRow
         "select e.at, e.actor, e.event, e.from_state, e.to_state, e.detail, e.message_id,
                 m.source as message_source
          from request_events e left join messages m on m.id = e.message_id
-         where e.request_id = ? order by e.id",
+         where e.request_id = $1 order by e.id",
     )
     .bind(id)
     .fetch_all(pool)
@@ -133,8 +133,8 @@ pub async fn request_less_events(
     limit: i64,
 ) -> Result<Vec<(Timestamp, Option<i64>, Option<String>)>> {
     Ok(sqlx::query_as(
-        "select at, message_id, detail from request_events where request_id is null and event = ?
-         order by id desc limit ?",
+        "select at, message_id, detail from request_events where request_id is null and event = $1
+         order by id desc limit $2",
     )
     .bind(event)
     .bind(limit)

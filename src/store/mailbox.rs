@@ -17,7 +17,7 @@ pub async fn mailbox_checkpoint(
     mailbox: &str,
 ) -> Result<Option<(Option<u32>, u32)>> {
     let row: Option<(Option<i64>, i64)> =
-        sqlx::query_as("select uidvalidity, last_uid from mailbox_state where mailbox = ?")
+        sqlx::query_as("select uidvalidity, last_uid from mailbox_state where mailbox = $1")
             .bind(mailbox)
             .fetch_optional(&mut *conn)
             .await?;
@@ -35,9 +35,9 @@ pub async fn set_checkpoint(
 ) -> Result<()> {
     sqlx::query(
         "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
-         values (?1, ?2, ?3, 1, ?4, ?5, ?4)
-         on conflict (mailbox) do update set uidvalidity = ?2, last_uid = ?3, connected = 1,
-             last_contact_at = ?4, updated_at = ?4",
+         values ($1, $2, $3, 1, $4, $5, $4)
+         on conflict (mailbox) do update set uidvalidity = $2, last_uid = $3, connected = 1,
+             last_contact_at = $4, updated_at = $4",
     )
     .bind(mailbox)
     .bind(uidvalidity)
@@ -60,7 +60,7 @@ pub async fn add_pending_action(
 ) -> Result<()> {
     sqlx::query(
         "insert into after_processing_pending (mailbox, uidvalidity, uid, created_at, updated_at)
-         values (?1, ?2, ?3, ?4, ?4)
+         values ($1, $2, $3, $4, $4)
          on conflict do nothing",
     )
     .bind(mailbox)
@@ -80,7 +80,7 @@ pub async fn pending_actions(
 ) -> Result<Vec<(u32, u32)>> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "select uidvalidity, uid from after_processing_pending
-         where mailbox = ? order by uidvalidity, uid",
+         where mailbox = $1 order by uidvalidity, uid",
     )
     .bind(mailbox)
     .fetch_all(&mut *conn)
@@ -98,12 +98,13 @@ pub async fn drop_stale_actions(
     mailbox: &str,
     uidvalidity: u32,
 ) -> Result<u64> {
-    let r =
-        sqlx::query("delete from after_processing_pending where mailbox = ? and uidvalidity != ?")
-            .bind(mailbox)
-            .bind(i64::from(uidvalidity))
-            .execute(&mut *conn)
-            .await?;
+    let r = sqlx::query(
+        "delete from after_processing_pending where mailbox = $1 and uidvalidity != $2",
+    )
+    .bind(mailbox)
+    .bind(i64::from(uidvalidity))
+    .execute(&mut *conn)
+    .await?;
     Ok(r.rows_affected())
 }
 
@@ -122,12 +123,12 @@ pub async fn settle_actions(
         let q = match error {
             None => sqlx::query(
                 "delete from after_processing_pending
-                 where mailbox = ?1 and uidvalidity = ?2 and uid = ?3",
+                 where mailbox = $1 and uidvalidity = $2 and uid = $3",
             ),
             Some(_) => sqlx::query(
                 "update after_processing_pending
-                 set attempts = attempts + 1, last_error = ?4, updated_at = ?5
-                 where mailbox = ?1 and uidvalidity = ?2 and uid = ?3",
+                 set attempts = attempts + 1, last_error = $4, updated_at = $5
+                 where mailbox = $1 and uidvalidity = $2 and uid = $3",
             ),
         };
         q.bind(mailbox)
@@ -181,19 +182,19 @@ pub async fn set_watcher_health(
     sqlx::query(
         "insert into mailbox_state (mailbox, connected, last_contact_at, last_error, last_error_at, state,
              reconnects, next_retry_at, updated_at, account, node)
-         values (?1, ?2, case when ?3 then ?8 end, ?4, case when ?4 is not null then ?8 end, ?5,
-             case when ?6 then 1 else 0 end, ?7, ?8, ?9, ?10)
+         values ($1, $2, case when $3 then $8 end, $4, case when $4 is not null then $8 end, $5,
+             case when $6 then 1 else 0 end, $7, $8, $9, $10)
          on conflict (mailbox) do update set
-             account = ?9,
-             node = ?10,
-             connected = ?2,
-             last_contact_at = case when ?3 then ?8 else last_contact_at end,
-             last_error = coalesce(?4, last_error),
-             last_error_at = case when ?4 is not null then ?8 else last_error_at end,
-             state = ?5,
-             reconnects = reconnects + case when ?6 then 1 else 0 end,
-             next_retry_at = ?7,
-             updated_at = ?8",
+             account = $9,
+             node = $10,
+             connected = $2,
+             last_contact_at = case when $3 then $8 else last_contact_at end,
+             last_error = coalesce($4, last_error),
+             last_error_at = case when $4 is not null then $8 else last_error_at end,
+             state = $5,
+             reconnects = reconnects + case when $6 then 1 else 0 end,
+             next_retry_at = $7,
+             updated_at = $8",
     )
     .bind(mailbox)
     .bind(h.connected)

@@ -110,7 +110,7 @@ pub async fn insert_message(
     let id = sqlx::query_scalar(
         "insert into messages (sha256, message_id, source, source_ref, mailbox, uidvalidity, uid, from_addr,
              original_from, subject, date, kind, reason, raw, raw_size, received_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          on conflict (sha256) do nothing
          returning id",
     )
@@ -138,7 +138,7 @@ pub async fn insert_message(
 /// The id of the message with this digest, if stored.
 pub async fn message_id_by_sha(conn: &mut SqliteConnection, sha256: &str) -> Result<Option<i64>> {
     Ok(
-        sqlx::query_scalar("select id from messages where sha256 = ?")
+        sqlx::query_scalar("select id from messages where sha256 = $1")
             .bind(sha256)
             .fetch_optional(&mut *conn)
             .await?,
@@ -160,11 +160,12 @@ pub struct StoredMessage {
 
 /// The message with this id, if stored.
 pub async fn stored_message(conn: &mut SqliteConnection, id: i64) -> Result<Option<StoredMessage>> {
-    let row =
-        sqlx::query("select id, source, kind, reason, raw, received_at from messages where id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row = sqlx::query(
+        "select id, source, kind, reason, raw, received_at from messages where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(|r| {
         Ok(StoredMessage {
             id: r.try_get("id")?,
@@ -186,13 +187,13 @@ pub async fn message_ids_since(
     since: &Timestamp,
 ) -> Result<(Vec<i64>, i64)> {
     let ids: Vec<i64> = sqlx::query_scalar(
-        "select id from messages where received_at >= ? and raw is not null and source != 'webhook'
+        "select id from messages where received_at >= $1 and raw is not null and source != 'webhook'
          order by received_at, id",
     )
     .bind(since)
     .fetch_all(&mut *conn)
     .await?;
-    let all: i64 = sqlx::query_scalar("select count(*) from messages where received_at >= ?")
+    let all: i64 = sqlx::query_scalar("select count(*) from messages where received_at >= $1")
         .bind(since)
         .fetch_one(&mut *conn)
         .await?;
@@ -204,7 +205,7 @@ pub async fn message_ids_since(
 /// the mailbox) when the same message is handed over again, so that it can
 /// be judged again. Returns whether they were kept now.
 pub async fn keep_missing_raw(conn: &mut SqliteConnection, id: i64, raw: &[u8]) -> Result<bool> {
-    let done = sqlx::query("update messages set raw = ? where id = ? and raw is null")
+    let done = sqlx::query("update messages set raw = $1 where id = $2 and raw is null")
         .bind(raw)
         .bind(id)
         .execute(&mut *conn)
@@ -221,13 +222,14 @@ pub async fn set_verdict(
     kind: MessageKind,
     reason: Option<&str>,
 ) -> Result<bool> {
-    let done = sqlx::query("update messages set kind = ?, reason = ? where id = ? and kind = ?")
-        .bind(kind)
-        .bind(reason)
-        .bind(id)
-        .bind(was)
-        .execute(&mut *conn)
-        .await?;
+    let done =
+        sqlx::query("update messages set kind = $1, reason = $2 where id = $3 and kind = $4")
+            .bind(kind)
+            .bind(reason)
+            .bind(id)
+            .bind(was)
+            .execute(&mut *conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -240,7 +242,7 @@ pub async fn purge_raw_older_than(pool: &SqlitePool, days: u32, now: &Timestamp)
     }
     let cutoff = Timestamp::from(now.datetime() - chrono::Duration::days(days.into()));
     Ok(
-        sqlx::query("update messages set raw = null where raw is not null and received_at < ?")
+        sqlx::query("update messages set raw = null where raw is not null and received_at < $1")
             .bind(cutoff)
             .execute(pool)
             .await?

@@ -25,6 +25,10 @@
 //!
 //! Every other item is re-exported here: callers write
 //! `store::claim_next_request`.
+//!
+//! Statements number their parameters `$1`, `$2`, …: SQLite reads that
+//! form as PostgreSQL does (sqlx binds `$N` by its number), so the same
+//! text will serve both engines (issue 27).
 
 pub mod browser;
 mod columns;

@@ -31,7 +31,7 @@ pub async fn status_rows(pool: &SqlitePool, state: Option<RequestState>) -> Resu
     Ok(sqlx::query_as(
         "select id, store_domain, client_name, state, code_hint, attempts, last_error, received_at, filed_at,
                 resolved_at, updated_at, age_days, last_event
-         from request_status where ?1 is null or state = ?1 order by id",
+         from request_status where $1 is null or state = $1 order by id",
     )
     .bind(state)
     .fetch_all(pool)
@@ -46,7 +46,7 @@ pub async fn message_counts(pool: &SqlitePool) -> Result<Vec<(MessageKind, i64)>
         "select kind, n from (
              select kind, count(*) as n from messages group by kind
              union all
-             select ?1 as kind, count(*) as n from deferred_message having count(*) > 0
+             select $1 as kind, count(*) as n from deferred_message having count(*) > 0
          ) order by kind",
     )
     .bind(MessageKind::Deferred)
@@ -71,8 +71,8 @@ pub async fn messages_needing_attention(
 > {
     Ok(sqlx::query_as(
         "select id, kind, coalesce(original_from, from_addr) as sender, subject, reason from messages
-         where kind in (?2, ?3) or (kind = ?4 and reason is not null)
-         order by id desc limit ?1",
+         where kind in ($2, $3) or (kind = $4 and reason is not null)
+         order by id desc limit $1",
     )
     .bind(limit)
     .bind(MessageKind::Rejected)
@@ -102,8 +102,8 @@ pub async fn figures(pool: &SqlitePool, now: &Timestamp, overdue_after_s: i64) -
     .fetch_all(pool)
     .await?;
     let (filer_attempts, filer_failures) = sqlx::query_as(
-        "select (select count(*) from request_events where event = ?1),
-                (select count(*) from request_events where event in (?2, ?3))",
+        "select (select count(*) from request_events where event = $1),
+                (select count(*) from request_events where event in ($2, $3))",
     )
     .bind(EventKind::Claimed)
     .bind(EventKind::Retry)
@@ -112,8 +112,8 @@ pub async fn figures(pool: &SqlitePool, now: &Timestamp, overdue_after_s: i64) -
     .await?;
     let overdue: i64 = sqlx::query_scalar(
         "select count(*) from access_requests
-         where (state = ?3 and julianday(?1) - julianday(coalesce(next_attempt_at, created_at)) > ?2 / 86400.0)
-            or (state = ?4 and julianday(?1) - julianday(lease_until) > ?2 / 86400.0)",
+         where (state = $3 and julianday($1) - julianday(coalesce(next_attempt_at, created_at)) > $2 / 86400.0)
+            or (state = $4 and julianday($1) - julianday(lease_until) > $2 / 86400.0)",
     )
     .bind(now)
     .bind(overdue_after_s as f64)

@@ -41,7 +41,7 @@ const REQUEST_COLUMNS: &str = "r.id, r.store_domain, r.collaborator_code, r.clie
 
 pub async fn get_request(conn: &mut SqliteConnection, id: RequestId) -> Result<Request> {
     let sql = format!(
-        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id where r.id = ?"
+        "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id where r.id = $1"
     );
     sqlx::query_as(&sql)
         .bind(id)
@@ -57,7 +57,7 @@ pub async fn find_request(
 ) -> Result<Option<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
-         where r.store_domain = ? and r.collaborator_code = ?"
+         where r.store_domain = $1 and r.collaborator_code = $2"
     );
     Ok(sqlx::query_as(&sql)
         .bind(store.as_str())
@@ -73,7 +73,7 @@ pub async fn requests_from_message(
 ) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
-         where r.source_message_id = ? order by r.id"
+         where r.source_message_id = $1 order by r.id"
     );
     Ok(sqlx::query_as(&sql)
         .bind(message)
@@ -85,7 +85,7 @@ pub async fn requests_from_message(
 pub async fn requests_for_store(conn: &mut SqliteConnection, store: &str) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
-         where r.store_domain = ? order by r.id desc"
+         where r.store_domain = $1 order by r.id desc"
     );
     Ok(sqlx::query_as(&sql)
         .bind(store)
@@ -100,7 +100,7 @@ pub async fn requests_for_client_name(
 ) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
-         where lower(r.client_name) = lower(?) order by r.id desc"
+         where lower(r.client_name) = lower($1) order by r.id desc"
     );
     Ok(sqlx::query_as(&sql)
         .bind(name.trim())
@@ -133,7 +133,7 @@ pub async fn create_request(
         "insert into access_requests (store_domain, collaborator_code, client_name, client_email,
              leadsie_request_name, leadsie_request_url, state, next_attempt_at, source_message_id,
              received_at, resolved_at, created_at, updated_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          returning id",
     )
     .bind(r.store.as_str())
@@ -177,8 +177,8 @@ pub async fn fill_client_details(
     email: Option<&str>,
 ) -> Result<()> {
     sqlx::query(
-        "update access_requests set client_name = coalesce(client_name, ?), client_email = coalesce(client_email, ?)
-         where id = ?",
+        "update access_requests set client_name = coalesce(client_name, $1), client_email = coalesce(client_email, $2)
+         where id = $3",
     )
     .bind(name)
     .bind(email)
@@ -204,9 +204,9 @@ pub async fn transition(
     }
     let resolved = (!to.is_open()).then_some(now);
     let changed = sqlx::query(
-        "update access_requests set state = ?1, updated_at = ?2, resolved_at = coalesce(?3, resolved_at),
-             lease_until = case when ?1 = ?6 then lease_until else null end
-         where id = ?4 and state = ?5",
+        "update access_requests set state = $1, updated_at = $2, resolved_at = coalesce($3, resolved_at),
+             lease_until = case when $1 = $6 then lease_until else null end
+         where id = $4 and state = $5",
     )
     .bind(to)
     .bind(now)
@@ -235,16 +235,16 @@ pub async fn claim_next_request(
 ) -> Result<Option<Request>> {
     Ok(sqlx::query_as(
         "update access_requests
-         set state = ?3, attempts = attempts + 1, lease_until = ?1, updated_at = ?2, waiting_for = null
+         set state = $3, attempts = attempts + 1, lease_until = $1, updated_at = $2, waiting_for = null
          where id = coalesce(
              -- A claim whose worker died: it has waited longest.
-             (select id from access_requests where state = ?3 and lease_until < ?2
+             (select id from access_requests where state = $3 and lease_until < $2
                  order by lease_until limit 1),
              -- The request due soonest; the (state, next_attempt_at) index
              -- serves it in order, so a claim costs the same with a long queue.
-             (select id from access_requests where state = ?4 and next_attempt_at <= ?2
+             (select id from access_requests where state = $4 and next_attempt_at <= $2
                  order by next_attempt_at, id limit 1),
-             (select id from access_requests where state = ?4 and next_attempt_at is null
+             (select id from access_requests where state = $4 and next_attempt_at is null
                  order by id limit 1))
          returning id, store_domain, collaborator_code, client_name, client_email, leadsie_request_name,
              leadsie_request_url, state, attempts, next_attempt_at, last_error, source_message_id,
@@ -274,9 +274,9 @@ pub async fn finish_attempt(
     let resolved = (!to.is_open()).then_some(now);
     let changed = sqlx::query(
         "update access_requests
-         set state = ?, lease_until = null, updated_at = ?, filed_at = coalesce(filed_at, ?),
-             resolved_at = coalesce(?, resolved_at), last_error = coalesce(?, last_error)
-         where id = ? and state = ? and attempts = ?",
+         set state = $1, lease_until = null, updated_at = $2, filed_at = coalesce(filed_at, $3),
+             resolved_at = coalesce($4, resolved_at), last_error = coalesce($5, last_error)
+         where id = $6 and state = $7 and attempts = $8",
     )
     .bind(to)
     .bind(now)
@@ -312,9 +312,9 @@ pub async fn retry_attempt_at(
 ) -> Result<bool> {
     let changed = sqlx::query(
         "update access_requests
-         set state = ?, lease_until = null, next_attempt_at = ?, last_error = ?, updated_at = ?,
-             attempts = attempts - ?, waiting_for = ?
-         where id = ? and state = ? and attempts = ?",
+         set state = $1, lease_until = null, next_attempt_at = $2, last_error = $3, updated_at = $4,
+             attempts = attempts - $5, waiting_for = $6
+         where id = $7 and state = $8 and attempts = $9",
     )
     .bind(RequestState::Queued)
     .bind(at)
@@ -350,10 +350,10 @@ pub async fn waiting_since(
 ) -> Result<Vec<(RequestId, RequestState, String, String)>> {
     Ok(sqlx::query_as(
         "select r.id, r.state, r.store_domain, r.collaborator_code from access_requests r
-         where r.state in (?3, ?4) and r.filed_at <= ?1
-           and (?2 = 0 or not exists
+         where r.state in ($3, $4) and r.filed_at <= $1
+           and ($2 = 0 or not exists
                 (select 1 from request_events e
-                 where e.request_id = r.id and e.event = ?5 and e.at >= r.filed_at))
+                 where e.request_id = r.id and e.event = $5 and e.at >= r.filed_at))
          order by r.id",
     )
     .bind(filed_before)
@@ -373,9 +373,9 @@ pub async fn awaiting_review_since(
 ) -> Result<Vec<(RequestId, String, String)>> {
     Ok(sqlx::query_as(
         "select r.id, r.store_domain, r.collaborator_code from access_requests r
-         where r.state = ?2 and r.created_at <= ?1
+         where r.state = $2 and r.created_at <= $1
            and not exists
-               (select 1 from request_events e where e.request_id = r.id and e.event = ?3)
+               (select 1 from request_events e where e.request_id = r.id and e.event = $3)
          order by r.id",
     )
     .bind(created_before)
@@ -387,7 +387,7 @@ pub async fn awaiting_review_since(
 
 /// Makes a queued request due now (an operator's retry).
 pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &Timestamp) -> Result<()> {
-    sqlx::query("update access_requests set next_attempt_at = ?, updated_at = ? where id = ?")
+    sqlx::query("update access_requests set next_attempt_at = $1, updated_at = $2 where id = $3")
         .bind(now)
         .bind(now)
         .bind(id.0)
@@ -402,7 +402,7 @@ pub async fn set_filed_at(
     id: RequestId,
     now: &Timestamp,
 ) -> Result<()> {
-    sqlx::query("update access_requests set filed_at = coalesce(filed_at, ?) where id = ?")
+    sqlx::query("update access_requests set filed_at = coalesce(filed_at, $1) where id = $2")
         .bind(now)
         .bind(id.0)
         .execute(&mut *conn)

@@ -29,13 +29,13 @@ pub async fn start_session(
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = Immediate::begin(&mut conn).await?;
-    sqlx::query("delete from web_sessions where expires_at <= ?")
+    sqlx::query("delete from web_sessions where expires_at <= $1")
         .bind(now)
         .execute(&mut *tx)
         .await?;
     sqlx::query(
         "insert into web_sessions (id_sha256, name, csrf, password_tag, expires_at, created_at)
-         values (?, ?, ?, ?, ?, ?)",
+         values ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id_sha256)
     .bind(&s.name)
@@ -57,7 +57,7 @@ pub async fn live_session(
 ) -> Result<Option<StoredSession>> {
     Ok(sqlx::query_as(
         "select name, csrf, password_tag, expires_at from web_sessions
-         where id_sha256 = ? and expires_at > ?",
+         where id_sha256 = $1 and expires_at > $2",
     )
     .bind(id_sha256)
     .bind(now)
@@ -68,7 +68,7 @@ pub async fn live_session(
 /// Ends the session stored under `id_sha256` (signed out, or its user's
 /// password changed).
 pub async fn end_session(pool: &SqlitePool, id_sha256: &str) -> Result<()> {
-    sqlx::query("delete from web_sessions where id_sha256 = ?")
+    sqlx::query("delete from web_sessions where id_sha256 = $1")
         .bind(id_sha256)
         .execute(pool)
         .await?;
@@ -104,11 +104,11 @@ pub async fn sign_in_failures(
         i64,
     ) = sqlx::query_as(
         "select
-             (select count(*) from sign_in_failures where source = ?1 and name = ?2 and at > ?3),
-             (select min(at) from sign_in_failures where source = ?1 and name = ?2 and at > ?3),
-             (select count(*) from sign_in_failures where source = ?1 and at > ?3),
-             (select min(at) from sign_in_failures where source = ?1 and at > ?3),
-             (select count(*) from sign_in_failures where at > ?3)",
+             (select count(*) from sign_in_failures where source = $1 and name = $2 and at > $3),
+             (select min(at) from sign_in_failures where source = $1 and name = $2 and at > $3),
+             (select count(*) from sign_in_failures where source = $1 and at > $3),
+             (select min(at) from sign_in_failures where source = $1 and at > $3),
+             (select count(*) from sign_in_failures where at > $3)",
     )
     .bind(source)
     .bind(name)
@@ -133,11 +133,11 @@ pub async fn forget_stale_sign_ins(
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = Immediate::begin(&mut conn).await?;
-    sqlx::query("delete from sign_in_failures where at <= ?")
+    sqlx::query("delete from sign_in_failures where at <= $1")
         .bind(since)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("delete from web_sessions where expires_at <= ?")
+    sqlx::query("delete from web_sessions where expires_at <= $1")
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -157,7 +157,7 @@ pub async fn record_sign_in_failure(
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = Immediate::begin(&mut conn).await?;
-    sqlx::query("insert into sign_in_failures (source, name, at) values (?, ?, ?)")
+    sqlx::query("insert into sign_in_failures (source, name, at) values ($1, $2, $3)")
         .bind(source)
         .bind(name)
         .bind(now)
@@ -165,7 +165,7 @@ pub async fn record_sign_in_failure(
         .await?;
     sqlx::query(
         "delete from sign_in_failures
-         where at <= ?1 or id <= (select max(id) from sign_in_failures) - ?2",
+         where at <= $1 or id <= (select max(id) from sign_in_failures) - $2",
     )
     .bind(since)
     .bind(keep)

@@ -139,8 +139,8 @@ pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<Lis
         String::new()
     };
     let filter = format!(
-        "(?1 is null or r.state = ?1)
-         and (?2 is null or r.store_domain like ?2 escape '\\' or r.client_name like ?2 escape '\\'){guard}"
+        "($1 is null or r.state = $1)
+         and ($2 is null or r.store_domain like $2 escape '\\' or r.client_name like $2 escape '\\'){guard}"
     );
     let total: i64 = sqlx::query_scalar(&format!(
         "select count(*) from access_requests r where {filter}"
@@ -159,7 +159,7 @@ pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<Lis
     let plus = if search.is_some() { "+" } else { "" };
     let ids: Vec<i64> = sqlx::query_scalar(&format!(
         "select r.id from access_requests r where {filter}
-         order by {plus}{} {dir}, {plus}r.id {dir} limit ?3 offset ?4",
+         order by {plus}{} {dir}, {plus}r.id {dir} limit $3 offset $4",
         f.sort.expr()
     ))
     .bind(f.state)
@@ -178,7 +178,7 @@ pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<Lis
          from access_requests p
          left join request_events e
            on e.id = (select max(x.id) from request_events x where x.request_id = p.id)
-         where p.id in (select value from json_each(?))",
+         where p.id in (select value from json_each($1))",
     )
     .bind(list)
     .fetch_all(pool)
@@ -222,7 +222,7 @@ const MESSAGE_COLUMNS: &str =
 
 pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRow>> {
     Ok(sqlx::query_as(&format!(
-        "select {MESSAGE_COLUMNS} from messages where id = ?"
+        "select {MESSAGE_COLUMNS} from messages where id = $1"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -231,7 +231,7 @@ pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRow>> {
 
 /// A message's raw bytes, while they are kept.
 pub async fn message_raw(pool: &SqlitePool, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar("select raw from messages where id = ?")
+    Ok(sqlx::query_scalar("select raw from messages where id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?
@@ -241,9 +241,9 @@ pub async fn message_raw(pool: &SqlitePool, id: i64) -> Result<Option<Vec<u8>>> 
 /// Messages that need a person — rejected, unparseable, or a grant that
 /// left part of the email unread — newest first, and how many there are.
 pub async fn needs_a_look(pool: &SqlitePool, limit: i64) -> Result<(Vec<MessageRow>, i64)> {
-    let filter = "kind in (?1, ?2) or (kind = ?3 and reason is not null)";
+    let filter = "kind in ($1, $2) or (kind = $3 and reason is not null)";
     let rows = sqlx::query_as(&format!(
-        "select {MESSAGE_COLUMNS} from messages where {filter} order by id desc limit ?4"
+        "select {MESSAGE_COLUMNS} from messages where {filter} order by id desc limit $4"
     ))
     .bind(MessageKind::Rejected)
     .bind(MessageKind::Unparseable)
@@ -265,8 +265,8 @@ pub async fn requests_of_message(pool: &SqlitePool, message: i64) -> Result<Vec<
     Ok(sqlx::query_as(
         "select distinct r.id, r.store_domain from request_events e
          join access_requests r on r.id = e.request_id
-         where e.message_id = ?1
-         union select r.id, r.store_domain from access_requests r where r.source_message_id = ?1
+         where e.message_id = $1
+         union select r.id, r.store_domain from access_requests r where r.source_message_id = $1
          order by 1",
     )
     .bind(message)
@@ -291,7 +291,7 @@ pub struct TimelineRow {
 pub async fn timeline(pool: &SqlitePool, request: i64) -> Result<Vec<TimelineRow>> {
     Ok(sqlx::query_as(
         "select id, at, actor, event, from_state, to_state, detail, message_id from request_events
-         where request_id = ? order by id",
+         where request_id = $1 order by id",
     )
     .bind(request)
     .fetch_all(pool)
@@ -301,7 +301,7 @@ pub async fn timeline(pool: &SqlitePool, request: i64) -> Result<Vec<TimelineRow
 /// One event of a request, for its screenshot.
 pub async fn event_detail(pool: &SqlitePool, request: i64, event: i64) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("select detail from request_events where id = ? and request_id = ?")
+        sqlx::query_scalar("select detail from request_events where id = $1 and request_id = $2")
             .bind(event)
             .bind(request)
             .fetch_optional(pool)
@@ -313,8 +313,8 @@ pub async fn event_detail(pool: &SqlitePool, request: i64, event: i64) -> Result
 /// Requests waiting for the worker: queued, and being filed now.
 pub async fn queue_depth(pool: &SqlitePool) -> Result<(i64, i64)> {
     Ok(sqlx::query_as(
-        "select (select count(*) from access_requests where state = ?1),
-                (select count(*) from access_requests where state = ?2)",
+        "select (select count(*) from access_requests where state = $1),
+                (select count(*) from access_requests where state = $2)",
     )
     .bind(RequestState::Queued)
     .bind(RequestState::Filing)
