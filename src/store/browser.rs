@@ -221,7 +221,8 @@ impl BrowserLedger for Db {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let held = sqlx::query(
-            "update access_requests set lease_until = max(coalesce(lease_until, $1), $1), updated_at = $2
+            "update access_requests
+             set lease_until = case when lease_until > $1 then lease_until else $1 end, updated_at = $2
              where id = $3 and state = $4 and attempts = $5",
         )
         .bind(lease_until)

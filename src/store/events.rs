@@ -83,11 +83,17 @@ pub async fn advance_announcements(
     event_id: i64,
     now: &Timestamp,
 ) -> Result<()> {
-    sqlx::query("update announcement_cursor set last_event_id = max(last_event_id, $1), updated_at = $2 where id = 1")
-        .bind(event_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    // The larger of the two, written so every engine reads it alike.
+    sqlx::query(
+        "update announcement_cursor
+         set last_event_id = case when last_event_id > $1 then last_event_id else $1 end,
+             updated_at = $2
+         where id = 1",
+    )
+    .bind(event_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

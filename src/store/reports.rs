@@ -110,13 +110,16 @@ pub async fn figures(pool: &SqlitePool, now: &Timestamp, overdue_after_s: i64) -
     .bind(EventKind::Failed)
     .fetch_one(pool)
     .await?;
+    // Overdue: due, or leased, since before this moment. Timestamps are
+    // text in the one form that sorts as time does, so a comparison says it
+    // on every engine (no date functions).
+    let since = Timestamp::from(now.datetime() - chrono::Duration::seconds(overdue_after_s));
     let overdue: i64 = sqlx::query_scalar(
         "select count(*) from access_requests
-         where (state = $3 and julianday($1) - julianday(coalesce(next_attempt_at, created_at)) > $2 / 86400.0)
-            or (state = $4 and julianday($1) - julianday(lease_until) > $2 / 86400.0)",
+         where (state = $3 and coalesce(next_attempt_at, created_at) < $1)
+            or (state = $4 and lease_until < $1)",
     )
-    .bind(now)
-    .bind(overdue_after_s as f64)
+    .bind(since)
     .bind(RequestState::Queued)
     .bind(RequestState::Filing)
     .fetch_one(pool)

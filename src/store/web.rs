@@ -106,13 +106,17 @@ pub struct ListRow {
     pub last_detail: Option<String>,
 }
 
-/// `%`, `_` and `\` in a search are themselves, not wildcards.
+/// A search as a LIKE pattern, its ASCII letters lower-cased as the query
+/// lower-cases the columns (SQLite's `lower` and LIKE fold ASCII only;
+/// PostgreSQL's LIKE folds nothing),
+/// with `%`, `_` and the escape character `!` meaning themselves. `!`
+/// rather than a backslash: the two engines read `'\\'` differently.
 fn like_pattern(s: &str) -> String {
     let mut p = String::with_capacity(s.len() + 2);
     p.push('%');
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
+    for c in s.to_ascii_lowercase().chars() {
+        if matches!(c, '%' | '_' | '!') {
+            p.push('!');
         }
         p.push(c);
     }
@@ -140,7 +144,7 @@ pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<Lis
     };
     let filter = format!(
         "($1 is null or r.state = $1)
-         and ($2 is null or r.store_domain like $2 escape '\\' or r.client_name like $2 escape '\\'){guard}"
+         and ($2 is null or lower(r.store_domain) like $2 escape '!' or lower(r.client_name) like $2 escape '!'){guard}"
     );
     let total: i64 = sqlx::query_scalar(&format!(
         "select count(*) from access_requests r where {filter}"
@@ -348,4 +352,130 @@ pub async fn all_codes(pool: &SqlitePool) -> Result<Vec<String>> {
             .fetch_all(pool)
             .await?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Db;
+
+    async fn cursor(db: &Db) -> i64 {
+        sqlx::query_scalar("select last_event_id from announcement_cursor")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Statements written for every engine: the search pattern's own
+    /// escaping and case, the overdue count by text comparison, and the
+    /// announcement cursor that only moves forward.
+    #[tokio::test]
+    async fn portable_statements_mean_what_they_meant() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("c.db")).await.unwrap();
+        let t = |m: i64| {
+            Timestamp::from(
+                chrono::DateTime::<chrono::Utc>::from_timestamp(1_800_000_000 + m * 60, 0).unwrap(),
+            )
+        };
+        let now = t(100);
+        for (id, store, client, state, due, lease) in [
+            (
+                1,
+                "acme.myshopify.com",
+                "ACME 50%_off!",
+                "queued",
+                Some(t(70)),
+                None,
+            ),
+            (
+                2,
+                "acme-x.myshopify.com",
+                "Acme plain",
+                "queued",
+                Some(t(95)),
+                None,
+            ),
+            (
+                3,
+                "bistro.myshopify.com",
+                "Bistro Lumière",
+                "filing",
+                None,
+                Some(t(80)),
+            ),
+            (
+                4,
+                "cafe.myshopify.com",
+                "Café",
+                "filing",
+                None,
+                Some(t(120)),
+            ),
+            (5, "done.myshopify.com", "Done", "granted", Some(t(0)), None),
+        ] {
+            sqlx::query(
+                "insert into access_requests (id, store_domain, collaborator_code, client_name, state,
+                     next_attempt_at, lease_until, received_at, created_at, updated_at)
+                 values ($1, $2, '0105', $3, $4, $5, $6, $7, $7, $7)",
+            )
+            .bind(id)
+            .bind(store)
+            .bind(client)
+            .bind(state)
+            .bind(due)
+            .bind(lease)
+            .bind(t(0))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        }
+        // Overdue by more than 15 minutes at t(100): queued since t(70),
+        // and the lease that ran out at t(80); not t(95) nor a live lease.
+        let f = crate::store::figures(&db.pool, &now, 15 * 60)
+            .await
+            .unwrap();
+        assert_eq!(f.overdue, 2);
+
+        let search = |s: &str| {
+            let db = db.clone();
+            let s = s.to_owned();
+            async move {
+                let f = ListFilter {
+                    state: None,
+                    search: Some(s),
+                    sort: SortBy::Id,
+                    descending: false,
+                    offset: 0,
+                    limit: 50,
+                    signed_out: false,
+                };
+                let (rows, total) = list_requests(&db.pool, &f).await.unwrap();
+                assert_eq!(rows.len() as i64, total);
+                rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(search("acme").await, [1, 2], "any ASCII case");
+        assert_eq!(search("ACME-X").await, [2]);
+        assert_eq!(search("50%_").await, [1], "% and _ are themselves");
+        assert_eq!(search("%").await, [1]);
+        assert_eq!(search("off!").await, [1], "the escape character is itself");
+        assert_eq!(search("Lumière").await, [3]);
+        assert_eq!(search("x_").await, Vec::<i64>::new());
+
+        // The cursor only moves forward.
+        let mut conn = db.pool.acquire().await.unwrap();
+        crate::store::advance_announcements(&mut conn, 7, &now)
+            .await
+            .unwrap();
+        assert_eq!(cursor(&db).await, 7);
+        crate::store::advance_announcements(&mut conn, 3, &now)
+            .await
+            .unwrap();
+        assert_eq!(cursor(&db).await, 7);
+        crate::store::advance_announcements(&mut conn, 9, &now)
+            .await
+            .unwrap();
+        assert_eq!(cursor(&db).await, 9);
+    }
 }
