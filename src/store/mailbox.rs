@@ -35,13 +35,13 @@ pub async fn set_checkpoint(
 ) -> Result<()> {
     sqlx::query(
         "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
-         values ($1, $2, $3, 1, $4, $5, $4)
-         on conflict (mailbox) do update set uidvalidity = $2, last_uid = $3, connected = 1,
+         values ($1, $2, $3, true, $4, $5, $4)
+         on conflict (mailbox) do update set uidvalidity = $2, last_uid = $3, connected = true,
              last_contact_at = $4, updated_at = $4",
     )
     .bind(mailbox)
-    .bind(uidvalidity)
-    .bind(last_uid)
+    .bind(i64::from(uidvalidity))
+    .bind(i64::from(last_uid))
     .bind(now)
     .bind(WatcherState::Syncing)
     .execute(&mut *conn)

@@ -29,15 +29,16 @@ pub enum Source {
 }
 
 impl Source {
-    /// `source, source_ref, mailbox, uidvalidity, uid` as stored.
+    /// `source, source_ref, mailbox, uidvalidity, uid` as stored (UIDs as
+    /// the 64-bit integers every engine has).
     pub(super) fn columns(
         &self,
     ) -> (
         &'static str,
         Option<&str>,
         Option<&str>,
-        Option<u32>,
-        Option<u32>,
+        Option<i64>,
+        Option<i64>,
     ) {
         match self {
             Source::File(p) => ("file", Some(p.as_str()), None, None, None),
@@ -52,8 +53,8 @@ impl Source {
                 "imap",
                 Some(account.as_str()),
                 Some(mailbox.as_str()),
-                Some(*uidvalidity),
-                Some(*uid),
+                Some(i64::from(*uidvalidity)),
+                Some(i64::from(*uid)),
             ),
         }
     }
@@ -65,8 +66,18 @@ impl<'r> FromRow<'r, SqliteRow> for Source {
         let source: &str = row.try_get("source")?;
         let source_ref: Option<String> = row.try_get("source_ref")?;
         let mailbox: Option<String> = row.try_get("mailbox")?;
-        let uidvalidity: Option<u32> = row.try_get("uidvalidity")?;
-        let uid: Option<u32> = row.try_get("uid")?;
+        let uid = |column: &str| -> sqlx::Result<Option<u32>> {
+            let v: Option<i64> = row.try_get(column)?;
+            v.map(|v| {
+                u32::try_from(v).map_err(|_| sqlx::Error::ColumnDecode {
+                    index: column.to_owned(),
+                    source: format!("{v} is not an IMAP UID (0 to 4294967295)").into(),
+                })
+            })
+            .transpose()
+        };
+        let uidvalidity = uid("uidvalidity")?;
+        let uid = uid("uid")?;
         Ok(match (source, mailbox, uidvalidity, uid) {
             ("imap", Some(mailbox), Some(uidvalidity), Some(uid)) => Source::Imap {
                 // Stored before accounts were named: the single account's.
