@@ -146,12 +146,8 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
     let several = settings.imap.len() > 1;
     for imap in &settings.imap {
         // One account keeps the plain labels; several name each one.
-        let who = if several {
-            format!("imap[{}]", imap.name)
-        } else {
-            "imap".to_owned()
-        };
-        check_imap(&mut r, imap, &who).await;
+        let who = if several { imap.key.as_str() } else { "imap" };
+        check_imap(&mut r, imap, who).await;
     }
     check_worker(&mut r, &settings).await;
     if let Some(http) = &settings.http {

@@ -58,23 +58,10 @@ impl Site {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let port = port_of(&self.base);
-        let mut settings =
-            collabd::config::Settings::load(Some(&self.dir.path().join("collabd.toml"))).unwrap();
-        settings.trust.require = collabd::mail::Require::None;
-        self.shutdown = CancellationToken::new();
-        self.task = Some(tokio::spawn(collabd::daemon::run(
-            settings,
-            self.shutdown.clone(),
-        )));
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "the daemon did not listen again"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let (shutdown, task) =
+            launch(&self.dir.path().join("collabd.toml"), port_of(&self.base)).await;
+        self.shutdown = shutdown;
+        self.task = Some(task);
     }
 
     async fn stop(mut self) {
@@ -105,6 +92,30 @@ impl Site {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The daemon on `cfg` (trust checks off), run in this process until its
+/// shutdown is cancelled; returns once it listens on `port`.
+async fn launch(
+    cfg: &Path,
+    port: u16,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let mut settings = collabd::config::Settings::load(Some(cfg)).unwrap();
+    settings.trust.require = collabd::mail::Require::None;
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(collabd::daemon::run(settings, shutdown.clone()));
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the daemon did not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (shutdown, task)
 }
 
 /// 120 requests in every state, a rejected message, two watched folders
@@ -195,19 +206,8 @@ async fn site(http_extra: &str) -> Site {
         ),
     )
     .unwrap();
-    let mut settings = collabd::config::Settings::load(Some(&cfg)).unwrap();
-    settings.trust.require = collabd::mail::Require::None;
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(collabd::daemon::run(settings, shutdown.clone()));
+    let (shutdown, task) = launch(&cfg, port).await;
     let base = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the daemon did not listen"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     Site {
         dir,
         db,

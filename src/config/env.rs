@@ -57,6 +57,12 @@ pub fn effective_table(text: &str, overrides: &[(String, String)]) -> Option<tom
     Some(table)
 }
 
+/// A name as an environment variable's part writes it: upper case, `-` as
+/// `_` (`beta-2` → `BETA_2`), as in `COLLABD_IMAP_PASSWORD_BETA_2`.
+pub(super) fn env_form(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
+}
+
 /// Sets `COLLABD__A__B=value` as `[a] b = value` in the parsed file;
 /// `COLLABD__IMAP__NAME__B=value` as `b = value` in the `[[imap]]` table
 /// named NAME.
@@ -104,7 +110,7 @@ fn apply_override(table: &mut toml::Table, name: &str, value: &str) -> Result<()
                 .find(|t| {
                     t.get("name")
                         .and_then(toml::Value::as_str)
-                        .is_some_and(|n| n.replace('-', "_").eq_ignore_ascii_case(wanted))
+                        .is_some_and(|n| env_form(n).eq_ignore_ascii_case(wanted))
                 })
                 .ok_or_else(|| {
                     invalid(

@@ -13,25 +13,21 @@ use super::raw::RawConfig;
 /// One line for each secret file the config names that other users can
 /// read or write.
 pub fn exposed_files(raw: &RawConfig) -> Vec<String> {
-    let accounts = raw.imap.as_ref().map_or(&[][..], |a| a.accounts());
-    let many = accounts.len() > 1 || matches!(raw.imap, Some(super::raw::RawImaps::Many(_)));
     let mut files: Vec<(String, Option<&std::path::PathBuf>)> = Vec::new();
-    for (i, imap) in accounts.iter().enumerate() {
-        let key = |k: &str| match (&imap.name, many) {
-            (_, false) => format!("imap.{k}"),
-            (Some(n), true) => format!("imap[{n}].{k}"),
-            (None, true) => format!("imap[{i}].{k}"),
-        };
-        let oauth2 = imap.oauth2.as_ref();
-        files.push((key("password_file"), imap.password_file.as_ref()));
-        files.push((
-            key("oauth2.client_secret_file"),
-            oauth2.and_then(|o| o.client_secret_file.as_ref()),
-        ));
-        files.push((
-            key("oauth2.refresh_token_file"),
-            oauth2.and_then(|o| o.refresh_token_file.as_ref()),
-        ));
+    if let Some(raws) = &raw.imap {
+        for (i, imap) in raws.accounts().iter().enumerate() {
+            let place = super::imap::Place::of(raws, i);
+            let oauth2 = imap.oauth2.as_ref();
+            files.push((place.at("password_file"), imap.password_file.as_ref()));
+            files.push((
+                place.at("oauth2.client_secret_file"),
+                oauth2.and_then(|o| o.client_secret_file.as_ref()),
+            ));
+            files.push((
+                place.at("oauth2.refresh_token_file"),
+                oauth2.and_then(|o| o.refresh_token_file.as_ref()),
+            ));
+        }
     }
     let http = raw.http.as_ref();
     let others: [(&str, Option<&std::path::PathBuf>); 5] = [

@@ -107,6 +107,26 @@ impl Place {
         }
     }
 
+    /// The `i`th of the `[[imap]]` tables, before it has a valid name.
+    fn numbered(i: usize) -> Place {
+        Place {
+            key: format!("imap[{i}]"),
+            suffix: None,
+        }
+    }
+
+    /// Where the `i`th account of `raw` is written, as the file has it
+    /// (before its name is checked).
+    pub(super) fn of(raw: &RawImaps, i: usize) -> Place {
+        match raw {
+            RawImaps::One(_) => Place::single(),
+            RawImaps::Many(many) => match many[i].name.as_deref() {
+                Some(name) => Place::account(name.trim()),
+                None => Place::numbered(i),
+            },
+        }
+    }
+
     /// `key` within this account, e.g. `imap[acme].host`.
     pub(super) fn at(&self, key: &str) -> String {
         format!("{}.{key}", self.key)
@@ -117,7 +137,7 @@ impl Place {
     fn env(&self, base: &str) -> String {
         match &self.suffix {
             None => base.to_owned(),
-            Some(n) => format!("{base}_{}", n.to_ascii_uppercase().replace('-', "_")),
+            Some(n) => format!("{base}_{}", super::env::env_form(n)),
         }
     }
 
@@ -176,7 +196,7 @@ pub(super) fn accounts(
     }
     let mut accounts: Vec<ImapSettings> = Vec::with_capacity(many.len());
     for (i, mut m) in many.into_iter().enumerate() {
-        let key = format!("imap[{i}].name");
+        let key = Place::numbered(i).at("name");
         let Some(name) = m.name.take() else {
             return Err(invalid(
                 &key,

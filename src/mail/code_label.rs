@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::lang::CODE_LABELS;
-use super::separators::{after_separators, is_separator};
+use super::separators::{after_separators, opens_with_separator};
 use super::text::{PhraseSet, fold_case};
 
 /// What every named label is written as before a Leadsie email is read.
@@ -98,8 +98,7 @@ pub fn after_bare_label(line: &str) -> Option<&str> {
     if value.is_empty() {
         return Some(value);
     }
-    let separated = value.starts_with(is_separator) || rest.starts_with('\t');
-    separated.then(|| after_separators(value).trim_end())
+    opens_with_separator(rest).then(|| after_separators(value).trim_end())
 }
 
 /// Whether a table's header cell labels the code column: a named label

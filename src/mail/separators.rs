@@ -16,6 +16,15 @@ pub fn is_separator(c: char) -> bool {
     SEPARATORS.contains(c)
 }
 
+/// Whether what follows a label opens with a separator: a tab, or one of
+/// [`SEPARATORS`] once spaces and emphasis (`**Code:**`) are passed.
+pub fn opens_with_separator(after_label: &str) -> bool {
+    after_label.starts_with('\t')
+        || after_label
+            .trim_start_matches(['*', '_', ' '])
+            .starts_with(is_separator)
+}
+
 /// `s` from its first character past the separators that open it (with
 /// whitespace, quotes and emphasis among them, and an arrow's `>` head).
 pub fn after_separators(s: &str) -> &str {

@@ -7,8 +7,6 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use crate::secret::random_token;
 use crate::store::{self, Db, FailureTally, StoredSession};
 use crate::timestamp::Timestamp;
@@ -34,7 +32,7 @@ pub struct Sessions {
 }
 
 fn digest(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    crate::ingest::sha256_hex(text.as_bytes())
 }
 
 /// Which password `name` has now: a digest of its hash, or `None` for a
@@ -173,7 +171,6 @@ impl LoginLimiter {
             &crate::net::source(ip).to_string(),
             &counted(name),
             &Timestamp::from(now),
-            &window_start(now),
             LOGIN_FAILURES_KEPT as i64,
         )
         .await

@@ -19,20 +19,14 @@ pub struct StoredSession {
     pub expires_at: Timestamp,
 }
 
-/// Stores a new session under `id_sha256`, and drops the sessions that
-/// expired by `now`.
+/// Stores a new session under `id_sha256`. (Expired ones are dropped by
+/// [`forget_stale_sign_ins`], which every sign-in runs first.)
 pub async fn start_session(
     pool: &SqlitePool,
     id_sha256: &str,
     s: &StoredSession,
     now: &Timestamp,
 ) -> Result<()> {
-    let mut conn = pool.acquire().await?;
-    let mut tx = Immediate::begin(&mut conn).await?;
-    sqlx::query("delete from web_sessions where expires_at <= $1")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(
         "insert into web_sessions (id_sha256, name, csrf, password_tag, expires_at, created_at)
          values ($1, $2, $3, $4, $5, $6)",
@@ -43,9 +37,8 @@ pub async fn start_session(
     .bind(&s.password_tag)
     .bind(s.expires_at)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(pool)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -145,14 +138,14 @@ pub async fn forget_stale_sign_ins(
     Ok(())
 }
 
-/// Records a failed sign-in at `now`; forgets the failures from before
-/// `since`, and all but the newest `keep`.
+/// Records a failed sign-in at `now`, keeping only the newest `keep`.
+/// (Failures past the window are dropped by [`forget_stale_sign_ins`],
+/// which the check before every sign-in runs.)
 pub async fn record_sign_in_failure(
     pool: &SqlitePool,
     source: &str,
     name: &str,
     now: &Timestamp,
-    since: &Timestamp,
     keep: i64,
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
@@ -164,10 +157,8 @@ pub async fn record_sign_in_failure(
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "delete from sign_in_failures
-         where at <= $1 or id <= (select max(id) from sign_in_failures) - $2",
+        "delete from sign_in_failures where id <= (select max(id) from sign_in_failures) - $1",
     )
-    .bind(since)
     .bind(keep)
     .execute(&mut *tx)
     .await?;

@@ -139,17 +139,20 @@ impl Postgres {
         std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
     }
 
-    fn run(&self, tool: &str, args: &[&str]) {
+    /// `tool` from PostgreSQL's bin directory, as the user the server runs as.
+    fn command(&self, tool: &str) -> Command {
         let path = format!("{BIN}/{tool}");
-        let out = if self.as_postgres {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--", &path])
-                .args(args)
-                .output()
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", &path]);
+            c
         } else {
-            Command::new(&path).args(args).output()
+            Command::new(path)
         }
-        .unwrap();
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self.command(tool).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{tool} {args:?}: {}{}\n{}",
@@ -170,16 +173,10 @@ fn postgres_uid() -> u32 {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let pg_ctl = format!("{BIN}/pg_ctl");
         let data = self.data().display().to_string();
-        let args = ["-D", data.as_str(), "-m", "immediate", "stop"];
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", &pg_ctl]);
-            c
-        } else {
-            Command::new(&pg_ctl)
-        };
-        let _ = cmd.args(args).output();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
     }
 }

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 
 use super::extraction::MAX_STORES;
-use crate::mail::separators::{after_separators, is_separator};
+use crate::mail::separators::{after_separators, is_separator, opens_with_separator};
 use crate::model::{CollaboratorCode, StoreDomain};
 
 /// Store labels, longest first so "store url" wins over "store". The flag
@@ -97,23 +97,23 @@ pub(super) fn is_placeholder(value: &str) -> bool {
 }
 
 /// Where the value stands in `rest`, the text after a label: separators
-/// (see [`SEPARATORS`](crate::mail::separators::SEPARATORS); "is") stripped in front, spaces and emphasis
-/// behind.
+/// (see [`SEPARATORS`](crate::mail::separators::SEPARATORS); "is")
+/// stripped in front, spaces and emphasis behind.
 fn value_range(rest: &str) -> Range<usize> {
     let mut value = after_separators(rest);
     if let Some(after_is) = value.strip_prefix("is ") {
         value = after_is.trim_start();
     }
     let start = rest.len() - value.len();
-    let mut value = value.trim_end_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    let emphasis = |c: char| c.is_whitespace() || c == '*' || c == '_';
+    let mut value = value.trim_end_matches(emphasis);
     // A quote that opened the value closes it: "Acme Co" is Acme Co. A
     // quote at the end that none opened is the value's own.
     let opened = &rest[..start];
     if let Some(q) = value.chars().last().filter(|q| "\"'".contains(*q))
         && opened.contains(q)
     {
-        value = value[..value.len() - q.len_utf8()]
-            .trim_end_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+        value = value[..value.len() - q.len_utf8()].trim_end_matches(emphasis);
     }
     start..start + value.len()
 }
@@ -147,11 +147,7 @@ pub(super) fn starts_with_label<'a>(line: &'a str, label: &str) -> Option<&'a st
 pub(super) fn labelled_value<'a>(line: &'a str, label: &str) -> Option<&'a str> {
     let rest = starts_with_label(line, label)?;
     let after = &line[label.len()..];
-    let separated = after.trim().is_empty()
-        || after
-            .trim_start_matches(['*', '_', ' '])
-            .starts_with(is_separator)
-        || after.starts_with('\t');
+    let separated = after.trim().is_empty() || opens_with_separator(after);
     separated.then_some(rest)
 }
 
@@ -174,10 +170,7 @@ pub(super) fn store_label(line: &str) -> Option<StoreLabel<'_>> {
         let value = &line[span.clone()];
         let after = &line[label.len()..];
         let separated = after.is_empty()
-            || after
-                .trim_start_matches(['*', '_', ' '])
-                .starts_with(is_separator)
-            || after.starts_with('\t')
+            || opens_with_separator(after)
             || !find_store_domains(value).is_empty();
         separated.then_some(StoreLabel {
             value,
