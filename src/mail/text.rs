@@ -581,6 +581,28 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
         "rsquo" | "lsquo" => '\'',
         "ldquo" | "rdquo" => '"',
         "bull" => '•',
+        // Arrows and separators a template may write between a label and
+        // its value ("Code &rarr; 0473").
+        "rarr" | "srarr" | "rightarrow" | "RightArrow" => '→',
+        "rArr" | "Rightarrow" | "DoubleRightArrow" | "Implies" => '⇒',
+        "larr" | "leftarrow" => '←',
+        "harr" => '↔',
+        "hArr" | "iff" => '⇔',
+        "xrarr" | "longrightarrow" | "LongRightArrow" => '⟶',
+        "xrArr" | "Longrightarrow" | "DoubleLongRightArrow" => '⟹',
+        "map" | "mapsto" => '↦',
+        "raquo" => '»',
+        "laquo" => '«',
+        "rsaquo" => '›',
+        "lsaquo" => '‹',
+        "minus" => '−',
+        "hyphen" | "dash" => '‐',
+        "horbar" => '―',
+        "colon" => ':',
+        "equals" => '=',
+        "verbar" | "vert" | "VerticalLine" => '|',
+        "hellip" => '…',
+        "middot" => '·',
         _ => {
             let num = body.strip_prefix('#')?;
             let code = if let Some(hex) = num.strip_prefix(['x', 'X']) {
@@ -710,6 +732,21 @@ mod tests {
         }
         assert!(contains_ic("Shopify", "SHOPIFY"));
         assert!(!contains_ic("", "a"));
+    }
+
+    #[test]
+    fn arrows_written_as_entities_read_as_arrows() {
+        for (html, text) in [
+            ("Code &rarr; 0473", "Code → 0473"),
+            ("Code &rArr; 0473", "Code ⇒ 0473"),
+            ("Code -&gt; 0473", "Code -> 0473"),
+            ("Code &longrightarrow; 0473", "Code ⟶ 0473"),
+            ("Code &raquo; 0473", "Code » 0473"),
+            ("Code &#x27A1;&#xFE0F; 0473", "Code ➡\u{FE0F} 0473"),
+            ("Code &colon; 0473", "Code : 0473"),
+        ] {
+            assert_eq!(html_to_text(html).trim(), text, "{html}");
+        }
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub(super) fn is_placeholder(value: &str) -> bool {
 }
 
 /// Where the value stands in `rest`, the text after a label: separators
-/// (see [`SEPARATORS`](crate::mail::separators::SEPARATORS); "is")
+/// (see [`is_separator`]; "is")
 /// stripped in front, spaces and emphasis behind.
 fn value_range(rest: &str) -> Range<usize> {
     let mut value = after_separators(rest);
@@ -335,8 +335,7 @@ mod tests {
         assert_eq!(code("collaborator code: not provided", None), None);
         // Every separator, alone, doubled or typed as an arrow, with or
         // without spaces and emphasis around it.
-        let mut forms: Vec<String> = crate::mail::separators::SEPARATORS
-            .chars()
+        let mut forms: Vec<String> = crate::mail::separators::every_separator()
             .map(String::from)
             .collect();
         forms.extend(["->", "-->", "=>", "==>", ":-", ": ->", "—>", "=>>"].map(String::from));
