@@ -90,7 +90,7 @@ async fn request(db: &Db, store: &str) {
     .bind(now)
     .bind(now)
     .bind(now)
-    .execute(&db.pool)
+    .execute(db.pool.sqlite().unwrap())
     .await
     .unwrap();
 }
@@ -129,7 +129,7 @@ async fn main() {
     }
     let filed: i64 =
         sqlx::query_scalar("select count(*) from access_requests where state = 'requested'")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(filed as usize, WARM_FILINGS, "every request filed");

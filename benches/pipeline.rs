@@ -235,7 +235,7 @@ fn main() {
             })
             .collect();
         // One connection for the run, as `collabd ingest` holds one.
-        let mut conn = db.pool.acquire().await.unwrap();
+        let mut conn = db.pool.sqlite().unwrap().acquire().await.unwrap();
         let start = Instant::now();
         let mut created = 0;
         for (i, m) in messages.iter().enumerate() {

@@ -20,7 +20,7 @@ const RUNS: usize = 30;
 
 async fn seed(db: &Db) {
     let now = chrono::Utc::now();
-    let mut tx = db.pool.begin().await.unwrap();
+    let mut tx = db.pool.sqlite().unwrap().begin().await.unwrap();
     sqlx::query(
         "insert into messages (sha256, source, kind, raw_size, received_at, from_addr, subject)
          values ('seed', 'file', 'leadsie_grant', 100, ?, 'notifications@leadsie.com', 'seed')",
@@ -59,7 +59,7 @@ async fn seed(db: &Db) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    sqlx::query("analyze").execute(&db.pool).await.unwrap();
+    sqlx::query("analyze").execute(db.pool.sqlite().unwrap()).await.unwrap();
 }
 
 async fn time(web: &Web, path: &str) -> (Duration, Duration, Duration) {

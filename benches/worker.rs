@@ -56,7 +56,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("bench.db")).await.unwrap();
         let now = collabd::timestamp::Timestamp::now();
-        let mut tx = db.pool.begin().await.unwrap();
+        let mut tx = db.pool.sqlite().unwrap().begin().await.unwrap();
         for i in 0..REQUESTS {
             sqlx::query(
                 "insert into access_requests (store_domain, collaborator_code, state, next_attempt_at, received_at, created_at, updated_at)
@@ -84,10 +84,10 @@ fn main() {
         let attempts = worker.run_due(chrono::Utc::now()).await.expect("no database errors");
         let secs = start.elapsed().as_secs_f64();
         let requested: i64 = sqlx::query_scalar("select count(*) from access_requests where state = 'requested'")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap();
-        let events: i64 = sqlx::query_scalar("select count(*) from request_events").fetch_one(&db.pool).await.unwrap();
+        let events: i64 = sqlx::query_scalar("select count(*) from request_events").fetch_one(db.pool.sqlite().unwrap()).await.unwrap();
         println!(
             "webhook filer, concurrency 8: {:.0} requests/s end to end ({REQUESTS} requests in {secs:.2} s; {attempts} attempts, {} HTTP posts, {requested} requested, {events} events; target >= 500/s)",
             REQUESTS as f64 / secs,

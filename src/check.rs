@@ -139,7 +139,17 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
         }
     }
     check_trust(&mut r, &settings.trust);
-    check_database(&mut r, &settings.database_path).await;
+    match &settings.database_server {
+        Some(place) => match crate::store::Db::open_at(place).await {
+            Ok(_) => r.line(
+                true,
+                "database",
+                format!("{} reachable, schema up to date", settings.database_shown()),
+            ),
+            Err(e) => r.line(false, "database", e),
+        },
+        None => check_database(&mut r, &settings.database_path).await,
+    }
     if settings.imap.is_empty() {
         r.line(true, "imap", "no [imap] table: no mailbox will be watched");
     }
@@ -492,8 +502,8 @@ async fn check_worker(r: &mut Report, settings: &Settings) {
             } else {
                 ""
             };
-            let db = match settings.database_path.exists() {
-                true => crate::store::Db::open(&settings.database_path).await.ok(),
+            let db = match settings.database_server.is_some() || settings.database_path.exists() {
+                true => crate::store::Db::open_configured(settings).await.ok(),
                 false => None,
             };
             match b.check_session(db.as_ref()).await {

@@ -51,7 +51,7 @@ pub async fn run_with(
             "worker.review is on but there is no [worker.notify]: nobody is told when a request awaits review (see `collabd status --state awaiting_review` or the status page)"
         );
     }
-    let db = Db::open(&settings.database_path).await?;
+    let db = Db::open_configured(&settings).await?;
     let ingestor = crate::ingest::Ingestor::from_settings(&settings, db.clone())?;
     let watcher = match settings.imap.is_empty() {
         false => Some(Arc::new(
@@ -110,7 +110,7 @@ pub async fn run_with(
         }
     }
     tracing::info!(
-        database = %settings.database_path.display(),
+        database = %settings.database_shown(),
         mailboxes = ?watcher.iter().flat_map(|w| w.folders.iter().map(|f| f.name.clone())).collect::<Vec<_>>(),
         "collabd running"
     );

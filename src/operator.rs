@@ -4,7 +4,6 @@
 //! it and when. No SQL of its own.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteConnection;
 
 use crate::model::{Actor, EventKind, RequestId, RequestState};
 use crate::store::{self, Event, Immediate};
@@ -135,7 +134,7 @@ pub fn operator_name(by: Option<&str>) -> Actor {
 /// Applies `action` to request `id` in one transaction; returns the state
 /// the request is in afterwards.
 pub async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     id: RequestId,
     action: Action,
     actor: &Actor,

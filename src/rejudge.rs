@@ -5,7 +5,6 @@
 //! or moved one keeps its verdict, and its request is never taken back.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteConnection;
 
 use crate::ingest::{IngestReport, Ingestor, Judged, apply, judge};
 use crate::model::{Actor, EventKind, MessageKind, RequestId, RequestState};
@@ -64,7 +63,7 @@ impl Ingestor {
     /// changes nothing.
     pub async fn rejudge_stored(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         id: i64,
         actor: &Actor,
         now: DateTime<Utc>,

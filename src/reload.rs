@@ -172,9 +172,12 @@ async fn apply(
     }
 
     let mut restart = Vec::new();
-    if old.database_path != in_force.database_path {
+    if old.database_path != in_force.database_path
+        || old.database_shown() != in_force.database_shown()
+    {
         restart.push("[database] path");
         in_force.database_path = old.database_path.clone();
+        in_force.database_server = old.database_server.clone();
     }
     if differs(&old.imap, &in_force.imap) {
         restart.push("[imap]");

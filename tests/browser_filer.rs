@@ -91,7 +91,7 @@ impl Rig {
         .bind(now)
         .bind(now)
         .bind(now)
-        .fetch_one(&self.db.pool)
+        .fetch_one(self.db.pool.sqlite().unwrap())
         .await
         .unwrap();
         RequestId(id)
@@ -134,7 +134,7 @@ impl Rig {
     async fn state(&self, id: RequestId) -> (String, Option<String>) {
         let row = sqlx::query("select state, last_error from access_requests where id = ?")
             .bind(id)
-            .fetch_one(&self.db.pool)
+            .fetch_one(self.db.pool.sqlite().unwrap())
             .await
             .unwrap();
         (row.get(0), row.get(1))
@@ -144,7 +144,7 @@ impl Rig {
     async fn waiting_for(&self, id: RequestId) -> Option<String> {
         sqlx::query_scalar("select waiting_for from access_requests where id = ?")
             .bind(id)
-            .fetch_one(&self.db.pool)
+            .fetch_one(self.db.pool.sqlite().unwrap())
             .await
             .unwrap()
     }
@@ -399,7 +399,7 @@ async fn success_and_an_error_at_once_is_unknown_and_checked_before_any_retry() 
         "select count(*) from browser_submission where request_id = ? and finished_at is null",
     )
     .bind(id)
-    .fetch_one(&rig.db.pool)
+    .fetch_one(rig.db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(open, 1, "left open, so a retry checks the list first");
@@ -418,7 +418,7 @@ async fn an_attempt_whose_claim_ran_out_sends_nothing() {
     // 1 only now gets to the button.
     sqlx::query("update access_requests set state = 'filing', attempts = 2 where id = ?")
         .bind(id)
-        .execute(&rig.db.pool)
+        .execute(rig.db.pool.sqlite().unwrap())
         .await
         .unwrap();
     let stale = collabd::filer::FilingRequest {
@@ -440,7 +440,7 @@ async fn an_attempt_whose_claim_ran_out_sends_nothing() {
         "never sent by a lost claim"
     );
     let rows: i64 = sqlx::query_scalar("select count(*) from browser_submission")
-        .fetch_one(&rig.db.pool)
+        .fetch_one(rig.db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(rows, 0);
@@ -458,7 +458,7 @@ async fn a_submission_that_reached_shopify_is_never_filed_again() {
          values (?, 1, '2026-11-27T10:00:00Z', '2026-11-27T10:00:05Z', 'requested')",
     )
     .bind(id)
-    .execute(&rig.db.pool)
+    .execute(rig.db.pool.sqlite().unwrap())
     .await
     .unwrap();
     rig.file().await;
@@ -534,7 +534,7 @@ async fn upgrading_types_the_waits_and_the_session_state() {
     let db = Db::open(&path).await.unwrap();
     let waits: Vec<(i64, Option<String>)> =
         sqlx::query_as("select id, waiting_for from access_requests order by id")
-            .fetch_all(&db.pool)
+            .fetch_all(db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(
@@ -588,7 +588,7 @@ async fn a_lapsed_session_makes_requests_wait_until_a_new_login() {
     assert_eq!(health(&rig.db).await.unwrap(), None);
     let attempts: i64 = sqlx::query_scalar("select attempts from access_requests where id = ?")
         .bind(id)
-        .fetch_one(&rig.db.pool)
+        .fetch_one(rig.db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(attempts, 0);
@@ -653,7 +653,7 @@ async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
         .bind(now)
         .bind(now)
         .bind(now)
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.sqlite().unwrap())
         .await
         .unwrap();
         ids.push(id);
@@ -674,7 +674,7 @@ async fn the_list_moves_only_filed_requests_and_skips_stores_it_contradicts() {
     let changes = db.apply_list(&listed(&rows), &now).await.unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
     let state = |id: i64| {
-        let pool = db.pool.clone();
+        let pool = db.pool.sqlite().unwrap().clone();
         async move {
             sqlx::query_scalar::<_, String>("select state from access_requests where id = ?")
                 .bind(id)
@@ -863,7 +863,7 @@ async fn the_hourly_limit_holds_requests_back_without_failing_them() {
     assert_eq!(rig.replica.submissions().len(), 1);
     let attempts: i64 = sqlx::query_scalar("select attempts from access_requests where id = ?")
         .bind(second)
-        .fetch_one(&rig.db.pool)
+        .fetch_one(rig.db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(attempts, 0, "a wait is not an attempt");
@@ -1324,7 +1324,7 @@ async fn several_due_requests_are_claimed_and_filed_one_at_a_time() {
         "select request_id, event from request_events
          where event in ('claimed', 'filed') order by id",
     )
-    .fetch_all(&rig.db.pool)
+    .fetch_all(rig.db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(order.len(), 6, "{order:?}");

@@ -69,10 +69,10 @@ impl Env {
     async fn filed(&self) {
         let ids: Vec<i64> =
             sqlx::query_scalar("select id from access_requests where state = 'queued'")
-                .fetch_all(&self.ingestor.db.pool)
+                .fetch_all(self.ingestor.db.pool.sqlite().unwrap())
                 .await
                 .unwrap();
-        let mut conn = self.ingestor.db.pool.acquire().await.unwrap();
+        let mut conn = self.ingestor.db.pool.sqlite().unwrap().acquire().await.unwrap();
         for id in ids {
             collabd::operator::apply(
                 &mut conn,
@@ -89,7 +89,7 @@ impl Env {
 
     async fn scalar(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
-            .fetch_one(&self.ingestor.db.pool)
+            .fetch_one(self.ingestor.db.pool.sqlite().unwrap())
             .await
             .unwrap()
     }
@@ -98,7 +98,7 @@ impl Env {
         sqlx::query(
             "select store_domain, collaborator_code, state from access_requests order by id",
         )
-        .fetch_all(&self.ingestor.db.pool)
+        .fetch_all(self.ingestor.db.pool.sqlite().unwrap())
         .await
         .unwrap()
         .iter()
@@ -207,7 +207,7 @@ async fn a_message_dated_in_the_future_does_not_outrank_later_mail() {
         ]
     );
     let date: String = sqlx::query_scalar("select date from messages order by id limit 1")
-        .fetch_one(&e.ingestor.db.pool)
+        .fetch_one(e.ingestor.db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert!(
@@ -234,7 +234,7 @@ async fn shopify_outcomes_move_the_matching_request() {
     let resolved: Option<String> = sqlx::query_scalar(
         "select resolved_at from access_requests where store_domain = 'gamma-store.myshopify.com'",
     )
-    .fetch_one(&e.ingestor.db.pool)
+    .fetch_one(e.ingestor.db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(resolved.as_deref(), Some("2026-11-02T10:02:00Z"));
@@ -243,7 +243,7 @@ async fn shopify_outcomes_move_the_matching_request() {
          join access_requests r on r.id = e.request_id
          where r.store_domain = 'beta-store.myshopify.com' order by e.id",
     )
-    .fetch_all(&e.ingestor.db.pool)
+    .fetch_all(e.ingestor.db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(
@@ -282,7 +282,7 @@ async fn an_unmatched_outcome_is_still_recorded() {
     assert!(r.outcome_applied.is_none());
     let detail: String =
         sqlx::query_scalar("select detail from request_events where request_id is null and event = 'unmatched_outcome'")
-            .fetch_one(&e.ingestor.db.pool)
+            .fetch_one(e.ingestor.db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert!(detail.contains("acme-co.myshopify.com"), "{detail}");
@@ -334,11 +334,11 @@ async fn states_and_codes_are_checked_by_the_database() {
     let e = env().await;
     e.ingest("leadsie/plain-text.eml", 0).await;
     let bad_state = sqlx::query("update access_requests set state = 'done'")
-        .execute(&e.ingestor.db.pool)
+        .execute(e.ingestor.db.pool.sqlite().unwrap())
         .await;
     assert!(bad_state.unwrap_err().to_string().contains("CHECK"));
     let bad_code = sqlx::query("update access_requests set collaborator_code = '12a4'")
-        .execute(&e.ingestor.db.pool)
+        .execute(e.ingestor.db.pool.sqlite().unwrap())
         .await;
     assert!(bad_code.unwrap_err().to_string().contains("CHECK"));
 }
@@ -354,7 +354,7 @@ async fn a_failure_mid_ingest_rolls_back_that_message_only() {
         "create trigger refuse before insert on access_requests when new.store_domain = 'orchard-eu.myshopify.com'
          begin select raise(abort, 'simulated failure'); end",
     )
-    .execute(&e.ingestor.db.pool)
+    .execute(e.ingestor.db.pool.sqlite().unwrap())
     .await
     .unwrap();
     let raw = fixture("leadsie/two-stores.eml");
@@ -371,7 +371,7 @@ async fn a_failure_mid_ingest_rolls_back_that_message_only() {
     );
 
     sqlx::query("drop trigger refuse")
-        .execute(&e.ingestor.db.pool)
+        .execute(e.ingestor.db.pool.sqlite().unwrap())
         .await
         .unwrap();
     let r = e
@@ -479,7 +479,7 @@ async fn readme_queries_work_in_the_sqlite3_cli() {
 async fn a_full_disk_is_reported_plainly_and_loses_nothing() {
     let e = env().await;
     e.ingest("leadsie/plain-text.eml", 0).await;
-    let mut conn = e.ingestor.db.pool.acquire().await.unwrap();
+    let mut conn = e.ingestor.db.pool.sqlite().unwrap().acquire().await.unwrap();
     let pages: i64 = sqlx::query_scalar("pragma page_count")
         .fetch_one(&mut *conn)
         .await
@@ -529,14 +529,14 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
     sqlx::query(
         "update access_requests set state = 'failed', last_error = 'HTTP 400' where id = 1",
     )
-    .execute(&e.ingestor.db.pool)
+    .execute(e.ingestor.db.pool.sqlite().unwrap())
     .await
     .unwrap();
     sqlx::query("update access_requests set next_attempt_at = '2030-01-01T00:00:00Z' where id = 2")
-        .execute(&e.ingestor.db.pool)
+        .execute(e.ingestor.db.pool.sqlite().unwrap())
         .await
         .unwrap();
-    let mut conn = e.ingestor.db.pool.acquire().await.unwrap();
+    let mut conn = e.ingestor.db.pool.sqlite().unwrap().acquire().await.unwrap();
     async fn retry(conn: &mut sqlx::SqliteConnection, id: i64, minute: i64) -> RequestState {
         operator::apply(
             conn,
@@ -555,7 +555,7 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
     assert_eq!(s.as_str(), "queued");
     let due: Vec<String> =
         sqlx::query_scalar("select next_attempt_at from access_requests order by id")
-            .fetch_all(&e.ingestor.db.pool)
+            .fetch_all(e.ingestor.db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(due, vec!["2026-11-02T10:05:00Z", "2026-11-02T10:06:00Z"]);
@@ -566,7 +566,7 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
     );
     // A dry run's logged request is filed for real once a filer is set.
     sqlx::query("update access_requests set state = 'logged' where id = 2")
-        .execute(&e.ingestor.db.pool)
+        .execute(e.ingestor.db.pool.sqlite().unwrap())
         .await
         .unwrap();
     let s = retry(&mut conn, 2, 7).await;
@@ -581,7 +581,7 @@ async fn pending_after_processing_actions_are_kept_until_done() {
     use collabd::store;
     let e = env().await;
     let db = &e.ingestor.db;
-    let mut conn = db.pool.acquire().await.unwrap();
+    let mut conn = db.pool.sqlite().unwrap().acquire().await.unwrap();
     let now = collabd::timestamp::Timestamp::from(t(0));
     store::set_checkpoint(&mut conn, "a/INBOX", 7, 3, &now)
         .await
@@ -627,7 +627,7 @@ async fn pending_after_processing_actions_are_kept_until_done() {
     );
     let attempts: i64 =
         sqlx::query_scalar("select attempts from after_processing_pending where uid = 3")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(attempts, 1);
@@ -642,7 +642,7 @@ async fn an_unknown_state_or_actor_in_the_database_is_an_error() {
     use collabd::store;
     let e = env().await;
     let db = &e.ingestor.db;
-    let mut conn = db.pool.acquire().await.unwrap();
+    let mut conn = db.pool.sqlite().unwrap().acquire().await.unwrap();
     let now = collabd::timestamp::Timestamp::from(t(0));
     store::set_checkpoint(&mut conn, "a/INBOX", 7, 3, &now)
         .await
@@ -650,7 +650,7 @@ async fn an_unknown_state_or_actor_in_the_database_is_an_error() {
     let rows = store::mailbox_rows(&db.pool).await.unwrap();
     assert_eq!(rows[0].state, WatcherState::Syncing);
     sqlx::query("update mailbox_state set state = 'dozing'")
-        .execute(&db.pool)
+        .execute(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     let err = store::mailbox_rows(&db.pool).await.unwrap_err();
@@ -664,7 +664,7 @@ async fn an_unknown_state_or_actor_in_the_database_is_an_error() {
     let events = store::events_for(&db.pool, RequestId(1)).await.unwrap();
     assert_eq!(events[0].actor, Actor::Leadsie);
     sqlx::query("update request_events set actor = 'robot'")
-        .execute(&db.pool)
+        .execute(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     let err = store::events_for(&db.pool, RequestId(1)).await.unwrap_err();
@@ -698,7 +698,7 @@ async fn ordinary_mail_is_recorded_without_its_bytes() {
         .unwrap();
     let kept: Vec<(String, Option<Vec<u8>>, i64)> =
         sqlx::query_as("select kind, raw, raw_size from messages order by id")
-            .fetch_all(&e.ingestor.db.pool)
+            .fetch_all(e.ingestor.db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(kept[0], ("ignored".into(), None, raw.len() as i64));
@@ -774,12 +774,12 @@ async fn upgrading_relabels_dry_runs_and_keeps_everything_else() {
     let db = Db::open(&path).await.unwrap();
     let states: Vec<(i64, String)> =
         sqlx::query_as("select id, state from access_requests order by id")
-            .fetch_all(&db.pool)
+            .fetch_all(db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(states, vec![(1, "logged".into()), (2, "notified".into())]);
     let events: i64 = sqlx::query_scalar("select count(*) from request_events")
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(events, 2);
@@ -813,7 +813,7 @@ async fn upgrading_to_the_webhook_source_keeps_messages_requests_and_events() {
     let db = Db::open(&path).await.unwrap();
     let messages: Vec<(i64, String, Option<Vec<u8>>)> =
         sqlx::query_as("select id, source, raw from messages order by id")
-            .fetch_all(&db.pool)
+            .fetch_all(db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(
@@ -828,19 +828,19 @@ async fn upgrading_to_the_webhook_source_keeps_messages_requests_and_events() {
          join request_events e on e.request_id = r.id
          join messages m on m.id = r.source_message_id and m.id = e.message_id",
     )
-    .fetch_one(&db.pool)
+    .fetch_one(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(joined, (4, 12, "ops/INBOX".into()));
     let broken: Vec<(String,)> = sqlx::query_as("select \"table\" from pragma_foreign_key_check")
-        .fetch_all(&db.pool)
+        .fetch_all(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert!(broken.is_empty(), "{broken:?}");
     let indexes: Vec<(String,)> = sqlx::query_as(
         "select name from sqlite_master where type = 'index' and tbl_name in ('messages', 'deferred_message') and name not like 'sqlite_%' order by name",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(
@@ -857,11 +857,11 @@ async fn upgrading_to_the_webhook_source_keeps_messages_requests_and_events() {
         } else {
             "insert into deferred_message (sha256, source, raw, received_at, next_attempt_at, last_error) values ('ee', 'webhook', x'00', 'x', 'x', 'x')"
         };
-        sqlx::query(q).execute(&db.pool).await.unwrap();
+        sqlx::query(q).execute(db.pool.sqlite().unwrap()).await.unwrap();
     }
     assert_eq!(
         sqlx::query_scalar::<_, i64>("select count(*) from deferred_message")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap(),
         2
@@ -908,13 +908,13 @@ async fn upgrading_to_awaiting_review_keeps_requests_events_view_and_indexes() {
         pool.close().await;
     }
     let db = Db::open(&path).await.unwrap();
-    let after: Vec<(String,)> = sqlx::query_as(schema).fetch_all(&db.pool).await.unwrap();
+    let after: Vec<(String,)> = sqlx::query_as(schema).fetch_all(db.pool.sqlite().unwrap()).await.unwrap();
     assert_eq!(after, before, "the view and the indexes are as they were");
     assert_eq!(after.len(), 6, "{after:?}");
     let requests: Vec<(i64, String, String, i64, Option<String>)> = sqlx::query_as(
         "select id, store_domain, state, attempts, filed_at from access_requests order by id",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(
@@ -934,12 +934,12 @@ async fn upgrading_to_awaiting_review_keeps_requests_events_view_and_indexes() {
         "select e.id, r.id, coalesce(e.message_id, 0) from request_events e
          join access_requests r on r.id = e.request_id order by e.id",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(joined, vec![(12, 4, 7), (13, 4, 0)]);
     let broken: Vec<(String,)> = sqlx::query_as("select \"table\" from pragma_foreign_key_check")
-        .fetch_all(&db.pool)
+        .fetch_all(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert!(broken.is_empty(), "{broken:?}");
@@ -947,12 +947,12 @@ async fn upgrading_to_awaiting_review_keeps_requests_events_view_and_indexes() {
         "insert into access_requests (store_domain, collaborator_code, state, received_at, created_at, updated_at)
          values ('c.myshopify.com', '1111', 'awaiting_review', 'x', 'x', 'x')",
     )
-    .execute(&db.pool)
+    .execute(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     let view: Vec<(String, String, Option<String>)> =
         sqlx::query_as("select store_domain, state, last_event from request_status order by id")
-            .fetch_all(&db.pool)
+            .fetch_all(db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(view.len(), 3);

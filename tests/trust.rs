@@ -212,7 +212,7 @@ async fn when_dns_fails_the_message_waits_and_is_judged_again() {
     assert_eq!(r.deferred, Some(1), "named by the row it waits in");
     assert!(r.created.is_empty(), "nothing is accepted unverified");
     let waiting: i64 = sqlx::query_scalar("select count(*) from deferred_message")
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(waiting, 1, "nothing is dropped");
@@ -221,7 +221,7 @@ async fn when_dns_fails_the_message_waits_and_is_judged_again() {
     let later = now + chrono::Duration::minutes(2);
     assert_eq!(ingestor.rejudge_due(later).await.unwrap(), 0);
     let attempts: i64 = sqlx::query_scalar("select attempts from deferred_message")
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(attempts, 2);
@@ -232,7 +232,7 @@ async fn when_dns_fails_the_message_waits_and_is_judged_again() {
     let (waiting, requests): (i64, i64) = sqlx::query_as(
         "select (select count(*) from deferred_message), (select count(*) from access_requests where state = 'queued')",
     )
-    .fetch_one(&db.pool)
+    .fetch_one(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!((waiting, requests), (0, 1));

@@ -32,7 +32,7 @@ async fn db_with_requests(n: usize) -> (tempfile::TempDir, Db) {
         .bind(Timestamp::from(t(0)))
         .bind(Timestamp::from(t(0)))
         .bind(Timestamp::from(t(0)))
-        .execute(&db.pool)
+        .execute(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     }
@@ -41,7 +41,7 @@ async fn db_with_requests(n: usize) -> (tempfile::TempDir, Db) {
 
 async fn states(db: &Db) -> Vec<(String, i64, Option<String>)> {
     sqlx::query("select state, attempts, next_attempt_at from access_requests order by id")
-        .fetch_all(&db.pool)
+        .fetch_all(db.pool.sqlite().unwrap())
         .await
         .unwrap()
         .iter()
@@ -208,7 +208,7 @@ async fn workers_on_one_database_file_hand_each_request_to_one_filer_once() {
          left join request_events e on e.request_id = r.id and e.event = 'claimed'
          group by r.id order by r.id",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(claims, vec![1; REQUESTS], "one claimed event per request");
@@ -237,14 +237,14 @@ async fn the_log_filer_logs_and_records_the_timeline() {
     let events: Vec<String> = sqlx::query_scalar(
         "select event || ':' || coalesce(from_state, '') || '>' || coalesce(to_state, '') from request_events where request_id = 1 order by id",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(events, vec!["claimed:>filing", "filed:filing>logged"]);
     let detail: String = sqlx::query_scalar(
         "select detail from request_events where event = 'filed' and request_id = 1",
     )
-    .fetch_one(&db.pool)
+    .fetch_one(db.pool.sqlite().unwrap())
     .await
     .unwrap();
     assert!(
@@ -287,7 +287,7 @@ async fn transient_failures_back_off_then_give_up() {
     let (state, attempts, _) = states(&db).await.remove(0);
     assert_eq!((state.as_str(), attempts), ("failed", 3));
     let last_error: String = sqlx::query_scalar("select last_error from access_requests")
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(last_error, "no answer scripted");
@@ -312,7 +312,7 @@ async fn a_permanent_failure_fails_at_once() {
     worker.run_due(t(0)).await.unwrap();
     assert_eq!(states(&db).await[0].0, "failed");
     let resolved: Option<String> = sqlx::query_scalar("select resolved_at from access_requests")
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     assert!(resolved.is_some());
@@ -325,7 +325,7 @@ async fn a_permanent_failure_fails_at_once() {
 async fn an_expired_claim_is_filed_again_and_the_stale_attempt_is_fenced() {
     let (_dir, db) = db_with_requests(1).await;
     // Attempt 1 claims and "dies".
-    let mut conn = db.pool.acquire().await.unwrap();
+    let mut conn = db.pool.sqlite().unwrap().acquire().await.unwrap();
     let mut tx = Immediate::begin(&mut conn).await.unwrap();
     let first =
         store::claim_next_request(&mut tx, &Timestamp::from(t(0)), &Timestamp::from(t(300)))
@@ -403,7 +403,7 @@ mod command_filer {
         let (dir, db) = db_with_requests(1).await;
         sqlx::query("update access_requests set collaborator_code = ?")
             .bind(code)
-            .execute(&db.pool)
+            .execute(db.pool.sqlite().unwrap())
             .await
             .unwrap();
         let program = script(
@@ -429,7 +429,7 @@ mod command_filer {
         let detail: String = sqlx::query_scalar(
             "select detail from request_events where request_id = 1 order by id desc limit 1",
         )
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.sqlite().unwrap())
         .await
         .unwrap();
         (dir, db, detail)
@@ -484,7 +484,7 @@ mod command_filer {
             "{detail}"
         );
         let last_error: String = sqlx::query_scalar("select last_error from access_requests")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap();
         assert!(!last_error.contains("0000"), "{last_error}");
@@ -507,7 +507,7 @@ mod command_filer {
             )
             .await;
             let last_error: String = sqlx::query_scalar("select last_error from access_requests")
-                .fetch_one(&db.pool)
+                .fetch_one(db.pool.sqlite().unwrap())
                 .await
                 .unwrap();
             for text in [&detail, &last_error] {
@@ -552,7 +552,7 @@ mod command_filer {
             .unwrap();
         assert_eq!(states(&db).await[0].0, "failed");
         let last_error: String = sqlx::query_scalar("select last_error from access_requests")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap();
         assert!(last_error.contains("/nonexistent/filer"), "{last_error}");
@@ -652,7 +652,7 @@ mod webhook_and_notify {
 
     async fn last_error(db: &Db) -> String {
         sqlx::query_scalar("select coalesce(last_error, '') from access_requests")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap()
     }
@@ -745,7 +745,7 @@ mod webhook_and_notify {
         let everything: String = sqlx::query_scalar(
             "select group_concat(coalesce(detail, ''), ' ') from request_events",
         )
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.sqlite().unwrap())
         .await
         .unwrap();
         assert!(
@@ -908,7 +908,7 @@ mod webhook_and_notify {
 
         let detail: String =
             sqlx::query_scalar("select detail from request_events where event = 'filed'")
-                .fetch_one(&db.pool)
+                .fetch_one(db.pool.sqlite().unwrap())
                 .await
                 .unwrap();
         assert!(
@@ -934,7 +934,7 @@ mod webhook_and_notify {
         assert_eq!(mails.lock().unwrap().len(), 1);
         let detail: String =
             sqlx::query_scalar("select detail from request_events where event = 'filed'")
-                .fetch_one(&db.pool)
+                .fetch_one(db.pool.sqlite().unwrap())
                 .await
                 .unwrap();
         assert!(
@@ -1038,7 +1038,7 @@ mod webhook_and_notify {
         let (_dir, db) = db_with_requests(1).await;
         sqlx::query("update access_requests set client_name = ?")
             .bind("<https://evil.example|click> <!channel> \x1b[2J\x1b]0;pwned\x07\r\nBcc: victim@evil.example")
-            .execute(&db.pool)
+            .execute(db.pool.sqlite().unwrap())
             .await
             .unwrap();
         notify_worker(&db, vec![slack.url.clone()], Some(port))
@@ -1103,7 +1103,7 @@ mod webhook_and_notify {
         for f in ["01-leadsie-acme.eml", "04-shopify-acme-granted.eml"] {
             if f.starts_with("04") {
                 // Shopify's mail answers only a filed request: filed by hand.
-                let mut conn = db.pool.acquire().await.unwrap();
+                let mut conn = db.pool.sqlite().unwrap().acquire().await.unwrap();
                 collabd::operator::apply(
                     &mut conn,
                     collabd::model::RequestId(1),
@@ -1173,7 +1173,7 @@ async fn unanswered_requests_get_one_reminder_then_expire() {
     worker.run_due(t(0)).await.unwrap();
     // The second request was answered in time.
     sqlx::query("update access_requests set state = 'granted' where id = 2")
-        .execute(&db.pool)
+        .execute(db.pool.sqlite().unwrap())
         .await
         .unwrap();
     let day = 86_400;
@@ -1191,7 +1191,7 @@ async fn unanswered_requests_get_one_reminder_then_expire() {
     assert_eq!(s.expired, vec![RequestId(1)]);
     let (state, resolved): (String, Option<String>) =
         sqlx::query_as("select state, resolved_at from access_requests where id = 1")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(state, "expired");
@@ -1203,7 +1203,7 @@ async fn unanswered_requests_get_one_reminder_then_expire() {
     );
     let reminder: String =
         sqlx::query_scalar("select detail from request_events where event = 'reminder'")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.sqlite().unwrap())
             .await
             .unwrap();
     assert!(

@@ -103,7 +103,7 @@ pub(super) async fn ingest(
     received: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<ExitCode> {
     use crate::ingest::files::{Input, Verdict, judge_inputs};
-    let db = Db::open(&settings.database_path).await?;
+    let db = Db::open_configured(settings).await?;
     store::purge_raw_older_than(
         &db.pool,
         settings.raw_retention_days,
@@ -197,7 +197,7 @@ pub(super) async fn ingest(
                     eprintln!(
                         "collabd: {} was not ingested (nothing of it was stored; database {}): {e}",
                         j.file,
-                        settings.database_path.display()
+                        settings.database_shown()
                     );
                 }
             }
@@ -224,7 +224,7 @@ struct Judgement<'a> {
 /// are kept. One result per message, in order.
 async fn store_batch(
     ingestor: &crate::ingest::Ingestor,
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     judged: &[Judgement<'_>],
     received: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Vec<store::Result<crate::ingest::IngestReport>> {
@@ -334,7 +334,7 @@ async fn ingest_webhooks(
                 failed = true;
                 eprintln!(
                     "collabd: {file} was not ingested (nothing of it was stored; database {}): {e}",
-                    settings.database_path.display()
+                    settings.database_shown()
                 );
             }
         }

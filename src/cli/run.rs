@@ -32,7 +32,9 @@ pub fn load_settings_from(
 ) -> Result<Settings, ConfigError> {
     let mut settings = Settings::load(config)?;
     if let Some(db) = db {
+        // --db names a SQLite file, whatever [database] says.
         settings.database_path = db.to_owned();
+        settings.database_server = None;
     }
     Ok(settings)
 }
@@ -79,7 +81,7 @@ pub async fn run(
         } => ingest(&settings, &files, webhook, received).await,
         Command::Rejudge { since, by, ids } => rejudge(&settings, since, by.as_deref(), &ids).await,
         Command::Status { state, json } => {
-            let db = open_existing(&settings.database_path).await?;
+            let db = open_existing(&settings).await?;
             crate::cli::report::print_status(&db, state, json, &mut std::io::stdout().lock())
                 .await?;
             if !json && let Some(what) = crate::filer::browser::health(&db).await? {
@@ -88,7 +90,7 @@ pub async fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { id, json } => {
-            let db = open_existing(&settings.database_path).await?;
+            let db = open_existing(&settings).await?;
             crate::cli::report::print_request(&db, id, json, &mut std::io::stdout().lock()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -140,7 +142,7 @@ async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode>
             // What the check after the sign-in sees is recorded, and makes
             // the requests that waited for it due; a database that cannot
             // be opened only loses that.
-            let db = Db::open(&settings.database_path)
+            let db = Db::open_configured(settings)
                 .await
                 .inspect_err(|e| {
                     eprintln!("collabd: the session's state will not be recorded: {e}")
@@ -151,7 +153,7 @@ async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode>
             crate::browser::login::login(&s, &session, db.as_ref(), mode, wait).await?;
         }
         BrowserAction::Sync => {
-            let db = Db::open(&settings.database_path).await?;
+            let db = Db::open_configured(settings).await?;
             let changes = session.sync_once(&db).await;
             session.shutdown().await;
             let changes = changes?;
@@ -161,7 +163,7 @@ async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode>
             println!("{} change(s) from the Collaborations list", changes.len());
         }
         BrowserAction::Status => {
-            let db = open_existing(&settings.database_path).await?;
+            let db = open_existing(settings).await?;
             let session = db.browser_session().await?;
             match session.state {
                 SessionState::LoginNeeded => println!(
@@ -189,7 +191,7 @@ async fn browser(settings: &Settings, action: BrowserAction) -> Result<ExitCode>
 }
 
 async fn act(settings: &Settings, id: RequestId, action: Action, who: &Who) -> Result<ExitCode> {
-    let db = open_existing(&settings.database_path).await?;
+    let db = open_existing(settings).await?;
     let mut conn = db.pool.acquire().await?;
     let actor = operator_name(who.by.as_deref());
     let state = operator::apply(
@@ -207,7 +209,11 @@ async fn act(settings: &Settings, id: RequestId, action: Action, who: &Who) -> R
 
 /// Status and show read an existing database; a typo'd path should not
 /// silently create an empty one.
-async fn open_existing(path: &Path) -> Result<Db> {
+async fn open_existing(settings: &Settings) -> Result<Db> {
+    if settings.database_server.is_some() {
+        return Ok(Db::open_configured(settings).await?);
+    }
+    let path = &settings.database_path;
     if !path.exists() {
         anyhow::bail!(
             "database {} does not exist; pass --db FILE or set [database] path (`collabd ingest` creates it)",
@@ -227,7 +233,7 @@ async fn rejudge(
     ids: &[i64],
 ) -> Result<ExitCode> {
     use crate::rejudge::Rejudged;
-    let db = open_existing(&settings.database_path).await?;
+    let db = open_existing(settings).await?;
     let ingestor = crate::ingest::Ingestor::from_settings(settings, db)?;
     let mut conn = ingestor.db.pool.acquire().await?;
     let mut chosen = ids.to_vec();

@@ -5,6 +5,7 @@
 //! - [`settings`] — [`Settings`], [`Settings::load`], where the file is.
 //! - [`error`] — [`ConfigError`] and [`ConfigProblem`].
 //! - [`checks`] — the checks the sections share (https, pins, domains).
+//! - [`database`] — `[database]`: a SQLite file or a PostgreSQL server.
 //! - [`raw`] — the file as written (serde structs).
 //! - [`env`](mod@env) — `COLLABD__SECTION__KEY` overrides.
 //! - [`trust`] — `[trust]` and `[shopify]`.
@@ -21,6 +22,7 @@
 
 pub mod browser;
 pub mod checks;
+pub mod database;
 pub mod env;
 pub mod error;
 mod exposed;
@@ -35,6 +37,7 @@ pub mod trust;
 pub mod worker;
 
 pub use browser::BrowserSettings;
+pub use database::DatabasePlace;
 pub use error::{ConfigError, ConfigProblem, is_config_error};
 pub use http::{DEFAULT_HTTP_HEADER_TIMEOUT_S, HttpSettings, PageAccess, USERS_CREDENTIAL};
 pub use imap::{

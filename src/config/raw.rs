@@ -319,6 +319,11 @@ pub struct RawNotify {
 pub struct RawDatabase {
     /// Path of the SQLite file.
     pub path: Option<PathBuf>,
+    /// A PostgreSQL server instead: `postgres://user@host:5432/database`.
+    pub url: Option<String>,
+    /// The PostgreSQL password; else $COLLABD_DATABASE_PASSWORD, else the
+    /// systemd credential `database-password`.
+    pub password_file: Option<PathBuf>,
     /// Largest raw message kept for audit, in bytes; larger ones keep headers only.
     pub max_raw_bytes: Option<u64>,
     /// Days raw message bytes are kept; 0 keeps them forever.

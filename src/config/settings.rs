@@ -15,7 +15,11 @@ use crate::mail::{Classifier, OutcomeRules, TrustPolicy};
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The SQLite file, when `[database] url` names no server (the
+    /// browser's state lives beside it either way).
     pub database_path: PathBuf,
+    /// The PostgreSQL server, when `[database] url` names one.
+    pub database_server: Option<super::DatabasePlace>,
     pub max_raw_bytes: u64,
     pub raw_retention_days: u32,
     pub trust: TrustPolicy,
@@ -108,6 +112,18 @@ impl Settings {
         let (trust, nameservers) = trust::trust_settings(raw.trust)?;
         let outcome_rules = trust::outcome_rules(raw.shopify)?;
         let mut insecure = Vec::new();
+        let database_server = raw
+            .database
+            .url
+            .filter(|u| !u.trim().is_empty())
+            .map(|url| {
+                super::database::server(
+                    url.trim().to_owned(),
+                    raw.database.path.is_some(),
+                    raw.database.password_file.as_deref(),
+                )
+            })
+            .transpose()?;
         let database_path = raw.database.path.unwrap_or_else(default_database_path);
         let worker = worker::worker_settings(raw.worker, &database_path, &mut insecure)?;
         let imap = match raw.imap {
@@ -136,6 +152,7 @@ impl Settings {
             insecure,
             exposed,
             database_path,
+            database_server,
             max_raw_bytes: raw.database.max_raw_bytes.unwrap_or(DEFAULT_MAX_RAW_BYTES),
             raw_retention_days: raw
                 .database
@@ -145,6 +162,22 @@ impl Settings {
             nameservers,
             outcome_rules,
         })
+    }
+
+    /// Where the database is: the server `[database] url` names, else the
+    /// SQLite file.
+    pub fn database_place(&self) -> super::DatabasePlace {
+        self.database_server
+            .clone()
+            .unwrap_or_else(|| super::DatabasePlace::File(self.database_path.clone()))
+    }
+
+    /// The database as logs and messages name it (never with a password).
+    pub fn database_shown(&self) -> String {
+        match &self.database_server {
+            Some(super::DatabasePlace::Server { url, .. }) => url.clone(),
+            _ => self.database_path.display().to_string(),
+        }
     }
 
     /// The classifier these settings describe.

@@ -20,7 +20,7 @@ impl Account {
         &self,
         sess: &mut ImapSession,
         pass: Pass<'_>,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         uidvalidity: u32,
     ) -> Result<()> {
         let name = pass.status.name.as_str();
@@ -60,7 +60,7 @@ impl Account {
     pub(super) async fn after_processing(
         &self,
         sess: &mut ImapSession,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         name: &str,
         uidvalidity: u32,
         uids: &[u32],

@@ -44,7 +44,7 @@ impl Account {
         &self,
         sess: &mut ImapSession,
         status: &FolderStatus,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         selection: &mut Selection,
         announced: bool,
     ) -> Result<Bound> {
@@ -68,7 +68,7 @@ impl Account {
         &self,
         sess: &mut ImapSession,
         status: &FolderStatus,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         selected: u32,
         selection: &mut Selection,
     ) -> Result<Option<Bound>> {
@@ -140,7 +140,7 @@ impl Account {
         &self,
         sess: &mut ImapSession,
         status: &FolderStatus,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
     ) -> Result<Bound> {
         let limit = self.settings.command_timeout;
         let name = status.name.as_str();

@@ -63,7 +63,7 @@ impl Account {
         &self,
         sess: &mut ImapSession,
         pass: Pass<'_>,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         uidvalidity: u32,
         mut last_uid: u32,
         upto: Option<u32>,
@@ -99,7 +99,7 @@ impl Account {
         &self,
         sess: &mut ImapSession,
         pass: Pass<'_>,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         uidvalidity: u32,
         mut last_uid: u32,
         range: UidRange,
@@ -180,7 +180,7 @@ impl Account {
     #[allow(clippy::too_many_arguments)]
     async fn store_batch(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         status: &FolderStatus,
         uidvalidity: u32,
         heads: &[Head],

@@ -2,7 +2,6 @@
 //! requests its grants ask for (created, seen again, or superseding older
 //! codes) and Shopify's outcomes. The one place requests are made.
 
-use sqlx::sqlite::SqliteConnection;
 
 use super::report::IngestReport;
 use crate::config::Review;
@@ -289,7 +288,7 @@ async fn apply_outcome(
 }
 
 async fn unmatched(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::store::Exec,
     message: i64,
     detail: &str,
     now: &Timestamp,

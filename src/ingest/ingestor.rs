@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::SqliteConnection;
 
 use std::sync::Arc;
 
@@ -138,7 +137,7 @@ impl Ingestor {
     /// the agency (`collabd ingest --received`; else now).
     pub async fn ingest_on(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut impl crate::store::Exec,
         raw: &[u8],
         source: &Source,
         received: DateTime<Utc>,

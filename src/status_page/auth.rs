@@ -256,7 +256,7 @@ mod tests {
         );
         assert!(again.get("not-a-session", &users).await.unwrap().is_none());
         let stored: Vec<(String,)> = sqlx::query_as("select id_sha256 from web_sessions")
-            .fetch_all(&db.pool)
+            .fetch_all(db.pool.sqlite().unwrap())
             .await
             .unwrap();
         assert_eq!(stored, [(digest(&id),)], "only the id's digest is stored");
@@ -287,19 +287,19 @@ mod tests {
         assert_eq!(l.check(ip, "bob").await.unwrap(), Gate::Open);
         // The name tried is kept only as its digest.
         let names: Vec<(String,)> = sqlx::query_as("select distinct name from sign_in_failures")
-            .fetch_all(&l.db.pool)
+            .fetch_all(l.db.pool.sqlite().unwrap())
             .await
             .unwrap();
         assert_eq!(names, [(counted("alice"),)]);
         assert!(!names[0].0.contains("alice"));
         // Past the window, the failures are forgotten at the next attempt.
         sqlx::query("update sign_in_failures set at = '2000-01-01T00:00:00Z'")
-            .execute(&l.db.pool)
+            .execute(l.db.pool.sqlite().unwrap())
             .await
             .unwrap();
         assert_eq!(l.check(ip, "alice").await.unwrap(), Gate::Open);
         let left: (i64,) = sqlx::query_as("select count(*) from sign_in_failures")
-            .fetch_one(&l.db.pool)
+            .fetch_one(l.db.pool.sqlite().unwrap())
             .await
             .unwrap();
         assert_eq!(left.0, 0);

@@ -8,9 +8,9 @@
 //! and the worker lane to the list's schedule. The filer opens no database
 //! and writes no SQL.
 
+use crate::on;
 use std::future::Future;
 
-use sqlx::Connection;
 
 use super::db::{Db, Immediate, Result};
 use super::events::Event;
@@ -149,11 +149,11 @@ pub trait BrowserLedger: Send + Sync {
 impl BrowserLedger for Db {
     async fn browser_session(&self) -> Result<BrowserSession> {
         Ok(
-            sqlx::query_as(
+            on!(&mut self.pool.acquire().await?, |c| sqlx::query_as(
                 "select state, detail, since, told_at from browser_session where id = 1",
             )
-            .fetch_one(&self.pool)
-            .await?,
+            .fetch_one(&mut *c)
+            .await)?,
         )
     }
 
@@ -163,7 +163,7 @@ impl BrowserLedger for Db {
         detail: &str,
         now: &Timestamp,
     ) -> Result<bool> {
-        let changed = sqlx::query(
+        let changed = on!(&mut self.pool.acquire().await?, |c| sqlx::query(
             "update browser_session set state = $1, detail = $2, since = $3, updated_at = $3,
                  told_at = case when $1 = $4 then told_at else null end
              where id = 1 and state <> $1",
@@ -172,33 +172,34 @@ impl BrowserLedger for Db {
         .bind(detail)
         .bind(now)
         .bind(SessionState::LoginNeeded)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if changed == 0 {
-            sqlx::query("update browser_session set detail = $1, updated_at = $2 where id = 1")
+            on!(&mut self.pool.acquire().await?, |c| sqlx::query("update browser_session set detail = $1, updated_at = $2 where id = 1")
                 .bind(detail)
                 .bind(now)
-                .execute(&self.pool)
-                .await?;
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         Ok(changed > 0)
     }
 
     async fn mark_login_told(&self, now: &Timestamp) -> Result<bool> {
-        Ok(sqlx::query(
+        Ok(on!(&mut self.pool.acquire().await?, |c| sqlx::query(
             "update browser_session set told_at = $1 where id = 1 and state = $2 and told_at is null",
         )
         .bind(now)
         .bind(SessionState::LoginNeeded)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?
             > 0)
     }
 
     async fn wake_login_waiters(&self, now: &Timestamp) -> Result<u64> {
-        Ok(sqlx::query(
+        Ok(on!(&mut self.pool.acquire().await?, |c| sqlx::query(
             "update access_requests
              set next_attempt_at = $1, updated_at = $1, attempts = 0, waiting_for = null
              where state = $2 and waiting_for = $3",
@@ -206,9 +207,9 @@ impl BrowserLedger for Db {
         .bind(now)
         .bind(RequestState::Queued)
         .bind(Wait::BrowserLogin)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 
     async fn hold_and_begin_submission(
@@ -219,8 +220,8 @@ impl BrowserLedger for Db {
         now: &Timestamp,
     ) -> Result<Option<i64>> {
         let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let held = sqlx::query(
+        let mut tx = Immediate::begin(&mut conn).await?;
+        let held = on!(&mut tx, |c| sqlx::query(
             "update access_requests
              set lease_until = case when lease_until > $1 then lease_until else $1 end, updated_at = $2
              where id = $3 and state = $4 and attempts = $5",
@@ -230,47 +231,48 @@ impl BrowserLedger for Db {
         .bind(id)
         .bind(RequestState::Filing)
         .bind(attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         if held == 0 {
             tx.rollback().await?;
             return Ok(None);
         }
-        let row = sqlx::query_scalar(
+        let row = on!(&mut tx, |c| sqlx::query_scalar(
             "insert into browser_submission (request_id, attempt, started_at) values ($1, $2, $3) returning id",
         )
         .bind(id)
         .bind(attempt)
         .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_one(&mut *c)
+        .await)?;
         tx.commit().await?;
         Ok(Some(row))
     }
 
     async fn finish_submission(&self, row: i64, result: &str, now: &Timestamp) -> Result<()> {
-        sqlx::query("update browser_submission set finished_at = $1, result = $2 where id = $3")
+        on!(&mut self.pool.acquire().await?, |c| sqlx::query("update browser_submission set finished_at = $1, result = $2 where id = $3")
             .bind(now)
             .bind(result)
             .bind(row)
-            .execute(&self.pool)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     async fn unfinished_submissions(&self, id: RequestId) -> Result<Vec<Submission>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&mut self.pool.acquire().await?, |c| sqlx::query_as(
             "select id, attempt, started_at, finished_at, result from browser_submission
              where request_id = $1 and finished_at is null order by id",
         )
         .bind(id)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(&mut *c)
+        .await)?)
     }
 
     async fn reached_submission(&self, id: RequestId) -> Result<Option<Submission>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&mut self.pool.acquire().await?, |c| sqlx::query_as(
             "select id, attempt, started_at, finished_at, result from browser_submission
              where request_id = $1 and finished_at is not null and result in ($2, $3, $4)
              order by id desc limit 1",
@@ -279,17 +281,17 @@ impl BrowserLedger for Db {
         .bind(SUBMISSION_REACHED[0])
         .bind(SUBMISSION_REACHED[1])
         .bind(SUBMISSION_REACHED[2])
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(&mut *c)
+        .await)?)
     }
 
     async fn submissions_since(&self, since: &Timestamp) -> Result<(i64, Option<Timestamp>)> {
-        Ok(sqlx::query_as(
+        Ok(on!(&mut self.pool.acquire().await?, |c| sqlx::query_as(
             "select count(*), min(started_at) from browser_submission where started_at >= $1",
         )
         .bind(since)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(&mut *c)
+        .await)?)
     }
 
     async fn record_sync(
@@ -298,14 +300,15 @@ impl BrowserLedger for Db {
         rows: Option<i64>,
         error: Option<&str>,
     ) -> Result<()> {
-        sqlx::query(
+        on!(&mut self.pool.acquire().await?, |c| sqlx::query(
             "update browser_sync set last_at = $1, rows_seen = $2, last_error = $3 where id = 1",
         )
         .bind(now)
         .bind(rows)
         .bind(error)
-        .execute(&self.pool)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

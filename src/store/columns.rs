@@ -1,4 +1,4 @@
-//! The model's types as SQLite values: text enums, actors, timestamps,
+//! The model's types as SQLite and PostgreSQL values, alike on both: text enums, actors, timestamps,
 //! store domains and codes as the text the schema stores, request ids as
 //! integers. Decoding is where an unknown or malformed value becomes an
 //! error ([`super::db::Error::Decode`], naming the column) instead of a
@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef, Postgres};
 use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Type};
 
@@ -47,6 +48,31 @@ macro_rules! text_column {
         impl<'r> Decode<'r, Sqlite> for $t {
             fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
                 let $text = <&str as Decode<Sqlite>>::decode(value)?;
+                $decode
+            }
+        }
+
+        impl Type<Postgres> for $t {
+            fn type_info() -> PgTypeInfo {
+                <str as Type<Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <str as Type<Postgres>>::compatible(ty)
+            }
+        }
+
+        impl Encode<'_, Postgres> for $t {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                let $v = self;
+                let text: Cow<'_, str> = $encode;
+                <&str as Encode<Postgres>>::encode(&*text, buf)
+            }
+        }
+
+        impl<'r> Decode<'r, Postgres> for $t {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                let $text = <&str as Decode<Postgres>>::decode(value)?;
                 $decode
             }
         }
@@ -125,6 +151,28 @@ impl<'r> Decode<'r, Sqlite> for RequestId {
     }
 }
 
+impl Type<Postgres> for RequestId {
+    fn type_info() -> PgTypeInfo {
+        <i64 as Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <i64 as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl Encode<'_, Postgres> for RequestId {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <i64 as Encode<Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for RequestId {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        <i64 as Decode<Postgres>>::decode(value).map(RequestId)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use sqlx::{Connection, SqliteConnection};
@@ -155,7 +203,7 @@ mod tests {
     async fn a_bad_stored_value_is_an_error_naming_its_column() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("bad.db")).await.unwrap();
-        let mut conn = db.pool.acquire().await.unwrap();
+        let mut conn = db.pool.sqlite().unwrap().acquire().await.unwrap();
         let t = "2026-11-01T00:00:00Z";
         sqlx::query(
             "insert into access_requests (id, store_domain, collaborator_code, state, received_at, created_at, updated_at)

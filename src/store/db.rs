@@ -1,18 +1,25 @@
 //! The database handle and its errors: [`Db`] (the pool over one SQLite
-//! file, opened and migrated), [`Immediate`] (a transaction holding the
-//! write lock), [`Error`] (named with what to do about it) and the store's
-//! [`Result`].
+//! file or one PostgreSQL database, opened and migrated), [`Conn`] (a
+//! connection from it), [`Immediate`] (a transaction holding the write
+//! lock), [`Exec`] (anything a statement runs on), [`Error`] (named with
+//! what to do about it) and the store's [`Result`].
+//!
+//! Every statement is written once and run on whichever engine the
+//! connection is: [`on!`](crate::store::on) expands the same builder in one
+//! arm per engine, each type-checked for its own engine.
 
-use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, Postgres, Sqlite, SqlitePool, Transaction};
 
+use crate::config::DatabasePlace;
 use crate::model::RequestId;
 
 /// A database error, named with what to do about it.
@@ -36,6 +43,12 @@ pub enum Error {
     Busy(sqlx::Error),
     #[error("database error: {0}")]
     Sql(sqlx::Error),
+    /// The database server is down, restarting or unreachable; what was
+    /// being written was not, and is tried again.
+    #[error(
+        "the database server cannot be reached ({0}); collabd keeps what it has and tries again: check that the database server is running and reachable"
+    )]
+    Unreachable(sqlx::Error),
     #[error("no request with id {0}")]
     NoSuchRequest(RequestId),
     /// A column holds a value this version cannot read: a state, event or
@@ -59,15 +72,28 @@ impl From<sqlx::Error> for Error {
                     source,
                 };
             }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => return Error::Unreachable(e),
             e => e,
         };
+        let Some(d) = e.as_database_error() else {
+            return Error::Sql(e);
+        };
+        if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+            // SQLSTATE: 53100 disk_full, 53xxx insufficient resources;
+            // 55P03 lock_not_available, 40P01 deadlock, 57P01–57P03 the
+            // server shutting down or not yet accepting connections.
+            return match pg.code() {
+                "53100" => Error::DiskFull(e),
+                "55P03" | "40P01" => Error::Busy(e),
+                "57P01" | "57P02" | "57P03" => Error::Unreachable(e),
+                _ => Error::Sql(e),
+            };
+        }
         // SQLite result codes: 13 SQLITE_FULL, 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
-        let code = e
-            .as_database_error()
-            .and_then(|d| d.code())
-            .and_then(|c| c.parse::<i32>().ok())
-            .map(|c| c & 0xff);
-        match code {
+        match d.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff) {
             Some(13) => Error::DiskFull(e),
             Some(5) | Some(6) => Error::Busy(e),
             _ => Error::Sql(e),
@@ -77,19 +103,232 @@ impl From<sqlx::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Connections in the pool: the worker's filings, the watcher, the HTTP
-/// listener and the sweeps.
-const MAX_CONNECTIONS: u32 = 6;
-/// SQLite's page cache per connection, in KiB.
-const CACHE_KIB: u32 = 512;
 
-/// The database handle: a pool over one SQLite file in WAL mode.
+/// The database handle: a pool over one SQLite file in WAL mode, or over
+/// one PostgreSQL database shared by several nodes.
 #[derive(Debug, Clone)]
 pub struct Db {
-    pub pool: SqlitePool,
+    pub pool: Pool,
+}
+
+/// A pool of connections to one engine.
+#[derive(Debug, Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Pool {
+    /// A connection from the pool, waiting for one to be free.
+    pub async fn acquire(&self) -> Result<Conn> {
+        Ok(match self {
+            Pool::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// The SQLite pool, when the database is a SQLite file (tests read
+    /// and write it directly).
+    pub fn sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Pool::Sqlite(p) => Some(p),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, when the database is one.
+    pub fn postgres(&self) -> Option<&PgPool> {
+        match self {
+            Pool::Postgres(p) => Some(p),
+            Pool::Sqlite(_) => None,
+        }
+    }
+}
+
+/// A connection taken from a [`Pool`], returned to it when dropped.
+#[derive(Debug)]
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// One connection of either engine, borrowed for a statement.
+#[derive(Debug)]
+pub enum Link<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Link<'_> {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Link::Postgres(_))
+    }
+}
+
+/// Anything a statement runs on: a pooled [`Conn`], an [`Immediate`]
+/// transaction, or a bare connection of either engine.
+pub trait Exec: Send {
+    fn link(&mut self) -> Link<'_>;
+}
+
+impl Exec for Conn {
+    fn link(&mut self) -> Link<'_> {
+        match self {
+            Conn::Sqlite(c) => Link::Sqlite(c),
+            Conn::Postgres(c) => Link::Postgres(c),
+        }
+    }
+}
+
+impl Exec for PoolConnection<Sqlite> {
+    fn link(&mut self) -> Link<'_> {
+        Link::Sqlite(self)
+    }
+}
+
+impl Exec for PoolConnection<Postgres> {
+    fn link(&mut self) -> Link<'_> {
+        Link::Postgres(self)
+    }
+}
+
+impl Exec for SqliteConnection {
+    fn link(&mut self) -> Link<'_> {
+        Link::Sqlite(self)
+    }
+}
+
+impl Exec for PgConnection {
+    fn link(&mut self) -> Link<'_> {
+        Link::Postgres(self)
+    }
+}
+
+impl<T: Exec + ?Sized> Exec for &mut T {
+    fn link(&mut self) -> Link<'_> {
+        (**self).link()
+    }
+}
+
+/// Runs the same statement builder on whichever engine `$conn` (an
+/// [`Exec`]) is: `on!(conn, |c| sqlx::query(..).execute(&mut *c).await)`.
+/// Each arm is type-checked for its own engine, so every bound value and
+/// decoded column must be readable and writable by both.
+#[macro_export]
+macro_rules! on {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $crate::store::Exec::link($conn) {
+            $crate::store::Link::Sqlite($c) => $body,
+            $crate::store::Link::Postgres($c) => $body,
+        }
+    };
+}
+pub use crate::on;
+
+/// Connections in a SQLite pool: the worker's filings, the watcher, the
+/// HTTP listener and the sweeps.
+const MAX_CONNECTIONS: u32 = 6;
+/// Connections in a PostgreSQL pool: as many, and a watcher's and the
+/// browser filer's lock sessions are apart from it.
+const MAX_PG_CONNECTIONS: u32 = 8;
+/// SQLite's page cache per connection, in KiB.
+const CACHE_KIB: u32 = 512;
+/// The advisory lock every write transaction on PostgreSQL takes first,
+/// so writers queue one at a time across nodes, as SQLite's `BEGIN
+/// IMMEDIATE` makes them on one host (`cd` `01` in ASCII, then "write").
+pub const WRITE_LOCK: i64 = 0x6364_0001;
+
+/// `postgres://user:secret@host/db` as `postgres://user:…@host/db`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:…"),
+        None => userinfo.to_owned(),
+    };
+    let mut shown = format!("{scheme}://{user}@{host}{tail}");
+    // A password may also be a query parameter.
+    if let Some(at) = shown.find("password=") {
+        let end = shown[at..].find('&').map_or(shown.len(), |e| at + e);
+        shown.replace_range(at + "password=".len()..end, "…");
+    }
+    shown
 }
 
 impl Db {
+    /// Opens the database wherever it is.
+    pub async fn open_at(place: &DatabasePlace) -> Result<Db> {
+        match place {
+            DatabasePlace::File(path) => Db::open(path).await,
+            DatabasePlace::Server { url, password } => Db::connect(url, password.as_ref()).await,
+        }
+    }
+
+    /// Connects to (and migrates) a PostgreSQL database. The password, when
+    /// given apart, is never part of what is shown.
+    pub async fn connect(url: &str, password: Option<&crate::secret::Secret>) -> Result<Db> {
+        let shown = without_password(url);
+        let refused = |reason: String| Error::Open {
+            path: shown.clone(),
+            reason,
+        };
+        let mut options = PgConnectOptions::from_str(url).map_err(|e| {
+            refused(format!(
+                "not a PostgreSQL URL ({}); write it as postgres://user@host:5432/database",
+                redact_url_error(&e.to_string(), url)
+            ))
+        })?;
+        if let Some(p) = password {
+            options = options.password(&p.expose_str());
+        }
+        options = options.application_name("collabd").statement_cache_capacity(64);
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_PG_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|e| refused(server_words(&e, url)))?;
+        if let Err(source) = sqlx::migrate!("./migrations/postgres").run(&pool).await {
+            return Err(Error::Migrate {
+                path: shown,
+                source,
+            });
+        }
+        Ok(Db {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// A connection of its own, outside the pool, to the PostgreSQL
+    /// database (for a session-level advisory lock, which lives exactly as
+    /// long as the connection); `None` on SQLite.
+    pub async fn dedicated(&self) -> Result<Option<PgConnection>> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(None),
+            Pool::Postgres(p) => Ok(Some(
+                PgConnection::connect_with(&p.connect_options()).await?,
+            )),
+        }
+    }
+
+    /// Opens the database in `settings`.
+    pub async fn open_configured(settings: &crate::config::Settings) -> Result<Db> {
+        Db::open_at(&settings.database_place()).await
+    }
+
     /// Opens (creating if missing) and migrates the database at `path`.
     /// A failure to open says why in words: no directory, a directory in
     /// the file's place, or who may not read or write what.
@@ -152,46 +391,107 @@ impl Db {
                 },
             });
         }
-        Ok(Db { pool })
+        Ok(Db {
+            pool: Pool::Sqlite(pool),
+        })
     }
 }
 
-/// A transaction begun with `BEGIN IMMEDIATE`: it takes SQLite's write
-/// lock at once, so nothing it reads can change before it writes, and a
-/// second writer waits its turn (the busy timeout) rather than failing
-/// when its read would become a write. The store's functions that must
-/// run inside one — a claim, every state change with its event — take it,
-/// so they cannot be called outside one; it derefs to its connection for
-/// everything else. Dropped without [`Immediate::commit`], it rolls back.
+/// What went wrong reaching a PostgreSQL server, in words, without the
+/// URL's password.
+fn server_words(e: &sqlx::Error, url: &str) -> String {
+    let words = match e {
+        sqlx::Error::Io(io) => format!(
+            "cannot reach the server: {} (is PostgreSQL running, and is [database] url's host and port right?)",
+            crate::fs_error::reason(io)
+        ),
+        sqlx::Error::PoolTimedOut => {
+            "the server did not answer within 30 seconds (is [database] url's host right, and no firewall in the way?)".to_owned()
+        }
+        sqlx::Error::Tls(t) => format!("TLS with the server failed: {t}"),
+        e => match e.as_database_error() {
+            Some(d) => match d.code().as_deref() {
+                Some("28P01") | Some("28000") => format!(
+                    "{} (check the user in [database] url, and the password in [database] password_file or the credential database-password)",
+                    d.message()
+                ),
+                Some("3D000") => format!("{} (create it with createdb, or fix [database] url)", d.message()),
+                Some(code) => format!("{} (PostgreSQL error {code})", d.message()),
+                None => d.message().to_owned(),
+            },
+            None => e.to_string(),
+        },
+    };
+    redact_url_error(&words, url)
+}
+
+/// `text` with any password the URL holds replaced.
+fn redact_url_error(text: &str, url: &str) -> String {
+    match url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?']).next())
+        .and_then(|a| a.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+    {
+        Some((_, password)) if !password.is_empty() => text.replace(password, "…"),
+        _ => text.to_owned(),
+    }
+}
+
+/// A transaction that holds the write lock from its first statement: on
+/// SQLite one begun with `BEGIN IMMEDIATE`, which takes the file's write
+/// lock at once; on PostgreSQL one whose first statement takes the
+/// [`WRITE_LOCK`] advisory lock, held until it ends, on every node alike.
+/// Nothing it reads can change before it writes, and a second writer waits
+/// its turn rather than failing when its read would become a write. The
+/// store's functions that must run inside one — a claim, every state change
+/// with its event — take it, so they cannot be called outside one; it is an
+/// [`Exec`] for everything else. Dropped without [`Immediate::commit`], it
+/// rolls back.
 #[derive(Debug)]
-pub struct Immediate<'c>(Transaction<'c, Sqlite>);
+pub enum Immediate<'c> {
+    Sqlite(Transaction<'c, Sqlite>),
+    Postgres(Transaction<'c, Postgres>),
+}
 
 impl<'c> Immediate<'c> {
-    /// Begins one on `conn`, waiting (up to the busy timeout) for the lock.
-    pub async fn begin(conn: &'c mut SqliteConnection) -> Result<Immediate<'c>> {
-        Ok(Immediate(conn.begin_with("BEGIN IMMEDIATE").await?))
+    /// Begins one on `conn`, waiting (on SQLite up to the busy timeout) for
+    /// the lock.
+    pub async fn begin<E: Exec + ?Sized>(conn: &'c mut E) -> Result<Immediate<'c>> {
+        Ok(match conn.link() {
+            Link::Sqlite(c) => Immediate::Sqlite(c.begin_with("BEGIN IMMEDIATE").await?),
+            Link::Postgres(c) => {
+                let mut tx = c.begin().await?;
+                sqlx::query("select pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Immediate::Postgres(tx)
+            }
+        })
     }
 
     pub async fn commit(self) -> Result<()> {
-        Ok(self.0.commit().await?)
+        match self {
+            Immediate::Sqlite(t) => Ok(t.commit().await?),
+            Immediate::Postgres(t) => Ok(t.commit().await?),
+        }
     }
 
     pub async fn rollback(self) -> Result<()> {
-        Ok(self.0.rollback().await?)
+        match self {
+            Immediate::Sqlite(t) => Ok(t.rollback().await?),
+            Immediate::Postgres(t) => Ok(t.rollback().await?),
+        }
     }
 }
 
-impl Deref for Immediate<'_> {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        &self.0
-    }
-}
-
-impl DerefMut for Immediate<'_> {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.0
+impl Exec for Immediate<'_> {
+    fn link(&mut self) -> Link<'_> {
+        match self {
+            Immediate::Sqlite(t) => Link::Sqlite(t),
+            Immediate::Postgres(t) => Link::Postgres(t),
+        }
     }
 }
 

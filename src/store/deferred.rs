@@ -1,9 +1,9 @@
 //! The waiting room for messages whose DKIM check met a DNS failure: kept,
 //! judged again when due, and forgotten once stored.
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::SqliteConnection;
 
+use super::db::{Exec, Pool};
+use crate::on;
 use super::db::{Immediate, Result};
 use super::messages::Source;
 use crate::timestamp::Timestamp;
@@ -22,7 +22,7 @@ pub struct Deferred {
 /// Keeps a message to judge later. Returns the row it waits in, and
 /// whether it was new (the same bytes already waiting change nothing).
 pub async fn defer_message(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     sha256: &str,
     source: &Source,
     raw: &[u8],
@@ -31,7 +31,7 @@ pub async fn defer_message(
     error: &str,
 ) -> Result<(i64, bool)> {
     let (source, source_ref, mailbox, uidvalidity, uid) = source.columns();
-    let inserted: Option<i64> = sqlx::query_scalar(
+    let inserted: Option<i64> = on!(&mut *conn, |c| sqlx::query_scalar(
         "insert into deferred_message (sha256, source, source_ref, mailbox, uidvalidity, uid, raw,
              received_at, next_attempt_at, last_error)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -48,59 +48,61 @@ pub async fn defer_message(
     .bind(received_at)
     .bind(next_attempt_at)
     .bind(error)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(&mut *c)
+    .await)?;
     if let Some(id) = inserted {
         return Ok((id, true));
     }
-    let id = sqlx::query_scalar("select id from deferred_message where sha256 = $1")
+    let id = on!(&mut *conn, |c| sqlx::query_scalar("select id from deferred_message where sha256 = $1")
         .bind(sha256)
-        .fetch_one(&mut *conn)
-        .await?;
+        .fetch_one(&mut *c)
+        .await)?;
     Ok((id, false))
 }
 
 /// Messages due to be judged again, oldest first.
 pub async fn due_deferred(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     now: &Timestamp,
     limit: i64,
 ) -> Result<Vec<Deferred>> {
-    Ok(sqlx::query_as(
+    Ok(on!(&mut *conn, |c| sqlx::query_as(
         "select id, source, source_ref, mailbox, uidvalidity, uid, raw, received_at, attempts
          from deferred_message where next_attempt_at <= $1 order by id limit $2",
     )
     .bind(now)
     .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// Another temporary failure: try again at `next_attempt_at`.
 pub async fn postpone_deferred(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     id: i64,
     next_attempt_at: &Timestamp,
     error: &str,
 ) -> Result<()> {
-    sqlx::query(
+    on!(&mut *conn, |c| sqlx::query(
         "update deferred_message set attempts = attempts + 1, next_attempt_at = $1, last_error = $2 where id = $3",
     )
     .bind(next_attempt_at)
     .bind(error)
     .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Judged at last: the message leaves the waiting room, in the
 /// transaction that stores it.
 pub async fn forget_deferred(tx: &mut Immediate<'_>, id: i64) -> Result<()> {
-    sqlx::query("delete from deferred_message where id = $1")
+    on!(&mut *tx, |c| sqlx::query("delete from deferred_message where id = $1")
         .bind(id)
-        .execute(&mut **tx)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -123,21 +125,21 @@ pub struct WaitingRow {
 const HEAD_BYTES: i64 = 16 * 1024;
 
 /// The messages waiting to be judged, oldest first, at most `limit`.
-pub async fn waiting_messages(pool: &SqlitePool, limit: i64) -> Result<Vec<WaitingRow>> {
-    Ok(sqlx::query_as(
-        "select id, source, source_ref, mailbox, uidvalidity, uid, substr(raw, 1, $1) as head,
+pub async fn waiting_messages(pool: &Pool, limit: i64) -> Result<Vec<WaitingRow>> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
+        "select id, source, source_ref, mailbox, uidvalidity, uid, substr(raw, 1, cast($1 as integer)) as head,
                 received_at, attempts, next_attempt_at, last_error
          from deferred_message order by id limit $2",
     )
     .bind(HEAD_BYTES)
     .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// How many messages wait to be judged.
-pub async fn deferred_count(pool: &SqlitePool) -> Result<i64> {
-    Ok(sqlx::query_scalar("select count(*) from deferred_message")
-        .fetch_one(pool)
-        .await?)
+pub async fn deferred_count(pool: &Pool) -> Result<i64> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_scalar("select count(*) from deferred_message")
+        .fetch_one(&mut *c)
+        .await)?)
 }

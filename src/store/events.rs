@@ -1,9 +1,9 @@
 //! A request's timeline (`request_events`): appending events, reading them
 //! back, and the cursor of events already announced to operators.
 
+use super::db::{Exec, Pool};
+use crate::on;
 use serde::Serialize;
-use sqlx::SqlitePool;
-use sqlx::sqlite::SqliteConnection;
 
 use super::db::Result;
 use crate::model::{Actor, EventKind, RequestId, RequestState, StoreDomain};
@@ -21,8 +21,8 @@ pub struct Event<'a> {
     pub detail: Option<&'a str>,
 }
 
-pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &Timestamp) -> Result<()> {
-    sqlx::query(
+pub async fn add_event(conn: &mut impl Exec, e: &Event<'_>, now: &Timestamp) -> Result<()> {
+    on!(&mut *conn, |c| sqlx::query(
         "insert into request_events (request_id, message_id, at, actor, event, from_state, to_state, detail)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -34,8 +34,9 @@ pub async fn add_event(conn: &mut SqliteConnection, e: &Event<'_>, now: &Timesta
     .bind(e.from_state)
     .bind(e.to_state)
     .bind(e.detail)
-    .execute(&mut *conn)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -54,11 +55,11 @@ pub struct Announcement {
 /// Outcome, awaiting-review and reminder events after the announcement
 /// cursor, oldest first.
 pub async fn pending_announcements(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     limit: i64,
 ) -> Result<Vec<Announcement>> {
     use RequestState::{AwaitingReview, Declined, Expired, Failed, Granted, Revoked};
-    Ok(sqlx::query_as(
+    Ok(on!(&mut *conn, |c| sqlx::query_as(
         "select e.id as event_id, e.request_id, r.store_domain, r.client_name, e.event, e.to_state, e.detail
          from request_events e join access_requests r on r.id = e.request_id
          where e.id > (select last_event_id from announcement_cursor where id = 1)
@@ -73,18 +74,18 @@ pub async fn pending_announcements(
     .bind(Expired)
     .bind(EventKind::Reminder)
     .bind(AwaitingReview)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// Moves the announcement cursor forward (never back).
 pub async fn advance_announcements(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     event_id: i64,
     now: &Timestamp,
 ) -> Result<()> {
     // The larger of the two, written so every engine reads it alike.
-    sqlx::query(
+    on!(&mut *conn, |c| sqlx::query(
         "update announcement_cursor
          set last_event_id = case when last_event_id > $1 then last_event_id else $1 end,
              updated_at = $2
@@ -92,8 +93,9 @@ pub async fn advance_announcements(
     )
     .bind(event_id)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -111,21 +113,21 @@ pub struct EventRow {
     pub message_source: Option<String>,
 }
 
-pub async fn events_for(pool: &SqlitePool, id: RequestId) -> Result<Vec<EventRow>> {
-    Ok(sqlx::query_as(
+pub async fn events_for(pool: &Pool, id: RequestId) -> Result<Vec<EventRow>> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select e.at, e.actor, e.event, e.from_state, e.to_state, e.detail, e.message_id,
                 m.source as message_source
          from request_events e left join messages m on m.id = e.message_id
          where e.request_id = $1 order by e.id",
     )
     .bind(id)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// Shopify replies that matched no request, newest first.
 pub async fn unmatched_outcomes(
-    pool: &SqlitePool,
+    pool: &Pool,
     limit: i64,
 ) -> Result<Vec<(Timestamp, Option<i64>, Option<String>)>> {
     request_less_events(pool, EventKind::UnmatchedOutcome, limit).await
@@ -134,16 +136,16 @@ pub async fn unmatched_outcomes(
 /// Events of one kind that concern no request (`unmatched_outcome`,
 /// `skipped_oversize`), newest first, as (at, message id, detail).
 pub async fn request_less_events(
-    pool: &SqlitePool,
+    pool: &Pool,
     event: EventKind,
     limit: i64,
 ) -> Result<Vec<(Timestamp, Option<i64>, Option<String>)>> {
-    Ok(sqlx::query_as(
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select at, message_id, detail from request_events where request_id is null and event = $1
          order by id desc limit $2",
     )
     .bind(event)
     .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }

@@ -2,38 +2,38 @@
 //! checkpoints, after-processing actions still to do, and the watcher's
 //! health.
 
+use super::db::{Exec, Pool};
+use crate::on;
 use serde::Serialize;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Connection as _, SqlitePool};
 
-use super::db::Result;
+use super::db::{Immediate, Result};
 use crate::model::WatcherState;
 use crate::timestamp::Timestamp;
 
 /// A watched mailbox's checkpoint: its UIDVALIDITY (none before the first
 /// sync) and the highest UID fully processed.
 pub async fn mailbox_checkpoint(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     mailbox: &str,
 ) -> Result<Option<(Option<u32>, u32)>> {
     let row: Option<(Option<i64>, i64)> =
-        sqlx::query_as("select uidvalidity, last_uid from mailbox_state where mailbox = $1")
+        on!(&mut *conn, |c| sqlx::query_as("select uidvalidity, last_uid from mailbox_state where mailbox = $1")
             .bind(mailbox)
-            .fetch_optional(&mut *conn)
-            .await?;
+            .fetch_optional(&mut *c)
+            .await)?;
     Ok(row.map(|(uidvalidity, last_uid)| (uidvalidity.map(|v| v as u32), last_uid as u32)))
 }
 
 /// Sets the checkpoint; call it in the transaction that stored the messages
 /// it covers, so a crash can never skip a message or advance past one.
 pub async fn set_checkpoint(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     mailbox: &str,
     uidvalidity: u32,
     last_uid: u32,
     now: &Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    on!(&mut *conn, |c| sqlx::query(
         "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
          values ($1, $2, $3, true, $4, $5, $4)
          on conflict (mailbox) do update set uidvalidity = $2, last_uid = $3, connected = true,
@@ -44,21 +44,22 @@ pub async fn set_checkpoint(
     .bind(i64::from(last_uid))
     .bind(now)
     .bind(WatcherState::Syncing)
-    .execute(&mut *conn)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Records that `uid` awaits its after-processing action; call it in the
 /// transaction that stores the message, so no crash can forget the action.
 pub async fn add_pending_action(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     mailbox: &str,
     uidvalidity: u32,
     uid: u32,
     now: &Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    on!(&mut *conn, |c| sqlx::query(
         "insert into after_processing_pending (mailbox, uidvalidity, uid, created_at, updated_at)
          values ($1, $2, $3, $4, $4)
          on conflict do nothing",
@@ -67,24 +68,25 @@ pub async fn add_pending_action(
     .bind(i64::from(uidvalidity))
     .bind(i64::from(uid))
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The actions of `mailbox` still to be done, as (UIDVALIDITY, UID), oldest
 /// first. A read: the watcher asks on every sync.
 pub async fn pending_actions(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     mailbox: &str,
 ) -> Result<Vec<(u32, u32)>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, i64)> = on!(&mut *conn, |c| sqlx::query_as(
         "select uidvalidity, uid from after_processing_pending
          where mailbox = $1 order by uidvalidity, uid",
     )
     .bind(mailbox)
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(&mut *c)
+    .await)?;
     Ok(rows
         .into_iter()
         .map(|(v, u)| (v as u32, u as u32))
@@ -94,50 +96,53 @@ pub async fn pending_actions(
 /// Forgets pending actions under another UIDVALIDITY: those UIDs name
 /// nothing now, and the rescan records the messages again. Returns how many.
 pub async fn drop_stale_actions(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     mailbox: &str,
     uidvalidity: u32,
 ) -> Result<u64> {
-    let r = sqlx::query(
+    let r = on!(&mut *conn, |c| sqlx::query(
         "delete from after_processing_pending where mailbox = $1 and uidvalidity != $2",
     )
     .bind(mailbox)
     .bind(i64::from(uidvalidity))
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected())
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(r)
 }
 
 /// Settles the actions on `uids`: deleted when done, else counted as one
 /// more failed attempt with its error.
 pub async fn settle_actions(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     mailbox: &str,
     uidvalidity: u32,
     uids: &[u32],
     error: Option<&str>,
     now: &Timestamp,
 ) -> Result<()> {
-    let mut tx = conn.begin().await?;
+    let mut tx = Immediate::begin(conn).await?;
+    let sql = match error {
+        None => {
+            "delete from after_processing_pending
+             where mailbox = $1 and uidvalidity = $2 and uid = $3"
+        }
+        Some(_) => {
+            "update after_processing_pending
+             set attempts = attempts + 1, last_error = $4, updated_at = $5
+             where mailbox = $1 and uidvalidity = $2 and uid = $3"
+        }
+    };
     for uid in uids {
-        let q = match error {
-            None => sqlx::query(
-                "delete from after_processing_pending
-                 where mailbox = $1 and uidvalidity = $2 and uid = $3",
-            ),
-            Some(_) => sqlx::query(
-                "update after_processing_pending
-                 set attempts = attempts + 1, last_error = $4, updated_at = $5
-                 where mailbox = $1 and uidvalidity = $2 and uid = $3",
-            ),
-        };
-        q.bind(mailbox)
+        on!(&mut tx, |c| sqlx::query(sql)
+            .bind(mailbox)
             .bind(i64::from(uidvalidity))
             .bind(i64::from(*uid))
             .bind(error)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
     }
     tx.commit().await?;
     Ok(())
@@ -173,13 +178,13 @@ impl WatcherHealth<'static> {
 }
 
 pub async fn set_watcher_health(
-    pool: &SqlitePool,
+    pool: &Pool,
     mailbox: &str,
     account: &str,
     h: &WatcherHealth<'_>,
     now: &Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    on!(&mut pool.acquire().await?, |c| sqlx::query(
         "insert into mailbox_state (mailbox, connected, last_contact_at, last_error, last_error_at, state,
              reconnects, next_retry_at, updated_at, account, node)
          values ($1, $2, case when $3 then $8 end, $4, case when $4 is not null then $8 end, $5,
@@ -188,11 +193,11 @@ pub async fn set_watcher_health(
              account = $9,
              node = $10,
              connected = $2,
-             last_contact_at = case when $3 then $8 else last_contact_at end,
-             last_error = coalesce($4, last_error),
-             last_error_at = case when $4 is not null then $8 else last_error_at end,
+             last_contact_at = case when $3 then $8 else mailbox_state.last_contact_at end,
+             last_error = coalesce($4, mailbox_state.last_error),
+             last_error_at = case when $4 is not null then $8 else mailbox_state.last_error_at end,
              state = $5,
-             reconnects = reconnects + case when $6 then 1 else 0 end,
+             reconnects = mailbox_state.reconnects + case when $6 then 1 else 0 end,
              next_retry_at = $7,
              updated_at = $8",
     )
@@ -206,8 +211,9 @@ pub async fn set_watcher_health(
     .bind(now)
     .bind(account)
     .bind(crate::net::this_process())
-    .execute(pool)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -234,8 +240,8 @@ pub struct MailboxRow {
     pub action_error: Option<String>,
 }
 
-pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
-    Ok(sqlx::query_as(
+pub async fn mailbox_rows(pool: &Pool) -> Result<Vec<MailboxRow>> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select mailbox, account, node, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
              reconnects, next_retry_at,
              (select count(*) from after_processing_pending p
@@ -245,6 +251,6 @@ pub async fn mailbox_rows(pool: &SqlitePool) -> Result<Vec<MailboxRow>> {
               order by updated_at desc limit 1) as action_error
          from mailbox_state m order by account, mailbox",
     )
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }

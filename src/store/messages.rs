@@ -1,8 +1,11 @@
 //! Stored messages: where each came from, inserting one once by digest,
 //! and dropping raw bytes past their retention.
 
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{FromRow, Row, SqlitePool};
+use super::db::{Exec, Pool};
+use crate::on;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{FromRow, Row};
 
 use super::db::Result;
 use crate::config::DEFAULT_ACCOUNT;
@@ -61,8 +64,10 @@ impl Source {
 }
 
 /// Reads the `source, source_ref, mailbox, uidvalidity, uid` columns back.
-impl<'r> FromRow<'r, SqliteRow> for Source {
-    fn from_row(row: &'r SqliteRow) -> sqlx::Result<Self> {
+macro_rules! source_from_row {
+    ($row:ty) => {
+impl<'r> FromRow<'r, $row> for Source {
+    fn from_row(row: &'r $row) -> sqlx::Result<Self> {
         let source: &str = row.try_get("source")?;
         let source_ref: Option<String> = row.try_get("source_ref")?;
         let mailbox: Option<String> = row.try_get("mailbox")?;
@@ -92,6 +97,11 @@ impl<'r> FromRow<'r, SqliteRow> for Source {
         })
     }
 }
+    };
+}
+
+source_from_row!(SqliteRow);
+source_from_row!(PgRow);
 
 /// A message about to be stored.
 #[derive(Debug)]
@@ -114,11 +124,11 @@ pub struct NewMessage<'a> {
 /// Inserts a message unless one with the same digest exists; returns the new
 /// row's id, or `None` for a message seen before.
 pub async fn insert_message(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     m: &NewMessage<'_>,
 ) -> Result<Option<i64>> {
     let (source, source_ref, mailbox, uidvalidity, uid) = m.source.columns();
-    let id = sqlx::query_scalar(
+    let id = on!(&mut *conn, |c| sqlx::query_scalar(
         "insert into messages (sha256, message_id, source, source_ref, mailbox, uidvalidity, uid, from_addr,
              original_from, subject, date, kind, reason, raw, raw_size, received_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
@@ -141,23 +151,23 @@ pub async fn insert_message(
     .bind(m.raw)
     .bind(m.raw_size as i64)
     .bind(m.received_at)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(&mut *c)
+    .await)?;
     Ok(id)
 }
 
 /// The id of the message with this digest, if stored.
-pub async fn message_id_by_sha(conn: &mut SqliteConnection, sha256: &str) -> Result<Option<i64>> {
+pub async fn message_id_by_sha(conn: &mut impl Exec, sha256: &str) -> Result<Option<i64>> {
     Ok(
-        sqlx::query_scalar("select id from messages where sha256 = $1")
+        on!(&mut *conn, |c| sqlx::query_scalar("select id from messages where sha256 = $1")
             .bind(sha256)
-            .fetch_optional(&mut *conn)
-            .await?,
+            .fetch_optional(&mut *c)
+            .await)?,
     )
 }
 
 /// A stored message as `collabd rejudge` reads it back.
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct StoredMessage {
     pub id: i64,
     /// `imap`, `file`, `stdin` or `webhook`.
@@ -170,44 +180,33 @@ pub struct StoredMessage {
 }
 
 /// The message with this id, if stored.
-pub async fn stored_message(conn: &mut SqliteConnection, id: i64) -> Result<Option<StoredMessage>> {
-    let row = sqlx::query(
+pub async fn stored_message(conn: &mut impl Exec, id: i64) -> Result<Option<StoredMessage>> {
+    Ok(on!(&mut *conn, |c| sqlx::query_as(
         "select id, source, kind, reason, raw, received_at from messages where id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(StoredMessage {
-            id: r.try_get("id")?,
-            source: r.try_get("source")?,
-            kind: r.try_get("kind")?,
-            reason: r.try_get("reason")?,
-            raw: r.try_get("raw")?,
-            received_at: r.try_get("received_at")?,
-        })
-    })
-    .transpose()
+    .fetch_optional(&mut *c)
+    .await)?)
 }
 
 /// The mail received at or after `since` that can be judged again (its
 /// bytes kept; not a webhook delivery), oldest first, and how many other
 /// messages came in that time.
 pub async fn message_ids_since(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     since: &Timestamp,
 ) -> Result<(Vec<i64>, i64)> {
-    let ids: Vec<i64> = sqlx::query_scalar(
+    let ids: Vec<i64> = on!(&mut *conn, |c| sqlx::query_scalar(
         "select id from messages where received_at >= $1 and raw is not null and source != 'webhook'
          order by received_at, id",
     )
     .bind(since)
-    .fetch_all(&mut *conn)
-    .await?;
-    let all: i64 = sqlx::query_scalar("select count(*) from messages where received_at >= $1")
+    .fetch_all(&mut *c)
+    .await)?;
+    let all: i64 = on!(&mut *conn, |c| sqlx::query_scalar("select count(*) from messages where received_at >= $1")
         .bind(since)
-        .fetch_one(&mut *conn)
-        .await?;
+        .fetch_one(&mut *c)
+        .await)?;
     let others = all - ids.len() as i64;
     Ok((ids, others))
 }
@@ -215,48 +214,50 @@ pub async fn message_ids_since(
 /// Keeps the bytes of a message stored without them (its bytes stayed in
 /// the mailbox) when the same message is handed over again, so that it can
 /// be judged again. Returns whether they were kept now.
-pub async fn keep_missing_raw(conn: &mut SqliteConnection, id: i64, raw: &[u8]) -> Result<bool> {
-    let done = sqlx::query("update messages set raw = $1 where id = $2 and raw is null")
+pub async fn keep_missing_raw(conn: &mut impl Exec, id: i64, raw: &[u8]) -> Result<bool> {
+    let done = on!(&mut *conn, |c| sqlx::query("update messages set raw = $1 where id = $2 and raw is null")
         .bind(raw)
         .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Records a message's new verdict (`collabd rejudge`) if its verdict is
 /// still `was`; returns whether it was.
 pub async fn set_verdict(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     id: i64,
     was: MessageKind,
     kind: MessageKind,
     reason: Option<&str>,
 ) -> Result<bool> {
     let done =
-        sqlx::query("update messages set kind = $1, reason = $2 where id = $3 and kind = $4")
+        on!(&mut *conn, |c| sqlx::query("update messages set kind = $1, reason = $2 where id = $3 and kind = $4")
             .bind(kind)
             .bind(reason)
             .bind(id)
             .bind(was)
-            .execute(&mut *conn)
-            .await?;
-    Ok(done.rows_affected() == 1)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Drops the raw bytes of messages received more than `days` days before
 /// `now` (`[database] raw_retention_days`; 0 keeps them); headers, kind and
 /// timeline stay. Returns how many messages lost theirs.
-pub async fn purge_raw_older_than(pool: &SqlitePool, days: u32, now: &Timestamp) -> Result<u64> {
+pub async fn purge_raw_older_than(pool: &Pool, days: u32, now: &Timestamp) -> Result<u64> {
     if days == 0 {
         return Ok(0);
     }
     let cutoff = Timestamp::from(now.datetime() - chrono::Duration::days(days.into()));
     Ok(
-        sqlx::query("update messages set raw = null where raw is not null and received_at < $1")
+        on!(&mut pool.acquire().await?, |c| sqlx::query("update messages set raw = null where raw is not null and received_at < $1")
             .bind(cutoff)
-            .execute(pool)
-            .await?
-            .rows_affected(),
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?,
     )
 }

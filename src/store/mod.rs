@@ -1,5 +1,7 @@
-//! The SQLite database: the pool, embedded migrations, and every SQL
-//! statement collabd runs, each in a function named for what it does.
+//! The database — one SQLite file, or one PostgreSQL database shared by
+//! several nodes: the pool, embedded migrations, and every SQL statement
+//! collabd runs, each in a function named for what it does, written once
+//! for both engines.
 //! Knows nothing of email parsing; callers pass typed values.
 //!
 //! # Layout
@@ -16,6 +18,8 @@
 //! - [`deferred`] — messages waiting to be judged again after a DNS failure.
 //! - [`requests`] — access requests and every state change.
 //! - [`events`] — a request's timeline and the announcement cursor.
+//! - [`locks`] — node locks: who of several nodes watches a folder, who
+//!   files through the browser.
 //! - [`mailbox`] — IMAP checkpoints, pending after-processing, watcher health.
 //! - [`browser`] — the browser filer's session health, submissions and syncs.
 //! - [`reports`] — the status view, counts and figures for status and metrics.
@@ -28,13 +32,16 @@
 //!
 //! Statements number their parameters `$1`, `$2`, …: SQLite reads that
 //! form as PostgreSQL does (sqlx binds `$N` by its number), so the same
-//! text will serve both engines (issue 27).
+//! text serves both engines, run through [`on!`]. Where the engines differ
+//! (a claim's `for update skip locked`, a pattern match), the statement
+//! says so beside the difference.
 
 pub mod browser;
 mod columns;
 pub mod db;
 pub mod deferred;
 pub mod events;
+pub mod locks;
 pub mod mailbox;
 pub mod messages;
 pub mod reports;
@@ -46,6 +53,7 @@ pub use browser::*;
 pub use db::*;
 pub use deferred::*;
 pub use events::*;
+pub use locks::*;
 pub use mailbox::*;
 pub use messages::*;
 pub use reports::*;

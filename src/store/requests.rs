@@ -1,8 +1,9 @@
 //! Access requests: reading them, creating them, and every state change,
 //! each written once with its event.
 
+use super::db::Exec;
+use crate::on;
 use serde::Serialize;
-use sqlx::sqlite::SqliteConnection;
 
 use super::db::{Error, Immediate, Result};
 use super::events::{Event, add_event};
@@ -39,19 +40,19 @@ const REQUEST_COLUMNS: &str = "r.id, r.store_domain, r.collaborator_code, r.clie
     r.leadsie_request_name, r.leadsie_request_url, r.state, r.attempts, r.next_attempt_at, r.last_error,
     r.source_message_id, r.received_at, r.filed_at, r.resolved_at, r.updated_at, m.received_at as grant_date";
 
-pub async fn get_request(conn: &mut SqliteConnection, id: RequestId) -> Result<Request> {
+pub async fn get_request(conn: &mut impl Exec, id: RequestId) -> Result<Request> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id where r.id = $1"
     );
-    sqlx::query_as(&sql)
+    on!(&mut *conn, |c| sqlx::query_as(&sql)
         .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
+        .fetch_optional(&mut *c)
+        .await)?
         .ok_or(Error::NoSuchRequest(id))
 }
 
 pub async fn find_request(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     store: &StoreDomain,
     code: &CollaboratorCode,
 ) -> Result<Option<Request>> {
@@ -59,53 +60,53 @@ pub async fn find_request(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where r.store_domain = $1 and r.collaborator_code = $2"
     );
-    Ok(sqlx::query_as(&sql)
+    Ok(on!(&mut *conn, |c| sqlx::query_as(&sql)
         .bind(store.as_str())
         .bind(code.expose())
-        .fetch_optional(&mut *conn)
-        .await?)
+        .fetch_optional(&mut *c)
+        .await)?)
 }
 
 /// The requests a message created.
 pub async fn requests_from_message(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     message: i64,
 ) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where r.source_message_id = $1 order by r.id"
     );
-    Ok(sqlx::query_as(&sql)
+    Ok(on!(&mut *conn, |c| sqlx::query_as(&sql)
         .bind(message)
-        .fetch_all(&mut *conn)
-        .await?)
+        .fetch_all(&mut *c)
+        .await)?)
 }
 
 /// Every request for a store, newest first.
-pub async fn requests_for_store(conn: &mut SqliteConnection, store: &str) -> Result<Vec<Request>> {
+pub async fn requests_for_store(conn: &mut impl Exec, store: &str) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where r.store_domain = $1 order by r.id desc"
     );
-    Ok(sqlx::query_as(&sql)
+    Ok(on!(&mut *conn, |c| sqlx::query_as(&sql)
         .bind(store)
-        .fetch_all(&mut *conn)
-        .await?)
+        .fetch_all(&mut *c)
+        .await)?)
 }
 
 /// Requests whose client name is `name` (any case), newest first.
 pub async fn requests_for_client_name(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     name: &str,
 ) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where lower(r.client_name) = lower($1) order by r.id desc"
     );
-    Ok(sqlx::query_as(&sql)
+    Ok(on!(&mut *conn, |c| sqlx::query_as(&sql)
         .bind(name.trim())
-        .fetch_all(&mut *conn)
-        .await?)
+        .fetch_all(&mut *c)
+        .await)?)
 }
 
 /// A request about to be created.
@@ -129,7 +130,7 @@ pub async fn create_request(
     detail: &str,
 ) -> Result<RequestId> {
     let resolved = (!r.state.is_open()).then_some(now);
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = on!(&mut *tx, |c| sqlx::query_scalar(
         "insert into access_requests (store_domain, collaborator_code, client_name, client_email,
              leadsie_request_name, leadsie_request_url, state, next_attempt_at, source_message_id,
              received_at, resolved_at, created_at, updated_at)
@@ -149,8 +150,8 @@ pub async fn create_request(
     .bind(resolved)
     .bind(now)
     .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    .fetch_one(&mut *c)
+    .await)?;
     let id = RequestId(id);
     add_event(
         tx,
@@ -171,20 +172,21 @@ pub async fn create_request(
 
 /// Fills client details a later email adds to a request that lacked them.
 pub async fn fill_client_details(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     id: RequestId,
     name: Option<&str>,
     email: Option<&str>,
 ) -> Result<()> {
-    sqlx::query(
+    on!(&mut *conn, |c| sqlx::query(
         "update access_requests set client_name = coalesce(client_name, $1), client_email = coalesce(client_email, $2)
          where id = $3",
     )
     .bind(name)
     .bind(email)
     .bind(id.0)
-    .execute(&mut *conn)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -203,7 +205,7 @@ pub async fn transition(
         return Ok(false);
     }
     let resolved = (!to.is_open()).then_some(now);
-    let changed = sqlx::query(
+    let changed = on!(&mut *tx, |c| sqlx::query(
         "update access_requests set state = $1, updated_at = $2, resolved_at = coalesce($3, resolved_at),
              lease_until = case when $1 = $6 then lease_until else null end
          where id = $4 and state = $5",
@@ -214,9 +216,9 @@ pub async fn transition(
     .bind(id)
     .bind(from)
     .bind(RequestState::Filing)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     record_move(tx, changed, id, from, to, e, now).await
 }
 
@@ -233,29 +235,36 @@ pub async fn claim_next_request(
     now: &Timestamp,
     lease_until: &Timestamp,
 ) -> Result<Option<Request>> {
-    Ok(sqlx::query_as(
+    // On PostgreSQL a row another node's claim holds is passed over, not
+    // waited for (SQLite has one writer at a time, and no row locks).
+    let skip = match tx.link().is_postgres() {
+        true => " for update skip locked",
+        false => "",
+    };
+    let sql = format!(
         "update access_requests
          set state = $3, attempts = attempts + 1, lease_until = $1, updated_at = $2, waiting_for = null
          where id = coalesce(
              -- A claim whose worker died: it has waited longest.
              (select id from access_requests where state = $3 and lease_until < $2
-                 order by lease_until limit 1),
+                 order by lease_until limit 1{skip}),
              -- The request due soonest; the (state, next_attempt_at) index
              -- serves it in order, so a claim costs the same with a long queue.
              (select id from access_requests where state = $4 and next_attempt_at <= $2
-                 order by next_attempt_at, id limit 1),
+                 order by next_attempt_at, id limit 1{skip}),
              (select id from access_requests where state = $4 and next_attempt_at is null
-                 order by id limit 1))
+                 order by id limit 1{skip}))
          returning id, store_domain, collaborator_code, client_name, client_email, leadsie_request_name,
              leadsie_request_url, state, attempts, next_attempt_at, last_error, source_message_id,
-             received_at, filed_at, resolved_at, updated_at, null as grant_date",
-    )
+             received_at, filed_at, resolved_at, updated_at, null as grant_date"
+    );
+    Ok(on!(&mut *tx, |c| sqlx::query_as(&sql)
     .bind(lease_until)
     .bind(now)
     .bind(RequestState::Filing)
     .bind(RequestState::Queued)
-    .fetch_optional(&mut **tx)
-    .await?)
+    .fetch_optional(&mut *c)
+    .await)?)
 }
 
 /// Ends a filing attempt: moves the request from `filing` to `to` (requested,
@@ -272,7 +281,7 @@ pub async fn finish_attempt(
 ) -> Result<bool> {
     let filed = matches!(to, RequestState::Requested | RequestState::Notified).then_some(now);
     let resolved = (!to.is_open()).then_some(now);
-    let changed = sqlx::query(
+    let changed = on!(&mut *tx, |c| sqlx::query(
         "update access_requests
          set state = $1, lease_until = null, updated_at = $2, filed_at = coalesce(filed_at, $3),
              resolved_at = coalesce($4, resolved_at), last_error = coalesce($5, last_error)
@@ -286,9 +295,9 @@ pub async fn finish_attempt(
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     record_move(tx, changed, id, RequestState::Filing, to, e, now).await
 }
 
@@ -310,7 +319,7 @@ pub async fn retry_attempt_at(
     e: &Event<'_>,
     now: &Timestamp,
 ) -> Result<bool> {
-    let changed = sqlx::query(
+    let changed = on!(&mut *tx, |c| sqlx::query(
         "update access_requests
          set state = $1, lease_until = null, next_attempt_at = $2, last_error = $3, updated_at = $4,
              attempts = attempts - $5, waiting_for = $6
@@ -325,9 +334,9 @@ pub async fn retry_attempt_at(
     .bind(id)
     .bind(RequestState::Filing)
     .bind(attempt)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     record_move(
         tx,
         changed,
@@ -344,14 +353,14 @@ pub async fn retry_attempt_at(
 /// before `filed_before`; with `unreminded`, only those without a reminder
 /// since they were filed (one about a wait for review does not count).
 pub async fn waiting_since(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     filed_before: &Timestamp,
     unreminded: bool,
 ) -> Result<Vec<(RequestId, RequestState, String, String)>> {
-    Ok(sqlx::query_as(
+    Ok(on!(&mut *conn, |c| sqlx::query_as(
         "select r.id, r.state, r.store_domain, r.collaborator_code from access_requests r
          where r.state in ($3, $4) and r.filed_at <= $1
-           and ($2 = 0 or not exists
+           and (not $2 or not exists
                 (select 1 from request_events e
                  where e.request_id = r.id and e.event = $5 and e.at >= r.filed_at))
          order by r.id",
@@ -361,17 +370,17 @@ pub async fn waiting_since(
     .bind(RequestState::Requested)
     .bind(RequestState::Notified)
     .bind(EventKind::Reminder)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// Requests awaiting review since `created_before` or earlier that have
 /// had no reminder yet, as (id, store domain, code).
 pub async fn awaiting_review_since(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     created_before: &Timestamp,
 ) -> Result<Vec<(RequestId, String, String)>> {
-    Ok(sqlx::query_as(
+    Ok(on!(&mut *conn, |c| sqlx::query_as(
         "select r.id, r.store_domain, r.collaborator_code from access_requests r
          where r.state = $2 and r.created_at <= $1
            and not exists
@@ -381,32 +390,34 @@ pub async fn awaiting_review_since(
     .bind(created_before)
     .bind(RequestState::AwaitingReview)
     .bind(EventKind::Reminder)
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// Makes a queued request due now (an operator's retry).
-pub async fn make_due(conn: &mut SqliteConnection, id: RequestId, now: &Timestamp) -> Result<()> {
-    sqlx::query("update access_requests set next_attempt_at = $1, updated_at = $2 where id = $3")
+pub async fn make_due(conn: &mut impl Exec, id: RequestId, now: &Timestamp) -> Result<()> {
+    on!(&mut *conn, |c| sqlx::query("update access_requests set next_attempt_at = $1, updated_at = $2 where id = $3")
         .bind(now)
         .bind(now)
         .bind(id.0)
-        .execute(&mut *conn)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Records when a request was filed with Shopify, if not recorded yet.
 pub async fn set_filed_at(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Exec,
     id: RequestId,
     now: &Timestamp,
 ) -> Result<()> {
-    sqlx::query("update access_requests set filed_at = coalesce(filed_at, $1) where id = $2")
+    on!(&mut *conn, |c| sqlx::query("update access_requests set filed_at = coalesce(filed_at, $1) where id = $2")
         .bind(now)
         .bind(id.0)
-        .execute(&mut *conn)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

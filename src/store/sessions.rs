@@ -4,8 +4,9 @@
 //! lasts, when sign-in is refused) are the status page's; this only keeps
 //! the rows.
 
-use sqlx::SqlitePool;
 
+use super::db::Pool;
+use crate::on;
 use super::db::{Immediate, Result};
 use crate::timestamp::Timestamp;
 
@@ -22,12 +23,12 @@ pub struct StoredSession {
 /// Stores a new session under `id_sha256`. (Expired ones are dropped by
 /// [`forget_stale_sign_ins`], which every sign-in runs first.)
 pub async fn start_session(
-    pool: &SqlitePool,
+    pool: &Pool,
     id_sha256: &str,
     s: &StoredSession,
     now: &Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    on!(&mut pool.acquire().await?, |c| sqlx::query(
         "insert into web_sessions (id_sha256, name, csrf, password_tag, expires_at, created_at)
          values ($1, $2, $3, $4, $5, $6)",
     )
@@ -37,34 +38,36 @@ pub async fn start_session(
     .bind(&s.password_tag)
     .bind(s.expires_at)
     .bind(now)
-    .execute(pool)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The session stored under `id_sha256`, unless it expired by `now`.
 pub async fn live_session(
-    pool: &SqlitePool,
+    pool: &Pool,
     id_sha256: &str,
     now: &Timestamp,
 ) -> Result<Option<StoredSession>> {
-    Ok(sqlx::query_as(
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select name, csrf, password_tag, expires_at from web_sessions
          where id_sha256 = $1 and expires_at > $2",
     )
     .bind(id_sha256)
     .bind(now)
-    .fetch_optional(pool)
-    .await?)
+    .fetch_optional(&mut *c)
+    .await)?)
 }
 
 /// Ends the session stored under `id_sha256` (signed out, or its user's
 /// password changed).
-pub async fn end_session(pool: &SqlitePool, id_sha256: &str) -> Result<()> {
-    sqlx::query("delete from web_sessions where id_sha256 = $1")
+pub async fn end_session(pool: &Pool, id_sha256: &str) -> Result<()> {
+    on!(&mut pool.acquire().await?, |c| sqlx::query("delete from web_sessions where id_sha256 = $1")
         .bind(id_sha256)
-        .execute(pool)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -84,7 +87,7 @@ pub struct FailureTally {
 /// Counts the failures since `since` from `source`, for `name` and in all,
 /// and from everyone.
 pub async fn sign_in_failures(
-    pool: &SqlitePool,
+    pool: &Pool,
     source: &str,
     name: &str,
     since: &Timestamp,
@@ -95,7 +98,7 @@ pub async fn sign_in_failures(
         i64,
         Option<Timestamp>,
         i64,
-    ) = sqlx::query_as(
+    ) = on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select
              (select count(*) from sign_in_failures where source = $1 and name = $2 and at > $3),
              (select min(at) from sign_in_failures where source = $1 and name = $2 and at > $3),
@@ -106,8 +109,8 @@ pub async fn sign_in_failures(
     .bind(source)
     .bind(name)
     .bind(since)
-    .fetch_one(pool)
-    .await?;
+    .fetch_one(&mut *c)
+    .await)?;
     Ok(FailureTally {
         name: name_n,
         name_oldest,
@@ -120,20 +123,22 @@ pub async fn sign_in_failures(
 /// Forgets the failed sign-ins from before `since` and the sessions that
 /// expired by `now`: nothing about a sign-in outlives its use.
 pub async fn forget_stale_sign_ins(
-    pool: &SqlitePool,
+    pool: &Pool,
     now: &Timestamp,
     since: &Timestamp,
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = Immediate::begin(&mut conn).await?;
-    sqlx::query("delete from sign_in_failures where at <= $1")
+    on!(&mut tx, |c| sqlx::query("delete from sign_in_failures where at <= $1")
         .bind(since)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("delete from web_sessions where expires_at <= $1")
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on!(&mut tx, |c| sqlx::query("delete from web_sessions where expires_at <= $1")
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(())
 }
@@ -142,7 +147,7 @@ pub async fn forget_stale_sign_ins(
 /// (Failures past the window are dropped by [`forget_stale_sign_ins`],
 /// which the check before every sign-in runs.)
 pub async fn record_sign_in_failure(
-    pool: &SqlitePool,
+    pool: &Pool,
     source: &str,
     name: &str,
     now: &Timestamp,
@@ -150,18 +155,20 @@ pub async fn record_sign_in_failure(
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = Immediate::begin(&mut conn).await?;
-    sqlx::query("insert into sign_in_failures (source, name, at) values ($1, $2, $3)")
+    on!(&mut tx, |c| sqlx::query("insert into sign_in_failures (source, name, at) values ($1, $2, $3)")
         .bind(source)
         .bind(name)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on!(&mut tx, |c| sqlx::query(
         "delete from sign_in_failures where id <= (select max(id) from sign_in_failures) - $1",
     )
     .bind(keep)
-    .execute(&mut *tx)
-    .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(())
 }

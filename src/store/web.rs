@@ -5,8 +5,9 @@
 //! the watcher and the worker wait on (the database is in WAL mode, so
 //! readers and the writer do not block each other).
 
+use super::db::Pool;
+use crate::on;
 use serde::Serialize;
-use sqlx::SqlitePool;
 
 use super::db::Result;
 use crate::model::{EventKind, MessageKind, RequestState};
@@ -125,14 +126,19 @@ fn like_pattern(s: &str) -> String {
 }
 
 /// One page of requests and how many match the filter in all.
-pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<ListRow>, i64)> {
+pub async fn list_requests(pool: &Pool, f: &ListFilter) -> Result<(Vec<ListRow>, i64)> {
     let search = f
         .search
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(like_pattern);
-    let coded = "glob '*[0-9]*[0-9]*[0-9]*[0-9]*'";
+    let postgres = pool.postgres().is_some();
+    // "Holds four digits somewhere", in each engine's pattern language.
+    let coded = match postgres {
+        false => "glob '*[0-9]*[0-9]*[0-9]*[0-9]*'",
+        true => "~ '[0-9].*[0-9].*[0-9].*[0-9]'",
+    };
     let guarded = f.signed_out
         && search
             .as_deref()
@@ -146,22 +152,23 @@ pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<Lis
         "($1 is null or r.state = $1)
          and ($2 is null or lower(r.store_domain) like $2 escape '!' or lower(r.client_name) like $2 escape '!'){guard}"
     );
-    let total: i64 = sqlx::query_scalar(&format!(
+    let total: i64 = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(&format!(
         "select count(*) from access_requests r where {filter}"
     ))
     .bind(f.state)
     .bind(search.as_deref())
-    .fetch_one(pool)
-    .await?;
+    .fetch_one(&mut *c)
+    .await)?;
     let dir = if f.descending { "desc" } else { "asc" };
     // The page's ids first (an index serves most orders, and SQLite keeps
     // only the top rows while it sorts); then only they look up their
     // last event.
     // A search matches few rows, found by scanning them all: then walking
     // an index in order and testing each row would be slower than sorting
-    // the few that match, so a unary `+` keeps SQLite off the index.
-    let plus = if search.is_some() { "+" } else { "" };
-    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+    // the few that match, so a unary `+` keeps SQLite off the index
+    // (PostgreSQL's planner weighs that itself, and has no `+` for text).
+    let plus = if search.is_some() && !postgres { "+" } else { "" };
+    let ids: Vec<i64> = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(&format!(
         "select r.id from access_requests r where {filter}
          order by {plus}{} {dir}, {plus}r.id {dir} limit $3 offset $4",
         f.sort.expr()
@@ -170,33 +177,34 @@ pub async fn list_requests(pool: &SqlitePool, f: &ListFilter) -> Result<(Vec<Lis
     .bind(search.as_deref())
     .bind(f.limit)
     .bind(f.offset)
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(&mut *c)
+    .await)?;
     if ids.is_empty() {
         return Ok((Vec::new(), total));
     }
-    let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-    let mut rows: Vec<ListRow> = sqlx::query_as(
+    // The ids are integers this query just read: written into the
+    // statement, they need no engine's array or JSON type.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let mut rows: Vec<ListRow> = on!(&mut pool.acquire().await?, |c| sqlx::query_as(&format!(
         "select p.id, p.store_domain, p.client_name, p.state, p.collaborator_code, p.attempts, p.received_at,
                 e.at as last_at, e.event as last_event, e.detail as last_detail
          from access_requests p
          left join request_events e
            on e.id = (select max(x.id) from request_events x where x.request_id = p.id)
-         where p.id in (select value from json_each($1))",
-    )
-    .bind(list)
-    .fetch_all(pool)
-    .await?;
+         where p.id in ({list})"
+    ))
+    .fetch_all(&mut *c)
+    .await)?;
     rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
     Ok((rows, total))
 }
 
 /// How many requests are in each state.
-pub async fn counts_by_state(pool: &SqlitePool) -> Result<Vec<(RequestState, i64)>> {
+pub async fn counts_by_state(pool: &Pool) -> Result<Vec<(RequestState, i64)>> {
     Ok(
-        sqlx::query_as("select state, count(*) from access_requests group by state")
-            .fetch_all(pool)
-            .await?,
+        on!(&mut pool.acquire().await?, |c| sqlx::query_as("select state, count(*) from access_requests group by state")
+            .fetch_all(&mut *c)
+            .await)?,
     )
 }
 
@@ -224,49 +232,49 @@ const MESSAGE_COLUMNS: &str =
     "id, message_id, source, source_ref, mailbox, from_addr, original_from, subject,
     date, kind, reason, raw_size, raw is not null as has_raw, received_at";
 
-pub async fn message(pool: &SqlitePool, id: i64) -> Result<Option<MessageRow>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn message(pool: &Pool, id: i64) -> Result<Option<MessageRow>> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(&format!(
         "select {MESSAGE_COLUMNS} from messages where id = $1"
     ))
     .bind(id)
-    .fetch_optional(pool)
-    .await?)
+    .fetch_optional(&mut *c)
+    .await)?)
 }
 
 /// A message's raw bytes, while they are kept.
-pub async fn message_raw(pool: &SqlitePool, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar("select raw from messages where id = $1")
+pub async fn message_raw(pool: &Pool, id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_scalar("select raw from messages where id = $1")
         .bind(id)
-        .fetch_optional(pool)
-        .await?
+        .fetch_optional(&mut *c)
+        .await)?
         .flatten())
 }
 
 /// Messages that need a person — rejected, unparseable, or a grant that
 /// left part of the email unread — newest first, and how many there are.
-pub async fn needs_a_look(pool: &SqlitePool, limit: i64) -> Result<(Vec<MessageRow>, i64)> {
+pub async fn needs_a_look(pool: &Pool, limit: i64) -> Result<(Vec<MessageRow>, i64)> {
     let filter = "kind in ($1, $2) or (kind = $3 and reason is not null)";
-    let rows = sqlx::query_as(&format!(
+    let rows = on!(&mut pool.acquire().await?, |c| sqlx::query_as(&format!(
         "select {MESSAGE_COLUMNS} from messages where {filter} order by id desc limit $4"
     ))
     .bind(MessageKind::Rejected)
     .bind(MessageKind::Unparseable)
     .bind(MessageKind::LeadsieGrant)
     .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    let total = sqlx::query_scalar(&format!("select count(*) from messages where {filter}"))
+    .fetch_all(&mut *c)
+    .await)?;
+    let total = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(&format!("select count(*) from messages where {filter}"))
         .bind(MessageKind::Rejected)
         .bind(MessageKind::Unparseable)
         .bind(MessageKind::LeadsieGrant)
-        .fetch_one(pool)
-        .await?;
+        .fetch_one(&mut *c)
+        .await)?;
     Ok((rows, total))
 }
 
 /// The requests a message created or moved, as (id, store).
-pub async fn requests_of_message(pool: &SqlitePool, message: i64) -> Result<Vec<(i64, String)>> {
-    Ok(sqlx::query_as(
+pub async fn requests_of_message(pool: &Pool, message: i64) -> Result<Vec<(i64, String)>> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select distinct r.id, r.store_domain from request_events e
          join access_requests r on r.id = e.request_id
          where e.message_id = $1
@@ -274,8 +282,8 @@ pub async fn requests_of_message(pool: &SqlitePool, message: i64) -> Result<Vec<
          order by 1",
     )
     .bind(message)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// A request's timeline with event ids, for the page (screenshot links
@@ -292,49 +300,49 @@ pub struct TimelineRow {
     pub message_id: Option<i64>,
 }
 
-pub async fn timeline(pool: &SqlitePool, request: i64) -> Result<Vec<TimelineRow>> {
-    Ok(sqlx::query_as(
+pub async fn timeline(pool: &Pool, request: i64) -> Result<Vec<TimelineRow>> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select id, at, actor, event, from_state, to_state, detail, message_id from request_events
          where request_id = $1 order by id",
     )
     .bind(request)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// One event of a request, for its screenshot.
-pub async fn event_detail(pool: &SqlitePool, request: i64, event: i64) -> Result<Option<String>> {
+pub async fn event_detail(pool: &Pool, request: i64, event: i64) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("select detail from request_events where id = $1 and request_id = $2")
+        on!(&mut pool.acquire().await?, |c| sqlx::query_scalar("select detail from request_events where id = $1 and request_id = $2")
             .bind(event)
             .bind(request)
-            .fetch_optional(pool)
-            .await?
+            .fetch_optional(&mut *c)
+            .await)?
             .flatten(),
     )
 }
 
 /// Requests waiting for the worker: queued, and being filed now.
-pub async fn queue_depth(pool: &SqlitePool) -> Result<(i64, i64)> {
-    Ok(sqlx::query_as(
+pub async fn queue_depth(pool: &Pool) -> Result<(i64, i64)> {
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select (select count(*) from access_requests where state = $1),
                 (select count(*) from access_requests where state = $2)",
     )
     .bind(RequestState::Queued)
     .bind(RequestState::Filing)
-    .fetch_one(pool)
-    .await?)
+    .fetch_one(&mut *c)
+    .await)?)
 }
 
 /// Changes whenever anything the page shows may have changed: a new
 /// event, message or watcher report. Three index look-ups.
-pub async fn change_marker(pool: &SqlitePool) -> Result<String> {
-    let (e, m, w): (Option<i64>, Option<i64>, Option<String>) = sqlx::query_as(
+pub async fn change_marker(pool: &Pool) -> Result<String> {
+    let (e, m, w): (Option<i64>, Option<i64>, Option<String>) = on!(&mut pool.acquire().await?, |c| sqlx::query_as(
         "select (select max(id) from request_events), (select max(id) from messages),
                 (select max(updated_at) from mailbox_state)",
     )
-    .fetch_one(pool)
-    .await?;
+    .fetch_one(&mut *c)
+    .await)?;
     Ok(format!(
         "{}.{}.{}",
         e.unwrap_or(0),
@@ -346,11 +354,11 @@ pub async fn change_marker(pool: &SqlitePool) -> Result<String> {
 /// Every request's code, for masking them in what a signed-out reader
 /// sees: any of them can be quoted in a subject, a client's name or a
 /// detail.
-pub async fn all_codes(pool: &SqlitePool) -> Result<Vec<String>> {
+pub async fn all_codes(pool: &Pool) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT DISTINCT collaborator_code FROM access_requests")
-            .fetch_all(pool)
-            .await?,
+        on!(&mut pool.acquire().await?, |c| sqlx::query_scalar("SELECT DISTINCT collaborator_code FROM access_requests")
+            .fetch_all(&mut *c)
+            .await)?,
     )
 }
 
@@ -360,9 +368,9 @@ mod tests {
     use crate::store::Db;
 
     async fn cursor(db: &Db) -> i64 {
-        sqlx::query_scalar("select last_event_id from announcement_cursor")
-            .fetch_one(&db.pool)
-            .await
+        on!(&mut db.pool.acquire().await.unwrap(), |c| sqlx::query_scalar("select last_event_id from announcement_cursor")
+            .fetch_one(&mut *c)
+            .await)
             .unwrap()
     }
 
@@ -414,7 +422,7 @@ mod tests {
             ),
             (5, "done.myshopify.com", "Done", "granted", Some(t(0)), None),
         ] {
-            sqlx::query(
+            on!(&mut db.pool.acquire().await.unwrap(), |c| sqlx::query(
                 "insert into access_requests (id, store_domain, collaborator_code, client_name, state,
                      next_attempt_at, lease_until, received_at, created_at, updated_at)
                  values ($1, $2, '0105', $3, $4, $5, $6, $7, $7, $7)",
@@ -426,8 +434,9 @@ mod tests {
             .bind(due)
             .bind(lease)
             .bind(t(0))
-            .execute(&db.pool)
+            .execute(&mut *c)
             .await
+            .map(|r| r.rows_affected()))
             .unwrap();
         }
         // Overdue by more than 15 minutes at t(100): queued since t(70),

@@ -1,0 +1,100 @@
+//! Node locks: on PostgreSQL, a session-level advisory lock held on a
+//! connection of its own, which lives exactly as long as that connection.
+//! A node that dies, or loses its connection, loses the lock with it, and
+//! another node can take it. On SQLite there is one host and no one to
+//! share with: the lock is always this process's.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Executor};
+
+use super::db::{Db, Error, Pool, Result};
+
+/// How often a held lock's connection is checked, and how long the check
+/// may take before the lock counts as lost.
+const CHECK_EVERY: Duration = Duration::from_secs(5);
+const CHECK_WITHIN: Duration = Duration::from_secs(5);
+
+/// A lock this node holds. Dropped, it is released (its connection closed).
+#[derive(Debug)]
+pub struct NodeLock {
+    /// `None` on SQLite.
+    conn: Option<PgConnection>,
+    pub name: String,
+}
+
+/// The lock's 64-bit key: the first 8 bytes of the SHA-256 of its name, so
+/// every node derives the same key for the same folder.
+pub fn lock_key(name: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("collabd lock {name}").as_bytes());
+    i64::from_be_bytes(d[..8].try_into().unwrap_or_default())
+}
+
+impl Db {
+    /// Takes the lock `name` if no other node holds it: `Some` while this
+    /// node holds it, `None` when another does. Never waits.
+    pub async fn try_lock(&self, name: &str) -> Result<Option<NodeLock>> {
+        let Some(mut conn) = self.dedicated().await? else {
+            return Ok(Some(NodeLock {
+                conn: None,
+                name: name.to_owned(),
+            }));
+        };
+        // The server drops the session (and the lock) about 25 seconds
+        // after this node goes silent, not after the kernel's two hours:
+        // a node cut off by the network gives its folders up.
+        conn.execute(
+            "set tcp_keepalives_idle = 10; set tcp_keepalives_interval = 5; set tcp_keepalives_count = 3",
+        )
+        .await?;
+        let held: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+            .bind(lock_key(name))
+            .fetch_one(&mut conn)
+            .await?;
+        if !held {
+            let _ = conn.close().await;
+            return Ok(None);
+        }
+        Ok(Some(NodeLock {
+            conn: Some(conn),
+            name: name.to_owned(),
+        }))
+    }
+
+    /// Whether other nodes may share this database (PostgreSQL).
+    pub fn shared(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+}
+
+impl NodeLock {
+    /// Resolves when the lock is lost: its connection failed, or did not
+    /// answer a check within five seconds. Never resolves on SQLite.
+    pub async fn lost(&mut self) -> Error {
+        let Some(conn) = self.conn.as_mut() else {
+            return std::future::pending().await;
+        };
+        loop {
+            tokio::time::sleep(CHECK_EVERY).await;
+            match tokio::time::timeout(CHECK_WITHIN, conn.execute("select 1")).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Error::from(e),
+                Err(_) => {
+                    return Error::Unreachable(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the lock's connection did not answer within 5 seconds",
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Gives the lock up now, rather than when dropped.
+    pub async fn release(mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
+}
