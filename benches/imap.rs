@@ -412,7 +412,13 @@ fn main() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let pool = rt.block_on(collabd::store::Db::open(&db)).unwrap().pool.sqlite().unwrap().clone();
+    let pool = rt
+        .block_on(collabd::store::Db::open(&db))
+        .unwrap()
+        .pool
+        .sqlite()
+        .unwrap()
+        .clone();
     let count = || -> i64 {
         rt.block_on(async {
             sqlx::query_scalar("select count(*) from messages")

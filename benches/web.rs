@@ -59,7 +59,10 @@ async fn seed(db: &Db) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    sqlx::query("analyze").execute(db.pool.sqlite().unwrap()).await.unwrap();
+    sqlx::query("analyze")
+        .execute(db.pool.sqlite().unwrap())
+        .await
+        .unwrap();
 }
 
 async fn time(web: &Web, path: &str) -> (Duration, Duration, Duration) {

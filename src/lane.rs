@@ -40,11 +40,19 @@ impl WorkerLane {
             ConfiguredFiler::Browser(b) => Some(b.clone()),
             _ => None,
         };
-        let syncing = browser
-            .as_ref()
-            .map(|b| tokio::spawn(b.session().clone().run_sync(db.clone(), stop.clone())));
+        let on_this_node = crate::filer::OnThisNode::unknown();
+        let syncing = browser.as_ref().map(|b| {
+            let (session, db, on, stop) = (
+                b.session().clone(),
+                db.clone(),
+                on_this_node.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move { session.run_sync_while(db, &on, stop).await })
+        });
         let mut worker = Worker::new(db, filer, settings);
         worker.announcer = announcer;
+        worker.files_here = on_this_node;
         let name = worker.filer.name();
         tracing::info!(filer = name, "worker running");
         let worker = tokio::spawn(Arc::new(worker).run(stop.clone()));

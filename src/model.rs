@@ -396,6 +396,9 @@ text_enum! {
         Polling = "polling",
         /// Waiting to reconnect after an error.
         Backoff = "backoff",
+        /// Another node (sharing the PostgreSQL database) watches the
+        /// folder; this one takes it over if that node goes.
+        Standby = "standby",
         Stopped = "stopped",
     }
 }

@@ -39,6 +39,9 @@ pub struct Worker<F> {
     pub pacer: Option<queue::Pacer>,
     /// Where operators hear of outcomes and reminders, when configured.
     pub announcer: Option<NotifyFiler>,
+    /// Set while this node files (with several nodes and a filer bound to
+    /// one machine, while it holds that filer's lock).
+    pub files_here: crate::filer::OnThisNode,
 }
 
 /// What one sweep did.
@@ -70,6 +73,7 @@ impl<F: Filer + 'static> Worker<F> {
             expire_after: chrono::Duration::days(settings.expire_after_days.into()),
             pacer: settings.rate_per_minute.map(queue::Pacer::per_minute),
             announcer: None,
+            files_here: crate::filer::OnThisNode::unknown(),
         }
     }
 
@@ -234,18 +238,31 @@ impl<F: Filer + 'static> Worker<F> {
         Ok(sent)
     }
 
-    /// Runs until `shutdown` fires, finishing the filings in hand.
+    /// Runs until `shutdown` fires, finishing the filings in hand. With
+    /// several nodes on one PostgreSQL database, a filer that belongs to
+    /// one machine (the browser) files only on the node holding its lock,
+    /// and only the node holding the announcer's lock tells operators, so
+    /// that nothing is told twice; every node sweeps (each change is made
+    /// once, in its own transaction).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut delay = self.poll_interval;
+        let mut filing = Role::new(FILER_LOCK, self.filer.on_one_node());
+        let mut announcing = Role::new(ANNOUNCER_LOCK, true);
         loop {
             let pass = async {
-                self.run_due_at(Clock::Live, &shutdown).await?;
+                let files_here = filing.held(&self.db).await;
+                self.files_here.set(files_here);
+                if files_here {
+                    self.run_due_at(Clock::Live, &shutdown).await?;
+                }
                 let now = Utc::now();
                 self.sweep(now).await?;
-                self.announce(now).await
+                if announcing.held(&self.db).await {
+                    self.announce(now).await?;
+                }
+                Ok::<_, store::Error>(())
             }
-            .await
-            .map(|_| ());
+            .await;
             match pass {
                 Ok(()) => delay = self.poll_interval,
                 Err(e) => {
@@ -424,5 +441,74 @@ fn event(kind: EventKind, detail: &str) -> Event<'_> {
         from_state: None,
         to_state: None,
         detail: Some(detail),
+    }
+}
+
+/// The lock of the node that files through a filer bound to one machine.
+pub const FILER_LOCK: &str = "browser filer";
+/// The lock of the node that tells operators of outcomes and reminders.
+pub const ANNOUNCER_LOCK: &str = "announcer";
+
+/// A part of the work one node of several does at a time: held while this
+/// node holds its lock (always on SQLite, or when `exclusive` is false).
+struct Role {
+    name: &'static str,
+    exclusive: bool,
+    lock: Option<store::NodeLock>,
+    /// Whether "another node does this" was said since the last change.
+    told: bool,
+}
+
+impl Role {
+    fn new(name: &'static str, exclusive: bool) -> Role {
+        Role {
+            name,
+            exclusive,
+            lock: None,
+            told: false,
+        }
+    }
+
+    /// Whether this node does this part now: it holds the lock and its
+    /// connection still answers, or it just took it.
+    async fn held(&mut self, db: &Db) -> bool {
+        if !self.exclusive || !db.shared() {
+            return true;
+        }
+        if let Some(lock) = &mut self.lock {
+            if lock.alive().await {
+                return true;
+            }
+            tracing::warn!(
+                role = self.name,
+                "lost this node's lock; another node may take the work over"
+            );
+            self.lock = None;
+        }
+        match db.try_lock(self.name).await {
+            Ok(Some(lock)) => {
+                tracing::info!(
+                    role = self.name,
+                    "this node now holds the lock and does this work"
+                );
+                self.lock = Some(lock);
+                self.told = false;
+                true
+            }
+            Ok(None) => {
+                if !self.told {
+                    tracing::info!(
+                        role = self.name,
+                        "another node holds the lock: this node leaves this work to it"
+                    );
+                    self.told = true;
+                }
+                false
+            }
+            Err(e) => {
+                tracing::warn!(role = self.name, "cannot take the lock: {e}");
+                false
+            }
+        }
     }
 }

@@ -72,7 +72,15 @@ impl Env {
                 .fetch_all(self.ingestor.db.pool.sqlite().unwrap())
                 .await
                 .unwrap();
-        let mut conn = self.ingestor.db.pool.sqlite().unwrap().acquire().await.unwrap();
+        let mut conn = self
+            .ingestor
+            .db
+            .pool
+            .sqlite()
+            .unwrap()
+            .acquire()
+            .await
+            .unwrap();
         for id in ids {
             collabd::operator::apply(
                 &mut conn,
@@ -479,7 +487,15 @@ async fn readme_queries_work_in_the_sqlite3_cli() {
 async fn a_full_disk_is_reported_plainly_and_loses_nothing() {
     let e = env().await;
     e.ingest("leadsie/plain-text.eml", 0).await;
-    let mut conn = e.ingestor.db.pool.sqlite().unwrap().acquire().await.unwrap();
+    let mut conn = e
+        .ingestor
+        .db
+        .pool
+        .sqlite()
+        .unwrap()
+        .acquire()
+        .await
+        .unwrap();
     let pages: i64 = sqlx::query_scalar("pragma page_count")
         .fetch_one(&mut *conn)
         .await
@@ -536,7 +552,15 @@ async fn retry_requeues_failed_requests_and_makes_waiting_ones_due() {
         .execute(e.ingestor.db.pool.sqlite().unwrap())
         .await
         .unwrap();
-    let mut conn = e.ingestor.db.pool.sqlite().unwrap().acquire().await.unwrap();
+    let mut conn = e
+        .ingestor
+        .db
+        .pool
+        .sqlite()
+        .unwrap()
+        .acquire()
+        .await
+        .unwrap();
     async fn retry(conn: &mut sqlx::SqliteConnection, id: i64, minute: i64) -> RequestState {
         operator::apply(
             conn,
@@ -857,7 +881,10 @@ async fn upgrading_to_the_webhook_source_keeps_messages_requests_and_events() {
         } else {
             "insert into deferred_message (sha256, source, raw, received_at, next_attempt_at, last_error) values ('ee', 'webhook', x'00', 'x', 'x', 'x')"
         };
-        sqlx::query(q).execute(db.pool.sqlite().unwrap()).await.unwrap();
+        sqlx::query(q)
+            .execute(db.pool.sqlite().unwrap())
+            .await
+            .unwrap();
     }
     assert_eq!(
         sqlx::query_scalar::<_, i64>("select count(*) from deferred_message")
@@ -908,7 +935,10 @@ async fn upgrading_to_awaiting_review_keeps_requests_events_view_and_indexes() {
         pool.close().await;
     }
     let db = Db::open(&path).await.unwrap();
-    let after: Vec<(String,)> = sqlx::query_as(schema).fetch_all(db.pool.sqlite().unwrap()).await.unwrap();
+    let after: Vec<(String,)> = sqlx::query_as(schema)
+        .fetch_all(db.pool.sqlite().unwrap())
+        .await
+        .unwrap();
     assert_eq!(after, before, "the view and the indexes are as they were");
     assert_eq!(after.len(), 6, "{after:?}");
     let requests: Vec<(i64, String, String, i64, Option<String>)> = sqlx::query_as(

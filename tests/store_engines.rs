@@ -105,22 +105,40 @@ async fn messages(db: &Db) {
     let id = message(db, "aa", 4_000_000_000, &raw).await.unwrap();
     assert_eq!(message(db, "aa", 5, &raw).await, None, "stored twice");
     let mut conn = db.pool.acquire().await.unwrap();
-    assert_eq!(store::message_id_by_sha(&mut conn, "aa").await.unwrap(), Some(id));
+    assert_eq!(
+        store::message_id_by_sha(&mut conn, "aa").await.unwrap(),
+        Some(id)
+    );
     let m = store::stored_message(&mut conn, id).await.unwrap().unwrap();
     assert_eq!(m.raw.as_deref(), Some(&raw[..]));
     assert_eq!(m.kind, MessageKind::LeadsieGrant);
     assert_eq!(m.source, "imap");
-    let shown = collabd::store::web::message(&db.pool, id).await.unwrap().unwrap();
+    let shown = collabd::store::web::message(&db.pool, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(shown.id, id);
     assert!(
-        store::set_verdict(&mut conn, id, MessageKind::LeadsieGrant, MessageKind::Ignored, Some("x"))
-            .await
-            .unwrap()
+        store::set_verdict(
+            &mut conn,
+            id,
+            MessageKind::LeadsieGrant,
+            MessageKind::Ignored,
+            Some("x")
+        )
+        .await
+        .unwrap()
     );
     assert!(
-        !store::set_verdict(&mut conn, id, MessageKind::LeadsieGrant, MessageKind::Rejected, None)
-            .await
-            .unwrap(),
+        !store::set_verdict(
+            &mut conn,
+            id,
+            MessageKind::LeadsieGrant,
+            MessageKind::Rejected,
+            None
+        )
+        .await
+        .unwrap(),
         "a verdict changed from one it no longer has"
     );
     let (ids, others) = store::message_ids_since(&mut conn, &t("2026-11-01T00:00:00Z"))
@@ -137,7 +155,10 @@ async fn messages(db: &Db) {
     assert_eq!(m.raw, None);
     assert!(store::keep_missing_raw(&mut conn, id, &raw).await.unwrap());
     assert_eq!(
-        collabd::store::web::message_raw(&db.pool, id).await.unwrap().as_deref(),
+        collabd::store::web::message_raw(&db.pool, id)
+            .await
+            .unwrap()
+            .as_deref(),
         Some(&raw[..])
     );
 }
@@ -162,7 +183,13 @@ async fn requests(db: &Db) {
             .len(),
         1
     );
-    assert_eq!(store::requests_from_message(&mut conn, m).await.unwrap().len(), 1);
+    assert_eq!(
+        store::requests_from_message(&mut conn, m)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     store::fill_client_details(&mut conn, id, Some("Other"), Some("x@y.example"))
         .await
         .unwrap();
@@ -180,14 +207,28 @@ async fn requests(db: &Db) {
     let now = t("2026-11-01T11:00:00Z");
     let mut tx = Immediate::begin(&mut conn).await.unwrap();
     assert!(
-        store::transition(&mut tx, id, RequestState::Queued, RequestState::Cancelled, &cancel, &now)
-            .await
-            .unwrap()
+        store::transition(
+            &mut tx,
+            id,
+            RequestState::Queued,
+            RequestState::Cancelled,
+            &cancel,
+            &now
+        )
+        .await
+        .unwrap()
     );
     assert!(
-        !store::transition(&mut tx, id, RequestState::Queued, RequestState::Cancelled, &cancel, &now)
-            .await
-            .unwrap(),
+        !store::transition(
+            &mut tx,
+            id,
+            RequestState::Queued,
+            RequestState::Cancelled,
+            &cancel,
+            &now
+        )
+        .await
+        .unwrap(),
         "moved from a state it had left"
     );
     tx.commit().await.unwrap();
@@ -224,10 +265,15 @@ async fn claims(db: &Db) {
             loop {
                 let mut conn = db.pool.acquire().await.unwrap();
                 let mut tx = Immediate::begin(&mut conn).await.unwrap();
-                let Some(r) = store::claim_next_request(&mut tx, &now, &lease).await.unwrap() else {
+                let Some(r) = store::claim_next_request(&mut tx, &now, &lease)
+                    .await
+                    .unwrap()
+                else {
                     break;
                 };
-                store::add_event(&mut tx, &claimed_event(r.id), &now).await.unwrap();
+                store::add_event(&mut tx, &claimed_event(r.id), &now)
+                    .await
+                    .unwrap();
                 tx.commit().await.unwrap();
                 claimed.lock().unwrap().push((r.id, r.attempts));
                 tokio::task::yield_now().await;
@@ -255,15 +301,31 @@ async fn claims(db: &Db) {
     };
     let mut tx = Immediate::begin(&mut conn).await.unwrap();
     assert!(
-        !store::finish_attempt(&mut tx, first, 2, RequestState::Requested, None, &filed, &now)
-            .await
-            .unwrap(),
+        !store::finish_attempt(
+            &mut tx,
+            first,
+            2,
+            RequestState::Requested,
+            None,
+            &filed,
+            &now
+        )
+        .await
+        .unwrap(),
         "an attempt that never held the request finished it"
     );
     assert!(
-        store::finish_attempt(&mut tx, first, 1, RequestState::Requested, None, &filed, &now)
-            .await
-            .unwrap()
+        store::finish_attempt(
+            &mut tx,
+            first,
+            1,
+            RequestState::Requested,
+            None,
+            &filed,
+            &now
+        )
+        .await
+        .unwrap()
     );
     tx.commit().await.unwrap();
     let (second, _) = claimed[1];
@@ -306,7 +368,10 @@ async fn claims(db: &Db) {
     let f = store::figures(&db.pool, &t("2026-11-02T00:00:00Z"), 900)
         .await
         .unwrap();
-    assert!(f.overdue >= 1, "leases long run out count as overdue: {f:?}");
+    assert!(
+        f.overdue >= 1,
+        "leases long run out count as overdue: {f:?}"
+    );
     assert_eq!((f.filer_attempts, f.filer_failures), (40, 1));
 }
 
@@ -314,25 +379,43 @@ async fn claims(db: &Db) {
 async fn mailboxes(db: &Db) {
     let mut conn = db.pool.acquire().await.unwrap();
     let mb = "leads@example.com/INBOX";
-    assert_eq!(store::mailbox_checkpoint(&mut conn, mb).await.unwrap(), None);
+    assert_eq!(
+        store::mailbox_checkpoint(&mut conn, mb).await.unwrap(),
+        None
+    );
     let now = t("2026-11-01T10:00:00Z");
-    store::set_checkpoint(&mut conn, mb, 7, 4_000_000_000, &now).await.unwrap();
-    store::set_checkpoint(&mut conn, mb, 7, 12, &now).await.unwrap();
+    store::set_checkpoint(&mut conn, mb, 7, 4_000_000_000, &now)
+        .await
+        .unwrap();
+    store::set_checkpoint(&mut conn, mb, 7, 12, &now)
+        .await
+        .unwrap();
     assert_eq!(
         store::mailbox_checkpoint(&mut conn, mb).await.unwrap(),
         Some((Some(7), 12))
     );
     for uid in [3, 4, 5] {
-        store::add_pending_action(&mut conn, mb, 7, uid, &now).await.unwrap();
+        store::add_pending_action(&mut conn, mb, 7, uid, &now)
+            .await
+            .unwrap();
     }
-    store::add_pending_action(&mut conn, mb, 7, 3, &now).await.unwrap();
-    store::settle_actions(&mut conn, mb, 7, &[3], None, &now).await.unwrap();
-    store::settle_actions(&mut conn, mb, 7, &[4], Some("NO"), &now).await.unwrap();
+    store::add_pending_action(&mut conn, mb, 7, 3, &now)
+        .await
+        .unwrap();
+    store::settle_actions(&mut conn, mb, 7, &[3], None, &now)
+        .await
+        .unwrap();
+    store::settle_actions(&mut conn, mb, 7, &[4], Some("NO"), &now)
+        .await
+        .unwrap();
     assert_eq!(
         store::pending_actions(&mut conn, mb).await.unwrap(),
         vec![(7, 4), (7, 5)]
     );
-    assert_eq!(store::drop_stale_actions(&mut conn, mb, 8).await.unwrap(), 2);
+    assert_eq!(
+        store::drop_stale_actions(&mut conn, mb, 8).await.unwrap(),
+        2
+    );
     let health = WatcherHealth::without_error(WatcherState::Idle, true);
     store::set_watcher_health(&db.pool, mb, "clients", &health, &now)
         .await
@@ -352,8 +435,13 @@ async fn sessions(db: &Db) {
         password_tag: "tag".into(),
         expires_at: t("2026-11-01T18:00:00Z"),
     };
-    store::start_session(&db.pool, "digest", &s, &now).await.unwrap();
-    let live = store::live_session(&db.pool, "digest", &now).await.unwrap().unwrap();
+    store::start_session(&db.pool, "digest", &s, &now)
+        .await
+        .unwrap();
+    let live = store::live_session(&db.pool, "digest", &now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(live.name, "ana");
     assert!(
         store::live_session(&db.pool, "digest", &t("2026-11-02T00:00:00Z"))
@@ -363,15 +451,26 @@ async fn sessions(db: &Db) {
         "an expired session is live"
     );
     store::end_session(&db.pool, "digest").await.unwrap();
-    assert!(store::live_session(&db.pool, "digest", &now).await.unwrap().is_none());
+    assert!(
+        store::live_session(&db.pool, "digest", &now)
+            .await
+            .unwrap()
+            .is_none()
+    );
     for minute in 0..5 {
         let at = t(&format!("2026-11-01T10:0{minute}:00Z"));
-        store::record_sign_in_failure(&db.pool, "10.0.0.1", "n", &at, 3).await.unwrap();
+        store::record_sign_in_failure(&db.pool, "10.0.0.1", "n", &at, 3)
+            .await
+            .unwrap();
     }
     let tally = store::sign_in_failures(&db.pool, "10.0.0.1", "n", &t("2026-11-01T09:00:00Z"))
         .await
         .unwrap();
-    assert_eq!((tally.name, tally.source, tally.total), (3, 3, 3), "kept the last `keep`");
+    assert_eq!(
+        (tally.name, tally.source, tally.total),
+        (3, 3, 3),
+        "kept the last `keep`"
+    );
     store::forget_stale_sign_ins(&db.pool, &now, &t("2026-11-01T10:03:00Z"))
         .await
         .unwrap();
@@ -386,7 +485,11 @@ async fn sessions(db: &Db) {
 /// taken literally), the signed-out guard on digits, every sort, counts.
 async fn web(db: &Db) {
     let m = message(db, "w", 1, b"grant").await.unwrap();
-    for (handle, c) in [("acme", "0105"), ("shop-1234", "0106"), ("under_score", "0107")] {
+    for (handle, c) in [
+        ("acme", "0105"),
+        ("shop-1234", "0106"),
+        ("under_score", "0107"),
+    ] {
         request(db, handle, c, m, "2026-11-01T10:00:00Z").await;
     }
     let filter = |search: &str, signed_out: bool, sort: SortBy| ListFilter {
@@ -398,9 +501,10 @@ async fn web(db: &Db) {
         limit: 10,
         signed_out,
     };
-    let (rows, total) = collabd::store::web::list_requests(&db.pool, &filter("SHOP-", false, SortBy::Id))
-        .await
-        .unwrap();
+    let (rows, total) =
+        collabd::store::web::list_requests(&db.pool, &filter("SHOP-", false, SortBy::Id))
+            .await
+            .unwrap();
     assert_eq!((rows.len(), total), (1, 1));
     let (_, total) = collabd::store::web::list_requests(&db.pool, &filter("_", false, SortBy::Id))
         .await
@@ -420,13 +524,27 @@ async fn web(db: &Db) {
             .unwrap();
         assert_eq!((rows.len(), total), (3, 3), "{sort:?}");
     }
-    let counts = collabd::store::web::counts_by_state(&db.pool).await.unwrap();
+    let counts = collabd::store::web::counts_by_state(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(counts, vec![(RequestState::Queued, 3)]);
-    assert_eq!(collabd::store::web::all_codes(&db.pool).await.unwrap().len(), 3);
-    assert_eq!(collabd::store::web::queue_depth(&db.pool).await.unwrap(), (3, 0));
+    assert_eq!(
+        collabd::store::web::all_codes(&db.pool)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        collabd::store::web::queue_depth(&db.pool).await.unwrap(),
+        (3, 0)
+    );
     let before = collabd::store::web::change_marker(&db.pool).await.unwrap();
     request(db, "later", "0108", m, "2026-11-01T10:00:00Z").await;
-    assert_ne!(collabd::store::web::change_marker(&db.pool).await.unwrap(), before);
+    assert_ne!(
+        collabd::store::web::change_marker(&db.pool).await.unwrap(),
+        before
+    );
 }
 
 /// Messages held back by a DNS failure: stored, postponed, read in part.
@@ -443,11 +561,22 @@ async fn deferred(db: &Db) {
         .await
         .unwrap();
     assert_eq!((again, new), (id, false));
-    assert_eq!(store::due_deferred(&mut conn, &now, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store::due_deferred(&mut conn, &now, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     store::postpone_deferred(&mut conn, id, &t("2026-11-01T11:00:00Z"), "timeout")
         .await
         .unwrap();
-    assert!(store::due_deferred(&mut conn, &now, 10).await.unwrap().is_empty());
+    assert!(
+        store::due_deferred(&mut conn, &now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let waiting = store::waiting_messages(&db.pool, 5).await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].head.len(), 16 * 1024, "read its head only");
@@ -487,7 +616,10 @@ async fn ledger(db: &Db) {
     assert_eq!(db.unfinished_submissions(id).await.unwrap().len(), 1);
     db.finish_submission(row, "sent", &now).await.unwrap();
     assert!(db.unfinished_submissions(id).await.unwrap().is_empty());
-    let (n, oldest) = db.submissions_since(&t("2026-11-01T00:00:00Z")).await.unwrap();
+    let (n, oldest) = db
+        .submissions_since(&t("2026-11-01T00:00:00Z"))
+        .await
+        .unwrap();
     assert_eq!((n, oldest), (1, Some(now)));
     assert!(
         db.set_browser_session(SessionState::LoginNeeded, "signed out", &now)
@@ -496,13 +628,23 @@ async fn ledger(db: &Db) {
     );
     assert!(db.mark_login_told(&now).await.unwrap());
     assert!(!db.mark_login_told(&now).await.unwrap(), "told twice");
-    assert_eq!(db.browser_session().await.unwrap().state, SessionState::LoginNeeded);
+    assert_eq!(
+        db.browser_session().await.unwrap().state,
+        SessionState::LoginNeeded
+    );
 
     let announced = store::pending_announcements(&mut conn, 10).await.unwrap();
-    store::advance_announcements(&mut conn, 5, &now).await.unwrap();
-    store::advance_announcements(&mut conn, 2, &now).await.unwrap();
+    store::advance_announcements(&mut conn, 5, &now)
+        .await
+        .unwrap();
+    store::advance_announcements(&mut conn, 2, &now)
+        .await
+        .unwrap();
     let after = store::pending_announcements(&mut conn, 10).await.unwrap();
-    assert!(after.iter().all(|a| a.event_id > 5), "{announced:?} {after:?}");
+    assert!(
+        after.iter().all(|a| a.event_id > 5),
+        "{announced:?} {after:?}"
+    );
 }
 
 type Scenario = for<'a> fn(&'a Db) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
@@ -524,7 +666,9 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
 async fn every_scenario_on_sqlite() {
     for (name, run) in scenarios() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join(format!("{name}.db"))).await.unwrap();
+        let db = Db::open(&dir.path().join(format!("{name}.db")))
+            .await
+            .unwrap();
         eprintln!("sqlite: {name}");
         run(&db).await;
     }

@@ -453,6 +453,20 @@ impl Session {
     /// it says in `ledger`, and closes the browser once it has been idle for
     /// `idle_close` (an idle filer then holds no Chromium at all).
     pub async fn run_sync(self, ledger: impl BrowserLedger, shutdown: CancellationToken) {
+        self.run_sync_while(ledger, &crate::filer::OnThisNode::always(), shutdown)
+            .await
+    }
+
+    /// [`run_sync`](Self::run_sync), reading the list only while
+    /// `on_this_node` says this node files through the browser (with
+    /// several nodes, the one holding the browser filer's lock: the others
+    /// have no signed-in profile, and would only report it lapsed).
+    pub async fn run_sync_while(
+        self,
+        ledger: impl BrowserLedger,
+        on_this_node: &crate::filer::OnThisNode,
+        shutdown: CancellationToken,
+    ) {
         let s = &self.inner.settings;
         let tick = [s.sync_every, s.idle_close]
             .into_iter()
@@ -468,6 +482,7 @@ impl Session {
             }
             if let (Some(at), Some(every)) = (next_sync, s.sync_every)
                 && Instant::now() >= at
+                && on_this_node.get()
             {
                 next_sync = Some(Instant::now() + every);
                 match self.sync_once(&ledger).await {

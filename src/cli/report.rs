@@ -131,7 +131,8 @@ pub async fn print_status(
             )?;
         }
     }
-    print_watcher(db, out).await
+    print_watcher(db, out).await?;
+    print_nodes(db, out).await
 }
 
 /// How many messages wait to be judged again, and the oldest of them, each
@@ -177,6 +178,28 @@ async fn print_waiting(db: &Db, out: &mut impl Write) -> Result<()> {
     }
     if deferred > LISTED {
         writeln!(out, "  … and {} more", deferred - LISTED)?;
+    }
+    Ok(())
+}
+
+/// With several nodes on one PostgreSQL database: which node files through
+/// the browser and which tells operators (the holders of those locks now).
+async fn print_nodes(db: &Db, out: &mut impl Write) -> Result<()> {
+    if !db.shared() {
+        return Ok(());
+    }
+    writeln!(out, "\nnodes sharing this PostgreSQL database:")?;
+    for (lock, what) in [
+        (crate::worker::FILER_LOCK, "files through the browser"),
+        (crate::worker::ANNOUNCER_LOCK, "tells operators of outcomes"),
+    ] {
+        match db.lock_holder(lock).await? {
+            Some(node) => writeln!(out, "  {what}: {}", render::line(&node))?,
+            None => writeln!(
+                out,
+                "  {what}: no node now (none is running, or none is configured to)"
+            )?,
+        }
     }
     Ok(())
 }

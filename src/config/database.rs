@@ -70,9 +70,14 @@ pub(super) fn server(
 /// the variable, else the credential; none when none of them is given.
 fn password(file: Option<&Path>) -> Result<Option<Secret>, ConfigError> {
     if file.is_some() {
-        return crate::secret::load(file, "database.password_file", PASSWORD_ENV, PASSWORD_CREDENTIAL)
-            .map(Some)
-            .map_err(|e| invalid("database.password_file", &e));
+        return crate::secret::load(
+            file,
+            "database.password_file",
+            PASSWORD_ENV,
+            PASSWORD_CREDENTIAL,
+        )
+        .map(Some)
+        .map_err(|e| invalid("database.password_file", &e));
     }
     if let Some(v) = std::env::var_os(PASSWORD_ENV).filter(|v| !v.is_empty()) {
         return Ok(Some(Secret::new(v.into_encoded_bytes())));

@@ -48,6 +48,11 @@ impl Filer for BrowserFiler {
         true
     }
 
+    /// The dashboard login lives in this machine's browser profile.
+    fn on_one_node(&self) -> bool {
+        true
+    }
+
     async fn file(&self, r: &FilingRequest, ledger: &impl BrowserLedger) -> Result<Filed, Failure> {
         let job = Job {
             id: r.id,

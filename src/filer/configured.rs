@@ -86,6 +86,10 @@ impl Filer for ConfiguredFiler {
         matches!(self, ConfiguredFiler::Browser(_))
     }
 
+    fn on_one_node(&self) -> bool {
+        matches!(self, ConfiguredFiler::Browser(_))
+    }
+
     async fn file(&self, r: &FilingRequest, ledger: &impl BrowserLedger) -> Result<Filed, Failure> {
         match self {
             ConfiguredFiler::Log(f) => f.file(r, ledger).await,

@@ -103,6 +103,13 @@ pub trait Filer: Send + Sync {
     fn one_at_a_time(&self) -> bool {
         false
     }
+
+    /// Whether, of several nodes sharing one PostgreSQL database, only the
+    /// one holding this filer's lock may file through it, because what it
+    /// files with belongs to one machine (the browser's signed-in profile).
+    fn on_one_node(&self) -> bool {
+        false
+    }
 }
 
 /// The most of a command's output kept on the timeline.

@@ -24,6 +24,11 @@ use crate::store::{self, WatcherHealth};
 /// Reconnect delays: from one second, doubling, to five minutes.
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// How often a node standing by tries to take a folder's lock (plus up to
+/// a second of jitter): a folder whose node died is taken over within this
+/// and the server's noticing (at once for a dead process, about 25 seconds
+/// for a silent network).
+const LOCK_RETRY: Duration = Duration::from_secs(5);
 
 /// Watches every configured account's folders: one task per (account,
 /// folder).
@@ -168,7 +173,89 @@ impl Account {
         }
     }
 
+    /// Watches one folder until `shutdown`. With several nodes on one
+    /// PostgreSQL database, only while this node holds the folder's lock:
+    /// until then it stands by, trying every few seconds; when the lock is
+    /// lost (its connection failed) it stops after the message in hand and
+    /// stands by again. Each holder starts from the stored checkpoint.
     async fn watch_folder(&self, status: &FolderStatus, shutdown: &CancellationToken) {
+        let db = &self.ingestor.db;
+        while let Some(mut lock) = self.take_lock(status, shutdown).await {
+            if db.shared() {
+                tracing::info!(mailbox = %status.name, account = %status.account, "this node now watches the folder");
+            }
+            let held = shutdown.child_token();
+            let watching = self.watch_held(status, &held);
+            tokio::pin!(watching);
+            tokio::select! {
+                () = &mut watching => {}
+                e = lock.lost() => {
+                    tracing::warn!(
+                        mailbox = %status.name,
+                        "lost this folder's lock ({e}); another node may take it over: stopping after the message in hand"
+                    );
+                    held.cancel();
+                    watching.await;
+                    status.set_state(WatcherState::Standby);
+                    self.changed.notify_one();
+                    continue;
+                }
+            }
+            // Shut down: said while the lock is held, so that it cannot
+            // overwrite what a node that takes the folder over records.
+            self.health(
+                status,
+                WatcherHealth::without_error(WatcherState::Stopped, false),
+            )
+            .await;
+            lock.release().await;
+            break;
+        }
+        tracing::info!(mailbox = %status.name, "IMAP watcher stopped");
+    }
+
+    /// The folder's lock, once this node holds it; `None` at shutdown.
+    async fn take_lock(
+        &self,
+        status: &FolderStatus,
+        shutdown: &CancellationToken,
+    ) -> Option<store::NodeLock> {
+        let db = &self.ingestor.db;
+        let name = format!("imap folder {}", status.name);
+        let mut standing_by = false;
+        loop {
+            if shutdown.is_cancelled() {
+                return None;
+            }
+            match db.try_lock(&name).await {
+                Ok(Some(lock)) => return Some(lock),
+                Ok(None) => {
+                    if !standing_by {
+                        tracing::info!(
+                            mailbox = %status.name,
+                            "another node watches this folder; standing by to take it over"
+                        );
+                        standing_by = true;
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    mailbox = %status.name,
+                    "cannot take this folder's lock: {e}; trying again in {} seconds",
+                    LOCK_RETRY.as_secs()
+                ),
+            }
+            status.set_state(WatcherState::Standby);
+            self.changed.notify_one();
+            status.expect_within(LOCK_RETRY);
+            tokio::select! {
+                _ = tokio::time::sleep(LOCK_RETRY + Duration::from_secs_f64(crate::queue::jitter())) => {}
+                _ = shutdown.cancelled() => return None,
+            }
+        }
+    }
+
+    /// Watches the folder until `shutdown`, reconnecting with backoff.
+    async fn watch_held(&self, status: &FolderStatus, shutdown: &CancellationToken) {
         let mut failures: u32 = 0;
         loop {
             if shutdown.is_cancelled() {
@@ -217,12 +304,6 @@ impl Account {
                 }
             }
         }
-        self.health(
-            status,
-            WatcherHealth::without_error(WatcherState::Stopped, false),
-        )
-        .await;
-        tracing::info!(mailbox = %status.name, "IMAP watcher stopped");
     }
 
     /// One session: connect, then sync and wait until an error or shutdown.

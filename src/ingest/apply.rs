@@ -2,7 +2,6 @@
 //! requests its grants ask for (created, seen again, or superseding older
 //! codes) and Shopify's outcomes. The one place requests are made.
 
-
 use super::report::IngestReport;
 use crate::config::Review;
 use crate::mail::{Classification, Grant, Outcome};

@@ -8,6 +8,7 @@ use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
 
 use super::state::ListenerState;
+use crate::model::WatcherState;
 use crate::store::{self, Figures};
 
 /// A queued request due this long ago, or a claim expired this long ago,
@@ -57,7 +58,8 @@ pub(super) async fn answer<B>(h: &ListenerState, req: Request<B>) -> Response<Fu
 }
 
 /// Healthy when every watched folder is connected (syncing, idle or
-/// polling) and keeping to its deadlines, and nothing in the queue is stuck.
+/// polling) or watched by another node (standby), and keeping to its
+/// deadlines, and nothing in the queue is stuck.
 fn healthz(h: &ListenerState, f: &Figures, browser: Option<&str>) -> (bool, String) {
     let mut problems = Vec::new();
     if let Some(b) = browser {
@@ -68,7 +70,8 @@ fn healthz(h: &ListenerState, f: &Figures, browser: Option<&str>) -> (bool, Stri
     let mut folders = Vec::new();
     for s in h.watcher.iter().flat_map(|w| w.folders.iter()) {
         let state = s.state();
-        let ok = s.connected() && s.making_progress();
+        // A folder another node watches is as it should be on this one.
+        let ok = (s.connected() || state == WatcherState::Standby) && s.making_progress();
         if !ok {
             let error = f
                 .mailboxes

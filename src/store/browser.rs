@@ -11,7 +11,6 @@
 use crate::on;
 use std::future::Future;
 
-
 use super::db::{Db, Immediate, Result};
 use super::events::Event;
 use super::requests::{requests_for_store, set_filed_at, transition};
@@ -148,13 +147,11 @@ pub trait BrowserLedger: Send + Sync {
 
 impl BrowserLedger for Db {
     async fn browser_session(&self) -> Result<BrowserSession> {
-        Ok(
-            on!(&mut self.pool.acquire().await?, |c| sqlx::query_as(
-                "select state, detail, since, told_at from browser_session where id = 1",
-            )
-            .fetch_one(&mut *c)
-            .await)?,
+        Ok(on!(&mut self.pool.acquire().await?, |c| sqlx::query_as(
+            "select state, detail, since, told_at from browser_session where id = 1",
         )
+        .fetch_one(&mut *c)
+        .await)?)
     }
 
     async fn set_browser_session(
@@ -176,26 +173,29 @@ impl BrowserLedger for Db {
         .await
         .map(|r| r.rows_affected()))?;
         if changed == 0 {
-            on!(&mut self.pool.acquire().await?, |c| sqlx::query("update browser_session set detail = $1, updated_at = $2 where id = 1")
-                .bind(detail)
-                .bind(now)
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            on!(&mut self.pool.acquire().await?, |c| sqlx::query(
+                "update browser_session set detail = $1, updated_at = $2 where id = 1"
+            )
+            .bind(detail)
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
         Ok(changed > 0)
     }
 
     async fn mark_login_told(&self, now: &Timestamp) -> Result<bool> {
-        Ok(on!(&mut self.pool.acquire().await?, |c| sqlx::query(
+        Ok(on!(&mut self.pool.acquire().await?, |c| {
+            sqlx::query(
             "update browser_session set told_at = $1 where id = 1 and state = $2 and told_at is null",
         )
         .bind(now)
         .bind(SessionState::LoginNeeded)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?
-            > 0)
+        .map(|r| r.rows_affected())
+        })? > 0)
     }
 
     async fn wake_login_waiters(&self, now: &Timestamp) -> Result<u64> {
@@ -221,7 +221,8 @@ impl BrowserLedger for Db {
     ) -> Result<Option<i64>> {
         let mut conn = self.pool.acquire().await?;
         let mut tx = Immediate::begin(&mut conn).await?;
-        let held = on!(&mut tx, |c| sqlx::query(
+        let held = on!(&mut tx, |c| {
+            sqlx::query(
             "update access_requests
              set lease_until = case when lease_until > $1 then lease_until else $1 end, updated_at = $2
              where id = $3 and state = $4 and attempts = $5",
@@ -233,31 +234,36 @@ impl BrowserLedger for Db {
         .bind(attempt)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         if held == 0 {
             tx.rollback().await?;
             return Ok(None);
         }
-        let row = on!(&mut tx, |c| sqlx::query_scalar(
+        let row = on!(&mut tx, |c| {
+            sqlx::query_scalar(
             "insert into browser_submission (request_id, attempt, started_at) values ($1, $2, $3) returning id",
         )
         .bind(id)
         .bind(attempt)
         .bind(now)
         .fetch_one(&mut *c)
-        .await)?;
+        .await
+        })?;
         tx.commit().await?;
         Ok(Some(row))
     }
 
     async fn finish_submission(&self, row: i64, result: &str, now: &Timestamp) -> Result<()> {
-        on!(&mut self.pool.acquire().await?, |c| sqlx::query("update browser_submission set finished_at = $1, result = $2 where id = $3")
-            .bind(now)
-            .bind(result)
-            .bind(row)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        on!(&mut self.pool.acquire().await?, |c| sqlx::query(
+            "update browser_submission set finished_at = $1, result = $2 where id = $3"
+        )
+        .bind(now)
+        .bind(result)
+        .bind(row)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -93,7 +93,11 @@ impl From<sqlx::Error> for Error {
             };
         }
         // SQLite result codes: 13 SQLITE_FULL, 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
-        match d.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff) {
+        match d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff)
+        {
             Some(13) => Error::DiskFull(e),
             Some(5) | Some(6) => Error::Busy(e),
             _ => Error::Sql(e),
@@ -102,7 +106,6 @@ impl From<sqlx::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
 
 /// The database handle: a pool over one SQLite file in WAL mode, or over
 /// one PostgreSQL database shared by several nodes.
@@ -294,7 +297,9 @@ impl Db {
         if let Some(p) = password {
             options = options.password(&p.expose_str());
         }
-        options = options.application_name("collabd").statement_cache_capacity(64);
+        options = options
+            .application_name("collabd")
+            .statement_cache_capacity(64);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_PG_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))

@@ -1,11 +1,10 @@
 //! The waiting room for messages whose DKIM check met a DNS failure: kept,
 //! judged again when due, and forgotten once stored.
 
-
 use super::db::{Exec, Pool};
-use crate::on;
 use super::db::{Immediate, Result};
 use super::messages::Source;
+use crate::on;
 use crate::timestamp::Timestamp;
 
 /// A message waiting to be judged again (DNS failed during its DKIM check).
@@ -31,7 +30,9 @@ pub async fn defer_message(
     error: &str,
 ) -> Result<(i64, bool)> {
     let (source, source_ref, mailbox, uidvalidity, uid) = source.columns();
-    let inserted: Option<i64> = on!(&mut *conn, |c| sqlx::query_scalar(
+    let inserted: Option<i64> =
+        on!(&mut *conn, |c| {
+            sqlx::query_scalar(
         "insert into deferred_message (sha256, source, source_ref, mailbox, uidvalidity, uid, raw,
              received_at, next_attempt_at, last_error)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -49,14 +50,17 @@ pub async fn defer_message(
     .bind(next_attempt_at)
     .bind(error)
     .fetch_optional(&mut *c)
-    .await)?;
+    .await
+        })?;
     if let Some(id) = inserted {
         return Ok((id, true));
     }
-    let id = on!(&mut *conn, |c| sqlx::query_scalar("select id from deferred_message where sha256 = $1")
-        .bind(sha256)
-        .fetch_one(&mut *c)
-        .await)?;
+    let id = on!(&mut *conn, |c| sqlx::query_scalar(
+        "select id from deferred_message where sha256 = $1"
+    )
+    .bind(sha256)
+    .fetch_one(&mut *c)
+    .await)?;
     Ok((id, false))
 }
 
@@ -83,7 +87,8 @@ pub async fn postpone_deferred(
     next_attempt_at: &Timestamp,
     error: &str,
 ) -> Result<()> {
-    on!(&mut *conn, |c| sqlx::query(
+    on!(&mut *conn, |c| {
+        sqlx::query(
         "update deferred_message set attempts = attempts + 1, next_attempt_at = $1, last_error = $2 where id = $3",
     )
     .bind(next_attempt_at)
@@ -91,18 +96,21 @@ pub async fn postpone_deferred(
     .bind(id)
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 /// Judged at last: the message leaves the waiting room, in the
 /// transaction that stores it.
 pub async fn forget_deferred(tx: &mut Immediate<'_>, id: i64) -> Result<()> {
-    on!(&mut *tx, |c| sqlx::query("delete from deferred_message where id = $1")
-        .bind(id)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    on!(&mut *tx, |c| sqlx::query(
+        "delete from deferred_message where id = $1"
+    )
+    .bind(id)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -126,7 +134,8 @@ const HEAD_BYTES: i64 = 16 * 1024;
 
 /// The messages waiting to be judged, oldest first, at most `limit`.
 pub async fn waiting_messages(pool: &Pool, limit: i64) -> Result<Vec<WaitingRow>> {
-    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
+    Ok(on!(&mut pool.acquire().await?, |c| {
+        sqlx::query_as(
         "select id, source, source_ref, mailbox, uidvalidity, uid, substr(raw, 1, cast($1 as integer)) as head,
                 received_at, attempts, next_attempt_at, last_error
          from deferred_message order by id limit $2",
@@ -134,12 +143,15 @@ pub async fn waiting_messages(pool: &Pool, limit: i64) -> Result<Vec<WaitingRow>
     .bind(HEAD_BYTES)
     .bind(limit)
     .fetch_all(&mut *c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// How many messages wait to be judged.
 pub async fn deferred_count(pool: &Pool) -> Result<i64> {
-    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_scalar("select count(*) from deferred_message")
-        .fetch_one(&mut *c)
-        .await)?)
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(
+        "select count(*) from deferred_message"
+    )
+    .fetch_one(&mut *c)
+    .await)?)
 }

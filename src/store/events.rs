@@ -22,7 +22,8 @@ pub struct Event<'a> {
 }
 
 pub async fn add_event(conn: &mut impl Exec, e: &Event<'_>, now: &Timestamp) -> Result<()> {
-    on!(&mut *conn, |c| sqlx::query(
+    on!(&mut *conn, |c| {
+        sqlx::query(
         "insert into request_events (request_id, message_id, at, actor, event, from_state, to_state, detail)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -36,7 +37,8 @@ pub async fn add_event(conn: &mut impl Exec, e: &Event<'_>, now: &Timestamp) -> 
     .bind(e.detail)
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -54,12 +56,10 @@ pub struct Announcement {
 
 /// Outcome, awaiting-review and reminder events after the announcement
 /// cursor, oldest first.
-pub async fn pending_announcements(
-    conn: &mut impl Exec,
-    limit: i64,
-) -> Result<Vec<Announcement>> {
+pub async fn pending_announcements(conn: &mut impl Exec, limit: i64) -> Result<Vec<Announcement>> {
     use RequestState::{AwaitingReview, Declined, Expired, Failed, Granted, Revoked};
-    Ok(on!(&mut *conn, |c| sqlx::query_as(
+    Ok(on!(&mut *conn, |c| {
+        sqlx::query_as(
         "select e.id as event_id, e.request_id, r.store_domain, r.client_name, e.event, e.to_state, e.detail
          from request_events e join access_requests r on r.id = e.request_id
          where e.id > (select last_event_id from announcement_cursor where id = 1)
@@ -75,7 +75,8 @@ pub async fn pending_announcements(
     .bind(EventKind::Reminder)
     .bind(AwaitingReview)
     .fetch_all(&mut *c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Moves the announcement cursor forward (never back).

@@ -36,12 +36,20 @@ impl Db {
     /// Takes the lock `name` if no other node holds it: `Some` while this
     /// node holds it, `None` when another does. Never waits.
     pub async fn try_lock(&self, name: &str) -> Result<Option<NodeLock>> {
-        let Some(mut conn) = self.dedicated().await? else {
+        let Pool::Postgres(pool) = &self.pool else {
             return Ok(Some(NodeLock {
                 conn: None,
                 name: name.to_owned(),
             }));
         };
+        // Named for what it holds and who holds it, so that any node can
+        // tell (pg_stat_activity) who has the lock while it is held.
+        let options = (*pool.connect_options()).clone().application_name(&format!(
+            "{}{}",
+            holder_prefix(name),
+            crate::net::this_process()
+        ));
+        let mut conn = PgConnection::connect_with(&options).await?;
         // The server drops the session (and the lock) about 25 seconds
         // after this node goes silent, not after the kernel's two hours:
         // a node cut off by the network gives its folders up.
@@ -63,13 +71,50 @@ impl Db {
         }))
     }
 
+    /// Who holds the lock `name` now (`host (pid N)`), when the database is
+    /// shared; `None` when no node holds it, or on SQLite.
+    pub async fn lock_holder(&self, name: &str) -> Result<Option<String>> {
+        let Pool::Postgres(pool) = &self.pool else {
+            return Ok(None);
+        };
+        let prefix = holder_prefix(name);
+        let names: Vec<String> = sqlx::query_scalar(
+            "select application_name from pg_stat_activity
+             where datname = current_database() and left(application_name, length($1)) = $1",
+        )
+        .bind(&prefix)
+        .fetch_all(pool)
+        .await?;
+        Ok(names
+            .into_iter()
+            .filter_map(|n| n.strip_prefix(&prefix).map(str::to_owned))
+            .next())
+    }
+
     /// Whether other nodes may share this database (PostgreSQL).
     pub fn shared(&self) -> bool {
         matches!(self.pool, Pool::Postgres(_))
     }
 }
 
+/// What a lock connection's application name starts with.
+fn holder_prefix(name: &str) -> String {
+    format!("collabd {name}: ")
+}
+
 impl NodeLock {
+    /// Whether the lock is still held: its connection answers within five
+    /// seconds. Always on SQLite.
+    pub async fn alive(&mut self) -> bool {
+        let Some(conn) = self.conn.as_mut() else {
+            return true;
+        };
+        matches!(
+            tokio::time::timeout(CHECK_WITHIN, conn.execute("select 1")).await,
+            Ok(Ok(_))
+        )
+    }
+
     /// Resolves when the lock is lost: its connection failed, or did not
     /// answer a check within five seconds. Never resolves on SQLite.
     pub async fn lost(&mut self) -> Error {

@@ -16,11 +16,12 @@ pub async fn mailbox_checkpoint(
     conn: &mut impl Exec,
     mailbox: &str,
 ) -> Result<Option<(Option<u32>, u32)>> {
-    let row: Option<(Option<i64>, i64)> =
-        on!(&mut *conn, |c| sqlx::query_as("select uidvalidity, last_uid from mailbox_state where mailbox = $1")
-            .bind(mailbox)
-            .fetch_optional(&mut *c)
-            .await)?;
+    let row: Option<(Option<i64>, i64)> = on!(&mut *conn, |c| sqlx::query_as(
+        "select uidvalidity, last_uid from mailbox_state where mailbox = $1"
+    )
+    .bind(mailbox)
+    .fetch_optional(&mut *c)
+    .await)?;
     Ok(row.map(|(uidvalidity, last_uid)| (uidvalidity.map(|v| v as u32), last_uid as u32)))
 }
 
@@ -33,7 +34,8 @@ pub async fn set_checkpoint(
     last_uid: u32,
     now: &Timestamp,
 ) -> Result<()> {
-    on!(&mut *conn, |c| sqlx::query(
+    on!(&mut *conn, |c| {
+        sqlx::query(
         "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
          values ($1, $2, $3, true, $4, $5, $4)
          on conflict (mailbox) do update set uidvalidity = $2, last_uid = $3, connected = true,
@@ -46,7 +48,8 @@ pub async fn set_checkpoint(
     .bind(WatcherState::Syncing)
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -76,10 +79,7 @@ pub async fn add_pending_action(
 
 /// The actions of `mailbox` still to be done, as (UIDVALIDITY, UID), oldest
 /// first. A read: the watcher asks on every sync.
-pub async fn pending_actions(
-    conn: &mut impl Exec,
-    mailbox: &str,
-) -> Result<Vec<(u32, u32)>> {
+pub async fn pending_actions(conn: &mut impl Exec, mailbox: &str) -> Result<Vec<(u32, u32)>> {
     let rows: Vec<(i64, i64)> = on!(&mut *conn, |c| sqlx::query_as(
         "select uidvalidity, uid from after_processing_pending
          where mailbox = $1 order by uidvalidity, uid",
@@ -184,7 +184,8 @@ pub async fn set_watcher_health(
     h: &WatcherHealth<'_>,
     now: &Timestamp,
 ) -> Result<()> {
-    on!(&mut pool.acquire().await?, |c| sqlx::query(
+    on!(&mut pool.acquire().await?, |c| {
+        sqlx::query(
         "insert into mailbox_state (mailbox, connected, last_contact_at, last_error, last_error_at, state,
              reconnects, next_retry_at, updated_at, account, node)
          values ($1, $2, case when $3 then $8 end, $4, case when $4 is not null then $8 end, $5,
@@ -213,7 +214,8 @@ pub async fn set_watcher_health(
     .bind(crate::net::this_process())
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -241,7 +243,8 @@ pub struct MailboxRow {
 }
 
 pub async fn mailbox_rows(pool: &Pool) -> Result<Vec<MailboxRow>> {
-    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
+    Ok(on!(&mut pool.acquire().await?, |c| {
+        sqlx::query_as(
         "select mailbox, account, node, state, connected, uidvalidity, last_uid, last_contact_at, last_error, last_error_at,
              reconnects, next_retry_at,
              (select count(*) from after_processing_pending p
@@ -252,5 +255,6 @@ pub async fn mailbox_rows(pool: &Pool) -> Result<Vec<MailboxRow>> {
          from mailbox_state m order by account, mailbox",
     )
     .fetch_all(&mut *c)
-    .await)?)
+    .await
+    })?)
 }

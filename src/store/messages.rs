@@ -66,37 +66,37 @@ impl Source {
 /// Reads the `source, source_ref, mailbox, uidvalidity, uid` columns back.
 macro_rules! source_from_row {
     ($row:ty) => {
-impl<'r> FromRow<'r, $row> for Source {
-    fn from_row(row: &'r $row) -> sqlx::Result<Self> {
-        let source: &str = row.try_get("source")?;
-        let source_ref: Option<String> = row.try_get("source_ref")?;
-        let mailbox: Option<String> = row.try_get("mailbox")?;
-        let uid = |column: &str| -> sqlx::Result<Option<u32>> {
-            let v: Option<i64> = row.try_get(column)?;
-            v.map(|v| {
-                u32::try_from(v).map_err(|_| sqlx::Error::ColumnDecode {
-                    index: column.to_owned(),
-                    source: format!("{v} is not an IMAP UID (0 to 4294967295)").into(),
+        impl<'r> FromRow<'r, $row> for Source {
+            fn from_row(row: &'r $row) -> sqlx::Result<Self> {
+                let source: &str = row.try_get("source")?;
+                let source_ref: Option<String> = row.try_get("source_ref")?;
+                let mailbox: Option<String> = row.try_get("mailbox")?;
+                let uid = |column: &str| -> sqlx::Result<Option<u32>> {
+                    let v: Option<i64> = row.try_get(column)?;
+                    v.map(|v| {
+                        u32::try_from(v).map_err(|_| sqlx::Error::ColumnDecode {
+                            index: column.to_owned(),
+                            source: format!("{v} is not an IMAP UID (0 to 4294967295)").into(),
+                        })
+                    })
+                    .transpose()
+                };
+                let uidvalidity = uid("uidvalidity")?;
+                let uid = uid("uid")?;
+                Ok(match (source, mailbox, uidvalidity, uid) {
+                    ("imap", Some(mailbox), Some(uidvalidity), Some(uid)) => Source::Imap {
+                        // Stored before accounts were named: the single account's.
+                        account: source_ref.unwrap_or_else(|| DEFAULT_ACCOUNT.to_owned()),
+                        mailbox,
+                        uidvalidity,
+                        uid,
+                    },
+                    ("file", ..) => Source::File(source_ref.unwrap_or_default()),
+                    ("webhook", ..) => Source::Webhook(source_ref.unwrap_or_default()),
+                    _ => Source::Stdin,
                 })
-            })
-            .transpose()
-        };
-        let uidvalidity = uid("uidvalidity")?;
-        let uid = uid("uid")?;
-        Ok(match (source, mailbox, uidvalidity, uid) {
-            ("imap", Some(mailbox), Some(uidvalidity), Some(uid)) => Source::Imap {
-                // Stored before accounts were named: the single account's.
-                account: source_ref.unwrap_or_else(|| DEFAULT_ACCOUNT.to_owned()),
-                mailbox,
-                uidvalidity,
-                uid,
-            },
-            ("file", ..) => Source::File(source_ref.unwrap_or_default()),
-            ("webhook", ..) => Source::Webhook(source_ref.unwrap_or_default()),
-            _ => Source::Stdin,
-        })
-    }
-}
+            }
+        }
     };
 }
 
@@ -123,12 +123,10 @@ pub struct NewMessage<'a> {
 
 /// Inserts a message unless one with the same digest exists; returns the new
 /// row's id, or `None` for a message seen before.
-pub async fn insert_message(
-    conn: &mut impl Exec,
-    m: &NewMessage<'_>,
-) -> Result<Option<i64>> {
+pub async fn insert_message(conn: &mut impl Exec, m: &NewMessage<'_>) -> Result<Option<i64>> {
     let (source, source_ref, mailbox, uidvalidity, uid) = m.source.columns();
-    let id = on!(&mut *conn, |c| sqlx::query_scalar(
+    let id = on!(&mut *conn, |c| {
+        sqlx::query_scalar(
         "insert into messages (sha256, message_id, source, source_ref, mailbox, uidvalidity, uid, from_addr,
              original_from, subject, date, kind, reason, raw, raw_size, received_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
@@ -152,18 +150,19 @@ pub async fn insert_message(
     .bind(m.raw_size as i64)
     .bind(m.received_at)
     .fetch_optional(&mut *c)
-    .await)?;
+    .await
+    })?;
     Ok(id)
 }
 
 /// The id of the message with this digest, if stored.
 pub async fn message_id_by_sha(conn: &mut impl Exec, sha256: &str) -> Result<Option<i64>> {
-    Ok(
-        on!(&mut *conn, |c| sqlx::query_scalar("select id from messages where sha256 = $1")
-            .bind(sha256)
-            .fetch_optional(&mut *c)
-            .await)?,
+    Ok(on!(&mut *conn, |c| sqlx::query_scalar(
+        "select id from messages where sha256 = $1"
     )
+    .bind(sha256)
+    .fetch_optional(&mut *c)
+    .await)?)
 }
 
 /// A stored message as `collabd rejudge` reads it back.
@@ -192,21 +191,22 @@ pub async fn stored_message(conn: &mut impl Exec, id: i64) -> Result<Option<Stor
 /// The mail received at or after `since` that can be judged again (its
 /// bytes kept; not a webhook delivery), oldest first, and how many other
 /// messages came in that time.
-pub async fn message_ids_since(
-    conn: &mut impl Exec,
-    since: &Timestamp,
-) -> Result<(Vec<i64>, i64)> {
-    let ids: Vec<i64> = on!(&mut *conn, |c| sqlx::query_scalar(
+pub async fn message_ids_since(conn: &mut impl Exec, since: &Timestamp) -> Result<(Vec<i64>, i64)> {
+    let ids: Vec<i64> = on!(&mut *conn, |c| {
+        sqlx::query_scalar(
         "select id from messages where received_at >= $1 and raw is not null and source != 'webhook'
          order by received_at, id",
     )
     .bind(since)
     .fetch_all(&mut *c)
+    .await
+    })?;
+    let all: i64 = on!(&mut *conn, |c| sqlx::query_scalar(
+        "select count(*) from messages where received_at >= $1"
+    )
+    .bind(since)
+    .fetch_one(&mut *c)
     .await)?;
-    let all: i64 = on!(&mut *conn, |c| sqlx::query_scalar("select count(*) from messages where received_at >= $1")
-        .bind(since)
-        .fetch_one(&mut *c)
-        .await)?;
     let others = all - ids.len() as i64;
     Ok((ids, others))
 }
@@ -215,12 +215,14 @@ pub async fn message_ids_since(
 /// the mailbox) when the same message is handed over again, so that it can
 /// be judged again. Returns whether they were kept now.
 pub async fn keep_missing_raw(conn: &mut impl Exec, id: i64, raw: &[u8]) -> Result<bool> {
-    let done = on!(&mut *conn, |c| sqlx::query("update messages set raw = $1 where id = $2 and raw is null")
-        .bind(raw)
-        .bind(id)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let done = on!(&mut *conn, |c| sqlx::query(
+        "update messages set raw = $1 where id = $2 and raw is null"
+    )
+    .bind(raw)
+    .bind(id)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
 
@@ -233,15 +235,16 @@ pub async fn set_verdict(
     kind: MessageKind,
     reason: Option<&str>,
 ) -> Result<bool> {
-    let done =
-        on!(&mut *conn, |c| sqlx::query("update messages set kind = $1, reason = $2 where id = $3 and kind = $4")
-            .bind(kind)
-            .bind(reason)
-            .bind(id)
-            .bind(was)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
+    let done = on!(&mut *conn, |c| sqlx::query(
+        "update messages set kind = $1, reason = $2 where id = $3 and kind = $4"
+    )
+    .bind(kind)
+    .bind(reason)
+    .bind(id)
+    .bind(was)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
 
@@ -253,11 +256,11 @@ pub async fn purge_raw_older_than(pool: &Pool, days: u32, now: &Timestamp) -> Re
         return Ok(0);
     }
     let cutoff = Timestamp::from(now.datetime() - chrono::Duration::days(days.into()));
-    Ok(
-        on!(&mut pool.acquire().await?, |c| sqlx::query("update messages set raw = null where raw is not null and received_at < $1")
-            .bind(cutoff)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?,
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query(
+        "update messages set raw = null where raw is not null and received_at < $1"
     )
+    .bind(cutoff)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?)
 }

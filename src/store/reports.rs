@@ -29,14 +29,16 @@ pub struct StatusRow {
 }
 
 pub async fn status_rows(pool: &Pool, state: Option<RequestState>) -> Result<Vec<StatusRow>> {
-    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
+    Ok(on!(&mut pool.acquire().await?, |c| {
+        sqlx::query_as(
         "select id, store_domain, client_name, state, code_hint, attempts, last_error, received_at, filed_at,
                 resolved_at, updated_at, age_days, last_event
          from request_status where $1 is null or state = $1 order by id",
     )
     .bind(state)
     .fetch_all(&mut *c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// How many messages of each kind, for the status footer and `/metrics`:
@@ -70,7 +72,8 @@ pub async fn messages_needing_attention(
         Option<String>,
     )>,
 > {
-    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
+    Ok(on!(&mut pool.acquire().await?, |c| {
+        sqlx::query_as(
         "select id, kind, coalesce(original_from, from_addr) as sender, subject, reason from messages
          where kind in ($2, $3) or (kind = $4 and reason is not null)
          order by id desc limit $1",
@@ -80,7 +83,8 @@ pub async fn messages_needing_attention(
     .bind(MessageKind::Unparseable)
     .bind(MessageKind::LeadsieGrant)
     .fetch_all(&mut *c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Figures for `/metrics` and `/healthz`, read in one go.

@@ -48,7 +48,7 @@ pub async fn get_request(conn: &mut impl Exec, id: RequestId) -> Result<Request>
         .bind(id)
         .fetch_optional(&mut *c)
         .await)?
-        .ok_or(Error::NoSuchRequest(id))
+    .ok_or(Error::NoSuchRequest(id))
 }
 
 pub async fn find_request(
@@ -68,10 +68,7 @@ pub async fn find_request(
 }
 
 /// The requests a message created.
-pub async fn requests_from_message(
-    conn: &mut impl Exec,
-    message: i64,
-) -> Result<Vec<Request>> {
+pub async fn requests_from_message(conn: &mut impl Exec, message: i64) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where r.source_message_id = $1 order by r.id"
@@ -95,10 +92,7 @@ pub async fn requests_for_store(conn: &mut impl Exec, store: &str) -> Result<Vec
 }
 
 /// Requests whose client name is `name` (any case), newest first.
-pub async fn requests_for_client_name(
-    conn: &mut impl Exec,
-    name: &str,
-) -> Result<Vec<Request>> {
+pub async fn requests_for_client_name(conn: &mut impl Exec, name: &str) -> Result<Vec<Request>> {
     let sql = format!(
         "select {REQUEST_COLUMNS} from access_requests r left join messages m on m.id = r.source_message_id
          where lower(r.client_name) = lower($1) order by r.id desc"
@@ -130,7 +124,9 @@ pub async fn create_request(
     detail: &str,
 ) -> Result<RequestId> {
     let resolved = (!r.state.is_open()).then_some(now);
-    let id: i64 = on!(&mut *tx, |c| sqlx::query_scalar(
+    let id: i64 =
+        on!(&mut *tx, |c| {
+            sqlx::query_scalar(
         "insert into access_requests (store_domain, collaborator_code, client_name, client_email,
              leadsie_request_name, leadsie_request_url, state, next_attempt_at, source_message_id,
              received_at, resolved_at, created_at, updated_at)
@@ -151,7 +147,8 @@ pub async fn create_request(
     .bind(now)
     .bind(now)
     .fetch_one(&mut *c)
-    .await)?;
+    .await
+        })?;
     let id = RequestId(id);
     add_event(
         tx,
@@ -177,7 +174,8 @@ pub async fn fill_client_details(
     name: Option<&str>,
     email: Option<&str>,
 ) -> Result<()> {
-    on!(&mut *conn, |c| sqlx::query(
+    on!(&mut *conn, |c| {
+        sqlx::query(
         "update access_requests set client_name = coalesce(client_name, $1), client_email = coalesce(client_email, $2)
          where id = $3",
     )
@@ -186,7 +184,8 @@ pub async fn fill_client_details(
     .bind(id.0)
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -205,7 +204,8 @@ pub async fn transition(
         return Ok(false);
     }
     let resolved = (!to.is_open()).then_some(now);
-    let changed = on!(&mut *tx, |c| sqlx::query(
+    let changed = on!(&mut *tx, |c| {
+        sqlx::query(
         "update access_requests set state = $1, updated_at = $2, resolved_at = coalesce($3, resolved_at),
              lease_until = case when $1 = $6 then lease_until else null end
          where id = $4 and state = $5",
@@ -218,7 +218,8 @@ pub async fn transition(
     .bind(RequestState::Filing)
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     record_move(tx, changed, id, from, to, e, now).await
 }
 
@@ -259,12 +260,12 @@ pub async fn claim_next_request(
              received_at, filed_at, resolved_at, updated_at, null as grant_date"
     );
     Ok(on!(&mut *tx, |c| sqlx::query_as(&sql)
-    .bind(lease_until)
-    .bind(now)
-    .bind(RequestState::Filing)
-    .bind(RequestState::Queued)
-    .fetch_optional(&mut *c)
-    .await)?)
+        .bind(lease_until)
+        .bind(now)
+        .bind(RequestState::Filing)
+        .bind(RequestState::Queued)
+        .fetch_optional(&mut *c)
+        .await)?)
 }
 
 /// Ends a filing attempt: moves the request from `filing` to `to` (requested,
@@ -396,28 +397,28 @@ pub async fn awaiting_review_since(
 
 /// Makes a queued request due now (an operator's retry).
 pub async fn make_due(conn: &mut impl Exec, id: RequestId, now: &Timestamp) -> Result<()> {
-    on!(&mut *conn, |c| sqlx::query("update access_requests set next_attempt_at = $1, updated_at = $2 where id = $3")
-        .bind(now)
-        .bind(now)
-        .bind(id.0)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    on!(&mut *conn, |c| sqlx::query(
+        "update access_requests set next_attempt_at = $1, updated_at = $2 where id = $3"
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Records when a request was filed with Shopify, if not recorded yet.
-pub async fn set_filed_at(
-    conn: &mut impl Exec,
-    id: RequestId,
-    now: &Timestamp,
-) -> Result<()> {
-    on!(&mut *conn, |c| sqlx::query("update access_requests set filed_at = coalesce(filed_at, $1) where id = $2")
-        .bind(now)
-        .bind(id.0)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+pub async fn set_filed_at(conn: &mut impl Exec, id: RequestId, now: &Timestamp) -> Result<()> {
+    on!(&mut *conn, |c| sqlx::query(
+        "update access_requests set filed_at = coalesce(filed_at, $1) where id = $2"
+    )
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -4,10 +4,9 @@
 //! lasts, when sign-in is refused) are the status page's; this only keeps
 //! the rows.
 
-
 use super::db::Pool;
-use crate::on;
 use super::db::{Immediate, Result};
+use crate::on;
 use crate::timestamp::Timestamp;
 
 /// A session as stored: the cookie's id only as its digest.
@@ -63,11 +62,13 @@ pub async fn live_session(
 /// Ends the session stored under `id_sha256` (signed out, or its user's
 /// password changed).
 pub async fn end_session(pool: &Pool, id_sha256: &str) -> Result<()> {
-    on!(&mut pool.acquire().await?, |c| sqlx::query("delete from web_sessions where id_sha256 = $1")
-        .bind(id_sha256)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    on!(&mut pool.acquire().await?, |c| sqlx::query(
+        "delete from web_sessions where id_sha256 = $1"
+    )
+    .bind(id_sha256)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -122,23 +123,23 @@ pub async fn sign_in_failures(
 
 /// Forgets the failed sign-ins from before `since` and the sessions that
 /// expired by `now`: nothing about a sign-in outlives its use.
-pub async fn forget_stale_sign_ins(
-    pool: &Pool,
-    now: &Timestamp,
-    since: &Timestamp,
-) -> Result<()> {
+pub async fn forget_stale_sign_ins(pool: &Pool, now: &Timestamp, since: &Timestamp) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = Immediate::begin(&mut conn).await?;
-    on!(&mut tx, |c| sqlx::query("delete from sign_in_failures where at <= $1")
-        .bind(since)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    on!(&mut tx, |c| sqlx::query("delete from web_sessions where expires_at <= $1")
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    on!(&mut tx, |c| sqlx::query(
+        "delete from sign_in_failures where at <= $1"
+    )
+    .bind(since)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on!(&mut tx, |c| sqlx::query(
+        "delete from web_sessions where expires_at <= $1"
+    )
+    .bind(now)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(())
 }
@@ -155,13 +156,15 @@ pub async fn record_sign_in_failure(
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = Immediate::begin(&mut conn).await?;
-    on!(&mut tx, |c| sqlx::query("insert into sign_in_failures (source, name, at) values ($1, $2, $3)")
-        .bind(source)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    on!(&mut tx, |c| sqlx::query(
+        "insert into sign_in_failures (source, name, at) values ($1, $2, $3)"
+    )
+    .bind(source)
+    .bind(name)
+    .bind(now)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     on!(&mut tx, |c| sqlx::query(
         "delete from sign_in_failures where id <= (select max(id) from sign_in_failures) - $1",
     )

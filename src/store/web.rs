@@ -152,9 +152,9 @@ pub async fn list_requests(pool: &Pool, f: &ListFilter) -> Result<(Vec<ListRow>,
         "($1 is null or r.state = $1)
          and ($2 is null or lower(r.store_domain) like $2 escape '!' or lower(r.client_name) like $2 escape '!'){guard}"
     );
-    let total: i64 = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(&format!(
-        "select count(*) from access_requests r where {filter}"
-    ))
+    let total: i64 = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(
+        &format!("select count(*) from access_requests r where {filter}")
+    )
     .bind(f.state)
     .bind(search.as_deref())
     .fetch_one(&mut *c)
@@ -167,12 +167,18 @@ pub async fn list_requests(pool: &Pool, f: &ListFilter) -> Result<(Vec<ListRow>,
     // an index in order and testing each row would be slower than sorting
     // the few that match, so a unary `+` keeps SQLite off the index
     // (PostgreSQL's planner weighs that itself, and has no `+` for text).
-    let plus = if search.is_some() && !postgres { "+" } else { "" };
-    let ids: Vec<i64> = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(&format!(
-        "select r.id from access_requests r where {filter}
+    let plus = if search.is_some() && !postgres {
+        "+"
+    } else {
+        ""
+    };
+    let ids: Vec<i64> = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(
+        &format!(
+            "select r.id from access_requests r where {filter}
          order by {plus}{} {dir}, {plus}r.id {dir} limit $3 offset $4",
-        f.sort.expr()
-    ))
+            f.sort.expr()
+        )
+    )
     .bind(f.state)
     .bind(search.as_deref())
     .bind(f.limit)
@@ -184,8 +190,13 @@ pub async fn list_requests(pool: &Pool, f: &ListFilter) -> Result<(Vec<ListRow>,
     }
     // The ids are integers this query just read: written into the
     // statement, they need no engine's array or JSON type.
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let mut rows: Vec<ListRow> = on!(&mut pool.acquire().await?, |c| sqlx::query_as(&format!(
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut rows: Vec<ListRow> = on!(&mut pool.acquire().await?, |c| {
+        sqlx::query_as(&format!(
         "select p.id, p.store_domain, p.client_name, p.state, p.collaborator_code, p.attempts, p.received_at,
                 e.at as last_at, e.event as last_event, e.detail as last_detail
          from access_requests p
@@ -194,18 +205,19 @@ pub async fn list_requests(pool: &Pool, f: &ListFilter) -> Result<(Vec<ListRow>,
          where p.id in ({list})"
     ))
     .fetch_all(&mut *c)
-    .await)?;
+    .await
+    })?;
     rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
     Ok((rows, total))
 }
 
 /// How many requests are in each state.
 pub async fn counts_by_state(pool: &Pool) -> Result<Vec<(RequestState, i64)>> {
-    Ok(
-        on!(&mut pool.acquire().await?, |c| sqlx::query_as("select state, count(*) from access_requests group by state")
-            .fetch_all(&mut *c)
-            .await)?,
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
+        "select state, count(*) from access_requests group by state"
     )
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// A stored message as the page shows it (its raw bytes are fetched apart).
@@ -233,9 +245,9 @@ const MESSAGE_COLUMNS: &str =
     date, kind, reason, raw_size, raw is not null as has_raw, received_at";
 
 pub async fn message(pool: &Pool, id: i64) -> Result<Option<MessageRow>> {
-    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(&format!(
-        "select {MESSAGE_COLUMNS} from messages where id = $1"
-    ))
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_as(
+        &format!("select {MESSAGE_COLUMNS} from messages where id = $1")
+    )
     .bind(id)
     .fetch_optional(&mut *c)
     .await)?)
@@ -243,11 +255,13 @@ pub async fn message(pool: &Pool, id: i64) -> Result<Option<MessageRow>> {
 
 /// A message's raw bytes, while they are kept.
 pub async fn message_raw(pool: &Pool, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_scalar("select raw from messages where id = $1")
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await)?
-        .flatten())
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(
+        "select raw from messages where id = $1"
+    )
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await)?
+    .flatten())
 }
 
 /// Messages that need a person — rejected, unparseable, or a grant that
@@ -263,12 +277,14 @@ pub async fn needs_a_look(pool: &Pool, limit: i64) -> Result<(Vec<MessageRow>, i
     .bind(limit)
     .fetch_all(&mut *c)
     .await)?;
-    let total = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(&format!("select count(*) from messages where {filter}"))
-        .bind(MessageKind::Rejected)
-        .bind(MessageKind::Unparseable)
-        .bind(MessageKind::LeadsieGrant)
-        .fetch_one(&mut *c)
-        .await)?;
+    let total = on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(
+        &format!("select count(*) from messages where {filter}")
+    )
+    .bind(MessageKind::Rejected)
+    .bind(MessageKind::Unparseable)
+    .bind(MessageKind::LeadsieGrant)
+    .fetch_one(&mut *c)
+    .await)?;
     Ok((rows, total))
 }
 
@@ -312,14 +328,14 @@ pub async fn timeline(pool: &Pool, request: i64) -> Result<Vec<TimelineRow>> {
 
 /// One event of a request, for its screenshot.
 pub async fn event_detail(pool: &Pool, request: i64, event: i64) -> Result<Option<String>> {
-    Ok(
-        on!(&mut pool.acquire().await?, |c| sqlx::query_scalar("select detail from request_events where id = $1 and request_id = $2")
-            .bind(event)
-            .bind(request)
-            .fetch_optional(&mut *c)
-            .await)?
-            .flatten(),
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(
+        "select detail from request_events where id = $1 and request_id = $2"
     )
+    .bind(event)
+    .bind(request)
+    .fetch_optional(&mut *c)
+    .await)?
+    .flatten())
 }
 
 /// Requests waiting for the worker: queued, and being filed now.
@@ -337,12 +353,13 @@ pub async fn queue_depth(pool: &Pool) -> Result<(i64, i64)> {
 /// Changes whenever anything the page shows may have changed: a new
 /// event, message or watcher report. Three index look-ups.
 pub async fn change_marker(pool: &Pool) -> Result<String> {
-    let (e, m, w): (Option<i64>, Option<i64>, Option<String>) = on!(&mut pool.acquire().await?, |c| sqlx::query_as(
-        "select (select max(id) from request_events), (select max(id) from messages),
+    let (e, m, w): (Option<i64>, Option<i64>, Option<String>) =
+        on!(&mut pool.acquire().await?, |c| sqlx::query_as(
+            "select (select max(id) from request_events), (select max(id) from messages),
                 (select max(updated_at) from mailbox_state)",
-    )
-    .fetch_one(&mut *c)
-    .await)?;
+        )
+        .fetch_one(&mut *c)
+        .await)?;
     Ok(format!(
         "{}.{}.{}",
         e.unwrap_or(0),
@@ -355,11 +372,11 @@ pub async fn change_marker(pool: &Pool) -> Result<String> {
 /// sees: any of them can be quoted in a subject, a client's name or a
 /// detail.
 pub async fn all_codes(pool: &Pool) -> Result<Vec<String>> {
-    Ok(
-        on!(&mut pool.acquire().await?, |c| sqlx::query_scalar("SELECT DISTINCT collaborator_code FROM access_requests")
-            .fetch_all(&mut *c)
-            .await)?,
+    Ok(on!(&mut pool.acquire().await?, |c| sqlx::query_scalar(
+        "SELECT DISTINCT collaborator_code FROM access_requests"
     )
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 #[cfg(test)]
@@ -368,10 +385,12 @@ mod tests {
     use crate::store::Db;
 
     async fn cursor(db: &Db) -> i64 {
-        on!(&mut db.pool.acquire().await.unwrap(), |c| sqlx::query_scalar("select last_event_id from announcement_cursor")
-            .fetch_one(&mut *c)
-            .await)
-            .unwrap()
+        on!(&mut db.pool.acquire().await.unwrap(), |c| {
+            sqlx::query_scalar("select last_event_id from announcement_cursor")
+                .fetch_one(&mut *c)
+                .await
+        })
+        .unwrap()
     }
 
     /// Statements written for every engine: the search pattern's own

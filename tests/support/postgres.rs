@@ -79,18 +79,23 @@ impl Postgres {
 
     /// Runs one statement with psql in database `db`; its output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
+        self.try_psql(db, sql)
+            .unwrap_or_else(|e| panic!("psql {sql}: {e}"))
+    }
+
+    /// As [`Postgres::psql`], the error as text (a table not made yet, the
+    /// server down).
+    pub fn try_psql(&self, db: &str, sql: &str) -> Result<String, String> {
         let out = Command::new(format!("{BIN}/psql"))
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args(["-U", "postgres", "-d", db, "-At", "-v", "ON_ERROR_STOP=1"])
             .args(["-c", sql])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        match out.status.success() {
+            true => Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
+            false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+        }
     }
 
     fn launch(&self) {
@@ -127,6 +132,11 @@ impl Postgres {
                 "stop",
             ],
         );
+    }
+
+    /// Starts a stopped server again on the same port with the same data.
+    pub fn start_again(&self) {
+        self.launch();
     }
 
     /// Starts it again on the same port with the same data.
