@@ -685,3 +685,104 @@ async fn every_scenario_on_postgres() {
         db.pool.close().await;
     }
 }
+
+/// `collabd migrate-db`: a SQLite database with mail, requests, events,
+/// checkpoints, a browser submission and a session is copied whole into an
+/// empty PostgreSQL database (ids kept, counts checked), which then carries
+/// on from there; a second copy into the same database is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_db_copies_sqlite_into_an_empty_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("collabd.db");
+    let db = Db::open(&file).await.unwrap();
+    ledger(&db).await;
+    mailboxes(&db).await;
+    sessions(&db).await;
+    let s = StoredSession {
+        name: "kept".into(),
+        csrf: "c".repeat(64),
+        password_tag: "tag".into(),
+        expires_at: t("2099-01-01T00:00:00Z"),
+    };
+    store::start_session(&db.pool, "kept-digest", &s, &t("2026-11-01T10:00:00Z"))
+        .await
+        .unwrap();
+    let m = message(&db, "second", 2, b"\x00\xffraw").await.unwrap();
+    let later = request(&db, "second-shop", "0202", m, "2026-11-02T10:00:00Z").await;
+    db.pool.close().await;
+
+    let pg = Postgres::start();
+    let url = pg.create_db("target");
+    let migrate = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_collabd"))
+            .args(["migrate-db", "--db", file.to_str().unwrap(), "--to", &url])
+            .env_remove("COLLABD_DATABASE_PASSWORD")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .output()
+            .unwrap()
+    };
+    let out = migrate();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("every table's count matches"), "{said}");
+    assert!(
+        !said.contains("0105") && !said.contains("0202"),
+        "a code printed: {said}"
+    );
+
+    let copy = Db::connect(&url, None).await.unwrap();
+    for (table, _) in [
+        ("messages", 0),
+        ("access_requests", 0),
+        ("request_events", 0),
+    ] {
+        let q = format!("select count(*) from {table}");
+        assert_eq!(
+            pg.psql("target", &q),
+            support::daemon::sql(&file, &q),
+            "{table}"
+        );
+    }
+    let mut conn = copy.pool.acquire().await.unwrap();
+    let r = store::get_request(&mut conn, later).await.unwrap();
+    assert_eq!(r.store_domain.as_str(), "second-shop.myshopify.com");
+    assert_eq!(r.collaborator_code.expose(), "0202");
+    let raw = collabd::store::web::message_raw(&copy.pool, m)
+        .await
+        .unwrap();
+    assert_eq!(raw.as_deref(), Some(&b"\x00\xffraw"[..]));
+    assert!(
+        store::live_session(&copy.pool, "kept-digest", &t("2026-12-01T00:00:00Z"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        copy.browser_session().await.unwrap().state,
+        SessionState::LoginNeeded
+    );
+    assert_eq!(
+        store::mailbox_checkpoint(&mut conn, "leads@example.com/INBOX")
+            .await
+            .unwrap(),
+        Some((Some(7), 12)),
+        "the checkpoint copied"
+    );
+    // New rows carry on past the copied ids.
+    let next = request(&copy, "after-move", "0303", m, "2026-11-03T10:00:00Z").await;
+    assert!(next.0 > later.0, "{next:?} after {later:?}");
+    let next_message = message(&copy, "after-move", 3, b"x").await.unwrap();
+    assert!(next_message > m);
+
+    let again = migrate();
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("not empty") && err.contains("messages"),
+        "{err}"
+    );
+}

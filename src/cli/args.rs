@@ -141,6 +141,20 @@ pub enum Command {
     CheckConfig,
     /// The whole pipeline on shipped fixtures, in a throwaway database.
     Demo,
+    /// Copy this SQLite database (the configured one, or --db) into an
+    /// empty PostgreSQL database, every table with its ids, in one
+    /// transaction; then count each table on both sides. Refuses a target
+    /// that already holds mail or requests. Stop the daemon first.
+    MigrateDb {
+        /// The target: postgres://user@host:5432/database (no password in
+        /// it: the password comes from --password-file,
+        /// $COLLABD_DATABASE_PASSWORD or the credential database-password).
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// A file holding the target's password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
     /// Print a status-page users-file line (`NAME:$argon2id$…`) for NAME,
     /// asking for the password at the terminal (not echoed, twice), or
     /// reading it (or a long random token) from piped stdin. Put the

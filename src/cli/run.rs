@@ -62,7 +62,7 @@ pub async fn run(
     // service's credentials.
     if !matches!(
         cli.command,
-        Command::Run | Command::CheckConfig | Command::Browser { .. }
+        Command::Run | Command::CheckConfig | Command::Browser { .. } | Command::MigrateDb { .. }
     ) {
         crate::secret::not_needed();
     }
@@ -80,6 +80,9 @@ pub async fn run(
             files,
         } => ingest(&settings, &files, webhook, received).await,
         Command::Rejudge { since, by, ids } => rejudge(&settings, since, by.as_deref(), &ids).await,
+        Command::MigrateDb { to, password_file } => {
+            migrate_db(&settings, &to, password_file.as_deref()).await
+        }
         Command::Status { state, json } => {
             let db = open_existing(&settings).await?;
             crate::cli::report::print_status(&db, state, json, &mut std::io::stdout().lock())
@@ -204,6 +207,55 @@ async fn act(settings: &Settings, id: RequestId, action: Action, who: &Who) -> R
     )
     .await?;
     println!("request #{id} is now {state} (by {actor})");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `collabd migrate-db`: the SQLite database copied into an empty
+/// PostgreSQL one, each table's count printed from both sides.
+async fn migrate_db(
+    settings: &Settings,
+    to: &str,
+    password_file: Option<&Path>,
+) -> Result<ExitCode> {
+    let path = &settings.database_path;
+    if !path.exists() {
+        anyhow::bail!(
+            "the SQLite database {} does not exist; name the one to copy with --db FILE",
+            path.display()
+        );
+    }
+    let crate::config::DatabasePlace::Server { url, password } =
+        crate::config::database::server(to.trim().to_owned(), false, password_file).map_err(
+            |e| {
+                anyhow::anyhow!(
+                    "--to: {}",
+                    e.to_string().replacen("database.url", "the URL", 1)
+                )
+            },
+        )?
+    else {
+        unreachable!("server() names a server");
+    };
+    let from = Db::open(path).await?;
+    let target = Db::connect(&url, password.as_ref()).await?;
+    let copied = store::copy::copy_sqlite_to_postgres(&from, &target).await?;
+    println!(
+        "copied {} into {}:",
+        path.display(),
+        crate::store::without_password(&url)
+    );
+    let mut total = 0;
+    for c in &copied {
+        println!(
+            "  {:<26} {:>9} rows, {:>9} in PostgreSQL",
+            c.table, c.source, c.target
+        );
+        total += c.target;
+    }
+    println!(
+        "every table's count matches ({total} rows in all). Next: set [database] url = \"{}\" (and remove path), then start collabd",
+        crate::store::without_password(&url)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -29,7 +29,7 @@ pub enum DatabasePlace {
 }
 
 /// The server's URL checked for form, and its password found.
-pub(super) fn server(
+pub fn server(
     url: String,
     path_set: bool,
     password_file: Option<&Path>,

@@ -30,9 +30,8 @@ pub async fn defer_message(
     error: &str,
 ) -> Result<(i64, bool)> {
     let (source, source_ref, mailbox, uidvalidity, uid) = source.columns();
-    let inserted: Option<i64> =
-        on!(&mut *conn, |c| {
-            sqlx::query_scalar(
+    let inserted: Option<i64> = on!(&mut *conn, |c| {
+        sqlx::query_scalar(
         "insert into deferred_message (sha256, source, source_ref, mailbox, uidvalidity, uid, raw,
              received_at, next_attempt_at, last_error)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -51,7 +50,7 @@ pub async fn defer_message(
     .bind(error)
     .fetch_optional(&mut *c)
     .await
-        })?;
+    })?;
     if let Some(id) = inserted {
         return Ok((id, true));
     }

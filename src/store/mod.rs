@@ -18,6 +18,8 @@
 //! - [`deferred`] — messages waiting to be judged again after a DNS failure.
 //! - [`requests`] — access requests and every state change.
 //! - [`events`] — a request's timeline and the announcement cursor.
+//! - [`copy`] — `migrate-db`: a SQLite database copied into PostgreSQL
+//!   (not re-exported: callers write `store::copy::…`).
 //! - [`locks`] — node locks: who of several nodes watches a folder, who
 //!   files through the browser.
 //! - [`mailbox`] — IMAP checkpoints, pending after-processing, watcher health.
@@ -38,6 +40,7 @@
 
 pub mod browser;
 mod columns;
+pub mod copy;
 pub mod db;
 pub mod deferred;
 pub mod events;

@@ -124,9 +124,8 @@ pub async fn create_request(
     detail: &str,
 ) -> Result<RequestId> {
     let resolved = (!r.state.is_open()).then_some(now);
-    let id: i64 =
-        on!(&mut *tx, |c| {
-            sqlx::query_scalar(
+    let id: i64 = on!(&mut *tx, |c| {
+        sqlx::query_scalar(
         "insert into access_requests (store_domain, collaborator_code, client_name, client_email,
              leadsie_request_name, leadsie_request_url, state, next_attempt_at, source_message_id,
              received_at, resolved_at, created_at, updated_at)
@@ -148,7 +147,7 @@ pub async fn create_request(
     .bind(now)
     .fetch_one(&mut *c)
     .await
-        })?;
+    })?;
     let id = RequestId(id);
     add_event(
         tx,
