@@ -443,6 +443,19 @@ async fn sessions(db: &Db) {
         .unwrap()
         .unwrap();
     assert_eq!(live.name, "ana");
+    // An action's result, kept for the next page of the session, once.
+    assert_eq!(store::take_flash(&db.pool, "digest").await.unwrap(), None);
+    store::set_flash(&db.pool, "digest", false, "cannot cancel: already granted")
+        .await
+        .unwrap();
+    store::set_flash(&db.pool, "digest", true, "cancel by ana: now cancelled")
+        .await
+        .unwrap();
+    assert_eq!(
+        store::take_flash(&db.pool, "digest").await.unwrap(),
+        Some((true, "cancel by ana: now cancelled".to_owned()))
+    );
+    assert_eq!(store::take_flash(&db.pool, "digest").await.unwrap(), None);
     assert!(
         store::live_session(&db.pool, "digest", &t("2026-11-02T00:00:00Z"))
             .await

@@ -91,6 +91,17 @@ impl Sessions {
     pub async fn end(&self, id: &str) -> store::Result<()> {
         store::end_session(&self.db.pool, &digest(id)).await
     }
+
+    /// Keeps what an action did for the session's next page, on whichever
+    /// node serves it.
+    pub async fn flash(&self, id: &str, ok: bool, text: &str) -> store::Result<()> {
+        store::set_flash(&self.db.pool, &digest(id), ok, text).await
+    }
+
+    /// The session's kept action result, once.
+    pub async fn take_flash(&self, id: &str) -> store::Result<Option<(bool, String)>> {
+        store::take_flash(&self.db.pool, &digest(id)).await
+    }
 }
 
 /// Failed sign-ins allowed per client and name in [`LOGIN_WINDOW`]. Per

@@ -56,11 +56,6 @@ pub struct Web {
     pub limiter: LoginLimiter,
     /// Password checks running now (at most two).
     pub checking: tokio::sync::Semaphore,
-    /// What an action did, shown once on the next page of the session that
-    /// acted (by session id; ok or not, and the text). Kept here rather
-    /// than in the address, so a link cannot put words on the page.
-    pub flashes:
-        std::sync::Mutex<std::collections::HashMap<String, (bool, String, std::time::Instant)>>,
     /// The worker's filer, by name.
     pub filer: String,
     /// The Dev Dashboard organisation, for its pre-filled link.
@@ -92,7 +87,6 @@ impl Web {
             limiter: LoginLimiter::new(db.clone()),
             db,
             checking: tokio::sync::Semaphore::new(2),
-            flashes: std::sync::Mutex::new(std::collections::HashMap::new()),
             filer,
             dev_org_id,
             state_dir,
@@ -335,13 +329,10 @@ impl Web {
             Some(m) => store::web::message(&self.db.pool, m).await?,
             None => None,
         };
-        let flash = sid.and_then(|sid| {
-            self.flashes
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(sid)
-                .map(|(ok, text, _)| (ok, text))
-        });
+        let flash = match sid {
+            Some(sid) => self.sessions.take_flash(sid).await?,
+            None => None,
+        };
         let shots: Vec<Option<i64>> = timeline
             .iter()
             .map(|e| {
@@ -547,25 +538,25 @@ impl Web {
                     sid,
                     true,
                     format!("{} by {}: now {state}", action.name(), session.name),
-                );
+                )
+                .await;
                 redirect(&back)
             }
             Err(e) => {
-                self.flash(sid, false, e);
+                self.flash(sid, false, e).await;
                 redirect(&back)
             }
         }
     }
 
-    /// Keeps an action's result for the session's next page.
-    fn flash(&self, sid: Option<&str>, ok: bool, text: String) {
+    /// Keeps an action's result for the session's next page (in the
+    /// database, so any node can show it). Not kept, the action still
+    /// happened: the page's timeline shows it.
+    async fn flash(&self, sid: Option<&str>, ok: bool, text: String) {
         let Some(sid) = sid else { return };
-        let mut f = self.flashes.lock().unwrap_or_else(|p| p.into_inner());
-        // One per session, shown on its next page: drop any left unshown
-        // for as long as a session lasts.
-        let now = std::time::Instant::now();
-        f.retain(|_, (_, _, at)| now.duration_since(*at) < auth::SESSION_LIFETIME);
-        f.insert(sid.to_owned(), (ok, text, now));
+        if let Err(e) = self.sessions.flash(sid, ok, &text).await {
+            tracing::warn!("cannot keep an action's result for the next page: {e}");
+        }
     }
 
     async fn login<B>(&self, req: Request<B>) -> Reply

@@ -72,6 +72,45 @@ pub async fn end_session(pool: &Pool, id_sha256: &str) -> Result<()> {
     Ok(())
 }
 
+/// Keeps what an action did (`ok`, and its words) for the session's next
+/// page, replacing any not yet shown.
+pub async fn set_flash(pool: &Pool, id_sha256: &str, ok: bool, text: &str) -> Result<()> {
+    on!(&mut pool.acquire().await?, |c| sqlx::query(
+        "update web_sessions set flash_ok = $2, flash_text = $3 where id_sha256 = $1"
+    )
+    .bind(id_sha256)
+    .bind(ok)
+    .bind(text)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// What an action of the session did, once: read and cleared together.
+pub async fn take_flash(pool: &Pool, id_sha256: &str) -> Result<Option<(bool, String)>> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = Immediate::begin(&mut conn).await?;
+    let flash: Option<(Option<bool>, Option<String>)> = on!(&mut tx, |c| sqlx::query_as(
+        "select flash_ok, flash_text from web_sessions where id_sha256 = $1"
+    )
+    .bind(id_sha256)
+    .fetch_optional(&mut *c)
+    .await)?;
+    let Some((Some(ok), Some(text))) = flash else {
+        return Ok(None);
+    };
+    on!(&mut tx, |c| sqlx::query(
+        "update web_sessions set flash_ok = null, flash_text = null where id_sha256 = $1"
+    )
+    .bind(id_sha256)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(Some((ok, text)))
+}
+
 /// Failed sign-ins since a moment, as the sign-in limit weighs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FailureTally {
