@@ -799,3 +799,110 @@ async fn migrate_db_copies_sqlite_into_an_empty_postgres() {
         "{err}"
     );
 }
+
+/// A filer bound to one machine (as the browser filer is to its profile):
+/// of two nodes on one PostgreSQL database, only the one holding the
+/// filer's lock files; the other leaves the requests queued for it. When
+/// that node stops, the other takes the lock and files what is left, and
+/// `lock_holder` names the holder all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_filer_bound_to_one_machine_files_on_one_node_only() {
+    use collabd::filer::{Filed, Filer, FilingRequest};
+    use collabd::queue::Failure;
+    use collabd::worker::{FILER_LOCK, Worker};
+
+    struct Machine {
+        node: usize,
+        filed: Arc<std::sync::Mutex<Vec<(RequestId, usize)>>>,
+    }
+    impl Filer for Machine {
+        fn name(&self) -> &'static str {
+            "machine"
+        }
+        fn on_one_node(&self) -> bool {
+            true
+        }
+        async fn file(
+            &self,
+            r: &FilingRequest,
+            _: &impl BrowserLedger,
+        ) -> Result<Filed, Failure> {
+            self.filed.lock().unwrap().push((r.id, self.node));
+            Ok(Filed {
+                state: RequestState::Requested,
+                detail: format!("filed on node {}", self.node),
+            })
+        }
+    }
+
+    let pg = Postgres::start();
+    let url = pg.create_db("bound");
+    let nodes = [
+        Db::connect(&url, None).await.unwrap(),
+        Db::connect(&url, None).await.unwrap(),
+    ];
+    let m = message(&nodes[0], "bound", 1, b"grant").await.unwrap();
+    let filed: Arc<std::sync::Mutex<Vec<(RequestId, usize)>>> = Arc::default();
+    let settings = collabd::config::WorkerSettings {
+        poll: std::time::Duration::from_millis(100),
+        ..Default::default()
+    };
+    let stops = [
+        tokio_util::sync::CancellationToken::new(),
+        tokio_util::sync::CancellationToken::new(),
+    ];
+    let mut running = Vec::new();
+    for (node, db) in nodes.iter().enumerate() {
+        let worker = Worker::new(
+            db.clone(),
+            Machine {
+                node,
+                filed: filed.clone(),
+            },
+            &settings,
+        );
+        running.push(tokio::spawn(Arc::new(worker).run(stops[node].clone())));
+        // The first node takes the lock before the second starts.
+        while node == 0 && nodes[0].lock_holder(FILER_LOCK).await.unwrap().is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    let holder = nodes[1].lock_holder(FILER_LOCK).await.unwrap().unwrap();
+    assert!(holder.contains(&format!("(pid {})", std::process::id())), "{holder}");
+    for i in 0..20 {
+        request(&nodes[i % 2], &format!("bound-{i}"), "0105", m, "2026-11-01T10:00:00Z").await;
+    }
+    let wait_filed = |n: usize| {
+        let filed = filed.clone();
+        async move {
+            for _ in 0..300 {
+                if filed.lock().unwrap().len() >= n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("{n} filings did not happen: {:?}", filed.lock().unwrap());
+        }
+    };
+    wait_filed(20).await;
+    assert!(
+        filed.lock().unwrap().iter().all(|(_, node)| *node == 0),
+        "a node without the lock filed: {:?}",
+        filed.lock().unwrap()
+    );
+    // The holder stops (its lock goes with it); the other takes over.
+    stops[0].cancel();
+    running.remove(0).await.unwrap();
+    for i in 20..25 {
+        request(&nodes[1], &format!("bound-{i}"), "0105", m, "2026-11-01T10:00:00Z").await;
+    }
+    wait_filed(25).await;
+    let filed = filed.lock().unwrap().clone();
+    assert!(filed[20..].iter().all(|(_, node)| *node == 1), "{filed:?}");
+    let mut ids: Vec<_> = filed.iter().map(|(id, _)| *id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 25, "a request filed twice: {filed:?}");
+    stops[1].cancel();
+    running.remove(0).await.unwrap();
+}
