@@ -664,3 +664,63 @@ fn bad_browser_settings_are_named() {
         assert!(err.contains(key), "{text}: {err}");
     }
 }
+
+#[test]
+fn a_postgres_url_is_one_place_and_keeps_no_password() {
+    // The default stays a SQLite file.
+    let s = parse("").unwrap();
+    assert!(s.database_server.is_none());
+    assert!(matches!(s.database_place(), DatabasePlace::File(_)));
+
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("database-password");
+    std::fs::write(&pw, "s3cret-db-pass\n").unwrap();
+    let s = parse(&format!(
+        "[database]\nurl = \"postgres://collabd@db.internal:5432/collabd\"\npassword_file = \"{}\"\n",
+        pw.display()
+    ))
+    .unwrap();
+    let DatabasePlace::Server { url, password } = s.database_place() else {
+        panic!("not a server: {s:?}");
+    };
+    assert_eq!(url, "postgres://collabd@db.internal:5432/collabd");
+    assert_eq!(password.unwrap().expose(), b"s3cret-db-pass");
+    assert_eq!(s.database_shown(), url);
+    assert!(!format!("{s:?}").contains("s3cret"), "the password printed");
+
+    for (text, says) in [
+        (
+            "[database]\npath = \"x.db\"\nurl = \"postgres://db/c\"\n",
+            "not both",
+        ),
+        (
+            "[database]\nurl = \"mysql://db/c\"\n",
+            "postgres://user@host:5432/database",
+        ),
+        (
+            "[database]\nurl = \"postgres://collabd:hunter2@db/c\"\n",
+            "holds a password",
+        ),
+        (
+            "[database]\nurl = \"postgres://db/c?password=hunter2\"\n",
+            "holds a password",
+        ),
+    ] {
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("database.url") && err.contains(says), "{text}: {err}");
+        assert!(!err.contains("hunter2"), "the password echoed: {err}");
+    }
+    let err = parse("[database]\nurl = \"postgres://db/c\"\npassword_file = \"/nonexistent/pw\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("database.password_file") && err.contains("/nonexistent/pw"), "{err}");
+    // The URL as shown never has a password, whatever was written.
+    assert_eq!(
+        crate::store::without_password("postgres://u:hunter2@h:5/d?sslmode=require"),
+        "postgres://u:…@h:5/d?sslmode=require"
+    );
+    assert_eq!(
+        crate::store::without_password("postgres://u@h/d?password=hunter2&x=1"),
+        "postgres://u@h/d?password=…&x=1"
+    );
+}
