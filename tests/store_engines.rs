@@ -822,11 +822,7 @@ async fn a_filer_bound_to_one_machine_files_on_one_node_only() {
         fn on_one_node(&self) -> bool {
             true
         }
-        async fn file(
-            &self,
-            r: &FilingRequest,
-            _: &impl BrowserLedger,
-        ) -> Result<Filed, Failure> {
+        async fn file(&self, r: &FilingRequest, _: &impl BrowserLedger) -> Result<Filed, Failure> {
             self.filed.lock().unwrap().push((r.id, self.node));
             Ok(Filed {
                 state: RequestState::Requested,
@@ -868,9 +864,19 @@ async fn a_filer_bound_to_one_machine_files_on_one_node_only() {
         }
     }
     let holder = nodes[1].lock_holder(FILER_LOCK).await.unwrap().unwrap();
-    assert!(holder.contains(&format!("(pid {})", std::process::id())), "{holder}");
+    assert!(
+        holder.contains(&format!("(pid {})", std::process::id())),
+        "{holder}"
+    );
     for i in 0..20 {
-        request(&nodes[i % 2], &format!("bound-{i}"), "0105", m, "2026-11-01T10:00:00Z").await;
+        request(
+            &nodes[i % 2],
+            &format!("bound-{i}"),
+            "0105",
+            m,
+            "2026-11-01T10:00:00Z",
+        )
+        .await;
     }
     let wait_filed = |n: usize| {
         let filed = filed.clone();
@@ -894,7 +900,14 @@ async fn a_filer_bound_to_one_machine_files_on_one_node_only() {
     stops[0].cancel();
     running.remove(0).await.unwrap();
     for i in 20..25 {
-        request(&nodes[1], &format!("bound-{i}"), "0105", m, "2026-11-01T10:00:00Z").await;
+        request(
+            &nodes[1],
+            &format!("bound-{i}"),
+            "0105",
+            m,
+            "2026-11-01T10:00:00Z",
+        )
+        .await;
     }
     wait_filed(25).await;
     let filed = filed.lock().unwrap().clone();

@@ -31,7 +31,10 @@ pub fn exposed_files(raw: &RawConfig) -> Vec<String> {
     }
     let http = raw.http.as_ref();
     let others: [(&str, Option<&std::path::PathBuf>); 6] = [
-        ("database.password_file", raw.database.password_file.as_ref()),
+        (
+            "database.password_file",
+            raw.database.password_file.as_ref(),
+        ),
         ("http.users_file", http.and_then(|h| h.users_file.as_ref())),
         (
             "http.tls_key_file",

@@ -707,13 +707,19 @@ fn a_postgres_url_is_one_place_and_keeps_no_password() {
         ),
     ] {
         let err = parse(text).unwrap_err().to_string();
-        assert!(err.contains("database.url") && err.contains(says), "{text}: {err}");
+        assert!(
+            err.contains("database.url") && err.contains(says),
+            "{text}: {err}"
+        );
         assert!(!err.contains("hunter2"), "the password echoed: {err}");
     }
     let err = parse("[database]\nurl = \"postgres://db/c\"\npassword_file = \"/nonexistent/pw\"\n")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("database.password_file") && err.contains("/nonexistent/pw"), "{err}");
+    assert!(
+        err.contains("database.password_file") && err.contains("/nonexistent/pw"),
+        "{err}"
+    );
     // The URL as shown never has a password, whatever was written.
     assert_eq!(
         crate::store::without_password("postgres://u:hunter2@h:5/d?sslmode=require"),
