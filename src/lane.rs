@@ -40,7 +40,7 @@ impl WorkerLane {
             ConfiguredFiler::Browser(b) => Some(b.clone()),
             _ => None,
         };
-        let on_this_node = crate::filer::OnThisNode::unknown();
+        let on_this_node = crate::store::OnThisNode::unknown();
         let syncing = browser.as_ref().map(|b| {
             let (session, db, on, stop) = (
                 b.session().clone(),

@@ -41,7 +41,7 @@ pub struct Worker<F> {
     pub announcer: Option<NotifyFiler>,
     /// Set while this node files (with several nodes and a filer bound to
     /// one machine, while it holds that filer's lock).
-    pub files_here: crate::filer::OnThisNode,
+    pub files_here: crate::store::OnThisNode,
 }
 
 /// What one sweep did.
@@ -73,7 +73,7 @@ impl<F: Filer + 'static> Worker<F> {
             expire_after: chrono::Duration::days(settings.expire_after_days.into()),
             pacer: settings.rate_per_minute.map(queue::Pacer::per_minute),
             announcer: None,
-            files_here: crate::filer::OnThisNode::unknown(),
+            files_here: crate::store::OnThisNode::unknown(),
         }
     }
 

@@ -453,7 +453,7 @@ impl Session {
     /// it says in `ledger`, and closes the browser once it has been idle for
     /// `idle_close` (an idle filer then holds no Chromium at all).
     pub async fn run_sync(self, ledger: impl BrowserLedger, shutdown: CancellationToken) {
-        self.run_sync_while(ledger, &crate::filer::OnThisNode::always(), shutdown)
+        self.run_sync_while(ledger, &crate::store::OnThisNode::always(), shutdown)
             .await
     }
 
@@ -464,7 +464,7 @@ impl Session {
     pub async fn run_sync_while(
         self,
         ledger: impl BrowserLedger,
-        on_this_node: &crate::filer::OnThisNode,
+        on_this_node: &crate::store::OnThisNode,
         shutdown: CancellationToken,
     ) {
         let s = &self.inner.settings;

@@ -19,7 +19,7 @@ pub struct Settings {
     /// browser's state lives beside it either way).
     pub database_path: PathBuf,
     /// The PostgreSQL server, when `[database] url` names one.
-    pub database_server: Option<super::DatabasePlace>,
+    pub database_server: Option<super::database::DatabasePlace>,
     pub max_raw_bytes: u64,
     pub raw_retention_days: u32,
     pub trust: TrustPolicy,
@@ -166,16 +166,16 @@ impl Settings {
 
     /// Where the database is: the server `[database] url` names, else the
     /// SQLite file.
-    pub fn database_place(&self) -> super::DatabasePlace {
+    pub fn database_place(&self) -> super::database::DatabasePlace {
         self.database_server
             .clone()
-            .unwrap_or_else(|| super::DatabasePlace::File(self.database_path.clone()))
+            .unwrap_or_else(|| super::database::DatabasePlace::File(self.database_path.clone()))
     }
 
     /// The database as logs and messages name it (never with a password).
     pub fn database_shown(&self) -> String {
         match &self.database_server {
-            Some(super::DatabasePlace::Server { url, .. }) => url.clone(),
+            Some(super::database::DatabasePlace::Server { url, .. }) => url.clone(),
             _ => self.database_path.display().to_string(),
         }
     }

@@ -27,29 +27,3 @@ pub use filing::{Filed, Filer, FilingRequest};
 pub use log::LogFiler;
 pub use notify::{EmailChannel, NotifyFiler, SmtpTransport, smtp_transport};
 pub use webhook::{WebhookFiler, signature};
-
-/// Whether this node does the work of a filer bound to one machine: set by
-/// the worker as it takes or loses that filer's lock, read by whatever else
-/// must then run on that node only (the browser's list sync).
-#[derive(Debug, Clone)]
-pub struct OnThisNode(std::sync::Arc<std::sync::atomic::AtomicBool>);
-
-impl OnThisNode {
-    /// Not yet known: false until the worker's first pass says.
-    pub fn unknown() -> OnThisNode {
-        OnThisNode(std::sync::Arc::new(false.into()))
-    }
-
-    /// One node: always this one.
-    pub fn always() -> OnThisNode {
-        OnThisNode(std::sync::Arc::new(true.into()))
-    }
-
-    pub fn get(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    pub fn set(&self, on: bool) {
-        self.0.store(on, std::sync::atomic::Ordering::Relaxed);
-    }
-}

@@ -227,9 +227,9 @@ impl<T: Exec + ?Sized> Exec for &mut T {
 #[macro_export]
 macro_rules! on {
     ($conn:expr, |$c:ident| $body:expr) => {
-        match $crate::store::Exec::link($conn) {
-            $crate::store::Link::Sqlite($c) => $body,
-            $crate::store::Link::Postgres($c) => $body,
+        match $crate::store::db::Exec::link($conn) {
+            $crate::store::db::Link::Sqlite($c) => $body,
+            $crate::store::db::Link::Postgres($c) => $body,
         }
     };
 }
