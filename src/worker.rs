@@ -312,25 +312,19 @@ impl<F: Filer + 'static> Worker<F> {
         Ok(claimed)
     }
 
-    async fn file_one(&self, request: Request, clock: Clock) -> store::Result<()> {
-        let filing = FilingRequest::from(&request);
-        // Whatever a filer says comes from outside (a command's output, a
-        // webhook's answer, a page's text) and may quote the code in any
-        // form: it is masked once, here, before the timeline or the
-        // journal sees it.
-        let hide = crate::redact::Redactor::one(request.collaborator_code.expose());
-        let result = match self.filer.file(&filing, &self.db).await {
-            Ok(filed) => Ok(crate::filer::Filed {
-                detail: hide.apply(&filed.detail).into_owned(),
-                ..filed
-            }),
-            Err(failure) => Err(failure.map_message(|m| hide.apply(&m).into_owned())),
-        };
+    /// Records what filing `request` came to, in one write transaction;
+    /// false when the attempt no longer held the request.
+    async fn record(
+        &self,
+        request: &Request,
+        result: &Result<crate::filer::Filed, Failure>,
+        clock: Clock,
+    ) -> store::Result<bool> {
         let now = clock.now();
         let now_s = Timestamp::from(now);
         let mut conn = self.db.pool.acquire().await?;
         let mut tx = Immediate::begin(&mut conn).await?;
-        let held = match &result {
+        let held = match result {
             Ok(filed) => {
                 store::finish_attempt(
                     &mut tx,
@@ -388,6 +382,41 @@ impl<F: Filer + 'static> Worker<F> {
             }
         };
         tx.commit().await?;
+        Ok(held)
+    }
+
+    async fn file_one(&self, request: Request, clock: Clock) -> store::Result<()> {
+        let filing = FilingRequest::from(&request);
+        // Whatever a filer says comes from outside (a command's output, a
+        // webhook's answer, a page's text) and may quote the code in any
+        // form: it is masked once, here, before the timeline or the
+        // journal sees it.
+        let hide = crate::redact::Redactor::one(request.collaborator_code.expose());
+        let result = match self.filer.file(&filing, &self.db).await {
+            Ok(filed) => Ok(crate::filer::Filed {
+                detail: hide.apply(&filed.detail).into_owned(),
+                ..filed
+            }),
+            Err(failure) => Err(failure.map_message(|m| hide.apply(&m).into_owned())),
+        };
+        // What the filer did is recorded even if the database is away for
+        // a moment (a PostgreSQL restart, a busy file): tried again, with
+        // backoff, for half a lease, while the claim still holds. Not
+        // recorded, the request is filed again when the lease runs out,
+        // under the same idempotency key.
+        let give_up = std::time::Instant::now() + self.lease / 2;
+        let mut wait = Duration::from_secs(1);
+        let held = loop {
+            match self.record(&request, &result, clock).await {
+                Ok(held) => break held,
+                Err(e) if std::time::Instant::now() + wait < give_up => {
+                    tracing::warn!(request = %request.id, "cannot record the filing's outcome yet: {e}; trying again in {} s", wait.as_secs());
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+                Err(e) => return Err(e),
+            }
+        };
         if !held {
             tracing::warn!(request = %request.id, attempt = request.attempts, "the claim expired before filing finished; a newer attempt owns the request");
             return Ok(());

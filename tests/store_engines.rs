@@ -384,15 +384,31 @@ async fn mailboxes(db: &Db) {
         None
     );
     let now = t("2026-11-01T10:00:00Z");
+    store::set_checkpoint(&mut conn, mb, 7, 12, &now)
+        .await
+        .unwrap();
     store::set_checkpoint(&mut conn, mb, 7, 4_000_000_000, &now)
         .await
         .unwrap();
+    // Forward only within one UIDVALIDITY (a node that lost the folder
+    // cannot move the new holder's checkpoint back) ...
     store::set_checkpoint(&mut conn, mb, 7, 12, &now)
         .await
         .unwrap();
     assert_eq!(
         store::mailbox_checkpoint(&mut conn, mb).await.unwrap(),
-        Some((Some(7), 12))
+        Some((Some(7), 4_000_000_000))
+    );
+    // ... and from the start again under a new one.
+    store::set_checkpoint(&mut conn, mb, 8, 0, &now)
+        .await
+        .unwrap();
+    store::set_checkpoint(&mut conn, mb, 8, 12, &now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store::mailbox_checkpoint(&mut conn, mb).await.unwrap(),
+        Some((Some(8), 12))
     );
     for uid in [3, 4, 5] {
         store::add_pending_action(&mut conn, mb, 7, uid, &now)
@@ -782,7 +798,7 @@ async fn migrate_db_copies_sqlite_into_an_empty_postgres() {
         store::mailbox_checkpoint(&mut conn, "leads@example.com/INBOX")
             .await
             .unwrap(),
-        Some((Some(7), 12)),
+        Some((Some(8), 12)),
         "the checkpoint copied"
     );
     // New rows carry on past the copied ids.
@@ -857,9 +873,10 @@ async fn a_filer_bound_to_one_machine_files_on_one_node_only() {
             },
             &settings,
         );
+        let files_here = worker.files_here.clone();
         running.push(tokio::spawn(Arc::new(worker).run(stops[node].clone())));
-        // The first node takes the lock before the second starts.
-        while node == 0 && nodes[0].lock_holder(FILER_LOCK).await.unwrap().is_none() {
+        // The first node holds the lock before the second starts.
+        while node == 0 && !files_here.get() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }

@@ -11,6 +11,50 @@ use crate::secret::Secret;
 pub const PASSWORD_CREDENTIAL: &str = "database-password";
 const PASSWORD_ENV: &str = "COLLABD_DATABASE_PASSWORD";
 
+/// Where a password written in a PostgreSQL URL is: the byte ranges of
+/// the user-info's password (`postgres://user:PASSWORD@host/db`, whatever
+/// characters it holds: a `/`, `?` or `@` in it still counts) and of any
+/// `password=` query value. Empty when the URL holds none. Errs towards
+/// finding one: a range that is not a password is only hidden, or the URL
+/// refused with words that say why.
+pub fn url_passwords(url: &str) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return found;
+    };
+    let rest = &url[start..];
+    // The user-info ends at the last `@` (a host, path or query has none
+    // in a PostgreSQL URL, and a password may hold one); the user ends at
+    // the first `:` if that comes before any `@`.
+    if let Some(at) = rest.rfind('@') {
+        let userinfo = &rest[..at];
+        let first_at = userinfo.find('@').unwrap_or(userinfo.len());
+        if let Some(colon) = userinfo.find(':').filter(|c| *c < first_at) {
+            found.push(start + colon + 1..start + at);
+        }
+    }
+    let mut from = 0;
+    while let Some(i) = url[from..].find("password=") {
+        let value = from + i + "password=".len();
+        let end = url[value..].find('&').map_or(url.len(), |e| value + e);
+        found.push(value..end);
+        from = end;
+    }
+    found
+}
+
+/// `text` with every password `url` holds replaced by `…`.
+pub fn hide_url_passwords(text: &str, url: &str) -> String {
+    let mut out = text.to_owned();
+    for r in url_passwords(url) {
+        let secret = &url[r];
+        if !secret.is_empty() {
+            out = out.replace(secret, "…");
+        }
+    }
+    out
+}
+
 /// Where the database is.
 #[derive(Debug, Clone)]
 pub enum DatabasePlace {
@@ -40,21 +84,13 @@ pub fn server(
             "set [database] path (a SQLite file) or url (a PostgreSQL server), not both",
         ));
     }
-    let Some(rest) = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))
-    else {
+    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(invalid(
             "database.url",
             "must be a PostgreSQL URL: postgres://user@host:5432/database",
         ));
-    };
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    let has_password = authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-        || rest.contains("password=");
-    if has_password {
+    }
+    if !url_passwords(&url).is_empty() {
         return Err(invalid(
             "database.url",
             &format!(

@@ -705,6 +705,15 @@ fn a_postgres_url_is_one_place_and_keeps_no_password() {
             "[database]\nurl = \"postgres://db/c?password=hunter2\"\n",
             "holds a password",
         ),
+        // A password with a URL's own delimiters in it is still one.
+        (
+            "[database]\nurl = \"postgres://collabd:hun/ter?2@db/c\"\n",
+            "holds a password",
+        ),
+        (
+            "[database]\nurl = \"postgres://collabd:hun@ter2@db/c\"\n",
+            "holds a password",
+        ),
     ] {
         let err = parse(text).unwrap_err().to_string();
         assert!(
@@ -728,5 +737,14 @@ fn a_postgres_url_is_one_place_and_keeps_no_password() {
     assert_eq!(
         crate::store::without_password("postgres://u@h/d?password=hunter2&x=1"),
         "postgres://u@h/d?password=…&x=1"
+    );
+    assert_eq!(
+        crate::store::without_password("postgres://u:hun/ter?2@h:5432/d"),
+        "postgres://u:…@h:5432/d"
+    );
+    // A user and a port are not a password.
+    assert_eq!(
+        crate::store::without_password("postgres://u@h:5432/d?application_name=a@b"),
+        "postgres://u@h:5432/d?application_name=a@b"
     );
 }

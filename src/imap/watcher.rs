@@ -195,6 +195,8 @@ impl Account {
                         "lost this folder's lock ({e}); another node may take it over: stopping after the message in hand"
                     );
                     held.cancel();
+                    // The message in hand may wait on the database too.
+                    status.extend_within(Duration::from_secs(30));
                     watching.await;
                     status.set_state(WatcherState::Standby);
                     self.changed.notify_one();
@@ -227,6 +229,7 @@ impl Account {
             if shutdown.is_cancelled() {
                 return None;
             }
+            status.expect_within(store::ATTEMPT_WITHIN);
             match db.try_lock(&name).await {
                 Ok(Some(lock)) => return Some(lock),
                 Ok(None) => {
@@ -246,7 +249,8 @@ impl Account {
             }
             status.set_state(WatcherState::Standby);
             self.changed.notify_one();
-            status.expect_within(LOCK_RETRY);
+            // The wait, its jitter, and the next attempt.
+            status.expect_within(LOCK_RETRY + Duration::from_secs(1) + store::ATTEMPT_WITHIN);
             tokio::select! {
                 _ = tokio::time::sleep(LOCK_RETRY + Duration::from_secs_f64(crate::queue::jitter())) => {}
                 _ = shutdown.cancelled() => return None,

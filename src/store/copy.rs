@@ -2,9 +2,10 @@
 //! PostgreSQL one — every table, ids kept, in one transaction — and the
 //! rows of each table counted on both sides afterwards.
 
+use futures_util::TryStreamExt;
 use sqlx::postgres::PgConnection;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Connection, Row, SqlitePool};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Connection, Row};
 
 use super::db::{Db, Error, Pool, Result};
 
@@ -96,11 +97,21 @@ pub async fn copy_sqlite_to_postgres(
             return Err(CopyError::NotEmpty { table, rows });
         }
     }
+    // One read of the source, holding its write lock throughout: every
+    // table as of one moment, and no writer (a daemon left running) can
+    // add a row the copy would miss.
+    let mut read = source.acquire().await.map_err(Error::from)?;
+    let mut snapshot = read
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(Error::from)?;
     let mut tx = conn.begin().await.map_err(Error::from)?;
     let mut copied = Vec::new();
     for &table in TABLES {
         let wrap = |source: Error| CopyError::Table { table, source };
-        let rows = copy_table(source, &mut tx, table).await.map_err(wrap)?;
+        let rows = copy_table(&mut snapshot, &mut tx, table)
+            .await
+            .map_err(wrap)?;
         let target: i64 = sqlx::query_scalar(&format!("select count(*) from {table}"))
             .fetch_one(&mut *tx)
             .await
@@ -129,8 +140,13 @@ pub async fn copy_sqlite_to_postgres(
     Ok(copied)
 }
 
-/// Copies one table; returns how many rows the source has.
-async fn copy_table(source: &SqlitePool, tx: &mut PgConnection, table: &str) -> Result<i64> {
+/// Copies one table, a row at a time (raw mail is not all held in
+/// memory); returns how many rows the source has.
+async fn copy_table(
+    source: &mut SqliteConnection,
+    tx: &mut PgConnection,
+    table: &str,
+) -> Result<i64> {
     let columns: Vec<(String, String)> = sqlx::query_as(
         "select column_name::text, data_type::text from information_schema.columns
          where table_schema = current_schema() and table_name = $1 order by ordinal_position",
@@ -145,30 +161,19 @@ async fn copy_table(source: &SqlitePool, tx: &mut PgConnection, table: &str) -> 
     sqlx::query(&format!("delete from {table}"))
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<SqliteRow> = sqlx::query(&format!("select {list} from {table}"))
-        .fetch_all(source)
-        .await?;
     let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
     let insert = format!(
         "insert into {table} ({list}) overriding system value values ({})",
         marks.join(", ")
     );
-    for row in &rows {
-        let mut q = sqlx::query(&insert);
-        for (i, (name, kind)) in columns.iter().enumerate() {
-            let value = read(row, i, kind).map_err(|source| Error::Decode {
-                column: name.clone(),
-                source,
-            })?;
-            q = match value {
-                Value::Int(v) => q.bind(v),
-                Value::Bool(v) => q.bind(v),
-                Value::Text(v) => q.bind(v),
-                Value::Bytes(v) => q.bind(v),
-            };
-        }
-        q.execute(&mut *tx).await?;
+    let select = format!("select {list} from {table}");
+    let mut rows = sqlx::query(&select).fetch(&mut *source);
+    let mut copied = 0i64;
+    while let Some(row) = rows.try_next().await? {
+        insert_row(tx, &insert, &columns, &row).await?;
+        copied += 1;
     }
+    drop(rows);
     if names.contains(&"id") {
         let identity: Option<String> =
             sqlx::query_scalar("select pg_get_serial_sequence($1, 'id')")
@@ -184,7 +189,31 @@ async fn copy_table(source: &SqlitePool, tx: &mut PgConnection, table: &str) -> 
             .await?;
         }
     }
-    Ok(rows.len() as i64)
+    Ok(copied)
+}
+
+/// Inserts one source row with each value in its column's type.
+async fn insert_row(
+    tx: &mut PgConnection,
+    insert: &str,
+    columns: &[(String, String)],
+    row: &SqliteRow,
+) -> Result<()> {
+    let mut q = sqlx::query(insert);
+    for (i, (name, kind)) in columns.iter().enumerate() {
+        let value = read(row, i, kind).map_err(|source| Error::Decode {
+            column: name.clone(),
+            source,
+        })?;
+        q = match value {
+            Value::Int(v) => q.bind(v),
+            Value::Bool(v) => q.bind(v),
+            Value::Text(v) => q.bind(v),
+            Value::Bytes(v) => q.bind(v),
+        };
+    }
+    q.execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// Column `i` of a SQLite row as the PostgreSQL column's type wants it.

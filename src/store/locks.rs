@@ -15,6 +15,9 @@ use super::db::{Db, Error, Pool, Result};
 /// may take before the lock counts as lost.
 const CHECK_EVERY: Duration = Duration::from_secs(5);
 const CHECK_WITHIN: Duration = Duration::from_secs(5);
+/// How long taking a lock may take (connecting included) before the
+/// attempt counts as failed.
+pub const ATTEMPT_WITHIN: Duration = Duration::from_secs(10);
 
 /// A lock this node holds. Dropped, it is released (its connection closed).
 #[derive(Debug)]
@@ -49,18 +52,27 @@ impl Db {
             holder_prefix(name),
             crate::net::this_process()
         ));
-        let mut conn = PgConnection::connect_with(&options).await?;
-        // The server drops the session (and the lock) about 25 seconds
-        // after this node goes silent, not after the kernel's two hours:
-        // a node cut off by the network gives its folders up.
-        conn.execute(
-            "set tcp_keepalives_idle = 10; set tcp_keepalives_interval = 5; set tcp_keepalives_count = 3",
-        )
-        .await?;
-        let held: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-            .bind(lock_key(name))
-            .fetch_one(&mut conn)
-            .await?;
+        // The pool's options carry the keepalives: the server drops the
+        // session (and the lock) about 25 seconds after this node goes
+        // silent, not after the kernel's two hours, so a node cut off by
+        // the network gives its folders up.
+        let attempt = async {
+            let mut conn = PgConnection::connect_with(&options).await?;
+            let held: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+                .bind(lock_key(name))
+                .fetch_one(&mut conn)
+                .await?;
+            Ok::<_, sqlx::Error>((conn, held))
+        };
+        let (conn, held) = match tokio::time::timeout(ATTEMPT_WITHIN, attempt).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(Error::Unreachable(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the database did not answer within 10 seconds",
+                ))));
+            }
+        };
         if !held {
             let _ = conn.close().await;
             return Ok(None);
@@ -97,9 +109,11 @@ impl Db {
     }
 }
 
-/// What a lock connection's application name starts with.
+/// What a lock connection's application name starts with: the lock's key
+/// (not its name, which may hold a mailbox's login, and which PostgreSQL
+/// would cut at 63 bytes), so that the holder fits after it.
 fn holder_prefix(name: &str) -> String {
-    format!("collabd {name}: ")
+    format!("collabd lock {:016x}: ", lock_key(name))
 }
 
 impl NodeLock {

@@ -38,7 +38,12 @@ pub async fn set_checkpoint(
         sqlx::query(
         "insert into mailbox_state (mailbox, uidvalidity, last_uid, connected, last_contact_at, state, updated_at)
          values ($1, $2, $3, true, $4, $5, $4)
-         on conflict (mailbox) do update set uidvalidity = $2, last_uid = $3, connected = true,
+         on conflict (mailbox) do update set uidvalidity = $2, connected = true,
+             -- Forward only within one UIDVALIDITY: a node finishing the
+             -- message in hand after another took the folder over cannot
+             -- move the new holder's checkpoint back.
+             last_uid = case when mailbox_state.uidvalidity = $2 and mailbox_state.last_uid > $3
+                             then mailbox_state.last_uid else $3 end,
              last_contact_at = $4, updated_at = $4",
     )
     .bind(mailbox)

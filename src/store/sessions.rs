@@ -87,11 +87,12 @@ pub async fn set_flash(pool: &Pool, id_sha256: &str, ok: bool, text: &str) -> Re
     Ok(())
 }
 
-/// What an action of the session did, once: read and cleared together.
+/// What an action of the session did, once. Read without the write lock
+/// (most pages have none to show); cleared only if it is still the one
+/// read, so two pages at once show it once.
 pub async fn take_flash(pool: &Pool, id_sha256: &str) -> Result<Option<(bool, String)>> {
     let mut conn = pool.acquire().await?;
-    let mut tx = Immediate::begin(&mut conn).await?;
-    let flash: Option<(Option<bool>, Option<String>)> = on!(&mut tx, |c| sqlx::query_as(
+    let flash: Option<(Option<bool>, Option<String>)> = on!(&mut conn, |c| sqlx::query_as(
         "select flash_ok, flash_text from web_sessions where id_sha256 = $1"
     )
     .bind(id_sha256)
@@ -100,15 +101,16 @@ pub async fn take_flash(pool: &Pool, id_sha256: &str) -> Result<Option<(bool, St
     let Some((Some(ok), Some(text))) = flash else {
         return Ok(None);
     };
-    on!(&mut tx, |c| sqlx::query(
-        "update web_sessions set flash_ok = null, flash_text = null where id_sha256 = $1"
+    let cleared = on!(&mut conn, |c| sqlx::query(
+        "update web_sessions set flash_ok = null, flash_text = null
+         where id_sha256 = $1 and flash_text = $2"
     )
     .bind(id_sha256)
+    .bind(&text)
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;
-    tx.commit().await?;
-    Ok(Some((ok, text)))
+    Ok((cleared == 1).then_some((ok, text)))
 }
 
 /// Failed sign-ins since a moment, as the sign-in limit weighs them.
