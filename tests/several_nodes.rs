@@ -134,6 +134,14 @@ fn three_nodes_survive_a_killed_watcher_and_a_restarted_database() {
     };
     nodes[victim].sigkill();
     let killed = Instant::now();
+    // Until then, one node watched; the others stood by.
+    for (i, d) in nodes.iter().enumerate().filter(|(i, _)| *i != victim) {
+        let log = d.log();
+        assert!(
+            log.contains("standing by") && !log.contains("IMAP watcher connected"),
+            "node {i} did not stand by while node {victim} watched:\n{log}"
+        );
+    }
     let stored_after_kill = count(&pg, "select count(*) from messages");
     assert!(
         stored_after_kill < MESSAGES as i64,
