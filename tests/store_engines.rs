@@ -936,3 +936,28 @@ async fn a_filer_bound_to_one_machine_files_on_one_node_only() {
     stops[1].cancel();
     running.remove(0).await.unwrap();
 }
+
+/// A server that cannot be reached, or refuses the login, is named in words
+/// (at once, not after a pool's timeout), and a password in the URL given
+/// never shows.
+#[tokio::test]
+async fn an_unreachable_or_refusing_server_is_named_without_its_password() {
+    let closed = support::dovecot::free_port();
+    let err = Db::connect(&format!("postgres://u:hunter2@127.0.0.1:{closed}/x"), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{closed}/x")), "{err}");
+    assert!(!err.contains("hunter2"), "the password shown: {err}");
+
+    let pg = Postgres::start();
+    let err = Db::connect(&pg.url("no_such_db"), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("does not exist") && err.contains("createdb"),
+        "{err}"
+    );
+}

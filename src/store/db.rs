@@ -241,6 +241,9 @@ const MAX_CONNECTIONS: u32 = 6;
 /// Connections in a PostgreSQL pool: as many, and a watcher's and the
 /// browser filer's lock sessions are apart from it.
 const MAX_PG_CONNECTIONS: u32 = 8;
+/// How long a PostgreSQL connection may take to open (and a pooled one to
+/// be handed out) before the attempt counts as failed.
+const CONNECT_WITHIN: Duration = Duration::from_secs(10);
 /// SQLite's page cache per connection, in KiB.
 const CACHE_KIB: u32 = 512;
 /// The advisory lock every write transaction on PostgreSQL takes first,
@@ -297,9 +300,16 @@ impl Db {
                 ("tcp_user_timeout", "30000"),
                 ("idle_in_transaction_session_timeout", "60000"),
             ]);
+        // One connection first, for the server's own answer: a pool retries
+        // a refused connection until its timeout, and then says only that.
+        let first = tokio::time::timeout(CONNECT_WITHIN, PgConnection::connect_with(&options))
+            .await
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+            .map_err(|e| refused(server_words(&e, url)))?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_PG_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(CONNECT_WITHIN)
             .connect_with(options)
             .await
             .map_err(|e| refused(server_words(&e, url)))?;
@@ -408,7 +418,7 @@ fn server_words(e: &sqlx::Error, url: &str) -> String {
             crate::fs_error::reason(io)
         ),
         sqlx::Error::PoolTimedOut => {
-            "the server did not answer within 30 seconds (is [database] url's host right, and no firewall in the way?)".to_owned()
+            "the server did not answer within 10 seconds (is [database] url's host right, and no firewall in the way?)".to_owned()
         }
         sqlx::Error::Tls(t) => format!("TLS with the server failed: {t}"),
         e => match e.as_database_error() {
