@@ -32,9 +32,10 @@ fn grant(n: usize) -> Vec<u8> {
     support::daemon::grant(&format!("bench-{n:05}"), &format!("{:04}", n % 10_000), n)
 }
 
-async fn count(db: &Db, table: &str) -> i64 {
+/// `select count(*) from {rows}` (a table, and any `where`).
+async fn count(db: &Db, rows: &str) -> i64 {
     let mut conn = db.pool.acquire().await.unwrap();
-    let sql = format!("select count(*) from {table}");
+    let sql = format!("select count(*) from {rows}");
     collabd::store::on!(&mut conn, |c| sqlx::query_scalar(&sql)
         .fetch_one(&mut *c)
         .await
@@ -99,15 +100,7 @@ async fn file(nodes: &[Db], url: &str, hits: &AtomicUsize, n: usize) -> f64 {
         t.await.unwrap();
     }
     let secs = start.elapsed().as_secs_f64();
-    let requested = {
-        let mut conn = nodes[0].pool.acquire().await.unwrap();
-        collabd::store::on!(&mut conn, |c| sqlx::query_scalar::<_, i64>(
-            "select count(*) from access_requests where state = 'requested'"
-        )
-        .fetch_one(&mut *c)
-        .await
-        .unwrap())
-    };
+    let requested = count(&nodes[0], "access_requests where state = 'requested'").await;
     assert_eq!(requested, n as i64, "every request filed");
     assert_eq!(hits.load(Ordering::Relaxed) - before, n, "each filed once");
     n as f64 / secs

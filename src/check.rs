@@ -140,14 +140,16 @@ pub async fn run(config: Option<&Path>, loaded: Result<Settings, ConfigError>) -
     }
     check_trust(&mut r, &settings.trust);
     match &settings.database_server {
-        Some(place) => match crate::store::Db::open_at(place).await {
-            Ok(_) => r.line(
-                true,
-                "database",
-                format!("{} reachable, schema up to date", settings.database_shown()),
-            ),
-            Err(e) => r.line(false, "database", e),
-        },
+        Some(server) => {
+            match crate::store::Db::connect(&server.url, server.password.as_ref()).await {
+                Ok(_) => r.line(
+                    true,
+                    "database",
+                    format!("{} reachable, schema up to date", settings.database_shown()),
+                ),
+                Err(e) => r.line(false, "database", e),
+            }
+        }
         None => check_database(&mut r, &settings.database_path).await,
     }
     if settings.imap.is_empty() {

@@ -84,6 +84,48 @@ pub fn load(
     }
 }
 
+/// A secret file's text without its trailing line end.
+fn read_secret(p: &Path) -> std::io::Result<String> {
+    std::fs::read_to_string(p).map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// A secret the setting may do without (a server that needs no password):
+/// from `file` if set (which must then be readable), else the variable
+/// `env`, else the systemd credential; `None` when none of them gives one
+/// (unset, missing, empty). A credential that cannot be read is an error,
+/// except after [`not_needed`].
+pub fn optional(
+    file: Option<&Path>,
+    file_key: &str,
+    env: &str,
+    credential: &str,
+) -> Result<Option<Secret>, String> {
+    if file.is_some() {
+        return load(file, file_key, env, credential).map(Some);
+    }
+    let value = match std::env::var(env) {
+        Ok(v) => v,
+        Err(_) => {
+            let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
+                return Ok(None);
+            };
+            let path = Path::new(&dir).join(credential);
+            match read_secret(&path) {
+                Ok(v) => v,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound || !needed() => return Ok(None),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot read the credential {}: {}",
+                        path.display(),
+                        crate::fs_error::reason(&e)
+                    ));
+                }
+            }
+        }
+    };
+    Ok((!value.is_empty()).then(|| Secret::new(value)))
+}
+
 fn find(
     file: Option<&Path>,
     file_key: &str,
@@ -91,15 +133,13 @@ fn find(
     credential: &str,
 ) -> Result<Secret, String> {
     let from_file = |p: &Path| {
-        std::fs::read_to_string(p)
-            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-            .map_err(|e| {
-                format!(
-                    "cannot read {}: {}",
-                    p.display(),
-                    crate::fs_error::reason(&e)
-                )
-            })
+        read_secret(p).map_err(|e| {
+            format!(
+                "cannot read {}: {}",
+                p.display(),
+                crate::fs_error::reason(&e)
+            )
+        })
     };
     let value = match file {
         Some(p) => from_file(p)?,

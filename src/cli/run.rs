@@ -224,25 +224,19 @@ async fn migrate_db(
             path.display()
         );
     }
-    let crate::config::DatabasePlace::Server { url, password } =
-        crate::config::database::server(to.trim().to_owned(), false, password_file).map_err(
-            |e| {
-                anyhow::anyhow!(
-                    "--to: {}",
-                    e.to_string().replacen("database.url", "the URL", 1)
-                )
-            },
-        )?
-    else {
-        unreachable!("server() names a server");
-    };
+    let to = crate::config::database::server(to.trim().to_owned(), password_file).map_err(|e| {
+        anyhow::anyhow!(
+            "--to: {}",
+            e.to_string().replacen("database.url", "the URL", 1)
+        )
+    })?;
     let from = Db::open(path).await?;
-    let target = Db::connect(&url, password.as_ref()).await?;
+    let target = Db::connect(&to.url, to.password.as_ref()).await?;
     let copied = store::copy::copy_sqlite_to_postgres(&from, &target).await?;
     println!(
         "copied {} into {}:",
         path.display(),
-        crate::store::without_password(&url)
+        crate::config::database::without_password(&to.url)
     );
     let mut total = 0;
     for c in &copied {
@@ -254,7 +248,7 @@ async fn migrate_db(
     }
     println!(
         "every table's count matches ({total} rows in all). Next: set [database] url = \"{}\" (and remove path), then start collabd",
-        crate::store::without_password(&url)
+        crate::config::database::without_password(&to.url)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -55,35 +55,36 @@ pub fn hide_url_passwords(text: &str, url: &str) -> String {
     out
 }
 
+/// `url` with every password it holds replaced by `…`: how logs, errors
+/// and commands show a PostgreSQL URL.
+pub fn without_password(url: &str) -> String {
+    hide_url_passwords(url, url)
+}
+
 /// Where the database is.
 #[derive(Debug, Clone)]
 pub enum DatabasePlace {
     /// A SQLite file.
     File(PathBuf),
     /// A PostgreSQL server.
-    Server {
-        /// `postgres://user@host:port/database`; a password written in it
-        /// is refused by the packaged config's checks, never shown.
-        url: String,
-        /// From `password_file`, `$COLLABD_DATABASE_PASSWORD` or the
-        /// credential `database-password`; none when the server needs none
-        /// (peer or certificate authentication, or `~/.pgpass`).
-        password: Option<Secret>,
-    },
+    Server(DatabaseServer),
 }
 
-/// The server's URL checked for form, and its password found.
-pub fn server(
-    url: String,
-    path_set: bool,
-    password_file: Option<&Path>,
-) -> Result<DatabasePlace, ConfigError> {
-    if path_set {
-        return Err(invalid(
-            "database.url",
-            "set [database] path (a SQLite file) or url (a PostgreSQL server), not both",
-        ));
-    }
+/// A PostgreSQL server, and the password to log in with.
+#[derive(Debug, Clone)]
+pub struct DatabaseServer {
+    /// `postgres://user@host:port/database`; one holding a password is
+    /// refused ([`server`]).
+    pub url: String,
+    /// From `password_file`, `$COLLABD_DATABASE_PASSWORD` or the
+    /// credential `database-password`; none when the server needs none
+    /// (peer or certificate authentication, or `~/.pgpass`).
+    pub password: Option<Secret>,
+}
+
+/// The server's URL checked for form (a PostgreSQL URL, without a
+/// password), and its password found.
+pub fn server(url: String, password_file: Option<&Path>) -> Result<DatabaseServer, ConfigError> {
     if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(invalid(
             "database.url",
@@ -99,48 +100,17 @@ pub fn server(
         ));
     }
     let password = password(password_file)?;
-    Ok(DatabasePlace::Server { url, password })
+    Ok(DatabaseServer { url, password })
 }
 
 /// The password from `password_file` (which must then be readable), else
 /// the variable, else the credential; none when none of them is given.
 fn password(file: Option<&Path>) -> Result<Option<Secret>, ConfigError> {
-    if file.is_some() {
-        return crate::secret::load(
-            file,
-            "database.password_file",
-            PASSWORD_ENV,
-            PASSWORD_CREDENTIAL,
-        )
-        .map(Some)
-        .map_err(|e| invalid("database.password_file", &e));
-    }
-    if let Some(v) = std::env::var_os(PASSWORD_ENV).filter(|v| !v.is_empty()) {
-        return Ok(Some(Secret::new(v.into_encoded_bytes())));
-    }
-    let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
-        return Ok(None);
-    };
-    let file = Path::new(&dir).join(PASSWORD_CREDENTIAL);
-    match std::fs::read(&file) {
-        Ok(mut v) => {
-            while v.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                v.pop();
-            }
-            Ok((!v.is_empty()).then(|| Secret::new(v)))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if !crate::secret::needed() => {
-            let _ = e;
-            Ok(None)
-        }
-        Err(e) => Err(invalid(
-            "database.password_file",
-            &format!(
-                "cannot read the credential {}: {}",
-                file.display(),
-                crate::fs_error::reason(&e)
-            ),
-        )),
-    }
+    crate::secret::optional(
+        file,
+        "database.password_file",
+        PASSWORD_ENV,
+        PASSWORD_CREDENTIAL,
+    )
+    .map_err(|e| invalid("database.password_file", &e))
 }

@@ -37,7 +37,7 @@ pub mod trust;
 pub mod worker;
 
 pub use browser::BrowserSettings;
-pub use database::DatabasePlace;
+pub use database::{DatabasePlace, DatabaseServer};
 pub use error::{ConfigError, ConfigProblem, is_config_error};
 pub use http::{DEFAULT_HTTP_HEADER_TIMEOUT_S, HttpSettings, PageAccess, USERS_CREDENTIAL};
 pub use imap::{

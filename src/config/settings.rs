@@ -19,7 +19,7 @@ pub struct Settings {
     /// browser's state lives beside it either way).
     pub database_path: PathBuf,
     /// The PostgreSQL server, when `[database] url` names one.
-    pub database_server: Option<super::database::DatabasePlace>,
+    pub database_server: Option<super::database::DatabaseServer>,
     pub max_raw_bytes: u64,
     pub raw_retention_days: u32,
     pub trust: TrustPolicy,
@@ -112,18 +112,19 @@ impl Settings {
         let (trust, nameservers) = trust::trust_settings(raw.trust)?;
         let outcome_rules = trust::outcome_rules(raw.shopify)?;
         let mut insecure = Vec::new();
-        let database_server = raw
-            .database
-            .url
-            .filter(|u| !u.trim().is_empty())
-            .map(|url| {
-                super::database::server(
-                    url.trim().to_owned(),
-                    raw.database.path.is_some(),
-                    raw.database.password_file.as_deref(),
-                )
-            })
-            .transpose()?;
+        let database_server = match raw.database.url.filter(|u| !u.trim().is_empty()) {
+            Some(_) if raw.database.path.is_some() => {
+                return Err(invalid(
+                    "database.url",
+                    "set [database] path (a SQLite file) or url (a PostgreSQL server), not both",
+                ));
+            }
+            Some(url) => Some(super::database::server(
+                url.trim().to_owned(),
+                raw.database.password_file.as_deref(),
+            )?),
+            None => None,
+        };
         let database_path = raw.database.path.unwrap_or_else(default_database_path);
         let worker = worker::worker_settings(raw.worker, &database_path, &mut insecure)?;
         let imap = match raw.imap {
@@ -167,16 +168,17 @@ impl Settings {
     /// Where the database is: the server `[database] url` names, else the
     /// SQLite file.
     pub fn database_place(&self) -> super::database::DatabasePlace {
-        self.database_server
-            .clone()
-            .unwrap_or_else(|| super::database::DatabasePlace::File(self.database_path.clone()))
+        match &self.database_server {
+            Some(server) => super::database::DatabasePlace::Server(server.clone()),
+            None => super::database::DatabasePlace::File(self.database_path.clone()),
+        }
     }
 
     /// The database as logs and messages name it (never with a password).
     pub fn database_shown(&self) -> String {
         match &self.database_server {
-            Some(super::database::DatabasePlace::Server { url, .. }) => url.clone(),
-            _ => self.database_path.display().to_string(),
+            Some(server) => server.url.clone(),
+            None => self.database_path.display().to_string(),
         }
     }
 

@@ -680,7 +680,7 @@ fn a_postgres_url_is_one_place_and_keeps_no_password() {
         pw.display()
     ))
     .unwrap();
-    let DatabasePlace::Server { url, password } = s.database_place() else {
+    let DatabasePlace::Server(DatabaseServer { url, password }) = s.database_place() else {
         panic!("not a server: {s:?}");
     };
     assert_eq!(url, "postgres://collabd@db.internal:5432/collabd");
@@ -731,20 +731,20 @@ fn a_postgres_url_is_one_place_and_keeps_no_password() {
     );
     // The URL as shown never has a password, whatever was written.
     assert_eq!(
-        crate::store::without_password("postgres://u:hunter2@h:5/d?sslmode=require"),
+        crate::config::database::without_password("postgres://u:hunter2@h:5/d?sslmode=require"),
         "postgres://u:…@h:5/d?sslmode=require"
     );
     assert_eq!(
-        crate::store::without_password("postgres://u@h/d?password=hunter2&x=1"),
+        crate::config::database::without_password("postgres://u@h/d?password=hunter2&x=1"),
         "postgres://u@h/d?password=…&x=1"
     );
     assert_eq!(
-        crate::store::without_password("postgres://u:hun/ter?2@h:5432/d"),
+        crate::config::database::without_password("postgres://u:hun/ter?2@h:5432/d"),
         "postgres://u:…@h:5432/d"
     );
     // A user and a port are not a password.
     assert_eq!(
-        crate::store::without_password("postgres://u@h:5432/d?application_name=a@b"),
+        crate::config::database::without_password("postgres://u@h:5432/d?application_name=a@b"),
         "postgres://u@h:5432/d?application_name=a@b"
     );
 }

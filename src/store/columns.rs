@@ -8,9 +8,7 @@ use std::borrow::Cow;
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef, Postgres};
-use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Decode, Encode, Type};
+use sqlx::{Database, Decode, Encode, Type};
 
 use crate::model::{
     Actor, CollaboratorCode, EventKind, MessageKind, RequestId, RequestState, SessionState,
@@ -25,54 +23,43 @@ fn parse<T: std::str::FromStr<Err = String>>(text: &str, name: &str) -> Result<T
 }
 
 /// A type stored as text: `|value| text` writes it, `|text| value` reads
-/// it back (or says why it cannot).
+/// it back (or says why it cannot), alike on every engine that stores
+/// text.
 macro_rules! text_column {
     ($t:ty, |$v:ident| $encode:expr, |$text:ident| $decode:expr) => {
-        impl Type<Sqlite> for $t {
-            fn type_info() -> SqliteTypeInfo {
-                <str as Type<Sqlite>>::type_info()
+        impl<DB: Database> Type<DB> for $t
+        where
+            str: Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as Type<DB>>::compatible(ty)
             }
         }
 
-        impl<'q> Encode<'q, Sqlite> for $t {
+        impl<'q, DB: Database> Encode<'q, DB> for $t
+        where
+            String: Encode<'q, DB>,
+        {
             fn encode_by_ref(
                 &self,
-                args: &mut Vec<SqliteArgumentValue<'q>>,
+                buf: &mut <DB as Database>::ArgumentBuffer<'q>,
             ) -> Result<IsNull, BoxDynError> {
                 let $v = self;
-                args.push(SqliteArgumentValue::Text($encode));
-                Ok(IsNull::No)
-            }
-        }
-
-        impl<'r> Decode<'r, Sqlite> for $t {
-            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-                let $text = <&str as Decode<Sqlite>>::decode(value)?;
-                $decode
-            }
-        }
-
-        impl Type<Postgres> for $t {
-            fn type_info() -> PgTypeInfo {
-                <str as Type<Postgres>>::type_info()
-            }
-
-            fn compatible(ty: &PgTypeInfo) -> bool {
-                <str as Type<Postgres>>::compatible(ty)
-            }
-        }
-
-        impl Encode<'_, Postgres> for $t {
-            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-                let $v = self;
                 let text: Cow<'_, str> = $encode;
-                <&str as Encode<Postgres>>::encode(&*text, buf)
+                <String as Encode<'q, DB>>::encode(text.into_owned(), buf)
             }
         }
 
-        impl<'r> Decode<'r, Postgres> for $t {
-            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-                let $text = <&str as Decode<Postgres>>::decode(value)?;
+        impl<'r, DB: Database> Decode<'r, DB> for $t
+        where
+            &'r str: Decode<'r, DB>,
+        {
+            fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let $text = <&str as Decode<DB>>::decode(value)?;
                 $decode
             }
         }
@@ -126,50 +113,37 @@ text_column!(
 );
 
 /// A request id is its row's integer id.
-impl Type<Sqlite> for RequestId {
-    fn type_info() -> SqliteTypeInfo {
-        <i64 as Type<Sqlite>>::type_info()
+impl<DB: Database> Type<DB> for RequestId
+where
+    i64: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <i64 as Type<DB>>::type_info()
     }
 
-    fn compatible(ty: &SqliteTypeInfo) -> bool {
-        <i64 as Type<Sqlite>>::compatible(ty)
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <i64 as Type<DB>>::compatible(ty)
     }
 }
 
-impl<'q> Encode<'q, Sqlite> for RequestId {
+impl<'q, DB: Database> Encode<'q, DB> for RequestId
+where
+    i64: Encode<'q, DB>,
+{
     fn encode_by_ref(
         &self,
-        args: &mut Vec<SqliteArgumentValue<'q>>,
+        buf: &mut <DB as Database>::ArgumentBuffer<'q>,
     ) -> Result<IsNull, BoxDynError> {
-        <i64 as Encode<Sqlite>>::encode_by_ref(&self.0, args)
+        <i64 as Encode<'q, DB>>::encode_by_ref(&self.0, buf)
     }
 }
 
-impl<'r> Decode<'r, Sqlite> for RequestId {
-    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-        <i64 as Decode<Sqlite>>::decode(value).map(RequestId)
-    }
-}
-
-impl Type<Postgres> for RequestId {
-    fn type_info() -> PgTypeInfo {
-        <i64 as Type<Postgres>>::type_info()
-    }
-
-    fn compatible(ty: &PgTypeInfo) -> bool {
-        <i64 as Type<Postgres>>::compatible(ty)
-    }
-}
-
-impl Encode<'_, Postgres> for RequestId {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <i64 as Encode<Postgres>>::encode_by_ref(&self.0, buf)
-    }
-}
-
-impl<'r> Decode<'r, Postgres> for RequestId {
-    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        <i64 as Decode<Postgres>>::decode(value).map(RequestId)
+impl<'r, DB: Database> Decode<'r, DB> for RequestId
+where
+    i64: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        <i64 as Decode<'r, DB>>::decode(value).map(RequestId)
     }
 }
 

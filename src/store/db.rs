@@ -20,6 +20,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::config::DatabasePlace;
+use crate::config::database::{hide_url_passwords, without_password};
 use crate::model::RequestId;
 
 /// A database error, named with what to do about it.
@@ -251,18 +252,12 @@ const CACHE_KIB: u32 = 512;
 /// IMMEDIATE` makes them on one host (`cd` `01` in ASCII, then "write").
 pub const WRITE_LOCK: i64 = 0x6364_0001;
 
-/// `postgres://user:secret@host/db` as `postgres://user:…@host/db`, and a
-/// `password=` parameter likewise.
-pub fn without_password(url: &str) -> String {
-    crate::config::database::hide_url_passwords(url, url)
-}
-
 impl Db {
     /// Opens the database wherever it is.
     pub async fn open_at(place: &DatabasePlace) -> Result<Db> {
         match place {
             DatabasePlace::File(path) => Db::open(path).await,
-            DatabasePlace::Server { url, password } => Db::connect(url, password.as_ref()).await,
+            DatabasePlace::Server(s) => Db::connect(&s.url, s.password.as_ref()).await,
         }
     }
 
@@ -277,7 +272,7 @@ impl Db {
         let mut options = PgConnectOptions::from_str(url).map_err(|e| {
             refused(format!(
                 "not a PostgreSQL URL ({}); write it as postgres://user@host:5432/database",
-                redact_url_error(&e.to_string(), url)
+                hide_url_passwords(&e.to_string(), url)
             ))
         })?;
         if let Some(p) = password {
@@ -322,18 +317,6 @@ impl Db {
         Ok(Db {
             pool: Pool::Postgres(pool),
         })
-    }
-
-    /// A connection of its own, outside the pool, to the PostgreSQL
-    /// database (for a session-level advisory lock, which lives exactly as
-    /// long as the connection); `None` on SQLite.
-    pub async fn dedicated(&self) -> Result<Option<PgConnection>> {
-        match &self.pool {
-            Pool::Sqlite(_) => Ok(None),
-            Pool::Postgres(p) => Ok(Some(
-                PgConnection::connect_with(&p.connect_options()).await?,
-            )),
-        }
     }
 
     /// Opens the database in `settings`.
@@ -434,12 +417,7 @@ fn server_words(e: &sqlx::Error, url: &str) -> String {
             None => e.to_string(),
         },
     };
-    redact_url_error(&words, url)
-}
-
-/// `text` with any password the URL holds replaced.
-fn redact_url_error(text: &str, url: &str) -> String {
-    crate::config::database::hide_url_passwords(text, url)
+    hide_url_passwords(&words, url)
 }
 
 /// A transaction that holds the write lock from its first statement: on

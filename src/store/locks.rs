@@ -24,7 +24,6 @@ pub const ATTEMPT_WITHIN: Duration = Duration::from_secs(10);
 pub struct NodeLock {
     /// `None` on SQLite.
     conn: Option<PgConnection>,
-    pub name: String,
 }
 
 /// The lock's 64-bit key: the first 8 bytes of the SHA-256 of its name, so
@@ -40,10 +39,7 @@ impl Db {
     /// node holds it, `None` when another does. Never waits.
     pub async fn try_lock(&self, name: &str) -> Result<Option<NodeLock>> {
         let Pool::Postgres(pool) = &self.pool else {
-            return Ok(Some(NodeLock {
-                conn: None,
-                name: name.to_owned(),
-            }));
+            return Ok(Some(NodeLock { conn: None }));
         };
         // Named for what it holds and who holds it, so that any node can
         // tell (pg_stat_activity) who has the lock while it is held.
@@ -64,23 +60,14 @@ impl Db {
                 .await?;
             Ok::<_, sqlx::Error>((conn, held))
         };
-        let (conn, held) = match tokio::time::timeout(ATTEMPT_WITHIN, attempt).await {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(Error::Unreachable(sqlx::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "the database did not answer within 10 seconds",
-                ))));
-            }
-        };
+        let (conn, held) = tokio::time::timeout(ATTEMPT_WITHIN, attempt)
+            .await
+            .map_err(|_| timed_out("the database did not answer within 10 seconds"))??;
         if !held {
             let _ = conn.close().await;
             return Ok(None);
         }
-        Ok(Some(NodeLock {
-            conn: Some(conn),
-            name: name.to_owned(),
-        }))
+        Ok(Some(NodeLock { conn: Some(conn) }))
     }
 
     /// Who holds the lock `name` now (`host (pid N)`), when the database is
@@ -109,6 +96,22 @@ impl Db {
     }
 }
 
+/// Whether a lock's connection still answers, within [`CHECK_WITHIN`].
+async fn check(conn: &mut PgConnection) -> Result<()> {
+    tokio::time::timeout(CHECK_WITHIN, conn.execute("select 1"))
+        .await
+        .map_err(|_| timed_out("the lock's connection did not answer within 5 seconds"))??;
+    Ok(())
+}
+
+/// A wait on the server that ran out, as the store's error.
+fn timed_out(what: &'static str) -> Error {
+    Error::Unreachable(sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        what,
+    )))
+}
+
 /// What a lock connection's application name starts with: the lock's key
 /// (not its name, which may hold a mailbox's login, and which PostgreSQL
 /// would cut at 63 bytes), so that the holder fits after it.
@@ -120,13 +123,10 @@ impl NodeLock {
     /// Whether the lock is still held: its connection answers within five
     /// seconds. Always on SQLite.
     pub async fn alive(&mut self) -> bool {
-        let Some(conn) = self.conn.as_mut() else {
-            return true;
-        };
-        matches!(
-            tokio::time::timeout(CHECK_WITHIN, conn.execute("select 1")).await,
-            Ok(Ok(_))
-        )
+        match self.conn.as_mut() {
+            Some(conn) => check(conn).await.is_ok(),
+            None => true,
+        }
     }
 
     /// Resolves when the lock is lost: its connection failed, or did not
@@ -137,15 +137,8 @@ impl NodeLock {
         };
         loop {
             tokio::time::sleep(CHECK_EVERY).await;
-            match tokio::time::timeout(CHECK_WITHIN, conn.execute("select 1")).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Error::from(e),
-                Err(_) => {
-                    return Error::Unreachable(sqlx::Error::Io(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "the lock's connection did not answer within 5 seconds",
-                    )));
-                }
+            if let Err(e) = check(conn).await {
+                return e;
             }
         }
     }
