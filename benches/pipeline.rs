@@ -79,8 +79,9 @@ fn mail_parser_over_files() {
 }
 
 /// Set on the bench's own child process: it then only opens each named
-/// file and reads its first `HEAD_BYTES`, one thread per core, and judges
-/// nothing: the floor under any whole-process reader of these files.
+/// file and reads its first page (`HEAD_STEPS[0]`, what `parse` reads of
+/// most mail first), one thread per core, and judges nothing: the floor
+/// under any whole-process reader of these files.
 const READ_FLOOR: &str = "COLLABD_BENCH_READ_FLOOR";
 
 fn read_floor() {
@@ -93,7 +94,7 @@ fn read_floor() {
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
-                    let mut buf = vec![0u8; collabd::ingest::files::HEAD_BYTES];
+                    let mut buf = vec![0u8; collabd::ingest::files::HEAD_STEPS[0]];
                     let mut n = 0;
                     for path in part {
                         let mut f = std::fs::File::open(path).expect("the bench's own file opens");
@@ -374,7 +375,7 @@ fn whole_process() {
     println!(
         "  reading floor, whole process:      {floor:>8.0} messages/s = {:.2}x mail-parser's whole process (open + first {} bytes of each file, one thread per core, nothing judged)",
         floor / process,
-        collabd::ingest::files::HEAD_BYTES
+        collabd::ingest::files::HEAD_STEPS[0]
     );
     for (what, rate, target) in [
         ("collabd parse, forwarders set: ", parse_fwd, ">= 3x"),

@@ -9,9 +9,34 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = collabd::cli::Cli::parse_args();
+    // `parse` and `ingest` judge files on lanes of their own: one thread
+    // drives the rest, and starting a worker thread per core would cost
+    // more than it brings. Every other command gets one per core.
+    let over_files = matches!(cli.command, Command::Parse { .. } | Command::Ingest { .. });
+    let mut runtime = if over_files {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match runtime.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("collabd: cannot start its async runtime: {e}");
+            return ExitCode::from(71); // EX_OSERR
+        }
+    };
+    let code = runtime.block_on(run(cli));
+    if over_files {
+        // A lane given up on (a message over its time budget) may still
+        // be running: it holds nothing, so the command ends without it.
+        runtime.shutdown_background();
+    }
+    code
+}
+
+async fn run(cli: collabd::cli::Cli) -> ExitCode {
     let set_log_level = init_logging(&cli);
     let logs_to_journal = to_journal(&cli);
     let shutdown = CancellationToken::new();

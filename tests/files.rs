@@ -15,7 +15,7 @@ mod verdict;
 use std::path::PathBuf;
 
 use collabd::ingest::Judged;
-use collabd::ingest::files::{HEAD_BYTES, Input, Verdict, judge_inputs};
+use collabd::ingest::files::{HEAD_BYTES, HEAD_STEPS, Input, Verdict, judge_inputs};
 use collabd::mail::{Classifier, OutcomeRules, Require, TrustPolicy};
 
 fn classifier(forwarders: Option<&str>) -> Classifier {
@@ -64,7 +64,8 @@ fn said(j: &Judged) -> String {
 /// The mail of every shape: forwards from every client and locale (with
 /// the twins that must give nothing), a realistic mailbox (attachments,
 /// grants, outcomes), and each of them with header blocks that end just
-/// before, at and just after the head's end, with CRLF and LF line ends.
+/// before, at and just after each step of the head, with CRLF and LF line
+/// ends.
 fn corpus() -> Vec<Vec<u8>> {
     let mut mail: Vec<Vec<u8>> = clientgen::corpus()
         .into_iter()
@@ -86,19 +87,24 @@ fn corpus() -> Vec<Vec<u8>> {
                 .windows(4)
                 .position(|w| w == b"\r\n\r\n")
                 .map_or(raw.len(), |p| p + 4);
-            for shift in [-3i64, -2, -1, 0, 1, 2, 3, 700] {
-                let pad = (HEAD_BYTES as i64 - end as i64 + shift).max(20) as usize;
-                shaped.push(padded(raw, pad, "\r\n"));
+            for step in HEAD_STEPS {
+                for shift in [-3i64, -2, -1, 0, 1, 2, 3, 700] {
+                    let pad = (step as i64 - end as i64 + shift).max(20) as usize;
+                    shaped.push(padded(raw, pad, "\r\n"));
+                }
+                shaped.push(padded(&lf(raw), step, "\n"));
             }
-            shaped.push(padded(&lf(raw), HEAD_BYTES, "\n"));
         }
     }
     // A stranger's forward whose subject, the one header that makes it
     // worth reading, comes after the head: judged from the head's headers
     // alone it would be ignored unread.
-    for shift in [-40i64, 0, 40, 400] {
+    for shift in HEAD_STEPS
+        .iter()
+        .flat_map(|&step| [-40i64, 0, 40, 400].map(|s| step as i64 + s))
+    {
         let mut raw = b"From: Someone <someone@stranger.example>\r\n".to_vec();
-        let pad = (HEAD_BYTES as i64 - raw.len() as i64 + shift) as usize;
+        let pad = (shift - raw.len() as i64) as usize;
         raw = padded(&raw, pad, "\r\n");
         let grant = mailbox::grant(7);
         let body = &grant[grant.windows(4).position(|w| w == b"\r\n\r\n").unwrap()..];

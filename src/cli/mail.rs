@@ -6,25 +6,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::config::Settings;
 use crate::model::MessageKind;
 use crate::render;
 use crate::store::{self, Db, Source};
 
-/// How many files `parse` hands the lanes at once: a batch's DKIM look-ups
-/// wait on DNS side by side (when DNS does not answer, a batch waits about
-/// as long as one message), and its lines are printed together.
-const PARSE_BATCH: usize = 512;
+/// How many lines `parse` prints between flushes.
+const PARSE_FLUSH: usize = 512;
 
 /// How many files `ingest` judges and then stores in one transaction: their
 /// bytes are held until the commit.
 const INGEST_BATCH: usize = 64;
 
-pub(super) async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
-    use crate::ingest::Judged;
-    use crate::ingest::files::{Input, Verdict, judge_inputs};
+pub(super) async fn parse(settings: &Settings, files: Vec<PathBuf>) -> Result<ExitCode> {
+    use crate::ingest::files::{Input, judge_each};
+    use futures_util::StreamExt;
     let classifier = settings.classifier();
     let verifier = crate::dkim::Verifier::new(&settings.nameservers)?;
     let mut failed = false;
@@ -34,49 +31,43 @@ pub(super) async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<Exit
     let mut unchecked = 0usize;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    for batch in files.chunks(PARSE_BATCH) {
-        let inputs = batch.iter().cloned().map(Input::File).collect();
-        let verdicts = judge_inputs(&classifier, &verifier, inputs, false).await;
-        for (file, verdict) in batch.iter().zip(verdicts) {
-            let judged = match verdict {
-                Verdict::Judged { judged, .. } => judged,
-                Verdict::NotRead(e) => {
-                    failed = true;
-                    // What was printed so far goes first.
-                    let _ = out.flush();
-                    eprintln!("collabd: cannot read {}: {e}", file.display());
-                    continue;
-                }
-            };
-            let line = match judged {
-                Judged::Ready(c) => json!({
-                    "file": file.display().to_string(),
-                    "kind": c.kind,
-                    "grants": c.grants,
-                    "outcome": c.outcome,
-                    "reason": c.reason,
-                }),
-                Judged::Deferred(c, why) => {
-                    unchecked += 1;
-                    let line = json!({
-                        "file": file.display().to_string(),
-                        "kind": MessageKind::Deferred,
-                        "grants": [],
-                        "outcome": null,
-                        "reason": format!("would be {}, but its DKIM signature could not be checked: {why}", c.kind),
-                    });
-                    dns_failed.get_or_insert(why);
-                    line
-                }
-            };
-            if writeln!(out, "{}", render::json(&line)).is_err() {
-                // A closed pipe (`| head`): nobody reads the rest.
-                return Ok(ExitCode::from(1));
+    let inputs = files.into_iter().map(Input::File).collect();
+    // Each line is made on the lane that read its file.
+    let lines = judge_each(&classifier, &verifier, inputs, false, parse_line);
+    let mut lines = std::pin::pin!(lines);
+    let mut printed = 0usize;
+    while let Some(line) = lines.next().await {
+        let line = match line {
+            ParseLine::Judged(line) => line,
+            ParseLine::Deferred(line, why) => {
+                unchecked += 1;
+                dns_failed.get_or_insert(why);
+                line
             }
-        }
-        if out.flush().is_err() {
+            ParseLine::NotRead(why) => {
+                failed = true;
+                // What was printed so far goes first.
+                let _ = out.flush();
+                eprintln!("collabd: {why}");
+                continue;
+            }
+        };
+        if out
+            .write_all(line.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .is_err()
+        {
+            // A closed pipe (`| head`): nobody reads the rest.
             return Ok(ExitCode::from(1));
         }
+        printed += 1;
+        // Lines reach a reader as they come, a few hundred at a time.
+        if printed.is_multiple_of(PARSE_FLUSH) && out.flush().is_err() {
+            return Ok(ExitCode::from(1));
+        }
+    }
+    if out.flush().is_err() {
+        return Ok(ExitCode::from(1));
     }
     if let Some(why) = dns_failed {
         eprintln!(
@@ -94,6 +85,70 @@ pub(super) async fn parse(settings: &Settings, files: &[PathBuf]) -> Result<Exit
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// One file as `parse` prints it.
+enum ParseLine {
+    Judged(String),
+    /// Its signature could not be checked: the line, and why.
+    Deferred(String, String),
+    /// Why it could not be read.
+    NotRead(String),
+}
+
+/// The line `parse` prints for one file: its verdict as one JSON object.
+fn parse_line(
+    input: &crate::ingest::files::Input,
+    verdict: crate::ingest::files::Verdict,
+) -> ParseLine {
+    use crate::ingest::Judged;
+    use crate::ingest::files::{Input, Verdict};
+    let file = match input {
+        Input::File(path) => path.display().to_string(),
+        Input::Bytes(_) => "-".to_owned(),
+    };
+    let judged = match verdict {
+        Verdict::Judged { judged, .. } => judged,
+        Verdict::NotRead(e) => return ParseLine::NotRead(format!("cannot read {file}: {e}")),
+    };
+    match judged {
+        Judged::Ready(c) => ParseLine::Judged(render::json_of(&Line {
+            file: &file,
+            grants: sorted(&c.grants),
+            kind: c.kind,
+            outcome: sorted(&c.outcome),
+            reason: c.reason.as_deref(),
+        })),
+        Judged::Deferred(c, why) => ParseLine::Deferred(
+            render::json_of(&Line {
+                file: &file,
+                grants: serde_json::Value::Array(Vec::new()),
+                kind: MessageKind::Deferred,
+                outcome: serde_json::Value::Null,
+                reason: Some(&format!(
+                    "would be {}, but its DKIM signature could not be checked: {why}",
+                    c.kind
+                )),
+            }),
+            why,
+        ),
+    }
+}
+
+/// One line of `parse`'s output, its keys in the order it has always
+/// printed them (alphabetical, at every depth).
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    file: &'a str,
+    grants: serde_json::Value,
+    kind: MessageKind,
+    outcome: serde_json::Value,
+    reason: Option<&'a str>,
+}
+
+/// `value` with its keys sorted, as a `serde_json::Value` writes them.
+fn sorted<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
 pub(super) async fn ingest(

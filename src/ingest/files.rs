@@ -5,9 +5,11 @@
 //!
 //! A file is opened, its size asked once, and read to that size: four
 //! system calls. When its bytes need not be kept (`parse`) and `[trust]
-//! forwarders` is set, only its first [`HEAD_BYTES`] are read at first:
+//! forwarders` is set, only its first page is read at first, then up to
+//! [`HEAD_BYTES`] if its header block goes on past the page ([`HEAD_STEPS`]):
 //! ordinary mail is ruled out by the header block there, and the rest of
-//! the file (attachments, mostly) is never read.
+//! the file (attachments, mostly) is never read. That is three system calls
+//! for most mail: open, read, close.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -15,14 +17,20 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::judge::{CLASSIFY_BUDGET, Judged, across_lanes, run_lane, settle};
+use futures_util::future::Either;
+use futures_util::{Stream, StreamExt};
+
+use super::judge::{CLASSIFY_BUDGET, InOrder, Judged, NO_PROGRESS, lanes, settle};
 use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier};
 
-/// How much of a file is read before its header block is judged: mail's
-/// headers fit in a few kilobytes; a file whose header block goes on past
-/// this is read whole.
-pub const HEAD_BYTES: usize = 8 * 1024;
+/// How much of a file is read, step by step, before its header block is
+/// judged: a page (most mail's headers fit in one), then two; a file whose
+/// header block goes on past the last step is read whole.
+pub const HEAD_STEPS: [usize; 2] = [4 * 1024, 8 * 1024];
+
+/// The most read of a file before its header block is judged.
+pub const HEAD_BYTES: usize = HEAD_STEPS[HEAD_STEPS.len() - 1];
 
 /// One message to judge: a file to read, or bytes already read (standard
 /// input).
@@ -52,7 +60,6 @@ pub enum Verdict {
 enum Read1 {
     Classified(Classification, Option<Vec<u8>>),
     NotRead(std::io::Error),
-    Lost(String),
 }
 
 /// Judges `inputs` in order: read and classified on one lane per core,
@@ -67,42 +74,113 @@ pub async fn judge_inputs(
     inputs: Vec<Input>,
     keep: bool,
 ) -> Vec<Verdict> {
+    judge_each(classifier, verifier, inputs, keep, |_: &Input, v| v)
+        .collect()
+        .await
+}
+
+/// How many messages' DKIM checks [`judge_each`] has waiting on DNS at
+/// once: when DNS does not answer, that many wait side by side.
+const CHECKS_AT_ONCE: usize = 256;
+
+/// What a lane made of one input.
+enum Laned<T> {
+    /// Judged, and made into what the caller wants, on the lane.
+    Done(T),
+    /// Classified; its signature is still to be checked. Boxed: the slot
+    /// every input's outcome waits in is no larger than the rest need.
+    Check(Box<(Classification, Option<Vec<u8>>)>),
+    /// Over its budget, or the classifier failed.
+    Lost(String),
+}
+
+/// [`judge_inputs`] as the verdicts come, in input order, each made into
+/// what the caller wants by `finish`: on the lane that read it when no
+/// signature is to be checked (nearly every message), so the lanes do that
+/// work side by side, and the caller's thread only takes the results in
+/// order (printing, storing) while the lanes go on. Up to
+/// [`CHECKS_AT_ONCE`] signature checks wait on DNS side by side.
+pub fn judge_each<'a, T, R>(
+    classifier: &'a Classifier,
+    verifier: &'a Verifier,
+    inputs: Vec<Input>,
+    keep: bool,
+    finish: R,
+) -> impl Stream<Item = T> + 'a
+where
+    T: Send + 'static,
+    R: Fn(&Input, Verdict) -> T + Clone + Send + Sync + 'static,
+{
     let inputs = Arc::new(inputs);
-    let read = across_lanes(&inputs, &|| {}, |items, range, progress| {
+    let work = {
         let classifier = classifier.clone();
-        run_lane(
-            move |input: &Input| classify_input(&classifier, input, keep),
-            Read1::Lost,
-            CLASSIFY_BUDGET,
-            items,
-            range,
-            progress,
-        )
-    })
-    .await;
-    let inputs = &inputs;
-    futures_util::future::join_all(read.into_iter().enumerate().map(|(i, r)| async move {
-        match r {
-            Read1::Classified(c, raw) => Verdict::Judged {
-                judged: settle(classifier, verifier, c).await,
-                raw,
-            },
-            Read1::NotRead(e) => Verdict::NotRead(e),
-            Read1::Lost(why) => {
-                let judged = Judged::Ready(Classification::unreadable(why));
-                let raw = match &inputs[i] {
-                    _ if !keep => None,
-                    Input::Bytes(raw) => Some(raw.clone()),
-                    Input::File(path) => match tokio::fs::read(path).await {
-                        Ok(raw) => Some(raw),
-                        Err(e) => return Verdict::NotRead(e),
-                    },
-                };
-                Verdict::Judged { judged, raw }
-            }
+        let finish = finish.clone();
+        move |input: &Input| match classify_input(&classifier, input, keep) {
+            Read1::Classified(c, raw) if c.dkim.is_none() => Laned::Done(finish(
+                input,
+                Verdict::Judged {
+                    judged: Judged::Ready(c),
+                    raw,
+                },
+            )),
+            Read1::Classified(c, raw) => Laned::Check(Box::new((c, raw))),
+            Read1::NotRead(e) => Laned::Done(finish(input, Verdict::NotRead(e))),
         }
-    }))
-    .await
+    };
+    let lanes = InOrder::new(
+        Arc::clone(&inputs),
+        work,
+        Laned::Lost,
+        CLASSIFY_BUDGET,
+        lanes(),
+        &NO_PROGRESS,
+    );
+    let read = futures_util::stream::unfold((lanes, 0usize), |(mut lanes, i)| async move {
+        let r = lanes.next().await?;
+        Some(((i, r), (lanes, i + 1)))
+    });
+    read.map(move |(i, r)| {
+        // Nearly every input was finished on its lane: only the others
+        // need a future of their own (a signature check is a large one).
+        let r = match r {
+            Laned::Done(t) => return Either::Left(std::future::ready(t)),
+            r => r,
+        };
+        let inputs = Arc::clone(&inputs);
+        let finish = finish.clone();
+        Either::Right(Box::pin(async move {
+            let input = &inputs[i];
+            let verdict = match r {
+                Laned::Done(t) => return t,
+                Laned::Check(checked) => {
+                    let (c, raw) = *checked;
+                    Verdict::Judged {
+                        judged: settle(classifier, verifier, c).await,
+                        raw,
+                    }
+                }
+                Laned::Lost(why) => {
+                    let judged = Judged::Ready(Classification::unreadable(why));
+                    match input {
+                        _ if !keep => Verdict::Judged { judged, raw: None },
+                        Input::Bytes(raw) => Verdict::Judged {
+                            judged,
+                            raw: Some(raw.clone()),
+                        },
+                        Input::File(path) => match tokio::fs::read(path).await {
+                            Ok(raw) => Verdict::Judged {
+                                judged,
+                                raw: Some(raw),
+                            },
+                            Err(e) => Verdict::NotRead(e),
+                        },
+                    }
+                }
+            };
+            finish(input, verdict)
+        }))
+    })
+    .buffered(CHECKS_AT_ONCE)
 }
 
 thread_local! {
@@ -139,39 +217,51 @@ fn classify_input(classifier: &Classifier, input: &Input, keep: bool) -> Read1 {
 /// Reads `path` into `buf` (empty): opened once, its size asked once, then
 /// read to that size (a file that grows meanwhile is read as it was when
 /// asked; one that is not a regular file is read to its end). With
-/// `head_first`, a file longer than [`HEAD_BYTES`] is read that far first,
-/// and when its headers rule it out that verdict comes back and the rest is
-/// never read. `None`: `buf` holds the whole file, to be classified.
+/// `head_first`, the file is read [`HEAD_STEPS`] at a time first, and when
+/// its headers rule it out that verdict comes back and the rest is never
+/// read (nor its size asked). `None`: `buf` holds the whole file, to be
+/// classified.
 fn read_file(
     path: &std::path::Path,
     buf: &mut Vec<u8>,
     head_first: Option<&Classifier>,
 ) -> std::io::Result<Option<Classification>> {
     let mut file = File::open(path)?;
+    if let Some(classifier) = head_first {
+        for step in HEAD_STEPS {
+            read_to(&mut file, buf, step).map_err(named_directory)?;
+            if buf.len() < step {
+                // The whole file is in hand.
+                return Ok(None);
+            }
+            if let Some(c) = classifier.judge_head(buf) {
+                return Ok(Some(c));
+            }
+            if Classifier::holds_header_block(buf) {
+                break;
+            }
+        }
+    }
     let meta = file.metadata()?;
     if !meta.is_file() {
         if meta.is_dir() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::IsADirectory,
-                "is a directory",
-            ));
+            return Err(named_directory(std::io::ErrorKind::IsADirectory.into()));
         }
         file.read_to_end(buf)?;
         return Ok(None);
     }
     let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-    if let Some(classifier) = head_first
-        && size > HEAD_BYTES
-    {
-        read_to(&mut file, buf, HEAD_BYTES)?;
-        if buf.len() == HEAD_BYTES
-            && let Some(c) = classifier.judge_head(buf)
-        {
-            return Ok(Some(c));
-        }
-    }
     read_to(&mut file, buf, size)?;
     Ok(None)
+}
+
+/// A directory named as one, however the system said it.
+fn named_directory(e: std::io::Error) -> std::io::Error {
+    if e.kind() == std::io::ErrorKind::IsADirectory {
+        std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory")
+    } else {
+        e
+    }
 }
 
 /// Reads from `file` until `buf` holds `len` bytes or the file ends.

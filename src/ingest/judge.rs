@@ -3,10 +3,10 @@
 //! [`CLASSIFY_BUDGET`], then its DKIM signature checked when the trust
 //! policy asks for one.
 
-use std::future::Future;
-use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier};
@@ -57,18 +57,22 @@ pub async fn judge_all_with(
 ) -> Vec<Judged> {
     // The bytes are copied once, and shared by every lane's thread.
     let copies: Arc<Vec<Vec<u8>>> = Arc::new(raws.iter().map(|r| r.to_vec()).collect());
-    let classified = across_lanes(&copies, progress, |copies, range, progress| {
+    let work = {
         let classifier = classifier.clone();
-        run_lane(
-            move |raw: &Vec<u8>| classifier.classify(raw),
-            Classification::unreadable,
-            CLASSIFY_BUDGET,
-            copies,
-            range,
-            progress,
-        )
-    })
-    .await;
+        move |raw: &Vec<u8>| classifier.classify(raw)
+    };
+    let mut lanes = InOrder::new(
+        copies,
+        work,
+        Classification::unreadable,
+        CLASSIFY_BUDGET,
+        lanes(),
+        progress,
+    );
+    let mut classified = Vec::with_capacity(raws.len());
+    while let Some(c) = lanes.next().await {
+        classified.push(c);
+    }
     let judged = futures_util::future::join_all(
         classified
             .into_iter()
@@ -87,140 +91,244 @@ pub fn lanes() -> usize {
     *LANES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Splits `items` into one contiguous run per lane ([`lanes`]), runs
-/// `lane` on each side by side, and returns their outputs in input order.
-pub(super) async fn across_lanes<'p, I, O, L, F>(
-    items: &Arc<Vec<I>>,
+/// `work` over every item, on at most `lanes` threads side by side, the
+/// outputs taken in input order as they become ready ([`InOrder::next`]).
+///
+/// Items are handed out one at a time to whichever lane is free, so one
+/// long message holds up only its own lane, and the taker (printing,
+/// storing, checking signatures) works while the lanes go on. Each item
+/// gets `budget` from the moment its lane takes it: one that overruns
+/// becomes `lost(why)`, its lane is abandoned (it finishes on its own, its
+/// late output dropped) and a fresh one takes its place; one that panics
+/// becomes `lost(why)` and its lane goes on. A taker that has caught up
+/// is woken once per run of outputs ([`WAKE_RUN`]), not once per item, and
+/// looks at the budgets when the first in hand would run out.
+pub(super) struct InOrder<'p, I, O, F> {
+    shared: Arc<Shared<I, O, F>>,
+    /// One per lane started, abandoned ones included.
+    threads: Vec<tokio::task::JoinHandle<()>>,
+    /// How many outputs were taken.
+    taken: usize,
+    budget: Duration,
     progress: &'p (dyn Fn() + Sync),
-    lane: L,
-) -> Vec<O>
-where
-    L: Fn(Arc<Vec<I>>, Range<usize>, &'p (dyn Fn() + Sync)) -> F,
-    F: Future<Output = Vec<O>>,
-{
-    let n = items.len();
-    let lanes = lanes().clamp(1, n.max(1));
-    let per_lane = n.div_ceil(lanes).max(1);
-    let runs = (0..n).step_by(per_lane).map(|start| {
-        lane(
-            Arc::clone(items),
-            start..(start + per_lane).min(n),
-            progress,
-        )
-    });
-    futures_util::future::join_all(runs)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    /// When the taker looks at the lanes' budgets next. Set anew only when
+    /// it has passed or an earlier look is due: arming a timer wakes the
+    /// runtime's timer thread, which would cost more than most items take.
+    look: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
-/// Runs `work` over `items[range]` one after another on one blocking
-/// thread, in order, and returns exactly one output per item. Each item
-/// gets `budget` from the moment the one before it finished: one that
-/// overruns (or panics) becomes `lost(why)` and the rest go on on a fresh
-/// thread; the abandoned thread finishes on its own, its late outputs
-/// dropped.
-///
-/// The thread wakes nobody as it goes: outputs are handed over under a
-/// lock, and this task looks at them when the thread ends or a budget would
-/// run out (a wake-up per message was most of the cost of a batch of small
-/// ones). `progress` is called once per output, when it is seen.
-pub(super) async fn run_lane<I, O, F>(
+struct Shared<I, O, F> {
+    items: Arc<Vec<I>>,
     work: F,
     lost: fn(String) -> O,
-    budget: Duration,
-    items: Arc<Vec<I>>,
-    range: Range<usize>,
-    progress: &(dyn Fn() + Sync),
-) -> Vec<O>
+    state: Mutex<State<O>>,
+    /// Rung when the output the taker waits for is handed over.
+    ready: tokio::sync::Notify,
+}
+
+struct State<O> {
+    /// The next item to hand out.
+    next: usize,
+    /// Outputs handed over and not yet taken, by item.
+    outputs: Vec<Option<O>>,
+    /// Per lane: the item in hand and when it was taken; whether the taker
+    /// gave up on it.
+    lanes: Vec<(Option<(usize, Instant)>, bool)>,
+    /// What the taker waits for: the first item's output, and it is woken
+    /// by any output from the second item on (so once per run of outputs,
+    /// not once per output, as lanes go past the item it needs), or by the
+    /// first item's once nothing is left to hand out.
+    waiting: Option<(usize, usize)>,
+}
+
+impl<I, O, F> Shared<I, O, F> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State<O>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How far past the items already handed out the taker, caught up,
+/// sleeps (unless the item it needs comes first): waking it costs more
+/// than most items take.
+const WAKE_RUN: usize = 64;
+
+/// A nothing to call for progress.
+pub(super) static NO_PROGRESS: fn() = || {};
+
+impl<'p, I, O, F> InOrder<'p, I, O, F>
 where
     I: Send + Sync + 'static,
     O: Send + 'static,
-    F: Fn(&I) -> O + Clone + Send + 'static,
+    F: Fn(&I) -> O + Send + Sync + 'static,
 {
-    let total = range.len();
-    let mut out: Vec<O> = Vec::with_capacity(total);
-    while out.len() < total {
-        let start = range.start + out.len();
-        let shared = Arc::new(Mutex::new(Handed {
-            outputs: Vec::new(),
-            last: tokio::time::Instant::now(),
-            abandoned: false,
-        }));
-        let mut task = {
-            let work = work.clone();
-            let items = Arc::clone(&items);
-            let shared = Arc::clone(&shared);
-            let end = range.end;
-            tokio::task::spawn_blocking(move || {
-                for item in &items[start..end] {
-                    let o = work(item);
-                    let mut h = shared.lock().unwrap_or_else(PoisonError::into_inner);
-                    if h.abandoned {
-                        return;
-                    }
-                    h.outputs.push(o);
-                    h.last = tokio::time::Instant::now();
-                }
-            })
+    /// Starts the lanes. `progress` is called once per output, when taken.
+    pub(super) fn new(
+        items: Arc<Vec<I>>,
+        work: F,
+        lost: fn(String) -> O,
+        budget: Duration,
+        lanes: usize,
+        progress: &'p (dyn Fn() + Sync),
+    ) -> Self {
+        let n = items.len();
+        let lanes = if n == 0 { 0 } else { lanes.clamp(1, n) };
+        let shared = Arc::new(Shared {
+            items,
+            work,
+            lost,
+            state: Mutex::new(State {
+                next: 0,
+                outputs: (0..n).map(|_| None).collect(),
+                lanes: Vec::with_capacity(lanes),
+                waiting: None,
+            }),
+            ready: tokio::sync::Notify::new(),
+        });
+        let mut this = InOrder {
+            shared,
+            threads: Vec::with_capacity(lanes),
+            taken: 0,
+            budget,
+            progress,
+            look: None,
         };
-        let take = |out: &mut Vec<O>, abandon: bool| {
-            let mut h = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            h.abandoned |= abandon;
-            for o in h.outputs.drain(..) {
-                out.push(o);
-                progress();
-            }
-            h.last
+        for _ in 0..lanes {
+            this.start_lane();
+        }
+        this
+    }
+
+    fn start_lane(&mut self) {
+        let id = {
+            let mut st = self.shared.state();
+            st.lanes.push((None, false));
+            st.lanes.len() - 1
         };
-        let why = loop {
-            let last = take(&mut out, false);
-            tokio::select! {
-                ended = &mut task => {
-                    take(&mut out, true);
-                    if out.len() == total {
-                        break None;
-                    }
-                    let why = match ended {
-                        Err(e) => e.to_string(),
-                        Ok(()) => "it stopped early".to_owned(),
-                    };
-                    break Some(format!(
-                        "could not be read: the classifier failed ({why}); please report this message"
-                    ));
+        let shared = Arc::clone(&self.shared);
+        self.threads
+            .push(tokio::task::spawn_blocking(move || lane(&shared, id)));
+    }
+
+    /// The next output in input order; `None` once every item's was taken.
+    pub(super) async fn next(&mut self) -> Option<O> {
+        let n = self.shared.items.len();
+        if self.taken >= n {
+            return None;
+        }
+        loop {
+            let mut fresh = 0;
+            let wake_at = {
+                let mut st = self.shared.state();
+                if let Some(o) = st.outputs[self.taken].take() {
+                    st.waiting = None;
+                    drop(st);
+                    self.taken += 1;
+                    (self.progress)();
+                    return Some(o);
                 }
-                () = tokio::time::sleep_until(last + budget) => {
-                    // Outputs handed over meanwhile are progress: look again.
-                    let mut h = shared.lock().unwrap_or_else(PoisonError::into_inner);
-                    if h.last + budget > tokio::time::Instant::now() {
+                let now = Instant::now();
+                // An item a lane takes from now on is due no sooner than
+                // this, so the taker always has a time to look again.
+                let mut wake_at = now + self.budget;
+                for id in 0..st.lanes.len() {
+                    let (Some((item, since)), false) = st.lanes[id] else {
                         continue;
-                    }
-                    h.abandoned = true;
-                    drop(h);
-                    take(&mut out, true);
-                    break Some(format!(
-                        "too complex to read: classification took over {} s and was abandoned",
-                        budget.as_secs_f64()
-                    ));
+                    };
+                    let why = if now >= since + self.budget {
+                        format!(
+                            "too complex to read: classification took over {} s and was abandoned",
+                            self.budget.as_secs_f64()
+                        )
+                    } else if self.threads[id].is_finished() {
+                        // Only a panic outside the work itself ends a lane
+                        // with an item in hand.
+                        "could not be read: the classifier failed (its thread ended); please report this message".to_owned()
+                    } else {
+                        wake_at = wake_at.min(since + self.budget);
+                        continue;
+                    };
+                    st.lanes[id].1 = true;
+                    st.outputs[item] = Some((self.shared.lost)(why));
+                    fresh += 1;
                 }
+                let run_ends = st.next.max(self.taken).saturating_add(WAKE_RUN).min(n - 1);
+                st.waiting = Some((self.taken, run_ends));
+                wake_at
+            };
+            if fresh > 0 {
+                for _ in 0..fresh {
+                    self.start_lane();
+                }
+                continue;
             }
-        };
-        if let Some(why) = why {
-            out.push(lost(why));
-            progress();
+            let look = match &mut self.look {
+                Some(look) if !look.is_elapsed() && look.deadline() <= wake_at => look,
+                look => look.insert(Box::pin(tokio::time::sleep_until(wake_at))),
+            };
+            tokio::select! {
+                () = self.shared.ready.notified() => {}
+                () = look.as_mut() => {}
+            }
         }
     }
-    out
 }
 
-/// What a lane's thread has handed over and not yet been taken.
-struct Handed<O> {
-    outputs: Vec<O>,
-    /// When the latest output was handed over (or the thread started).
-    last: tokio::time::Instant,
-    /// The lane gave up on this thread: it hands over nothing more.
-    abandoned: bool,
+impl<I, O, F> Drop for InOrder<'_, I, O, F> {
+    /// Nothing more is handed out: each lane stops after the item in hand.
+    fn drop(&mut self) {
+        let mut st = self.shared.state();
+        st.next = st.outputs.len();
+        for lane in &mut st.lanes {
+            lane.1 = true;
+        }
+    }
+}
+
+/// One lane's thread: takes the next item, works it, hands the output
+/// over, until none is left or the taker gives up on it.
+fn lane<I, O, F: Fn(&I) -> O>(shared: &Shared<I, O, F>, id: usize) {
+    loop {
+        let since = Instant::now();
+        let item = {
+            let mut st = shared.state();
+            if st.lanes[id].1 || st.next >= st.outputs.len() {
+                st.lanes[id].0 = None;
+                return;
+            }
+            let item = st.next;
+            st.next += 1;
+            st.lanes[id].0 = Some((item, since));
+            item
+        };
+        let work = std::panic::AssertUnwindSafe(|| (shared.work)(&shared.items[item]));
+        let output = std::panic::catch_unwind(work).unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            (shared.lost)(format!(
+                "could not be read: the classifier failed ({}); please report this message",
+                crate::render::line(&what)
+            ))
+        });
+        let wake = {
+            let mut st = shared.state();
+            if st.lanes[id].1 {
+                return;
+            }
+            st.outputs[item] = Some(output);
+            st.lanes[id].0 = None;
+            // The first item counts alone only once nothing is left to
+            // hand out: until then a later output will come past the run.
+            let all_out = st.next >= st.outputs.len();
+            st.waiting
+                .is_some_and(|(first, run_ends)| item >= run_ends || (all_out && item == first))
+        };
+        if wake {
+            shared.ready.notify_one();
+        }
+    }
 }
 
 /// Checks a classified message's DKIM signature, when it carries a check.
@@ -249,10 +357,11 @@ pub fn deferred_backoff(attempts: i64) -> chrono::Duration {
 mod tests {
     use super::*;
 
-    /// A lane keeps order, and one message that hangs or panics the
-    /// classifier costs only itself: the messages after it are still read.
-    #[tokio::test]
-    async fn a_lane_outlives_a_hanging_or_failing_message() {
+    /// Outputs keep input order, and one message that hangs or panics the
+    /// classifier costs only itself: the messages after it are still read,
+    /// on one lane or several.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lanes_outlive_a_hanging_or_failing_message() {
         let classify = |raw: &[u8]| match raw {
             b"hang" => {
                 std::thread::sleep(Duration::from_secs(4));
@@ -261,30 +370,84 @@ mod tests {
             b"panic" => panic!("classifier bug"),
             other => Classification::unreadable(String::from_utf8_lossy(other).into_owned()),
         };
-        let raws: Vec<&[u8]> = vec![b"first", b"hang", b"second", b"panic", b"third"];
-        let items = Arc::new(raws.iter().map(|r| r.to_vec()).collect::<Vec<_>>());
-        let seen = std::sync::atomic::AtomicUsize::new(0);
-        let got = run_lane(
-            move |raw: &Vec<u8>| classify(raw),
-            Classification::unreadable,
-            Duration::from_secs(1),
-            items,
-            0..5,
-            &|| {
+        for lanes in [1, 2, 3] {
+            let raws: Vec<&[u8]> = vec![b"first", b"hang", b"second", b"panic", b"third"];
+            let items = Arc::new(raws.iter().map(|r| r.to_vec()).collect::<Vec<_>>());
+            let seen = std::sync::atomic::AtomicUsize::new(0);
+            let progress = || {
                 seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            },
-        )
-        .await;
-        assert_eq!(seen.into_inner(), 5, "progress once per message");
-        let reasons: Vec<String> = got
-            .iter()
-            .map(|c| c.reason.clone().unwrap_or_default())
-            .collect();
-        assert_eq!(reasons.len(), 5, "{reasons:?}");
-        assert!(reasons[0].contains("first"), "{reasons:?}");
-        assert!(reasons[1].contains("too complex"), "{reasons:?}");
-        assert!(reasons[2].contains("second"), "{reasons:?}");
-        assert!(reasons[3].contains("classifier failed"), "{reasons:?}");
-        assert!(reasons[4].contains("third"), "{reasons:?}");
+            };
+            let mut got = Vec::new();
+            let mut order = InOrder::new(
+                items,
+                move |raw: &Vec<u8>| classify(raw),
+                Classification::unreadable,
+                Duration::from_secs(1),
+                lanes,
+                &progress,
+            );
+            while let Some(c) = order.next().await {
+                got.push(c);
+            }
+            drop(order);
+            assert_eq!(seen.into_inner(), 5, "progress once per message");
+            let reasons: Vec<String> = got
+                .iter()
+                .map(|c| c.reason.clone().unwrap_or_default())
+                .collect();
+            assert_eq!(reasons.len(), 5, "{lanes} lanes: {reasons:?}");
+            assert!(reasons[0].contains("first"), "{reasons:?}");
+            assert!(
+                reasons[1].contains("too complex"),
+                "{lanes} lanes: {reasons:?}"
+            );
+            assert!(reasons[2].contains("second"), "{reasons:?}");
+            assert!(
+                reasons[3].contains("classifier failed (classifier bug)"),
+                "{reasons:?}"
+            );
+            assert!(reasons[4].contains("third"), "{reasons:?}");
+        }
+    }
+
+    /// Many items over few lanes come back in input order, each once; a
+    /// taker that stops early leaves the lanes to stop on their own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn outputs_come_in_input_order() {
+        let items: Arc<Vec<u64>> = Arc::new((0..5_000).collect());
+        // Uneven work, so lanes overtake each other.
+        let work = |&i: &u64| {
+            let spin = (i * 7919) % 400;
+            (0..spin).fold(i, |a, b| std::hint::black_box(a ^ b)) ^ (0..spin).fold(0, |a, b| a ^ b)
+        };
+        let mut order = InOrder::new(
+            Arc::clone(&items),
+            work,
+            |_| u64::MAX,
+            Duration::from_secs(30),
+            3,
+            &NO_PROGRESS,
+        );
+        let mut got = Vec::new();
+        while let Some(o) = order.next().await {
+            got.push(o);
+        }
+        assert_eq!(got, *items);
+        let mut early = InOrder::new(
+            items,
+            work,
+            |_| u64::MAX,
+            Duration::from_secs(30),
+            2,
+            &NO_PROGRESS,
+        );
+        assert_eq!(early.next().await, Some(0));
+        let shared = Arc::clone(&early.shared);
+        drop(early);
+        let handed = shared.state().next;
+        assert_eq!(
+            handed, 5_000,
+            "nothing more is handed out once the taker stops"
+        );
     }
 }

@@ -190,6 +190,13 @@ impl Classifier {
         self.ruled_out_by_headers(&head[..end])
     }
 
+    /// Whether `head` holds a whole header block (up to and including the
+    /// blank line that ends it): when it does and [`Classifier::judge_head`]
+    /// still cannot decide, reading further into the file cannot help.
+    pub fn holds_header_block(head: &[u8]) -> bool {
+        mime::body_start(head).is_some()
+    }
+
     /// Classifies one raw message. Never panics on input: anything that is
     /// not a readable email comes back `unparseable` with a reason.
     pub fn classify(&self, raw: &[u8]) -> Classification {

@@ -18,6 +18,11 @@ pub const CANONICAL: &str = "Collaborator code";
 static NAMED: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new(CODE_LABELS.iter().map(|l| l.named)));
 
+/// Builds the label table now ([`super::warm_up`]).
+pub(super) fn warm() {
+    LazyLock::force(&NAMED);
+}
+
 /// The longest qualifier read between a label and its value, in bytes.
 const MAX_QUALIFIER: usize = 40;
 

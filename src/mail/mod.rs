@@ -60,3 +60,14 @@ pub use message::{lean_parser, meta_of_headers};
 pub use outcome::{Outcome, OutcomeRules};
 pub use sender::Sender;
 pub use trust::TrustPolicy;
+
+/// Builds every phrase table the classifier may need, now rather than when
+/// the first message needs it: on a thread of its own, a command that reads
+/// many files has them ready by the time its lanes start, instead of one
+/// lane building a table while the others wait for it.
+pub fn warm_up() {
+    code_label::warm();
+    statement::warm();
+    veto::warm();
+    outcome::warm();
+}

@@ -61,11 +61,49 @@ pub struct OutcomeRules {
     rules: Vec<(OutcomeResult, Regex)>,
     /// Per operator rule: whether it has a `(?P<store>…)` group.
     named_store: Vec<bool>,
+}
+
+/// The built-in phrase tables and patterns: the same for every
+/// configuration, and built on first use, so that a command or a mailbox
+/// that never meets a Shopify reply never pays for building them.
+struct Builtin {
     builtin: Phrases,
     refs: Phrases,
     hedges: Phrases,
     marketing: Phrases,
-    store_names: Vec<Regex>,
+}
+
+static BUILT_IN: std::sync::LazyLock<Builtin> = std::sync::LazyLock::new(|| {
+    let builtin: Vec<&str> = BUILTIN.iter().map(|(_, p)| *p).collect();
+    let hedges: Vec<&str> = HEDGES_BEFORE.iter().chain(PENDING).copied().collect();
+    // Newsletter and marketing vocabulary: one strong signal (a footer's
+    // included), or two different weak ones, anywhere in the subject or
+    // body makes the email marketing.
+    let marketing: Vec<&str> = strong_marketing()
+        .chain(lang::MARKETING_WEAK)
+        .copied()
+        .collect();
+    Builtin {
+        builtin: Phrases::new(&builtin),
+        refs: Phrases::new(REQUEST_REFS),
+        hedges: Phrases::new(&hedges),
+        marketing: Phrases::new(&marketing),
+    }
+});
+
+/// The patterns that find a store's name in a reply that gives no domain:
+/// rarely needed, and slower to build than every phrase table together, so
+/// built only when first needed (not by [`warm`]).
+static STORE_NAMES: std::sync::LazyLock<Vec<Regex>> = std::sync::LazyLock::new(|| {
+    STORE_NAME_PATTERNS
+        .iter()
+        .map(|p| Regex::new(p).expect("built-in store-name patterns compile"))
+        .collect()
+});
+
+/// Builds the built-in tables now ([`super::warm_up`]).
+pub(super) fn warm() {
+    std::sync::LazyLock::force(&BUILT_IN);
 }
 
 /// Shopify's replies by meaning. Phrases, matched case-insensitively on word
@@ -255,6 +293,7 @@ impl Phrases {
         let ac = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(super::text::BUILT_QUICKLY))
             .build(list)
             .expect("built-in phrases build");
         let left = list
@@ -302,32 +341,11 @@ impl OutcomeRules {
     /// [`OutcomeRules::new`] from the operator's patterns already compiled
     /// by [`OutcomeRules::check_pattern`] (as settings validate them).
     pub fn with_compiled(rules: Vec<(OutcomeResult, Regex)>) -> Result<OutcomeRules, regex::Error> {
-        let store_names = STORE_NAME_PATTERNS
-            .iter()
-            .map(|p| Regex::new(p))
-            .collect::<Result<_, _>>()?;
         let named_store = rules
             .iter()
             .map(|(_, re)| re.capture_names().any(|n| n == Some("store")))
             .collect();
-        let builtin: Vec<&str> = BUILTIN.iter().map(|(_, p)| *p).collect();
-        let hedges: Vec<&str> = HEDGES_BEFORE.iter().chain(PENDING).copied().collect();
-        // Newsletter and marketing vocabulary: one strong signal (a
-        // footer's included), or two different weak ones, anywhere in the
-        // subject or body makes the email marketing.
-        let marketing: Vec<&str> = strong_marketing()
-            .chain(lang::MARKETING_WEAK)
-            .copied()
-            .collect();
-        Ok(OutcomeRules {
-            rules,
-            named_store,
-            builtin: Phrases::new(&builtin),
-            refs: Phrases::new(REQUEST_REFS),
-            hedges: Phrases::new(&hedges),
-            marketing: Phrases::new(&marketing),
-            store_names,
-        })
+        Ok(OutcomeRules { rules, named_store })
     }
 
     /// The outcome a Shopify email carries, or `None` when it is about
@@ -475,20 +493,21 @@ impl OutcomeRules {
         // removed automatically if nobody logs in for 90 days") is a rule,
         // not news: the sentence that answers the request is.
         let lower = s.to_ascii_lowercase();
-        let (start, _, i) = self
-            .builtin
-            .find(s)
-            .take(MAX_CANDIDATES)
-            .find(|&(st, en, i)| {
-                BUILTIN[i].0 != OutcomeResult::Revoked
-                    || states_a_fact(
-                        &lower,
-                        st,
-                        en,
-                        &[lang::MODAL_AUXILIARIES, lang::PRESENT_AUXILIARIES],
-                    )
-            })?;
-        let refers = self.refs.find(s).any(|(rs, _, _)| {
+        let (start, _, i) =
+            BUILT_IN
+                .builtin
+                .find(s)
+                .take(MAX_CANDIDATES)
+                .find(|&(st, en, i)| {
+                    BUILTIN[i].0 != OutcomeResult::Revoked
+                        || states_a_fact(
+                            &lower,
+                            st,
+                            en,
+                            &[lang::MODAL_AUXILIARIES, lang::PRESENT_AUXILIARIES],
+                        )
+                })?;
+        let refers = BUILT_IN.refs.find(s).any(|(rs, _, _)| {
             let before = s[..rs].trim_end();
             let word = before
                 .rsplit(|c: char| !c.is_ascii_alphanumeric())
@@ -504,7 +523,7 @@ impl OutcomeRules {
         if !refers || quoted || s.trim_end().ends_with('?') {
             return None;
         }
-        let hedged = self
+        let hedged = BUILT_IN
             .hedges
             .find(s)
             .any(|(_, he, h)| h >= HEDGES_BEFORE.len() || he <= start);
@@ -519,7 +538,7 @@ impl OutcomeRules {
         let body = &body[..list_footer_start(body)];
         let strong = strong_marketing().count();
         for text in [subject, body] {
-            for (s, e, i) in self.marketing.find(text) {
+            for (s, e, i) in BUILT_IN.marketing.find(text) {
                 let phrase = &text[s..e];
                 if i < strong {
                     return Some(format!("\"{phrase}\""));
@@ -537,7 +556,7 @@ impl OutcomeRules {
     }
 
     fn store_name(&self, text: &str) -> Option<String> {
-        self.store_names.iter().find_map(|re| {
+        STORE_NAMES.iter().find_map(|re| {
             let name = re.captures(text)?.get(1)?.as_str().trim();
             let lower = name.to_ascii_lowercase();
             // "Your collaborator request was declined" names no store, nor

@@ -16,6 +16,19 @@ static GENERAL_MARKERS: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new([lang::GENERAL_MARKERS]));
 static PAST: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::PAST_AUXILIARIES]));
 
+/// Builds this module's phrase tables now ([`super::warm_up`]).
+pub(super) fn warm() {
+    for set in [
+        &EXAMPLES,
+        &CONDITIONALS_BEFORE,
+        &CONDITIONALS,
+        &GENERAL_MARKERS,
+        &PAST,
+    ] {
+        LazyLock::force(set);
+    }
+}
+
 /// The sentences of the body's first `max_lines` non-blank lines: quoting
 /// removed, hard-wrapped lines joined, split after `.`, `!` or `?` followed
 /// by a space (so `acme.myshopify.com` and "Acme Co." stay whole).

@@ -302,6 +302,21 @@ static ENDED: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new([lang::ENDED_STATES, lang::ENDED_VERBS]));
 static ACCESS_NOUNS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::ACCESS_NOUNS]));
 
+/// Builds this module's phrase tables now ([`super::warm_up`]).
+pub(super) fn warm() {
+    for set in [
+        &AUTO_REPLY_SUBJECTS,
+        &TEST_WORDS,
+        &TEST_PHRASES,
+        &MARKETING_STRONG,
+        &MARKETING_WEAK,
+        &ENDED,
+        &ACCESS_NOUNS,
+    ] {
+        LazyLock::force(set);
+    }
+}
+
 /// An auto-reply anywhere in the chain (`Auto-Submitted: auto-replied`,
 /// `X-Autoreply`, `Precedence: auto_reply`, an out-of-office subject) and,
 /// when `sender_too`, any automatic mail (`Auto-Submitted` other than `no`)

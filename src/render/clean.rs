@@ -27,8 +27,23 @@ pub fn text(s: &str) -> Cow<'_, str> {
 /// overrides raw; they are written here as `\u` escapes instead, which
 /// decode to the same value (they can only occur inside strings).
 pub fn json(value: &serde_json::Value) -> String {
-    let raw = value.to_string();
-    if !raw.chars().any(is_dangerous) {
+    json_of(value)
+}
+
+/// [`json`] of anything serde can write, without building a
+/// `serde_json::Value` first.
+pub fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut raw = Vec::with_capacity(256);
+    if serde_json::to_writer(&mut raw, value).is_err() {
+        // Only a map with keys that are not strings fails, and nothing
+        // written here has one.
+        return "null".to_owned();
+    }
+    // serde_json writes UTF-8.
+    let raw = String::from_utf8(raw)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    // Printable ASCII, as nearly every line is, holds nothing dangerous.
+    if raw.bytes().all(|b| (0x20..0x7f).contains(&b)) || !raw.chars().any(is_dangerous) {
         return raw;
     }
     let mut out = String::with_capacity(raw.len() + 16);
