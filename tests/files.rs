@@ -180,41 +180,53 @@ async fn a_file_read_head_first_is_judged_as_the_whole_message() {
 
 /// Asked to keep the bytes (`ingest`), each file comes back whole, in
 /// order; a file that cannot be read is said to be so, in its place, and
-/// standard input's bytes are judged as a file's are.
+/// standard input's bytes are judged as a file's are. Not asked (`parse`),
+/// the same verdicts come back. Files from two directories in turn, and
+/// one named through `..`, read as any other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_bytes_are_whole_and_an_unreadable_file_keeps_its_place() {
     let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
     let mut rng = mailbox::Rng::seeded();
     let mail: Vec<Vec<u8>> = (0..200).map(|i| mailbox::message(i, &mut rng).0).collect();
-    let mut inputs = Vec::new();
+    let mut paths = Vec::new();
     for (i, raw) in mail.iter().enumerate() {
-        let path = dir.path().join(format!("{i:05}.eml"));
+        let home = if i % 3 == 1 { &sub } else { dir.path() };
+        let path = home.join(format!("{i:05}.eml"));
         std::fs::write(&path, raw).unwrap();
-        inputs.push(Input::File(path));
+        paths.push(path);
     }
-    inputs[17] = Input::File(dir.path().join("missing.eml"));
-    inputs[18] = Input::File(PathBuf::from(dir.path()));
-    inputs[19] = Input::Bytes(mail[19].clone());
+    paths[20] = sub.join("..").join("00020.eml");
+    paths[17] = dir.path().join("missing.eml");
+    paths[18] = PathBuf::from(dir.path());
     let classifier = classifier(Some(mailbox::AGENCY));
     let verifier = collabd::dkim::Verifier::new(&[]).unwrap();
-    let verdicts = judge_inputs(&classifier, &verifier, inputs, true).await;
-    assert_eq!(verdicts.len(), mail.len());
-    for (i, (raw, verdict)) in mail.iter().zip(verdicts).enumerate() {
-        match (i, verdict) {
-            (17, Verdict::NotRead(e)) => {
-                assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}")
+    for keep in [true, false] {
+        let mut inputs: Vec<Input> = paths.iter().cloned().map(Input::File).collect();
+        inputs[19] = Input::Bytes(mail[19].clone());
+        let verdicts = judge_inputs(&classifier, &verifier, inputs, keep).await;
+        assert_eq!(verdicts.len(), mail.len());
+        for (i, (raw, verdict)) in mail.iter().zip(verdicts).enumerate() {
+            match (i, verdict) {
+                (17, Verdict::NotRead(e)) => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}")
+                }
+                (18, Verdict::NotRead(e)) => {
+                    assert_eq!(e.to_string(), "is a directory", "keep {keep}")
+                }
+                (17 | 18, v) => panic!("file {i} should not have been read: {v:?}"),
+                (_, Verdict::Judged { judged, raw: kept }) => {
+                    let expected = keep.then_some(raw.as_slice());
+                    assert_eq!(kept.as_deref(), expected, "file {i}, keep {keep}");
+                    assert_eq!(
+                        said(&judged),
+                        serde_json::to_string(&classifier.classify(raw)).unwrap(),
+                        "file {i}, keep {keep}"
+                    );
+                }
+                (_, Verdict::NotRead(e)) => panic!("file {i} was not read: {e}"),
             }
-            (18, Verdict::NotRead(e)) => assert!(e.to_string().contains("directory"), "{e}"),
-            (17 | 18, v) => panic!("file {i} should not have been read: {v:?}"),
-            (_, Verdict::Judged { judged, raw: kept }) => {
-                assert_eq!(kept.as_deref(), Some(raw.as_slice()), "file {i}");
-                assert_eq!(
-                    said(&judged),
-                    serde_json::to_string(&classifier.classify(raw)).unwrap(),
-                    "file {i}"
-                );
-            }
-            (_, Verdict::NotRead(e)) => panic!("file {i} was not read: {e}"),
         }
     }
 }

@@ -189,6 +189,68 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// A lane's last directory, held open: the files of one directory are
+    /// opened relative to it, so the kernel walks the directory's path once
+    /// rather than once per file.
+    static DIRECTORY: RefCell<Option<(Vec<u8>, std::os::fd::OwnedFd)>> = const { RefCell::new(None) };
+}
+
+/// Opens `path` for reading as `File::open` does, relative to its
+/// directory held open by this lane when it has one (a plain `dir/name`).
+fn open_in_lane(path: &std::path::Path) -> std::io::Result<File> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let Some(slash) = bytes.iter().rposition(|&b| b == b'/') else {
+        return File::open(path);
+    };
+    let (dir, name) = (&bytes[..slash.max(1)], &bytes[slash + 1..]);
+    if name.is_empty() || name == b"." || name == b".." {
+        return File::open(path);
+    }
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return File::open(path);
+    };
+    DIRECTORY.with_borrow_mut(|held| {
+        if held.as_ref().is_none_or(|(d, _)| d.as_slice() != dir) {
+            *held = None;
+            let Ok(c_dir) = std::ffi::CString::new(dir) else {
+                return File::open(path);
+            };
+            // SAFETY: a NUL-terminated path; the descriptor, when valid,
+            // is owned by nothing else.
+            let fd = unsafe {
+                libc::open(
+                    c_dir.as_ptr(),
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                return File::open(path);
+            }
+            *held = Some((dir.to_vec(), unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+        let Some((_, dir_fd)) = held.as_ref() else {
+            return File::open(path);
+        };
+        // SAFETY: a NUL-terminated name and a directory descriptor that
+        // stays open for the call; the new descriptor is owned by nothing
+        // else.
+        let fd = unsafe {
+            libc::openat(
+                dir_fd.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(unsafe { File::from_raw_fd(fd) })
+    })
+}
+
 fn classify_input(classifier: &Classifier, input: &Input, keep: bool) -> Read1 {
     let path = match input {
         Input::Bytes(raw) => {
@@ -226,7 +288,7 @@ fn read_file(
     buf: &mut Vec<u8>,
     head_first: Option<&Classifier>,
 ) -> std::io::Result<Option<Classification>> {
-    let mut file = File::open(path)?;
+    let mut file = open_in_lane(path)?;
     if let Some(classifier) = head_first {
         for step in HEAD_STEPS {
             read_to(&mut file, buf, step).map_err(named_directory)?;
