@@ -57,14 +57,6 @@ pub async fn run(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // The phrase tables are built on a spare core while the settings load
-    // and the files are listed.
-    if matches!(
-        cli.command,
-        Command::Parse { .. } | Command::Ingest { .. } | Command::Rejudge { .. }
-    ) {
-        std::thread::spawn(crate::mail::warm_up);
-    }
     // Only these use a secret: the others read the database or judge mail,
     // and must work for the collabd user and for root without the
     // service's credentials.

@@ -251,7 +251,27 @@ fn open_in_lane(path: &std::path::Path) -> std::io::Result<File> {
     })
 }
 
+thread_local! {
+    /// Whether this lane has built its share of the phrase tables.
+    static WARM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Before a lane's first file: its share of the phrase tables, built side
+/// by side with the other lanes' shares (a table is built once, by the
+/// first to need it, while any other lane needing it waits).
+fn warm_lane() {
+    static LANES_WARMED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if WARM.replace(true) {
+        return;
+    }
+    let share = LANES_WARMED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if share < lanes() {
+        crate::mail::warm_up(share, lanes());
+    }
+}
+
 fn classify_input(classifier: &Classifier, input: &Input, keep: bool) -> Read1 {
+    warm_lane();
     let path = match input {
         Input::Bytes(raw) => {
             return Read1::Classified(classifier.classify(raw), keep.then(|| raw.clone()));

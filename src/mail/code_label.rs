@@ -18,10 +18,10 @@ pub const CANONICAL: &str = "Collaborator code";
 static NAMED: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new(CODE_LABELS.iter().map(|l| l.named)));
 
-/// Builds the label table now ([`super::warm_up`]).
-pub(super) fn warm() {
+/// Each of this module's phrase tables, to be built now ([`super::warm_up`]).
+pub(super) const TABLES: &[fn()] = &[|| {
     LazyLock::force(&NAMED);
-}
+}];
 
 /// The longest qualifier read between a label and its value, in bytes.
 const MAX_QUALIFIER: usize = 40;

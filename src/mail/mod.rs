@@ -61,13 +61,20 @@ pub use outcome::{Outcome, OutcomeRules};
 pub use sender::Sender;
 pub use trust::TrustPolicy;
 
-/// Builds every phrase table the classifier may need, now rather than when
-/// the first message needs it: on a thread of its own, a command that reads
-/// many files has them ready by the time its lanes start, instead of one
-/// lane building a table while the others wait for it.
-pub fn warm_up() {
-    code_label::warm();
-    statement::warm();
-    veto::warm();
-    outcome::warm();
+/// Builds share `share` of `of` of the phrase tables the classifier may
+/// need (every one with `(0, 1)`), now rather than when a message first
+/// needs it: each of the lanes a command reads files on builds its share
+/// before its first file, side by side, instead of one lane building a
+/// table while the others wait for it.
+pub fn warm_up(share: usize, of: usize) {
+    let tables = [
+        outcome::TABLES,
+        code_label::TABLES,
+        veto::TABLES,
+        statement::TABLES,
+    ]
+    .concat();
+    for build in tables.iter().skip(share).step_by(of.max(1)) {
+        build();
+    }
 }

@@ -8,6 +8,8 @@
 //! before the built-in phrases. The store is a permanent domain, else the
 //! store's name.
 
+use std::sync::LazyLock;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 use serde::Serialize;
@@ -63,48 +65,56 @@ pub struct OutcomeRules {
     named_store: Vec<bool>,
 }
 
-/// The built-in phrase tables and patterns: the same for every
-/// configuration, and built on first use, so that a command or a mailbox
-/// that never meets a Shopify reply never pays for building them.
-struct Builtin {
-    builtin: Phrases,
-    refs: Phrases,
-    hedges: Phrases,
-    marketing: Phrases,
-}
+// The built-in phrase tables: the same for every configuration, and built
+// on first use, so that a command or a mailbox that never meets a Shopify
+// reply never pays for building them.
 
-static BUILT_IN: std::sync::LazyLock<Builtin> = std::sync::LazyLock::new(|| {
-    let builtin: Vec<&str> = BUILTIN.iter().map(|(_, p)| *p).collect();
+/// Shopify's replies by meaning ([`BUILTIN`]).
+static ANSWERS: LazyLock<Phrases> = LazyLock::new(|| {
+    let answers: Vec<&str> = BUILTIN.iter().map(|(_, p)| *p).collect();
+    Phrases::new(&answers)
+});
+static REFS: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(REQUEST_REFS));
+static HEDGES: LazyLock<Phrases> = LazyLock::new(|| {
     let hedges: Vec<&str> = HEDGES_BEFORE.iter().chain(PENDING).copied().collect();
-    // Newsletter and marketing vocabulary: one strong signal (a footer's
-    // included), or two different weak ones, anywhere in the subject or
-    // body makes the email marketing.
+    Phrases::new(&hedges)
+});
+/// Newsletter and marketing vocabulary: one strong signal (a footer's
+/// included), or two different weak ones, anywhere in the subject or body
+/// makes the email marketing.
+static MARKETING: LazyLock<Phrases> = LazyLock::new(|| {
     let marketing: Vec<&str> = strong_marketing()
         .chain(lang::MARKETING_WEAK)
         .copied()
         .collect();
-    Builtin {
-        builtin: Phrases::new(&builtin),
-        refs: Phrases::new(REQUEST_REFS),
-        hedges: Phrases::new(&hedges),
-        marketing: Phrases::new(&marketing),
-    }
+    Phrases::new(&marketing)
 });
 
 /// The patterns that find a store's name in a reply that gives no domain:
 /// rarely needed, and slower to build than every phrase table together, so
-/// built only when first needed (not by [`warm`]).
-static STORE_NAMES: std::sync::LazyLock<Vec<Regex>> = std::sync::LazyLock::new(|| {
+/// built only when first needed (not by [`super::warm_up`]).
+static STORE_NAMES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     STORE_NAME_PATTERNS
         .iter()
         .map(|p| Regex::new(p).expect("built-in store-name patterns compile"))
         .collect()
 });
 
-/// Builds the built-in tables now ([`super::warm_up`]).
-pub(super) fn warm() {
-    std::sync::LazyLock::force(&BUILT_IN);
-}
+/// Each built-in table, to be built now ([`super::warm_up`]).
+pub(super) const TABLES: &[fn()] = &[
+    || {
+        LazyLock::force(&MARKETING);
+    },
+    || {
+        LazyLock::force(&ANSWERS);
+    },
+    || {
+        LazyLock::force(&HEDGES);
+    },
+    || {
+        LazyLock::force(&REFS);
+    },
+];
 
 /// Shopify's replies by meaning. Phrases, matched case-insensitively on word
 /// boundaries in one pass; the leftmost match wins, so "has not been
@@ -493,21 +503,16 @@ impl OutcomeRules {
         // removed automatically if nobody logs in for 90 days") is a rule,
         // not news: the sentence that answers the request is.
         let lower = s.to_ascii_lowercase();
-        let (start, _, i) =
-            BUILT_IN
-                .builtin
-                .find(s)
-                .take(MAX_CANDIDATES)
-                .find(|&(st, en, i)| {
-                    BUILTIN[i].0 != OutcomeResult::Revoked
-                        || states_a_fact(
-                            &lower,
-                            st,
-                            en,
-                            &[lang::MODAL_AUXILIARIES, lang::PRESENT_AUXILIARIES],
-                        )
-                })?;
-        let refers = BUILT_IN.refs.find(s).any(|(rs, _, _)| {
+        let (start, _, i) = ANSWERS.find(s).take(MAX_CANDIDATES).find(|&(st, en, i)| {
+            BUILTIN[i].0 != OutcomeResult::Revoked
+                || states_a_fact(
+                    &lower,
+                    st,
+                    en,
+                    &[lang::MODAL_AUXILIARIES, lang::PRESENT_AUXILIARIES],
+                )
+        })?;
+        let refers = REFS.find(s).any(|(rs, _, _)| {
             let before = s[..rs].trim_end();
             let word = before
                 .rsplit(|c: char| !c.is_ascii_alphanumeric())
@@ -523,8 +528,7 @@ impl OutcomeRules {
         if !refers || quoted || s.trim_end().ends_with('?') {
             return None;
         }
-        let hedged = BUILT_IN
-            .hedges
+        let hedged = HEDGES
             .find(s)
             .any(|(_, he, h)| h >= HEDGES_BEFORE.len() || he <= start);
         (!hedged).then_some(BUILTIN[i].0)
@@ -538,7 +542,7 @@ impl OutcomeRules {
         let body = &body[..list_footer_start(body)];
         let strong = strong_marketing().count();
         for text in [subject, body] {
-            for (s, e, i) in BUILT_IN.marketing.find(text) {
+            for (s, e, i) in MARKETING.find(text) {
                 let phrase = &text[s..e];
                 if i < strong {
                     return Some(format!("\"{phrase}\""));

@@ -16,18 +16,24 @@ static GENERAL_MARKERS: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new([lang::GENERAL_MARKERS]));
 static PAST: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::PAST_AUXILIARIES]));
 
-/// Builds this module's phrase tables now ([`super::warm_up`]).
-pub(super) fn warm() {
-    for set in [
-        &EXAMPLES,
-        &CONDITIONALS_BEFORE,
-        &CONDITIONALS,
-        &GENERAL_MARKERS,
-        &PAST,
-    ] {
-        LazyLock::force(set);
-    }
-}
+/// Each of this module's phrase tables, to be built now ([`super::warm_up`]).
+pub(super) const TABLES: &[fn()] = &[
+    || {
+        LazyLock::force(&EXAMPLES);
+    },
+    || {
+        LazyLock::force(&CONDITIONALS_BEFORE);
+    },
+    || {
+        LazyLock::force(&CONDITIONALS);
+    },
+    || {
+        LazyLock::force(&GENERAL_MARKERS);
+    },
+    || {
+        LazyLock::force(&PAST);
+    },
+];
 
 /// The sentences of the body's first `max_lines` non-blank lines: quoting
 /// removed, hard-wrapped lines joined, split after `.`, `!` or `?` followed
