@@ -19,7 +19,8 @@ use crate::mail::{DkimCheck, DkimVerdict, aligned, domain_within};
 const DNS_BUDGET: Duration = Duration::from_secs(20);
 
 /// Verifies signatures against DNS: the system's resolvers, or those of
-/// `[trust] nameservers`.
+/// `[trust] nameservers`. A clone shares the resolver and its cache.
+#[derive(Clone)]
 pub struct Verifier {
     auth: MessageAuthenticator,
 }

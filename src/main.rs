@@ -30,7 +30,8 @@ fn main() -> ExitCode {
     let code = runtime.block_on(run(cli));
     if over_files {
         // A lane given up on (a message over its time budget) may still
-        // be running: it holds nothing, so the command ends without it.
+        // be running: its output is dropped anyway, and it writes nothing,
+        // so the command ends without waiting for it.
         runtime.shutdown_background();
     }
     code

@@ -293,9 +293,11 @@ const LONG_RUN: usize = 64;
 fn with_long_run(args: &[OsString]) -> Option<(Cli, clap::ArgMatches)> {
     use clap::{CommandFactory, FromArgMatches};
     let command = Cli::command();
-    // Not an option, not `-` (standard input), not a subcommand's name.
+    // Not empty (clap refuses an empty file name), not an option, not `-`
+    // (standard input), not a subcommand's name.
     let plain = |a: &OsString| {
-        !a.as_encoded_bytes().starts_with(b"-")
+        !a.is_empty()
+            && !a.as_encoded_bytes().starts_with(b"-")
             && !command
                 .get_subcommands()
                 .any(|c| c.get_name() == a || c.get_all_aliases().any(|n| n == a))
@@ -379,6 +381,7 @@ mod tests {
     /// not a run of files is left to clap.
     #[test]
     fn a_long_run_of_operands_reads_as_clap_reads_it() {
+        use clap::CommandFactory;
         let files: Vec<String> = (0..300).map(|i| format!("mail/{i:05}.eml")).collect();
         let files: Vec<&str> = files.iter().map(String::as_str).collect();
         let line = |before: &[&'static str], after: &[&'static str]| -> Vec<&str> {
@@ -408,6 +411,18 @@ mod tests {
         let not_files = line(&["status"], &[]);
         let os: Vec<OsString> = not_files.iter().map(OsString::from).collect();
         assert!(with_long_run(&os).is_none());
+        // An empty name, in the run or beside it, is left to clap, which
+        // refuses it as it always did.
+        for at in [2, 100, 301] {
+            let mut empty = line(&["parse"], &[]);
+            empty[at] = "";
+            let os: Vec<OsString> = empty.iter().map(OsString::from).collect();
+            assert!(with_long_run(&os).is_none(), "empty name at {at}");
+            assert!(
+                Cli::command().try_get_matches_from(&empty).is_err(),
+                "clap refuses an empty name"
+            );
+        }
         let short: Vec<OsString> = ["collabd", "parse", "a.eml", "b.eml"]
             .iter()
             .map(OsString::from)

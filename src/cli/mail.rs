@@ -22,6 +22,7 @@ const INGEST_BATCH: usize = 64;
 pub(super) async fn parse(settings: &Settings, files: Vec<PathBuf>) -> Result<ExitCode> {
     use crate::ingest::files::{Input, judge_each};
     use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
     let classifier = settings.classifier();
     let verifier = crate::dkim::Verifier::new(&settings.nameservers)?;
     let mut failed = false;
@@ -29,8 +30,9 @@ pub(super) async fn parse(settings: &Settings, files: Vec<PathBuf>) -> Result<Ex
     // rather than once per message.
     let mut dns_failed: Option<String> = None;
     let mut unchecked = 0usize;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    // Written off the runtime's thread: while a slow reader holds the
+    // output back, signature checks go on reading their DNS answers.
+    let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, tokio::io::stdout());
     let inputs = files.into_iter().map(Input::File).collect();
     // Each line is made on the lane that read its file.
     let lines = judge_each(&classifier, &verifier, inputs, false, parse_line);
@@ -47,26 +49,26 @@ pub(super) async fn parse(settings: &Settings, files: Vec<PathBuf>) -> Result<Ex
             ParseLine::NotRead(why) => {
                 failed = true;
                 // What was printed so far goes first.
-                let _ = out.flush();
+                let _ = out.flush().await;
                 eprintln!("collabd: {why}");
                 continue;
             }
         };
-        if out
-            .write_all(line.as_bytes())
-            .and_then(|()| out.write_all(b"\n"))
-            .is_err()
-        {
+        let mut written = out.write_all(line.as_bytes()).await;
+        if written.is_ok() {
+            written = out.write_all(b"\n").await;
+        }
+        if written.is_err() {
             // A closed pipe (`| head`): nobody reads the rest.
             return Ok(ExitCode::from(1));
         }
         printed += 1;
         // Lines reach a reader as they come, a few hundred at a time.
-        if printed.is_multiple_of(PARSE_FLUSH) && out.flush().is_err() {
+        if printed.is_multiple_of(PARSE_FLUSH) && out.flush().await.is_err() {
             return Ok(ExitCode::from(1));
         }
     }
-    if out.flush().is_err() {
+    if out.flush().await.is_err() {
         return Ok(ExitCode::from(1));
     }
     if let Some(why) = dns_failed {

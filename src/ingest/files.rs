@@ -9,7 +9,7 @@
 //! [`HEAD_BYTES`] if its header block goes on past the page ([`HEAD_STEPS`]):
 //! ordinary mail is ruled out by the header block there, and the rest of
 //! the file (attachments, mostly) is never read. That is three system calls
-//! for most mail: open, read, close.
+//! for most mail (open, read, close), one more read for a file under a page.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -111,6 +111,7 @@ where
     T: Send + 'static,
     R: Fn(&Input, Verdict) -> T + Clone + Send + Sync + 'static,
 {
+    CALL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let inputs = Arc::new(inputs);
     let work = {
         let classifier = classifier.clone();
@@ -154,10 +155,18 @@ where
                 Laned::Done(t) => return t,
                 Laned::Check(checked) => {
                     let (c, raw) = *checked;
-                    Verdict::Judged {
-                        judged: settle(classifier, verifier, c).await,
-                        raw,
-                    }
+                    // A task of its own: its DNS answers are read (and its
+                    // timeouts counted) while the caller waits on its
+                    // reader, not only when it asks for the next verdict.
+                    let (classifier, verifier) = (classifier.clone(), verifier.clone());
+                    let judged = tokio::spawn(async move { settle(&classifier, &verifier, c).await })
+                        .await
+                        .unwrap_or_else(|e| {
+                            Judged::Ready(Classification::unreadable(format!(
+                                "could not be read: checking its signature failed ({e}); please report this message"
+                            )))
+                        });
+                    Verdict::Judged { judged, raw }
                 }
                 Laned::Lost(why) => {
                     let judged = Judged::Ready(Classification::unreadable(why));
@@ -193,8 +202,13 @@ thread_local! {
     /// A lane's last directory, held open: the files of one directory are
     /// opened relative to it, so the kernel walks the directory's path once
     /// rather than once per file.
-    static DIRECTORY: RefCell<Option<(Vec<u8>, std::os::fd::OwnedFd)>> = const { RefCell::new(None) };
+    static DIRECTORY: RefCell<Option<(u64, Vec<u8>, std::os::fd::OwnedFd)>> = const { RefCell::new(None) };
 }
+
+/// Which call of [`judge_each`] a lane's held directory belongs to: a
+/// directory is held for one call only (renamed or replaced later, it is
+/// opened anew, as `File::open` would).
+static CALL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Opens `path` for reading as `File::open` does, relative to its
 /// directory held open by this lane when it has one (a plain `dir/name`).
@@ -212,8 +226,12 @@ fn open_in_lane(path: &std::path::Path) -> std::io::Result<File> {
     let Ok(name) = std::ffi::CString::new(name) else {
         return File::open(path);
     };
+    let call = CALL.load(std::sync::atomic::Ordering::Relaxed);
     DIRECTORY.with_borrow_mut(|held| {
-        if held.as_ref().is_none_or(|(d, _)| d.as_slice() != dir) {
+        if held
+            .as_ref()
+            .is_none_or(|(c, d, _)| *c != call || d.as_slice() != dir)
+        {
             *held = None;
             let Ok(c_dir) = std::ffi::CString::new(dir) else {
                 return File::open(path);
@@ -229,9 +247,9 @@ fn open_in_lane(path: &std::path::Path) -> std::io::Result<File> {
             if fd < 0 {
                 return File::open(path);
             }
-            *held = Some((dir.to_vec(), unsafe { OwnedFd::from_raw_fd(fd) }));
+            *held = Some((call, dir.to_vec(), unsafe { OwnedFd::from_raw_fd(fd) }));
         }
-        let Some((_, dir_fd)) = held.as_ref() else {
+        let Some((_, _, dir_fd)) = held.as_ref() else {
             return File::open(path);
         };
         // SAFETY: a NUL-terminated name and a directory descriptor that

@@ -112,8 +112,8 @@ pub(super) struct InOrder<'p, I, O, F> {
     budget: Duration,
     progress: &'p (dyn Fn() + Sync),
     /// When the taker looks at the lanes' budgets next. Set anew only when
-    /// it has passed or an earlier look is due: arming a timer wakes the
-    /// runtime's timer thread, which would cost more than most items take.
+    /// it has passed or an earlier look is due: arming a timer anew on
+    /// every wait cost more than most items take.
     look: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -124,6 +124,8 @@ struct Shared<I, O, F> {
     state: Mutex<State<O>>,
     /// Rung when the output the taker waits for is handed over.
     ready: tokio::sync::Notify,
+    /// Rung for lanes held back (see [`AHEAD`]) when the taker takes.
+    room: std::sync::Condvar,
 }
 
 struct State<O> {
@@ -131,13 +133,18 @@ struct State<O> {
     next: usize,
     /// Outputs handed over and not yet taken, by item.
     outputs: Vec<Option<O>>,
+    /// How many outputs the taker took.
+    taken: usize,
+    /// Whether a lane waits for the taker to make room.
+    held_back: bool,
     /// Per lane: the item in hand and when it was taken; whether the taker
     /// gave up on it.
     lanes: Vec<(Option<(usize, Instant)>, bool)>,
-    /// What the taker waits for: the first item's output, and it is woken
-    /// by any output from the second item on (so once per run of outputs,
-    /// not once per output, as lanes go past the item it needs), or by the
-    /// first item's once nothing is left to hand out.
+    /// What the taker waits for: the output of the item it needs (first)
+    /// and an item `WAKE_RUN` past those handed out (second). It is woken
+    /// by an output from the second on, so once per run of outputs rather
+    /// than once per output, or by the first's once nothing is left to
+    /// hand out.
     waiting: Option<(usize, usize)>,
 }
 
@@ -151,6 +158,11 @@ impl<I, O, F> Shared<I, O, F> {
 /// sleeps (unless the item it needs comes first): waking it costs more
 /// than most items take.
 const WAKE_RUN: usize = 64;
+
+/// How far the lanes may run ahead of the taker: a taker held back (a
+/// reader that stopped reading) holds back the lanes, rather than every
+/// output piling up.
+const AHEAD: usize = 4 * 1024;
 
 /// A nothing to call for progress.
 pub(super) static NO_PROGRESS: fn() = || {};
@@ -179,10 +191,13 @@ where
             state: Mutex::new(State {
                 next: 0,
                 outputs: (0..n).map(|_| None).collect(),
+                taken: 0,
+                held_back: false,
                 lanes: Vec::with_capacity(lanes),
                 waiting: None,
             }),
             ready: tokio::sync::Notify::new(),
+            room: std::sync::Condvar::new(),
         });
         let mut this = InOrder {
             shared,
@@ -221,8 +236,13 @@ where
                 let mut st = self.shared.state();
                 if let Some(o) = st.outputs[self.taken].take() {
                     st.waiting = None;
-                    drop(st);
                     self.taken += 1;
+                    st.taken = self.taken;
+                    let held_back = std::mem::take(&mut st.held_back);
+                    drop(st);
+                    if held_back {
+                        self.shared.room.notify_all();
+                    }
                     (self.progress)();
                     return Some(o);
                 }
@@ -281,6 +301,8 @@ impl<I, O, F> Drop for InOrder<'_, I, O, F> {
         for lane in &mut st.lanes {
             lane.1 = true;
         }
+        drop(st);
+        self.shared.room.notify_all();
     }
 }
 
@@ -288,16 +310,24 @@ impl<I, O, F> Drop for InOrder<'_, I, O, F> {
 /// over, until none is left or the taker gives up on it.
 fn lane<I, O, F: Fn(&I) -> O>(shared: &Shared<I, O, F>, id: usize) {
     loop {
-        let since = Instant::now();
         let item = {
             let mut st = shared.state();
-            if st.lanes[id].1 || st.next >= st.outputs.len() {
-                st.lanes[id].0 = None;
-                return;
+            loop {
+                if st.lanes[id].1 || st.next >= st.outputs.len() {
+                    st.lanes[id].0 = None;
+                    return;
+                }
+                if st.next < st.taken + AHEAD {
+                    break;
+                }
+                // The item the taker needs was handed out already, so it
+                // comes back (or its lane is given up on) and room is made.
+                st.held_back = true;
+                st = shared.room.wait(st).unwrap_or_else(PoisonError::into_inner);
             }
             let item = st.next;
             st.next += 1;
-            st.lanes[id].0 = Some((item, since));
+            st.lanes[id].0 = Some((item, Instant::now()));
             item
         };
         let work = std::panic::AssertUnwindSafe(|| (shared.work)(&shared.items[item]));
@@ -411,10 +441,11 @@ mod tests {
     }
 
     /// Many items over few lanes come back in input order, each once; a
-    /// taker that stops early leaves the lanes to stop on their own.
+    /// taker that stops taking holds the lanes back at [`AHEAD`]; one that
+    /// stops early leaves the lanes to stop on their own.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn outputs_come_in_input_order() {
-        let items: Arc<Vec<u64>> = Arc::new((0..5_000).collect());
+        let items: Arc<Vec<u64>> = Arc::new((0..(AHEAD as u64 * 3)).collect());
         // Uneven work, so lanes overtake each other.
         let work = |&i: &u64| {
             let spin = (i * 7919) % 400;
@@ -428,7 +459,13 @@ mod tests {
             3,
             &NO_PROGRESS,
         );
-        let mut got = Vec::new();
+        let mut got = vec![order.next().await.unwrap()];
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let handed = order.shared.state().next;
+        assert!(
+            handed <= 1 + AHEAD,
+            "{handed} handed out with one taken: the lanes ran on"
+        );
         while let Some(o) = order.next().await {
             got.push(o);
         }
@@ -446,7 +483,8 @@ mod tests {
         drop(early);
         let handed = shared.state().next;
         assert_eq!(
-            handed, 5_000,
+            handed,
+            AHEAD * 3,
             "nothing more is handed out once the taker stops"
         );
     }
