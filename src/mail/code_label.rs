@@ -19,9 +19,7 @@ static NAMED: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new(CODE_LABELS.iter().map(|l| l.named)));
 
 /// Each of this module's phrase tables, to be built now ([`super::warm_up`]).
-pub(super) const TABLES: &[fn()] = &[|| {
-    LazyLock::force(&NAMED);
-}];
+pub(super) const TABLES: &[fn()] = tables![NAMED];
 
 /// The longest qualifier read between a label and its value, in bytes.
 const MAX_QUALIFIER: usize = 40;

@@ -28,6 +28,15 @@
 //! - [`lang`] — the words mail clients, Leadsie and Shopify write, per
 //!   language, as data.
 
+/// A module's phrase tables, each as a `fn()` that builds it ([`warm_up`]).
+macro_rules! tables {
+    ($($table:ident),* $(,)?) => {
+        &[$(|| {
+            std::sync::LazyLock::force(&$table);
+        }),*]
+    };
+}
+
 pub mod address;
 pub mod auth;
 pub mod classification;

@@ -101,20 +101,7 @@ static STORE_NAMES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 });
 
 /// Each built-in table, to be built now ([`super::warm_up`]).
-pub(super) const TABLES: &[fn()] = &[
-    || {
-        LazyLock::force(&MARKETING);
-    },
-    || {
-        LazyLock::force(&ANSWERS);
-    },
-    || {
-        LazyLock::force(&HEDGES);
-    },
-    || {
-        LazyLock::force(&REFS);
-    },
-];
+pub(super) const TABLES: &[fn()] = tables![MARKETING, ANSWERS, HEDGES, REFS];
 
 /// Shopify's replies by meaning. Phrases, matched case-insensitively on word
 /// boundaries in one pass; the leftmost match wins, so "has not been

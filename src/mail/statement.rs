@@ -17,22 +17,12 @@ static GENERAL_MARKERS: LazyLock<PhraseSet> =
 static PAST: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::PAST_AUXILIARIES]));
 
 /// Each of this module's phrase tables, to be built now ([`super::warm_up`]).
-pub(super) const TABLES: &[fn()] = &[
-    || {
-        LazyLock::force(&EXAMPLES);
-    },
-    || {
-        LazyLock::force(&CONDITIONALS_BEFORE);
-    },
-    || {
-        LazyLock::force(&CONDITIONALS);
-    },
-    || {
-        LazyLock::force(&GENERAL_MARKERS);
-    },
-    || {
-        LazyLock::force(&PAST);
-    },
+pub(super) const TABLES: &[fn()] = tables![
+    EXAMPLES,
+    CONDITIONALS_BEFORE,
+    CONDITIONALS,
+    GENERAL_MARKERS,
+    PAST
 ];
 
 /// The sentences of the body's first `max_lines` non-blank lines: quoting

@@ -303,28 +303,14 @@ static ENDED: LazyLock<PhraseSet> =
 static ACCESS_NOUNS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new([lang::ACCESS_NOUNS]));
 
 /// Each of this module's phrase tables, to be built now ([`super::warm_up`]).
-pub(super) const TABLES: &[fn()] = &[
-    || {
-        LazyLock::force(&AUTO_REPLY_SUBJECTS);
-    },
-    || {
-        LazyLock::force(&TEST_WORDS);
-    },
-    || {
-        LazyLock::force(&TEST_PHRASES);
-    },
-    || {
-        LazyLock::force(&MARKETING_STRONG);
-    },
-    || {
-        LazyLock::force(&MARKETING_WEAK);
-    },
-    || {
-        LazyLock::force(&ENDED);
-    },
-    || {
-        LazyLock::force(&ACCESS_NOUNS);
-    },
+pub(super) const TABLES: &[fn()] = tables![
+    AUTO_REPLY_SUBJECTS,
+    TEST_WORDS,
+    TEST_PHRASES,
+    MARKETING_STRONG,
+    MARKETING_WEAK,
+    ENDED,
+    ACCESS_NOUNS
 ];
 
 /// An auto-reply anywhere in the chain (`Auto-Submitted: auto-replied`,
