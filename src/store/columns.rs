@@ -22,23 +22,30 @@ fn parse<T: std::str::FromStr<Err = String>>(text: &str, name: &str) -> Result<T
         .map_err(|e| format!("not a {name}: {e}").into())
 }
 
+/// `$t` has the column type of `$inner` on every engine that has one.
+macro_rules! stored_as {
+    ($t:ty, $inner:ty) => {
+        impl<DB: Database> Type<DB> for $t
+        where
+            $inner: Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <$inner as Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <$inner as Type<DB>>::compatible(ty)
+            }
+        }
+    };
+}
+
 /// A type stored as text: `|value| text` writes it, `|text| value` reads
 /// it back (or says why it cannot), alike on every engine that stores
 /// text.
 macro_rules! text_column {
     ($t:ty, |$v:ident| $encode:expr, |$text:ident| $decode:expr) => {
-        impl<DB: Database> Type<DB> for $t
-        where
-            str: Type<DB>,
-        {
-            fn type_info() -> DB::TypeInfo {
-                <str as Type<DB>>::type_info()
-            }
-
-            fn compatible(ty: &DB::TypeInfo) -> bool {
-                <str as Type<DB>>::compatible(ty)
-            }
-        }
+        stored_as!($t, str);
 
         impl<'q, DB: Database> Encode<'q, DB> for $t
         where
@@ -112,19 +119,8 @@ text_column!(
         .ok_or_else(|| "not a collaborator code (four digits)".into())
 );
 
-/// A request id is its row's integer id.
-impl<DB: Database> Type<DB> for RequestId
-where
-    i64: Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <i64 as Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <i64 as Type<DB>>::compatible(ty)
-    }
-}
+// A request id is its row's integer id.
+stored_as!(RequestId, i64);
 
 impl<'q, DB: Database> Encode<'q, DB> for RequestId
 where
