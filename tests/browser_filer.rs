@@ -1347,44 +1347,55 @@ struct Display {
 }
 
 impl Display {
+    /// Xvfb picks the display itself (`-displayfd 1`: the first free one,
+    /// written to its standard output once it accepts connections), so no
+    /// lock file left by another X server, or by one killed before it
+    /// cleaned up, can make the choice fail. A loaded machine may take a
+    /// while to start it (keymaps are compiled at start): it has a minute,
+    /// and if it stops or says nothing the panic quotes its own words.
     fn start() -> Display {
-        for n in 70..120 {
-            if std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                || std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            {
-                continue;
-            }
-            let mut child = std::process::Command::new("Xvfb")
-                .args([
-                    &format!(":{n}"),
-                    "-screen",
-                    "0",
-                    "1280x1024x24",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("Xvfb is installed (apt-get install xvfb)");
-            let socket = format!("/tmp/.X11-unix/X{n}");
-            for _ in 0..100 {
-                if std::path::Path::new(&socket).exists() {
-                    return Display {
-                        child,
-                        name: format!(":{n}"),
-                    };
-                }
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        use std::io::BufRead;
+        let errors = tempfile::NamedTempFile::new().expect("a file for Xvfb's errors");
+        let mut child = std::process::Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x1024x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(errors.reopen().expect("Xvfb's error file"))
+            .spawn()
+            .expect("Xvfb is installed (apt-get install xvfb)");
+        let stdout = child.stdout.take().expect("Xvfb's standard output");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // Anything else it writes is read too, so it never meets a
+            // closed pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let said = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        let number = said.trim();
+        if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
+            return Display {
+                child,
+                name: format!(":{number}"),
+            };
         }
-        panic!("no free X display for Xvfb");
+        let _ = child.kill();
+        let status = child.wait();
+        let stderr = std::fs::read_to_string(errors.path()).unwrap_or_default();
+        panic!(
+            "Xvfb gave no display number (waited up to a minute; {status:?}); it said: {stderr}"
+        );
     }
 
     /// Runs xdotool on this display; its standard output.

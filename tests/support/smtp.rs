@@ -1,5 +1,5 @@
 //! A real SMTP server for tests: aiosmtpd from Debian's python3-aiosmtpd
-//! (`smtp_server.py` beside this file) on a free loopback port, with
+//! (`smtp_server.py` beside this file) on a loopback port it picks, with
 //! STARTTLS and AUTH required, and a certificate from the same openssl CA
 //! as the Dovecot harness. Accepted messages land in a spool file.
 
@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use super::dovecot::{free_port, make_certs};
+use super::dovecot::make_certs;
 
 pub const USER: &str = "relay@agency.example";
 pub const PASSWORD: &str = "smtp-s3cret-pass";
@@ -30,14 +30,12 @@ impl Smtp {
     pub fn start_with_certs(make: impl FnOnce(&std::path::Path)) -> Smtp {
         let dir = tempfile::tempdir().unwrap();
         make(dir.path());
-        let port = free_port();
         let spool = dir.path().join("spool");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");
         // Debian's python3, which python3-aiosmtpd installs into (a python3
         // earlier on PATH, from pyenv say, would not see it).
         let mut child = Command::new("/usr/bin/python3")
             .arg(script)
-            .arg(port.to_string())
             .arg(dir.path().join("server.pem"))
             .arg(dir.path().join("server.key"))
             .args([USER, PASSWORD])
@@ -51,11 +49,20 @@ impl Smtp {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "the SMTP test server did not start (is python3-aiosmtpd installed?)"
-        );
+        // It says the port it bound: no port is chosen here and freed
+        // first, for another test's server to take in between.
+        let port = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|port| port.parse::<u16>().ok())
+            .unwrap_or_else(|| {
+                let log = dir.path().join("server.log");
+                let log = std::fs::read_to_string(log).unwrap_or_default();
+                panic!(
+                    "the SMTP test server did not start \
+                     (is python3-aiosmtpd installed?): {line:?} {log}"
+                )
+            });
         Smtp {
             ca_file: dir.path().join("ca.pem"),
             dir,

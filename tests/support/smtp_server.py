@@ -2,8 +2,9 @@
 python3-aiosmtpd) on a loopback port, STARTTLS required, AUTH PLAIN/LOGIN
 required for one user, every accepted message appended to a spool file.
 
-usage: smtp_server.py PORT CERT KEY USER PASSWORD SPOOL
-Prints "ready" once it accepts connections; runs until killed.
+usage: smtp_server.py CERT KEY USER PASSWORD SPOOL
+Binds a port the kernel chooses (so no other test's server can hold it) and
+prints "ready PORT" once it accepts connections; runs until killed.
 """
 
 import signal
@@ -13,7 +14,7 @@ import sys
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-port, cert, key, user, password, spool = sys.argv[1:7]
+cert, key, user, password, spool = sys.argv[1:6]
 
 
 class Spool:
@@ -36,18 +37,32 @@ def authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 
+class OwnPort(Controller):
+    """A Controller on a port of the kernel's choosing: the port is read off
+    the bound socket before the Controller connects to itself to check."""
+
+    def _create_server(self):
+        async def create():
+            server = await self.loop.create_server(
+                self._factory_invoker, host=self.hostname, port=0, ssl=self.ssl_context
+            )
+            self.port = server.sockets[0].getsockname()[1]
+            return server
+
+        return create()
+
+
 tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 tls.load_cert_chain(cert, key)
-controller = Controller(
+controller = OwnPort(
     Spool(),
     hostname="127.0.0.1",
-    port=int(port),
     tls_context=tls,
     require_starttls=True,
     authenticator=authenticate,
     auth_required=True,
 )
 controller.start()
-print("ready", flush=True)
+print("ready", controller.port, flush=True)
 signal.signal(signal.SIGTERM, lambda *_: (controller.stop(), sys.exit(0)))
 signal.pause()
