@@ -1354,7 +1354,7 @@ impl Display {
     /// while to start it (keymaps are compiled at start): it has a minute,
     /// and if it stops or says nothing the panic quotes its own words.
     fn start() -> Display {
-        use std::io::BufRead;
+        let said = tempfile::NamedTempFile::new().expect("a file for Xvfb's output");
         let errors = tempfile::NamedTempFile::new().expect("a file for Xvfb's errors");
         let mut child = std::process::Command::new("Xvfb")
             .args([
@@ -1367,28 +1367,22 @@ impl Display {
                 "tcp",
             ])
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
+            .stdout(said.reopen().expect("Xvfb's output file"))
             .stderr(errors.reopen().expect("Xvfb's error file"))
             .spawn()
             .expect("Xvfb is installed (apt-get install xvfb)");
-        let stdout = child.stdout.take().expect("Xvfb's standard output");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = std::io::BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Anything else it writes is read too, so it never meets a
-            // closed pipe.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let said = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-        let number = said.trim();
-        if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
-            return Display {
-                child,
-                name: format!(":{number}"),
-            };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut status = None;
+        while status.is_none() && std::time::Instant::now() < deadline {
+            let number = std::fs::read_to_string(said.path()).unwrap_or_default();
+            if let Some(number) = number.strip_suffix('\n') {
+                return Display {
+                    child,
+                    name: format!(":{number}"),
+                };
+            }
+            status = child.try_wait().expect("Xvfb's status");
+            std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
         let status = child.wait();

@@ -114,7 +114,7 @@ fn parse_line(
         Verdict::NotRead(e) => return ParseLine::NotRead(format!("cannot read {file}: {e}")),
     };
     match judged {
-        Judged::Ready(c) => ParseLine::Judged(render::json_of(&Line {
+        Judged::Ready(c) => ParseLine::Judged(render::json(&Line {
             file: &file,
             grants: sorted(&c.grants),
             kind: c.kind,
@@ -122,7 +122,7 @@ fn parse_line(
             reason: c.reason.as_deref(),
         })),
         Judged::Deferred(c, why) => ParseLine::Deferred(
-            render::json_of(&Line {
+            render::json(&Line {
                 file: &file,
                 grants: serde_json::Value::Array(Vec::new()),
                 kind: MessageKind::Deferred,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use futures_util::future::Either;
 use futures_util::{Stream, StreamExt};
 
-use super::judge::{CLASSIFY_BUDGET, InOrder, Judged, NO_PROGRESS, lanes, settle};
+use super::judge::{CLASSIFY_BUDGET, InOrder, Judged, NO_PROGRESS, failed, lanes, settle};
 use crate::dkim::Verifier;
 use crate::mail::{Classification, Classifier};
 
@@ -143,32 +143,34 @@ where
     read.map(move |(i, r)| {
         // Nearly every input was finished on its lane: only the others
         // need a future of their own (a signature check is a large one).
-        let r = match r {
+        let pending = match r {
             Laned::Done(t) => return Either::Left(std::future::ready(t)),
-            r => r,
+            Laned::Check(checked) => Ok(checked),
+            Laned::Lost(why) => Err(why),
         };
         let inputs = Arc::clone(&inputs);
         let finish = finish.clone();
         Either::Right(Box::pin(async move {
             let input = &inputs[i];
-            let verdict = match r {
-                Laned::Done(t) => return t,
-                Laned::Check(checked) => {
+            let verdict = match pending {
+                Ok(checked) => {
                     let (c, raw) = *checked;
                     // A task of its own: its DNS answers are read (and its
                     // timeouts counted) while the caller waits on its
                     // reader, not only when it asks for the next verdict.
                     let (classifier, verifier) = (classifier.clone(), verifier.clone());
-                    let judged = tokio::spawn(async move { settle(&classifier, &verifier, c).await })
-                        .await
-                        .unwrap_or_else(|e| {
-                            Judged::Ready(Classification::unreadable(format!(
-                                "could not be read: checking its signature failed ({e}); please report this message"
-                            )))
-                        });
+                    let judged =
+                        tokio::spawn(async move { settle(&classifier, &verifier, c).await })
+                            .await
+                            .unwrap_or_else(|e| {
+                                Judged::Ready(Classification::unreadable(failed(
+                                    "checking its signature",
+                                    &e.to_string(),
+                                )))
+                            });
                     Verdict::Judged { judged, raw }
                 }
-                Laned::Lost(why) => {
+                Err(why) => {
                     let judged = Judged::Ready(Classification::unreadable(why));
                     match input {
                         _ if !keep => Verdict::Judged { judged, raw: None },
@@ -228,40 +230,30 @@ fn open_in_lane(path: &std::path::Path) -> std::io::Result<File> {
     };
     let call = CALL.load(std::sync::atomic::Ordering::Relaxed);
     DIRECTORY.with_borrow_mut(|held| {
-        if held
-            .as_ref()
-            .is_none_or(|(c, d, _)| *c != call || d.as_slice() != dir)
-        {
-            *held = None;
-            let Ok(c_dir) = std::ffi::CString::new(dir) else {
-                return File::open(path);
-            };
-            // SAFETY: a NUL-terminated path; the descriptor, when valid,
-            // is owned by nothing else.
-            let fd = unsafe {
-                libc::open(
-                    c_dir.as_ptr(),
-                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                )
-            };
-            if fd < 0 {
-                return File::open(path);
+        let dir_fd = match held.take() {
+            Some(same) if same.0 == call && same.1 == dir => same,
+            _ => {
+                use std::os::unix::fs::OpenOptionsExt;
+                let opened = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+                    .open(std::ffi::OsStr::from_bytes(dir));
+                let Ok(opened) = opened else {
+                    return File::open(path);
+                };
+                (call, dir.to_vec(), OwnedFd::from(opened))
             }
-            *held = Some((call, dir.to_vec(), unsafe { OwnedFd::from_raw_fd(fd) }));
-        }
-        let Some((_, _, dir_fd)) = held.as_ref() else {
-            return File::open(path);
         };
-        // SAFETY: a NUL-terminated name and a directory descriptor that
-        // stays open for the call; the new descriptor is owned by nothing
-        // else.
+        // SAFETY: a NUL-terminated name and a directory descriptor open
+        // for the call; the new descriptor is owned by nothing else.
         let fd = unsafe {
             libc::openat(
-                dir_fd.as_raw_fd(),
+                dir_fd.2.as_raw_fd(),
                 name.as_ptr(),
                 libc::O_RDONLY | libc::O_CLOEXEC,
             )
         };
+        *held = Some(dir_fd);
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }

@@ -262,7 +262,7 @@ where
                     } else if self.threads[id].is_finished() {
                         // Only a panic outside the work itself ends a lane
                         // with an item in hand.
-                        "could not be read: the classifier failed (its thread ended); please report this message".to_owned()
+                        failed("the classifier", "its thread ended")
                     } else {
                         wake_at = wake_at.min(since + self.budget);
                         continue;
@@ -337,10 +337,7 @@ fn lane<I, O, F: Fn(&I) -> O>(shared: &Shared<I, O, F>, id: usize) {
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic".to_owned());
-            (shared.lost)(format!(
-                "could not be read: the classifier failed ({}); please report this message",
-                crate::render::line(&what)
-            ))
+            (shared.lost)(failed("the classifier", &crate::render::line(&what)))
         });
         let wake = {
             let mut st = shared.state();
@@ -359,6 +356,12 @@ fn lane<I, O, F: Fn(&I) -> O>(shared: &Shared<I, O, F>, id: usize) {
             shared.ready.notify_one();
         }
     }
+}
+
+/// Why a message could not be read when `what` failed on it (`why`): our
+/// bug, not the sender's, so the operator is asked to report it.
+pub(super) fn failed(what: &str, why: &str) -> String {
+    format!("could not be read: {what} failed ({why}); please report this message")
 }
 
 /// Checks a classified message's DKIM signature, when it carries a check.

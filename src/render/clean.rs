@@ -25,14 +25,9 @@ pub fn text(s: &str) -> Cow<'_, str> {
 /// A JSON document as one line a terminal cannot be steered by: serde_json
 /// escapes C0 controls but writes DEL, C1 controls and bidirectional
 /// overrides raw; they are written here as `\u` escapes instead, which
-/// decode to the same value (they can only occur inside strings).
-pub fn json(value: &serde_json::Value) -> String {
-    json_of(value)
-}
-
-/// [`json`] of anything serde can write, without building a
-/// `serde_json::Value` first.
-pub fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> String {
+/// decode to the same value (they can only occur inside strings). Anything
+/// serde can write, without building a `serde_json::Value` first.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     let mut raw = Vec::with_capacity(256);
     if serde_json::to_writer(&mut raw, value).is_err() {
         // Only a map with keys that are not strings fails, and nothing

@@ -15,7 +15,7 @@
 pub mod clean;
 pub mod report;
 
-pub use clean::{json, json_of, line, slack, text};
+pub use clean::{json, line, slack, text};
 
 /// An error and its causes as one line, each said once, made safe as
 /// [`line`](fn@line) makes it (an error can quote a request's text, which
